@@ -1,0 +1,128 @@
+"""The error hierarchy of the public face.
+
+Every error raised by the library derives from :class:`ContextaError` and carries a stable
+``code`` (a snake_case string that never changes meaning), a human message naming what was
+wrong and where, optional read-only ``details`` and the ``cause`` it was translated from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "AppendError",
+    "ClosedError",
+    "ConfigurationError",
+    "ConflictError",
+    "ContextaError",
+    "IntegrityError",
+    "InterpretationError",
+    "NotFoundError",
+    "ReadOnlyStoreError",
+    "RecordError",
+    "ValidationError",
+]
+
+
+class ContextaError(Exception):
+    """Base class of every error raised by the library."""
+
+    default_code = "contexta_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        retryable: bool = False,
+        cause: BaseException | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.details: Mapping[str, Any] | None = (
+            MappingProxyType(dict(details)) if details is not None else None
+        )
+        self.retryable = retryable
+        self.cause = cause
+        if cause is not None:
+            self.__cause__ = cause
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "error_type": type(self).__name__,
+            "code": self.code,
+            "message": self.message,
+            "details": dict(self.details) if self.details is not None else None,
+            "retryable": self.retryable,
+            "cause": repr(self.cause) if self.cause is not None else None,
+        }
+
+
+class ValidationError(ContextaError):
+    """A value does not satisfy the contract (a field, a ref, a query option)."""
+
+    default_code = "validation_failed"
+
+
+class ConflictError(ContextaError):
+    """Two values that must be distinct or consistent are not."""
+
+    default_code = "conflict"
+
+
+class NotFoundError(ContextaError):
+    """A referenced object does not exist."""
+
+    default_code = "not_found"
+
+
+class ReadOnlyStoreError(ContextaError):
+    """A write was attempted through a read-only store or view."""
+
+    default_code = "read_only"
+
+
+class ConfigurationError(ContextaError):
+    """The configuration is invalid."""
+
+    default_code = "invalid_config_value"
+
+
+class InterpretationError(ContextaError):
+    """A query cannot be answered (for example an unknown run)."""
+
+    default_code = "interpretation_failed"
+
+
+class RecordError(ContextaError):
+    """Stored records cannot be read back."""
+
+    default_code = "record_error"
+
+
+class AppendError(ContextaError):
+    """Records could not be written (an I/O failure, never bad input)."""
+
+    default_code = "append_failed"
+
+
+class IntegrityError(ContextaError):
+    """Stored data failed an integrity check (CRC, chain, sequence)."""
+
+    default_code = "integrity_failed"
+
+
+class ClosedError(ContextaError):
+    """The object was used after it was closed for good."""
+
+    default_code = "closed"

@@ -1,0 +1,62 @@
+"""The file-system layer of the ledger: every OS call the ledger makes goes through here.
+
+Keeping the calls in one object lets tests inject faults (ENOSPC, EIO, a power loss that drops
+unsynced writes) without patching the ledger itself.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+__all__ = ["FileSystem", "fsync_dir"]
+
+
+class FileSystem:
+    """Thin wrappers over ``os``; subclass to inject faults."""
+
+    def open(self, path: Path, flags: int, mode: int = 0o644) -> int:
+        return os.open(path, flags, mode)
+
+    def close(self, fd: int) -> None:
+        os.close(fd)
+
+    def pwrite(self, fd: int, data: bytes, offset: int) -> int:
+        view = memoryview(data)
+        written = 0
+        while written < len(view):
+            n = os.pwrite(fd, view[written:], offset + written)
+            if n <= 0:
+                raise OSError("short write")
+            written += n
+        return written
+
+    def fsync(self, fd: int) -> None:
+        os.fsync(fd)
+
+    def ftruncate(self, fd: int, length: int) -> None:
+        os.ftruncate(fd, length)
+
+    def fstat_size(self, fd: int) -> int:
+        return os.fstat(fd).st_size
+
+    def replace(self, src: Path, dst: Path) -> None:
+        os.replace(src, dst)
+
+    def fsync_dir(self, path: Path) -> None:
+        fsync_dir(path)
+
+    def lock(self, fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def unlock(self, fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

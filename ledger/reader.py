@@ -1,0 +1,179 @@
+"""Reading the ledger: committed batches in seq order, up to the committed head.
+
+A reader never takes the lock and never reads past the head, so it cannot see a commit in
+flight. Every batch it returns passed its CRC; a damaged committed batch raises
+:class:`~ledger.errors.CorruptionError` naming the segment file and offset.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from .errors import CorruptionError, LedgerIOError
+from .head import Head, read_head
+from .segment import SCHEMA_MESSAGE, BatchFrame, iter_frames, segment_index, segment_name
+
+__all__ = ["LedgerReader", "SegmentInfo", "list_segments"]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentInfo:
+    index: int
+    path: Path
+    size: int
+
+
+def list_segments(root: Path) -> list[SegmentInfo]:
+    """Segment files of the ledger in log order."""
+    out: list[SegmentInfo] = []
+    try:
+        entries = list(os.scandir(root))
+    except FileNotFoundError:
+        return out
+    for entry in entries:
+        index = segment_index(entry.name)
+        if index is not None:
+            out.append(SegmentInfo(index, Path(entry.path), entry.stat().st_size))
+    out.sort(key=lambda s: s.index)
+    return out
+
+
+def _map(path: Path) -> pa.Buffer:
+    try:
+        with pa.memory_map(str(path), "r") as source:
+            return source.read_buffer()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise LedgerIOError(f"Cannot read segment `{path.name}`: {exc}", file=str(path)) from exc
+
+
+def check_schema_prefix(buf: pa.Buffer, path: Path) -> None:
+    size = len(SCHEMA_MESSAGE)
+    if buf.size < size or bytes(memoryview(buf)[:size]) != SCHEMA_MESSAGE:
+        raise CorruptionError(
+            f"Segment header is not the ledger schema at `{path.name}` offset 0. "
+            "Run `contexta ledger verify` to list damage.",
+            file=str(path),
+            offset=0,
+            reason="schema",
+        )
+
+
+class LedgerReader:
+    """Reads committed batches of the ledger rooted at ``root``.
+
+    ``first_seqs`` caches the first seq of each sealed segment so that a scan from a
+    checkpoint starts in the right segment.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._first_seq: dict[int, int] = {}
+        self._sealed: dict[int, pa.Buffer] = {}
+
+    def head(self) -> Head:
+        """The committed head as last published (an empty ledger's head if none)."""
+        return read_head(self.root) or Head()
+
+    def segment_path(self, index: int) -> Path:
+        return self.root / segment_name(index)
+
+    def _segment_buffer(self, index: int, head: Head) -> pa.Buffer:
+        if index < head.segment and index in self._sealed:
+            return self._sealed[index]
+        path = self.segment_path(index)
+        try:
+            buf = _map(path)
+        except FileNotFoundError as exc:
+            raise CorruptionError(
+                f"Segment `{path.name}` is missing (expected by the head at seq {head.seq}). "
+                "Run `contexta ledger verify` to list damage.",
+                file=str(path),
+                offset=0,
+                reason="missing_segment",
+            ) from exc
+        check_schema_prefix(buf, path)
+        if index < head.segment:
+            self._sealed[index] = buf
+        return buf
+
+    def frames(
+        self, head: Head | None = None, *, after_seq: int = 0, check_crc: bool = True
+    ) -> Iterator[tuple[int, BatchFrame]]:
+        """Yield ``(segment index, frame)`` for every committed batch holding a seq greater
+        than ``after_seq``, in log order, up to ``head``."""
+        head = head or self.head()
+        if head.seq <= after_seq:
+            return
+        start_segment = self._segment_for(after_seq + 1, head)
+        for index in range(start_segment, head.segment + 1):
+            buf = self._segment_buffer(index, head)
+            end = head.offset if index == head.segment else buf.size
+            if end > buf.size:
+                raise CorruptionError(
+                    f"Segment `{self.segment_path(index).name}` is shorter ({buf.size} bytes) "
+                    f"than its committed head ({end}). "
+                    "Run `contexta ledger verify` to list damage.",
+                    file=str(self.segment_path(index)),
+                    offset=buf.size,
+                    reason="truncated_committed",
+                )
+            path = str(self.segment_path(index))
+            for frame in iter_frames(buf, len(SCHEMA_MESSAGE), end, path, check_crc=check_crc):
+                if index not in self._first_seq and index < head.segment:
+                    self._first_seq[index] = frame.first_seq
+                if frame.first_seq + frame.count - 1 <= after_seq:
+                    continue
+                if frame.first_seq > head.seq:
+                    return
+                yield index, frame
+
+    def batches(self, head: Head | None = None, *, after_seq: int = 0) -> Iterator[pa.RecordBatch]:
+        """Committed events with seq > ``after_seq`` (up to ``head``), as record batches."""
+        head = head or self.head()
+        for _, frame in self.frames(head, after_seq=after_seq):
+            batch = frame.batch
+            if frame.first_seq <= after_seq:
+                batch = batch.slice(after_seq - frame.first_seq + 1)
+            last = frame.first_seq + frame.count - 1
+            if last > head.seq:
+                batch = batch.slice(0, batch.num_rows - (last - head.seq))
+            if batch.num_rows:
+                yield batch
+
+    def read_table(self, head: Head | None = None, *, after_seq: int = 0) -> pa.Table:
+        from .schema import EVENT_SCHEMA
+
+        return pa.Table.from_batches(list(self.batches(head, after_seq=after_seq)), EVENT_SCHEMA)
+
+    def _segment_for(self, seq: int, head: Head) -> int:
+        """Index of the segment holding ``seq`` (binary search over first seqs)."""
+        if head.segment == 0:
+            return 0
+        lo, hi = 0, head.segment
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            first = self._first_seq_of(mid, head)
+            if first is None or first > seq:
+                hi = mid - 1
+            else:
+                lo = mid
+        return lo
+
+    def _first_seq_of(self, index: int, head: Head) -> int | None:
+        if index in self._first_seq:
+            return self._first_seq[index]
+        buf = self._segment_buffer(index, head)
+        end = head.offset if index == head.segment else buf.size
+        path = str(self.segment_path(index))
+        for frame in iter_frames(buf, len(SCHEMA_MESSAGE), end, path, check_crc=False):
+            if index < head.segment:
+                self._first_seq[index] = frame.first_seq
+            return frame.first_seq
+        return None

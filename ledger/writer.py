@@ -1,0 +1,516 @@
+"""The ledger: buffered appends, group commit under an OS file lock, segments that roll.
+
+A :class:`Ledger` buffers events as plain Python values and commits them as one record batch
+(group commit). A commit takes the workspace's ledger lock (``flock`` on ``LOCK``), re-reads
+the published head, assigns the gap-free ``seq`` and a ``tx_time`` never earlier than the
+previous commit's, appends the sealed batch to the active segment, publishes the new head and
+releases the lock. Several processes may write at once; each holds the lock for one commit.
+
+Durability modes:
+
+``flush`` (default)
+    appends are buffered for at most ``buffer_max_events`` events or ``buffer_max_ms``
+    milliseconds (a background thread commits an aged buffer); every commit is written to the
+    OS at once; ``flush()``, ``close()`` and interpreter exit commit the buffer. A killed
+    process loses at most that window; an OS crash or power loss may lose more.
+``fsync``
+    every ``append``/``append_many`` call commits at once and fsyncs the segment before it
+    returns, so a returned append survives a power loss.
+"""
+
+from __future__ import annotations
+
+import atexit
+import errno
+import os
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from .errors import (
+    DurabilityError,
+    LedgerClosedError,
+    LedgerError,
+    LedgerIOError,
+)
+from .fs import FileSystem
+from .head import Head, open_head, read_head, write_head
+from .reader import LedgerReader
+from .recovery import RecoveryReport, recover
+from .schema import EVENT_SCHEMA, PendingEvent
+from .segment import EOS, SCHEMA_MESSAGE, encode_batch, segment_name
+
+__all__ = ["CommitInfo", "Durability", "Ledger"]
+
+LOCK_NAME = "LOCK"
+
+
+class Durability:
+    FLUSH = "flush"
+    FSYNC = "fsync"
+    ALL = ("flush", "fsync")
+
+
+@dataclass(frozen=True, slots=True)
+class CommitInfo:
+    """Where one commit landed."""
+
+    first_seq: int
+    count: int
+    segment: str
+    offset: int
+    tx_time: int
+    durability: str  # "FLUSHED" or "FSYNCED"
+
+
+_US = pa.timestamp("us", tz="UTC")
+_EVENT_FIELDS = tuple(EVENT_SCHEMA)[2:]
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class Ledger(LedgerReader):
+    """Read and write the ledger under ``root`` (usually ``<workspace>/ledger``)."""
+
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        durability: str = Durability.FLUSH,
+        buffer_max_events: int = 1024,
+        buffer_max_ms: float = 50.0,
+        roll_bytes: int = 64 * 1024 * 1024,
+        roll_seconds: float | None = 24 * 3600.0,
+        read_only: bool = False,
+        fs: FileSystem | None = None,
+    ) -> None:
+        super().__init__(Path(root))
+        if durability not in Durability.ALL:
+            raise LedgerError(
+                f"Unknown durability mode {durability!r}; expected one of {Durability.ALL}.",
+                code="ledger_invalid_durability",
+                value=durability,
+            )
+        if buffer_max_events < 1 or buffer_max_ms <= 0:
+            raise LedgerError(
+                "buffer_max_events must be >= 1 and buffer_max_ms > 0, got "
+                f"{buffer_max_events} and {buffer_max_ms}.",
+                code="ledger_invalid_buffer",
+            )
+        self.durability = durability
+        self.buffer_max_events = buffer_max_events
+        self.buffer_max_ms = buffer_max_ms
+        self.roll_bytes = roll_bytes
+        self.roll_seconds = roll_seconds
+        self.read_only = read_only
+        self.fs = fs or FileSystem()
+        self._lock = threading.RLock()
+        self._buffer: list[PendingEvent] = []
+        self._buffered_since = 0.0
+        self._lock_fd: int | None = None
+        self._head_fd: int | None = None
+        self._seg_fd: int | None = None
+        self._seg_index = -1
+        self._head: Head | None = None  # the head as this writer last saw or wrote it
+        self._recovered = False
+        self._closed = False
+        self._fatal: BaseException | None = None
+        self._deferred: BaseException | None = None
+        self._timer: threading.Thread | None = None
+        self._wake = threading.Event()
+        self.last_recovery: RecoveryReport | None = None
+        self.commits = 0
+        _LIVE.add(self)
+
+    # ------------------------------------------------------------------ appending
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    def append(self, event: PendingEvent) -> CommitInfo | None:
+        """Buffer one event; commits when the buffer is full (or at once in ``fsync`` mode).
+        Returns the commit when one happened."""
+        return self.append_many((event,))
+
+    def append_many(self, events: Sequence[PendingEvent] | Iterable[PendingEvent]) -> CommitInfo | None:
+        """Buffer events in order; they are committed together or with later ones."""
+        self._check_writable()
+        with self._lock:
+            self._raise_deferred()
+            if not self._buffer:
+                self._buffered_since = time.monotonic()
+            self._buffer.extend(events)
+            if self.durability == Durability.FSYNC or len(self._buffer) >= self.buffer_max_events:
+                return self._commit_locked()
+        self._ensure_timer()
+        return None
+
+    def commit(self) -> CommitInfo | None:
+        """Commit everything buffered now. Returns None when the buffer was empty."""
+        with self._lock:
+            self._raise_deferred()
+            if not self._buffer:
+                return None
+            self._check_writable()
+            return self._commit_locked()
+
+    def flush(self) -> CommitInfo | None:
+        """Commit the buffer and make it as durable as the mode promises."""
+        return self.commit()
+
+    def close(self) -> None:
+        """Commit the buffer and release file handles. Safe to call twice."""
+        if self._closed:
+            return
+        try:
+            if self._fatal is None and not self.read_only:
+                self.commit()
+        finally:
+            with self._lock:
+                self._closed = True
+                self._wake.set()
+                self._release_fds()
+                _LIVE.discard(self)
+
+    def reopen(self) -> None:
+        """Make a closed ledger usable again (a fatal durability error stays fatal)."""
+        with self._lock:
+            if self._fatal is not None:
+                raise LedgerClosedError(
+                    "This writer saw a failed fsync and cannot write again; open a new one.",
+                    cause=repr(self._fatal),
+                )
+            self._closed = False
+            self._recovered = False
+            _LIVE.add(self)
+
+    def _check_writable(self) -> None:
+        if self._fatal is not None:
+            raise LedgerClosedError(
+                "This writer saw a failed fsync and was closed: what it had buffered may not be "
+                "on disk. Open a new Contexta/Ledger to continue.",
+                cause=repr(self._fatal),
+            )
+        if self._closed:
+            raise LedgerClosedError("The ledger writer is closed.")
+        if self.read_only:
+            raise LedgerError("The ledger was opened read-only.", code="ledger_read_only")
+
+    def _raise_deferred(self) -> None:
+        if self._deferred is not None:
+            exc, self._deferred = self._deferred, None
+            raise exc
+
+    # ------------------------------------------------------------------ commit
+
+    def _commit_locked(self) -> CommitInfo:
+        events = self._buffer
+        self._buffer = []
+        try:
+            return self._write(events)
+        except DurabilityError:
+            raise
+        except LedgerIOError as exc:
+            if not exc.details.get("committed"):
+                # nothing was written: keep the events for a later retry, in order
+                self._buffer = events + self._buffer
+            raise
+        except BaseException:
+            self._buffer = events + self._buffer
+            raise
+
+    def _write(self, events: list[PendingEvent]) -> CommitInfo:
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock_fd = self._lock_file()
+        try:
+            self.fs.lock(lock_fd)
+        except OSError as exc:
+            raise LedgerIOError(f"Cannot lock the ledger: {exc}", errno=exc.errno) from exc
+        try:
+            head = self._current_head()
+            first = head.seq + 1
+            tx = max(_now_us(), head.tx_time + 1)
+            batch = _build_batch(events, first, tx)
+            message, chain = encode_batch(
+                batch, first_seq=first, tx_time=tx, prev_chain=head.chain
+            )
+            fd = self._segment_fd(head.segment)
+            try:
+                self.fs.pwrite(fd, message, head.offset)
+            except OSError as exc:
+                self._undo_partial(fd, head.offset)
+                raise _io_error("write", head, exc) from exc
+            status = "FLUSHED"
+            if self.durability == Durability.FSYNC:
+                try:
+                    self.fs.fsync(fd)
+                except OSError as exc:
+                    self._fatal = exc
+                    self._closed = True
+                    self._release_fds()
+                    raise DurabilityError(
+                        f"fsync of `{segment_name(head.segment)}` failed ({exc}); this writer is "
+                        f"closed and seq {first}..{first + len(events) - 1} may be lost. "
+                        "Open a new writer: recovery will keep only what is intact.",
+                        errno=exc.errno,
+                        first_seq=first,
+                        count=len(events),
+                    ) from exc
+                status = "FSYNCED"
+            new_head = Head(
+                seq=first + len(events) - 1,
+                segment=head.segment,
+                offset=head.offset + len(message),
+                chain=chain,
+                tx_time=tx,
+                segment_started=head.segment_started or tx,
+            )
+            try:
+                write_head(self._head_file(), new_head, self.fs)
+            except OSError as exc:
+                # The batch is whole in the segment; the next writer adopts it from there.
+                self._head = None
+                self._recovered = False
+                raise LedgerIOError(
+                    f"Seq {first}..{new_head.seq} is written to `{segment_name(head.segment)}` "
+                    f"but the head could not be published ({exc}); the next commit or open "
+                    "adopts it from the segment.",
+                    errno=exc.errno,
+                    committed=True,
+                ) from exc
+            self._head = new_head
+            info = CommitInfo(first, len(events), segment_name(head.segment), head.offset, tx, status)
+            self.commits += 1
+            if self._should_roll(new_head):
+                self._roll(new_head)
+            return info
+        finally:
+            self.fs.unlock(lock_fd)
+
+    def _undo_partial(self, fd: int, offset: int) -> None:
+        try:
+            self.fs.ftruncate(fd, offset)
+        except OSError:
+            self._recovered = False  # the next commit re-derives the head and cleans up
+
+    def _current_head(self) -> Head:
+        """The head to commit after; recovers the active segment when needed (lock held)."""
+        published = read_head(self.root)
+        if not self._recovered or published is None:
+            return self._recover(published)
+        fd = self._segment_fd(published.segment)
+        size = self.fs.fstat_size(fd)
+        if size != published.offset:
+            return self._recover(published)
+        return published
+
+    def _recover(self, published: Head | None) -> Head:
+        report = recover(self.root, self.fs, published=published)
+        self.last_recovery = report
+        self._recovered = True
+        if report.head is None:
+            return self._create_first_segment()
+        head = report.head
+        if any("is sealed" in action for action in report.actions):
+            head = self._roll(head, seal=False)
+        return head
+
+    def _create_first_segment(self) -> Head:
+        path = self.root / segment_name(0)
+        self._write_new_segment(path)
+        head = Head(segment_started=_now_us())
+        write_head(self._head_file(), head, self.fs)
+        return head
+
+    def _write_new_segment(self, path: Path) -> None:
+        tmp = path.with_name(path.name + ".tmp")
+        fd = self.fs.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        try:
+            self.fs.pwrite(fd, SCHEMA_MESSAGE, 0)
+            self.fs.fsync(fd)
+        finally:
+            self.fs.close(fd)
+        self.fs.replace(tmp, path)
+        self.fs.fsync_dir(self.root)
+
+    def _should_roll(self, head: Head) -> bool:
+        if head.offset >= self.roll_bytes:
+            return True
+        if self.roll_seconds is not None and head.segment_started:
+            return (head.tx_time - head.segment_started) >= self.roll_seconds * 1_000_000
+        return False
+
+    def _roll(self, head: Head, *, seal: bool = True) -> Head:
+        """Start segment ``head.segment + 1``; then seal the old one (EOS, fsync, read-only).
+
+        The order makes every crash point recoverable: a new segment that no head names yet is
+        found by recovery; a sealed marker missing on the old one is added by recovery.
+        """
+        old = head.segment
+        self._write_new_segment(self.root / segment_name(old + 1))
+        new_head = Head(
+            seq=head.seq,
+            segment=old + 1,
+            offset=len(SCHEMA_MESSAGE),
+            chain=head.chain,
+            tx_time=head.tx_time,
+            segment_started=max(_now_us(), head.tx_time),
+        )
+        write_head(self._head_file(), new_head, self.fs)
+        self._head = new_head
+        if seal:
+            fd = self._segment_fd(old)
+            self.fs.pwrite(fd, EOS, head.offset)
+            self.fs.fsync(fd)
+            try:
+                os.chmod(self.root / segment_name(old), 0o444)
+            except OSError:
+                pass
+        self._close_segment_fd()
+        return new_head
+
+    # ------------------------------------------------------------------ file handles
+
+    def _head_file(self) -> int:
+        if self._head_fd is None:
+            self._head_fd = open_head(self.root, self.fs)
+        return self._head_fd
+
+    def _lock_file(self) -> int:
+        if self._lock_fd is None:
+            self._lock_fd = self.fs.open(self.root / LOCK_NAME, os.O_RDWR | os.O_CREAT)
+        return self._lock_fd
+
+    def _segment_fd(self, index: int) -> int:
+        if self._seg_fd is not None and self._seg_index == index:
+            return self._seg_fd
+        self._close_segment_fd()
+        self._seg_fd = self.fs.open(self.root / segment_name(index), os.O_RDWR)
+        self._seg_index = index
+        return self._seg_fd
+
+    def _close_segment_fd(self) -> None:
+        if self._seg_fd is not None:
+            try:
+                self.fs.close(self._seg_fd)
+            except OSError:
+                pass
+            self._seg_fd = None
+            self._seg_index = -1
+
+    def _release_fds(self) -> None:
+        self._close_segment_fd()
+        for name in ("_lock_fd", "_head_fd"):
+            fd = getattr(self, name)
+            if fd is not None:
+                try:
+                    self.fs.close(fd)
+                except OSError:
+                    pass
+                setattr(self, name, None)
+
+    # ------------------------------------------------------------------ background commits
+
+    def _ensure_timer(self) -> None:
+        if self._timer is not None and self._timer.is_alive():
+            return
+        with self._lock:
+            if self._timer is not None and self._timer.is_alive():
+                return
+            self._wake.clear()
+            self._timer = threading.Thread(
+                target=_timer_loop, args=(weakref.ref(self),), name="ledger-flush", daemon=True
+            )
+            self._timer.start()
+
+    def _tick(self) -> bool:
+        """Commit an aged buffer; returns False when the timer should stop."""
+        if self._closed:
+            return False
+        with self._lock:
+            if not self._buffer or self._closed:
+                return True
+            if (time.monotonic() - self._buffered_since) * 1000 < self.buffer_max_ms:
+                return True
+            try:
+                self._commit_locked()
+            except BaseException as exc:  # surfaced on the caller's next call
+                self._deferred = exc
+        return True
+
+    def recover(self, *, dry_run: bool = False) -> RecoveryReport:
+        """Run crash recovery now under the lock (``dry_run`` reports without changing files)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            lock_fd = self._lock_file()
+            self.fs.lock(lock_fd)
+            try:
+                report = recover(self.root, self.fs, dry_run=dry_run)
+                if not dry_run:
+                    self._recovered = False
+                    self._close_segment_fd()
+                return report
+            finally:
+                self.fs.unlock(lock_fd)
+
+
+def _build_batch(events: list[PendingEvent], first_seq: int, tx: int) -> pa.RecordBatch:
+    n = len(events)
+    columns = list(zip(*events, strict=True))
+    arrays = [
+        pa.array(range(first_seq, first_seq + n), pa.int64()),
+        pa.repeat(pa.scalar(tx, _US), n) if n > 1 else pa.array([tx], _US),
+    ]
+    for field, values in zip(_EVENT_FIELDS, columns, strict=True):
+        arrays.append(pa.array(values, field.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
+
+
+def _io_error(what: str, head: Head, exc: OSError) -> LedgerIOError:
+    reason = {errno.ENOSPC: "the disk is full", errno.EIO: "an I/O error"}.get(
+        exc.errno or 0, str(exc)
+    )
+    return LedgerIOError(
+        f"Could not {what} commit at `{segment_name(head.segment)}` offset {head.offset}: "
+        f"{reason}. Nothing was committed; the ledger is unchanged and the events stay "
+        "buffered for a retry.",
+        errno=exc.errno,
+        segment=segment_name(head.segment),
+        offset=head.offset,
+    )
+
+
+def _timer_loop(ref: weakref.ref[Ledger]) -> None:
+    while True:
+        ledger = ref()
+        if ledger is None:
+            return
+        wait = ledger.buffer_max_ms / 1000.0
+        wake = ledger._wake
+        del ledger
+        if wake.wait(wait):
+            return
+        ledger = ref()
+        if ledger is None or not ledger._tick():
+            return
+        del ledger
+
+
+_LIVE: weakref.WeakSet[Ledger] = weakref.WeakSet()
+
+
+@atexit.register
+def _commit_at_exit() -> None:
+    for ledger in list(_LIVE):
+        try:
+            ledger.close()
+        except Exception:  # noqa: BLE001 - exit must go on; the error was the user's to see
+            pass
