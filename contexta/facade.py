@@ -1,0 +1,147 @@
+"""``Contexta``: the public face over one workspace's ledger and projections."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .interpretation.queries import QueryService
+from .interpretation.results import MultiRunComparison, RunComparison, RunRecord, RunSnapshot
+from .store.metadata import MetadataStore
+from .store.records import RecordStore
+from .workspace import Workspace
+
+__all__ = ["Contexta"]
+
+
+class Contexta:
+    """A workspace: write through ``metadata_store`` and ``record_store``, query here.
+
+    ``Contexta(config=UnifiedConfig(...))``, ``Contexta(workspace=PATH)``, ``Contexta()``.
+    """
+
+    def __init__(
+        self,
+        *,
+        workspace: str | Path | None = None,
+        profile: str | None = None,
+        config: Any = None,
+        sinks: Any = None,
+    ) -> None:
+        from .config import resolve_config
+
+        self.config = resolve_config(config, workspace=workspace, profile=profile)
+        self.profile = self.config.profile_name
+        self.workspace = str(Path(self.config.workspace.root_path))
+        self.sinks = tuple(sinks or ())
+        records = self.config.records
+        self._workspace = Workspace(
+            self.workspace,
+            durability=records.durability_mode,
+            buffer_max_events=records.buffer_max_events,
+            buffer_max_ms=records.buffer_max_ms,
+            actor=getattr(self.config.capture, "producer", None),
+        )
+
+    @classmethod
+    def open(cls, **kwargs: Any) -> Contexta:
+        return cls(**kwargs)
+
+    @property
+    def project_name(self) -> str:
+        return self.config.project_name
+
+    # ------------------------------------------------------------------ stores
+
+    @cached_property
+    def metadata_store(self) -> MetadataStore:
+        return MetadataStore(self._workspace, read_only=bool(self.config.metadata.read_only))
+
+    @cached_property
+    def record_store(self) -> RecordStore:
+        return RecordStore(self._workspace, read_only=bool(self.config.records.read_only))
+
+    @cached_property
+    def query_service(self) -> QueryService:
+        return QueryService(self._workspace, self.config)
+
+    # ------------------------------------------------------------------ lifetime
+
+    def flush(self) -> Any:
+        """Commit everything buffered; returns once it is as durable as the mode promises."""
+        return self.record_store.flush()
+
+    def close(self) -> None:
+        """Commit buffered writes and save projections (the object stays usable)."""
+        self._workspace.close()
+
+    def __enter__(self) -> Contexta:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ queries
+
+    def list_projects(self) -> tuple[str, ...]:
+        return self.query_service.list_projects()
+
+    def list_runs(
+        self,
+        project_name: str | None = None,
+        *,
+        status: str | None = None,
+        tags: Any = None,
+        metric_conditions: Sequence[Any] = (),
+        time_range: Any = None,
+        limit: int | None = None,
+        offset: int = 0,
+        sort_by: str = "started_at",
+        sort_desc: bool = True,
+        query: Any = None,
+    ) -> tuple[RunRecord, ...]:
+        plain = (
+            status is None and not tags and not metric_conditions and time_range is None
+            and limit is None and offset == 0 and sort_by == "started_at" and sort_desc is True
+            and query is None
+        )
+        if plain:
+            return self.query_service.list_runs(project_name)
+        return self._filtered_runs(
+            project_name, status=status, tags=tags, metric_conditions=metric_conditions,
+            time_range=time_range, limit=limit, offset=offset, sort_by=sort_by,
+            sort_desc=sort_desc, query=query,
+        )
+
+    def _filtered_runs(self, project_name: str | None, **options: Any) -> tuple[RunRecord, ...]:
+        from .interpretation.run_list import filtered_runs
+
+        return filtered_runs(self.query_service, project_name, **options)
+
+    def get_run_snapshot(self, run_id: str) -> RunSnapshot:
+        return self.query_service.snapshot(run_id)
+
+    def compare_runs(self, left_run_id: str, right_run_id: str) -> RunComparison:
+        return self.query_service.compare_runs(left_run_id, right_run_id)
+
+    def compare_multiple_runs(self, run_ids: Sequence[str]) -> MultiRunComparison:
+        return self.query_service.compare_multiple_runs(run_ids)
+
+    def select_best_run(
+        self,
+        run_ids: Sequence[str],
+        metric_key: str,
+        *,
+        stage_name: str | None = None,
+        higher_is_better: bool = True,
+        include_quarantined: bool = False,
+    ) -> str | None:
+        return self.query_service.select_best_run(
+            run_ids,
+            metric_key,
+            stage_name=stage_name,
+            higher_is_better=higher_is_better,
+            include_quarantined=include_quarantined,
+        )

@@ -1,0 +1,667 @@
+"""Run queries over the projections: listing, snapshots, comparison, best-run selection.
+
+All queries take an optional transaction time (``as_of_us``): only facts committed at or before
+it are seen, so an as-of view answers exactly what the live workspace answered then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..common.errors import InterpretationError
+from ..contract import StableRef
+from ..contract.base import plain
+from ..contract.timestamps import timestamp_micros
+from ..events import PROJECT_PUT, QUARANTINE, RELEASE, RUN_PUT, STAGE_PUT
+from ..workspace import Workspace
+from .errors import ComparisonError
+from .results import (
+    CompletenessNote,
+    EvidenceLink,
+    MetricDelta,
+    MultiRunComparison,
+    MultiRunMetricRow,
+    ObservationRecord,
+    RunComparison,
+    RunRecord,
+    RunSnapshot,
+    StageComparison,
+    StageRecord,
+)
+
+__all__ = ["QueryService"]
+
+_NEG = -(2**62)
+
+
+def _t(value: str | None) -> int:
+    return timestamp_micros(value) if value else _NEG
+
+
+@dataclass(frozen=True, slots=True)
+class _Metric:
+    """One metric observation used by compare/select: (stage ref, key, value, time, seq)."""
+
+    stage_ref: str | None
+    key: str
+    value: float
+    observed: int
+    seq: int
+
+
+class QueryService:
+    """Answers run queries from ``workspace`` as of ``as_of_us`` (None: now)."""
+
+    def __init__(self, workspace: Workspace, config: Any, as_of_us: int | None = None) -> None:
+        self.ws = workspace
+        self.config = config
+        self.as_of_us = as_of_us
+
+    # ------------------------------------------------------------------ entities
+
+    def projects(self) -> list[Any]:
+        return self.ws.models(self.ws.latest("projects", as_of_us=self.as_of_us), PROJECT_PUT)
+
+    def runs(self) -> list[Any]:
+        return self.ws.models(self.ws.latest("runs", as_of_us=self.as_of_us), RUN_PUT)
+
+    def stages_of(self, run_ref: str) -> list[Any]:
+        table = self.ws.table("stages", as_of_us=self.as_of_us)
+        if table.num_rows == 0:
+            return []
+        rows = table.filter(pc.equal(table.column("run_ref"), run_ref))
+        stages = self.ws.models(_latest(rows), STAGE_PUT)
+        return sorted(stages, key=_stage_order)
+
+    def project_names(self) -> dict[str, str]:
+        return {str(p.project_ref): p.name for p in self.projects()}
+
+    def list_projects(self) -> tuple[str, ...]:
+        return tuple(p.name for p in sorted(self.projects(), key=lambda p: (p.name, str(p.project_ref))))
+
+    # ------------------------------------------------------------------ run lookup
+
+    def resolve_run(self, run_id: Any) -> str:
+        """Canonical run ref text for a run id (full ref, ``<proj>.<run>`` or bare last
+        component, unique workspace-wide); InterpretationError ``query_run_not_found``."""
+        if isinstance(run_id, StableRef):
+            run_id = str(run_id)
+        if not isinstance(run_id, str):
+            raise _not_found(run_id)
+        text = run_id.strip()
+        known = self._run_refs()
+        if text.startswith("run:"):
+            ref = StableRef.parse(text)
+            if ref.kind == "run" and str(ref) in known:
+                return str(ref)
+            raise _not_found(run_id)
+        if ":" in text:
+            raise _not_found(run_id)
+        if "." in text:
+            candidate = f"run:{text}"
+            if candidate in known:
+                return candidate
+        suffix = "." + text
+        matches = [ref for ref in known if ref.endswith(suffix)]
+        if len(matches) == 1:
+            return matches[0]
+        raise _not_found(run_id)
+
+    def _run_refs(self) -> dict[str, None]:
+        table = self.ws.table("runs", as_of_us=self.as_of_us)
+        return dict.fromkeys(table.column("ref").to_pylist())
+
+    def run_model(self, run_ref: str) -> Any:
+        table = self.ws.table("runs", as_of_us=self.as_of_us)
+        rows = table.filter(pc.equal(table.column("ref"), run_ref))
+        if rows.num_rows == 0:
+            raise _not_found(run_ref)
+        return self.ws.models(rows.slice(rows.num_rows - 1), RUN_PUT)[0]
+
+    def run_record(self, run: Any, names: dict[str, str] | None = None) -> RunRecord:
+        names = names if names is not None else self.project_names()
+        project = str(run.project_ref)
+        return RunRecord(
+            run_id=str(run.run_ref),
+            project_name=names.get(project, project.split(":", 1)[1]),
+            name=run.name,
+            status=run.status,
+            started_at=run.started_at,
+            ended_at=run.ended_at,
+        )
+
+    # ------------------------------------------------------------------ list_runs
+
+    def project_refs(self, project_name: str) -> set[str]:
+        wanted = project_name.strip() if isinstance(project_name, str) else project_name
+        return {
+            str(p.project_ref)
+            for p in self.projects()
+            if p.name == wanted or str(p.project_ref) == wanted
+        }
+
+    def list_runs(self, project_name: str | None = None) -> tuple[RunRecord, ...]:
+        """1.0's repository order: started_at then ref (grouped by project when unfiltered)."""
+        runs = self.runs()
+        names = self.project_names()
+        if project_name is None:
+            runs.sort(key=lambda r: (str(r.project_ref), _t(r.started_at), str(r.run_ref)))
+        else:
+            refs = self.project_refs(project_name)
+            runs = [r for r in runs if str(r.project_ref) in refs]
+            runs.sort(key=lambda r: (_t(r.started_at), str(r.run_ref)))
+        return tuple(self.run_record(r, names) for r in runs)
+
+    # ------------------------------------------------------------------ records
+
+    def record_rows(self, run_ref: str) -> pa.Table:
+        """The run's records (first copy of each record_ref), in append order."""
+        table, index = self.ws.index("records", "run_ref")
+        rows = index.get(run_ref)
+        if not rows:
+            return table.slice(0, 0)
+        picked = table.take(pa.array(rows, pa.int64()))
+        if self.as_of_us is not None:
+            picked = _as_of(picked, self.as_of_us)
+        refs = picked.column("ref").to_pylist()
+        if len(set(refs)) != len(refs):
+            seen: set[str] = set()
+            keep = []
+            for i, ref in enumerate(refs):
+                if ref not in seen:
+                    seen.add(ref)
+                    keep.append(i)
+            picked = picked.take(pa.array(keep, pa.int64()))
+        return picked
+
+    def observations(self, run_ref: str) -> tuple[ObservationRecord, ...]:
+        rows = self.record_rows(run_ref)
+        return tuple(observation(m) for m in self.ws.fetch(rows))
+
+    def metrics(self, run_ref: str) -> list[_Metric]:
+        """The run's metric observations (first copy per record_ref), append order."""
+        table, index = self.ws.index("stage_metrics", "run_ref")
+        rows = index.get(run_ref)
+        if not rows:
+            return []
+        picked = table.take(pa.array(rows, pa.int64()))
+        if self.as_of_us is not None:
+            picked = _as_of(picked, self.as_of_us)
+        out = []
+        seen: set[str] = set()
+        for ref, stage, key, value, observed, seq in zip(
+            picked.column("ref").to_pylist(),
+            picked.column("stage_ref").to_pylist(),
+            picked.column("key").to_pylist(),
+            picked.column("value").to_pylist(),
+            picked.column("valid_time").cast(pa.int64()).to_pylist(),
+            picked.column("seq").to_pylist(),
+            strict=True,
+        ):
+            if ref in seen:
+                continue
+            seen.add(ref)
+            out.append(_Metric(stage, key, value, observed, seq))
+        return out
+
+    # ------------------------------------------------------------------ snapshot
+
+    def snapshot(self, run_id: Any) -> RunSnapshot:
+        run_ref = self.resolve_run(run_id)
+        run = self.run_model(run_ref)
+        record = self.run_record(run)
+        stages = self.stages_of(run_ref)
+        stage_records = tuple(stage_record(s) for s in stages)
+        observations = self.observations(run_ref)
+        extra = self.snapshot_extras(run_ref, stages)
+        links = [EvidenceLink("run", run_ref, run.name)]
+        links += [EvidenceLink("stage", s.stage_id, s.name) for s in stage_records]
+        links += extra.get("links", [])
+        links += [EvidenceLink("record", o.record_id, o.key) for o in observations[:10]]
+        notes = completeness_notes(stage_records, observations, extra)
+        return RunSnapshot(
+            run=record,
+            deployments=tuple(extra.get("deployments", ())),
+            stages=stage_records,
+            batches=tuple(extra.get("batches", ())),
+            samples=tuple(extra.get("samples", ())),
+            artifacts=tuple(extra.get("artifacts", ())),
+            relations=tuple(extra.get("relations", ())),
+            records=observations,
+            evidence_links=tuple(links),
+            completeness_notes=notes,
+            provenance=extra.get("provenance"),
+        )
+
+    def snapshot_extras(self, run_ref: str, stages: Sequence[Any]) -> dict[str, Any]:
+        """Deployments, batches, samples, artifacts, relations and provenance of a run.
+        Overridden where those entities are served."""
+        return {}
+
+    # ------------------------------------------------------------------ compare
+
+    def _selection(self) -> str:
+        try:
+            return self.config.interpretation.comparison.metric_selection
+        except AttributeError:
+            return "latest"
+
+    def _include_unchanged(self) -> bool:
+        try:
+            return bool(self.config.interpretation.comparison.include_unchanged_metrics)
+        except AttributeError:
+            return False
+
+    def _missing_stage_severity(self) -> str:
+        try:
+            return self.config.interpretation.comparison.missing_stage_severity
+        except AttributeError:
+            return "warning"
+
+    def compare_runs(self, left_id: Any, right_id: Any) -> RunComparison:
+        left = self.snapshot(left_id)
+        right = self.snapshot(right_id)
+        left_metrics = self.metrics(left.run.run_id)
+        right_metrics = self.metrics(right.run.run_id)
+        left_stages = {s.name: s for s in left.stages}
+        right_stages = {s.name: s for s in right.stages}
+        rows = []
+        delta_count = 0
+        mode = self._selection()
+        for name in sorted(set(left_stages) | set(right_stages)):
+            ls, rs = left_stages.get(name), right_stages.get(name)
+            lvals = _select(left_metrics, ls.stage_id if ls else None, mode)
+            rvals = _select(right_metrics, rs.stage_id if rs else None, mode)
+            deltas = []
+            for key in sorted(set(lvals) | set(rvals)):
+                lv, rv = lvals.get(key), rvals.get(key)
+                if lv is not None and rv is not None and lv == rv and not self._include_unchanged():
+                    continue
+                notes: tuple[CompletenessNote, ...] = ()
+                if lv is None or rv is None:
+                    notes = (CompletenessNote("warning", f"sparse_metric_capture:{name}:{key}"),)
+                deltas.append(
+                    MetricDelta(
+                        metric_key=key,
+                        left_value=lv,
+                        right_value=rv,
+                        delta=(rv - lv) if lv is not None and rv is not None else None,
+                        change_ratio=(rv / lv) if lv not in (None, 0) and rv is not None else None,
+                        stage_name=name,
+                        completeness_notes=notes,
+                    )
+                )
+            stage_notes: tuple[CompletenessNote, ...] = ()
+            if ls is None or rs is None:
+                stage_notes = (
+                    CompletenessNote(
+                        self._missing_stage_severity(),
+                        f"missing_stage:{name}",
+                        {"left_present": ls is not None, "right_present": rs is not None},
+                    ),
+                )
+            links = tuple(
+                EvidenceLink("stage", s.stage_id, s.name) for s in (ls, rs) if s is not None
+            )
+            delta_count += len(deltas)
+            rows.append(
+                StageComparison(
+                    stage_name=name,
+                    left_stage_id=ls.stage_id if ls else None,
+                    right_stage_id=rs.stage_id if rs else None,
+                    left_status=ls.status if ls else None,
+                    right_status=rs.status if rs else None,
+                    metric_deltas=tuple(deltas),
+                    completeness_notes=stage_notes,
+                    evidence_links=links,
+                )
+            )
+        artifact_changes = self.artifact_changes(left, right)
+        notes = []
+        for side, snap in (("left", left), ("right", right)):
+            notes += [CompletenessNote("warning", f"{side}:{n}") for n in snap.completeness_notes]
+        for row in rows:
+            notes += list(row.completeness_notes)
+        summary = (
+            f"Compared {left.run.name} and {right.run.name}: {len(rows)} stage rows, "
+            f"{delta_count} metric deltas, {len(artifact_changes)} artifact changes."
+        )
+        return RunComparison(
+            left_run_id=left.run.run_id,
+            right_run_id=right.run.run_id,
+            summary=summary,
+            stage_comparisons=tuple(rows),
+            artifact_changes=tuple(artifact_changes),
+            completeness_notes=_dedupe_notes(notes),
+            evidence_links=(
+                EvidenceLink("run", left.run.run_id, left.run.name),
+                EvidenceLink("run", right.run.run_id, right.run.name),
+            ),
+            provenance_comparison=self.provenance_comparison(left, right),
+        )
+
+    def artifact_changes(self, left: RunSnapshot, right: RunSnapshot) -> list[Any]:
+        """Artifact differences (served where artifacts are)."""
+        return []
+
+    def provenance_comparison(self, left: RunSnapshot, right: RunSnapshot) -> Any:
+        return None
+
+    # ------------------------------------------------------------------ multi / best
+
+    def metric_table(self, run_refs: Sequence[str]) -> dict[tuple[str | None, str], list[float | None]]:
+        """(stage name or None, key) -> value per run, by the configured selection."""
+        mode = self._selection()
+        table: dict[tuple[str | None, str], list[float | None]] = {}
+        for position, run_ref in enumerate(run_refs):
+            metrics = self.metrics(run_ref)
+            stage_names = {str(s.stage_execution_ref): s.stage_name for s in self.stages_of(run_ref)}
+            by_stage: dict[str | None, list[_Metric]] = {}
+            for m in metrics:
+                if m.stage_ref is None:
+                    by_stage.setdefault(None, []).append(m)
+                elif m.stage_ref in stage_names:
+                    by_stage.setdefault(m.stage_ref, []).append(m)
+            for stage_ref, items in by_stage.items():
+                name = None if stage_ref is None else stage_names[stage_ref]
+                for key, value in _select(items, stage_ref, mode).items():
+                    column = table.setdefault((name, key), [None] * len(run_refs))
+                    column[position] = value
+        return table
+
+    def compare_multiple_runs(self, run_ids: Sequence[Any]) -> MultiRunComparison:
+        ids = _dedupe_ids(run_ids)
+        if len(ids) < 2:
+            raise ComparisonError(
+                f"compare_multiple_runs needs at least 2 distinct runs, got {len(ids)}.",
+                code="compare_requires_multiple_runs",
+                details={"run_ids": list(ids)},
+            )
+        snapshots = [self.snapshot(i) for i in ids]
+        refs = [s.run.run_id for s in snapshots]
+        values = self.metric_table(refs)
+        rows = []
+        for stage_name, key in sorted(values, key=lambda k: (k[0] is not None, k[0] or "", k[1])):
+            column = values[(stage_name, key)]
+            best = None
+            best_value = None
+            for run_id, value in zip(ids, column, strict=True):
+                if value is not None and (best_value is None or value > best_value):
+                    best, best_value = run_id, value
+            rows.append(MultiRunMetricRow(key, stage_name, tuple(column), best))
+        artifact_rows = self.artifact_kind_counts(snapshots)
+        notes = []
+        for snap in snapshots:
+            notes += [CompletenessNote("warning", n) for n in snap.completeness_notes]
+        return MultiRunComparison(
+            run_ids=tuple(ids),
+            run_names=tuple(s.run.name for s in snapshots),
+            metric_table=tuple(rows),
+            artifact_kind_counts=tuple(artifact_rows),
+            completeness_notes=_dedupe_notes(notes),
+            evidence_links=tuple(EvidenceLink("run", s.run.run_id, s.run.name) for s in snapshots),
+            summary=f"Compared {len(ids)} runs: {len(rows)} metric rows and "
+            f"{len(artifact_rows)} artifact kind summaries.",
+        )
+
+    def artifact_kind_counts(self, snapshots: Sequence[RunSnapshot]) -> list[Any]:
+        return []
+
+    def select_best_run(
+        self,
+        run_ids: Sequence[Any],
+        metric_key: str,
+        *,
+        stage_name: str | None = None,
+        higher_is_better: bool = True,
+        include_quarantined: bool = False,
+    ) -> str | None:
+        """1.0's rules (stage_name None = run-level metrics only; strict comparison so ties go
+        to the earliest id; the caller's string is returned) and a quarantined run is never
+        returned unless ``include_quarantined``."""
+        ids = _dedupe_ids(run_ids)
+        if len(ids) < 2:
+            raise ComparisonError(
+                f"select_best_run needs at least 2 distinct runs, got {len(ids)}.",
+                code="compare_requires_multiple_runs",
+                details={"run_ids": list(ids)},
+            )
+        refs = [self.resolve_run(i) for i in ids]
+        quarantined = set() if include_quarantined else set(self.quarantined_runs())
+        mode = self._selection()
+        best: str | None = None
+        best_value: float | None = None
+        for run_id, ref in zip(ids, refs, strict=True):
+            if ref in quarantined:
+                continue
+            value = self._metric_value(ref, metric_key, stage_name, mode)
+            if value is None:
+                continue
+            if best_value is None or (value > best_value if higher_is_better else value < best_value):
+                best, best_value = run_id, value
+        return best
+
+    def _metric_value(self, run_ref: str, key: str, stage_name: str | None, mode: str) -> float | None:
+        metrics = [m for m in self.metrics(run_ref) if m.key == key]
+        if not metrics:
+            return None
+        if stage_name is None:
+            values = _select(metrics, None, mode)
+            return values.get(key)
+        stage_refs = [
+            str(s.stage_execution_ref) for s in self.stages_of(run_ref) if s.stage_name == stage_name
+        ]
+        if not stage_refs:
+            return None
+        return _select(metrics, stage_refs[0], mode).get(key)
+
+    # ------------------------------------------------------------------ quarantine & tags
+
+    def quarantine_state(self) -> dict[str, tuple[bool, str, int]]:
+        """run_ref -> (quarantined, last reason, tx_time us) from quarantine/release events."""
+        table = self.ws.table("event_keys", as_of_us=self.as_of_us)
+        if table.num_rows == 0:
+            return {}
+        kinds = table.column("kind")
+        mask = pc.or_(pc.equal(kinds, QUARANTINE), pc.equal(kinds, RELEASE))
+        rows = table.filter(mask)
+        state: dict[str, tuple[bool, str, int]] = {}
+        for kind, run, reason, tx in zip(
+            rows.column("kind").to_pylist(),
+            rows.column("run_ref").to_pylist(),
+            rows.column("key").to_pylist(),
+            rows.column("tx_time").cast(pa.int64()).to_pylist(),
+            strict=True,
+        ):
+            state[run] = (kind == QUARANTINE, reason, tx)
+        return state
+
+    def quarantined_runs(self, project_name: str | None = None) -> tuple[str, ...]:
+        state = self.quarantine_state()
+        flagged = {run for run, (on, _, _) in state.items() if on}
+        return tuple(r.run_id for r in self.list_runs(project_name) if r.run_id in flagged)
+
+    def runs_with_event(self, event_key: str, project_name: str | None = None) -> tuple[str, ...]:
+        table = self.ws.table("event_keys", as_of_us=self.as_of_us)
+        if table.num_rows == 0:
+            return ()
+        rows = table.filter(
+            pc.and_(pc.equal(table.column("kind"), "record.event"), pc.equal(table.column("key"), event_key))
+        )
+        carrying = set(rows.column("run_ref").to_pylist())
+        return tuple(r.run_id for r in self.list_runs(project_name) if r.run_id in carrying)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _as_of(table: pa.Table, as_of_us: int) -> pa.Table:
+    bound = pa.scalar(as_of_us, table.schema.field("tx_time").type)
+    return table.filter(pc.less_equal(table.column("tx_time"), bound))
+
+
+def _latest(table: pa.Table) -> pa.Table:
+    from projections import latest_per
+
+    return latest_per(table)
+
+
+def _not_found(run_id: Any) -> InterpretationError:
+    return InterpretationError(
+        "Run anchor was not found.",
+        code="query_run_not_found",
+        details={"run_id": str(run_id)},
+    )
+
+
+def _dedupe_ids(run_ids: Iterable[Any]) -> list[Any]:
+    if isinstance(run_ids, (str, StableRef)):
+        run_ids = [run_ids]
+    out: list[Any] = []
+    seen: set[str] = set()
+    for run_id in run_ids:
+        key = str(run_id)
+        if key not in seen:
+            seen.add(key)
+            out.append(run_id)
+    return out
+
+
+def _stage_order(stage: Any) -> tuple[Any, ...]:
+    order = stage.order_index
+    return (order is None, order or 0, _t(stage.started_at), str(stage.stage_execution_ref))
+
+
+def stage_record(stage: Any) -> StageRecord:
+    return StageRecord(
+        stage_id=str(stage.stage_execution_ref),
+        run_id=str(stage.run_ref),
+        name=stage.stage_name,
+        status=stage.status,
+        order=stage.order_index or 0,
+        started_at=stage.started_at,
+        ended_at=stage.ended_at,
+    )
+
+
+def _select(metrics: Iterable[_Metric], stage_ref: str | None, mode: str) -> dict[str, float]:
+    """Per key, one value from the metrics recorded against ``stage_ref`` (None: run level)."""
+    grouped: dict[str, list[_Metric]] = {}
+    for m in metrics:
+        if m.stage_ref == stage_ref:
+            grouped.setdefault(m.key, []).append(m)
+    out: dict[str, float] = {}
+    for key, items in grouped.items():
+        values = [float(i.value) for i in items]
+        if mode == "max":
+            out[key] = max(values)
+        elif mode == "min":
+            out[key] = min(values)
+        elif mode == "mean":
+            out[key] = sum(values) / len(values)
+        else:
+            latest = max(items, key=lambda i: (i.observed, i.seq))
+            out[key] = float(latest.value)
+    return out
+
+
+def _dedupe_notes(notes: Iterable[CompletenessNote]) -> tuple[CompletenessNote, ...]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for note in notes:
+        key = (note.severity, note.summary)
+        if key not in seen:
+            seen.add(key)
+            out.append(note)
+    return tuple(out)
+
+
+def observation(record: Any) -> ObservationRecord:
+    env = record.envelope
+    payload = record.payload
+    rtype = env.record_type
+    value: Any = None
+    message = None
+    unit = None
+    if rtype == "metric":
+        key, value, unit = payload.metric_key, payload.value, payload.unit
+    elif rtype == "event":
+        key, message = payload.event_key, payload.message
+    elif rtype == "span":
+        key = payload.span_name
+        value = (timestamp_micros(payload.ended_at) - timestamp_micros(payload.started_at)) / 1000.0
+        unit = "ms"
+    else:
+        key, message = payload.issue_key, payload.summary
+    corr = env.correlation_refs
+    return ObservationRecord(
+        record_id=str(env.record_ref),
+        run_id=str(env.run_ref),
+        stage_id=None if env.stage_execution_ref is None else str(env.stage_execution_ref),
+        record_type=rtype,
+        key=key,
+        value=value,
+        message=message,
+        observed_at=env.observed_at,
+        completeness_marker=env.completeness_marker,
+        degradation_marker=env.degradation_marker,
+        payload=_ReadOnly(_payload_dict(payload)),
+        schema_version=env.schema_version,
+        producer_ref=env.producer_ref,
+        correlation_id=(corr.trace_id or corr.session_id) if corr is not None else None,
+        unit=unit,
+    )
+
+
+def _payload_dict(payload: Any) -> dict[str, Any]:
+    data = payload.to_dict() if hasattr(payload, "to_dict") else {k: plain(v) for k, v in payload}
+    return dict(sorted(data.items()))
+
+
+class _ReadOnly(dict):  # type: ignore[type-arg]
+    """A dict that refuses changes (1.0 exposes payloads as read-only mappings)."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("payload mappings are read-only")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return id(self)
+
+
+def completeness_notes(
+    stages: Sequence[StageRecord], records: Sequence[ObservationRecord], extra: dict[str, Any]
+) -> tuple[str, ...]:
+    notes: list[str] = []
+    batches = extra.get("batches", ())
+    samples = extra.get("samples", ())
+    if not stages:
+        notes.append("stage_list_empty")
+    if not extra.get("deployments"):
+        notes.append("deployment_list_empty")
+    if stages and not batches:
+        notes.append("batch_list_empty")
+    if batches and not samples:
+        notes.append("sample_list_empty")
+    if not extra.get("artifacts"):
+        notes.append("artifact_list_empty")
+    if not extra.get("relations"):
+        notes.append("relation_scope_empty")
+    if not records:
+        notes.append("record_scope_empty")
+    if extra.get("provenance") is None:
+        notes.append("provenance_missing")
+    with_records = {r.stage_id for r in records}
+    for stage in stages:
+        if stage.stage_id not in with_records:
+            notes.append(f"missing_stage_records:{stage.name}")
+    return tuple(dict.fromkeys(notes))
+
+
+

@@ -1,0 +1,289 @@
+"""Result types of the queries (contract section 4): frozen dataclasses with ``to_dict``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "ArtifactChange",
+    "ArtifactKindCountRow",
+    "ArtifactRecord",
+    "BatchRecord",
+    "CompletenessNote",
+    "DeploymentRecord",
+    "EvidenceLink",
+    "MetricDelta",
+    "MultiRunComparison",
+    "MultiRunMetricRow",
+    "ObservationRecord",
+    "ProvenanceComparison",
+    "ProvenanceView",
+    "RelationRecord",
+    "RunComparison",
+    "RunRecord",
+    "RunSnapshot",
+    "SampleRecord",
+    "StageComparison",
+    "StageRecord",
+]
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _empty() -> Mapping[str, Any]:
+    return _EMPTY
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Result):
+        return value.to_dict()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
+
+
+class Result:
+    """Mixin: ``to_dict`` over dataclass fields."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceLink(Result):
+    kind: str
+    ref: str
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompletenessNote(Result):
+    severity: str
+    summary: str
+    details: Mapping[str, Any] = field(default_factory=_empty)
+    evidence_links: tuple[EvidenceLink, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord(Result):
+    run_id: str
+    project_name: str
+    name: str
+    status: str
+    started_at: str
+    ended_at: str | None = None
+    tags: Mapping[str, str] = field(default_factory=_empty)
+    metadata: Mapping[str, Any] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
+class StageRecord(Result):
+    stage_id: str
+    run_id: str
+    name: str
+    status: str
+    order: int = 0
+    started_at: str | None = None
+    ended_at: str | None = None
+    tags: Mapping[str, str] = field(default_factory=_empty)
+    metadata: Mapping[str, Any] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentRecord(Result):
+    deployment_id: str
+    project_name: str
+    name: str
+    status: str
+    run_id: str | None = None
+    artifact_ref: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    order: int = 0
+    metadata: Mapping[str, Any] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRecord(Result):
+    batch_id: str
+    run_id: str
+    stage_id: str
+    name: str
+    status: str
+    order: int = 0
+    started_at: str | None = None
+    ended_at: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
+class SampleRecord(Result):
+    sample_id: str
+    run_id: str
+    stage_id: str
+    batch_id: str | None
+    name: str
+    observed_at: str
+    retention_class: str | None = None
+    redaction_profile: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRecord(Result):
+    artifact_ref: str
+    run_id: str
+    stage_id: str | None
+    kind: str
+    created_at: str
+    location: str
+    hash_value: str | None = None
+    size_bytes: int | None = None
+    attributes: Mapping[str, Any] = field(default_factory=_empty)
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RelationRecord(Result):
+    relation_ref: str
+    relation_type: str
+    source_ref: str
+    target_ref: str
+    recorded_at: str
+    origin_marker: str
+    confidence_marker: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenanceView(Result):
+    run_id: str
+    provenance_ref: str
+    relation_ref: str
+    assertion_mode: str
+    asserted_at: str
+    formation_context_ref: str | None = None
+    policy_ref: str | None = None
+    evidence_bundle_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationRecord(Result):
+    record_id: str
+    run_id: str
+    stage_id: str | None
+    record_type: str
+    key: str
+    value: Any
+    message: str | None
+    observed_at: str
+    completeness_marker: str
+    degradation_marker: str
+    payload: Mapping[str, Any] = field(default_factory=_empty)
+    tags: Mapping[str, str] = field(default_factory=_empty)
+    schema_version: str = "1.0.0"
+    producer_ref: str | None = None
+    correlation_id: str | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunSnapshot(Result):
+    run: RunRecord
+    deployments: tuple[DeploymentRecord, ...] = ()
+    stages: tuple[StageRecord, ...] = ()
+    batches: tuple[BatchRecord, ...] = ()
+    samples: tuple[SampleRecord, ...] = ()
+    artifacts: tuple[ArtifactRecord, ...] = ()
+    relations: tuple[RelationRecord, ...] = ()
+    records: tuple[ObservationRecord, ...] = ()
+    evidence_links: tuple[EvidenceLink, ...] = ()
+    completeness_notes: tuple[str, ...] = ()
+    provenance: ProvenanceView | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDelta(Result):
+    metric_key: str
+    left_value: float | None
+    right_value: float | None
+    delta: float | None
+    change_ratio: float | None
+    stage_name: str | None
+    evidence_links: tuple[EvidenceLink, ...] = ()
+    completeness_notes: tuple[CompletenessNote, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StageComparison(Result):
+    stage_name: str
+    left_stage_id: str | None
+    right_stage_id: str | None
+    left_status: str | None
+    right_status: str | None
+    metric_deltas: tuple[MetricDelta, ...] = ()
+    completeness_notes: tuple[CompletenessNote, ...] = ()
+    evidence_links: tuple[EvidenceLink, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactChange(Result):
+    artifact_kind: str
+    left_ref: str | None
+    right_ref: str | None
+    change: str
+    evidence_links: tuple[EvidenceLink, ...] = ()
+    change_detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenanceComparison(Result):
+    code_revision_changed: bool
+    config_hash_changed: bool
+    environment_changed: bool
+    dataset_refs_changed: bool
+    left_provenance: ProvenanceView | None = None
+    right_provenance: ProvenanceView | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunComparison(Result):
+    left_run_id: str
+    right_run_id: str
+    summary: str
+    stage_comparisons: tuple[StageComparison, ...] = ()
+    artifact_changes: tuple[ArtifactChange, ...] = ()
+    completeness_notes: tuple[CompletenessNote, ...] = ()
+    evidence_links: tuple[EvidenceLink, ...] = ()
+    provenance_comparison: ProvenanceComparison | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MultiRunMetricRow(Result):
+    metric_key: str
+    stage_name: str | None
+    values: tuple[float | None, ...]
+    best_run_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactKindCountRow(Result):
+    artifact_kind: str
+    counts: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MultiRunComparison(Result):
+    run_ids: tuple[str, ...]
+    run_names: tuple[str, ...]
+    metric_table: tuple[MultiRunMetricRow, ...] = ()
+    artifact_kind_counts: tuple[ArtifactKindCountRow, ...] = ()
+    completeness_notes: tuple[CompletenessNote, ...] = ()
+    evidence_links: tuple[EvidenceLink, ...] = ()
+    summary: str = field(default="")

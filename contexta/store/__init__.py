@@ -1,0 +1,23 @@
+"""Write views over the ledger: the metadata store and the record store."""
+
+from .metadata import MetadataStore
+from .records import (
+    AppendReceipt,
+    AppendRejection,
+    AppendResult,
+    DurabilityStatus,
+    RecordStore,
+    ScanFilter,
+    StoredRecord,
+)
+
+__all__ = [
+    "AppendReceipt",
+    "AppendRejection",
+    "AppendResult",
+    "DurabilityStatus",
+    "MetadataStore",
+    "RecordStore",
+    "ScanFilter",
+    "StoredRecord",
+]
