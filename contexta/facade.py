@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from .history import LedgerEvent, iter_history
 from .interpretation.queries import QueryService
 from .interpretation.results import MultiRunComparison, RunComparison, RunRecord, RunSnapshot
 from .store.metadata import MetadataStore
@@ -145,3 +146,21 @@ class Contexta:
             higher_is_better=higher_is_better,
             include_quarantined=include_quarantined,
         )
+
+    # ------------------------------------------------------------------ history
+
+    def history(
+        self, run_id: str | None = None, *, kinds: Sequence[str] | str | None = None
+    ) -> Iterator[LedgerEvent]:
+        """Every event in ledger order (optionally one run's, or some kinds only)."""
+        run_ref = self.query_service.resolve_run(run_id) if run_id is not None else None
+        if isinstance(kinds, str):
+            kinds = (kinds,)
+        return iter_history(self._workspace, run_ref=run_ref, kinds=kinds)
+
+    def verify_ledger(self) -> Any:
+        """Check every CRC, the chain, seq continuity and the head (read only)."""
+        from ledger import verify
+
+        self._workspace.flush()
+        return verify(self._workspace.ledger.root)

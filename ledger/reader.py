@@ -16,7 +16,14 @@ import pyarrow as pa
 
 from .errors import CorruptionError, LedgerIOError
 from .head import Head, read_head
-from .segment import SCHEMA_MESSAGE, BatchFrame, iter_frames, segment_index, segment_name
+from .segment import (
+    SCHEMA_MESSAGE,
+    BatchFrame,
+    check_frame,
+    iter_frames,
+    segment_index,
+    segment_name,
+)
 
 __all__ = ["LedgerReader", "SegmentInfo", "list_segments"]
 
@@ -76,6 +83,7 @@ class LedgerReader:
         self.root = Path(root)
         self._first_seq: dict[int, int] = {}
         self._sealed: dict[int, pa.Buffer] = {}
+        self._checked: dict[int, int] = {}
 
     def head(self) -> Head:
         """The committed head as last published (an empty ledger's head if none)."""
@@ -133,6 +141,35 @@ class LedgerReader:
                 if frame.first_seq > head.seq:
                     return
                 yield index, frame
+
+    def check(self, upto_seq: int, head: Head | None = None) -> int:
+        """CRC-check every committed batch up to the one holding ``upto_seq`` without decoding
+        it (raises :class:`CorruptionError`). Checked prefixes are remembered per reader.
+        Returns the number of bytes checked."""
+        head = head or self.head()
+        checked = 0
+        for index in range(0, head.segment + 1):
+            if self._checked.get(index, 0) >= upto_seq:
+                continue
+            buf = self._segment_buffer(index, head)
+            end = head.offset if index == head.segment else buf.size
+            path = str(self.segment_path(index))
+            offset = len(SCHEMA_MESSAGE)
+            last = 0
+            while offset < end:
+                found = check_frame(buf, offset, end, path)
+                if found is None:
+                    break
+                length, first_seq, count = found
+                offset += length
+                checked += length
+                last = first_seq + count - 1
+                if last >= upto_seq:
+                    break
+            self._checked[index] = upto_seq if index == head.segment or last >= upto_seq else last
+            if last >= upto_seq:
+                break
+        return checked
 
     def batches(self, head: Head | None = None, *, after_seq: int = 0) -> Iterator[pa.RecordBatch]:
         """Committed events with seq > ``after_seq`` (up to ``head``), as record batches."""

@@ -200,6 +200,57 @@ def read_frame(
     )
 
 
+def check_frame(buf: pa.Buffer, offset: int, end: int, path: str) -> tuple[int, int, int] | None:
+    """CRC-check the batch message at ``offset`` without decoding it.
+
+    Returns (length, first_seq, count), or None at an end-of-stream marker; raises
+    :class:`CorruptionError` like :func:`read_frame`. About the cost of the CRC itself.
+    """
+    if offset + 8 > end:
+        raise _corrupt(path, offset, "Truncated message header", reason="truncated")
+    cont, meta_len = struct.unpack_from("<Ii", buf, offset)
+    if cont != _CONT:
+        raise _corrupt(path, offset, "Bad message framing", reason="framing")
+    if meta_len == 0:
+        return None
+    if meta_len < 0 or offset + 8 + meta_len > end:
+        raise _corrupt(path, offset, "Truncated batch metadata", reason="truncated")
+    view = memoryview(buf)
+    meta = bytes(view[offset + 8 : offset + 8 + meta_len])
+    try:
+        custom = _custom_metadata(meta)
+        seal, seal_at = custom["ledger.seal"]
+        first_seq = int(custom["ledger.first_seq"][0])
+        count = int(custom["ledger.count"][0])
+        body_length = _body_length(meta)
+    except (KeyError, ValueError, UnicodeDecodeError) as exc:
+        raise _corrupt(path, offset, f"Unreadable batch metadata ({exc})", reason="metadata") from exc
+    length = 8 + meta_len + body_length
+    if len(seal) != 40 or body_length < 0 or offset + length > end:
+        raise _corrupt(path, offset, "Truncated batch body", reason="truncated")
+    raw = bytearray(view[offset : offset + length])
+    at = 8 + seal_at
+    raw[at : at + 8] = _SEAL_PLACEHOLDER_BYTES[:8]
+    if f"{zlib.crc32(raw):08x}" != seal[:8]:
+        raise _corrupt(path, offset, "CRC mismatch", reason="crc", seq=first_seq)
+    return length, first_seq, count
+
+
+def _body_length(meta: bytes) -> int:
+    """Message field 3 (``bodyLength: long``) of a message flatbuffer."""
+    root = int.from_bytes(meta[0:4], "little")
+    vtable = root - int.from_bytes(meta[root : root + 4], "little", signed=True)
+    vt_size = int.from_bytes(meta[vtable : vtable + 2], "little")
+    if 4 + 2 * 3 + 2 > vt_size:
+        return 0
+    off = int.from_bytes(meta[vtable + 10 : vtable + 12], "little")
+    if not off:
+        return 0
+    if root + off + 8 > len(meta):
+        raise ValueError("bodyLength out of bounds")
+    return int.from_bytes(meta[root + off : root + off + 8], "little", signed=True)
+
+
 def verify_chain(frame: BatchFrame, buf: pa.Buffer) -> bool:
     """Recompute the chain hash of ``frame`` from its bytes."""
     raw = bytearray(memoryview(buf)[frame.offset : frame.offset + frame.length])

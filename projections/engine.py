@@ -170,6 +170,9 @@ class Projector:
             slot.load_note = f"rebuilt ({exc})"
             projection.reset()
             return
+        # Saved state is only as good as the events it was folded from: CRC-check that prefix
+        # of the ledger (raises CorruptionError naming file and offset) before trusting it.
+        self.reader.check(checkpoint.seq, head)
         projection.load(table, checkpoint.seq)
         slot.chunks = chunks
         slot.saved = checkpoint.seq

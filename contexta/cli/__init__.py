@@ -1,0 +1,5 @@
+"""The ``contexta`` command line."""
+
+from .main import main
+
+__all__ = ["main"]

@@ -1,0 +1,60 @@
+"""``contexta projections rebuild|status``."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..output import emit, emit_json, table
+from .common import open_workspace
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    group = commands.add_parser("projections", help="rebuild or inspect the projections")
+    sub = group.add_subparsers(dest="action", metavar="ACTION")
+    sub.required = True
+    rebuild = sub.add_parser("rebuild", help="fold the whole ledger into fresh projections")
+    rebuild.set_defaults(handler=_rebuild)
+    status = sub.add_parser("status", help="each projection's checkpoint against the ledger head")
+    status.set_defaults(handler=_status)
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    ctx = open_workspace(args)
+    stats = ctx._workspace.projector.rebuild()
+    if args.format == "json":
+        emit_json({
+            "events": stats.events,
+            "batches": stats.batches,
+            "seconds": round(stats.seconds, 6),
+            "events_per_second": round(stats.events_per_second, 1),
+            "projections": list(stats.projections),
+        })
+    else:
+        emit(
+            f"Rebuilt {len(stats.projections)} projections: folded {stats.events} events "
+            f"({stats.batches} batches) in {stats.seconds:.3f} s "
+            f"({stats.events_per_second:,.0f} events/s)."
+        )
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    ctx = open_workspace(args)
+    ctx._workspace.flush()
+    rows = ctx._workspace.projector.status()
+    if args.format == "json":
+        emit_json([
+            {
+                "name": s.name, "version": s.version, "checkpoint": s.checkpoint,
+                "head": s.head, "behind": s.behind, "rows": s.rows,
+                "saved_checkpoint": s.saved_checkpoint, "note": s.note,
+            }
+            for s in rows
+        ])
+        return 0
+    emit(table(
+        [(s.name, s.version, s.saved_checkpoint if s.saved_checkpoint is not None else "-",
+          s.head, s.behind, s.rows, s.note) for s in rows],
+        ("projection", "version", "saved_checkpoint", "ledger_head", "behind", "rows", "state"),
+    ))
+    return 0

@@ -1,0 +1,50 @@
+"""Entry point: global options and the command tree."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ..common.errors import ContextaError
+from .commands import REGISTRY
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="contexta",
+        description="Local-first ML observability on an event-sourced ledger.",
+    )
+    parser.add_argument(
+        "--workspace", default=None, metavar="PATH",
+        help="workspace root (default: $CONTEXTA_WORKSPACE_ROOT_PATH or .contexta)",
+    )
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    for register in REGISTRY:
+        register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except ContextaError as exc:
+        if args.format == "json":
+            from .output import emit_json
+
+            emit_json({"error": exc.to_dict()})
+        else:
+            sys.stderr.write(f"error [{exc.code}]: {exc.message}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,98 @@
+"""History: the ledger replayed in order, each event with its decoded contract object."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .events import decode_body
+from .workspace import Workspace
+
+__all__ = ["LedgerEvent", "iter_history"]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEvent:
+    """One event of the ledger, as replayed."""
+
+    seq: int
+    tx_time: datetime  # aware, UTC: when the fact entered the ledger
+    kind: str
+    ref: str | None
+    run_ref: str | None
+    actor: str | None
+    model: Any  # the decoded contract object (or quarantine note)
+    key: str | None = None
+    value: float | None = None
+    valid_time: datetime | None = None  # when the fact was true in the world
+
+    def to_dict(self) -> dict[str, Any]:
+        model = self.model
+        return {
+            "seq": self.seq,
+            "tx_time": _iso(self.tx_time),
+            "kind": self.kind,
+            "ref": self.ref,
+            "run_ref": self.run_ref,
+            "actor": self.actor,
+            "key": self.key,
+            "value": self.value,
+            "valid_time": _iso(self.valid_time) if self.valid_time else None,
+            "model": model.to_dict() if hasattr(model, "to_dict") else _note(model),
+        }
+
+
+def _iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _note(model: Any) -> Any:
+    fields = getattr(model, "__struct_fields__", None)
+    if fields is None:
+        return model
+    return {name: getattr(model, name) for name in fields}
+
+
+def iter_history(
+    workspace: Workspace,
+    *,
+    run_ref: str | None = None,
+    kinds: Sequence[str] | None = None,
+    upto_us: int | None = None,
+) -> Iterator[LedgerEvent]:
+    for batch in workspace.events():
+        mask = None
+        if run_ref is not None:
+            mask = pc.equal(batch.column("run_ref"), run_ref)
+        if kinds:
+            cond = pc.is_in(batch.column("kind"), value_set=pa.array(list(kinds), pa.string()))
+            mask = cond if mask is None else pc.and_(mask, cond)
+        if upto_us is not None:
+            bound = pa.scalar(upto_us, batch.schema.field("tx_time").type)
+            cond = pc.less_equal(batch.column("tx_time"), bound)
+            mask = cond if mask is None else pc.and_(mask, cond)
+        if mask is not None:
+            batch = batch.filter(pc.fill_null(mask, False))
+        if batch.num_rows == 0:
+            continue
+        columns = {name: batch.column(name).to_pylist() for name in (
+            "seq", "tx_time", "kind", "ref", "run_ref", "actor", "key", "value", "valid_time", "body")}
+        for i in range(batch.num_rows):
+            kind = columns["kind"][i]
+            yield LedgerEvent(
+                seq=columns["seq"][i],
+                tx_time=columns["tx_time"][i],
+                kind=kind,
+                ref=columns["ref"][i],
+                run_ref=columns["run_ref"][i],
+                actor=columns["actor"][i],
+                model=decode_body(kind, columns["body"][i]),
+                key=columns["key"][i],
+                value=columns["value"][i],
+                valid_time=columns["valid_time"][i],
+            )
