@@ -9,6 +9,9 @@ from typing import Any
 
 from .history import LedgerEvent, iter_history
 from .interpretation.queries import QueryService
+from .parity.capture_mixin import CaptureMixin
+from .parity.entities_mixin import EntityQueriesMixin
+from .parity.reports_mixin import ReportsMixin
 from .interpretation.results import MultiRunComparison, RunComparison, RunRecord, RunSnapshot
 from .store.metadata import MetadataStore
 from .store.records import RecordStore
@@ -17,7 +20,7 @@ from .workspace import Workspace
 __all__ = ["Contexta"]
 
 
-class Contexta:
+class Contexta(EntityQueriesMixin, ReportsMixin, CaptureMixin):
     """A workspace: write through ``metadata_store`` and ``record_store``, query here.
 
     ``Contexta(config=UnifiedConfig(...))``, ``Contexta(workspace=PATH)``, ``Contexta()``.

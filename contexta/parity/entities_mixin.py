@@ -1,0 +1,10 @@
+"""Facade methods mixed into ``Contexta`` (see ``contexta.facade``)."""
+
+from __future__ import annotations
+
+__all__ = ["EntityQueriesMixin"]
+
+
+class EntityQueriesMixin:
+    """Mixed into ``Contexta``; uses ``self._workspace``, ``self.config`` and
+    ``self.query_service``."""
