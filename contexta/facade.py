@@ -9,6 +9,7 @@ from typing import Any
 
 from .history import LedgerEvent, iter_history
 from .interpretation.queries import QueryService
+from .live import LiveMixin
 from .parity.capture_mixin import CaptureMixin
 from .parity.entities_mixin import EntityQueriesMixin
 from .parity.reports_mixin import ReportsMixin
@@ -20,7 +21,7 @@ from .workspace import Workspace
 __all__ = ["Contexta"]
 
 
-class Contexta(EntityQueriesMixin, ReportsMixin, CaptureMixin):
+class Contexta(EntityQueriesMixin, ReportsMixin, CaptureMixin, LiveMixin):
     """A workspace: write through ``metadata_store`` and ``record_store``, query here.
 
     ``Contexta(config=UnifiedConfig(...))``, ``Contexta(workspace=PATH)``, ``Contexta()``.

@@ -1,7 +1,13 @@
 """One module per command group; each exposes ``register(subparsers)``."""
 
-from . import audit, ledger_cmd, projections_cmd, runs
+from . import audit, ledger_cmd, projections_cmd, quality, runs
 
-REGISTRY = [projections_cmd.register, audit.register, runs.register, ledger_cmd.register]
+REGISTRY = [
+    runs.register,
+    projections_cmd.register,
+    audit.register,
+    ledger_cmd.register,
+    quality.register,
+]
 
 __all__ = ["REGISTRY"]
