@@ -13,6 +13,7 @@ from .live import LiveMixin
 from .parity.capture_mixin import CaptureMixin
 from .parity.entities_mixin import EntityQueriesMixin
 from .parity.reports_mixin import ReportsMixin
+from .quality import QualityMixin
 from .interpretation.results import MultiRunComparison, RunComparison, RunRecord, RunSnapshot
 from .store.metadata import MetadataStore
 from .store.records import RecordStore
@@ -21,7 +22,7 @@ from .workspace import Workspace
 __all__ = ["Contexta"]
 
 
-class Contexta(EntityQueriesMixin, ReportsMixin, CaptureMixin, LiveMixin):
+class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, LiveMixin):
     """A workspace: write through ``metadata_store`` and ``record_store``, query here.
 
     ``Contexta(config=UnifiedConfig(...))``, ``Contexta(workspace=PATH)``, ``Contexta()``.
