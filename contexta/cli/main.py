@@ -31,9 +31,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_GLOBAL = ("--workspace", "--format")
+
+
+def _hoist_globals(argv: Sequence[str]) -> list[str]:
+    """Let ``--workspace``/``--format`` appear anywhere, e.g. after the subcommand."""
+    front: list[str] = []
+    rest: list[str] = []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item == "--":
+            rest.extend(items[i:])
+            break
+        name = item.split("=", 1)[0]
+        if name in _GLOBAL:
+            if "=" in item:
+                front.append(item)
+            elif i + 1 < len(items):
+                front.extend(items[i : i + 2])
+                i += 1
+            else:
+                front.append(item)
+        else:
+            rest.append(item)
+        i += 1
+    return front + rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_hoist_globals(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.handler(args) or 0)
     except ContextaError as exc:
