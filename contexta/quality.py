@@ -145,6 +145,7 @@ class QualityMixin:
                     f"Tag rejected: {first.message}", code=first.code,
                     details={"record_ref": first.record_ref},
                 )
+        self._workspace.flush()  # a tag is recorded when the call returns, not later
         return tuple(r.run_id for r in chosen)
 
     def _existing_event_refs(self) -> set[str]:
@@ -178,6 +179,7 @@ class QualityMixin:
                 events.append(quarantine_event(kind, ref, text, self._workspace.actor))
         if events:
             self._workspace.write(events)
+        self._workspace.flush()  # a quarantine is a deliberate fact: recorded when the call returns
         return tuple(refs)
 
     def quarantined_runs(self, project_name: str | None = None) -> tuple[str, ...]:
