@@ -167,3 +167,39 @@ def test_put_with_missing_owner_raises_not_found(tmp_path: Path) -> None:
         ctx.metadata_store.runs.put_run(Run(run_ref="run:p.r1", project_ref="project:p", name="r1", status="open", started_at="2025-01-02T00:00:00Z"))
     assert info.value.code == "metadata_missing_run_project"
     assert list(ctx.history()) == []
+
+
+APPENDER = """
+import sys
+from contexta import Contexta
+from contexta.contract import MetricPayload, MetricRecord, RecordEnvelope
+tag = sys.argv[1]
+ctx = Contexta(workspace=".contexta")
+for i in range(5000):
+    ctx.record_store.append(MetricRecord(
+        envelope=RecordEnvelope(record_ref=f"record:purchase-intent-model.run-2025-03-28.{tag}-{i}",
+            record_type="metric", recorded_at="2025-05-01T00:00:00Z", observed_at="2025-05-01T00:00:00Z",
+            producer_ref="tests", run_ref="run:purchase-intent-model.run-2025-03-28"),
+        payload=MetricPayload(metric_key="loss", value=float(i), value_type="float64")))
+ctx.close()
+"""
+
+
+def test_two_processes_appending_metric_records_lose_nothing(seeded: Path) -> None:
+    import subprocess
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-c", APPENDER, tag], cwd=seeded) for tag in ("a", "b")]
+    for proc in procs:
+        assert proc.wait(timeout=300) == 0
+    ctx = Contexta(workspace=seeded / ".contexta")
+    from ledger import verify
+
+    report = verify(seeded / ".contexta" / "ledger")
+    assert report.ok and report.events == 35 + 10_000 and report.last_seq == 10_035
+    losses = [r for r in ctx.get_run_snapshot("run-2025-03-28").records if r.key == "loss"]
+    assert len(losses) == 10_000
+    seqs = [e.seq for e in ctx.history()]
+    assert seqs == list(range(1, 10_036))
+    for _, frame in ctx._workspace.ledger.frames():  # every batch whole: one writer each
+        assert len(set(frame.batch.column("actor").to_pylist())) == 1

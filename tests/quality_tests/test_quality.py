@@ -222,3 +222,41 @@ def test_answers_survive_a_new_process(seeded: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=seeded, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "run:purchase-intent-model.run-2025-04-03 ('run:purchase-intent-model.run-2025-04-14',)"
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["train", "evaluate", "test"]), st.sampled_from(["auc", "loss", "f1"]),
+                  st.floats(-10, 10, allow_nan=False, allow_infinity=False)),
+        min_size=1, max_size=30,
+    ),
+    st.sets(st.integers(0, 3), min_size=1),
+    st.sampled_from(["train", "evaluate", "test", None]),
+    st.sampled_from(["auc", "loss", "f1"]),
+    st.booleans(),
+)
+def test_a_quarantined_run_is_never_selected_whatever_the_metric(tmp_path_factory, metrics, bad, stage, key, higher) -> None:
+    root = tmp_path_factory.mktemp("q")
+    ctx = Contexta(workspace=root / "ws")
+    ctx.metadata_store.projects.put_project(Project(project_ref="project:p", name="p", created_at="2025-01-01T00:00:00Z"))
+    runs = []
+    for r in range(4):
+        ref = f"run:p.r{r}"
+        runs.append(ref)
+        ctx.metadata_store.runs.put_run(Run(run_ref=ref, project_ref="project:p", name=f"r{r}", status="completed", started_at="2025-01-02T00:00:00Z", ended_at="2025-01-02T01:00:00Z"))
+        for s in ("train", "evaluate", "test"):
+            ctx.metadata_store.stages.put_stage_execution(StageExecution(stage_execution_ref=f"stage:p.r{r}.{s}", run_ref=ref, stage_name=s, status="completed", started_at="2025-01-02T00:00:00Z", ended_at="2025-01-02T01:00:00Z"))
+    for i, (s, k, v) in enumerate(metrics):
+        for r in range(4):
+            ctx.record_store.append(MetricRecord(
+                envelope=RecordEnvelope(record_ref=f"record:p.r{r}.m{i}", record_type="metric", recorded_at="2025-01-02T01:00:00Z", observed_at="2025-01-02T01:00:00Z", producer_ref="tests", run_ref=f"run:p.r{r}", stage_execution_ref=None if i % 5 == 0 else f"stage:p.r{r}.{s}"),
+                payload=MetricPayload(metric_key=k, value=v * (r + 1), value_type="float64")))
+    quarantined = [runs[i] for i in sorted(bad)]
+    ctx.quarantine_runs(quarantined, reason="bad")
+    best = ctx.select_best_run(runs, key, stage_name=stage, higher_is_better=higher)
+    assert best not in quarantined
+    anyway = ctx.select_best_run(runs, key, stage_name=stage, higher_is_better=higher, include_quarantined=True)
+    if best is not None and anyway is not None and anyway not in quarantined:
+        assert anyway == best
+    ctx.close()
