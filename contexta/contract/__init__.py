@@ -8,6 +8,7 @@ normalise (refs become :class:`StableRef`, timestamps canonical UTC text, maps r
 from __future__ import annotations
 
 from .artifacts import ARTIFACT_KINDS, ArtifactManifest
+from .base import ContractModel
 from .codec import MODEL_TYPES, decode, encode
 from .extensions import ExtensionFieldSet
 from .frozen import FrozenMap
@@ -22,16 +23,13 @@ from .models import (
     SampleObservation,
     StageExecution,
 )
+from .payloads import DegradedPayload, MetricPayload, StructuredEventPayload, TraceSpanPayload
 from .records import (
     CorrelationRefs,
-    DegradedPayload,
     DegradedRecord,
-    MetricPayload,
     MetricRecord,
     RecordEnvelope,
-    StructuredEventPayload,
     StructuredEventRecord,
-    TraceSpanPayload,
     TraceSpanRecord,
 )
 from .refs import StableRef
@@ -93,6 +91,7 @@ __all__ = [
     "VALIDATION_SEVERITIES",
     "ArtifactManifest",
     "BatchExecution",
+    "ContractModel",
     "CorrelationRefs",
     "DegradedPayload",
     "DegradedRecord",

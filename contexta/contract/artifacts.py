@@ -26,8 +26,15 @@ __all__ = ["ARTIFACT_KINDS", "ArtifactManifest"]
 
 #: The canonical artifact kinds; any lower_snake token is accepted.
 ARTIFACT_KINDS = (
-    "dataset_snapshot", "feature_set", "checkpoint", "config_snapshot", "model_bundle",
-    "report_bundle", "export_package", "evidence_bundle", "debug_bundle",
+    "dataset_snapshot",
+    "feature_set",
+    "checkpoint",
+    "config_snapshot",
+    "model_bundle",
+    "report_bundle",
+    "export_package",
+    "evidence_bundle",
+    "debug_bundle",
 )
 
 
@@ -36,15 +43,21 @@ def _size_bytes(value: Any) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise fail(
-            "artifact_invalid_size_bytes", "ArtifactManifest.size_bytes", value,
+            "artifact_invalid_size_bytes",
+            "ArtifactManifest.size_bytes",
+            value,
             "must be an integer number of bytes or None",
         )
     if value < 0:
-        raise fail("artifact_invalid_size_bytes", "ArtifactManifest.size_bytes", value, "must be >= 0")
+        raise fail(
+            "artifact_invalid_size_bytes", "ArtifactManifest.size_bytes", value, "must be >= 0"
+        )
     return int(value)
 
 
 class ArtifactManifest(ContractModel, frozen=True):
+    """A stored artifact of a run and where it lives (contract 2.10)."""
+
     artifact_ref: StableRef | str
     artifact_kind: str
     created_at: str
@@ -70,30 +83,56 @@ class ArtifactManifest(ContractModel, frozen=True):
         run = coerce_ref(f"{m}.run_ref", self.run_ref, ("run",))
         if not starts_within(artifact, run):
             raise fail(
-                "artifact_ref_prefix_mismatch", f"{m}.artifact_ref", str(artifact),
+                "artifact_ref_prefix_mismatch",
+                f"{m}.artifact_ref",
+                str(artifact),
                 f"must be run_ref's value plus one key ('artifact:{run.value}.<artifact-key>')",
                 run_ref=str(run),
             )
         _set(self, "artifact_ref", artifact)
         _set(self, "run_ref", run)
-        _set(self, "artifact_kind", token(
-            f"{m}.artifact_kind", self.artifact_kind, SNAKE, "artifact_invalid_artifact_kind",
-            f"Use a lower_snake token such as {', '.join(ARTIFACT_KINDS[:3])}."))
+        _set(
+            self,
+            "artifact_kind",
+            token(
+                f"{m}.artifact_kind",
+                self.artifact_kind,
+                SNAKE,
+                "artifact_invalid_artifact_kind",
+                f"Use a lower_snake token such as {', '.join(ARTIFACT_KINDS[:3])}.",
+            ),
+        )
         _set(self, "created_at", timestamp(f"{m}.created_at", self.created_at))
-        _set(self, "producer_ref", token(
-            f"{m}.producer_ref", self.producer_ref, DOTTED_KEBAB, "artifact_invalid_producer_ref",
-            "Use dotted lower-kebab segments, each starting with a letter, e.g. 'my-trainer'."))
+        _set(
+            self,
+            "producer_ref",
+            token(
+                f"{m}.producer_ref",
+                self.producer_ref,
+                DOTTED_KEBAB,
+                "artifact_invalid_producer_ref",
+                "Use dotted lower-kebab segments, each starting with a letter, e.g. 'my-trainer'.",
+            ),
+        )
         _set(self, "location_ref", required_str(f"{m}.location_ref", self.location_ref))
         deployment = optional_ref(
-            f"{m}.deployment_execution_ref", self.deployment_execution_ref, ("deployment",))
+            f"{m}.deployment_execution_ref", self.deployment_execution_ref, ("deployment",)
+        )
         stage = optional_ref(f"{m}.stage_execution_ref", self.stage_execution_ref, ("stage",))
         batch = optional_ref(f"{m}.batch_execution_ref", self.batch_execution_ref, ("batch",))
         sample = optional_ref(
-            f"{m}.sample_observation_ref", self.sample_observation_ref, ("sample",))
+            f"{m}.sample_observation_ref", self.sample_observation_ref, ("sample",)
+        )
         op = optional_ref(f"{m}.operation_context_ref", self.operation_context_ref, ("op",))
         check_scope(
-            m, run, stage, batch, sample, op,
-            "artifact_ref_prefix_mismatch", "artifact_missing_stage_context",
+            m,
+            run,
+            stage,
+            batch,
+            sample,
+            op,
+            "artifact_ref_prefix_mismatch",
+            "artifact_missing_stage_context",
         )
         _set(self, "deployment_execution_ref", deployment)
         _set(self, "stage_execution_ref", stage)

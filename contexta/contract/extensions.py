@@ -154,8 +154,11 @@ def check_extensions(model: str, value: Any) -> tuple[ExtensionFieldSet, ...]:
                 f"{model}.extensions has namespace {item.namespace!r} twice; merge the fields "
                 "into one ExtensionFieldSet.",
                 code="extension_duplicate_namespace",
-                details={"field": "extensions", "value": item.namespace,
-                         "namespace": item.namespace},
+                details={
+                    "field": "extensions",
+                    "value": item.namespace,
+                    "namespace": item.namespace,
+                },
             )
         seen.add(item.namespace)
     return tuple(sorted(items, key=lambda item: item.namespace))

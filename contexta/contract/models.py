@@ -53,21 +53,31 @@ def _prefix_error(where: str, ref: StableRef, expected: str, **extra: Any) -> Ex
 def _require_within(where: str, child: StableRef, owner_where: str, owner: StableRef) -> None:
     if not starts_within(child, owner):
         raise _prefix_error(
-            where, child, f"inside {owner_where.rpartition('.')[2]} {str(owner)!r} "
-            f"(its value must start with '{owner.value}.')", owner=str(owner),
+            where,
+            child,
+            f"inside {owner_where.rpartition('.')[2]} {str(owner)!r} "
+            f"(its value must start with '{owner.value}.')",
+            owner=str(owner),
         )
 
 
-def _require_child(where: str, child: StableRef, owner: StableRef, name_field: str, name: str) -> None:
+def _require_child(
+    where: str, child: StableRef, owner: StableRef, name_field: str, name: str
+) -> None:
     expected = f"{owner.value}.{name}"
     if child.value != expected:
         raise _prefix_error(
-            where, child, f"'{child.kind}:{expected}' (owner {str(owner)!r} + '.' + {name_field})",
-            owner=str(owner), **{name_field: name},
+            where,
+            child,
+            f"'{child.kind}:{expected}' (owner {str(owner)!r} + '.' + {name_field})",
+            owner=str(owner),
+            **{name_field: name},
         )
 
 
 class Project(ContractModel, frozen=True):
+    """A project: the namespace of runs (contract 2.1)."""
+
     project_ref: StableRef | str
     name: str
     created_at: str
@@ -88,6 +98,8 @@ class Project(ContractModel, frozen=True):
 
 
 class Run(ContractModel, frozen=True):
+    """One run of a project, with a lifecycle status (contract 2.2)."""
+
     run_ref: StableRef | str
     project_ref: StableRef | str
     name: str
@@ -105,7 +117,9 @@ class Run(ContractModel, frozen=True):
         project = coerce_ref("Run.project_ref", self.project_ref, ("project",))
         if not starts_within(run, project):
             raise _prefix_error(
-                "Run.run_ref", run, f"in project {str(project)!r} ('run:{project.value}.<run>')",
+                "Run.run_ref",
+                run,
+                f"in project {str(project)!r} ('run:{project.value}.<run>')",
                 project_ref=str(project),
             )
         _set(self, "run_ref", run)
@@ -121,6 +135,8 @@ class Run(ContractModel, frozen=True):
 
 
 class StageExecution(ContractModel, frozen=True):
+    """A named stage inside a run (contract 2.3)."""
+
     stage_execution_ref: StableRef | str
     run_ref: StableRef | str
     stage_name: str
@@ -152,6 +168,8 @@ class StageExecution(ContractModel, frozen=True):
 
 
 class DeploymentExecution(ContractModel, frozen=True):
+    """A deployment of a project, optionally linked to a run and artifact (2.4)."""
+
     deployment_execution_ref: StableRef | str
     project_ref: StableRef | str
     deployment_name: str
@@ -174,7 +192,9 @@ class DeploymentExecution(ContractModel, frozen=True):
         )
         project = coerce_ref(f"{m}.project_ref", self.project_ref, ("project",))
         name = component(f"{m}.deployment_name", self.deployment_name)
-        _require_child(f"{m}.deployment_execution_ref", deployment, project, "deployment_name", name)
+        _require_child(
+            f"{m}.deployment_execution_ref", deployment, project, "deployment_name", name
+        )
         run = optional_ref(f"{m}.run_ref", self.run_ref, ("run",))
         if run is not None:
             _require_within(f"{m}.run_ref", run, f"{m}.project_ref", project)
@@ -202,6 +222,8 @@ class DeploymentExecution(ContractModel, frozen=True):
 
 
 class BatchExecution(ContractModel, frozen=True):
+    """A batch inside a stage (contract 2.5)."""
+
     batch_execution_ref: StableRef | str
     run_ref: StableRef | str
     stage_execution_ref: StableRef | str
@@ -237,8 +259,15 @@ class BatchExecution(ContractModel, frozen=True):
 
 
 def _scoped_observation(
-    m: str, own_field: str, own: Any, kind: str, name_field: str, name: Any,
-    run_value: Any, stage_value: Any, batch_value: Any,
+    m: str,
+    own_field: str,
+    own: Any,
+    kind: str,
+    name_field: str,
+    name: Any,
+    run_value: Any,
+    stage_value: Any,
+    batch_value: Any,
 ) -> tuple[StableRef, StableRef, StableRef, str, StableRef | None]:
     """Shared rules of SampleObservation and OperationContext (owner = batch if given, else stage)."""
     ref = coerce_ref(f"{m}.{own_field}", own, (kind,))
@@ -254,6 +283,8 @@ def _scoped_observation(
 
 
 class SampleObservation(ContractModel, frozen=True):
+    """One observed sample, owned by a batch if given, else by its stage (2.6)."""
+
     sample_observation_ref: StableRef | str
     run_ref: StableRef | str
     stage_execution_ref: StableRef | str
@@ -270,8 +301,15 @@ class SampleObservation(ContractModel, frozen=True):
     def __post_init__(self) -> None:
         m = "SampleObservation"
         ref, run, stage, name, batch = _scoped_observation(
-            m, "sample_observation_ref", self.sample_observation_ref, "sample", "sample_name",
-            self.sample_name, self.run_ref, self.stage_execution_ref, self.batch_execution_ref,
+            m,
+            "sample_observation_ref",
+            self.sample_observation_ref,
+            "sample",
+            "sample_name",
+            self.sample_name,
+            self.run_ref,
+            self.stage_execution_ref,
+            self.batch_execution_ref,
         )
         _set(self, "sample_observation_ref", ref)
         _set(self, "run_ref", run)
@@ -281,12 +319,16 @@ class SampleObservation(ContractModel, frozen=True):
         _set(self, "batch_execution_ref", batch)
         _set(self, "retention_class", optional_str(f"{m}.retention_class", self.retention_class))
         _set(
-            self, "redaction_profile", optional_str(f"{m}.redaction_profile", self.redaction_profile)
+            self,
+            "redaction_profile",
+            optional_str(f"{m}.redaction_profile", self.redaction_profile),
         )
         _common(self, m)
 
 
 class OperationContext(ContractModel, frozen=True):
+    """A named operation, owned by a batch if given, else by its stage (2.7)."""
+
     operation_context_ref: StableRef | str
     run_ref: StableRef | str
     stage_execution_ref: StableRef | str
@@ -301,8 +343,15 @@ class OperationContext(ContractModel, frozen=True):
     def __post_init__(self) -> None:
         m = "OperationContext"
         ref, run, stage, name, batch = _scoped_observation(
-            m, "operation_context_ref", self.operation_context_ref, "op", "operation_name",
-            self.operation_name, self.run_ref, self.stage_execution_ref, self.batch_execution_ref,
+            m,
+            "operation_context_ref",
+            self.operation_context_ref,
+            "op",
+            "operation_name",
+            self.operation_name,
+            self.run_ref,
+            self.stage_execution_ref,
+            self.batch_execution_ref,
         )
         _set(self, "operation_context_ref", ref)
         _set(self, "run_ref", run)
@@ -314,6 +363,8 @@ class OperationContext(ContractModel, frozen=True):
 
 
 class EnvironmentSnapshot(ContractModel, frozen=True):
+    """The Python/platform/package environment of a run (contract 2.8)."""
+
     environment_snapshot_ref: StableRef | str
     run_ref: StableRef | str
     captured_at: str
@@ -335,7 +386,8 @@ class EnvironmentSnapshot(ContractModel, frozen=True):
         _require_within(f"{m}.environment_snapshot_ref", ref, f"{m}.run_ref", run)
         if ref.value.count(".") != run.value.count(".") + 1:
             raise _prefix_error(
-                f"{m}.environment_snapshot_ref", ref,
+                f"{m}.environment_snapshot_ref",
+                ref,
                 f"run_ref's value plus exactly one snapshot key ('environment:{run.value}.<key>')",
                 run_ref=str(run),
             )
@@ -346,7 +398,8 @@ class EnvironmentSnapshot(ContractModel, frozen=True):
         _set(self, "platform", required_str(f"{m}.platform", self.platform))
         _set(self, "packages", string_map(f"{m}.packages", self.packages))
         _set(
-            self, "environment_variables",
+            self,
+            "environment_variables",
             string_map(f"{m}.environment_variables", self.environment_variables),
         )
         _common(self, m)

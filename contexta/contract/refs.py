@@ -240,6 +240,12 @@ def coerce_ref(
             return _checked_text(value, kinds)
         except ValidationError:
             pass  # take the slow path below for a message naming the field
+    if type(value) is StableRef:  # decoded or user-built refs: check shape and kind inline
+        counts = CORE_REF_SHAPES.get(value.kind)
+        if (counts is None or value.value.count(".") + 1 in counts) and (
+            kinds is None or value.kind in kinds
+        ):
+            return value
     if isinstance(value, StableRef):
         ref = value
     elif isinstance(value, str):
@@ -278,9 +284,7 @@ def _checked_text(text: str, kinds: tuple[str, ...] | None) -> StableRef:
     return ref
 
 
-def optional_ref(
-    where: str, value: Any, kinds: tuple[str, ...] | None = None
-) -> StableRef | None:
+def optional_ref(where: str, value: Any, kinds: tuple[str, ...] | None = None) -> StableRef | None:
     return None if value is None else coerce_ref(where, value, kinds)
 
 

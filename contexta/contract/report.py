@@ -42,7 +42,9 @@ class ValidationIssue(msgspec.Struct, frozen=True):
 
     def to_dict(self) -> dict[str, str]:
         return {
-            "code": self.code, "path": self.path, "message": self.message,
+            "code": self.code,
+            "path": self.path,
+            "message": self.message,
             "severity": self.severity,
         }
 

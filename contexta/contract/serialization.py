@@ -25,7 +25,7 @@ from .extensions import ExtensionFieldSet
 from .frozen import FrozenMap
 from .lineage import LineageEdge, ProvenanceRecord
 from .models import SCHEMA_VERSION
-from .records import MetricPayload
+from .payloads import MetricPayload
 from .refs import StableRef
 from .report import ValidationIssue, ValidationReport
 
@@ -59,6 +59,9 @@ def _payload_value(value: Any) -> Any:
         }
     if isinstance(value, (tuple, list)):
         return [_payload_value(item) for item in value]
+    to_dict = getattr(value, "to_dict", None)  # e.g. ValidationReport, ValidationIssue
+    if callable(to_dict):
+        return _payload_value(to_dict())
     return value
 
 
@@ -107,7 +110,7 @@ def _load(name: str, data: Any) -> Any:
     return data
 
 
-def _nested(field_type: Any) -> tuple[type[ContractModel] | None, bool]:
+def _nested(field_type: Any) -> tuple[type[Any] | None, bool]:
     """(model type, is_tuple_of) for fields holding nested models, else (None, False)."""
     if isinstance(field_type, msgspec.inspect.StructType) and field_type.cls is not StableRef:
         return field_type.cls, False
@@ -225,10 +228,13 @@ def _policy_issues(model: Any, path: str, registry: frozenset[str]) -> list[Vali
     issues: list[ValidationIssue] = []
     version = getattr(model, "schema_version", SCHEMA_VERSION)
     if version != SCHEMA_VERSION:
-        issues.append(_issue(
-            "schema.version_mismatch", f"{path}.schema_version",
-            f"schema_version must equal {SCHEMA_VERSION!r}, got {version!r}.",
-        ))
+        issues.append(
+            _issue(
+                "schema.version_mismatch",
+                f"{path}.schema_version",
+                f"schema_version must equal {SCHEMA_VERSION!r}, got {version!r}.",
+            )
+        )
     for index, extension in enumerate(getattr(model, "extensions", ())):
         issues.extend(_extension_issues(extension, f"{path}.extensions[{index}]", registry))
     for name in ("envelope", "payload"):
@@ -244,11 +250,14 @@ def _extension_issues(
 ) -> list[ValidationIssue]:
     if extension.namespace in registry:
         return []
-    return [_issue(
-        "extension.namespace_unregistered", f"{path}.namespace",
-        f"Extension namespace {extension.namespace!r} is not registered; the default registry "
-        "is empty, so stores reject models carrying extensions.",
-    )]
+    return [
+        _issue(
+            "extension.namespace_unregistered",
+            f"{path}.namespace",
+            f"Extension namespace {extension.namespace!r} is not registered; the default registry "
+            "is empty, so stores reject models carrying extensions.",
+        )
+    ]
 
 
 def _warnings(model: Any, path: str) -> list[ValidationIssue]:
@@ -261,24 +270,42 @@ def _warnings(model: Any, path: str) -> list[ValidationIssue]:
         warn("metric.unit_missing", "unit", f"Metric {model.metric_key!r} has no unit.")
     elif isinstance(model, ArtifactManifest):
         if model.hash_value is None:
-            warn("artifact.hash_value_missing", "hash_value",
-                 f"Artifact {str(model.artifact_ref)!r} has no hash_value.")
+            warn(
+                "artifact.hash_value_missing",
+                "hash_value",
+                f"Artifact {str(model.artifact_ref)!r} has no hash_value.",
+            )
         if model.size_bytes is None:
-            warn("artifact.size_bytes_missing", "size_bytes",
-                 f"Artifact {str(model.artifact_ref)!r} has no size_bytes.")
+            warn(
+                "artifact.size_bytes_missing",
+                "size_bytes",
+                f"Artifact {str(model.artifact_ref)!r} has no size_bytes.",
+            )
     elif isinstance(model, LineageEdge) and not model.evidence_refs:
-        warn("lineage.evidence_refs_missing", "evidence_refs",
-             f"Lineage edge {str(model.relation_ref)!r} has no evidence_refs.")
+        warn(
+            "lineage.evidence_refs_missing",
+            "evidence_refs",
+            f"Lineage edge {str(model.relation_ref)!r} has no evidence_refs.",
+        )
         if model.confidence_marker == "low":
-            warn("lineage.low_confidence_without_provenance", "confidence_marker",
-                 "Low-confidence lineage should carry evidence or provenance.")
+            warn(
+                "lineage.low_confidence_without_provenance",
+                "confidence_marker",
+                "Low-confidence lineage should carry evidence or provenance.",
+            )
     elif isinstance(model, ProvenanceRecord):
         if model.policy_ref is None:
-            warn("provenance.policy_ref_missing", "policy_ref",
-                 f"Provenance {str(model.provenance_ref)!r} has no policy_ref.")
+            warn(
+                "provenance.policy_ref_missing",
+                "policy_ref",
+                f"Provenance {str(model.provenance_ref)!r} has no policy_ref.",
+            )
         if model.evidence_bundle_ref is None:
-            warn("provenance.evidence_bundle_ref_missing", "evidence_bundle_ref",
-                 f"Provenance {str(model.provenance_ref)!r} has no evidence_bundle_ref.")
+            warn(
+                "provenance.evidence_bundle_ref_missing",
+                "evidence_bundle_ref",
+                f"Provenance {str(model.provenance_ref)!r} has no evidence_bundle_ref.",
+            )
     return out
 
 
@@ -292,10 +319,15 @@ def validator_for(model_type: type[Any]) -> Callable[..., ValidationReport]:
 
     def validate(obj: Any, *, registry: Iterable[str] = ()) -> ValidationReport:
         if not isinstance(obj, model_type):
-            return ValidationReport.from_issues([_issue(
-                "validation.invalid_type", "$",
-                f"Expected {name}, got {type(obj).__name__}.",
-            )])
+            return ValidationReport.from_issues(
+                [
+                    _issue(
+                        "validation.invalid_type",
+                        "$",
+                        f"Expected {name}, got {type(obj).__name__}.",
+                    )
+                ]
+            )
         if model_type is ExtensionFieldSet:
             return ValidationReport.from_issues(_extension_issues(obj, "$", frozenset(registry)))
         return ValidationReport.from_issues(_policy_issues(obj, "$", frozenset(registry)))
@@ -307,4 +339,3 @@ def validator_for(model_type: type[Any]) -> Callable[..., ValidationReport]:
 
 def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
-

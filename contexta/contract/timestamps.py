@@ -16,24 +16,30 @@ instants, never raw strings.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
 from typing import Any
 
 from contexta.common.errors import ValidationError
 
 __all__ = ["normalize_timestamp", "parse_timestamp", "timestamp_micros"]
 
-_UTC = timezone.utc
+_UTC = UTC
 _EPOCH = datetime(1970, 1, 1)
 _CODE = "context_invalid_timestamp"
 _HINT = "Use ISO-8601 with a zone, e.g. '2025-01-31T09:30:00Z' or '2025-01-31T11:30:00+02:00'."
 
-# The canonical output form; text already in it is returned unchanged after a range check.
-_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?Z")
 # A date immediately followed by an offset ("2025-01-01+02:00"); fromisoformat would read the
 # offset as a time of day on Python 3.11, so it is rewritten to midnight at that offset first.
-_DATE_WITH_OFFSET = re.compile(r"(\d{4}-\d\d-\d\d|\d{8})([+-]\d\d(?::?\d\d)?)")
+_DATE_WITH_OFFSET = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8})([+-][0-9]{2}(?::?[0-9]{2})?)"
+)
+_fromisoformat = datetime.fromisoformat
+
+# Results of earlier calls, text -> canonical text / microseconds. Plain dicts (cleared when
+# full) are cheaper than functools.lru_cache on this hot path; only valid inputs are stored.
+_CACHE_LIMIT = 65536
+_NORMALIZED: dict[str, str] = {}
+_MICROS: dict[str, int] = {}
 
 
 class _Rejected(Exception):
@@ -72,15 +78,41 @@ def _parse_text(raw: str) -> datetime:
         raise _Rejected("is out of range once converted to UTC") from None
 
 
-@lru_cache(maxsize=8192)
+def _canonical(text: str) -> datetime | None:
+    """The parsed value when ``text`` is already canonical (``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``).
+
+    Fixed separators plus a naive ``fromisoformat`` result pin every other character to an
+    ASCII digit, so this is exact without a regex (which would cost twice as much).
+    """
+    n = len(text)
+    if not (
+        (n == 20 or (n == 27 and text[19] == "."))
+        and text[-1] == "Z"
+        and text[10] == "T"
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[13] == ":"
+        and text[16] == ":"
+    ):
+        return None
+    try:
+        parsed = _fromisoformat(text[:-1])
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None or (n == 27 and not parsed.microsecond):
+        return None
+    return parsed
+
+
 def _normalize_text(text: str) -> str:
-    if _CANONICAL.fullmatch(text) is not None:
-        try:
-            parsed = datetime.fromisoformat(text[:-1])
-        except ValueError:
-            raise _Rejected("is not a valid date and time") from None
-        return text if parsed.microsecond or len(text) == 20 else _format(parsed)
-    return _format(_parse_text(text))
+    hit = _NORMALIZED.get(text)
+    if hit is not None:
+        return hit
+    result = text if _canonical(text) is not None else _format(_parse_text(text))
+    if len(_NORMALIZED) >= _CACHE_LIMIT:
+        _NORMALIZED.clear()
+    _NORMALIZED[text] = result
+    return result
 
 
 def _naive_utc_from_datetime(value: datetime) -> datetime:
@@ -131,24 +163,28 @@ def parse_timestamp(value: Any, *, field: str = "timestamp") -> datetime:
     return datetime.fromisoformat(text[:-1]).replace(tzinfo=_UTC)
 
 
-@lru_cache(maxsize=32768)
-def _canonical_micros(text: str) -> int:
-    delta: timedelta = datetime.fromisoformat(text[:-1]) - _EPOCH
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
 def timestamp_micros(value: Any) -> int:
     """Microseconds since the Unix epoch (UTC) of a timestamp.
 
-    Built for sorting many rows: canonical text (what every model stores) takes a cached fast
-    path; any other accepted input is normalised first.
+    Built for sorting many rows: canonical text (what every model stores) is converted without
+    normalisation and remembered; any other accepted input is normalised first.
     """
-    if type(value) is str and _CANONICAL.fullmatch(value) is not None:
-        try:
-            return _canonical_micros(value)
-        except ValueError:
-            pass  # e.g. February 30th: let normalisation report it properly
-    return _canonical_micros(normalize_timestamp(value))
+    if type(value) is str:
+        hit = _MICROS.get(value)
+        if hit is not None:
+            return hit
+        parsed = _canonical(value)
+        if parsed is None:
+            parsed = _fromisoformat(normalize_timestamp(value)[:-1])
+    else:
+        parsed = _fromisoformat(normalize_timestamp(value)[:-1])
+    delta = parsed - _EPOCH
+    micros = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if type(value) is str:
+        if len(_MICROS) >= _CACHE_LIMIT:
+            _MICROS.clear()
+        _MICROS[value] = micros
+    return micros
 
 
 def instant_key(canonical: str) -> str:

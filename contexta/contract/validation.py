@@ -52,7 +52,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def fail(code: str, where: str, value: Any, problem: str, hint: str = "", **extra: Any) -> ValidationError:
+def fail(
+    code: str, where: str, value: Any, problem: str, hint: str = "", **extra: Any
+) -> ValidationError:
     """Build (not raise) a ValidationError for ``where`` (``"Model.field"``)."""
     message = f"{where} {problem}, got {_short(value)}."
     if hint:
@@ -82,13 +84,11 @@ def enum_str(
     where: str, value: Any, allowed: tuple[str, ...], code: str = "record_invalid_marker"
 ) -> str:
     """One of ``allowed`` (case-sensitive, stripped)."""
-    if value in allowed and type(value) is str:
+    if type(value) is str and value in allowed:
         return value
     text = required_str(where, value)
     if text not in allowed:
-        raise fail(
-            code, where, value, f"must be one of {', '.join(allowed)}", allowed=allowed
-        )
+        raise fail(code, where, value, f"must be one of {', '.join(allowed)}", allowed=allowed)
     return text
 
 
@@ -195,7 +195,10 @@ def lifecycle(model: str, status: Any, started_at: str, ended_at: str | None) ->
         )
     else:
         not_before(
-            f"{model}.ended_at", ended_at, f"{model}.started_at", started_at,
+            f"{model}.ended_at",
+            ended_at,
+            f"{model}.started_at",
+            started_at,
             "context_invalid_time_order",
         )
     return text
@@ -211,13 +214,19 @@ def string_map(where: str, value: Any) -> FrozenMap:
     for key, item in value.items():
         if not isinstance(key, str) or not key.strip():
             raise fail(
-                "context_invalid_mapping", where, key, "has a key that is not a non-blank string",
+                "context_invalid_mapping",
+                where,
+                key,
+                "has a key that is not a non-blank string",
                 key=key,
             )
         if not isinstance(item, str) or not item.strip():
             raise fail(
-                "context_invalid_mapping", where, item,
-                f"has a value for key {key!r} that is not a non-blank string", key=key,
+                "context_invalid_mapping",
+                where,
+                item,
+                f"has a value for key {key!r} that is not a non-blank string",
+                key=key,
             )
         items[key.strip()] = item.strip()
     if not items:
@@ -292,6 +301,4 @@ def json_map(where: str, value: Any, key_code: str = "record_invalid_mapping") -
     if not items:
         return EMPTY_MAP
     path = where.rpartition(".")[2]
-    return FrozenMap(
-        (key, freeze_json(f"{path}.{key}", items[key])) for key in sorted(items)
-    )
+    return FrozenMap((key, freeze_json(f"{path}.{key}", items[key])) for key in sorted(items))

@@ -59,59 +59,125 @@ def project(**kw: Any) -> Project:
 
 
 def run(**kw: Any) -> Run:
-    return Run(**_with({
-        "run_ref": "run:p.r", "project_ref": "project:p", "name": "r", "status": "open",
-        "started_at": T0,
-    }, kw))
+    return Run(
+        **_with(
+            {
+                "run_ref": "run:p.r",
+                "project_ref": "project:p",
+                "name": "r",
+                "status": "open",
+                "started_at": T0,
+            },
+            kw,
+        )
+    )
 
 
 def stage(**kw: Any) -> StageExecution:
-    return StageExecution(**_with({
-        "stage_execution_ref": STAGE, "run_ref": "run:p.r", "stage_name": "s", "status": "open",
-        "started_at": T0,
-    }, kw))
+    return StageExecution(
+        **_with(
+            {
+                "stage_execution_ref": STAGE,
+                "run_ref": "run:p.r",
+                "stage_name": "s",
+                "status": "open",
+                "started_at": T0,
+            },
+            kw,
+        )
+    )
 
 
 def deployment(**kw: Any) -> DeploymentExecution:
-    return DeploymentExecution(**_with({
-        "deployment_execution_ref": "deployment:p.d", "project_ref": "project:p",
-        "deployment_name": "d", "status": "open", "started_at": T0,
-    }, kw))
+    return DeploymentExecution(
+        **_with(
+            {
+                "deployment_execution_ref": "deployment:p.d",
+                "project_ref": "project:p",
+                "deployment_name": "d",
+                "status": "open",
+                "started_at": T0,
+            },
+            kw,
+        )
+    )
 
 
 def batch(**kw: Any) -> BatchExecution:
-    return BatchExecution(**_with({
-        "batch_execution_ref": "batch:p.r.s.b", "run_ref": "run:p.r",
-        "stage_execution_ref": STAGE, "batch_name": "b", "status": "open", "started_at": T0,
-    }, kw))
+    return BatchExecution(
+        **_with(
+            {
+                "batch_execution_ref": "batch:p.r.s.b",
+                "run_ref": "run:p.r",
+                "stage_execution_ref": STAGE,
+                "batch_name": "b",
+                "status": "open",
+                "started_at": T0,
+            },
+            kw,
+        )
+    )
 
 
 def sample(**kw: Any) -> SampleObservation:
-    return SampleObservation(**_with({
-        "sample_observation_ref": "sample:p.r.s.x", "run_ref": "run:p.r",
-        "stage_execution_ref": STAGE, "sample_name": "x", "observed_at": T0,
-    }, kw))
+    return SampleObservation(
+        **_with(
+            {
+                "sample_observation_ref": "sample:p.r.s.x",
+                "run_ref": "run:p.r",
+                "stage_execution_ref": STAGE,
+                "sample_name": "x",
+                "observed_at": T0,
+            },
+            kw,
+        )
+    )
 
 
 def operation(**kw: Any) -> OperationContext:
-    return OperationContext(**_with({
-        "operation_context_ref": "op:p.r.s.o", "run_ref": "run:p.r",
-        "stage_execution_ref": STAGE, "operation_name": "o", "observed_at": T0,
-    }, kw))
+    return OperationContext(
+        **_with(
+            {
+                "operation_context_ref": "op:p.r.s.o",
+                "run_ref": "run:p.r",
+                "stage_execution_ref": STAGE,
+                "operation_name": "o",
+                "observed_at": T0,
+            },
+            kw,
+        )
+    )
 
 
 def environment(**kw: Any) -> EnvironmentSnapshot:
-    return EnvironmentSnapshot(**_with({
-        "environment_snapshot_ref": "environment:p.r.e", "run_ref": "run:p.r",
-        "captured_at": T0, "python_version": "3.11", "platform": "linux",
-    }, kw))
+    return EnvironmentSnapshot(
+        **_with(
+            {
+                "environment_snapshot_ref": "environment:p.r.e",
+                "run_ref": "run:p.r",
+                "captured_at": T0,
+                "python_version": "3.11",
+                "platform": "linux",
+            },
+            kw,
+        )
+    )
 
 
 def envelope(**kw: Any) -> RecordEnvelope:
-    return RecordEnvelope(**_with({
-        "record_ref": "record:p.r.x", "record_type": "metric", "recorded_at": T0,
-        "observed_at": T0, "producer_ref": "prod", "run_ref": "run:p.r",
-    }, kw))
+    return RecordEnvelope(
+        **_with(
+            {
+                "record_ref": "record:p.r.x",
+                "record_type": "metric",
+                "recorded_at": T0,
+                "observed_at": T0,
+                "producer_ref": "prod",
+                "run_ref": "run:p.r",
+            },
+            kw,
+        )
+    )
 
 
 def metric_payload(**kw: Any) -> MetricPayload:
@@ -123,17 +189,35 @@ def event_payload(**kw: Any) -> StructuredEventPayload:
 
 
 def span_payload(**kw: Any) -> TraceSpanPayload:
-    return TraceSpanPayload(**_with({
-        "span_id": "s1", "trace_id": "t1", "parent_span_id": None, "span_name": "load",
-        "started_at": T0, "ended_at": T1, "status": "ok", "span_kind": "operation",
-    }, kw))
+    return TraceSpanPayload(
+        **_with(
+            {
+                "span_id": "s1",
+                "trace_id": "t1",
+                "parent_span_id": None,
+                "span_name": "load",
+                "started_at": T0,
+                "ended_at": T1,
+                "status": "ok",
+                "span_kind": "operation",
+            },
+            kw,
+        )
+    )
 
 
 def degraded_payload(**kw: Any) -> DegradedPayload:
-    return DegradedPayload(**_with({
-        "issue_key": "capture.gap", "category": "capture", "severity": "warning",
-        "summary": "s",
-    }, kw))
+    return DegradedPayload(
+        **_with(
+            {
+                "issue_key": "capture.gap",
+                "category": "capture",
+                "severity": "warning",
+                "summary": "s",
+            },
+            kw,
+        )
+    )
 
 
 def metric_record(**envelope_kw: Any) -> MetricRecord:
@@ -154,25 +238,50 @@ def degraded_record(**envelope_kw: Any) -> DegradedRecord:
 
 
 def artifact(**kw: Any) -> ArtifactManifest:
-    return ArtifactManifest(**_with({
-        "artifact_ref": "artifact:p.r.a", "artifact_kind": "checkpoint", "created_at": T0,
-        "producer_ref": "prod", "run_ref": "run:p.r", "location_ref": "vault://x",
-    }, kw))
+    return ArtifactManifest(
+        **_with(
+            {
+                "artifact_ref": "artifact:p.r.a",
+                "artifact_kind": "checkpoint",
+                "created_at": T0,
+                "producer_ref": "prod",
+                "run_ref": "run:p.r",
+                "location_ref": "vault://x",
+            },
+            kw,
+        )
+    )
 
 
 def lineage(**kw: Any) -> LineageEdge:
-    return LineageEdge(**_with({
-        "relation_ref": "relation:p.r.x", "relation_type": "generated_from",
-        "source_ref": "artifact:p.r.a", "target_ref": "run:p.r", "recorded_at": T0,
-        "origin_marker": "explicit", "confidence_marker": "high",
-    }, kw))
+    return LineageEdge(
+        **_with(
+            {
+                "relation_ref": "relation:p.r.x",
+                "relation_type": "generated_from",
+                "source_ref": "artifact:p.r.a",
+                "target_ref": "run:p.r",
+                "recorded_at": T0,
+                "origin_marker": "explicit",
+                "confidence_marker": "high",
+            },
+            kw,
+        )
+    )
 
 
 def provenance(**kw: Any) -> ProvenanceRecord:
-    return ProvenanceRecord(**_with({
-        "provenance_ref": "provenance:p.r.x", "relation_ref": "relation:p.r.x",
-        "assertion_mode": "explicit", "asserted_at": T0,
-    }, kw))
+    return ProvenanceRecord(
+        **_with(
+            {
+                "provenance_ref": "provenance:p.r.x",
+                "relation_ref": "relation:p.r.x",
+                "assertion_mode": "explicit",
+                "asserted_at": T0,
+            },
+            kw,
+        )
+    )
 
 
 def extension(namespace: str = "org.team", **fields: Any) -> ExtensionFieldSet:

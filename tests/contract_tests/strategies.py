@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from hypothesis import strategies as st
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import contexta.contract as c
 
 ZONES = st.sampled_from(
-    [timezone.utc, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]
+    [UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]
 )
 component = st.from_regex(r"[a-z0-9]{1,6}(-[a-z0-9]{1,4}){0,2}", fullmatch=True)
 kebab = st.from_regex(r"[a-z][a-z0-9-]{0,6}(\.[a-z][a-z0-9-]{0,6}){0,2}", fullmatch=True)
@@ -31,7 +31,7 @@ timestamps = st.one_of(
     moments,
     moments.map(lambda m: m.replace(tzinfo=None)),
     moments.map(lambda m: m.isoformat()),
-    moments.map(lambda m: m.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"),
+    moments.map(lambda m: m.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"),
 )
 
 json_scalars = st.one_of(
@@ -74,8 +74,13 @@ def scope(draw: st.DrawFn) -> dict[str, str]:
     """Values of a consistent project/run/stage/batch chain."""
     p, r, s, b, leaf = (draw(component) for _ in range(5))
     return {
-        "project": p, "run": f"{p}.{r}", "stage": f"{p}.{r}.{s}", "batch": f"{p}.{r}.{s}.{b}",
-        "stage_name": s, "batch_name": b, "leaf": leaf,
+        "project": p,
+        "run": f"{p}.{r}",
+        "stage": f"{p}.{r}.{s}",
+        "batch": f"{p}.{r}.{s}.{b}",
+        "stage_name": s,
+        "batch_name": b,
+        "leaf": leaf,
     }
 
 
@@ -90,8 +95,13 @@ def lifecycle(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def projects(draw: st.DrawFn) -> c.Project:
     return c.Project(
-        f"project:{draw(component)}", draw(text), draw(timestamps), draw(optional_text),
-        draw(string_maps), "1.0.0", draw(extension_tuples()),
+        f"project:{draw(component)}",
+        draw(text),
+        draw(timestamps),
+        draw(optional_text),
+        draw(string_maps),
+        "1.0.0",
+        draw(extension_tuples()),
     )
 
 
@@ -100,8 +110,12 @@ def runs(draw: st.DrawFn) -> c.Run:
     sc = draw(scope())
     life = draw(lifecycle())
     return c.Run(
-        f"run:{sc['run']}", f"project:{sc['project']}", draw(text), **life,
-        description=draw(optional_text), schema_version=draw(st.sampled_from(["1.0.0", "2"])),
+        f"run:{sc['run']}",
+        f"project:{sc['project']}",
+        draw(text),
+        **life,
+        description=draw(optional_text),
+        schema_version=draw(st.sampled_from(["1.0.0", "2"])),
         extensions=draw(extension_tuples()),
     )
 
@@ -113,8 +127,12 @@ order = st.none() | st.integers(min_value=0, max_value=2**40)
 def stages(draw: st.DrawFn) -> c.StageExecution:
     sc = draw(scope())
     return c.StageExecution(
-        f"stage:{sc['stage']}", f"run:{sc['run']}", sc["stage_name"], **draw(lifecycle()),
-        order_index=draw(order), extensions=draw(extension_tuples()),
+        f"stage:{sc['stage']}",
+        f"run:{sc['run']}",
+        sc["stage_name"],
+        **draw(lifecycle()),
+        order_index=draw(order),
+        extensions=draw(extension_tuples()),
     )
 
 
@@ -123,8 +141,11 @@ def deployments(draw: st.DrawFn) -> c.DeploymentExecution:
     sc = draw(scope())
     with_run = draw(st.booleans())
     return c.DeploymentExecution(
-        f"deployment:{sc['project']}.{sc['leaf']}", f"project:{sc['project']}", sc["leaf"],
-        **draw(lifecycle()), order_index=draw(order),
+        f"deployment:{sc['project']}.{sc['leaf']}",
+        f"project:{sc['project']}",
+        sc["leaf"],
+        **draw(lifecycle()),
+        order_index=draw(order),
         run_ref=f"run:{sc['run']}" if with_run else None,
         artifact_ref=draw(st.none() | st.just(f"artifact:{sc['run']}.{sc['leaf']}")),
         environment_snapshot_ref=draw(st.none() | st.just(f"environment:{sc['run']}.env")),
@@ -135,8 +156,12 @@ def deployments(draw: st.DrawFn) -> c.DeploymentExecution:
 def batches(draw: st.DrawFn) -> c.BatchExecution:
     sc = draw(scope())
     return c.BatchExecution(
-        f"batch:{sc['batch']}", f"run:{sc['run']}", f"stage:{sc['stage']}", sc["batch_name"],
-        **draw(lifecycle()), order_index=draw(order),
+        f"batch:{sc['batch']}",
+        f"run:{sc['run']}",
+        f"stage:{sc['stage']}",
+        sc["batch_name"],
+        **draw(lifecycle()),
+        order_index=draw(order),
     )
 
 
@@ -146,9 +171,15 @@ def samples(draw: st.DrawFn) -> c.SampleObservation:
     in_batch = draw(st.booleans())
     owner = sc["batch"] if in_batch else sc["stage"]
     return c.SampleObservation(
-        f"sample:{owner}.{sc['leaf']}", f"run:{sc['run']}", f"stage:{sc['stage']}", sc["leaf"],
-        draw(timestamps), f"batch:{sc['batch']}" if in_batch else None, draw(optional_text),
-        draw(optional_text), extensions=draw(extension_tuples()),
+        f"sample:{owner}.{sc['leaf']}",
+        f"run:{sc['run']}",
+        f"stage:{sc['stage']}",
+        sc["leaf"],
+        draw(timestamps),
+        f"batch:{sc['batch']}" if in_batch else None,
+        draw(optional_text),
+        draw(optional_text),
+        extensions=draw(extension_tuples()),
     )
 
 
@@ -158,8 +189,12 @@ def operations(draw: st.DrawFn) -> c.OperationContext:
     in_batch = draw(st.booleans())
     owner = sc["batch"] if in_batch else sc["stage"]
     return c.OperationContext(
-        f"op:{owner}.{sc['leaf']}", f"run:{sc['run']}", f"stage:{sc['stage']}", sc["leaf"],
-        draw(timestamps), f"batch:{sc['batch']}" if in_batch else None,
+        f"op:{owner}.{sc['leaf']}",
+        f"run:{sc['run']}",
+        f"stage:{sc['stage']}",
+        sc["leaf"],
+        draw(timestamps),
+        f"batch:{sc['batch']}" if in_batch else None,
     )
 
 
@@ -167,15 +202,22 @@ def operations(draw: st.DrawFn) -> c.OperationContext:
 def environments(draw: st.DrawFn) -> c.EnvironmentSnapshot:
     sc = draw(scope())
     return c.EnvironmentSnapshot(
-        f"environment:{sc['run']}.{sc['leaf']}", f"run:{sc['run']}", draw(timestamps),
-        draw(text), draw(text), draw(string_maps), draw(string_maps),
+        f"environment:{sc['run']}.{sc['leaf']}",
+        f"run:{sc['run']}",
+        draw(timestamps),
+        draw(text),
+        draw(text),
+        draw(string_maps),
+        draw(string_maps),
     )
 
 
 correlations = st.builds(c.CorrelationRefs, optional_text, optional_text)
 
 RECORD_FAMILIES = {
-    "metric": "MetricRecord", "event": "StructuredEventRecord", "span": "TraceSpanRecord",
+    "metric": "MetricRecord",
+    "event": "StructuredEventRecord",
+    "span": "TraceSpanRecord",
     "degraded": "DegradedRecord",
 }
 
@@ -195,14 +237,22 @@ def envelopes(draw: st.DrawFn, record_type: str | None = None) -> c.RecordEnvelo
         completeness = draw(st.sampled_from(["absent", completeness]))
         degradation = draw(st.sampled_from(["capture_gap", "import_loss"]))
     return c.RecordEnvelope(
-        f"record:{sc['run']}.{draw(component)}", record_type, recorded, observed, draw(kebab),
+        f"record:{sc['run']}.{draw(component)}",
+        record_type,
+        recorded,
+        observed,
+        draw(kebab),
         f"run:{sc['run']}",
         draw(st.none() | st.just(f"deployment:{sc['project']}.dep")),
         f"stage:{sc['stage']}" if with_stage else None,
         f"batch:{sc['batch']}" if with_batch else None,
         draw(st.none() | st.just(f"sample:{owner}.{sc['leaf']}")) if with_stage else None,
         draw(st.none() | st.just(f"op:{owner}.{sc['leaf']}")) if with_stage else None,
-        draw(correlations), completeness, degradation, "1.0.0", draw(extension_tuples()),
+        draw(correlations),
+        completeness,
+        degradation,
+        "1.0.0",
+        draw(extension_tuples()),
     )
 
 
@@ -212,17 +262,26 @@ subject_refs = st.none() | st.sampled_from(["run:p.r", "stage:p.r.s", "my_kind:x
 @st.composite
 def metric_payloads(draw: st.DrawFn) -> c.MetricPayload:
     return c.MetricPayload(
-        draw(kebab), draw(numbers), draw(snake), draw(optional_text),
+        draw(kebab),
+        draw(numbers),
+        draw(snake),
+        draw(optional_text),
         draw(st.sampled_from(["run", "stage", "operation", "step", "slice"])),
-        draw(subject_refs), draw(st.none() | dotted_snake), draw(string_maps),
+        draw(subject_refs),
+        draw(st.none() | dotted_snake),
+        draw(string_maps),
         draw(st.none() | snake),
     )
 
 
 event_payloads = st.builds(
-    c.StructuredEventPayload, kebab,
-    st.sampled_from(["debug", "info", "warning", "error", "critical"]), text, subject_refs,
-    json_maps, st.sampled_from(["explicit_capture", "imported", "replayed"]),
+    c.StructuredEventPayload,
+    kebab,
+    st.sampled_from(["debug", "info", "warning", "error", "critical"]),
+    text,
+    subject_refs,
+    json_maps,
+    st.sampled_from(["explicit_capture", "imported", "replayed"]),
 )
 
 
@@ -231,18 +290,28 @@ def span_payloads(draw: st.DrawFn) -> c.TraceSpanPayload:
     start = draw(moments)
     end = start + draw(st.timedeltas(timedelta(0), timedelta(minutes=5)))
     return c.TraceSpanPayload(
-        draw(text), draw(text), draw(optional_text), draw(text), start, end,
+        draw(text),
+        draw(text),
+        draw(optional_text),
+        draw(text),
+        start,
+        end,
         draw(st.sampled_from(["ok", "error", "cancelled", "timeout"])),
         draw(st.sampled_from(["operation", "internal", "io", "network", "process"])),
-        draw(json_maps), draw(st.lists(st.sampled_from(["run:p.r", "artifact:p.r.a"]), max_size=2)),
+        draw(json_maps),
+        draw(st.lists(st.sampled_from(["run:p.r", "artifact:p.r.a"]), max_size=2)),
     )
 
 
 degraded_payloads = st.builds(
-    c.DegradedPayload, dotted_snake,
+    c.DegradedPayload,
+    dotted_snake,
     st.sampled_from(["capture", "store", "import", "compatibility", "verification", "recovery"]),
-    st.sampled_from(["warning", "error"]), text, subject_refs,
-    st.sampled_from(["explicit_capture", "inferred"]), json_maps,
+    st.sampled_from(["warning", "error"]),
+    text,
+    subject_refs,
+    st.sampled_from(["explicit_capture", "inferred"]),
+    json_maps,
 )
 
 metric_records = st.builds(c.MetricRecord, envelopes("metric"), metric_payloads())
@@ -256,27 +325,39 @@ def artifacts(draw: st.DrawFn) -> c.ArtifactManifest:
     sc = draw(scope())
     with_stage = draw(st.booleans())
     return c.ArtifactManifest(
-        f"artifact:{sc['run']}.{sc['leaf']}", draw(snake), draw(timestamps), draw(kebab),
-        f"run:{sc['run']}", draw(text),
+        f"artifact:{sc['run']}.{sc['leaf']}",
+        draw(snake),
+        draw(timestamps),
+        draw(kebab),
+        f"run:{sc['run']}",
+        draw(text),
         stage_execution_ref=f"stage:{sc['stage']}" if with_stage else None,
         operation_context_ref=(
             draw(st.none() | st.just(f"op:{sc['stage']}.o")) if with_stage else None
         ),
         hash_value=draw(optional_text),
         size_bytes=draw(st.none() | st.integers(min_value=0, max_value=2**62)),
-        attributes=draw(json_maps), extensions=draw(extension_tuples()),
+        attributes=draw(json_maps),
+        extensions=draw(extension_tuples()),
     )
 
 
 @st.composite
 def lineage_edges(draw: st.DrawFn) -> c.LineageEdge:
     source, target = draw(
-        st.lists(st.sampled_from(["run:p.r", "artifact:p.r.a", "my_kind:x", "stage:p.r.s"]),
-                 min_size=2, max_size=2, unique=True)
+        st.lists(
+            st.sampled_from(["run:p.r", "artifact:p.r.a", "my_kind:x", "stage:p.r.s"]),
+            min_size=2,
+            max_size=2,
+            unique=True,
+        )
     )
     return c.LineageEdge(
-        f"relation:{draw(component)}", draw(st.sampled_from(["used", "derived_from"])),
-        source, target, draw(timestamps),
+        f"relation:{draw(component)}",
+        draw(st.sampled_from(["used", "derived_from"])),
+        source,
+        target,
+        draw(timestamps),
         draw(st.sampled_from(["explicit", "imported", "inferred", "replayed"])),
         draw(st.sampled_from(["high", "medium", "low", "unknown"])),
         draw(st.none() | st.just("op:p.r.s.o")),

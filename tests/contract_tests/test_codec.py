@@ -14,7 +14,7 @@ from contexta.contract import codec
 from .helpers import EXAMPLES, metric_payload, raises_code, run
 from .strategies import MODELS
 
-ROUND_TRIP = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ROUND_TRIP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def test_strategies_cover_every_model() -> None:
@@ -98,3 +98,16 @@ def test_shared_encoder_and_decoders() -> None:
     assert isinstance(codec.ENCODER, msgspec.msgpack.Encoder)
     record = EXAMPLES["MetricRecord"]()
     assert codec.ENCODER.encode(record) == c.encode(record)
+
+
+def test_unknown_keys_are_ignored_for_forward_compatibility() -> None:
+    newer = dict(msgspec.msgpack.decode(c.encode(run())), added_in_a_later_version=1)
+    assert c.decode(c.Run, msgspec.msgpack.encode(newer)) == run()
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_models_pickle(name: str) -> None:
+    import pickle
+
+    model = EXAMPLES[name]()
+    assert pickle.loads(pickle.dumps(model)) == model

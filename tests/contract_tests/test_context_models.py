@@ -52,24 +52,38 @@ RULES: list[tuple[str, Callable[[], Any], str]] = [
     # --- name components (context_invalid_component)
     ("stage_name upper", lambda: stage(stage_name="S"), "context_invalid_component"),
     ("stage_name underscore", lambda: stage(stage_name="a_b"), "context_invalid_component"),
-    ("deployment_name dot", lambda: deployment(deployment_name="d.e"),
-     "context_invalid_component"),
+    ("deployment_name dot", lambda: deployment(deployment_name="d.e"), "context_invalid_component"),
     ("batch_name space", lambda: batch(batch_name="b 1"), "context_invalid_component"),
     ("sample_name upper", lambda: sample(sample_name="X"), "context_invalid_component"),
-    ("operation_name padded upper", lambda: operation(operation_name=" O "),
-     "context_invalid_component"),
+    (
+        "operation_name padded upper",
+        lambda: operation(operation_name=" O "),
+        "context_invalid_component",
+    ),
     # --- lifecycle
     ("status case", lambda: run(status="Open"), "context_invalid_status"),
     ("status unknown", lambda: batch(status="done"), "context_invalid_status"),
     ("open with ended_at", lambda: run(ended_at=T0), "context_invalid_status_transition"),
-    ("closed without ended_at", lambda: run(status="completed"),
-     "context_invalid_status_transition"),
-    ("failed without ended_at", lambda: stage(status="failed"),
-     "context_invalid_status_transition"),
-    ("ended before started", lambda: run(status="completed", started_at=T1, ended_at=T0),
-     "context_invalid_time_order"),
-    ("stage ended before started",
-     lambda: stage(status="cancelled", started_at=T1, ended_at=T0), "context_invalid_time_order"),
+    (
+        "closed without ended_at",
+        lambda: run(status="completed"),
+        "context_invalid_status_transition",
+    ),
+    (
+        "failed without ended_at",
+        lambda: stage(status="failed"),
+        "context_invalid_status_transition",
+    ),
+    (
+        "ended before started",
+        lambda: run(status="completed", started_at=T1, ended_at=T0),
+        "context_invalid_time_order",
+    ),
+    (
+        "stage ended before started",
+        lambda: stage(status="cancelled", started_at=T1, ended_at=T0),
+        "context_invalid_time_order",
+    ),
     # --- order_index
     ("order_index negative", lambda: stage(order_index=-1), "context_invalid_order_index"),
     ("order_index bool", lambda: stage(order_index=True), "context_invalid_order_index"),
@@ -83,75 +97,132 @@ RULES: list[tuple[str, Callable[[], Any], str]] = [
     ("tags list", lambda: project(tags=[("a", "b")]), "context_invalid_mapping"),
     ("tags str", lambda: project(tags="ab"), "context_invalid_mapping"),
     ("packages None value", lambda: environment(packages={"a": None}), "context_invalid_mapping"),
-    ("environment_variables blank", lambda: environment(environment_variables={"X": ""}),
-     "context_invalid_mapping"),
+    (
+        "environment_variables blank",
+        lambda: environment(environment_variables={"X": ""}),
+        "context_invalid_mapping",
+    ),
     # --- prefix rules (context_ref_prefix_mismatch)
     ("run outside project", lambda: run(run_ref="run:q.r"), "context_ref_prefix_mismatch"),
-    ("stage name differs from ref", lambda: stage(stage_name="t"),
-     "context_ref_prefix_mismatch"),
+    ("stage name differs from ref", lambda: stage(stage_name="t"), "context_ref_prefix_mismatch"),
     ("stage under other run", lambda: stage(run_ref="run:p.q"), "context_ref_prefix_mismatch"),
-    ("deployment name differs", lambda: deployment(deployment_name="e"),
-     "context_ref_prefix_mismatch"),
-    ("deployment other project", lambda: deployment(project_ref="project:q"),
-     "context_ref_prefix_mismatch"),
-    ("deployment run other project", lambda: deployment(run_ref="run:q.r"),
-     "context_ref_prefix_mismatch"),
-    ("deployment artifact other project", lambda: deployment(artifact_ref="artifact:q.r.a"),
-     "context_ref_prefix_mismatch"),
-    ("deployment env outside run",
-     lambda: deployment(run_ref="run:p.r", environment_snapshot_ref="environment:p.x.e"),
-     "context_ref_prefix_mismatch"),
-    ("deployment env equal to run value",
-     lambda: deployment(run_ref="run:p.r", environment_snapshot_ref="environment:p.r"),
-     "context_ref_prefix_mismatch"),
-    ("batch stage under other run", lambda: batch(run_ref="run:p.q"),
-     "context_ref_prefix_mismatch"),
-    ("batch under other stage",
-     lambda: batch(run_ref="run:p.q", stage_execution_ref="stage:p.q.t"),
-     "context_ref_prefix_mismatch"),
+    (
+        "deployment name differs",
+        lambda: deployment(deployment_name="e"),
+        "context_ref_prefix_mismatch",
+    ),
+    (
+        "deployment other project",
+        lambda: deployment(project_ref="project:q"),
+        "context_ref_prefix_mismatch",
+    ),
+    (
+        "deployment run other project",
+        lambda: deployment(run_ref="run:q.r"),
+        "context_ref_prefix_mismatch",
+    ),
+    (
+        "deployment artifact other project",
+        lambda: deployment(artifact_ref="artifact:q.r.a"),
+        "context_ref_prefix_mismatch",
+    ),
+    (
+        "deployment env outside run",
+        lambda: deployment(run_ref="run:p.r", environment_snapshot_ref="environment:p.x.e"),
+        "context_ref_prefix_mismatch",
+    ),
+    (
+        "deployment env equal to run value",
+        lambda: deployment(run_ref="run:p.r", environment_snapshot_ref="environment:p.r"),
+        "context_ref_prefix_mismatch",
+    ),
+    (
+        "batch stage under other run",
+        lambda: batch(run_ref="run:p.q"),
+        "context_ref_prefix_mismatch",
+    ),
+    (
+        "batch under other stage",
+        lambda: batch(run_ref="run:p.q", stage_execution_ref="stage:p.q.t"),
+        "context_ref_prefix_mismatch",
+    ),
     ("batch name differs", lambda: batch(batch_name="c"), "context_ref_prefix_mismatch"),
-    ("sample owned by batch but ref under stage",
-     lambda: sample(batch_execution_ref="batch:p.r.s.b"), "context_ref_prefix_mismatch"),
-    ("sample batch under other stage",
-     lambda: sample(sample_observation_ref="sample:p.r.t.b.x",
-                    batch_execution_ref="batch:p.r.t.b"), "context_ref_prefix_mismatch"),
-    ("sample stage under other run",
-     lambda: sample(sample_observation_ref="sample:p.q.s.x", stage_execution_ref="stage:p.q.s"),
-     "context_ref_prefix_mismatch"),
+    (
+        "sample owned by batch but ref under stage",
+        lambda: sample(batch_execution_ref="batch:p.r.s.b"),
+        "context_ref_prefix_mismatch",
+    ),
+    (
+        "sample batch under other stage",
+        lambda: sample(
+            sample_observation_ref="sample:p.r.t.b.x", batch_execution_ref="batch:p.r.t.b"
+        ),
+        "context_ref_prefix_mismatch",
+    ),
+    (
+        "sample stage under other run",
+        lambda: sample(sample_observation_ref="sample:p.q.s.x", stage_execution_ref="stage:p.q.s"),
+        "context_ref_prefix_mismatch",
+    ),
     ("sample name differs", lambda: sample(sample_name="y"), "context_ref_prefix_mismatch"),
-    ("operation name differs", lambda: operation(operation_name="x"),
-     "context_ref_prefix_mismatch"),
-    ("environment under other run",
-     lambda: environment(environment_snapshot_ref="environment:p.q.e"),
-     "context_ref_prefix_mismatch"),
-    ("environment two keys deep",
-     lambda: environment(environment_snapshot_ref="environment:p.r.e.f"),
-     "context_ref_prefix_mismatch"),
-    ("environment equal to run value",
-     lambda: environment(environment_snapshot_ref="environment:p.r"),
-     "context_ref_prefix_mismatch"),
+    (
+        "operation name differs",
+        lambda: operation(operation_name="x"),
+        "context_ref_prefix_mismatch",
+    ),
+    (
+        "environment under other run",
+        lambda: environment(environment_snapshot_ref="environment:p.q.e"),
+        "context_ref_prefix_mismatch",
+    ),
+    (
+        "environment two keys deep",
+        lambda: environment(environment_snapshot_ref="environment:p.r.e.f"),
+        "context_ref_prefix_mismatch",
+    ),
+    (
+        "environment equal to run value",
+        lambda: environment(environment_snapshot_ref="environment:p.r"),
+        "context_ref_prefix_mismatch",
+    ),
     # --- shapes and kinds of the owned refs
-    ("sample ref 3 components", lambda: sample(sample_observation_ref="sample:p.r.x"),
-     "stable_ref_invalid_shape"),
-    ("sample ref 6 components", lambda: sample(sample_observation_ref="sample:p.r.s.b.c.x"),
-     "stable_ref_invalid_shape"),
-    ("operation ref wrong kind", lambda: operation(operation_context_ref="sample:p.r.s.o"),
-     "stable_ref_kind_mismatch"),
-    ("project ref wrong kind", lambda: project(project_ref="run:p.r"),
-     "stable_ref_kind_mismatch"),
-    ("environment env: kind", lambda: environment(environment_snapshot_ref="env:p.r.e"),
-     "stable_ref_kind_mismatch"),
+    (
+        "sample ref 3 components",
+        lambda: sample(sample_observation_ref="sample:p.r.x"),
+        "stable_ref_invalid_shape",
+    ),
+    (
+        "sample ref 6 components",
+        lambda: sample(sample_observation_ref="sample:p.r.s.b.c.x"),
+        "stable_ref_invalid_shape",
+    ),
+    (
+        "operation ref wrong kind",
+        lambda: operation(operation_context_ref="sample:p.r.s.o"),
+        "stable_ref_kind_mismatch",
+    ),
+    ("project ref wrong kind", lambda: project(project_ref="run:p.r"), "stable_ref_kind_mismatch"),
+    (
+        "environment env: kind",
+        lambda: environment(environment_snapshot_ref="env:p.r.e"),
+        "stable_ref_kind_mismatch",
+    ),
     # --- extensions
-    ("extensions with a non-ExtensionFieldSet", lambda: run(extensions=(1,)),
-     "context_invalid_extensions"),
+    (
+        "extensions with a non-ExtensionFieldSet",
+        lambda: run(extensions=(1,)),
+        "context_invalid_extensions",
+    ),
     ("extensions as text", lambda: run(extensions="org.team"), "context_invalid_extensions"),
 ]
 
 
 @pytest.mark.parametrize(("build", "code"), [r[1:] for r in RULES], ids=[r[0] for r in RULES])
 def test_rule(build: Callable[[], Any], code: str) -> None:
-    with raises_code(code):
+    with raises_code(code) as info:
         build()
+    # every rule names the offending field and value in the details
+    assert {"field", "value"} <= set(info.value.details or {})
 
 
 def test_project_normalisation() -> None:
@@ -187,8 +258,11 @@ def test_stage_normalisation() -> None:
 
 
 def test_deployment_optional_links() -> None:
-    d = deployment(run_ref="run:p.r", artifact_ref="artifact:p.r.a",
-                   environment_snapshot_ref="environment:p.r.e")
+    d = deployment(
+        run_ref="run:p.r",
+        artifact_ref="artifact:p.r.a",
+        environment_snapshot_ref="environment:p.r.e",
+    )
     assert str(d.environment_snapshot_ref) == "environment:p.r.e"
     # without run_ref the environment ref is not prefix-checked (1.0)
     assert str(deployment(environment_snapshot_ref="environment:q.x.e").environment_snapshot_ref)
@@ -200,8 +274,14 @@ def test_batch_sample_operation_scopes() -> None:
     b = batch()
     assert isinstance(b, BatchExecution) and b.batch_name == "b"
     s = sample(retention_class=" short ", redaction_profile="none")
-    assert (s.retention_class, s.redaction_profile, s.batch_execution_ref) == ("short", "none", None)
-    in_batch = sample(sample_observation_ref="sample:p.r.s.b.x", batch_execution_ref="batch:p.r.s.b")
+    assert (s.retention_class, s.redaction_profile, s.batch_execution_ref) == (
+        "short",
+        "none",
+        None,
+    )
+    in_batch = sample(
+        sample_observation_ref="sample:p.r.s.b.x", batch_execution_ref="batch:p.r.s.b"
+    )
     assert in_batch.batch_execution_ref == StableRef("batch", "p.r.s.b")
     op = operation(operation_context_ref="op:p.r.s.b.o", batch_execution_ref="batch:p.r.s.b")
     assert isinstance(op, OperationContext) and op.operation_name == "o"

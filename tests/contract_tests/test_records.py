@@ -34,63 +34,120 @@ from .helpers import (
 
 RULES: list[tuple[str, Callable[[], Any], str]] = [
     # --- envelope
-    ("record ref outside run", lambda: envelope(record_ref="record:p.q.x"),
-     "record_ref_prefix_mismatch"),
-    ("record ref 2 components", lambda: envelope(record_ref="record:p.r"),
-     "stable_ref_invalid_shape"),
+    (
+        "record ref outside run",
+        lambda: envelope(record_ref="record:p.q.x"),
+        "record_ref_prefix_mismatch",
+    ),
+    (
+        "record ref 2 components",
+        lambda: envelope(record_ref="record:p.r"),
+        "stable_ref_invalid_shape",
+    ),
     ("record_type case", lambda: envelope(record_type="Metric"), "record_invalid_marker"),
     ("record_type not str", lambda: envelope(record_type=1), "context_invalid_string"),
-    ("recorded before observed", lambda: envelope(recorded_at=T0, observed_at=T1),
-     "record_invalid_time_order"),
-    ("recorded_at naive", lambda: envelope(recorded_at="2025-01-01T00:00:00"),
-     "context_invalid_timestamp"),
+    (
+        "recorded before observed",
+        lambda: envelope(recorded_at=T0, observed_at=T1),
+        "record_invalid_time_order",
+    ),
+    (
+        "recorded_at naive",
+        lambda: envelope(recorded_at="2025-01-01T00:00:00"),
+        "context_invalid_timestamp",
+    ),
     ("producer upper", lambda: envelope(producer_ref="My"), "record_invalid_producer_ref"),
     ("producer underscore", lambda: envelope(producer_ref="a_b"), "record_invalid_producer_ref"),
-    ("producer segment digit", lambda: envelope(producer_ref="a.1b"),
-     "record_invalid_producer_ref"),
+    (
+        "producer segment digit",
+        lambda: envelope(producer_ref="a.1b"),
+        "record_invalid_producer_ref",
+    ),
     ("producer not str", lambda: envelope(producer_ref=1), "context_invalid_string"),
     ("producer blank", lambda: envelope(producer_ref=" "), "context_invalid_string"),
     ("run_ref not a ref", lambda: envelope(run_ref=5), "context_invalid_ref"),
     ("stage not a ref", lambda: envelope(stage_execution_ref=5), "context_invalid_ref"),
-    ("deployment wrong kind", lambda: envelope(deployment_execution_ref="run:p.r"),
-     "stable_ref_kind_mismatch"),
-    ("stage under other run", lambda: envelope(stage_execution_ref="stage:p.q.s"),
-     "record_ref_prefix_mismatch"),
-    ("batch without stage", lambda: envelope(batch_execution_ref="batch:p.r.s.b"),
-     "record_missing_stage_context"),
-    ("batch under other stage",
-     lambda: envelope(stage_execution_ref=STAGE, batch_execution_ref="batch:p.r.t.b"),
-     "record_ref_prefix_mismatch"),
-    ("sample without stage", lambda: envelope(sample_observation_ref="sample:p.r.s.x"),
-     "record_missing_stage_context"),
-    ("sample under other stage",
-     lambda: envelope(stage_execution_ref=STAGE, sample_observation_ref="sample:p.r.t.x"),
-     "record_ref_prefix_mismatch"),
-    ("sample not under the batch",
-     lambda: envelope(stage_execution_ref=STAGE, batch_execution_ref="batch:p.r.s.b",
-                      sample_observation_ref="sample:p.r.s.x"), "record_ref_prefix_mismatch"),
-    ("op without stage", lambda: envelope(operation_context_ref="op:p.r.s.o"),
-     "record_missing_stage_context"),
-    ("op under other stage",
-     lambda: envelope(stage_execution_ref=STAGE, operation_context_ref="op:p.r.t.o"),
-     "record_ref_prefix_mismatch"),
-    ("correlation as dict", lambda: envelope(correlation_refs={"trace_id": "x"}),
-     "record_invalid_correlation_refs"),
-    ("correlation None", lambda: envelope(correlation_refs=None),
-     "record_invalid_correlation_refs"),
+    (
+        "deployment wrong kind",
+        lambda: envelope(deployment_execution_ref="run:p.r"),
+        "stable_ref_kind_mismatch",
+    ),
+    (
+        "stage under other run",
+        lambda: envelope(stage_execution_ref="stage:p.q.s"),
+        "record_ref_prefix_mismatch",
+    ),
+    (
+        "batch without stage",
+        lambda: envelope(batch_execution_ref="batch:p.r.s.b"),
+        "record_missing_stage_context",
+    ),
+    (
+        "batch under other stage",
+        lambda: envelope(stage_execution_ref=STAGE, batch_execution_ref="batch:p.r.t.b"),
+        "record_ref_prefix_mismatch",
+    ),
+    (
+        "sample without stage",
+        lambda: envelope(sample_observation_ref="sample:p.r.s.x"),
+        "record_missing_stage_context",
+    ),
+    (
+        "sample under other stage",
+        lambda: envelope(stage_execution_ref=STAGE, sample_observation_ref="sample:p.r.t.x"),
+        "record_ref_prefix_mismatch",
+    ),
+    (
+        "sample not under the batch",
+        lambda: envelope(
+            stage_execution_ref=STAGE,
+            batch_execution_ref="batch:p.r.s.b",
+            sample_observation_ref="sample:p.r.s.x",
+        ),
+        "record_ref_prefix_mismatch",
+    ),
+    (
+        "op without stage",
+        lambda: envelope(operation_context_ref="op:p.r.s.o"),
+        "record_missing_stage_context",
+    ),
+    (
+        "op under other stage",
+        lambda: envelope(stage_execution_ref=STAGE, operation_context_ref="op:p.r.t.o"),
+        "record_ref_prefix_mismatch",
+    ),
+    (
+        "correlation as dict",
+        lambda: envelope(correlation_refs={"trace_id": "x"}),
+        "record_invalid_correlation_refs",
+    ),
+    (
+        "correlation None",
+        lambda: envelope(correlation_refs=None),
+        "record_invalid_correlation_refs",
+    ),
     ("correlation blank trace", lambda: CorrelationRefs(" "), "context_invalid_string"),
     ("correlation int session", lambda: CorrelationRefs(session_id=1), "context_invalid_string"),
     ("completeness unknown", lambda: envelope(completeness_marker="x"), "record_invalid_marker"),
     ("degradation unknown", lambda: envelope(degradation_marker="x"), "record_invalid_marker"),
     ("completeness not str", lambda: envelope(completeness_marker=1), "context_invalid_string"),
     # --- metric payload
-    ("metric key underscore", lambda: metric_payload(metric_key="a_b"),
-     "record_invalid_metric_key"),
+    (
+        "metric key underscore",
+        lambda: metric_payload(metric_key="a_b"),
+        "record_invalid_metric_key",
+    ),
     ("metric key upper", lambda: metric_payload(metric_key="Acc"), "record_invalid_metric_key"),
-    ("metric key segment digit", lambda: metric_payload(metric_key="a.1"),
-     "record_invalid_metric_key"),
-    ("metric key empty segment", lambda: metric_payload(metric_key="a..b"),
-     "record_invalid_metric_key"),
+    (
+        "metric key segment digit",
+        lambda: metric_payload(metric_key="a.1"),
+        "record_invalid_metric_key",
+    ),
+    (
+        "metric key empty segment",
+        lambda: metric_payload(metric_key="a..b"),
+        "record_invalid_metric_key",
+    ),
     ("metric key not str", lambda: metric_payload(metric_key=1), "context_invalid_string"),
     ("metric key blank", lambda: metric_payload(metric_key=""), "context_invalid_string"),
     ("value NaN", lambda: metric_payload(value=math.nan), "record_invalid_metric_value"),
@@ -99,8 +156,7 @@ RULES: list[tuple[str, Callable[[], Any], str]] = [
     ("value bool", lambda: metric_payload(value=True), "record_invalid_metric_value"),
     ("value str", lambda: metric_payload(value="1"), "record_invalid_metric_value"),
     ("value None", lambda: metric_payload(value=None), "record_invalid_metric_value"),
-    ("value Decimal", lambda: metric_payload(value=Decimal("1.5")),
-     "record_invalid_metric_value"),
+    ("value Decimal", lambda: metric_payload(value=Decimal("1.5")), "record_invalid_metric_value"),
     ("value_type upper", lambda: metric_payload(value_type="Float"), "record_invalid_value_type"),
     ("value_type dotted", lambda: metric_payload(value_type="a.b_"), "record_invalid_value_type"),
     ("value_type dash", lambda: metric_payload(value_type="a-b"), "record_invalid_value_type"),
@@ -113,87 +169,126 @@ RULES: list[tuple[str, Callable[[], Any], str]] = [
     ("subject int", lambda: metric_payload(subject_ref=1), "record_invalid_ref"),
     ("slice_ref dash", lambda: metric_payload(slice_ref="a-b"), "record_invalid_slice_ref"),
     ("slice_ref leading _", lambda: metric_payload(slice_ref="_a"), "record_invalid_slice_ref"),
-    ("summary_basis dotted", lambda: metric_payload(summary_basis="a.b"),
-     "record_invalid_summary_basis"),
+    (
+        "summary_basis dotted",
+        lambda: metric_payload(summary_basis="a.b"),
+        "record_invalid_summary_basis",
+    ),
     ("metric tags int", lambda: metric_payload(tags={"b": 1}), "context_invalid_mapping"),
     # --- event payload
     ("event key underscore", lambda: event_payload(event_key="a_b"), "record_invalid_event_key"),
     ("event level case", lambda: event_payload(level="INFO"), "record_invalid_marker"),
     ("event message blank", lambda: event_payload(message=""), "context_invalid_string"),
     ("event origin", lambda: event_payload(origin_marker="explicit"), "record_invalid_marker"),
-    ("attributes NaN", lambda: event_payload(attributes={"x": math.nan}),
-     "extension_invalid_value"),
-    ("attributes nested inf", lambda: event_payload(attributes={"x": [1, math.inf]}),
-     "extension_invalid_value"),
-    ("attributes object", lambda: event_payload(attributes={"x": object()}),
-     "extension_invalid_value"),
-    ("attributes set", lambda: event_payload(attributes={"a": {1, 2}}),
-     "extension_invalid_value"),
-    ("attributes bytes", lambda: event_payload(attributes={"a": b"x"}),
-     "extension_invalid_value"),
-    ("attributes nested int key", lambda: event_payload(attributes={"a": {1: 1}}),
-     "extension_invalid_value"),
-    ("attributes blank key", lambda: event_payload(attributes={" ": 1}),
-     "record_invalid_mapping"),
+    (
+        "attributes NaN",
+        lambda: event_payload(attributes={"x": math.nan}),
+        "extension_invalid_value",
+    ),
+    (
+        "attributes nested inf",
+        lambda: event_payload(attributes={"x": [1, math.inf]}),
+        "extension_invalid_value",
+    ),
+    (
+        "attributes object",
+        lambda: event_payload(attributes={"x": object()}),
+        "extension_invalid_value",
+    ),
+    ("attributes set", lambda: event_payload(attributes={"a": {1, 2}}), "extension_invalid_value"),
+    ("attributes bytes", lambda: event_payload(attributes={"a": b"x"}), "extension_invalid_value"),
+    (
+        "attributes nested int key",
+        lambda: event_payload(attributes={"a": {1: 1}}),
+        "extension_invalid_value",
+    ),
+    ("attributes blank key", lambda: event_payload(attributes={" ": 1}), "record_invalid_mapping"),
     ("attributes int key", lambda: event_payload(attributes={1: 1}), "record_invalid_mapping"),
-    ("attributes not a mapping", lambda: event_payload(attributes=[1]),
-     "record_invalid_mapping"),
+    ("attributes not a mapping", lambda: event_payload(attributes=[1]), "record_invalid_mapping"),
     # --- span payload
     ("span parent blank", lambda: span_payload(parent_span_id=" "), "context_invalid_string"),
     ("span parent int", lambda: span_payload(parent_span_id=1), "context_invalid_string"),
     ("span id blank", lambda: span_payload(span_id=" "), "context_invalid_string"),
     ("trace id int", lambda: span_payload(trace_id=1), "context_invalid_string"),
     ("span name blank", lambda: span_payload(span_name=" "), "context_invalid_string"),
-    ("span ends before start", lambda: span_payload(started_at=T1, ended_at=T0),
-     "record_invalid_time_order"),
+    (
+        "span ends before start",
+        lambda: span_payload(started_at=T1, ended_at=T0),
+        "record_invalid_time_order",
+    ),
     ("span status case", lambda: span_payload(status="OK"), "record_invalid_marker"),
     ("span kind", lambda: span_payload(span_kind="x"), "record_invalid_marker"),
-    ("span started_at garbage", lambda: span_payload(started_at="x"),
-     "context_invalid_timestamp"),
+    ("span started_at garbage", lambda: span_payload(started_at="x"), "context_invalid_timestamp"),
     ("linked ref not a ref", lambda: span_payload(linked_refs=["x"]), "stable_ref_invalid_text"),
     ("linked ref int", lambda: span_payload(linked_refs=[1]), "record_invalid_ref"),
-    ("linked ref bad shape", lambda: span_payload(linked_refs=["run:p"]),
-     "stable_ref_invalid_shape"),
-    ("linked refs as one text", lambda: span_payload(linked_refs="run:p.r"),
-     "record_invalid_ref"),
+    (
+        "linked ref bad shape",
+        lambda: span_payload(linked_refs=["run:p"]),
+        "stable_ref_invalid_shape",
+    ),
+    ("linked refs as one text", lambda: span_payload(linked_refs="run:p.r"), "record_invalid_ref"),
     # --- degraded payload
     ("issue key dash", lambda: degraded_payload(issue_key="a-b"), "record_invalid_issue_key"),
-    ("issue key segment digit", lambda: degraded_payload(issue_key="a.1"),
-     "record_invalid_issue_key"),
+    (
+        "issue key segment digit",
+        lambda: degraded_payload(issue_key="a.1"),
+        "record_invalid_issue_key",
+    ),
     ("degraded category", lambda: degraded_payload(category="x"), "record_invalid_marker"),
-    ("degraded severity info", lambda: degraded_payload(severity="info"),
-     "record_invalid_marker"),
+    ("degraded severity info", lambda: degraded_payload(severity="info"), "record_invalid_marker"),
     ("degraded origin", lambda: degraded_payload(origin_marker="x"), "record_invalid_marker"),
     ("degraded summary blank", lambda: degraded_payload(summary=" "), "context_invalid_string"),
     # --- wrappers
-    ("metric record with event envelope",
-     lambda: MetricRecord(envelope(record_type="event"), metric_payload()),
-     "record_type_mismatch"),
-    ("event record with metric envelope",
-     lambda: StructuredEventRecord(envelope(), event_payload()), "record_type_mismatch"),
-    ("metric record absent", lambda: MetricRecord(envelope(completeness_marker="absent"),
-                                                  metric_payload()),
-     "record_absent_not_allowed"),
-    ("event record absent",
-     lambda: StructuredEventRecord(envelope(record_type="event", completeness_marker="absent"),
-                                   event_payload()), "record_absent_not_allowed"),
-    ("span record absent",
-     lambda: TraceSpanRecord(envelope(record_type="span", completeness_marker="absent"),
-                             span_payload()), "record_absent_not_allowed"),
+    (
+        "metric record with event envelope",
+        lambda: MetricRecord(envelope(record_type="event"), metric_payload()),
+        "record_type_mismatch",
+    ),
+    (
+        "event record with metric envelope",
+        lambda: StructuredEventRecord(envelope(), event_payload()),
+        "record_type_mismatch",
+    ),
+    (
+        "metric record absent",
+        lambda: MetricRecord(envelope(completeness_marker="absent"), metric_payload()),
+        "record_absent_not_allowed",
+    ),
+    (
+        "event record absent",
+        lambda: StructuredEventRecord(
+            envelope(record_type="event", completeness_marker="absent"), event_payload()
+        ),
+        "record_absent_not_allowed",
+    ),
+    (
+        "span record absent",
+        lambda: TraceSpanRecord(
+            envelope(record_type="span", completeness_marker="absent"), span_payload()
+        ),
+        "record_absent_not_allowed",
+    ),
     ("envelope as dict", lambda: MetricRecord({}, metric_payload()), "record_invalid_envelope"),
     ("payload as dict", lambda: MetricRecord(envelope(), {}), "record_invalid_payload"),
-    ("payload of other family", lambda: MetricRecord(envelope(), event_payload()),
-     "record_invalid_payload"),
-    ("degraded without gap",
-     lambda: DegradedRecord(envelope(record_type="degraded"), degraded_payload()),
-     "record_degraded_requires_gap"),
+    (
+        "payload of other family",
+        lambda: MetricRecord(envelope(), event_payload()),
+        "record_invalid_payload",
+    ),
+    (
+        "degraded without gap",
+        lambda: DegradedRecord(envelope(record_type="degraded"), degraded_payload()),
+        "record_degraded_requires_gap",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("build", "code"), [r[1:] for r in RULES], ids=[r[0] for r in RULES])
 def test_rule(build: Callable[[], Any], code: str) -> None:
-    with raises_code(code):
+    with raises_code(code) as info:
         build()
+    # every rule names the offending field and value in the details
+    assert {"field", "value"} <= set(info.value.details or {})
 
 
 def test_full_envelope() -> None:
@@ -215,8 +310,18 @@ def test_full_envelope() -> None:
 
 @pytest.mark.parametrize(
     ("key", "ok"),
-    [("a-", True), ("a--b", True), ("a.b-", True), ("a1", True), ("ab.c-d.e", True),
-     ("train.loss", True), ("a.1", False), ("1a", False), ("-a", False), ("a_b", False)],
+    [
+        ("a-", True),
+        ("a--b", True),
+        ("a.b-", True),
+        ("a1", True),
+        ("ab.c-d.e", True),
+        ("train.loss", True),
+        ("a.1", False),
+        ("1a", False),
+        ("-a", False),
+        ("a_b", False),
+    ],
 )
 def test_dotted_kebab_tokens(key: str, ok: bool) -> None:
     builders = [
@@ -272,8 +377,16 @@ def test_event_payload_attributes_frozen_and_sorted() -> None:
 
 def test_span_record() -> None:
     payload = TraceSpanPayload(
-        "s1", "t1", None, "Load Data!", T0, T1, "ok", "io",
-        attributes={"a": 1}, linked_refs=["run:p.r", StableRef("stage", "p.r.s")],
+        "s1",
+        "t1",
+        None,
+        "Load Data!",
+        T0,
+        T1,
+        "ok",
+        "io",
+        attributes={"a": 1},
+        linked_refs=["run:p.r", StableRef("stage", "p.r.s")],
     )
     assert payload.linked_refs == ("run:p.r", "stage:p.r.s")  # texts, like evidence_refs
     assert payload.span_name == "Load Data!"  # free text
@@ -286,8 +399,9 @@ def test_span_record() -> None:
 
 def test_degraded_record_may_be_absent() -> None:
     record = DegradedRecord(
-        envelope(record_type="degraded", degradation_marker="capture_gap",
-                 completeness_marker="absent"),
+        envelope(
+            record_type="degraded", degradation_marker="capture_gap", completeness_marker="absent"
+        ),
         degraded_payload(summary=" gap ", attributes={"x": [1, {"y": 2}]}),
     )
     assert record.payload.summary == "gap"

@@ -166,8 +166,15 @@ def test_model_ref_error_names_field_and_value() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "count"),
-    [("project", 1), ("run", 2), ("deployment", 2), ("stage", 3), ("batch", 4),
-     ("record", 3), ("artifact", 3)],
+    [
+        ("project", 1),
+        ("run", 2),
+        ("deployment", 2),
+        ("stage", 3),
+        ("batch", 4),
+        ("record", 3),
+        ("artifact", 3),
+    ],
 )
 def test_core_shapes_through_free_ref_fields(kind: str, count: int) -> None:
     good = f"{kind}:" + ".".join(["a"] * count)

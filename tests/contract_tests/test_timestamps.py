@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -92,7 +92,7 @@ def test_naive_text_error_names_field_and_value() -> None:
     [
         (datetime(2025, 1, 1, 1, 2, 3), "2025-01-01T01:02:03Z"),  # naive datetime = UTC (1.0)
         (datetime(2025, 1, 1, 1, 2, 3, 5, tzinfo=PLUS2), "2024-12-31T23:02:03.000005Z"),
-        (datetime(2025, 1, 1, tzinfo=timezone.utc), "2025-01-01T00:00:00Z"),
+        (datetime(2025, 1, 1, tzinfo=UTC), "2025-01-01T00:00:00Z"),
     ],
 )
 def test_datetimes_are_normalised(value: datetime, expected: str) -> None:
@@ -126,12 +126,20 @@ def test_offsets_are_compared_as_instants() -> None:
 @pytest.mark.parametrize(
     ("build", "code"),
     [
-        (lambda: run(status="completed", started_at="2025-01-01T00:00:00.5Z", ended_at=T0),
-         "context_invalid_time_order"),
-        (lambda: envelope(recorded_at=T0, observed_at="2025-01-01T00:00:00.000001Z"),
-         "record_invalid_time_order"),
-        (lambda: span_payload(started_at="2025-01-01T00:00:01Z", ended_at="2025-01-01T00:00:00.9Z"),
-         "record_invalid_time_order"),
+        (
+            lambda: run(status="completed", started_at="2025-01-01T00:00:00.5Z", ended_at=T0),
+            "context_invalid_time_order",
+        ),
+        (
+            lambda: envelope(recorded_at=T0, observed_at="2025-01-01T00:00:00.000001Z"),
+            "record_invalid_time_order",
+        ),
+        (
+            lambda: span_payload(
+                started_at="2025-01-01T00:00:01Z", ended_at="2025-01-01T00:00:00.9Z"
+            ),
+            "record_invalid_time_order",
+        ),
     ],
 )
 def test_earlier_instants_are_rejected(build: object, code: str) -> None:
@@ -147,9 +155,9 @@ def test_equal_instants_are_accepted() -> None:
 # ---------------------------------------------------------------- public helpers
 def test_parse_timestamp_returns_aware_utc() -> None:
     parsed = parse_timestamp("2025-01-01T02:00:00.25+02:00")
-    assert parsed == datetime(2025, 1, 1, 0, 0, 0, 250000, tzinfo=timezone.utc)
+    assert parsed == datetime(2025, 1, 1, 0, 0, 0, 250000, tzinfo=UTC)
     assert parsed.utcoffset() == timedelta(0)
-    assert parse_timestamp(datetime(2025, 1, 1)) == datetime(2025, 1, 1, tzinfo=timezone.utc)
+    assert parse_timestamp(datetime(2025, 1, 1)) == datetime(2025, 1, 1, tzinfo=UTC)
     with raises_code("context_invalid_timestamp"):
         parse_timestamp("2025-01-01T00:00:00")
 
@@ -167,8 +175,9 @@ def test_timestamp_micros() -> None:
 
 
 aware = st.datetimes(
-    min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1),
-    timezones=st.sampled_from([timezone.utc, PLUS2, timezone(timedelta(hours=-5, minutes=-30))]),
+    min_value=datetime(1900, 1, 1),
+    max_value=datetime(2200, 1, 1),
+    timezones=st.sampled_from([UTC, PLUS2, timezone(timedelta(hours=-5, minutes=-30))]),
 )
 
 
@@ -180,7 +189,7 @@ def test_normalisation_properties(moment: datetime) -> None:
     assert normalize_timestamp(text) == text
     assert normalize_timestamp(moment.isoformat()) == text
     assert parse_timestamp(text) == moment
-    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
     assert timestamp_micros(text) == (moment - epoch) // timedelta(microseconds=1)
 
 
