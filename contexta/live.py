@@ -1,9 +1,334 @@
-"""Following other processes' commits as they happen (mixed into ``Contexta``)."""
+"""Following other processes' commits as they happen (mixed into ``Contexta``).
+
+The ledger only grows, and readers trust only the committed head (``HEAD``, see
+:meth:`ledger.LedgerReader.head`). So a live reader keeps its byte position in the ledger and,
+on each wake, reads just the batches between that position and the head committed now -- never
+past it, so a commit in flight is invisible until its head is published. Wakes come from the file system (:mod:`watchfiles` on ``<workspace>/ledger``) with a
+fallback: ``HEAD`` is re-read at least every :data:`POLL_SECONDS` even if no file event
+arrives, so a missed event costs at most that delay and never a skipped or stale answer.
+
+- :class:`LedgerTail` -- batches committed after a seq, read incrementally across segment rolls;
+- :class:`ChangeWaker` -- sleeps until the ledger directory changes or the poll interval ends;
+- :class:`LiveMixin` -- ``ctx.watch(...)``, an iterator of :class:`~contexta.history.LedgerEvent`.
+"""
 
 from __future__ import annotations
 
-__all__ = ["LiveMixin"]
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledger import CorruptionError, Head, LedgerReader
+from ledger.segment import EOS, SCHEMA_MESSAGE, read_frame, segment_name
+
+from .common.errors import ValidationError
+from .events import RECORD_KINDS, decode_body
+from .history import LedgerEvent
+
+__all__ = ["POLL_SECONDS", "ChangeWaker", "LedgerTail", "LiveMixin", "batch_events"]
+
+#: A waiting reader re-reads HEAD at least this often, file event or not.
+POLL_SECONDS = 0.25
+#: watchfiles checks for collected changes this often (ms); a wake costs about 1 to 2 steps.
+WAKE_STEP_MS = 5
+#: ... and yields at most this long (ms) after the first of a stream of changes.
+WAKE_DEBOUNCE_MS = 20
+
+_COLUMNS = ("seq", "tx_time", "kind", "ref", "run_ref", "actor", "key", "value", "valid_time", "body")
+
+
+class LedgerTail:
+    """Reads the batches committed after ``after_seq``, a little more on each :meth:`read`.
+
+    The tail remembers the segment and byte offset just past the last batch it read, so each
+    read decodes only new batches (:attr:`frames_read` counts them). It reads up to the head
+    published at the time of the read and never past it; when the head has moved to a later
+    segment it finishes the old one (up to its end-of-stream marker) and goes on from the start
+    of the next. Every batch read passes its CRC (:class:`ledger.CorruptionError` otherwise).
+    """
+
+    def __init__(self, root: Path | str, *, after_seq: int = 0, head: Head | None = None) -> None:
+        self.root = Path(root)
+        self.last_seq = after_seq
+        self.frames_read = 0
+        self._reader = LedgerReader(self.root)  # for the head and a first locate only
+        self._position: tuple[int, int] | None = None
+        if head is not None and head.seq == after_seq:
+            self._position = (head.segment, head.offset)
+
+    def read(self) -> list[pa.RecordBatch]:
+        """New committed events (rows with seq > :attr:`last_seq`), up to the current head."""
+        head = self._reader.head()
+        if head.seq <= self.last_seq:
+            return []
+        if self._position is None:
+            self._position = self._locate(head)
+        segment, offset = self._position
+        out: list[pa.RecordBatch] = []
+        while True:
+            offset = self._read_segment(segment, offset, head, out)
+            self._position = (segment, offset)
+            if segment >= head.segment or self.last_seq >= head.seq:
+                return out
+            segment, offset = segment + 1, len(SCHEMA_MESSAGE)
+
+    def _read_segment(
+        self, segment: int, offset: int, head: Head, out: list[pa.RecordBatch]
+    ) -> int:
+        path = self.root / segment_name(segment)
+        buf = _map(path, head)
+        end = head.offset if segment == head.segment else buf.size
+        if end > buf.size:
+            raise CorruptionError(
+                f"Segment `{path.name}` is shorter ({buf.size} bytes) than its committed head "
+                f"({end}). Run `contexta ledger verify` to list damage.",
+                file=str(path), offset=buf.size, reason="truncated_committed",
+            )
+        while offset < end and self.last_seq < head.seq:
+            rest = end - offset
+            if segment < head.segment and rest <= len(EOS) and (
+                bytes(memoryview(buf)[offset:end]) == EOS[:rest]
+            ):
+                break  # the sealed segment's end-of-stream marker (maybe still being written)
+            frame = read_frame(buf, offset, end, str(path))
+            if frame is None:
+                break
+            last = frame.first_seq + frame.count - 1
+            if last > head.seq:  # never past the head (which always ends a whole batch)
+                break
+            self.frames_read += 1
+            offset += frame.length
+            if last <= self.last_seq:
+                continue
+            batch = frame.batch
+            if frame.first_seq <= self.last_seq:  # a tail started inside this batch
+                batch = batch.slice(self.last_seq - frame.first_seq + 1)
+            self.last_seq = last
+            out.append(batch)
+        return offset
+
+    def _locate(self, head: Head) -> tuple[int, int]:
+        """Segment and offset of the batch holding ``last_seq + 1`` (a one-time scan)."""
+        for segment, frame in self._reader.frames(head, after_seq=self.last_seq, check_crc=False):
+            return segment, frame.offset
+        return head.segment, head.offset  # pragma: no cover - head.seq > last_seq found one
+
+
+def _map(path: Path, head: Head) -> pa.Buffer:
+    try:
+        with pa.memory_map(str(path), "r") as source:
+            return source.read_buffer()
+    except FileNotFoundError as exc:
+        raise CorruptionError(
+            f"Segment `{path.name}` is missing (expected by the head at seq {head.seq}). "
+            "Run `contexta ledger verify` to list damage.",
+            file=str(path), offset=0, reason="missing_segment",
+        ) from exc
+
+
+class ChangeWaker:
+    """Blocks until something in the ledger directory changes, or ``poll`` seconds pass.
+
+    Changes are collected by watchfiles' notifier thread between waits, so a commit landing
+    while the caller is busy wakes the next :meth:`wait` at once. Until the directory exists
+    (a workspace nobody wrote to yet) it sleeps the poll interval.
+    """
+
+    def __init__(self, root: Path | str, *, poll: float = POLL_SECONDS) -> None:
+        self.root = Path(root)
+        self.poll = max(0.001, poll)
+        self._changes: Iterator[Any] | None = None
+
+    def wait(self) -> None:
+        """Sleep until a file event (plus a few ms of debounce) or ``poll`` seconds."""
+        if self._changes is None:
+            if not self.root.is_dir():
+                time.sleep(self.poll)
+                return
+            import watchfiles
+
+            self._changes = watchfiles.watch(
+                self.root,
+                watch_filter=None,
+                debounce=WAKE_DEBOUNCE_MS,
+                step=WAKE_STEP_MS,
+                rust_timeout=max(1, int(self.poll * 1000)),
+                yield_on_timeout=True,
+                recursive=False,
+            )
+        next(self._changes, None)
+
+    def close(self) -> None:
+        """Stop the notifier thread (safe to call twice)."""
+        changes, self._changes = self._changes, None
+        if changes is not None:
+            changes.close()  # type: ignore[attr-defined]
+
+
+def batch_events(
+    batch: pa.RecordBatch,
+    *,
+    run_ref: str | None = None,
+    kinds: Sequence[str] | None = None,
+    keys: Sequence[str] | None = None,
+) -> Iterator[LedgerEvent]:
+    """The events of one ledger batch that match the filters, decoded, in seq order."""
+    mask = None
+    for column, values in (("run_ref", (run_ref,) if run_ref else None), ("kind", kinds),
+                           ("key", keys)):
+        if values:
+            cond = pc.is_in(batch.column(column), value_set=pa.array(list(values), pa.string()))
+            mask = cond if mask is None else pc.and_(mask, cond)
+    if mask is not None:
+        batch = batch.filter(pc.fill_null(mask, False))
+    if batch.num_rows == 0:
+        return
+    cols = {name: batch.column(name).to_pylist() for name in _COLUMNS}
+    for i in range(batch.num_rows):
+        kind = cols["kind"][i]
+        yield LedgerEvent(
+            seq=cols["seq"][i],
+            tx_time=cols["tx_time"][i],
+            kind=kind,
+            ref=cols["ref"][i],
+            run_ref=cols["run_ref"][i],
+            actor=cols["actor"][i],
+            model=decode_body(kind, cols["body"][i]),
+            key=cols["key"][i],
+            value=cols["value"][i],
+            valid_time=cols["valid_time"][i],
+        )
+
+
+def normalise_kinds(kinds: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    """Event kinds as stored (``metric`` -> ``record.metric``); None for all kinds."""
+    if kinds is None:
+        return None
+    if isinstance(kinds, str):
+        kinds = (kinds,)
+    out = []
+    for kind in kinds:
+        if not isinstance(kind, str) or not kind.strip():
+            raise ValidationError(
+                f"An event kind must be a non-empty string such as 'record.metric', got {kind!r}.",
+                code="watch_invalid_kind", details={"value": repr(kind)},
+            )
+        kind = kind.strip()
+        out.append(RECORD_KINDS.get(kind, kind))
+    return tuple(out) or None
+
+
+def _keys(keys: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    if keys is None:
+        return None
+    if isinstance(keys, str):
+        keys = (keys,)
+    out = tuple(keys)
+    for key in out:
+        if not isinstance(key, str):
+            raise ValidationError(
+                f"A key filter must be a string, got {key!r}.",
+                code="watch_invalid_key", details={"value": repr(key)},
+            )
+    return out or None
+
+
+def _check_number(name: str, value: Any, *, integer: bool = False) -> None:
+    if value is None:
+        return
+    bad = isinstance(value, bool) or not isinstance(value, int if integer else (int, float))
+    if bad or value < 0 or value != value:
+        kind = "integer" if integer else "number of seconds"
+        raise ValidationError(
+            f"watch({name}=...) must be None or a non-negative {kind}, got {value!r}.",
+            code=f"watch_invalid_{name}", details={"value": repr(value)},
+        )
 
 
 class LiveMixin:
-    """Mixed into ``Contexta``; uses ``self._workspace``."""
+    """Mixed into ``Contexta``; uses ``self._workspace`` and ``self.query_service``."""
+
+    _workspace: Any
+    query_service: Any
+
+    def watch(
+        self,
+        run_id: str | None = None,
+        *,
+        kinds: Sequence[str] | str | None = None,
+        keys: Sequence[str] | str | None = None,
+        timeout: float | None = None,
+        after_seq: int | None = None,
+    ) -> Iterator[LedgerEvent]:
+        """Events as any process commits them, in ledger order, each exactly once.
+
+        Starts after the head committed when called (this process's buffered writes are
+        committed first), or after ``after_seq`` when given. ``run_id`` (a run ref,
+        ``<project>.<run>``, or a known bare run name), ``kinds`` (``record.metric`` or just
+        ``metric``, ``run.put``, ...) and ``keys`` (metric/event keys) filter what is yielded.
+        ``timeout=None`` follows until the consumer stops (``close()`` the iterator or break out
+        of the loop); a number ends the iteration after that many seconds of waiting without a
+        matching event. Woken by file events on ``<workspace>/ledger`` (watchfiles), with HEAD
+        re-read at least every 250 ms in case an event is missed.
+        """
+        _check_number("timeout", timeout)
+        _check_number("after_seq", after_seq, integer=True)
+        run_ref = self._watched_run(run_id) if run_id is not None else None
+        kind_filter = normalise_kinds(kinds)
+        key_filter = _keys(keys)
+        ws = self._workspace
+        if after_seq is None:
+            head = ws.head()
+            tail = LedgerTail(ws.ledger.root, after_seq=head.seq, head=head)
+        else:
+            tail = LedgerTail(ws.ledger.root, after_seq=after_seq)
+        return _follow(tail, run_ref, kind_filter, key_filter, timeout)
+
+    def _watched_run(self, run_id: Any) -> str:
+        """A run ref to watch: full refs and ``<project>.<run>`` need not exist yet."""
+        from .contract import StableRef
+
+        text = str(run_id).strip()
+        if not text.startswith("run:") and "." in text:
+            text = "run:" + text
+        if text.startswith("run:"):
+            ref = StableRef.parse(text)
+            if ref.kind == "run":
+                return str(ref)
+        return str(self.query_service.resolve_run(run_id))
+
+
+def _follow(
+    tail: LedgerTail,
+    run_ref: str | None,
+    kinds: tuple[str, ...] | None,
+    keys: tuple[str, ...] | None,
+    timeout: float | None,
+) -> Iterator[LedgerEvent]:
+    from .workspace import translate
+
+    poll = POLL_SECONDS if timeout is None else min(POLL_SECONDS, max(timeout, 0.001))
+    waker = ChangeWaker(tail.root, poll=poll)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                batches = tail.read()
+            except CorruptionError as exc:
+                raise translate(exc) from exc
+            for batch in batches:
+                for event in batch_events(batch, run_ref=run_ref, kinds=kinds, keys=keys):
+                    yield event
+                    if timeout is not None:
+                        deadline = time.monotonic() + timeout
+            if batches:
+                continue  # more may have landed while the consumer was busy
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            waker.wait()
+    finally:
+        waker.close()

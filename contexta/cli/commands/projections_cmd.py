@@ -1,4 +1,4 @@
-"""``contexta projections rebuild|status``."""
+"""``contexta projections rebuild|status|watch``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 
 from ..output import emit, emit_json, table
 from .common import open_workspace
+from .watch import add_follow_options, follow_projections
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -16,6 +17,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     rebuild.set_defaults(handler=_rebuild)
     status = sub.add_parser("status", help="each projection's checkpoint against the ledger head")
     status.set_defaults(handler=_status)
+    watch = sub.add_parser(
+        "watch",
+        help="keep the saved projections folded as the ledger grows (Ctrl-C stops)",
+        description="On each wake (a file event on the ledger, or a 250 ms poll) fold every "
+        "projection up to the head and save it, printing one line per save.",
+    )
+    watch.add_argument("--interval", type=float, default=0.5, metavar="SECONDS",
+                       help="at most one save per this many seconds (default 0.5)")
+    add_follow_options(watch)
+    watch.set_defaults(handler=follow_projections)
 
 
 def _rebuild(args: argparse.Namespace) -> int:
