@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import pyarrow as pa
@@ -19,7 +20,9 @@ from ..contract.base import plain
 from ..contract.timestamps import timestamp_micros
 from ..events import PROJECT_PUT, QUARANTINE, RELEASE, RUN_PUT, STAGE_PUT
 from ..workspace import Workspace
+from .entities import EntityReader, snapshot_extras
 from .errors import ComparisonError
+from .provenance import artifact_changes, artifact_kind_counts, provenance_comparison
 from .results import (
     CompletenessNote,
     EvidenceLink,
@@ -41,6 +44,11 @@ _NEG = -(2**62)
 
 def _t(value: str | None) -> int:
     return timestamp_micros(value) if value else _NEG
+
+
+def _s(text: str) -> pa.Scalar:
+    """A typed string scalar (an untyped one costs a failed optional import per call)."""
+    return pa.scalar(text, pa.string())
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +82,26 @@ class QueryService:
         table = self.ws.table("stages", as_of_us=self.as_of_us)
         if table.num_rows == 0:
             return []
-        rows = table.filter(pc.equal(table.column("run_ref"), run_ref))
+        rows = table.filter(pc.equal(table.column("run_ref"), _s(run_ref)))
         stages = self.ws.models(_latest(rows), STAGE_PUT)
         return sorted(stages, key=_stage_order)
 
     def project_names(self) -> dict[str, str]:
         return {str(p.project_ref): p.name for p in self.projects()}
+
+    def first_project_ref(self, project_name: Any) -> str | None:
+        """1.0's project lookup: the first project (by name, ref) whose display name or full
+        ``project:`` text equals the stripped argument."""
+        wanted = project_name.strip() if isinstance(project_name, str) else project_name
+        for p in sorted(self.projects(), key=lambda p: (p.name, str(p.project_ref))):
+            if p.name == wanted or str(p.project_ref) == wanted:
+                return str(p.project_ref)
+        return None
+
+    def entities(self) -> EntityReader:
+        """Deployments, batches, samples, environments, artifacts, relations and provenance
+        as of this service's transaction time."""
+        return EntityReader(self.ws, self.as_of_us, self.__dict__.setdefault("_entity_shared", {}))
 
     def list_projects(self) -> tuple[str, ...]:
         return tuple(p.name for p in sorted(self.projects(), key=lambda p: (p.name, str(p.project_ref))))
@@ -118,7 +140,7 @@ class QueryService:
 
     def run_model(self, run_ref: str) -> Any:
         table = self.ws.table("runs", as_of_us=self.as_of_us)
-        rows = table.filter(pc.equal(table.column("ref"), run_ref))
+        rows = table.filter(pc.equal(table.column("ref"), _s(run_ref)))
         if rows.num_rows == 0:
             raise _not_found(run_ref)
         return self.ws.models(rows.slice(rows.num_rows - 1), RUN_PUT)[0]
@@ -220,6 +242,7 @@ class QueryService:
         observations = self.observations(run_ref)
         extra = self.snapshot_extras(run_ref, stages)
         links = [EvidenceLink("run", run_ref, run.name)]
+        links += extra.get("lead_links", [])
         links += [EvidenceLink("stage", s.stage_id, s.name) for s in stage_records]
         links += extra.get("links", [])
         links += [EvidenceLink("record", o.record_id, o.key) for o in observations[:10]]
@@ -239,9 +262,9 @@ class QueryService:
         )
 
     def snapshot_extras(self, run_ref: str, stages: Sequence[Any]) -> dict[str, Any]:
-        """Deployments, batches, samples, artifacts, relations and provenance of a run.
-        Overridden where those entities are served."""
-        return {}
+        """Deployments, batches, samples, artifacts, relations and provenance of a run, and
+        their evidence links (``lead_links`` go right after the run's)."""
+        return snapshot_extras(self, run_ref, stages)
 
     # ------------------------------------------------------------------ compare
 
@@ -284,7 +307,8 @@ class QueryService:
                     continue
                 notes: tuple[CompletenessNote, ...] = ()
                 if lv is None or rv is None:
-                    notes = (CompletenessNote("warning", f"sparse_metric_capture:{name}:{key}"),)
+                    notes = (_note("warning", f"sparse_metric_capture:{name}:{key}",
+                                   left_value=lv, right_value=rv),)
                 deltas.append(
                     MetricDelta(
                         metric_key=key,
@@ -299,11 +323,8 @@ class QueryService:
             stage_notes: tuple[CompletenessNote, ...] = ()
             if ls is None or rs is None:
                 stage_notes = (
-                    CompletenessNote(
-                        self._missing_stage_severity(),
-                        f"missing_stage:{name}",
-                        {"left_present": ls is not None, "right_present": rs is not None},
-                    ),
+                    _note(self._missing_stage_severity(), f"missing_stage:{name}",
+                          left_present=ls is not None, right_present=rs is not None),
                 )
             links = tuple(
                 EvidenceLink("stage", s.stage_id, s.name) for s in (ls, rs) if s is not None
@@ -324,9 +345,13 @@ class QueryService:
         artifact_changes = self.artifact_changes(left, right)
         notes = []
         for side, snap in (("left", left), ("right", right)):
-            notes += [CompletenessNote("warning", f"{side}:{n}") for n in snap.completeness_notes]
+            notes += [_note("warning", f"{side}:{n}", run_id=snap.run.run_id)
+                      for n in snap.completeness_notes]
         for row in rows:
             notes += list(row.completeness_notes)
+        links = [*left.evidence_links, *right.evidence_links]
+        links += [link for row in rows for link in row.evidence_links]
+        links += [link for change in artifact_changes for link in change.evidence_links]
         summary = (
             f"Compared {left.run.name} and {right.run.name}: {len(rows)} stage rows, "
             f"{delta_count} metric deltas, {len(artifact_changes)} artifact changes."
@@ -338,19 +363,17 @@ class QueryService:
             stage_comparisons=tuple(rows),
             artifact_changes=tuple(artifact_changes),
             completeness_notes=_dedupe_notes(notes),
-            evidence_links=(
-                EvidenceLink("run", left.run.run_id, left.run.name),
-                EvidenceLink("run", right.run.run_id, right.run.name),
-            ),
+            evidence_links=tuple(dict.fromkeys(links)),
             provenance_comparison=self.provenance_comparison(left, right),
         )
 
     def artifact_changes(self, left: RunSnapshot, right: RunSnapshot) -> list[Any]:
-        """Artifact differences (served where artifacts are)."""
-        return []
+        """Artifact differences by kind: added, removed, ambiguous or changed."""
+        return artifact_changes(left.artifacts, right.artifacts)
 
     def provenance_comparison(self, left: RunSnapshot, right: RunSnapshot) -> Any:
-        return None
+        """What differs between the two runs' provenance (None when neither has any)."""
+        return provenance_comparison(left, right)
 
     # ------------------------------------------------------------------ multi / best
 
@@ -397,20 +420,21 @@ class QueryService:
         artifact_rows = self.artifact_kind_counts(snapshots)
         notes = []
         for snap in snapshots:
-            notes += [CompletenessNote("warning", n) for n in snap.completeness_notes]
+            notes += [_note("warning", n, run_id=snap.run.run_id) for n in snap.completeness_notes]
         return MultiRunComparison(
             run_ids=tuple(ids),
             run_names=tuple(s.run.name for s in snapshots),
             metric_table=tuple(rows),
             artifact_kind_counts=tuple(artifact_rows),
             completeness_notes=_dedupe_notes(notes),
-            evidence_links=tuple(EvidenceLink("run", s.run.run_id, s.run.name) for s in snapshots),
+            evidence_links=tuple(dict.fromkeys(link for s in snapshots for link in s.evidence_links)),
             summary=f"Compared {len(ids)} runs: {len(rows)} metric rows and "
             f"{len(artifact_rows)} artifact kind summaries.",
         )
 
     def artifact_kind_counts(self, snapshots: Sequence[RunSnapshot]) -> list[Any]:
-        return []
+        """Per artifact kind (sorted), how many artifacts each run has."""
+        return artifact_kind_counts(snapshots)
 
     def select_best_run(
         self,
@@ -468,7 +492,7 @@ class QueryService:
         if table.num_rows == 0:
             return {}
         kinds = table.column("kind")
-        mask = pc.or_(pc.equal(kinds, QUARANTINE), pc.equal(kinds, RELEASE))
+        mask = pc.or_(pc.equal(kinds, _s(QUARANTINE)), pc.equal(kinds, _s(RELEASE)))
         rows = table.filter(mask)
         state: dict[str, tuple[bool, str, int]] = {}
         for kind, run, reason, tx in zip(
@@ -491,7 +515,7 @@ class QueryService:
         if table.num_rows == 0:
             return ()
         rows = table.filter(
-            pc.and_(pc.equal(table.column("kind"), "record.event"), pc.equal(table.column("key"), event_key))
+            pc.and_(pc.equal(table.column("kind"), _s("record.event")), pc.equal(table.column("key"), _s(event_key)))
         )
         carrying = set(rows.column("run_ref").to_pylist())
         return tuple(r.run_id for r in self.list_runs(project_name) if r.run_id in carrying)
@@ -568,6 +592,10 @@ def _select(metrics: Iterable[_Metric], stage_ref: str | None, mode: str) -> dic
             latest = max(items, key=lambda i: (i.observed, i.seq))
             out[key] = float(latest.value)
     return out
+
+
+def _note(severity: str, summary: str, **details: Any) -> CompletenessNote:
+    return CompletenessNote(severity, summary, MappingProxyType(dict(sorted(details.items()))))
 
 
 def _dedupe_notes(notes: Iterable[CompletenessNote]) -> tuple[CompletenessNote, ...]:

@@ -1,46 +1,98 @@
 """``ctx.metadata_store``: write views over the ledger for metadata entities.
 
 Every ``put_*`` is one ledger event (an upsert: the latest version wins, every version stays in
-the ledger); ``get/find/exists/list`` read the projections.
+the ledger); ``get/find/exists/list`` read the projections. Orders follow 1.0's SQL (strings
+bytewise, ``NULL`` order indexes and batch refs last) except that timestamps compare as instants
+(decision 8.6).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..common.errors import NotFoundError, ReadOnlyStoreError, ValidationError
 from ..contract import Project, Run, StableRef, StageExecution
 from ..contract.timestamps import timestamp_micros
-from ..events import PROJECT_PUT, RUN_PUT, STAGE_PUT, entity_event
+from ..events import (
+    BATCH_PUT,
+    DEPLOYMENT_PUT,
+    ENVIRONMENT_PUT,
+    PROJECT_PUT,
+    PROVENANCE_PUT,
+    RELATION_PUT,
+    RUN_PUT,
+    SAMPLE_PUT,
+    STAGE_PUT,
+    entity_event,
+)
 from ..workspace import Workspace
 
-__all__ = ["MetadataStore", "Repository", "parse_ref", "ref_arg"]
+__all__ = [
+    "MetadataStore",
+    "Repository",
+    "nulls_last",
+    "parse_ref",
+    "ref_arg",
+    "registered_refs",
+]
+
+#: ref kind -> (event kind, projection) of the entities a relation endpoint may name
+ENTITY_TABLES: dict[str, tuple[str, str]] = {
+    "project": (PROJECT_PUT, "projects"),
+    "run": (RUN_PUT, "runs"),
+    "deployment": (DEPLOYMENT_PUT, "deployments"),
+    "stage": (STAGE_PUT, "stages"),
+    "batch": (BATCH_PUT, "batches"),
+    "sample": (SAMPLE_PUT, "samples"),
+    "environment": (ENVIRONMENT_PUT, "environments"),
+    "relation": (RELATION_PUT, "relations"),
+    "provenance": (PROVENANCE_PUT, "provenance"),
+}
 
 
-def parse_ref(value: Any, kind: str, where: str = "ref") -> StableRef:
-    """A full ``kind:value`` ref argument (VE on bad text, builtin ValueError on wrong kind)."""
+def parse_ref(value: Any, kind: str | None, where: str = "ref") -> StableRef:
+    """A full ``kind:value`` ref argument (VE on bad text, builtin ValueError on wrong kind;
+    any kind when ``kind`` is None)."""
     if isinstance(value, StableRef):
         ref = value
     else:
         if not isinstance(value, str):
             raise ValidationError(
-                f"{where} must be ref text like '{kind}:...', got {type(value).__name__} {value!r}.",
+                f"{where} must be ref text like '{kind or 'kind'}:...', got "
+                f"{type(value).__name__} {value!r}.",
                 code="stable_ref_invalid_text",
                 details={"field": where, "value": repr(value)},
             )
         ref = StableRef.parse(value.strip())
-    if ref.kind != kind:
+    if kind is not None and ref.kind != kind:
         raise ValueError(f"{where} must be a {kind!r} ref, got {str(ref)!r}")
     return ref
 
 
-def ref_arg(value: Any, kind: str, where: str = "ref") -> str:
+def ref_arg(value: Any, kind: str | None, where: str = "ref") -> str:
     return str(parse_ref(value, kind, where))
+
+
+def _s(text: str) -> pa.Scalar:
+    """A typed string scalar (an untyped one costs a failed optional import per call)."""
+    return pa.scalar(text, pa.string())
 
 
 def _time(value: str | None) -> int:
     return timestamp_micros(value) if value else -(2**62)
+
+
+def nulls_last(value: Any) -> tuple[bool, Any]:
+    """Sort key of an optional value with ``None`` after every value (SQL ``NULLS LAST``)."""
+    return (value is None, value if value is not None else 0)
+
+
+def _opt(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 class Repository:
@@ -87,14 +139,29 @@ class Repository:
         table = self._ws.latest(self._projection)
         return self._ws.models(table, self._kind)
 
+    def _where(self, column: str, value: str) -> list[Any]:
+        """Latest versions whose ``column`` equals ``value``: rows carrying the value (from the
+        workspace's incremental index), kept only when they are their entity's latest version,
+        so an upsert that moved an entity is seen only where it is now."""
+        table, by_value = self._ws.index(self._projection, column)
+        limit = table.num_rows
+        rows = sorted({r for r in by_value.get(value, ()) if r < limit})
+        if not rows:
+            return []
+        _, by_ref = self._ws.index(self._projection, "ref")
+        refs = table.column("ref").take(pa.array(rows, pa.int64())).to_pylist()
+        keep = [row for row, ref in zip(rows, refs, strict=True)
+                if max(v for v in by_ref[ref] if v < limit) == row]
+        return self._ws.models(table.take(pa.array(keep, pa.int64())), self._kind)
+
     def _find(self, ref: Any) -> Any | None:
-        text = ref_arg(ref, self._ref_kind)
+        parsed = parse_ref(ref, None)
+        if parsed.kind != self._ref_kind:
+            return None
         table = self._ws.table(self._projection)
         if table.num_rows == 0:
             return None
-        import pyarrow.compute as pc
-
-        rows = table.filter(pc.equal(table.column("ref"), text))
+        rows = table.filter(pc.equal(table.column("ref"), _s(str(parsed))))
         if rows.num_rows == 0:
             return None
         return self._ws.models(rows.slice(rows.num_rows - 1), self._kind)[0]
@@ -110,8 +177,10 @@ class Repository:
         return found
 
     def _exists(self, ref: Any) -> bool:
-        text = ref_arg(ref, self._ref_kind)
-        return self._ws.exists(self._kind, self._projection, text)
+        parsed = parse_ref(ref, None)
+        if parsed.kind != self._ref_kind:
+            return False
+        return self._ws.exists(self._kind, self._projection, str(parsed))
 
     def _require(self, ref: Any, kind: str, projection: str, code: str, what: str) -> None:
         text = str(ref)
@@ -200,6 +269,23 @@ class StageRepository(Repository):
         return tuple(sorted(chosen, key=stage_order))
 
 
+def registered_refs(edges: Iterable[Any], records: Iterable[Any]) -> set[str]:
+    """Refs 1.0 registers as a side effect of relation and provenance puts: op and artifact
+    endpoints, operation contexts and evidence refs; formation contexts and evidence bundles."""
+    refs: set[str] = set()
+    for edge in edges:
+        refs.add(str(edge.relation_ref))
+        refs.update(str(e) for e in (edge.source_ref, edge.target_ref) if e.kind in ("artifact", "op"))
+        if edge.operation_context_ref is not None:
+            refs.add(str(edge.operation_context_ref))
+        refs.update(str(e) for e in edge.evidence_refs)
+    for record in records:
+        refs.add(str(record.provenance_ref))
+        refs.update(str(r) for r in (record.formation_context_ref, record.evidence_bundle_ref)
+                    if r is not None)
+    return refs
+
+
 class MetadataStore:
     """Repositories of metadata entities over one workspace."""
 
@@ -209,10 +295,26 @@ class MetadataStore:
         self.projects = ProjectRepository(self)
         self.runs = RunRepository(self)
         self.stages = StageRepository(self)
+        self._registry: tuple[int, int, set[str]] = (0, 0, set())
         self._extra_repositories()
 
     def _extra_repositories(self) -> None:
-        """Hook for the repositories of the remaining entities."""
+        """The repositories of the remaining entities."""
+        from .metadata_entities import (
+            BatchRepository,
+            DeploymentRepository,
+            EnvironmentRepository,
+            ProvenanceRepository,
+            RelationRepository,
+            SampleRepository,
+        )
+
+        self.deployments = DeploymentRepository(self)
+        self.batches = BatchRepository(self)
+        self.samples = SampleRepository(self)
+        self.environments = EnvironmentRepository(self)
+        self.relations = RelationRepository(self)
+        self.provenance = ProvenanceRepository(self)
 
     def _check_writable(self) -> None:
         if self.read_only:
@@ -220,6 +322,67 @@ class MetadataStore:
                 "The metadata store is read-only (metadata.read_only is set).",
                 code="metadata_store_read_only",
             )
+
+    # ------------------------------------------------------------------ ref registry
+
+    def _registered(self) -> set[str]:
+        """Refs registered by relation and provenance puts (every version), folded
+        incrementally as those append-only projections grow."""
+        ws = self._workspace
+        edges = ws.table("relations")
+        records = ws.table("provenance")
+        seen_edges, seen_records, refs = self._registry
+        if seen_edges > edges.num_rows or seen_records > records.num_rows:
+            seen_edges, seen_records, refs = 0, 0, set()
+        if seen_edges < edges.num_rows or seen_records < records.num_rows:
+            refs = refs | registered_refs(
+                ws.models(edges.slice(seen_edges), RELATION_PUT),
+                ws.models(records.slice(seen_records), PROVENANCE_PUT),
+            )
+        self._registry = (edges.num_rows, records.num_rows, refs)
+        return refs
+
+    def _ref_known(self, text: str) -> bool:
+        kind = text.split(":", 1)[0]
+        table = ENTITY_TABLES.get(kind)
+        if table is not None and self._workspace.exists(table[0], table[1], text):
+            return True
+        return text in self._registered()
+
+    def _require_known_ref(self, text: str) -> None:
+        if not self._ref_known(text):
+            raise NotFoundError(
+                f"Relation endpoint {text!r} is neither a stored entity nor a registered ref; "
+                "put it first (artifact: and op: endpoints need no registration).",
+                code="metadata_ref_not_found",
+                details={"ref": text},
+            )
+
+    def list_registered_refs(self) -> tuple[str, ...]:
+        """Every ref the store knows: stored entities plus refs registered by relations and
+        provenance, sorted."""
+        refs = set(self._registered())
+        for _, projection in ENTITY_TABLES.values():
+            table = self._workspace.table(projection)
+            refs.update(table.column("ref").to_pylist())
+        return tuple(sorted(refs))
+
+    # ------------------------------------------------------------------ checks, snapshots
+
+    def check_integrity(self, *, full: bool = True) -> Any:
+        """1.0's metadata integrity scan (owners of runs, stages, environments, relation
+        endpoints, provenance relations); see :mod:`contexta.store.metadata_checks`."""
+        from .metadata_checks import check_integrity
+
+        return check_integrity(self, full=full)
+
+    def build_run_snapshot(self, run_ref: Any) -> Any:
+        """The metadata-only snapshot of one run (1.0's ``build_run_snapshot``)."""
+        from .metadata_checks import build_run_snapshot
+
+        return build_run_snapshot(self, run_ref)
+
+    # ------------------------------------------------------------------ lifetime
 
     def close(self) -> None:
         """Commit buffered writes and save projections. The store stays usable afterwards:

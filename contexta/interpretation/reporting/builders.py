@@ -1,0 +1,373 @@
+"""Report builders (contract 4.10): documents from already computed results.
+
+Titles, section lists and body line formats are 1.0's. One deliberate difference (decision
+8.7): completeness notes are listed once (1.0 printed the snapshot report's notes twice).
+Builders also attach chart data for the HTML page: metric curves (snapshot), relative metric
+deltas (run comparison), the metric table (multi-run) and the series (trend).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ...contract.timestamps import timestamp_micros
+from ..results import CompletenessNote, RunRecord
+from .document import ChartSeries, ReportChart, ReportDocument, ReportSection
+from .svg import fmt, percent
+
+__all__ = ["MAX_CHARTS", "ReportBuilder", "render_notes"]
+
+#: At most this many small charts per section (metric curves, multi-run metrics).
+MAX_CHARTS = 24
+
+
+def render_notes(notes: Iterable[CompletenessNote]) -> str:
+    """``<severity>: <summary>`` per distinct note, or ``No completeness notes.``"""
+    seen: dict[tuple[str, str], None] = {}
+    for note in notes:
+        seen.setdefault((note.severity, note.summary), None)
+    if not seen:
+        return "No completeness notes."
+    return "\n".join(f"{severity}: {summary}" for severity, summary in seen)
+
+
+def _issues(diagnostics: Any) -> str:
+    return (
+        "\n".join(f"{issue.severity}:{issue.code}: {issue.summary}" for issue in diagnostics.issues)
+        or "No diagnostics issues."
+    )
+
+
+def _links(snapshot: Any, *kinds: str) -> tuple[Any, ...]:
+    return tuple(link for link in snapshot.evidence_links if link.kind in kinds)
+
+
+class ReportBuilder:
+    """Builds :class:`ReportDocument` objects; stateless."""
+
+    def build_snapshot_report(self, snapshot: Any, diagnostics: Any) -> ReportDocument:
+        """Run Summary, Stages, Artifacts, Batches, Deployments, Samples, Diagnostics,
+        Completeness Notes (always present), then Provenance when the run has one."""
+        run = snapshot.run
+        samples = "\n".join(
+            f"{s.name}: observed_at={s.observed_at}"
+            + (f", retention={s.retention_class}" if s.retention_class else "")
+            + (f", redaction={s.redaction_profile}" if s.redaction_profile else "")
+            for s in snapshot.samples[:20]
+        )
+        if len(snapshot.samples) > 20:
+            samples += f"\n... and {len(snapshot.samples) - 20} more."
+        sections = [
+            ReportSection(
+                "Run Summary",
+                f"run_id: {run.run_id}\nname: {run.name}\nstatus: {run.status}\n"
+                f"project: {run.project_name}",
+                _links(snapshot, "run"),
+            ),
+            ReportSection(
+                "Stages",
+                "\n".join(
+                    f"{s.name}: status={s.status}, stage_id={s.stage_id}" for s in snapshot.stages
+                )
+                or "No stages.",
+                _links(snapshot, "stage"),
+                metric_curves(snapshot),
+            ),
+            ReportSection(
+                "Artifacts",
+                "\n".join(
+                    f"{a.kind}: ref={a.artifact_ref}, location={a.location}"
+                    for a in snapshot.artifacts
+                )
+                or "No artifacts.",
+                _links(snapshot, "artifact"),
+            ),
+            ReportSection(
+                "Batches",
+                "\n".join(
+                    f"{b.name}: stage={b.stage_id.split('.')[-1] if b.stage_id else '?'}, "
+                    f"status={b.status}, order={b.order}"
+                    for b in snapshot.batches
+                )
+                or "No batches.",
+                _links(snapshot, "batch"),
+            ),
+            ReportSection(
+                "Deployments",
+                "\n".join(
+                    f"{d.name}: status={d.status}"
+                    + (f", run_id={d.run_id}" if d.run_id else "")
+                    + (f", artifact_ref={d.artifact_ref}" if d.artifact_ref else "")
+                    for d in snapshot.deployments
+                )
+                or "No deployments.",
+                _links(snapshot, "deployment"),
+            ),
+            ReportSection("Samples", samples or "No samples.", _links(snapshot, "sample")),
+            ReportSection("Diagnostics", _issues(diagnostics), tuple(diagnostics.evidence_links)),
+            ReportSection(
+                "Completeness Notes",
+                render_notes(
+                    [CompletenessNote("warning", n) for n in snapshot.completeness_notes]
+                    + list(diagnostics.completeness_notes)
+                ),
+            ),
+        ]
+        provenance = snapshot.provenance
+        if provenance is not None:
+            sections.append(
+                ReportSection(
+                    "Provenance",
+                    f"provenance_ref: {provenance.provenance_ref}\n"
+                    f"relation_ref: {provenance.relation_ref}\n"
+                    f"assertion_mode: {provenance.assertion_mode}\n"
+                    f"asserted_at: {provenance.asserted_at}",
+                    _links(snapshot, "run", "artifact"),
+                )
+            )
+        return ReportDocument(f"Run Snapshot Report: {run.run_id}", tuple(sections))
+
+    def build_run_report(self, comparison: Any, diagnostics: Any) -> ReportDocument:
+        """Summary, Metric Deltas, Artifact Changes, Diagnostics (of the left run),
+        Completeness Notes, then Provenance when either run has provenance."""
+        deltas = [(s.stage_name, d) for s in comparison.stage_comparisons for d in s.metric_deltas]
+        sections = [
+            ReportSection("Summary", comparison.summary, tuple(comparison.evidence_links)),
+            ReportSection(
+                "Metric Deltas",
+                "\n".join(
+                    f"{stage}/{d.metric_key}: left={d.left_value}, right={d.right_value}, "
+                    f"delta={d.delta}"
+                    for stage, d in deltas
+                )
+                or "No metric deltas.",
+                charts=delta_chart(comparison, deltas),
+            ),
+            ReportSection(
+                "Artifact Changes",
+                "\n".join(
+                    f"{c.artifact_kind}: {c.change} ({c.left_ref} -> {c.right_ref})"
+                    for c in comparison.artifact_changes
+                )
+                or "No artifact changes.",
+            ),
+            ReportSection("Diagnostics", _issues(diagnostics), tuple(diagnostics.evidence_links)),
+            ReportSection(
+                "Completeness Notes",
+                render_notes(
+                    list(comparison.completeness_notes) + list(diagnostics.completeness_notes)
+                ),
+            ),
+        ]
+        provenance = comparison.provenance_comparison
+        if provenance is not None:
+            sections.append(
+                ReportSection(
+                    "Provenance",
+                    f"code_revision_changed: {provenance.code_revision_changed}\n"
+                    f"config_hash_changed: {provenance.config_hash_changed}\n"
+                    f"environment_changed: {provenance.environment_changed}\n"
+                    f"dataset_refs_changed: {provenance.dataset_refs_changed}",
+                )
+            )
+        title = f"Run Comparison Report: {comparison.left_run_id} vs {comparison.right_run_id}"
+        return ReportDocument(title, tuple(sections))
+
+    def build_multi_run_report(self, comparison: Any) -> ReportDocument:
+        """Summary, Run IDs (as given), Metric Table (``<stage or run>/<key>: <values>``),
+        Completeness Notes."""
+        return ReportDocument(
+            f"Multi Run Report: {len(comparison.run_ids)} runs",
+            (
+                ReportSection("Summary", comparison.summary, tuple(comparison.evidence_links)),
+                ReportSection("Run IDs", "\n".join(str(i) for i in comparison.run_ids)),
+                ReportSection(
+                    "Metric Table",
+                    "\n".join(
+                        f"{row.stage_name or 'run'}/{row.metric_key}: {row.values}"
+                        for row in comparison.metric_table
+                    )
+                    or "No metric rows.",
+                    charts=metric_table_charts(comparison),
+                ),
+                ReportSection("Completeness Notes", render_notes(comparison.completeness_notes)),
+            ),
+        )
+
+    def build_project_summary_report(
+        self,
+        project_name: str,
+        *,
+        runs: Sequence[RunRecord] = (),
+        notes: Sequence[CompletenessNote] = (),
+    ) -> ReportDocument:
+        """Runs (``<run_id>: name=…, status=…, started_at=…``), Completeness Notes."""
+        return ReportDocument(
+            f"Project Summary Report: {project_name}",
+            (
+                ReportSection(
+                    "Runs",
+                    "\n".join(
+                        f"{r.run_id}: name={r.name}, status={r.status}, started_at={r.started_at}"
+                        for r in runs
+                    )
+                    or "No runs.",
+                ),
+                ReportSection("Completeness Notes", render_notes(notes)),
+            ),
+        )
+
+    def build_trend_report(self, trend: Any) -> ReportDocument:
+        """Series (``<run_id>: value=…, captured_at=…``), Completeness Notes."""
+        points = trend.points
+        charts: tuple[ReportChart, ...] = ()
+        if points:
+            stage = points[0].stage_name
+            caption = f"{len(points)} run{'s' if len(points) != 1 else ''} with a value"
+            if trend.completeness_notes:
+                missing = len(trend.completeness_notes)
+                caption += f"; {missing} without it (see Completeness Notes)"
+            charts = (
+                ReportChart(
+                    "line",
+                    f"{trend.metric_key} over runs" + (f" (stage {stage})" if stage else ""),
+                    tuple(p.run_name for p in points),
+                    (ChartSeries(trend.metric_key, tuple(p.value for p in points)),),
+                    tuple(f"{p.run_id} at {p.captured_at}" for p in points),
+                    caption + ".",
+                ),
+            )
+        return ReportDocument(
+            f"Trend Report: {trend.metric_key}",
+            (
+                ReportSection(
+                    "Series",
+                    "\n".join(
+                        f"{p.run_id}: value={p.value}, captured_at={p.captured_at}" for p in points
+                    )
+                    or "No series points.",
+                    charts=charts,
+                ),
+                ReportSection("Completeness Notes", render_notes(trend.completeness_notes)),
+            ),
+        )
+
+    def build_alert_report(self, results: Iterable[Any]) -> ReportDocument:
+        """Triggered, Passed (``<run_id>: <rule_name> actual=… threshold=…``)."""
+        results = tuple(results)
+
+        def lines(items: Iterable[Any]) -> str:
+            return "\n".join(
+                f"{r.run_id}: {r.rule_name} actual={r.actual_value} threshold={r.threshold}"
+                for r in items
+            )
+
+        return ReportDocument(
+            "Alert Report",
+            (
+                ReportSection(
+                    "Triggered", lines(r for r in results if r.triggered) or "No triggered alerts."
+                ),
+                ReportSection(
+                    "Passed", lines(r for r in results if not r.triggered) or "No passing alerts."
+                ),
+            ),
+        )
+
+
+# ---------------------------------------------------------------------- chart data
+
+
+def metric_curves(snapshot: Any) -> tuple[ReportChart, ...]:
+    """One line chart per (stage, metric key) observed at least twice in the run, over the
+    observations in time order (labelled by their recorded steps when every one has one)."""
+    stage_names = {s.stage_id: s.name for s in snapshot.stages}
+    groups: dict[tuple[str, str], list[tuple[int, int, Any]]] = {}
+    for position, record in enumerate(snapshot.records):
+        if record.record_type != "metric" or record.value is None:
+            continue
+        stage = stage_names.get(record.stage_id, "run") if record.stage_id else "run"
+        groups.setdefault((stage, record.key), []).append(
+            (timestamp_micros(record.observed_at), position, record)
+        )
+    charts: list[ReportChart] = []
+    for (stage, key), items in groups.items():
+        if len(items) < 2 or len(charts) >= MAX_CHARTS:
+            continue
+        items.sort(key=lambda item: (item[0], item[1]))
+        records = [item[2] for item in items]
+        steps = [_tagged_step(r) for r in records]
+        by_step = all(step is not None for step in steps)
+        labels = [str(step) if by_step else str(i) for i, step in enumerate(steps)]
+        charts.append(
+            ReportChart(
+                "line",
+                f"{stage}/{key} by {'step' if by_step else 'observation'}",
+                tuple(labels),
+                (ChartSeries(key, tuple(float(r.value) for r in records)),),
+                tuple(f"step {x} at {r.observed_at}" for x, r in zip(labels, records, strict=True)),
+            )
+        )
+    return tuple(charts)
+
+
+def _tagged_step(record: Any) -> int | None:
+    """The ``step`` tag runtime capture keeps on a metric payload, when it is an integer."""
+    tags = record.payload.get("tags") if hasattr(record.payload, "get") else None
+    text = tags.get("step") if isinstance(tags, dict) else None
+    if isinstance(text, str) and text.lstrip("-").isdigit():
+        return int(text)
+    return None
+
+
+def delta_chart(comparison: Any, deltas: Sequence[tuple[str, Any]]) -> tuple[ReportChart, ...]:
+    """Diverging bars: relative change (%) of each metric from the left to the right run."""
+    if not deltas:
+        return ()
+    labels: list[str] = []
+    values: list[float | None] = []
+    notes: list[str] = []
+    for stage, d in deltas:
+        left, right = d.left_value, d.right_value
+        labels.append(f"{stage}/{d.metric_key}")
+        if left is None or right is None or left == 0:
+            values.append(None)
+        else:
+            values.append((right - left) / abs(left) * 100.0)
+        change = "" if values[-1] is None else f" ({percent(values[-1])})"
+        notes.append(f"{fmt(left)} \u2192 {fmt(right)}{change}")
+    return (
+        ReportChart(
+            "diverging",
+            "Metric change, right vs left (relative to left)",
+            tuple(labels),
+            (ChartSeries("relative change %", tuple(values)),),
+            tuple(notes),
+            f"Left: {comparison.left_run_id}; right: {comparison.right_run_id}. "
+            "Blue: value went up, orange: down; n/a: missing on one side or left is 0.",
+        ),
+    )
+
+
+def metric_table_charts(comparison: Any) -> tuple[ReportChart, ...]:
+    """The metric table as a heatmap, then one line chart per metric across the runs."""
+    rows = comparison.metric_table
+    if not rows:
+        return ()
+    labels = tuple(comparison.run_names) or tuple(str(i) for i in comparison.run_ids)
+    ids = tuple(str(i) for i in comparison.run_ids)
+    series = [ChartSeries(f"{r.stage_name or 'run'}/{r.metric_key}", tuple(r.values)) for r in rows]
+    charts = [
+        ReportChart(
+            "heatmap",
+            "Metric table",
+            labels,
+            tuple(series),
+            caption="Cells shaded from the row's lowest (light) to highest (dark) value.",
+        )
+    ]
+    for s in series[:MAX_CHARTS]:
+        if sum(v is not None for v in s.values) >= 2:
+            charts.append(ReportChart("line", s.name, labels, (s,), ids))
+    return tuple(charts)

@@ -1,0 +1,198 @@
+"""Report documents (contract 4.10): a title and sections, rendered to Markdown, HTML, CSV and a
+JSON-ready dict.
+
+Markdown, CSV and the dict are exactly 1.0's. ``to_html()`` is this project's own (decision for
+reports): one self-contained page (inline CSS and SVG, no external asset, works offline) with
+1.0's text and, where a builder attached :class:`ReportChart` data to a section, charts.
+Charts never appear in the Markdown, CSV or dict forms.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ...common.errors import InterpretationError, ValidationError
+from ..results import EvidenceLink
+
+__all__ = [
+    "CHART_KINDS",
+    "ChartSeries",
+    "ReportChart",
+    "ReportDocument",
+    "ReportError",
+    "ReportSection",
+    "ReportSerializationError",
+]
+
+#: ``line``: one line per series over the labels (runs or steps); ``diverging``: one bar per
+#: label around zero (first series); ``heatmap``: a table, one row per series, one column per
+#: label, cells shaded within their row.
+CHART_KINDS = ("line", "diverging", "heatmap")
+
+
+class ReportError(InterpretationError):
+    """A report cannot be built."""
+
+    default_code = "report_failed"
+
+
+class ReportSerializationError(ReportError):
+    """A report cannot be rendered into a target format."""
+
+    default_code = "report_serialization_failed"
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(
+            f"{where} must be a string, got {type(value).__name__} {value!r}.",
+            code="report_invalid_section",
+            details={"field": where, "value": repr(value)},
+        )
+    return value.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class ChartSeries:
+    """One named row of numbers (None: no value at that position)."""
+
+    name: str
+    values: tuple[float | None, ...]
+
+    def __post_init__(self) -> None:
+        values = tuple(None if v is None else float(v) for v in self.values)
+        if any(v is not None and not math.isfinite(v) for v in values):
+            raise ValidationError(
+                f"Chart series {self.name!r} holds a non-finite value.",
+                code="report_invalid_chart",
+                details={"series": self.name},
+            )
+        object.__setattr__(self, "values", values)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportChart:
+    """Data for one chart of a section's HTML rendering (see :data:`CHART_KINDS`).
+
+    ``annotations`` (optional, one per label) are shown beside diverging bars and as point
+    tooltips of line charts; ``caption`` is a short sentence under the chart.
+    """
+
+    kind: str
+    title: str
+    labels: tuple[str, ...]
+    series: tuple[ChartSeries, ...]
+    annotations: tuple[str, ...] = ()
+    caption: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in CHART_KINDS:
+            raise ValidationError(
+                f"ReportChart.kind must be one of {', '.join(CHART_KINDS)}, got {self.kind!r}.",
+                code="report_invalid_chart",
+                details={"kind": self.kind},
+            )
+        labels = tuple(str(label) for label in self.labels)
+        series = tuple(self.series)
+        annotations = tuple(str(a) for a in self.annotations)
+        for row in series:
+            if len(row.values) != len(labels):
+                raise ValidationError(
+                    f"Chart {self.title!r}: series {row.name!r} has {len(row.values)} values "
+                    f"for {len(labels)} labels.",
+                    code="report_invalid_chart",
+                    details={"series": row.name, "values": len(row.values), "labels": len(labels)},
+                )
+        if annotations and len(annotations) != len(labels):
+            raise ValidationError(
+                f"Chart {self.title!r}: {len(annotations)} annotations for {len(labels)} labels.",
+                code="report_invalid_chart",
+                details={"annotations": len(annotations), "labels": len(labels)},
+            )
+        object.__setattr__(self, "labels", labels)
+        object.__setattr__(self, "series", series)
+        object.__setattr__(self, "annotations", annotations)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSection:
+    """A titled block of text lines with its evidence (title and body are stripped)."""
+
+    title: str
+    body: str
+    evidence_links: tuple[EvidenceLink, ...] = ()
+    charts: tuple[ReportChart, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "title", _text(self.title, "ReportSection.title"))
+        object.__setattr__(self, "body", _text(self.body, "ReportSection.body"))
+        object.__setattr__(self, "evidence_links", tuple(self.evidence_links))
+        object.__setattr__(self, "charts", tuple(self.charts))
+
+    def to_dict(self) -> dict[str, object]:
+        """``{"title", "body", "evidence_links": [{"kind", "ref", "label"}, ...]}``."""
+        return {
+            "title": self.title,
+            "body": self.body,
+            "evidence_links": [
+                {"kind": link.kind, "ref": link.ref, "label": link.label}
+                for link in self.evidence_links
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReportDocument:
+    """A report: ``title`` (stripped) and ``sections`` in order."""
+
+    title: str
+    sections: tuple[ReportSection, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "title", _text(self.title, "ReportDocument.title"))
+        object.__setattr__(self, "sections", tuple(self.sections))
+
+    def section(self, title: str) -> ReportSection | None:
+        """The first section titled ``title``, or None."""
+        return next((s for s in self.sections if s.title == title), None)
+
+    def to_dict(self) -> dict[str, object]:
+        """Same as :meth:`to_json`."""
+        return self.to_json()
+
+    def to_json(self) -> dict[str, object]:
+        """``{"title", "sections": [section.to_dict(), ...]}`` (a dict, as in 1.0)."""
+        return {"title": self.title, "sections": [s.to_dict() for s in self.sections]}
+
+    def to_markdown(self) -> str:
+        """``# title``; per section a blank line, ``## title``, the body and, when it has
+        evidence, a blank line, ``Evidence:`` and ``- <label> (<kind>: <ref>)`` lines."""
+        lines = [f"# {self.title}"]
+        for section in self.sections:
+            lines += ["", f"## {section.title}", section.body]
+            if section.evidence_links:
+                lines += ["", "Evidence:"]
+                lines += [f"- {e.label} ({e.kind}: {e.ref})" for e in section.evidence_links]
+        return "\n".join(lines).strip()
+
+    def to_html(self) -> str:
+        """A self-contained HTML page (inline CSS and SVG charts, no external resources)."""
+        from .html import render_page
+
+        return render_page(self)
+
+    def to_csv(self, metric_keys: Sequence[str] = ()) -> str:
+        """``section_title,body`` then one quoted row per section (``"`` doubled); when
+        ``metric_keys`` is given, only the sections with those titles."""
+        keep = tuple(metric_keys)
+        lines = ["section_title,body"]
+        for section in self.sections:
+            if keep and section.title not in keep:
+                continue
+            title = section.title.replace('"', '""')
+            body = section.body.replace('"', '""')
+            lines.append(f'"{title}","{body}"')
+        return "\n".join(lines)

@@ -1,0 +1,29 @@
+"""1.0 import path ``contexta.interpretation.trend``: see :mod:`contexta.interpretation.trends`."""
+
+from .trends import (
+    ArtifactSizePoint,
+    ArtifactSizeTrend,
+    DurationTrend,
+    MetricTrend,
+    StageDurationPoint,
+    StepPoint,
+    StepSeries,
+    TrendError,
+    TrendPoint,
+    TrendPolicy,
+    TrendService,
+)
+
+__all__ = [
+    "ArtifactSizePoint",
+    "ArtifactSizeTrend",
+    "DurationTrend",
+    "MetricTrend",
+    "StageDurationPoint",
+    "StepPoint",
+    "StepSeries",
+    "TrendError",
+    "TrendPoint",
+    "TrendPolicy",
+    "TrendService",
+]
