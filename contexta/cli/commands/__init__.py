@@ -2,6 +2,7 @@
 
 from . import audit, ledger_cmd, projections_cmd, quality, runs
 from . import watch as watch_cmd
+from . import compat_analysis, compat_recovery, compat_reports, compat_runs
 
 REGISTRY = [
     runs.register,
@@ -10,6 +11,10 @@ REGISTRY = [
     ledger_cmd.register,
     quality.register,
     watch_cmd.register,
+    compat_runs.register,
+    compat_analysis.register,
+    compat_reports.register,
+    compat_recovery.register,
 ]
 
 __all__ = ["REGISTRY"]

@@ -1,0 +1,600 @@
+"""The runtime session behind ``ctx.run(...)``: which scopes are open, and the writes they make.
+
+One :class:`RuntimeSession` per ``Contexta``. The active scopes live in a ``ContextVar`` (so
+threads and asyncio tasks each see their own), and every scope transition writes a real ledger
+event: opening a run puts the project (when missing) and the run with status ``open``; closing
+it puts a new version of the run, ``completed`` or ``failed``. Stages, batches, deployments and
+samples follow the same rule; operations carry no entity of their own (1.0 has no store for
+them) but tag every record emitted inside them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sys
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from importlib.metadata import distributions
+from platform import platform as _platform
+from typing import TYPE_CHECKING, Any
+
+from ..common.errors import ReadOnlyStoreError
+from ..contract import (
+    BatchExecution,
+    DeploymentExecution,
+    EnvironmentSnapshot,
+    OperationContext,
+    Project,
+    Run,
+    SampleObservation,
+    StableRef,
+    StageExecution,
+)
+from ..contract.refs import coerce_ref
+from ..contract.timestamps import instant_key
+from ..events import entity_event
+from ._build import new_token, utc_now_text
+from .errors import ClosedScopeError, LifecycleError
+from .results import (
+    BatchCaptureResult,
+    CaptureResult,
+    Delivery,
+    DeliveryStatus,
+    FailureInfo,
+    PayloadFamily,
+    ResultStatus,
+)
+
+if TYPE_CHECKING:
+    from .scopes import BaseScope, RunScope
+
+__all__ = ["ActiveContext", "ContextState", "RuntimeSession", "slug"]
+
+_TERMINAL = ("completed", "failed", "cancelled")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_PACKAGES: dict[str, str] | None = None
+LEDGER = "ledger"
+_LEDGER_OK = (Delivery(LEDGER, PayloadFamily.RECORD, DeliveryStatus.SUCCESS,
+                       "appended to the workspace ledger"),)
+_ARTIFACT_OK = (Delivery(LEDGER, PayloadFamily.ARTIFACT, DeliveryStatus.SUCCESS,
+                         "manifest written to the workspace ledger"),)
+_OK = CaptureResult(status=ResultStatus.SUCCESS, family=PayloadFamily.RECORD)
+_SINK_DEGRADED = CaptureResult(
+    status=ResultStatus.DEGRADED, family=PayloadFamily.RECORD,
+    degradation_reasons=("a sink did not accept the record (the ledger did)",))
+
+
+def _text(field: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise LifecycleError(f"{field} must be a string, got {type(value).__name__}.",
+                             code="runtime_invalid_value", details={"field_name": field})
+    text = value.strip()
+    if not text:
+        raise LifecycleError(f"{field} must not be blank.", code="runtime_invalid_value",
+                             details={"field_name": field})
+    return text
+
+
+def slug(field: str, value: Any) -> str:
+    """1.0's component rule: lower-cased, runs of other characters become ``-``, trimmed."""
+    text = _NOT_SLUG.sub("-", _text(field, value).lower()).strip("-")
+    if not text:
+        raise LifecycleError(f"{field} {value!r} must contain at least one letter or digit.",
+                             code="runtime_invalid_component",
+                             details={"field_name": field, "value": value})
+    return text
+
+
+def _exact_ref(raw: Any, kind: str, value: str, field: str) -> StableRef:
+    if raw is None:
+        return StableRef(kind, value)
+    ref = coerce_ref(field, raw, (kind,))
+    if ref.value != value:
+        raise LifecycleError(f"{field} must equal {kind}:{value}, got {ref}.",
+                             code="runtime_ref_mismatch",
+                             details={"field_name": field, "expected": f"{kind}:{value}"})
+    return ref
+
+
+def _later(now: str, start: str) -> str:
+    return max(now, start, key=instant_key)
+
+
+def installed_packages() -> dict[str, str]:
+    """Installed distributions (name -> version), read once per process."""
+    global _PACKAGES
+    if _PACKAGES is None:
+        found = {}
+        for dist in distributions():
+            name = dist.metadata.get("Name")  # type: ignore[attr-defined]
+            if name:
+                found[name] = dist.version
+        _PACKAGES = {key: found[key] for key in sorted(found)}
+    return _PACKAGES
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveContext:
+    """The refs bound to a scope (and to every record emitted in it)."""
+
+    project_ref: StableRef
+    run_ref: StableRef | None = None
+    deployment_execution_ref: StableRef | None = None
+    stage_execution_ref: StableRef | None = None
+    batch_execution_ref: StableRef | None = None
+    sample_observation_ref: StableRef | None = None
+    operation_context_ref: StableRef | None = None
+
+    @property
+    def scope_kind(self) -> str:
+        for kind, ref in (("operation", self.operation_context_ref),
+                          ("sample", self.sample_observation_ref),
+                          ("batch", self.batch_execution_ref),
+                          ("deployment", self.deployment_execution_ref),
+                          ("stage", self.stage_execution_ref), ("run", self.run_ref)):
+            if ref is not None:
+                return kind
+        return "project"
+
+    @property
+    def ref(self) -> str:
+        for ref in (self.operation_context_ref, self.sample_observation_ref,
+                    self.batch_execution_ref, self.deployment_execution_ref,
+                    self.stage_execution_ref, self.run_ref):
+            if ref is not None:
+                return str(ref)
+        return str(self.project_ref)
+
+
+@dataclass(frozen=True, slots=True)
+class ContextState:
+    """What is open in the current task: the innermost scope and each level's scope."""
+
+    current: ActiveContext
+    scope: Any = None
+    run_scope: Any = None
+    deployment_scope: Any = None
+    stage_scope: Any = None
+    batch_scope: Any = None
+    sample_scope: Any = None
+    operation_scope: Any = None
+
+
+class RuntimeSession:
+    """Scope lifecycle and ledger writes for one ``Contexta``."""
+
+    def __init__(self, owner: Any) -> None:
+        self._owner = owner
+        self.config = owner.config
+        self.project_name = _text("project_name", self.config.project_name)
+        self.project_ref = StableRef("project", slug("project_name", self.config.project_name))
+        self.producer_ref = self.config.capture.producer_ref
+        self.schema_version = self.config.contract.schema_version
+        self._idle = ContextState(current=ActiveContext(project_ref=self.project_ref))
+        self._state: ContextVar[ContextState] = ContextVar(
+            f"contexta_runtime_state_{id(self)}", default=self._idle)
+        self._project_known = False
+        self._append: Any = None
+        self._sinks = tuple(getattr(owner, "sinks", ()) or ())
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def state(self) -> ContextState:
+        return self._state.get()
+
+    def _current(self, attr: str, code: str, what: str) -> Any:
+        scope = getattr(self._state.get(), attr)
+        if scope is None:
+            raise LifecycleError(f"No active {what} scope is available.", code=code)
+        return scope
+
+    def current_run(self) -> RunScope:
+        return self._current("run_scope", "runtime_run_required", "run")
+
+    def current_stage(self) -> Any:
+        return self._current("stage_scope", "runtime_stage_required", "stage")
+
+    def current_deployment(self) -> Any:
+        return self._current("deployment_scope", "runtime_deployment_required", "deployment")
+
+    def current_batch(self) -> Any:
+        return self._current("batch_scope", "runtime_batch_required", "batch")
+
+    def current_sample(self) -> Any:
+        return self._current("sample_scope", "runtime_sample_required", "sample")
+
+    def current_operation(self) -> Any:
+        return self._current("operation_scope", "runtime_operation_required", "operation")
+
+    def capture_scope(self) -> BaseScope:
+        """The innermost open scope, for ``ctx.metric(...)`` and friends."""
+        state = self._state.get()
+        if state.run_scope is None and state.deployment_scope is None:
+            raise LifecycleError("Capture requires an active run scope; open one with "
+                                 "`with ctx.run(name) as run:`.",
+                                 code="runtime_capture_requires_run")
+        return state.scope
+
+    def _push(self, scope: BaseScope, **levels: Any) -> None:
+        state = self._state.get()
+        fields = {name: getattr(state, name) for name in (
+            "run_scope", "deployment_scope", "stage_scope", "batch_scope", "sample_scope",
+            "operation_scope")}
+        fields.update(levels)
+        scope._token = self._state.set(ContextState(current=scope.context, scope=scope, **fields))
+
+    def _pop(self, scope: BaseScope, attr: str) -> None:
+        if getattr(self._state.get(), attr) is not scope:
+            raise LifecycleError(f"The {scope.scope_kind} scope {scope.ref} is not the active "
+                                 f"{scope.scope_kind} scope in this task.",
+                                 code=f"runtime_inactive_{scope.scope_kind}_scope")
+        self._state.reset(scope._token)
+        scope._token = None
+
+    # ------------------------------------------------------------------ writes
+
+    def put(self, model: Any) -> None:
+        """One entity event in the workspace ledger (metadata store's read-only rule applies)."""
+        if self.config.metadata.read_only:
+            raise ReadOnlyStoreError("The metadata store is read-only (metadata.read_only is "
+                                     "set); runtime capture cannot open scopes.",
+                                     code="metadata_store_read_only")
+        event = entity_event(model, self._owner._workspace.actor)
+        self._owner._workspace.write((event,))
+        self._owner._workspace.remember(event.kind, event.ref)
+
+    def _ensure_project(self) -> None:
+        if self._project_known:
+            return
+        if not self._owner.metadata_store.projects.exists_project(self.project_ref):
+            self.put(Project(project_ref=self.project_ref, name=self.project_name,
+                             created_at=utc_now_text(), schema_version=self.schema_version))
+        self._project_known = True
+
+    # ------------------------------------------------------------------ emissions
+
+    def emit(self, record: Any, service: str) -> CaptureResult:
+        """Append one record through ``ctx.record_store`` and report it."""
+        append = self._append
+        if append is None:
+            append = self._append = self._owner.record_store.append
+        result = append(record)
+        envelope = record.envelope
+        metadata = {"service": service, "record_ref": f"record:{envelope.record_ref.value}",
+                    "record_type": envelope.record_type,
+                    "durability": result.durability_status}  # a str enum: "ACCEPTED", ...
+        if result.rejected:
+            rejection = result.rejected[0]
+            return CaptureResult.failure_result(
+                PayloadFamily.RECORD, FailureInfo(rejection.code, rejection.message),
+                deliveries=(Delivery(LEDGER, PayloadFamily.RECORD, DeliveryStatus.FAILURE,
+                                     rejection.message),), metadata=metadata)
+        deliveries = _LEDGER_OK if not self._sinks else _LEDGER_OK + self._deliver(
+            PayloadFamily.RECORD, record)
+        template = _OK if len(deliveries) == 1 or all(
+            d.status is DeliveryStatus.SUCCESS for d in deliveries) else _SINK_DEGRADED
+        return CaptureResult._written(template, record, metadata, deliveries)
+
+    def emit_many(self, records: list[Any], service: str) -> BatchCaptureResult:
+        """Append records in one ``append_many`` call (one commit when the buffer allows)."""
+        result = self._owner.record_store.append_many(records)
+        rejected = {r.index: r for r in result.rejected}
+        items = []
+        for index, record in enumerate(records):
+            envelope = record.envelope
+            metadata = {"service": service.removesuffix("_batch"),
+                        "record_ref": str(envelope.record_ref),
+                        "record_type": envelope.record_type,
+                        "durability": result.durability_status.value}
+            if index in rejected:
+                items.append(CaptureResult.failure_result(
+                    PayloadFamily.RECORD, FailureInfo(rejected[index].code,
+                                                      rejected[index].message),
+                    metadata=metadata))
+                continue
+            deliveries = _LEDGER_OK + (self._deliver(PayloadFamily.RECORD, record)
+                                       if self._sinks else ())
+            items.append(CaptureResult._written(_OK, record, metadata, deliveries))
+        return BatchCaptureResult.from_results(PayloadFamily.RECORD, items,
+                                               metadata={"service": service})
+
+    def registered(self, manifest: Any, payload: dict[str, Any], exists: bool) -> CaptureResult:
+        """The result of an artifact registration already written by :meth:`put`."""
+        metadata = {"service": "artifact_registration", "artifact_ref": str(manifest.artifact_ref)}
+        deliveries = _ARTIFACT_OK + (self._deliver(PayloadFamily.ARTIFACT, payload)
+                                     if self._sinks else ())
+        if not exists:
+            return CaptureResult.with_degradation(
+                PayloadFamily.ARTIFACT, payload=payload, deliveries=deliveries, metadata=metadata,
+                degradation_reasons=("artifact source is missing but allow_missing=True",))
+        return CaptureResult.success(PayloadFamily.ARTIFACT, payload=payload,
+                                     deliveries=deliveries, metadata=metadata)
+
+    def _deliver(self, family: PayloadFamily, payload: Any) -> tuple[Delivery, ...]:
+        out = []
+        for sink in self._sinks:
+            name = str(getattr(sink, "name", type(sink).__name__))
+            try:
+                if hasattr(sink, "supports") and not sink.supports(family):
+                    out.append(Delivery(name, family, DeliveryStatus.SKIPPED, "family not supported"))
+                    continue
+                receipt = sink.capture(family=family, payload=payload)
+                out.append(Delivery(name, family, receipt.status, receipt.detail))
+            except Exception as exc:
+                out.append(Delivery(name, family, DeliveryStatus.FAILURE, str(exc)))
+        return tuple(out)
+
+    # ------------------------------------------------------------------ run
+
+    def start_run(self, name: str, *, run_id: str | None = None,
+                  tags: Mapping[str, str] | None = None, metadata: Mapping[str, Any] | None = None,
+                  code_revision: str | None = None, config_snapshot: Mapping[str, Any] | None = None,
+                  dataset_ref: Any = None) -> RunScope:
+        from .scopes import RunScope
+
+        state = self._state.get()
+        if state.run_scope is not None or state.deployment_scope is not None:
+            raise LifecycleError("Runs cannot be nested in one task: close the open run (or "
+                                 "deployment) first.", code="runtime_nested_run")
+        run_name = _text("name", name)
+        run_ref = StableRef("run", f"{self.project_ref.value}.{slug('run_id', run_id or name)}")
+        run = Run(run_ref=run_ref, project_ref=self.project_ref, name=run_name, status="open",
+                  started_at=utc_now_text(), schema_version=self.schema_version)
+        self._ensure_project()
+        self.put(run)
+        context = ActiveContext(project_ref=self.project_ref, run_ref=run_ref)
+        scope = RunScope(self, context, run, tags=tags, metadata=metadata,
+                         code_revision=code_revision, config_snapshot=config_snapshot,
+                         dataset_ref=dataset_ref, counter=itertools.count(1), token=new_token())
+        if self.config.capture.capture_environment_snapshot:
+            packages = installed_packages() if self.config.capture.capture_installed_packages else {}
+            self.put(EnvironmentSnapshot(
+                environment_snapshot_ref=StableRef("environment", f"{run_ref.value}.runtime"),
+                run_ref=run_ref, captured_at=run.started_at,
+                python_version=sys.version.split()[0], platform=_platform(),
+                packages=packages, schema_version=self.schema_version))
+        self._push(scope, run_scope=scope)
+        scope._write_context_event()
+        return scope
+
+    def close_run(self, scope: RunScope, status: str) -> None:
+        status = self._terminal(scope, status)
+        state = self._state.get()
+        if state.stage_scope is not None:
+            state.stage_scope.close(status=status)
+        scope._flush_pending_spans()
+        run = scope._model
+        self._pop(scope, "run_scope")
+        ended = _later(utc_now_text(), run.started_at)
+        scope._model = Run(run_ref=run.run_ref, project_ref=run.project_ref, name=run.name,
+                           status=status, started_at=run.started_at, ended_at=ended,
+                           description=run.description, schema_version=run.schema_version,
+                           extensions=run.extensions)
+        self.put(scope._model)
+        scope._mark_closed(status, ended)
+
+    # ------------------------------------------------------------------ children
+
+    def start_stage(self, run: RunScope, name: str, *, stage_ref: Any = None,
+                    metadata: Mapping[str, Any] | None = None) -> Any:
+        from .scopes import StageScope
+
+        run._ensure_open("open a stage")
+        state = self._state.get()
+        if state.run_scope is not run:
+            raise LifecycleError("A stage can only be opened from the active run scope.",
+                                 code="runtime_inactive_run_scope")
+        if state.stage_scope is not None:
+            raise LifecycleError(f"Only one stage is open at a time; close "
+                                 f"{state.stage_scope.ref} first.",
+                                 code="runtime_stage_already_open",
+                                 details={"active_stage_ref": state.stage_scope.ref})
+        stage_name = slug("stage_name", name)
+        ref = _exact_ref(stage_ref, "stage", f"{run.context.run_ref.value}.{stage_name}",  # type: ignore[union-attr]
+                         "stage_ref")
+        model = StageExecution(stage_execution_ref=ref, run_ref=run.context.run_ref,
+                               stage_name=stage_name, status="open", started_at=utc_now_text(),
+                               order_index=run._next_stage_order(),
+                               schema_version=self.schema_version)
+        self.put(model)
+        context = ActiveContext(project_ref=self.project_ref, run_ref=run.context.run_ref,
+                                stage_execution_ref=ref)
+        scope = StageScope(self, context, model, metadata=metadata, parent=run)
+        self._push(scope, stage_scope=scope)
+        return scope
+
+    def close_stage(self, scope: Any, status: str) -> None:
+        status = self._terminal(scope, status)
+        state = self._state.get()
+        for attr in ("operation_scope", "sample_scope", "batch_scope"):
+            child = getattr(state, attr)
+            if child is not None:
+                child.close(status=status)
+                state = self._state.get()
+        scope._flush_pending_spans()
+        self._pop(scope, "stage_scope")
+        m = scope._model
+        ended = _later(utc_now_text(), m.started_at)
+        scope._model = StageExecution(
+            stage_execution_ref=m.stage_execution_ref, run_ref=m.run_ref, stage_name=m.stage_name,
+            status=status, started_at=m.started_at, ended_at=ended, order_index=m.order_index,
+            schema_version=m.schema_version, extensions=m.extensions)
+        self.put(scope._model)
+        scope._mark_closed(status, ended)
+
+    def start_batch(self, stage: Any, name: str, *, batch_ref: Any = None,
+                    metadata: Mapping[str, Any] | None = None) -> Any:
+        from .scopes import BatchScope
+
+        stage._ensure_open("open a batch")
+        state = self._state.get()
+        if state.stage_scope is not stage:
+            raise LifecycleError("A batch can only be opened from the active stage scope.",
+                                 code="runtime_inactive_stage_scope")
+        if state.batch_scope is not None:
+            raise LifecycleError("Only one batch is open per stage at a time.",
+                                 code="runtime_batch_already_open",
+                                 details={"active_batch_ref": state.batch_scope.ref})
+        batch_name = slug("batch_name", name)
+        stage_ref = stage.context.stage_execution_ref
+        ref = _exact_ref(batch_ref, "batch", f"{stage_ref.value}.{batch_name}", "batch_ref")
+        model = BatchExecution(batch_execution_ref=ref, run_ref=stage.context.run_ref,
+                               stage_execution_ref=stage_ref, batch_name=batch_name,
+                               status="open", started_at=utc_now_text(),
+                               order_index=stage._next_batch_order(),
+                               schema_version=self.schema_version)
+        self.put(model)
+        context = ActiveContext(project_ref=self.project_ref, run_ref=stage.context.run_ref,
+                                stage_execution_ref=stage_ref, batch_execution_ref=ref)
+        scope = BatchScope(self, context, model, metadata=metadata, parent=stage)
+        self._push(scope, batch_scope=scope)
+        return scope
+
+    def close_batch(self, scope: Any, status: str) -> None:
+        status = self._terminal(scope, status)
+        state = self._state.get()
+        for attr in ("operation_scope", "sample_scope"):
+            child = getattr(state, attr)
+            if child is not None:
+                child.close(status=status)
+        scope._flush_pending_spans()
+        self._pop(scope, "batch_scope")
+        m = scope._model
+        ended = _later(utc_now_text(), m.started_at)
+        scope._model = BatchExecution(
+            batch_execution_ref=m.batch_execution_ref, run_ref=m.run_ref,
+            stage_execution_ref=m.stage_execution_ref, batch_name=m.batch_name, status=status,
+            started_at=m.started_at, ended_at=ended, order_index=m.order_index,
+            schema_version=m.schema_version, extensions=m.extensions)
+        self.put(scope._model)
+        scope._mark_closed(status, ended)
+
+    def _owner_scope(self, owner: Any, what: str) -> Any:
+        owner._ensure_open(f"open {what}")
+        state = self._state.get()
+        active = state.batch_scope if state.batch_scope is not None else state.stage_scope
+        if active is not owner:
+            raise LifecycleError(f"{what.capitalize()} can only be opened from the active stage "
+                                 "or batch scope.",
+                                 code=f"runtime_inactive_{what.split()[-1]}_owner_scope")
+        ctx = owner.context
+        return ctx.batch_execution_ref or ctx.stage_execution_ref
+
+    def start_sample(self, owner: Any, name: str, *, sample_ref: Any = None,
+                     retention_class: str | None = None, redaction_profile: str | None = None,
+                     metadata: Mapping[str, Any] | None = None) -> Any:
+        from .scopes import SampleScope
+
+        owner_ref = self._owner_scope(owner, "a sample")
+        state = self._state.get()
+        if state.sample_scope is not None or state.operation_scope is not None:
+            raise LifecycleError("Only one sample is open at a time, and not inside an "
+                                 "operation.", code="runtime_sample_already_open")
+        sample_name = slug("sample_name", name)
+        ref = _exact_ref(sample_ref, "sample", f"{owner_ref.value}.{sample_name}", "sample_ref")
+        ctx = owner.context
+        model = SampleObservation(
+            sample_observation_ref=ref, run_ref=ctx.run_ref,
+            stage_execution_ref=ctx.stage_execution_ref,
+            batch_execution_ref=ctx.batch_execution_ref, sample_name=sample_name,
+            observed_at=utc_now_text(), retention_class=retention_class,
+            redaction_profile=redaction_profile, schema_version=self.schema_version)
+        self.put(model)
+        context = ActiveContext(project_ref=self.project_ref, run_ref=ctx.run_ref,
+                                stage_execution_ref=ctx.stage_execution_ref,
+                                batch_execution_ref=ctx.batch_execution_ref,
+                                sample_observation_ref=ref)
+        scope = SampleScope(self, context, model, metadata=metadata, parent=owner)
+        self._push(scope, sample_scope=scope)
+        return scope
+
+    def start_operation(self, owner: Any, name: str, *, operation_ref: Any = None,
+                        metadata: Mapping[str, Any] | None = None) -> Any:
+        from .scopes import OperationScope
+
+        owner_ref = self._owner_scope(owner, "an operation")
+        state = self._state.get()
+        if state.operation_scope is not None or state.sample_scope is not None:
+            raise LifecycleError("Only one operation is open at a time, and not inside a "
+                                 "sample.", code="runtime_operation_already_open")
+        op_name = slug("operation_name", name)
+        ref = _exact_ref(operation_ref, "op", f"{owner_ref.value}.{op_name}", "operation_ref")
+        ctx = owner.context
+        model = OperationContext(
+            operation_context_ref=ref, run_ref=ctx.run_ref,
+            stage_execution_ref=ctx.stage_execution_ref,
+            batch_execution_ref=ctx.batch_execution_ref, operation_name=op_name,
+            observed_at=utc_now_text(), schema_version=self.schema_version)
+        context = ActiveContext(project_ref=self.project_ref, run_ref=ctx.run_ref,
+                                stage_execution_ref=ctx.stage_execution_ref,
+                                batch_execution_ref=ctx.batch_execution_ref,
+                                operation_context_ref=ref)
+        scope = OperationScope(self, context, model, metadata=metadata, parent=owner)
+        self._push(scope, operation_scope=scope)
+        return scope
+
+    def close_leaf(self, scope: Any, status: str, attr: str) -> None:
+        """Close a sample or operation scope (neither has a closing entity version)."""
+        status = self._terminal(scope, status)
+        scope._flush_pending_spans()
+        self._pop(scope, attr)
+        scope._mark_closed(status, utc_now_text())
+
+    # ------------------------------------------------------------------ deployment
+
+    def start_deployment(self, name: str, *, deployment_ref: Any = None, run_ref: Any = None,
+                         artifact_ref: Any = None, environment_snapshot_ref: Any = None,
+                         metadata: Mapping[str, Any] | None = None) -> Any:
+        from .scopes import DeploymentScope
+
+        state = self._state.get()
+        if state.run_scope is not None or state.deployment_scope is not None:
+            raise LifecycleError("Deployment scopes cannot be nested in run or deployment "
+                                 "scopes.", code="runtime_nested_deployment")
+        dep_name = slug("deployment_name", name)
+        ref = _exact_ref(deployment_ref, "deployment", f"{self.project_ref.value}.{dep_name}",
+                         "deployment_ref")
+        model = DeploymentExecution(
+            deployment_execution_ref=ref, project_ref=self.project_ref, deployment_name=dep_name,
+            status="open", started_at=utc_now_text(), order_index=0, run_ref=run_ref,
+            artifact_ref=artifact_ref, environment_snapshot_ref=environment_snapshot_ref,
+            schema_version=self.schema_version)
+        self._ensure_project()
+        self.put(model)
+        context = ActiveContext(project_ref=self.project_ref, run_ref=model.run_ref,  # type: ignore[arg-type]
+                                deployment_execution_ref=ref)
+        scope = DeploymentScope(self, context, model, metadata=metadata, parent=None)
+        self._push(scope, deployment_scope=scope)
+        return scope
+
+    def close_deployment(self, scope: Any, status: str) -> None:
+        status = self._terminal(scope, status)
+        scope._flush_pending_spans()
+        self._pop(scope, "deployment_scope")
+        m = scope._model
+        ended = _later(utc_now_text(), m.started_at)
+        scope._model = DeploymentExecution(
+            deployment_execution_ref=m.deployment_execution_ref, project_ref=m.project_ref,
+            deployment_name=m.deployment_name, status=status, started_at=m.started_at,
+            ended_at=ended, order_index=m.order_index, run_ref=m.run_ref,
+            artifact_ref=m.artifact_ref, environment_snapshot_ref=m.environment_snapshot_ref,
+            schema_version=m.schema_version, extensions=m.extensions)
+        self.put(scope._model)
+        scope._mark_closed(status, ended)
+
+    # ------------------------------------------------------------------ checks
+
+    def _terminal(self, scope: Any, status: str) -> str:
+        if scope.is_closed:
+            raise ClosedScopeError(f"The {scope.scope_kind} scope {scope.ref} is already closed.",
+                                   code="runtime_scope_closed",
+                                   details={"scope_kind": scope.scope_kind, "ref": scope.ref})
+        value = _text("status", status).lower()
+        if value not in _TERMINAL:
+            raise LifecycleError(f"A scope closes as one of {', '.join(_TERMINAL)}, got "
+                                 f"{status!r}.", code="runtime_invalid_close_status",
+                                 details={"status": status, "allowed": _TERMINAL})
+        return value

@@ -1,0 +1,238 @@
+"""Consistent workspace backups.
+
+A backup is the ledger up to its committed head plus the artifact bodies (and optionally the
+cache and exports), with a manifest of every file's size and sha256. Writers in this process
+commit first; the head is then read once and nothing past it is copied: sealed segments whole,
+the active segment up to the head's byte offset, and a ``HEAD`` naming exactly that point. So
+a backup taken while other processes keep appending is still a prefix of the log that passes
+``ledger verify``. Projections are not copied: they are rebuilt from the ledger on first use.
+
+Layout: ``<backup_root>/<backup_ref>/manifest.json`` and ``.../workspace/{ledger,artifacts,
+config,cache,exports}``; written under ``<backup_ref>.partial`` and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ledger import Head, list_segments, read_head, verify
+from ledger.head import HEAD_NAME, HEAD_SIZE
+
+from .errors import BackupError
+from .models import BackupPlan, BackupResult
+
+__all__ = [
+    "BACKUP_FORMAT",
+    "create_workspace_backup",
+    "hash_file",
+    "plan_workspace_backup",
+]
+
+BACKUP_FORMAT = "contexta-ledger-backup-v1"
+_CHUNK = 1 << 20
+_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _now() -> str:
+    from ..capture._build import utc_now_text
+
+    return utc_now_text()
+
+
+def hash_file(path: Path) -> tuple[int, str]:
+    """Size and sha256 of a file."""
+    sha, size = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        while block := handle.read(_CHUNK):
+            size += len(block)
+            sha.update(block)
+    return size, sha.hexdigest()
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def _sources(config: Any) -> dict[str, Path]:
+    ws = config.workspace
+    return {
+        "ledger": Path(ws.root_path) / "ledger",
+        "artifacts": Path(config.artifacts.root_path or ws.artifacts_path),
+        "cache": Path(ws.cache_path),
+        "exports": Path(ws.exports_path),
+    }
+
+
+def commit_live_writers(ledger_root: Path) -> int:
+    """Commit the buffers of this process's open writers on ``ledger_root``."""
+    from ledger import writer
+
+    committed = 0
+    target = ledger_root.resolve()
+    for live in list(getattr(writer, "_LIVE", ())):
+        if Path(live.root).resolve() == target and not getattr(live, "_closed", False):
+            live.commit()
+            committed += 1
+    return committed
+
+
+def plan_workspace_backup(config: Any, *, label: str | None = None, include_cache: bool = False,
+                          include_exports: bool = False) -> BackupPlan:
+    """What :func:`create_workspace_backup` will copy, and roughly how many bytes."""
+    stem = _SAFE.sub("-", (label or "backup").strip()).strip("-_") or "backup"
+    backup_ref = f"{stem}-{_now().replace(':', '-').replace('.', '_')}"
+    sections = ["config", "ledger", "artifacts"]
+    notes = ["projections_excluded:rebuilt_from_ledger"]
+    for name, include in (("cache", include_cache), ("exports", include_exports)):
+        if include:
+            sections.append(name)
+        else:
+            notes.append(f"{name}_excluded")
+    sources = _sources(config)
+    estimated = sum(_size(sources[s]) for s in sections if s in sources)
+    return BackupPlan(backup_ref=backup_ref, workspace_root=Path(config.workspace.root_path),
+                      backup_root=Path(config.recovery.backup_root),
+                      included_sections=tuple(sections), estimated_bytes=estimated,
+                      notes=tuple(notes))
+
+
+class _Writer:
+    """Copies files into the backup while hashing them once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: dict[str, dict[str, Any]] = {}
+        self.bytes = 0
+
+    def copy(self, source: Path, relative: str, limit: int | None = None) -> None:
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sha, size = hashlib.sha256(), 0
+        with source.open("rb") as src, target.open("wb") as dst:
+            while True:
+                want = _CHUNK if limit is None else min(_CHUNK, limit - size)
+                if want <= 0:
+                    break
+                block = src.read(want)
+                if not block:
+                    break
+                dst.write(block)
+                sha.update(block)
+                size += len(block)
+            dst.flush()
+            os.fsync(dst.fileno())
+        if limit is not None and size != limit:
+            raise BackupError(f"{source} is shorter ({size} bytes) than the committed head says "
+                              f"({limit}).", code="recovery_backup_source_changed",
+                              details={"file": str(source)})
+        self.record(relative, size, sha.hexdigest())
+
+    def write(self, relative: str, data: bytes) -> None:
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        self.record(relative, len(data), hashlib.sha256(data).hexdigest())
+
+    def record(self, relative: str, size: int, digest: str) -> None:
+        self.files[relative] = {"size": size, "sha256": digest}
+        self.bytes += size
+
+    def tree(self, source: Path, relative: str, skip: tuple[str, ...] = ()) -> None:
+        for path in _walk(source, skip):
+            self.copy(path, f"{relative}/{path.relative_to(source).as_posix()}")
+
+
+def _walk(root: Path, skip: tuple[str, ...]) -> Iterator[Path]:
+    if not root.is_dir():
+        return
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).parts
+        if rel and rel[0] in skip:
+            continue
+        if path.is_file() and not path.name.endswith(".tmp"):
+            yield path
+
+
+def _copy_ledger(out: _Writer, ledger_root: Path) -> Head:
+    head = read_head(ledger_root) or Head()
+    for info in list_segments(ledger_root):
+        name = f"workspace/ledger/{info.path.name}"
+        if info.index < head.segment:
+            out.copy(info.path, name)
+        elif info.index == head.segment:
+            out.copy(info.path, name, limit=head.offset)
+    data = head.to_bytes()
+    out.write(f"workspace/ledger/{HEAD_NAME}", data + b" " * (HEAD_SIZE - 1 - len(data)) + b"\n")
+    return head
+
+
+def create_workspace_backup(config: Any, plan: BackupPlan) -> BackupResult:
+    """Write the backup described by ``plan``; returns where it is and what it verified."""
+    from ..config import config_to_mapping
+
+    sources = _sources(config)
+    final = plan.backup_root / plan.backup_ref
+    if final.exists():
+        raise BackupError(f"Backup {plan.backup_ref!r} already exists at {final}.",
+                          code="recovery_backup_exists", details={"location": str(final)})
+    partial = plan.backup_root / f"{plan.backup_ref}.partial"
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    out = _Writer(partial)
+    copied: list[str] = []
+    head = Head()
+    try:
+        for section in plan.included_sections:
+            if section == "config":
+                body = json.dumps(config_to_mapping(config), indent=2, sort_keys=True, default=str)
+                out.write("workspace/config/resolved.config.json", body.encode())
+            elif section == "ledger":
+                commit_live_writers(sources["ledger"])
+                head = _copy_ledger(out, sources["ledger"])
+            elif section == "artifacts":
+                out.tree(sources["artifacts"], "workspace/artifacts",
+                         skip=("staging", "exports", "quarantine"))
+            elif section == "cache":
+                out.tree(sources["cache"], "workspace/cache", skip=("restore",))
+            elif section == "exports":
+                out.tree(sources["exports"], "workspace/exports", skip=("backups",))
+            else:
+                raise BackupError(f"Unknown backup section {section!r}.",
+                                  code="recovery_unknown_section", details={"section": section})
+            copied.append(section)
+        report = verify(partial / "workspace" / "ledger")
+        warnings = tuple(f.message for f in report.findings)
+        created = _now()
+        manifest = {
+            "format": BACKUP_FORMAT, "backup_ref": plan.backup_ref, "created_at": created,
+            "workspace_root": str(plan.workspace_root), "profile_name": config.profile_name,
+            "included_sections": copied, "notes": list(plan.notes),
+            "head": {"seq": head.seq, "segment": head.segment, "offset": head.offset,
+                     "chain": head.chain, "tx_time": head.tx_time},
+            "files": out.files,
+        }
+        (partial / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        os.replace(partial, final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    status = "SUCCESS" if report.ok and report.last_seq == head.seq else "DEGRADED"
+    return BackupResult(
+        status=status, warnings=warnings, notes=plan.notes, backup_ref=plan.backup_ref,
+        created_at=created, location=final, included_sections=tuple(copied),
+        bytes_written=out.bytes + (final / "manifest.json").stat().st_size,
+        details={"last_seq": head.seq, "chain": head.chain, "file_count": len(out.files),
+                 "events": report.events},
+        verification_notes=(f"ledger_verified:seq={report.last_seq}",
+                            f"files_hashed:{len(out.files)}", "manifest_written"),
+    )
