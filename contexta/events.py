@@ -158,9 +158,11 @@ def record_event(record: Any, actor: str, body: bytes | None = None) -> PendingE
     kind = RECORD_KINDS[envelope.record_type]
     run = str(envelope.run_ref)
     value: float | None = None
+    step: int | None = None
     if kind == METRIC:
         key = payload.metric_key
         value = float(payload.value)
+        step = _step_of(payload.tags)
     elif kind == EVENT:
         key = payload.event_key
     elif kind == SPAN:
@@ -178,10 +180,23 @@ def record_event(record: Any, actor: str, body: bytes | None = None) -> PendingE
         timestamp_micros(envelope.observed_at),
         key,
         value,
-        None,
+        step,
         actor,
         body if body is not None else encode(record),
     )
+
+
+def _step_of(tags: Any) -> int | None:
+    """The training step a metric carries in ``tags["step"]`` (runtime capture puts it there)."""
+    if not tags:
+        return None
+    raw = tags.get("step")
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None
 
 
 def span_duration_ms(payload: Any) -> float:

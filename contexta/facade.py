@@ -108,23 +108,13 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
         sort_desc: bool = True,
         query: Any = None,
     ) -> tuple[RunRecord, ...]:
-        plain = (
-            status is None and not tags and not metric_conditions and time_range is None
-            and limit is None and offset == 0 and sort_by == "started_at" and sort_desc is True
-            and query is None
-        )
-        if plain:
-            return self.query_service.list_runs(project_name)
-        return self._filtered_runs(
-            project_name, status=status, tags=tags, metric_conditions=metric_conditions,
-            time_range=time_range, limit=limit, offset=offset, sort_by=sort_by,
-            sort_desc=sort_desc, query=query,
-        )
+        from .interpretation.run_list import list_runs
 
-    def _filtered_runs(self, project_name: str | None, **options: Any) -> tuple[RunRecord, ...]:
-        from .interpretation.run_list import filtered_runs
-
-        return filtered_runs(self.query_service, project_name, **options)
+        return list_runs(
+            self.query_service, project_name, status=status, tags=tags,
+            metric_conditions=metric_conditions, time_range=time_range, limit=limit,
+            offset=offset, sort_by=sort_by, sort_desc=sort_desc, query=query,
+        )
 
     def get_run_snapshot(self, run_id: str) -> RunSnapshot:
         return self.query_service.snapshot(run_id)

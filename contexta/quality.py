@@ -21,6 +21,8 @@ from .events import QUARANTINE, RELEASE, quarantine_event
 from .history import LedgerEvent, iter_history
 from .interpretation.queries import QueryService
 from .interpretation.results import MultiRunComparison, RunComparison, RunRecord, RunSnapshot
+from .parity.entities_mixin import EntityQueriesMixin
+from .parity.reports_mixin import ReportsMixin
 
 __all__ = ["AsOfView", "QualityMixin", "TAG_PRODUCER"]
 
@@ -207,14 +209,24 @@ def _project_ref(run_id: str) -> str:
     return "project:" + run_id[4:].split(".", 1)[0]
 
 
-class AsOfView:
-    """The workspace as it stood at one transaction time. Read only: writes raise
+class AsOfView(EntityQueriesMixin, ReportsMixin):
+    """The workspace as it stood at one transaction time: every read of the live facade
+    (runs, snapshots, comparisons, entities, diagnostics, lineage, trends, alerts, reports),
+    answered from the facts committed at or before it. Read only: writes raise
     :class:`ReadOnlyStoreError` (code ``as_of_view_read_only``)."""
 
     def __init__(self, ctx: Any, as_of_us: int) -> None:
         self._ctx = ctx
         self.as_of_us = as_of_us
         self.query_service = QueryService(ctx._workspace, ctx.config, as_of_us)
+
+    @property
+    def _workspace(self) -> Any:
+        return self._ctx._workspace
+
+    @property
+    def config(self) -> Any:
+        return self._ctx.config
 
     @property
     def when(self) -> datetime:
@@ -227,11 +239,10 @@ class AsOfView:
         return self.query_service.list_projects()
 
     def list_runs(self, project_name: str | None = None, **options: Any) -> tuple[RunRecord, ...]:
-        if options:
-            from .interpretation.run_list import filtered_runs
+        """As ``Contexta.list_runs`` (same options, same ordering rules)."""
+        from .interpretation.run_list import list_runs
 
-            return filtered_runs(self.query_service, project_name, **options)
-        return self.query_service.list_runs(project_name)
+        return list_runs(self.query_service, project_name, **options)
 
     def get_run_snapshot(self, run_id: str) -> RunSnapshot:
         return self.query_service.snapshot(run_id)

@@ -246,3 +246,33 @@ def filtered_runs(
         runs = [r for r in runs if _metric_ok(query_service, r, query.metric_conditions)]
     end = None if query.limit is None else query.offset + query.limit
     return tuple(runs[query.offset:end])
+
+
+def list_runs(
+    query_service: QueryService,
+    project_name: str | None = None,
+    *,
+    status: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    metric_conditions: Sequence[MetricCondition] = (),
+    time_range: TimeRange | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    sort_by: str = "started_at",
+    sort_desc: bool = True,
+    query: RunListQuery | None = None,
+) -> tuple[RunRecord, ...]:
+    """1.0's ``list_runs``: the plain call keeps repository order (oldest first); any option
+    that differs from its default goes through the filter pipeline (newest first by default)."""
+    plain = (
+        status is None and tags is None and not metric_conditions and time_range is None
+        and limit is None and offset == 0 and sort_by == "started_at" and sort_desc is True
+        and query is None
+    )
+    if plain:
+        return query_service.list_runs(project_name)
+    return filtered_runs(
+        query_service, project_name, status=status, tags=tags,
+        metric_conditions=metric_conditions, time_range=time_range, limit=limit, offset=offset,
+        sort_by=sort_by, sort_desc=sort_desc, query=query,
+    )

@@ -260,3 +260,24 @@ def test_a_quarantined_run_is_never_selected_whatever_the_metric(tmp_path_factor
     if best is not None and anyway is not None and anyway not in quarantined:
         assert anyway == best
     ctx.close()
+
+
+def test_as_of_views_offer_every_read_of_the_facade(seeded: Path) -> None:
+    ctx = open_seeded(seeded)
+    before = datetime.now(UTC)
+    time.sleep(0.002)
+    ctx.tag_runs("data.flag", message="late finding", run_ids=["run-2025-04-14"], level="error")
+    then = ctx.as_of(before)
+    assert [i.code for i in then.diagnose_run("run-2025-04-14").issues] == [i.code for i in ctx.diagnose_run("run-2025-04-14").issues]
+    assert "data.flag" not in then.build_snapshot_report("run-2025-04-14").to_markdown()
+    assert "data.flag" in ctx.build_snapshot_report("run-2025-04-14").to_markdown()
+    assert then.get_metric_trend("auc", project_name=P, stage_name="evaluate").values == ctx.get_metric_trend("auc", project_name=P, stage_name="evaluate").values
+
+
+def test_metric_steps_from_capture_tags_reach_the_step_column(tmp_path: Path) -> None:
+    ctx = Contexta(workspace=tmp_path / "ws")
+    with ctx.run("steps") as run, run.stage("train") as stage:
+        for step in (0, 10, 20):
+            stage.metric("loss", 1.0 / (step + 1), step=step)
+    table = ctx._workspace.table("stage_metrics")
+    assert table.column("step").to_pylist() == [0, 10, 20]
