@@ -53,6 +53,25 @@ class FileSystem:
     def unlock(self, fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
+    def boot_id(self) -> str | None:
+        """An id that changes when the machine restarts (None when the OS has none).
+
+        Only an OS crash or power loss can drop writes that were not fsynced; recovery uses
+        this to tell such a loss (a restart happened since the head was published) from
+        damage (no restart: the bytes must still be there)."""
+        return _BOOT_ID
+
+
+def _read_boot_id() -> str | None:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
+
+
+_BOOT_ID = _read_boot_id()
+
 
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)

@@ -31,7 +31,11 @@ class Head:
     ``seq``: last committed seq (0 for an empty ledger); ``segment``: index of the active
     segment; ``offset``: byte length of its committed prefix; ``chain``: chain hash of the last
     batch; ``tx_time``: its transaction time in microseconds; ``segment_started``: tx time (us)
-    of the active segment's creation, for the age-based roll.
+    of the active segment's creation, for the age-based roll; ``synced``: length of the active
+    segment's prefix known to be fsynced when the head was published (None: unknown, taken as
+    ``offset``); ``boot``: boot id of the machine that published it ("" when unknown).
+    ``synced`` and ``boot`` let recovery accept the loss of never-fsynced commits after a
+    machine restart (``flush`` mode) while still treating any other missing bytes as damage.
     """
 
     seq: int = 0
@@ -40,6 +44,13 @@ class Head:
     chain: str = GENESIS_CHAIN
     tx_time: int = 0
     segment_started: int = 0
+    synced: int | None = None
+    boot: str = ""
+
+    @property
+    def durable_offset(self) -> int:
+        """Offset up to which the active segment was fsynced (``offset`` when unknown)."""
+        return self.offset if self.synced is None else min(self.synced, self.offset)
 
     def to_bytes(self) -> bytes:
         body = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -60,6 +71,8 @@ class Head:
             chain=str(fields["chain"]),
             tx_time=int(fields["tx_time"]),
             segment_started=int(fields.get("segment_started", 0)),
+            synced=None if fields.get("synced") is None else int(fields["synced"]),
+            boot=str(fields.get("boot", "")),
         )
         if head.seq < 0 or head.segment < 0 or head.offset < len(SCHEMA_MESSAGE):
             raise ValueError("HEAD values out of range")
@@ -84,6 +97,8 @@ def read_head(root: Path, *, attempts: int = 50) -> Head | None:
         try:
             return Head.from_bytes(data.rstrip(b" \n\x00"))
         except (ValueError, KeyError, TypeError):
+            if len(data) != HEAD_SIZE:
+                return None  # not a rewrite in flight (those keep the size): damaged or empty
             if attempt + 1 < attempts:
                 time.sleep(0.0002 * (attempt + 1))
     return None

@@ -7,6 +7,7 @@ flight. Every batch it returns passed its CRC; a damaged committed batch raises
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,9 +18,11 @@ import pyarrow as pa
 from .errors import CorruptionError, LedgerIOError
 from .head import Head, read_head
 from .segment import (
+    EOS,
     SCHEMA_MESSAGE,
     BatchFrame,
     check_frame,
+    is_partial_eos,
     iter_frames,
     segment_index,
     segment_name,
@@ -86,8 +89,62 @@ class LedgerReader:
         self._checked: dict[int, int] = {}
 
     def head(self) -> Head:
-        """The committed head as last published (an empty ledger's head if none)."""
-        return read_head(self.root) or Head()
+        """The committed head (an empty ledger's head if there is none).
+
+        Normally the published ``HEAD``. When it cannot be right - missing or damaged, naming
+        more bytes than the segment has, or older than the segment files (a machine restart
+        can lose an unsynced ``HEAD`` write while the fsynced batches survive) - and no commit
+        is in flight, the head is derived from the active segment the way the next writer's
+        recovery will publish it, without writing anything. Raises
+        :class:`~ledger.errors.CorruptionError` when that derivation finds damage.
+        """
+        head = read_head(self.root)
+        if head is not None:
+            try:
+                size = os.stat(self.segment_path(head.segment)).st_size
+            except FileNotFoundError:
+                size = -1
+            if size == head.offset and not self.segment_path(head.segment + 1).exists():
+                return head
+        elif not list_segments(self.root):
+            return Head()
+        return self._derive_head(head)
+
+    def _derive_head(self, published: Head | None) -> Head:
+        from .fs import FileSystem
+        from .recovery import recover
+
+        lock_path = self.root / "LOCK"
+        fd = None
+        try:
+            fd = os.open(lock_path, os.O_RDONLY)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise LedgerIOError(f"Cannot open `{lock_path}`: {exc}", file=str(lock_path)) from exc
+        try:
+            if fd is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if published else 0))
+                except BlockingIOError:
+                    return published or Head()  # a commit is in flight: it publishes shortly
+            again = read_head(self.root)
+            if again is not None and again != published:
+                published = again
+                try:
+                    size = os.stat(self.segment_path(again.segment)).st_size
+                except FileNotFoundError:
+                    size = -1
+                if size == again.offset and not self.segment_path(again.segment + 1).exists():
+                    return again
+            try:
+                report = recover(self.root, FileSystem(), dry_run=True, published=published)
+            except FileNotFoundError:
+                return published or Head()
+            return report.head or Head()
+        finally:
+            if fd is not None:
+                os.close(fd)  # closing the descriptor releases the lock
 
     def segment_path(self, index: int) -> Path:
         return self.root / segment_name(index)
@@ -133,7 +190,10 @@ class LedgerReader:
                     reason="truncated_committed",
                 )
             path = str(self.segment_path(index))
-            for frame in iter_frames(buf, len(SCHEMA_MESSAGE), end, path, check_crc=check_crc):
+            frames = iter_frames(
+                buf, len(SCHEMA_MESSAGE), end, path, check_crc=check_crc, sealed=index < head.segment
+            )
+            for frame in frames:
                 if index not in self._first_seq and index < head.segment:
                     self._first_seq[index] = frame.first_seq
                 if frame.first_seq + frame.count - 1 <= after_seq:
@@ -157,8 +217,19 @@ class LedgerReader:
             offset = len(SCHEMA_MESSAGE)
             last = 0
             while offset < end:
+                if index < head.segment and is_partial_eos(buf, offset, end):
+                    break
                 found = check_frame(buf, offset, end, path)
                 if found is None:
+                    if offset + len(EOS) != end:
+                        raise CorruptionError(
+                            f"End-of-stream marker before the committed end at "
+                            f"`{Path(path).name}` offset {offset}. "
+                            "Run `contexta ledger verify` to list damage.",
+                            file=path,
+                            offset=offset,
+                            reason="early_eos",
+                        )
                     break
                 length, first_seq, count = found
                 offset += length
@@ -209,8 +280,10 @@ class LedgerReader:
         buf = self._segment_buffer(index, head)
         end = head.offset if index == head.segment else buf.size
         path = str(self.segment_path(index))
-        for frame in iter_frames(buf, len(SCHEMA_MESSAGE), end, path, check_crc=False):
-            if index < head.segment:
-                self._first_seq[index] = frame.first_seq
-            return frame.first_seq
-        return None
+        # CRC-checked metadata only: never decode (and allocate for) unchecked bytes
+        found = check_frame(buf, len(SCHEMA_MESSAGE), end, path) if end > len(SCHEMA_MESSAGE) else None
+        if found is None:
+            return None
+        if index < head.segment:
+            self._first_seq[index] = found[1]
+        return found[1]

@@ -14,11 +14,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import CorruptionError
+from .errors import CorruptionError, DurabilityError
 from .fs import FileSystem
 from .head import Head, open_head, read_head, write_head
 from .reader import SegmentInfo, _map, check_schema_prefix, list_segments
-from .segment import EOS, GENESIS_CHAIN, SCHEMA_MESSAGE, BatchFrame, read_frame
+from .segment import EOS, GENESIS_CHAIN, SCHEMA_MESSAGE, BatchFrame, is_partial_eos, read_frame
 
 __all__ = ["RecoveryReport", "TailScan", "recover", "scan_segment"]
 
@@ -51,6 +51,8 @@ class RecoveryReport:
     torn_bytes: int = 0
     torn_path: str | None = None
     adopted_batches: int = 0
+    lost_from_seq: int | None = None  # seqs published but never fsynced, lost in a restart
+    lost_to_seq: int | None = None
     sealed_previous: bool = False
     dry_run: bool = False
     actions: list[str] = field(default_factory=list)
@@ -78,12 +80,24 @@ def scan_segment(
     sealed = False
     path = str(info.path)
     while offset < buf.size:
+        if is_partial_eos(buf, offset, buf.size):
+            break  # a torn seal: the batches before it are whole (the caller re-seals)
         try:
             frame = read_frame(buf, offset, buf.size, path)
         except CorruptionError as exc:
             problem = exc
             break
         if frame is None:
+            if offset + len(EOS) != buf.size:
+                problem = CorruptionError(
+                    f"End-of-stream marker followed by {buf.size - offset - len(EOS)} bytes at "
+                    f"`{info.path.name}` offset {offset}. Run `contexta ledger verify` to list damage.",
+                    file=path,
+                    offset=offset,
+                    seq=seq + 1,
+                    reason="early_eos",
+                )
+                break
             sealed = True
             break
         if frame.first_seq != seq + 1 or frame.prev_chain != chain:
@@ -138,9 +152,20 @@ def _segment_start_state(segments: list[SegmentInfo], pos: int) -> tuple[int, st
 
 
 def recover(
-    root: Path, fs: FileSystem, *, dry_run: bool = False, published: Head | None = None
+    root: Path,
+    fs: FileSystem,
+    *,
+    dry_run: bool = False,
+    published: Head | None = None,
+    salvage: bool = False,
 ) -> RecoveryReport:
-    """Re-derive and publish the head; move a torn tail aside. Call under the ledger lock."""
+    """Re-derive and publish the head; move a torn tail aside. Call under the ledger lock.
+
+    Damage before the published head raises :class:`CorruptionError`, unless the machine
+    restarted and only never-fsynced commits are missing (then they are reported as lost), or
+    ``salvage`` is set: then the active segment is cut at the first bad batch, the rest moved
+    to ``torn/`` like a torn tail, and the lost seqs reported.
+    """
     root = Path(root)
     published = published if published is not None else read_head(root)
     segments = list_segments(root)
@@ -168,23 +193,37 @@ def recover(
     report.segment = active.path.name
     start_seq, start_chain = _segment_start_state(segments, pos)
     scan = scan_segment(active, start_seq, start_chain)
-    if (
-        published is not None
-        and published.segment == active.index
-        and published.offset > scan.valid_end
-        and scan.problem is not None
+    same = published is not None and published.segment == active.index
+    if published is not None and same and (
+        published.offset > scan.valid_end or published.seq > scan.last_seq
     ):
-        raise scan.problem
-    if published is not None and published.segment == active.index and published.seq > scan.last_seq:
-        raise CorruptionError(
-            f"Segment `{active.path.name}` ends at seq {scan.last_seq} but the head names seq "
-            f"{published.seq}. Run `contexta ledger verify` to list damage.",
-            file=str(active.path),
-            offset=scan.valid_end,
-            seq=scan.last_seq + 1,
-            reason="truncated_committed",
-        )
-    started = published.segment_started if published and published.segment == active.index else 0
+        if _restart_explains(published, scan, fs):
+            report.lost_from_seq = scan.last_seq + 1
+            report.lost_to_seq = published.seq
+            report.actions.append(
+                f"the machine restarted after seq {published.seq} was published; seq "
+                f"{scan.last_seq + 1}..{published.seq} of {active.path.name} had not been fsynced "
+                f"(durability `flush`) and are lost; the log ends at seq {scan.last_seq}"
+            )
+        elif salvage:
+            report.lost_from_seq = scan.last_seq + 1
+            report.lost_to_seq = published.seq
+            report.actions.append(
+                f"salvage: cut {active.path.name} at offset {scan.valid_end} (the first damaged "
+                f"batch); seq {scan.last_seq + 1}..{published.seq} are no longer in the log"
+            )
+        elif scan.problem is not None and published.offset > scan.valid_end:
+            raise scan.problem
+        else:
+            raise CorruptionError(
+                f"Segment `{active.path.name}` ends at seq {scan.last_seq} but the head names seq "
+                f"{published.seq}. Run `contexta ledger verify` to list damage.",
+                file=str(active.path),
+                offset=scan.valid_end,
+                seq=scan.last_seq + 1,
+                reason="truncated_committed",
+            )
+    started = published.segment_started if published is not None and same else 0
     head = Head(
         seq=scan.last_seq,
         segment=active.index,
@@ -192,8 +231,10 @@ def recover(
         chain=scan.chain,
         tx_time=max(scan.tx_time, published.tx_time if published else 0),
         segment_started=started or (scan.first_tx or _now_us()),
+        synced=scan.valid_end if not dry_run else None,
+        boot=fs.boot_id() or "",
     )
-    if published is not None and published.segment == active.index:
+    if published is not None and same and report.lost_from_seq is None:
         adopted = scan.last_seq - published.seq
         if adopted > 0:
             report.adopted_batches = adopted
@@ -218,6 +259,13 @@ def recover(
             _move_tail_aside(root, active.path, tail_start, root / TORN_DIR / torn_name, fs)
     if pos > 0 and not dry_run:
         report.sealed_previous = _ensure_sealed(segments[pos - 1], fs)
+    if not dry_run:
+        # What recovery adopts is made durable before it is published as such (``synced``).
+        fd = fs.open(active.path, os.O_RDONLY)
+        try:
+            _fsync(fs, fd, active.path)
+        finally:
+            fs.close(fd)
     report.head = head
     if published != head:
         if published is not None and published.offset != head.offset and not report.actions:
@@ -231,6 +279,32 @@ def recover(
     return report
 
 
+def _fsync(fs: FileSystem, fd: int, path: Path) -> None:
+    """fsync a segment; a failure is a :class:`DurabilityError` (never retried)."""
+    try:
+        fs.fsync(fd)
+    except OSError as exc:
+        raise DurabilityError(
+            f"fsync of `{path.name}` failed during recovery ({exc}); nothing more is written by "
+            "this writer. Check the disk, then open a new writer.",
+            errno=exc.errno,
+            file=str(path),
+        ) from exc
+
+
+def _restart_explains(published: Head, scan: TailScan, fs: FileSystem) -> bool:
+    """True when the bytes missing between the scan's end and the published head can only be
+    commits that were never fsynced, lost because the machine restarted since the head was
+    published. Anything else (same boot, or missing bytes that had been fsynced) is damage."""
+    current = fs.boot_id()
+    return bool(
+        published.boot
+        and current
+        and current != published.boot
+        and scan.valid_end >= published.durable_offset
+    )
+
+
 def _move_tail_aside(root: Path, path: Path, start: int, dest: Path, fs: FileSystem) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     buf = _map(path)
@@ -242,10 +316,11 @@ def _move_tail_aside(root: Path, path: Path, start: int, dest: Path, fs: FileSys
         fs.fsync(fd)
     finally:
         fs.close(fd)
+    fs.fsync_dir(dest.parent)  # the forensic copy survives a restart before the cut does
     fd = fs.open(path, os.O_RDWR)
     try:
         fs.ftruncate(fd, start)
-        fs.fsync(fd)
+        _fsync(fs, fd, path)
     finally:
         fs.close(fd)
 
@@ -257,6 +332,18 @@ def _ensure_sealed(info: SegmentInfo, fs: FileSystem) -> bool:
     if buf.size >= len(EOS) and bytes(memoryview(buf)[-len(EOS) :]) == EOS:
         return False
     size = buf.size
+    offset = len(SCHEMA_MESSAGE)
+    while offset < size:  # find a seal torn by a power loss, to write it again whole
+        if is_partial_eos(buf, offset, size):
+            size = offset
+            break
+        try:
+            frame = read_frame(buf, offset, size, str(info.path), check_crc=False)
+        except CorruptionError:
+            break  # damage, not a torn seal: leave it for `verify` to report
+        if frame is None:
+            break
+        offset += frame.length
     del buf
     try:
         os.chmod(info.path, 0o644)
@@ -265,7 +352,7 @@ def _ensure_sealed(info: SegmentInfo, fs: FileSystem) -> bool:
     fd = fs.open(info.path, os.O_RDWR)
     try:
         fs.pwrite(fd, EOS, size)
-        fs.fsync(fd)
+        _fsync(fs, fd, info.path)
     finally:
         fs.close(fd)
     os.chmod(info.path, 0o444)

@@ -38,6 +38,7 @@ __all__ = [
     "SCHEMA_MESSAGE",
     "BatchFrame",
     "encode_batch",
+    "is_partial_eos",
     "iter_frames",
     "segment_index",
     "segment_name",
@@ -241,7 +242,7 @@ def _body_length(meta: bytes) -> int:
     root = int.from_bytes(meta[0:4], "little")
     vtable = root - int.from_bytes(meta[root : root + 4], "little", signed=True)
     vt_size = int.from_bytes(meta[vtable : vtable + 2], "little")
-    if 4 + 2 * 3 + 2 > vt_size:
+    if vt_size < 4 + 2 * 3 + 2:
         return 0
     off = int.from_bytes(meta[vtable + 10 : vtable + 12], "little")
     if not off:
@@ -312,14 +313,32 @@ def _custom_metadata(meta: bytes | memoryview) -> dict[str, tuple[str, int]]:
     return out
 
 
+def is_partial_eos(buf: pa.Buffer, offset: int, end: int) -> bool:
+    """True when the bytes from ``offset`` to ``end`` are a cut-short end-of-stream marker
+    (a seal whose write a power loss tore; the batches before it are whole)."""
+    return 0 < end - offset < len(EOS) and bytes(memoryview(buf)[offset:end]) == EOS[: end - offset]
+
+
 def iter_frames(
-    buf: pa.Buffer, start: int, end: int, path: str, *, check_crc: bool = True
+    buf: pa.Buffer, start: int, end: int, path: str, *, check_crc: bool = True,
+    sealed: bool = False,
 ) -> Iterator[BatchFrame]:
-    """Yield every batch between ``start`` and ``end``; stop at an end-of-stream marker."""
+    """Yield every batch between ``start`` and ``end``; stop at an end-of-stream marker.
+
+    An end-of-stream marker is only valid as the last 8 bytes before ``end``: one anywhere else
+    (for example a batch whose metadata length was zeroed) would silently hide the batches after
+    it, so it raises :class:`CorruptionError`.
+    """
     offset = start
     while offset < end:
+        if sealed and is_partial_eos(buf, offset, end):
+            return
         frame = read_frame(buf, offset, end, path, check_crc=check_crc)
         if frame is None:
+            if offset + len(EOS) != end:
+                raise _corrupt(
+                    path, offset, "End-of-stream marker before the committed end", reason="early_eos"
+                )
             return
         yield frame
         offset += frame.length

@@ -10,10 +10,21 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from .errors import CorruptionError, LedgerIOError
 from .head import HEAD_NAME, Head, read_head
 from .reader import _map, list_segments
-from .segment import EOS, GENESIS_CHAIN, SCHEMA_MESSAGE, read_frame, verify_chain
+from .segment import (
+    EOS,
+    GENESIS_CHAIN,
+    SCHEMA_MESSAGE,
+    BatchFrame,
+    is_partial_eos,
+    read_frame,
+    verify_chain,
+)
 
 __all__ = ["VerifyFinding", "VerifyReport", "verify"]
 
@@ -59,6 +70,20 @@ class VerifyReport:
         }
 
 
+def _metadata_problem(frame: BatchFrame, previous_tx: int) -> str | None:
+    """Disagreements between a batch's metadata and its rows (a CRC cannot catch a writer bug)."""
+    batch = frame.batch
+    expected = pa.array(range(frame.first_seq, frame.first_seq + frame.count), pa.int64())
+    if not batch.column(0).equals(expected):
+        return f"seq column is not {frame.first_seq}..{frame.first_seq + frame.count - 1}"
+    bounds = pc.min_max(batch.column(1).view(pa.int64())).as_py()
+    if batch.num_rows and (bounds["min"] != frame.tx_time or bounds["max"] != frame.tx_time):
+        return f"tx_time column differs from the batch's tx_time {frame.tx_time}"
+    if frame.tx_time <= previous_tx:
+        return f"tx_time {frame.tx_time} is not later than the previous batch's {previous_tx}"
+    return None
+
+
 def verify(root: Path | str) -> VerifyReport:
     """Check the whole ledger under ``root``; never raises for damage, reports it."""
     root = Path(root)
@@ -71,7 +96,16 @@ def verify(root: Path | str) -> VerifyReport:
         )
     segments = list_segments(root)
     report.segments = len(segments)
-    seq, chain = 0, GENESIS_CHAIN
+    if published is None and segments and not (root / HEAD_NAME).exists():
+        report.findings.append(
+            VerifyFinding(
+                "head_missing",
+                "HEAD is missing; the next writer re-derives it from the active segment",
+                str(root / HEAD_NAME),
+                severity="warning",
+            )
+        )
+    seq, chain, tx = 0, GENESIS_CHAIN, 0
     for pos, info in enumerate(segments):
         path = str(info.path)
         name = info.path.name
@@ -94,10 +128,14 @@ def verify(root: Path | str) -> VerifyReport:
         offset = len(SCHEMA_MESSAGE)
         sealed = False
         while offset < end:
+            if not is_active and is_partial_eos(buf, offset, end):
+                break  # reported below as a segment without its end marker
             try:
                 frame = read_frame(buf, offset, end, path)
             except CorruptionError as exc:
-                beyond_head = is_active and offset >= committed_end
+                # Without a readable HEAD the committed end of the active segment is unknown:
+                # damage there reads as a torn tail, which is what the next writer treats it as.
+                beyond_head = is_active and (offset >= committed_end or published is None)
                 report.findings.append(
                     VerifyFinding(
                         "torn_tail" if beyond_head else str(exc.details.get("reason", "corrupt")),
@@ -147,6 +185,24 @@ def verify(root: Path | str) -> VerifyReport:
                         frame.first_seq,
                     )
                 )
+            meta_problem = _metadata_problem(frame, tx)
+            if meta_problem is not None:
+                report.findings.append(
+                    VerifyFinding("batch_metadata", meta_problem, path, offset, frame.first_seq)
+                )
+            if is_active and offset >= committed_end and published is not None:
+                report.findings.append(
+                    VerifyFinding(
+                        "beyond_head",
+                        "A whole batch past the published head (a commit whose head was not "
+                        "published); the next writer adopts it",
+                        path,
+                        offset,
+                        frame.first_seq,
+                        "warning",
+                    )
+                )
+            tx = max(tx, frame.tx_time)
             if not verify_chain(frame, buf):
                 report.findings.append(
                     VerifyFinding(

@@ -12,15 +12,22 @@ Durability modes:
     appends are buffered for at most ``buffer_max_events`` events or ``buffer_max_ms``
     milliseconds (a background thread commits an aged buffer); every commit is written to the
     OS at once; ``flush()``, ``close()`` and interpreter exit commit the buffer. A killed
-    process loses at most that window; an OS crash or power loss may lose more.
+    process loses at most that window. The segment is fsynced by the first commit (or the
+    background thread) after this writer's oldest unsynced commit is ``sync_interval_ms``
+    old, at every roll and at ``close()``: an OS crash or power loss loses at most the commits
+    of the last ``sync_interval_ms`` (plus the buffer window); after the restart, recovery
+    drops them (reported) instead of calling the ledger damaged.
 ``fsync``
     every ``append``/``append_many`` call commits at once and fsyncs the segment before it
     returns, so a returned append survives a power loss.
+
+A failed fsync is never retried: the writer that saw it is closed for good.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import errno
 import os
 import threading
@@ -90,6 +97,7 @@ class Ledger(LedgerReader):
         roll_seconds: float | None = 24 * 3600.0,
         read_only: bool = False,
         fs: FileSystem | None = None,
+        sync_interval_ms: float | None = 1000.0,
     ) -> None:
         super().__init__(Path(root))
         if durability not in Durability.ALL:
@@ -110,7 +118,9 @@ class Ledger(LedgerReader):
         self.roll_bytes = roll_bytes
         self.roll_seconds = roll_seconds
         self.read_only = read_only
+        self.sync_interval_ms = sync_interval_ms
         self.fs = fs or FileSystem()
+        self._dirty_since: float | None = None  # monotonic time of the oldest unsynced commit
         self._lock = threading.RLock()
         self._buffer: list[PendingEvent] = []
         self._buffered_since = 0.0
@@ -149,14 +159,22 @@ class Ledger(LedgerReader):
                 self._buffered_since = time.monotonic()
             self._buffer.extend(events)
             if self.durability == Durability.FSYNC or len(self._buffer) >= self.buffer_max_events:
-                return self._commit_locked()
+                info = self._commit_locked()
+                if self._dirty_since is not None:
+                    self._ensure_timer()
+                return info
         self._ensure_timer()
         return None
 
     def commit(self) -> CommitInfo | None:
-        """Commit everything buffered now. Returns None when the buffer was empty."""
+        """Commit everything buffered now. Returns None when the buffer was empty.
+
+        A background commit that failed kept its events buffered, so this commit retries them:
+        its own outcome is the one reported (a fatal fsync failure is raised)."""
         with self._lock:
-            self._raise_deferred()
+            if isinstance(self._deferred, DurabilityError) or self._fatal is not None:
+                self._raise_deferred()
+            self._deferred = None
             if not self._buffer:
                 return None
             self._check_writable()
@@ -173,6 +191,9 @@ class Ledger(LedgerReader):
         try:
             if self._fatal is None and not self.read_only:
                 self.commit()
+                with self._lock:
+                    if self._dirty_since is not None and self.sync_interval_ms is not None:
+                        self._sync_idle()  # close makes every commit of this writer durable
         finally:
             with self._lock:
                 self._closed = True
@@ -193,6 +214,9 @@ class Ledger(LedgerReader):
             _LIVE.add(self)
 
     def _check_writable(self) -> None:
+        if self._fatal is not None and isinstance(self._deferred, DurabilityError):
+            exc, self._deferred = self._deferred, None
+            raise exc
         if self._fatal is not None:
             raise LedgerClosedError(
                 "This writer saw a failed fsync and was closed: what it had buffered may not be "
@@ -207,6 +231,13 @@ class Ledger(LedgerReader):
     def _raise_deferred(self) -> None:
         if self._deferred is not None:
             exc, self._deferred = self._deferred, None
+            if isinstance(exc, LedgerError):
+                raise type(exc)(
+                    f"A background commit failed: {exc.message} The events of this call were "
+                    "not buffered: call again.",
+                    code=exc.code,
+                    **exc.details,
+                ) from exc
             raise exc
 
     # ------------------------------------------------------------------ commit
@@ -228,76 +259,140 @@ class Ledger(LedgerReader):
             raise
 
     def _write(self, events: list[PendingEvent]) -> CommitInfo:
-        self.root.mkdir(parents=True, exist_ok=True)
-        lock_fd = self._lock_file()
+        lock_fd = self._open_for_commit()
         try:
             self.fs.lock(lock_fd)
         except OSError as exc:
             raise LedgerIOError(f"Cannot lock the ledger: {exc}", errno=exc.errno) from exc
         try:
-            head = self._current_head()
-            first = head.seq + 1
-            tx = max(_now_us(), head.tx_time + 1)
-            batch = _build_batch(events, first, tx)
-            message, chain = encode_batch(
-                batch, first_seq=first, tx_time=tx, prev_chain=head.chain
-            )
-            fd = self._segment_fd(head.segment)
             try:
-                self.fs.pwrite(fd, message, head.offset)
+                head = self._current_head()
+            except DurabilityError as exc:
+                self._fatal = exc
+                self._closed = True
+                raise
             except OSError as exc:
-                self._undo_partial(fd, head.offset)
-                raise _io_error("write", head, exc) from exc
-            status = "FLUSHED"
-            if self.durability == Durability.FSYNC:
-                try:
-                    self.fs.fsync(fd)
-                except OSError as exc:
-                    self._fatal = exc
-                    self._closed = True
-                    self._release_fds()
-                    raise DurabilityError(
-                        f"fsync of `{segment_name(head.segment)}` failed ({exc}); this writer is "
-                        f"closed and seq {first}..{first + len(events) - 1} may be lost. "
-                        "Open a new writer: recovery will keep only what is intact.",
-                        errno=exc.errno,
-                        first_seq=first,
-                        count=len(events),
-                    ) from exc
-                status = "FSYNCED"
-            new_head = Head(
-                seq=first + len(events) - 1,
-                segment=head.segment,
-                offset=head.offset + len(message),
-                chain=chain,
-                tx_time=tx,
-                segment_started=head.segment_started or tx,
-            )
-            try:
-                write_head(self._head_file(), new_head, self.fs)
-            except OSError as exc:
-                # The batch is whole in the segment; the next writer adopts it from there.
-                self._head = None
                 self._recovered = False
                 raise LedgerIOError(
-                    f"Seq {first}..{new_head.seq} is written to `{segment_name(head.segment)}` "
-                    f"but the head could not be published ({exc}); the next commit or open "
-                    "adopts it from the segment.",
+                    f"Could not prepare the commit ({_reason(exc)}); nothing was committed and "
+                    "the events stay buffered for a retry.",
                     errno=exc.errno,
-                    committed=True,
                 ) from exc
-            self._head = new_head
-            info = CommitInfo(first, len(events), segment_name(head.segment), head.offset, tx, status)
-            self.commits += 1
-            if self._should_roll(new_head):
-                self._roll(new_head)
-            return info
+            return self._write_locked(events, head)
         finally:
             self.fs.unlock(lock_fd)
+            if self._fatal is not None:
+                self._release_fds()  # after the unlock: the lock descriptor is one of them
 
-    def _undo_partial(self, fd: int, offset: int) -> None:
+    def _open_for_commit(self) -> int:
         try:
-            self.fs.ftruncate(fd, offset)
+            self.root.mkdir(parents=True, exist_ok=True)
+            return self._lock_file()
+        except OSError as exc:
+            raise LedgerIOError(
+                f"Cannot open the ledger lock in `{self.root}` ({_reason(exc)}).", errno=exc.errno
+            ) from exc
+
+    def _write_locked(self, events: list[PendingEvent], head: Head) -> CommitInfo:
+        first = head.seq + 1
+        tx = max(_now_us(), head.tx_time + 1)
+        batch = _build_batch(events, first, tx)
+        message, chain = encode_batch(batch, first_seq=first, tx_time=tx, prev_chain=head.chain)
+        try:
+            fd = self._segment_fd(head.segment)
+            self.fs.pwrite(fd, message, head.offset)
+        except OSError as exc:
+            self._undo_partial(head.segment, head.offset)
+            raise _io_error("write", head, exc) from exc
+        end = head.offset + len(message)
+        status = "FLUSHED"
+        if self.durability == Durability.FSYNC or self._sync_due():
+            self._fsync_or_die(fd, head, first, len(events))
+            status = "FSYNCED"
+        elif self._dirty_since is None:
+            self._dirty_since = time.monotonic()
+        synced = end if status == "FSYNCED" else head.durable_offset
+        new_head = Head(
+            seq=first + len(events) - 1,
+            segment=head.segment,
+            offset=end,
+            chain=chain,
+            tx_time=tx,
+            segment_started=head.segment_started or tx,
+            synced=synced,
+            boot=self.fs.boot_id() or "",
+        )
+        try:
+            write_head(self._head_file(), new_head, self.fs)
+        except OSError as exc:
+            # The batch is whole in the segment; the next writer adopts it from there.
+            self._head = None
+            self._recovered = False
+            raise LedgerIOError(
+                f"Seq {first}..{new_head.seq} is written to `{segment_name(head.segment)}` "
+                f"but the head could not be published ({_reason(exc)}); the next commit or open "
+                "adopts it from the segment, so do not append these events again.",
+                errno=exc.errno,
+                committed=True,
+            ) from exc
+        self._head = new_head
+        info = CommitInfo(first, len(events), segment_name(head.segment), head.offset, tx, status)
+        self.commits += 1
+        if self._should_roll(new_head):
+            try:
+                self._roll(new_head)
+            except OSError:
+                # The commit stands; the roll is retried by the next commit (recovery finishes
+                # a half-done roll: a new segment no head names yet, a missing end marker).
+                self._recovered = False
+                self._close_segment_fd()
+        return info
+
+    def _sync_due(self) -> bool:
+        """``flush`` mode: fsync this commit when this writer's oldest unsynced commit is older
+        than ``sync_interval_ms`` (bounds what a power loss can take)."""
+        if self.sync_interval_ms is None or self._dirty_since is None:
+            return False
+        return (time.monotonic() - self._dirty_since) * 1000.0 >= self.sync_interval_ms
+
+    def _fsync_or_die(self, fd: int, head: Head, first: int, count: int) -> None:
+        try:
+            self.fs.fsync(fd)
+        except OSError as exc:
+            # After a failed fsync the page cache may hold data the disk never got: never retry.
+            # Cut the batch off (best effort) so that it is cleanly not committed.
+            undone = True
+            try:
+                self.fs.ftruncate(fd, head.offset)
+            except OSError:
+                undone = False
+            self._fatal = exc
+            self._closed = True
+            if count == 0:
+                self._release_fds()  # idle sync: no commit (and no lock) in progress
+                fate = f"commits up to seq {head.seq} (acknowledged as FLUSHED) may not be on disk"
+                first = head.seq
+            elif undone:
+                fate = f"seq {first}..{first + count - 1} was cut off again and is not committed"
+            else:
+                fate = (
+                    f"seq {first}..{first + count - 1} may be adopted by the next writer if its "
+                    "bytes are intact"
+                )
+            raise DurabilityError(
+                f"fsync of `{segment_name(head.segment)}` failed ({_reason(exc)}); this writer is "
+                f"closed for good and {fate}. "
+                "Open a new writer to continue: recovery keeps only what is intact.",
+                errno=exc.errno,
+                first_seq=first,
+                count=count,
+                undone=undone,
+            ) from exc
+        self._dirty_since = None
+
+    def _undo_partial(self, segment: int, offset: int) -> None:
+        try:
+            self.fs.ftruncate(self._segment_fd(segment), offset)
         except OSError:
             self._recovered = False  # the next commit re-derives the head and cleans up
 
@@ -326,19 +421,26 @@ class Ledger(LedgerReader):
     def _create_first_segment(self) -> Head:
         path = self.root / segment_name(0)
         self._write_new_segment(path)
-        head = Head(segment_started=_now_us())
+        head = Head(
+            segment_started=_now_us(), synced=len(SCHEMA_MESSAGE), boot=self.fs.boot_id() or ""
+        )
         write_head(self._head_file(), head, self.fs)
         return head
 
     def _write_new_segment(self, path: Path) -> None:
         tmp = path.with_name(path.name + ".tmp")
-        fd = self.fs.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         try:
-            self.fs.pwrite(fd, SCHEMA_MESSAGE, 0)
-            self.fs.fsync(fd)
-        finally:
-            self.fs.close(fd)
-        self.fs.replace(tmp, path)
+            fd = self.fs.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            try:
+                self.fs.pwrite(fd, SCHEMA_MESSAGE, 0)
+                self.fs.fsync(fd)
+            finally:
+                self.fs.close(fd)
+            self.fs.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         self.fs.fsync_dir(self.root)
 
     def _should_roll(self, head: Head) -> bool:
@@ -355,6 +457,24 @@ class Ledger(LedgerReader):
         found by recovery; a sealed marker missing on the old one is added by recovery.
         """
         old = head.segment
+        if seal:
+            # The old segment's batches must be durable before a newer segment exists: after a
+            # power loss, recovery only looks at the newest segment.
+            fd = self._segment_fd(old)
+            try:
+                self.fs.fsync(fd)
+            except OSError as exc:
+                # The commit that triggered the roll stands (FLUSHED); this writer is done.
+                self._fatal = exc
+                self._closed = True
+                self._deferred = DurabilityError(
+                    f"fsync of `{segment_name(old)}` failed while sealing it ({_reason(exc)}); "
+                    f"this writer is closed for good. Commits up to seq {head.seq} were "
+                    "acknowledged as FLUSHED and may not be on disk; open a new writer.",
+                    errno=exc.errno,
+                )
+                return head
+            self._dirty_since = None
         self._write_new_segment(self.root / segment_name(old + 1))
         new_head = Head(
             seq=head.seq,
@@ -363,6 +483,8 @@ class Ledger(LedgerReader):
             chain=head.chain,
             tx_time=head.tx_time,
             segment_started=max(_now_us(), head.tx_time),
+            synced=len(SCHEMA_MESSAGE),
+            boot=self.fs.boot_id() or "",
         )
         write_head(self._head_file(), new_head, self.fs)
         self._head = new_head
@@ -436,24 +558,51 @@ class Ledger(LedgerReader):
         if self._closed:
             return False
         with self._lock:
-            if not self._buffer or self._closed:
-                return True
-            if (time.monotonic() - self._buffered_since) * 1000 < self.buffer_max_ms:
-                return True
+            if self._closed:
+                return False
             try:
-                self._commit_locked()
+                if self._buffer and (
+                    (time.monotonic() - self._buffered_since) * 1000 >= self.buffer_max_ms
+                ):
+                    self._commit_locked()
+                elif not self._buffer and self._sync_due():
+                    self._sync_idle()
             except BaseException as exc:  # surfaced on the caller's next call
                 self._deferred = exc
         return True
 
-    def recover(self, *, dry_run: bool = False) -> RecoveryReport:
-        """Run crash recovery now under the lock (``dry_run`` reports without changing files)."""
+    def _next_wait(self) -> float:
+        """Seconds until the buffer reaches ``buffer_max_ms`` (at most that long, at least 1 ms)."""
+        wait = self.buffer_max_ms / 1000.0
+        if self._buffer:
+            due = self._buffered_since + wait - time.monotonic()
+            wait = min(wait, max(0.001, due))
+        return wait
+
+    def _sync_idle(self) -> None:
+        """fsync the segment this idle writer last wrote (``flush`` mode's bounded window)."""
+        head = self._head
+        if head is None or self._seg_fd is None or self._seg_index != head.segment:
+            self._dirty_since = None
+            return
+        self._fsync_or_die(self._seg_fd, head, head.seq + 1, 0)
+
+    def recover(self, *, dry_run: bool = False, salvage: bool = False) -> RecoveryReport:
+        """Run crash recovery now under the lock (``dry_run`` reports without changing files;
+        ``salvage`` cuts the active segment at damage before the head instead of raising)."""
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock:
             lock_fd = self._lock_file()
             self.fs.lock(lock_fd)
             try:
-                report = recover(self.root, self.fs, dry_run=dry_run)
+                try:
+                    report = recover(self.root, self.fs, dry_run=dry_run, salvage=salvage)
+                except OSError as exc:
+                    raise LedgerIOError(
+                        f"Recovery of `{self.root}` failed ({_reason(exc)}); nothing was lost: "
+                        "run it again once the cause is fixed.",
+                        errno=exc.errno,
+                    ) from exc
                 if not dry_run:
                     self._recovered = False
                     self._close_segment_fd()
@@ -474,10 +623,14 @@ def _build_batch(events: list[PendingEvent], first_seq: int, tx: int) -> pa.Reco
     return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
 
 
-def _io_error(what: str, head: Head, exc: OSError) -> LedgerIOError:
-    reason = {errno.ENOSPC: "the disk is full", errno.EIO: "an I/O error"}.get(
+def _reason(exc: OSError) -> str:
+    return {errno.ENOSPC: "the disk is full", errno.EIO: "an I/O error"}.get(
         exc.errno or 0, str(exc)
     )
+
+
+def _io_error(what: str, head: Head, exc: OSError) -> LedgerIOError:
+    reason = _reason(exc)
     return LedgerIOError(
         f"Could not {what} commit at `{segment_name(head.segment)}` offset {head.offset}: "
         f"{reason}. Nothing was committed; the ledger is unchanged and the events stay "
@@ -493,7 +646,7 @@ def _timer_loop(ref: weakref.ref[Ledger]) -> None:
         ledger = ref()
         if ledger is None:
             return
-        wait = ledger.buffer_max_ms / 1000.0
+        wait = ledger._next_wait()
         wake = ledger._wake
         del ledger
         if wake.wait(wait):
@@ -512,5 +665,5 @@ def _commit_at_exit() -> None:
     for ledger in list(_LIVE):
         try:
             ledger.close()
-        except Exception:  # noqa: BLE001 - exit must go on; the error was the user's to see
+        except Exception:
             pass

@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from ledger import EVENT_SCHEMA, CorruptionError, Head, LedgerReader
+from ledger.fs import FileSystem
 from ledger.segment import read_frame
 
 from .base import Projection
@@ -110,10 +111,12 @@ class Projector:
         *,
         persist: bool = True,
         classes: Iterable[type[Projection]] = ALL_PROJECTIONS,
+        fs: FileSystem | None = None,
     ) -> None:
         self.reader = reader
         self.root = Path(root)
         self.persist = persist
+        self.fs = fs  # the file layer saves go through (tests inject crashes and power loss)
         self._slots = {cls.name: _Slot(cls(EVENT_SCHEMA)) for cls in classes}
 
     @property
@@ -215,7 +218,9 @@ class Projector:
             folder.mkdir(parents=True, exist_ok=True)
             with _folder_lock(folder):
                 new_rows = projection.table().slice(slot.dirty_from)
-                slot.chunks = save_state(folder, projection, new_rows, checkpoint, slot.chunks)
+                slot.chunks = save_state(
+                    folder, projection, new_rows, checkpoint, slot.chunks, self.fs
+                )
             slot.saved = projection.checkpoint
             slot.dirty_from = projection.num_rows
             saved.append(name)

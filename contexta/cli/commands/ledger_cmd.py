@@ -1,8 +1,17 @@
-"""``contexta ledger verify|repair``."""
+"""``contexta ledger verify|repair``.
+
+``verify`` reads every segment (CRCs, chain, seq continuity, batch metadata, sealing, HEAD) and
+prints one line per finding naming the file, byte offset and seq; it exits 0 when there is no
+finding and 1 when there is any (warnings such as a torn tail included). ``repair`` is a dry
+run unless ``--apply``: it moves a torn tail aside to ``ledger/torn/`` and republishes the head;
+``--salvage`` also cuts the active segment at damage before the head (those seqs are lost).
+"""
 
 from __future__ import annotations
 
 import argparse
+
+from ledger import LedgerError
 
 from ..output import emit, emit_json
 from .common import open_workspace
@@ -13,17 +22,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub = group.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
     verify = sub.add_parser(
-        "verify", help="check every CRC, the chain, seq continuity and segment metadata"
+        "verify",
+        help="check every CRC, the chain, seq continuity and segment metadata "
+        "(exit 1 on any finding)",
     )
     verify.set_defaults(handler=_verify)
-    repair = sub.add_parser(
-        "repair", help="move a torn tail aside (dry run unless --apply)"
-    )
+    repair = sub.add_parser("repair", help="move a torn tail aside (dry run unless --apply)")
     mode = repair.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", dest="dry_run", action="store_true", default=True,
                       help="report what would be done (the default)")
     mode.add_argument("--apply", dest="dry_run", action="store_false",
                       help="do it: move torn bytes to ledger/torn/ and republish the head")
+    repair.add_argument("--salvage", action="store_true",
+                        help="also cut the active segment at damage before the head; the seqs "
+                        "after it leave the log (their bytes are kept in ledger/torn/)")
     repair.set_defaults(handler=_repair)
 
 
@@ -38,17 +50,30 @@ def _verify(args: argparse.Namespace) -> int:
         state = "OK" if report.ok else "DAMAGED"
         emit(f"{state}: {report.events} events, {report.batches} batches, {report.segments} segment(s), "
              f"last seq {report.last_seq}, {len(report.findings)} finding(s).")
-    return 0 if report.ok else 1
+    return 1 if report.findings else 0
 
 
 def _repair(args: argparse.Namespace) -> int:
     ctx = open_workspace(args)
-    report = ctx._workspace.ledger.recover(dry_run=args.dry_run)
+    try:
+        report = ctx._workspace.ledger.recover(dry_run=args.dry_run, salvage=args.salvage)
+    except LedgerError as exc:
+        details = {k: v for k, v in exc.details.items() if k in ("file", "offset", "seq", "reason")}
+        hint = "" if args.salvage else (
+            " To cut the log at the damage, run `contexta ledger repair --apply --salvage`."
+        )
+        if args.format == "json":
+            emit_json({"error": {"code": exc.code, "message": exc.message, "details": details}})
+        else:
+            emit(f"error [{exc.code}]: {exc.message}{hint}")
+        return 1
     if args.format == "json":
         emit_json({
             "dry_run": report.dry_run, "actions": report.actions, "torn_offset": report.torn_offset,
             "torn_bytes": report.torn_bytes, "torn_path": report.torn_path,
             "head_seq": report.head.seq if report.head else 0,
+            "lost_seqs": [report.lost_from_seq, report.lost_to_seq]
+            if report.lost_from_seq is not None else None,
         })
         return 0
     if not report.actions:
