@@ -113,7 +113,7 @@ class LedgerTail:
 
     def _locate(self, head: Head) -> tuple[int, int]:
         """Segment and offset of the batch holding ``last_seq + 1`` (a one-time scan)."""
-        for segment, frame in self._reader.frames(head, after_seq=self.last_seq, check_crc=False):
+        for segment, frame in self._reader.frames(head, after_seq=self.last_seq, check_crc=True):
             return segment, frame.offset
         return head.segment, head.offset  # pragma: no cover - head.seq > last_seq found one
 

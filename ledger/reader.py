@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ from .segment import (
 )
 
 __all__ = ["LedgerReader", "SegmentInfo", "list_segments"]
+
+#: How many scan end points a reader remembers to resume later scans from.
+RESUME_MARKS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +91,9 @@ class LedgerReader:
         self._first_seq: dict[int, int] = {}
         self._sealed: dict[int, pa.Buffer] = {}
         self._checked: dict[int, int] = {}
+        # last seq of a scan -> (segment, offset just past its batch): a later scan after that
+        # seq (or after a later one) starts there instead of at the start of the segment.
+        self._marks: OrderedDict[int, tuple[int, int]] = OrderedDict()
 
     def head(self) -> Head:
         """The committed head (an empty ledger's head if there is none).
@@ -176,7 +183,8 @@ class LedgerReader:
         head = head or self.head()
         if head.seq <= after_seq:
             return
-        start_segment = self._segment_for(after_seq + 1, head)
+        start_segment, start_offset = self._resume_point(after_seq, head)
+        scan_mark: int | None = None
         for index in range(start_segment, head.segment + 1):
             buf = self._segment_buffer(index, head)
             end = head.offset if index == head.segment else buf.size
@@ -189,18 +197,50 @@ class LedgerReader:
                     offset=buf.size,
                     reason="truncated_committed",
                 )
+            begin = start_offset if index == start_segment else len(SCHEMA_MESSAGE)
+            if begin > end:  # a stale mark (the ledger was repaired): scan the segment
+                begin = len(SCHEMA_MESSAGE)
             path = str(self.segment_path(index))
             frames = iter_frames(
-                buf, len(SCHEMA_MESSAGE), end, path, check_crc=check_crc, sealed=index < head.segment
+                buf, begin, end, path, check_crc=check_crc, sealed=index < head.segment
             )
             for frame in frames:
-                if index not in self._first_seq and index < head.segment:
+                if begin == len(SCHEMA_MESSAGE) and index not in self._first_seq and (
+                    index < head.segment
+                ):
                     self._first_seq[index] = frame.first_seq
                 if frame.first_seq + frame.count - 1 <= after_seq:
                     continue
                 if frame.first_seq > head.seq:
                     return
+                scan_mark = self._mark(scan_mark, frame, index)
                 yield index, frame
+
+    def _mark(self, previous: int | None, frame: BatchFrame, index: int) -> int:
+        """Remember where the current scan ended (one mark per scan, the newest kept)."""
+        if previous is not None:
+            self._marks.pop(previous, None)
+        last = frame.first_seq + frame.count - 1
+        self._marks[last] = (index, frame.offset + frame.length)
+        self._marks.move_to_end(last)
+        while len(self._marks) > RESUME_MARKS:
+            self._marks.popitem(last=False)
+        return last
+
+    def _resume_point(self, after_seq: int, head: Head) -> tuple[int, int]:
+        """Where a scan for seqs after ``after_seq`` starts: in the segment holding
+        ``after_seq + 1``, at the latest remembered scan end at or before ``after_seq`` (in
+        that segment or a later one), else at the start of that segment."""
+        segment = self._segment_for(after_seq + 1, head)
+        best: tuple[int, int, int] | None = None
+        for seq, (index, offset) in self._marks.items():
+            if seq <= min(after_seq, head.seq) and segment <= index <= head.segment and (
+                best is None or seq > best[0]
+            ):
+                best = (seq, index, offset)
+        if best is None:
+            return segment, len(SCHEMA_MESSAGE)
+        return best[1], best[2]
 
     def check(self, upto_seq: int, head: Head | None = None) -> int:
         """CRC-check every committed batch up to the one holding ``upto_seq`` without decoding

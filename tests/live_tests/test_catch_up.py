@@ -17,7 +17,6 @@ from .builders import metric, seed_run
 
 #: The ledger reader resumes scans where the previous one ended (see docs/live.md). Without
 #: it, every catch-up re-decodes the active segment from its start.
-READER_RESUMES = hasattr(LedgerReader(Path(".")), "_marks")
 
 
 def _queries(reader: Contexta) -> tuple[Any, ...]:
@@ -67,10 +66,6 @@ def test_queries_reflect_every_commit_before_them(workspace: Path) -> None:
     assert _queries(reader)[0] == ("a", "b", "c")
 
 
-@pytest.mark.xfail(
-    not READER_RESUMES, strict=True,
-    reason="needs the LedgerReader resume marks (docs/live.md, 'Reader change')",
-)
 def test_a_query_folds_only_the_new_batches(workspace: Path, scans: list[int]) -> None:
     writer = Contexta(workspace=workspace)
     seed_run(writer, "p", "a")
