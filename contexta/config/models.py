@@ -132,7 +132,9 @@ class RecordStoreConfig(ConfigModel):
 
     ``durability_mode``: ``"flush"`` (default) hands each commit to the OS; ``"fsync"`` also
     forces it to disk. ``buffer_max_events`` / ``buffer_max_ms`` (ours) bound the window of
-    buffered appends: a buffer is committed when either limit is reached.
+    buffered appends: a buffer is committed when either limit is reached. ``sync_interval_ms``
+    (ours) bounds what a power loss can take in ``flush`` mode: a writer fsyncs once its oldest
+    unsynced commit is that old.
     """
 
     root_path: Path | None = None
@@ -144,6 +146,7 @@ class RecordStoreConfig(ConfigModel):
     read_only: bool = False
     buffer_max_events: int = checked(1024, gt=0)
     buffer_max_ms: float = checked(50.0, gt=0, finite=True)
+    sync_interval_ms: float = checked(1000.0, gt=0, finite=True)
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -27,6 +27,7 @@ OUR_ENV_KEYS = {
     "CONTEXTA_CAPTURE_PRODUCER",
     "CONTEXTA_RECORDS_BUFFER_MAX_EVENTS",
     "CONTEXTA_RECORDS_BUFFER_MAX_MS",
+    "CONTEXTA_RECORDS_SYNC_INTERVAL_MS",
 }
 
 # A non-default value for each literal field: (text, expected).
@@ -64,6 +65,7 @@ INT_FIELDS = {
 FLOAT_FIELDS = {
     "capture.retry_backoff_seconds",
     "records.buffer_max_ms",
+    "records.sync_interval_ms",
     "interpretation.anomaly.z_score_threshold",
 }
 
@@ -118,7 +120,7 @@ def expect_code(code: str, **kwargs: Any) -> ConfigurationError:
 
 def test_env_keys_are_1_0s_89_plus_our_three() -> None:
     assert len(C10_ENV_KEYS) == 89
-    assert len(ENV_KEYS) == 92
+    assert len(ENV_KEYS) == 93
     assert set(ENV_KEYS) == set(C10_ENV_KEYS) | OUR_ENV_KEYS
     assert [key for key in ENV_KEYS if key not in OUR_ENV_KEYS] == list(C10_ENV_KEYS)
 
@@ -145,7 +147,7 @@ def test_every_leaf_variable_sets_its_field() -> None:
         config = load_config(env={env_key_for(path): text})
         assert leaf(config, path) == expected, path
         checked += 1
-    assert checked == 92
+    assert checked == 93
 
 
 # ---------------------------------------------------------------------------------------------

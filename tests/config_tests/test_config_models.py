@@ -34,7 +34,7 @@ from ._c10_observed import C10_CLASS_FIELDS, C10_SCHEMA_DEFAULTS
 
 OUR_NEW_FIELDS = {
     "CaptureConfig": ("producer",),
-    "RecordStoreConfig": ("buffer_max_events", "buffer_max_ms"),
+    "RecordStoreConfig": ("buffer_max_events", "buffer_max_ms", "sync_interval_ms"),
 }
 # Defaults we change on purpose (contract 8 / design): durability is "flush" by default.
 OUR_DEFAULT_CHANGES = {"records.durability_mode": "flush"}
@@ -42,6 +42,7 @@ OUR_NEW_DEFAULTS = {
     "capture.producer": None,
     "records.buffer_max_events": 1024,
     "records.buffer_max_ms": 50.0,
+    "records.sync_interval_ms": 1000.0,
 }
 
 
