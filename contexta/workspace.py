@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledger import CorruptionError, Head, Ledger, LedgerError, PendingEvent
+from ledger.head import HEAD_NAME
 from ledger.segment import read_frame
 from projections import Projector, as_of, latest_per
 
@@ -26,6 +28,11 @@ from .common.errors import AppendError, IntegrityError
 from .events import decode_body
 
 __all__ = ["Workspace", "default_actor"]
+
+
+#: How long after its last write HEAD must have been read for the parsed head to be reused:
+#: longer than the coarsest file timestamp granularity we expect (one second).
+_SETTLED_NS = 2_500_000_000
 
 
 def default_actor() -> str:
@@ -80,7 +87,9 @@ class Workspace:
         self._models: _LRU = _LRU(200_000)
         self._batches: _LRU = _LRU(64)
         self._known: dict[str, set[str]] = {}
-        self._indexes: dict[tuple[str, str], tuple[int, int, dict[Any, list[int]]]] = {}
+        self._indexes: dict[tuple[str, str], tuple[Any, int, dict[Any, list[int]]]] = {}
+        self._latest: dict[str, tuple[pa.Table, pa.Table]] = {}
+        self._head: tuple[tuple[int, int, int, int], Head] | None = None
 
     # ------------------------------------------------------------------ writing
 
@@ -115,10 +124,28 @@ class Workspace:
     # ------------------------------------------------------------------ reading
 
     def head(self) -> Head:
-        """Commit this process's buffer, then the committed head (read-your-writes)."""
+        """Commit this process's buffer, then the committed head (read-your-writes).
+
+        The parsed head is reused while the HEAD file is unchanged (same inode, size, mtime and
+        ctime) *and* was last written long enough before it was read that any later write must
+        show a new timestamp, even on file systems with one-second timestamps: so a cached head
+        can never hide a commit, and a query costs a ``stat`` instead of a read and a parse.
+        """
         self.reopen()
         self.flush()
-        return self.ledger.head()
+        try:
+            st = os.stat(self.ledger.root / HEAD_NAME)
+        except OSError:
+            return self.ledger.head()
+        key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        cached = self._head
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        before = time.time_ns()
+        head = self.ledger.head()
+        if before - max(st.st_mtime_ns, st.st_ctime_ns) > _SETTLED_NS:
+            self._head = (key, head)
+        return head
 
     def table(self, name: str, *, as_of_us: int | None = None, head: Head | None = None) -> pa.Table:
         try:
@@ -128,8 +155,18 @@ class Workspace:
         return as_of(projection.table(), as_of_us)
 
     def latest(self, name: str, *, as_of_us: int | None = None) -> pa.Table:
-        """The latest version of each entity of projection ``name``."""
-        return latest_per(self.table(name, as_of_us=as_of_us))
+        """The latest version of each entity of projection ``name``.
+
+        Cached per source table: a projection hands out the same (immutable) table object until
+        it folds more rows, and the cache keeps that object alive, so identity is a safe key.
+        """
+        table = self.table(name, as_of_us=as_of_us)
+        cached = self._latest.get(name)
+        if cached is not None and cached[0] is table:
+            return cached[1]
+        latest = latest_per(table)
+        self._latest[name] = (table, latest)
+        return latest
 
     def exists(self, kind: str, projection: str, ref: str) -> bool:
         if ref in self._known.get(kind, ()):
@@ -141,61 +178,82 @@ class Workspace:
         return bool(found)
 
     def index(self, name: str, column: str) -> tuple[pa.Table, dict[Any, list[int]]]:
-        """Projection ``name`` and a dict from each value of ``column`` to its row numbers,
-        extended incrementally as the (append-only) projection grows."""
-        table = self.table(name)
-        projection = self.projector.get(name, self.ledger.head())
+        """Projection ``name`` and a dict from each value of ``column`` to its row numbers
+        (ascending), extended incrementally as the (append-only) projection grows.
+
+        New rows are grouped with Arrow (dictionary-encode, stable sort, run ends), so the
+        Python work is per distinct value, not per row.
+        """
+        try:
+            projection = self.projector.get(name, self.head())
+        except CorruptionError as exc:
+            raise translate(exc) from exc
+        table = projection.table()
         key = (name, column)
         cached = self._indexes.get(key)
-        epoch = id(projection._chunks[0]) if projection._chunks else 0
+        epoch = (id(projection), projection.epoch)
         if cached is None or cached[0] != epoch or cached[1] > table.num_rows:
             done, mapping = 0, {}
         else:
             done, mapping = cached[1], cached[2]
         if done < table.num_rows:
-            values = table.column(column).slice(done).to_pylist()
-            for i, value in enumerate(values, start=done):
-                rows = mapping.get(value)
-                if rows is None:
-                    mapping[value] = [i]
-                else:
-                    rows.append(i)
+            group_rows(table.column(column).slice(done), done, mapping)
         self._indexes[key] = (epoch, table.num_rows, mapping)
         return table, mapping
 
     # ------------------------------------------------------------------ bodies
 
     def models(self, table: pa.Table, kind: str | None = None) -> list[Any]:
-        """Decode the ``body`` column of projection rows (per-row ``kind`` column unless given)."""
+        """Decode the ``body`` column of projection rows (per-row ``kind`` column unless given).
+
+        Decoded models are cached by seq; the misses are decoded in one pass over the column.
+        """
         seqs = table.column("seq").to_pylist()
-        kinds = None if kind is not None else table.column("kind").to_pylist()
-        out: list[Any] = []
-        bodies = None
-        for i, seq in enumerate(seqs):
-            model = self._models.get(seq)
-            if model is None:
-                if bodies is None:
-                    bodies = table.column("body")
-                model = decode_body(kinds[i] if kinds is not None else kind, bodies[i].as_py())
-                self._models.put(seq, model)
-            out.append(model)
+        cache = self._models
+        out = [cache.get(seq) for seq in seqs]
+        missing = [i for i, model in enumerate(out) if model is None]
+        if not missing:
+            return out
+        bodies = table.column("body")
+        if len(missing) < len(seqs):
+            bodies = bodies.take(pa.array(missing, pa.int64()))
+        if kind is not None:
+            kinds: list[str] | None = None
+        else:
+            kinds = table.column("kind").to_pylist()
+        for i, body in zip(missing, bodies.to_pylist(), strict=True):
+            model = decode_body(kind if kinds is None else kinds[i], body)
+            out[i] = model
+            cache.put(seqs[i], model)
         return out
 
     def fetch(self, rows: pa.Table) -> list[Any]:
-        """Decode records located by ``segment``/``batch_offset``/``row`` (records projection)."""
+        """Decode records located by ``segment``/``batch_offset``/``row`` (records projection).
+
+        Cached by seq; the misses are read one ledger batch at a time (one ``take`` of the body
+        column per batch), not one row at a time.
+        """
         seqs = rows.column("seq").to_pylist()
+        cache = self._models
+        out = [cache.get(seq) for seq in seqs]
+        missing = [i for i, model in enumerate(out) if model is None]
+        if not missing:
+            return out
         segments = rows.column("segment").to_pylist()
         offsets = rows.column("batch_offset").to_pylist()
         positions = rows.column("row").to_pylist()
         kinds = rows.column("kind").to_pylist()
-        out = []
-        for seq, segment, offset, row, kind in zip(seqs, segments, offsets, positions, kinds, strict=True):
-            model = self._models.get(seq)
-            if model is None:
-                batch = self._batch(segment, offset)
-                model = decode_body(kind, batch.column(12)[row].as_py())
-                self._models.put(seq, model)
-            out.append(model)
+        by_batch: dict[tuple[int, int], list[int]] = {}
+        for i in missing:
+            by_batch.setdefault((segments[i], offsets[i]), []).append(i)
+        for (segment, offset), members in by_batch.items():
+            batch = self._batch(segment, offset)
+            take = pa.array([positions[i] for i in members], pa.int64())
+            bodies = batch.column(12).take(take).to_pylist()
+            for i, body in zip(members, bodies, strict=True):
+                model = decode_body(kinds[i], body)
+                out[i] = model
+                cache.put(seqs[i], model)
         return out
 
     def _batch(self, segment: int, offset: int) -> pa.RecordBatch:
@@ -227,3 +285,31 @@ class Workspace:
         except CorruptionError as exc:
             raise translate(exc) from exc
 
+
+
+def group_rows(values: pa.ChunkedArray | pa.Array, base: int, mapping: dict[Any, list[int]]) -> None:
+    """Add ``base + i`` to ``mapping[values[i]]`` for every i, in ascending order per value
+    (None for nulls). Equal to the plain loop, done with Arrow: dictionary-encode, a stable sort
+    of the codes, and the run ends of the sorted codes; Python touches each distinct value once.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if len(values) == 0:
+        return
+    encoded = pc.dictionary_encode(values)
+    codes = encoded.indices
+    order = pc.sort_indices(codes)  # stable: row order kept within a value; nulls last
+    runs = pc.run_end_encode(codes.take(order))
+    ends = runs.run_ends.to_pylist()
+    run_codes = runs.values.to_pylist()
+    dictionary = encoded.dictionary.to_pylist()
+    rows = pc.add(order, pa.scalar(base, pa.uint64())).to_pylist() if base else order.to_pylist()
+    start = 0
+    for end, code in zip(ends, run_codes, strict=True):
+        value = None if code is None else dictionary[code]
+        found = mapping.get(value)
+        if found is None:
+            mapping[value] = rows[start:end]
+        else:
+            found.extend(rows[start:end])
+        start = end

@@ -9,13 +9,14 @@ never rewrites a row it has folded.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["LOCATOR_FIELDS", "Projection"]
+__all__ = ["LOCATOR_FIELDS", "Projection", "batch_kinds"]
 
 #: Columns the engine adds to every event it hands to ``apply``: where its row lives in the
 #: ledger (segment index, batch byte offset, row within the batch), so a body can be fetched
@@ -25,6 +26,9 @@ LOCATOR_FIELDS = (
     pa.field("batch_offset", pa.int64(), nullable=False),
     pa.field("row", pa.int32(), nullable=False),
 )
+
+
+_EPOCHS = itertools.count(1)
 
 
 class Projection:
@@ -46,6 +50,7 @@ class Projection:
         fields.update({f.name: f for f in LOCATOR_FIELDS})
         self.schema = pa.schema([fields[c] for c in self.columns])
         self._kind_set = pa.array(self.kinds, pa.string())
+        self._reads: dict[str, bool] = {}
         self.reset()
 
     # ------------------------------------------------------------------ state
@@ -56,6 +61,9 @@ class Projection:
         self._table: pa.Table | None = None
         self.checkpoint = 0
         self.generation = 0  # bumped on every change; lets callers cache derived indexes
+        #: a new value whenever rows may have been replaced rather than appended (reset, load):
+        #: an index derived from rows 0..n stays valid while the epoch is unchanged
+        self.epoch = next(_EPOCHS)
 
     def load(self, table: pa.Table, checkpoint: int) -> None:
         """Adopt a saved state and its checkpoint."""
@@ -65,6 +73,7 @@ class Projection:
         self._table = table
         self.checkpoint = checkpoint
         self.generation += 1
+        self.epoch = next(_EPOCHS)
 
     def table(self) -> pa.Table:
         """The whole state as one table (cached until the next ``apply``)."""
@@ -83,17 +92,36 @@ class Projection:
     # ------------------------------------------------------------------ fold
 
     def select(self, events: pa.RecordBatch) -> pa.RecordBatch | None:
-        """The rows of ``events`` this projection keeps, with its columns."""
-        kind = events.column("kind")
-        mask = pc.is_in(kind, value_set=self._kind_set)
-        for prefix in self.kind_prefixes:
-            mask = pc.or_(mask, pc.starts_with(kind, prefix))
-        if not pc.any(mask).as_py():
+        """The rows of ``events`` this projection keeps, with its columns.
+
+        The kinds of a batch are dictionary-encoded once and shared by every projection folding
+        it (:func:`batch_kinds`): a projection that reads none of them costs a set lookup, one
+        that reads all of them takes its columns as they are, and a mixed batch is filtered by
+        comparing small integer codes, after the projection's columns are picked (so columns it
+        does not keep, such as ``body``, are never copied).
+        """
+        codes, present = batch_kinds_encoded(events)
+        wanted = [i for i, k in enumerate(present) if self.reads(k)]
+        if not wanted:
             return None
-        chosen = events.filter(mask)
-        return pa.RecordBatch.from_arrays(
-            [chosen.column(c) for c in self.columns], schema=self.schema
+        picked = pa.RecordBatch.from_arrays(
+            [events.column(c) for c in self.columns], schema=self.schema
         )
+        if len(wanted) == len(present) and codes.null_count == 0:
+            return picked
+        if len(wanted) == 1:
+            mask = pc.equal(codes, pa.scalar(wanted[0], codes.type))
+        else:
+            mask = pc.is_in(codes, value_set=pa.array(wanted, codes.type))
+        return picked.filter(mask)
+
+    def reads(self, kind: str) -> bool:
+        """Whether this projection folds events of ``kind``."""
+        found = self._reads.get(kind)
+        if found is None:
+            found = kind in self.kinds or any(kind.startswith(p) for p in self.kind_prefixes)
+            self._reads[kind] = found
+        return found
 
     def apply(self, events: pa.RecordBatch) -> int:
         """Fold ``events`` (ledger columns plus locator columns, seq ascending).
@@ -120,3 +148,27 @@ class Projection:
 
     def apply_all(self, batches: Sequence[pa.RecordBatch]) -> int:
         return sum(self.apply(b) for b in batches)
+
+
+_KINDS_CACHE: list[tuple[pa.RecordBatch, pa.Array, list[str]]] = []
+
+
+def batch_kinds_encoded(events: pa.RecordBatch) -> tuple[pa.Array, list[str]]:
+    """``events``' ``kind`` column dictionary-encoded: (int32 codes, distinct kinds in first-seen
+    order; code ``i`` is kind ``i``, nulls stay null).
+
+    Cached for the last batch seen (by identity; the cache keeps the immutable batch alive, so
+    the identity cannot be reused), since the engine hands the same batch to every projection.
+    """
+    cached = _KINDS_CACHE[0] if _KINDS_CACHE else None
+    if cached is not None and cached[0] is events:
+        return cached[1], cached[2]
+    encoded = pc.dictionary_encode(events.column("kind"))
+    found = (encoded.indices, encoded.dictionary.to_pylist())
+    _KINDS_CACHE[:] = [(events, *found)]
+    return found
+
+
+def batch_kinds(events: pa.RecordBatch) -> list[str]:
+    """The distinct kinds of ``events`` (nulls skipped), in first-seen order."""
+    return [k for k in batch_kinds_encoded(events)[1] if k is not None]

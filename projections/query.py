@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["as_of", "latest_per"]
+__all__ = ["as_of", "first_per", "latest_per", "value_per"]
 
 
 def as_of(table: pa.Table, tx_time_us: int | None) -> pa.Table:
@@ -18,8 +18,44 @@ def as_of(table: pa.Table, tx_time_us: int | None) -> pa.Table:
 
 def latest_per(table: pa.Table, key: str = "ref") -> pa.Table:
     """The row with the greatest ``seq`` for each distinct ``key``, in seq order."""
-    if table.num_rows == 0:
+    if table.num_rows <= 1:
         return table
+    if pc.count_distinct(table.column(key), mode="all").as_py() == table.num_rows:
+        return table  # one version per key: nothing to drop (cheaper than the group-by)
     last = table.group_by(key, use_threads=False).aggregate([("seq", "max")])
     keep = pc.is_in(table.column("seq"), value_set=last.column("seq_max"))
     return table.filter(keep)
+
+
+def first_per(table: pa.Table, key: str = "ref") -> pa.Table:
+    """The row with the smallest ``seq`` for each distinct ``key`` (the first copy), in seq
+    order. Returns ``table`` itself when every key is already distinct."""
+    if table.num_rows == 0:
+        return table
+    if pc.count_distinct(table.column(key), mode="all").as_py() == table.num_rows:
+        return table
+    first = table.group_by(key, use_threads=False).aggregate([("seq", "min")])
+    return table.filter(pc.is_in(table.column("seq"), value_set=first.column("seq_min")))
+
+
+def value_per(table: pa.Table, mode: str, by: str = "run_ref") -> dict[str, float]:
+    """One metric value per distinct ``by`` from rows of a single metric key: ``"latest"`` is the
+    value with the greatest (``valid_time``, ``seq``); ``"max"``/``"min"``; ``"mean"`` is
+    ``sum(values) / len(values)`` summed in seq order, exactly as a Python loop would.
+    """
+    if table.num_rows == 0:
+        return {}
+    if mode in ("max", "min"):
+        grouped = table.group_by(by, use_threads=False).aggregate([("value", mode)])
+        return dict(zip(grouped.column(by).to_pylist(), grouped.column(f"value_{mode}").to_pylist(),
+                        strict=True))
+    if mode == "mean":
+        ordered = table.sort_by([(by, "ascending"), ("seq", "ascending")])
+        sums: dict[str, list[float]] = {}
+        for name, value in zip(ordered.column(by).to_pylist(), ordered.column("value").to_pylist(),
+                               strict=True):
+            sums.setdefault(name, []).append(float(value))
+        return {name: sum(values) / len(values) for name, values in sums.items()}
+    ordered = table.sort_by([(by, "ascending"), ("valid_time", "ascending"), ("seq", "ascending")])
+    last = ordered.group_by(by, use_threads=False).aggregate([("value", "last")])
+    return dict(zip(last.column(by).to_pylist(), last.column("value_last").to_pylist(), strict=True))

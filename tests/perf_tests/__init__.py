@@ -1,0 +1,1 @@
+"""Correctness of the fast paths (vectorised folds, append hot path, bulk reads, proposals)."""
