@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from .history import LedgerEvent, iter_history
+from .interpretation.fast_paths import FastQueryService
 from .interpretation.queries import QueryService
+from .interpretation.results import MultiRunComparison, RunComparison, RunRecord, RunSnapshot
 from .live import LiveMixin
 from .parity.capture_mixin import CaptureMixin
 from .parity.entities_mixin import EntityQueriesMixin
 from .parity.reports_mixin import ReportsMixin
 from .quality import QualityMixin
-from .interpretation.results import MultiRunComparison, RunComparison, RunRecord, RunSnapshot
 from .store.metadata import MetadataStore
 from .store.records import RecordStore
 from .workspace import Workspace
@@ -71,7 +72,7 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
 
     @cached_property
     def query_service(self) -> QueryService:
-        return QueryService(self._workspace, self.config)
+        return FastQueryService(self._workspace, self.config)
 
     # ------------------------------------------------------------------ lifetime
 

@@ -19,12 +19,13 @@ from .contract import RecordEnvelope, StableRef, StructuredEventPayload, Structu
 from .contract.timestamps import normalize_timestamp, timestamp_micros
 from .events import QUARANTINE, RELEASE, quarantine_event
 from .history import LedgerEvent, iter_history
+from .interpretation.fast_paths import FastQueryService
 from .interpretation.queries import QueryService
 from .interpretation.results import MultiRunComparison, RunComparison, RunRecord, RunSnapshot
 from .parity.entities_mixin import EntityQueriesMixin
 from .parity.reports_mixin import ReportsMixin
 
-__all__ = ["AsOfView", "QualityMixin", "TAG_PRODUCER"]
+__all__ = ["TAG_PRODUCER", "AsOfView", "QualityMixin"]
 
 TAG_PRODUCER = "contexta.quality"
 
@@ -218,7 +219,7 @@ class AsOfView(EntityQueriesMixin, ReportsMixin):
     def __init__(self, ctx: Any, as_of_us: int) -> None:
         self._ctx = ctx
         self.as_of_us = as_of_us
-        self.query_service = QueryService(ctx._workspace, ctx.config, as_of_us)
+        self.query_service = FastQueryService(ctx._workspace, ctx.config, as_of_us)
 
     @property
     def _workspace(self) -> Any:

@@ -135,8 +135,15 @@ class QueryService:
         raise _not_found(run_id)
 
     def _run_refs(self) -> dict[str, None]:
+        """Known run refs, cached while the runs table is the same object (a projection hands
+        out one cached table until it folds more rows), so resolving many ids is linear."""
         table = self.ws.table("runs", as_of_us=self.as_of_us)
-        return dict.fromkeys(table.column("ref").to_pylist())
+        cached = self.__dict__.get("_run_refs_cache")
+        if cached is not None and cached[0] is table:
+            return cached[1]
+        refs = dict.fromkeys(table.column("ref").to_pylist())
+        self.__dict__["_run_refs_cache"] = (table, refs)
+        return refs
 
     def run_model(self, run_ref: str) -> Any:
         table = self.ws.table("runs", as_of_us=self.as_of_us)

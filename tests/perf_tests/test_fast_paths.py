@@ -164,11 +164,7 @@ def test_models_and_fetch_decode_every_row_like_decode_body(tmp_path: Path) -> N
 
 
 def test_proposed_select_best_run_answers_like_the_original(tmp_path: Path) -> None:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from proposals import fast_queries
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    from contexta.interpretation import fast_paths as fast_queries
     from contexta.interpretation.queries import QueryService
 
     ctx = workspace(tmp_path)
