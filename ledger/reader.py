@@ -7,7 +7,9 @@ flight. Every batch it returns passed its CRC; a damaged committed batch raises
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import json
 import os
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -91,6 +93,7 @@ class LedgerReader:
         self._first_seq: dict[int, int] = {}
         self._sealed: dict[int, pa.Buffer] = {}
         self._checked: dict[int, int] = {}
+        self._sealed_ok: set[int] = set()  # sealed segments whose every batch passed its CRC
         # last seq of a scan -> (segment, offset just past its batch): a later scan after that
         # seq (or after a later one) starts there instead of at the start of the segment.
         self._marks: OrderedDict[int, tuple[int, int]] = OrderedDict()
@@ -248,19 +251,29 @@ class LedgerReader:
         Returns the number of bytes checked."""
         head = head or self.head()
         checked = 0
+        remembered = None
         for index in range(0, head.segment + 1):
-            if self._checked.get(index, 0) >= upto_seq:
+            if self._checked.get(index, 0) >= upto_seq or index in self._sealed_ok:
                 continue
+            if index < head.segment:
+                if remembered is None:
+                    remembered = _read_verified(self.root)
+                if remembered.get(str(index)) == _stamp(self.segment_path(index)):
+                    self._sealed_ok.add(index)
+                    continue
             buf = self._segment_buffer(index, head)
             end = head.offset if index == head.segment else buf.size
             path = str(self.segment_path(index))
             offset = len(SCHEMA_MESSAGE)
             last = 0
+            complete = False
             while offset < end:
                 if index < head.segment and is_partial_eos(buf, offset, end):
+                    complete = True
                     break
                 found = check_frame(buf, offset, end, path)
                 if found is None:
+                    complete = True
                     if offset + len(EOS) != end:
                         raise CorruptionError(
                             f"End-of-stream marker before the committed end at "
@@ -278,6 +291,14 @@ class LedgerReader:
                 if last >= upto_seq:
                     break
             self._checked[index] = upto_seq if index == head.segment or last >= upto_seq else last
+            if index < head.segment and (complete or offset + len(EOS) >= end):
+                # walked to the end of a sealed segment: it never changes again, so remember
+                # it (here and, keyed by size and mtime, for later processes)
+                self._sealed_ok.add(index)
+                if remembered is None:
+                    remembered = _read_verified(self.root)
+                remembered[str(index)] = _stamp(self.segment_path(index))
+                _write_verified(self.root, remembered)
             if last >= upto_seq:
                 break
         return checked
@@ -327,3 +348,35 @@ class LedgerReader:
         if index < head.segment:
             self._first_seq[index] = found[1]
         return found[1]
+
+
+VERIFIED_NAME = "verified.json"
+
+
+def _stamp(path: Path) -> list[int] | None:
+    """What identifies a sealed segment's bytes between checks: size, mtime and inode. Any
+    write to the file (a repair, a tool, an attacker) changes the mtime, and a checked segment
+    is checked again. ``contexta ledger verify`` ignores this and reads every byte."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _read_verified(root: Path) -> dict[str, list[int] | None]:
+    try:
+        data = json.loads((root / VERIFIED_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_verified(root: Path, verified: dict[str, list[int] | None]) -> None:
+    tmp = root / f"{VERIFIED_NAME}.tmp.{os.getpid()}"
+    try:
+        tmp.write_text(json.dumps(verified))
+        os.replace(tmp, root / VERIFIED_NAME)
+    except OSError:  # a read-only workspace simply re-checks next time
+        with contextlib.suppress(OSError):
+            tmp.unlink()

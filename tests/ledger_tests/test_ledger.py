@@ -168,3 +168,29 @@ def test_two_processes_appending_lose_nothing(tmp_path: Path) -> None:
         assert len(set(frame.batch.column("actor").to_pylist())) == 1
     report = verify(root)
     assert report.ok and report.events == 10_000
+
+
+def test_a_checked_sealed_segment_is_not_reread_until_its_file_changes(tmp_path: Path) -> None:
+    root = tmp_path / "l"
+    ledger = Ledger(root, roll_bytes=3_000)
+    for i in range(120):
+        ledger.append(event(i))
+        ledger.commit()
+    ledger.close()
+    segments = list_segments(root)
+    assert len(segments) > 3
+    head = Ledger(root).head()
+    first = Ledger(root)
+    assert first.check(head.seq) > 0
+    assert (root / "verified.json").exists()
+    again = Ledger(root)  # a later process: only the active segment is read again
+    active = segments[-1].path.stat().st_size
+    assert again.check(head.seq) <= active
+    sealed = segments[1].path
+    data = bytearray(sealed.read_bytes())
+    data[len(SCHEMA_MESSAGE) + 60] ^= 0x04
+    sealed.chmod(0o644)
+    sealed.write_bytes(bytes(data))  # a write changes the mtime: checked again, damage found
+    with pytest.raises(CorruptionError) as info:
+        Ledger(root).check(head.seq)
+    assert info.value.details["file"] == str(sealed)
