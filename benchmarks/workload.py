@@ -11,9 +11,10 @@ repetition) stores exactly the same facts.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator, NamedTuple
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 __all__ = ["METRIC_KEYS", "STAGE_NAMES", "MetricPoint", "RunSpec", "Workload"]
 
@@ -24,12 +25,12 @@ METRIC_KEYS = (
 )
 STEP_KEY = "step-loss"
 EVENT_KEY = "data.quality-check"
-_BASE = datetime(2025, 1, 1, tzinfo=timezone.utc)
+_BASE = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def iso(dt: datetime) -> str:
     """Canonical UTC text (``...Z``, microseconds only when non-zero), as both Contextas store."""
-    text = dt.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
+    text = dt.astimezone(UTC).replace(tzinfo=None).isoformat()
     return text + "Z"
 
 

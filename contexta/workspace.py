@@ -38,7 +38,7 @@ _SETTLED_NS = 2_500_000_000
 def default_actor() -> str:
     try:
         user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in some containers
+    except Exception:
         user = str(os.getuid())
     return f"{user}@{socket.gethostname()}:{os.getpid()}"
 

@@ -25,7 +25,7 @@ PHASES = ("ingest", "query", "loop", "rebuild")
 def main() -> None:
     phase, w, workspace, options = parse(PHASES)
     before_import = time.perf_counter()
-    import contexta  # noqa: F401  (import cost is part of a cold open)
+    import contexta
 
     import_s = time.perf_counter() - before_import
     import _contexta_api as api
@@ -73,7 +73,7 @@ def _scope_loop(workspace, n: int) -> dict:
                 metric("loss", float(i % 97))
             ctx.flush()
             seconds = time.perf_counter() - t0
-    except Exception as exc:  # noqa: BLE001 - report, do not fail the benchmark
+    except Exception as exc:
         return {"scope_metric_per_s": None, "scope_error": f"{type(exc).__name__}: {exc}"}
     return {"scope_metric_per_s": n / seconds}
 

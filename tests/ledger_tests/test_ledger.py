@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -58,7 +59,7 @@ def test_each_commit_has_a_later_tx_time(tmp_path: Path) -> None:
     for i in range(50):
         ledger.append(event(i))
     tx = read_all(tmp_path / "l").column("tx_time").cast(pa.int64()).to_pylist()
-    assert all(b > a for a, b in zip(tx, tx[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(tx))
 
 
 def test_segments_open_with_plain_pyarrow(tmp_path: Path) -> None:

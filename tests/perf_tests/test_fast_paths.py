@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,14 +28,21 @@ from contexta.contract import (
 from contexta.contract.codec import encode
 from contexta.contract.timestamps import timestamp_micros
 from contexta.events import decode_body, record_event
-from contexta.store.records import AppendReceipt, AppendResult, DurabilityStatus, _receipt, fast_record_event, micros
+from contexta.store.records import (
+    AppendReceipt,
+    AppendResult,
+    DurabilityStatus,
+    _receipt,
+    fast_record_event,
+    micros,
+)
 
 REPO = Path(__file__).resolve().parents[2]
-BASE = datetime(2025, 1, 1, tzinfo=timezone.utc)
+BASE = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
+    return dt.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 def envelope(n: int, rtype: str, at: str, stage: bool) -> RecordEnvelope:
@@ -66,7 +72,7 @@ def make_record(n: int, rtype: str, at: str, stage: bool, value: float):
 
 
 moments = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1),
-                       timezones=st.just(timezone.utc))
+                       timezones=st.just(UTC))
 
 
 @settings(max_examples=60, deadline=None)

@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 
 from contexta import Contexta
 from contexta.common.errors import ReadOnlyStoreError, ValidationError
-from contexta.contract import MetricPayload, MetricRecord, Project, RecordEnvelope, Run, StageExecution
+from contexta.contract import (
+    MetricPayload,
+    MetricRecord,
+    Project,
+    RecordEnvelope,
+    Run,
+    StageExecution,
+)
 from tests.conftest import SEED, run_cli, run_script
 
 P = "purchase-intent-model"

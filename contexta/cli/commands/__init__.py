@@ -1,8 +1,17 @@
 """One module per command group; each exposes ``register(subparsers)``."""
 
-from . import audit, ledger_cmd, projections_cmd, quality, runs
+from . import (
+    audit,
+    compat_analysis,
+    compat_recovery,
+    compat_reports,
+    compat_runs,
+    ledger_cmd,
+    projections_cmd,
+    quality,
+    runs,
+)
 from . import watch as watch_cmd
-from . import compat_analysis, compat_recovery, compat_reports, compat_runs
 
 REGISTRY = [
     runs.register,

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ...history import LedgerEvent
-from ..output import emit, emit_json, emit_json_line, table
+from ..output import emit, emit_json_line, table
 from .common import iso, open_workspace
 
 
