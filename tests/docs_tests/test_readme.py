@@ -71,3 +71,11 @@ def test_setup_commands_are_the_documented_two() -> None:
     setup = blocks("bash")[0]
     assert "uv run python examples/case_studies/case08_retroactive_quarantine.py" in setup
     assert "uv run pytest" in setup
+
+
+def test_the_seed_scripts_are_verbatim() -> None:
+    shared = REPO.parent / "shared" / "seed"
+    if not shared.exists():
+        pytest.skip("../shared/seed is not beside the repository")
+    for name in ("case08_seed_contamination_data.py", "case08_analyze_contamination.py"):
+        assert (REPO / "examples" / "case_studies" / name).read_bytes() == (shared / name).read_bytes()
