@@ -92,7 +92,7 @@ def _text(ref: Any) -> str | None:
     return None if ref is None else str(ref)
 
 
-def _project_of(run_ref: Any) -> str | None:
+def project_of(run_ref: Any) -> str | None:
     if run_ref is None:
         return None
     text = str(run_ref)
@@ -114,7 +114,7 @@ def entity_event(model: Any, actor: str) -> PendingEvent:
     if kind == STAGE_PUT:
         ref = str(model.stage_execution_ref)
         run = str(model.run_ref)
-        return PendingEvent(kind, ref, _project_of(run), run, ref,
+        return PendingEvent(kind, ref, project_of(run), run, ref,
                             timestamp_micros(model.started_at), model.stage_name, None, None,
                             actor, body)
     if kind == DEPLOYMENT_PUT:
@@ -123,17 +123,17 @@ def entity_event(model: Any, actor: str) -> PendingEvent:
                             model.deployment_name, None, None, actor, body)
     if kind == BATCH_PUT:
         run = str(model.run_ref)
-        return PendingEvent(kind, str(model.batch_execution_ref), _project_of(run), run,
+        return PendingEvent(kind, str(model.batch_execution_ref), project_of(run), run,
                             str(model.stage_execution_ref), timestamp_micros(model.started_at),
                             model.batch_name, None, None, actor, body)
     if kind == SAMPLE_PUT:
         run = str(model.run_ref)
-        return PendingEvent(kind, str(model.sample_observation_ref), _project_of(run), run,
+        return PendingEvent(kind, str(model.sample_observation_ref), project_of(run), run,
                             str(model.stage_execution_ref), timestamp_micros(model.observed_at),
                             model.sample_name, None, None, actor, body)
     if kind == ENVIRONMENT_PUT:
         run = str(model.run_ref)
-        return PendingEvent(kind, str(model.environment_snapshot_ref), _project_of(run), run,
+        return PendingEvent(kind, str(model.environment_snapshot_ref), project_of(run), run,
                             None, timestamp_micros(model.captured_at), None, None, None, actor, body)
     if kind == RELATION_PUT:
         return PendingEvent(kind, str(model.relation_ref), None, None, None,
@@ -145,7 +145,7 @@ def entity_event(model: Any, actor: str) -> PendingEvent:
                             None, actor, body)
     if kind == ARTIFACT_PUT:
         run = str(model.run_ref)
-        return PendingEvent(kind, str(model.artifact_ref), _project_of(run), run,
+        return PendingEvent(kind, str(model.artifact_ref), project_of(run), run,
                             _text(model.stage_execution_ref), timestamp_micros(model.created_at),
                             model.artifact_kind, None, None, actor, body)
     raise TypeError(f"not a metadata entity: {type(model).__name__}")  # pragma: no cover
@@ -174,7 +174,7 @@ def record_event(record: Any, actor: str, body: bytes | None = None) -> PendingE
     return PendingEvent(
         kind,
         str(envelope.record_ref),
-        _project_of(run),
+        project_of(run),
         run,
         None if stage is None else str(stage),
         timestamp_micros(envelope.observed_at),
@@ -215,5 +215,5 @@ _NOTE_ENCODER = msgspec.msgpack.Encoder()
 
 def quarantine_event(kind: str, run_ref: str, reason: str, actor: str) -> PendingEvent:
     body = _NOTE_ENCODER.encode(QuarantineNote(run_ref, reason))
-    return PendingEvent(kind, run_ref, _project_of(run_ref), run_ref, None, None, reason, None,
+    return PendingEvent(kind, run_ref, project_of(run_ref), run_ref, None, None, reason, None,
                         None, actor, body)

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from .common.errors import ReadOnlyStoreError, ValidationError
 from .contract import RecordEnvelope, StableRef, StructuredEventPayload, StructuredEventRecord
 from .contract.timestamps import normalize_timestamp, timestamp_micros
-from .events import QUARANTINE, RELEASE, quarantine_event
+from .events import QUARANTINE, RELEASE, project_of, quarantine_event
 from .history import LedgerEvent, iter_history
 from .interpretation.fast_paths import FastQueryService
 from .interpretation.queries import QueryService
@@ -105,7 +105,7 @@ class QualityMixin:
             candidates = [r for r in qs.list_runs(None) if r.run_id in wanted]
             if project_name is not None:
                 refs = qs.project_refs(project_name)
-                candidates = [r for r in candidates if _project_ref(r.run_id) in refs]
+                candidates = [r for r in candidates if project_of(r.run_id) in refs]
         else:
             candidates = list(qs.list_runs(project_name))
         chosen = [
@@ -204,10 +204,6 @@ class QualityMixin:
                 "The record store is read-only (records.read_only is set).",
                 code="record_store_read_only",
             )
-
-
-def _project_ref(run_id: str) -> str:
-    return "project:" + run_id[4:].split(".", 1)[0]
 
 
 class AsOfView(EntityQueriesMixin, ReportsMixin):

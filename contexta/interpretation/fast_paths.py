@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contexta.events import RUN_PUT, STAGE_PUT
+from contexta.ordering import stage_order
 from projections.query import as_of, first_per, latest_per, value_per
 
 __all__ = ["FastQueryService", "install", "list_runs", "resolve_many", "select_best_run", "stages_of"]
@@ -62,23 +63,19 @@ def resolve_many(self: Any, run_ids: Sequence[Any]) -> list[str]:
 
 
 def stages_of(self: Any, run_ref: str) -> list[Any]:
-    from contexta.interpretation.queries import _stage_order
-
     table, index = self.ws.index("stages", "run_ref")
     rows = index.get(run_ref)
     if not rows:
         return []
     picked = as_of(table.take(pa.array(rows, pa.int64())), self.as_of_us)
     stages = self.ws.models(latest_per(picked), STAGE_PUT)
-    return sorted(stages, key=_stage_order)
+    return sorted(stages, key=stage_order)
 
 
 def _stage_choice(self: Any, stage_name: str) -> dict[str, str]:
     """run ref -> the ref of its first stage (1.0's stage order) named ``stage_name``. (The
     contract makes a stage's ref ``<run>.<stage name>``, so a run has at most one; the loop over
     ``several`` keeps the answer right should that rule ever be relaxed.)"""
-    from contexta.interpretation.queries import _stage_order
-
     stages = latest_per(self.ws.table("stages", as_of_us=self.as_of_us))
     named = stages.filter(pc.equal(stages.column("key"), stage_name))
     run_refs = named.column("run_ref").to_pylist()
@@ -91,7 +88,7 @@ def _stage_choice(self: Any, stage_name: str) -> dict[str, str]:
         chosen[run] = ref
     for run in several:  # rare: more than one stage of that name in a run
         candidates = [s for s in stages_of(self, run) if s.stage_name == stage_name]
-        chosen[run] = str(sorted(candidates, key=_stage_order)[0].stage_execution_ref)
+        chosen[run] = str(sorted(candidates, key=stage_order)[0].stage_execution_ref)
     return chosen
 
 

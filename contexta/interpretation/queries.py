@@ -17,8 +17,10 @@ import pyarrow.compute as pc
 from ..common.errors import InterpretationError
 from ..contract import StableRef
 from ..contract.base import plain
-from ..contract.timestamps import timestamp_micros
-from ..events import PROJECT_PUT, QUARANTINE, RELEASE, RUN_PUT, STAGE_PUT
+from ..events import PROJECT_PUT, QUARANTINE, RELEASE, RUN_PUT, STAGE_PUT, span_duration_ms
+from ..ordering import instant as _t
+from ..ordering import stage_order as _stage_order
+from ..ordering import string_scalar as _s
 from ..workspace import Workspace
 from .entities import EntityReader, snapshot_extras
 from .errors import ComparisonError
@@ -39,16 +41,6 @@ from .results import (
 
 __all__ = ["QueryService"]
 
-_NEG = -(2**62)
-
-
-def _t(value: str | None) -> int:
-    return timestamp_micros(value) if value else _NEG
-
-
-def _s(text: str) -> pa.Scalar:
-    """A typed string scalar (an untyped one costs a failed optional import per call)."""
-    return pa.scalar(text, pa.string())
 
 
 @dataclass(frozen=True, slots=True)
@@ -563,11 +555,6 @@ def _dedupe_ids(run_ids: Iterable[Any]) -> list[Any]:
     return out
 
 
-def _stage_order(stage: Any) -> tuple[Any, ...]:
-    order = stage.order_index
-    return (order is None, order or 0, _t(stage.started_at), str(stage.stage_execution_ref))
-
-
 def stage_record(stage: Any) -> StageRecord:
     return StageRecord(
         stage_id=str(stage.stage_execution_ref),
@@ -629,7 +616,7 @@ def observation(record: Any) -> ObservationRecord:
         key, message = payload.event_key, payload.message
     elif rtype == "span":
         key = payload.span_name
-        value = (timestamp_micros(payload.ended_at) - timestamp_micros(payload.started_at)) / 1000.0
+        value = span_duration_ms(payload)
         unit = "ms"
     else:
         key, message = payload.issue_key, payload.summary

@@ -16,7 +16,6 @@ import pyarrow.compute as pc
 
 from ..common.errors import NotFoundError, ReadOnlyStoreError, ValidationError
 from ..contract import Project, Run, StableRef, StageExecution
-from ..contract.timestamps import timestamp_micros
 from ..events import (
     BATCH_PUT,
     DEPLOYMENT_PUT,
@@ -29,6 +28,9 @@ from ..events import (
     STAGE_PUT,
     entity_event,
 )
+from ..ordering import instant as _time
+from ..ordering import nulls_last, stage_order
+from ..ordering import string_scalar as _s
 from ..workspace import Workspace
 
 __all__ = [
@@ -75,20 +77,6 @@ def parse_ref(value: Any, kind: str | None, where: str = "ref") -> StableRef:
 
 def ref_arg(value: Any, kind: str | None, where: str = "ref") -> str:
     return str(parse_ref(value, kind, where))
-
-
-def _s(text: str) -> pa.Scalar:
-    """A typed string scalar (an untyped one costs a failed optional import per call)."""
-    return pa.scalar(text, pa.string())
-
-
-def _time(value: str | None) -> int:
-    return timestamp_micros(value) if value else -(2**62)
-
-
-def nulls_last(value: Any) -> tuple[bool, Any]:
-    """Sort key of an optional value with ``None`` after every value (SQL ``NULLS LAST``)."""
-    return (value is None, value if value is not None else 0)
 
 
 def _opt(value: Any) -> str | None:
@@ -238,11 +226,6 @@ class RunRepository(Repository):
         text = ref_arg(project_ref, "project", "project_ref")
         chosen = [r for r in runs if str(r.project_ref) == text]
         return tuple(sorted(chosen, key=lambda r: (_time(r.started_at), str(r.run_ref))))
-
-
-def stage_order(stage: Any) -> tuple[Any, ...]:
-    order = stage.order_index
-    return (order is None, order or 0, _time(stage.started_at), str(stage.stage_execution_ref))
 
 
 class StageRepository(Repository):
