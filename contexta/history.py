@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .events import decode_body
+from .ordering import string_scalar
 from .workspace import Workspace
 
 __all__ = ["LedgerEvent", "iter_history"]
@@ -35,20 +36,21 @@ class LedgerEvent:
         model = self.model
         return {
             "seq": self.seq,
-            "tx_time": _iso(self.tx_time),
+            "tx_time": iso_utc(self.tx_time),
             "kind": self.kind,
             "ref": self.ref,
             "run_ref": self.run_ref,
             "actor": self.actor,
             "key": self.key,
             "value": self.value,
-            "valid_time": _iso(self.valid_time) if self.valid_time else None,
+            "valid_time": iso_utc(self.valid_time) if self.valid_time else None,
             "model": model.to_dict() if hasattr(model, "to_dict") else _note(model),
         }
 
 
-def _iso(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def iso_utc(when: datetime) -> str:
+    """A transaction time as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _note(model: Any) -> Any:
@@ -68,7 +70,7 @@ def iter_history(
     for batch in workspace.events():
         mask = None
         if run_ref is not None:
-            mask = pc.equal(batch.column("run_ref"), run_ref)
+            mask = pc.equal(batch.column("run_ref"), string_scalar(run_ref))
         if kinds:
             cond = pc.is_in(batch.column("kind"), value_set=pa.array(list(kinds), pa.string()))
             mask = cond if mask is None else pc.and_(mask, cond)

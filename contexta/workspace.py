@@ -26,6 +26,7 @@ from projections import Projector, as_of, latest_per
 
 from .common.errors import AppendError, IntegrityError
 from .events import decode_body
+from .ordering import string_scalar
 
 __all__ = ["Workspace", "default_actor"]
 
@@ -172,7 +173,7 @@ class Workspace:
         if ref in self._known.get(kind, ()):
             return True
         table = self.table(projection)
-        found = pc.any(pc.equal(table.column("ref"), ref)).as_py() if table.num_rows else False
+        found = pc.any(pc.equal(table.column("ref"), string_scalar(ref))).as_py() if table.num_rows else False
         if found:
             self.remember(kind, ref)
         return bool(found)

@@ -22,6 +22,7 @@ from ..contract import DegradedRecord, MetricRecord, StructuredEventRecord, Trac
 from ..contract.codec import ENCODER, encode
 from ..contract.timestamps import timestamp_micros
 from ..events import DEGRADED, EVENT, METRIC, SPAN, _step_of, span_duration_ms
+from ..ordering import string_scalar
 from ..workspace import Workspace
 from .record_replay import ReplayMixin
 
@@ -253,7 +254,7 @@ class RecordStore(ReplayMixin):
 
     def _stored_digest(self, ref: str) -> int | None:
         table = self._workspace.table("records")
-        rows = table.filter(pc.equal(table.column("ref"), ref))
+        rows = table.filter(pc.equal(table.column("ref"), string_scalar(ref)))
         if rows.num_rows == 0:
             return None
         first = rows.slice(0, 1)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
+from datetime import datetime
 
 from ...facade import Contexta
+from ...history import iso_utc
 
 __all__ = ["iso", "open_workspace"]
 
@@ -15,6 +16,4 @@ def open_workspace(args: argparse.Namespace) -> Contexta:
 
 
 def iso(when: datetime | None) -> str:
-    if when is None:
-        return ""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return "" if when is None else iso_utc(when)
