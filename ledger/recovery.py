@@ -230,7 +230,7 @@ def recover(
         offset=scan.valid_end,
         chain=scan.chain,
         tx_time=max(scan.tx_time, published.tx_time if published else 0),
-        segment_started=started or (scan.first_tx or _now_us()),
+        segment_started=started or (scan.first_tx or now_us()),
         synced=scan.valid_end if not dry_run else None,
         boot=fs.boot_id() or "",
     )
@@ -249,7 +249,7 @@ def recover(
     if tail_start < scan.size:
         report.torn_offset = tail_start
         report.torn_bytes = scan.size - tail_start
-        torn_name = f"{active.path.name}.{tail_start}.{_now_us()}.torn"
+        torn_name = f"{active.path.name}.{tail_start}.{now_us()}.torn"
         report.torn_path = str(root / TORN_DIR / torn_name)
         report.actions.append(
             f"moved {report.torn_bytes} torn bytes of {active.path.name} at offset "
@@ -359,5 +359,6 @@ def _ensure_sealed(info: SegmentInfo, fs: FileSystem) -> bool:
     return True
 
 
-def _now_us() -> int:
+def now_us() -> int:
+    """Wall-clock time in microseconds since the epoch (UTC)."""
     return time.time_ns() // 1000

@@ -48,7 +48,7 @@ from .errors import (
 from .fs import FileSystem
 from .head import Head, open_head, read_head, write_head
 from .reader import LedgerReader
-from .recovery import RecoveryReport, recover
+from .recovery import RecoveryReport, now_us, recover
 from .schema import EVENT_SCHEMA, PendingEvent
 from .segment import EOS, SCHEMA_MESSAGE, encode_batch, segment_name
 
@@ -77,10 +77,6 @@ class CommitInfo:
 
 _US = pa.timestamp("us", tz="UTC")
 _EVENT_FIELDS = tuple(EVENT_SCHEMA)[2:]
-
-
-def _now_us() -> int:
-    return time.time_ns() // 1000
 
 
 class Ledger(LedgerReader):
@@ -295,7 +291,7 @@ class Ledger(LedgerReader):
 
     def _write_locked(self, events: list[PendingEvent], head: Head) -> CommitInfo:
         first = head.seq + 1
-        tx = max(_now_us(), head.tx_time + 1)
+        tx = max(now_us(), head.tx_time + 1)
         batch = _build_batch(events, first, tx)
         message, chain = encode_batch(batch, first_seq=first, tx_time=tx, prev_chain=head.chain)
         try:
@@ -422,7 +418,7 @@ class Ledger(LedgerReader):
         path = self.root / segment_name(0)
         self._write_new_segment(path)
         head = Head(
-            segment_started=_now_us(), synced=len(SCHEMA_MESSAGE), boot=self.fs.boot_id() or ""
+            segment_started=now_us(), synced=len(SCHEMA_MESSAGE), boot=self.fs.boot_id() or ""
         )
         write_head(self._head_file(), head, self.fs)
         return head
@@ -482,7 +478,7 @@ class Ledger(LedgerReader):
             offset=len(SCHEMA_MESSAGE),
             chain=head.chain,
             tx_time=head.tx_time,
-            segment_started=max(_now_us(), head.tx_time),
+            segment_started=max(now_us(), head.tx_time),
             synced=len(SCHEMA_MESSAGE),
             boot=self.fs.boot_id() or "",
         )
