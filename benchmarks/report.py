@@ -44,11 +44,10 @@ def summarize(results: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[str
             for rep in reps:
                 flat: dict[str, float] = {}
                 _flatten("", rep, flat)
-                for prefix in ("rebuild", "z_rebuild"):  # the ledger plus every saved projection
-                    if f"{prefix}.ledger_bytes" in flat:
-                        flat[f"{prefix}.total_bytes"] = (
-                            flat[f"{prefix}.ledger_bytes"] + flat.get(f"{prefix}.projection_bytes", 0.0)
-                        )
+                if "rebuild.ledger_bytes" in flat:  # the ledger plus every saved projection
+                    flat["rebuild.total_bytes"] = (
+                        flat["rebuild.ledger_bytes"] + flat.get("rebuild.projection_bytes", 0.0)
+                    )
                 for key, value in flat.items():
                     fields.setdefault(key, []).append(value)
             out.setdefault(group, {})[tool] = {
@@ -158,14 +157,12 @@ def _targets(results: dict[str, Any], s: dict) -> list[list[str]]:
             None, None, True, scope["median"] >= 300_000)
     for key, label, limit in (
         ("query.select_best", "3a. `select_best_run` over all runs, warm, ms", 0.020),
-        ("proposed.select_best", "3a'. same with the proposed queries.py fast path, ms", 0.020),
         ("query.compare", "3b. `compare_runs`, warm, ms", 0.020),
         ("query.snapshot", "3c. `get_run_snapshot`, warm, ms", 0.010),
     ):
         ours = _get(s, "scale", "ours", key)
-        peer_key = key.replace("proposed.", "query.")
-        row(label, f"<= {limit * 1000:.0f} ms", ours, "ms", _get(s, "side", "contexta10", peer_key),
-            _get(s, "side", "mlflow", peer_key), False,
+        row(label, f"<= {limit * 1000:.0f} ms", ours, "ms", _get(s, "side", "contexta10", key),
+            _get(s, "side", "mlflow", key), False,
             None if ours is None else ours["median"] <= limit)
     cold = _get(s, "scale", "ours", "query.cold_open_list_s")
     row("3d. New process: import + open + `list_runs`, s", "<= 1 s", cold, "",
@@ -178,15 +175,15 @@ def _targets(results: dict[str, Any], s: dict) -> list[list[str]]:
     lst = _get(s, "list100k", "ours", "query.list_runs")
     row("3e. `list_runs` over 100,000 runs (warm), s", "<= 1 s", lst, "", None, None, False,
         None if lst is None else lst["median"] <= 1.0)
-    lprop = _get(s, "list100k", "ours", "proposed.list_runs")
-    row("3e'. same with the proposed queries.py `list_runs`, s", "<= 1 s", lprop, "", None, None,
-        False, None if lprop is None else lprop["median"] <= 1.0)
     lcold = _get(s, "list100k", "ours", "query.cold_open_list_s")
     row("3f. 100,000 runs, new process: import + open + `list_runs`, s", "(reported)", lcold, "",
         None, None, False, None)
     reb = _get(s, "scale", "ours", "rebuild.events_per_s")
     row("4. `contexta projections rebuild`, events/s", ">= 1,000,000", reb, "", None, None, True,
         None if reb is None else reb["median"] >= 1_000_000)
+    rwall = _get(s, "scale", "ours", "rebuild.wall_events_per_s")
+    row("4a. rebuild, events per second of the whole command (start, import, fold, save)",
+        "(reported)", rwall, "", None, None, True, None)
     rcpu = _get(s, "scale", "ours", "rebuild.cpu_events_per_s")
     row("4'. rebuild, events per CPU-second of the whole command", "(reported)", rcpu, "", None,
         None, True, None)
@@ -203,42 +200,6 @@ def _targets(results: dict[str, Any], s: dict) -> list[list[str]]:
     led = _get(s, "scale", "ours", "rebuild.ledger_bytes")
     row("5'. of which the ledger", "(reported)", led, "", None, None, False, None,
         (1 / scale_metrics, 1, 1))
-    return rows
-
-
-PROPOSAL_ROWS = (
-    ("ingest.events_per_s", "1. Ingest via the 1.0 API, events/s", "", True),
-    ("ingest.bytes_per_metric", "5. Bytes on disk per metric event (ledger + projections)", "",
-     False),
-    ("ledger.bytes_per_metric", "5'. of which the ledger", "", False),
-    ("catch_up.cold_open_list_s", "3d'. First reader after the writer: import + open + list, s", "",
-     False),
-    ("query.cold_open_list_s", "3d. New process: import + open + list, s", "", False),
-    ("rebuild.events_per_s", "4. projections rebuild, events/s", "", True),
-    ("rebuild.rebuild_peak_rss_mb", "4b. rebuild peak RSS, MiB", "", False),
-    ("query.select_best", "3a'. select_best_run (proposed queries.py too), ms", "ms", False),
-    ("query.compare", "3b. compare_runs, ms", "ms", False),
-    ("query.snapshot", "3c. get_run_snapshot, ms", "ms", False),
-)
-
-
-def _proposal(results: dict[str, Any], s: dict) -> list[list[str]]:
-    """Scale workload as measured vs with the proposed ledger compression (``z_*``)."""
-    scale = results["workloads"]["scale"]
-    metrics = scale["runs"] * (scale["stages"] * scale["metrics"] + scale["steps"])
-    rows = []
-    for key, label, unit, higher in PROPOSAL_ROWS:
-        if key in ("ingest.bytes_per_metric", "ledger.bytes_per_metric"):
-            field = "total_bytes" if key.startswith("ingest") else "ledger_bytes"
-            now = _get(s, "scale", "ours", f"rebuild.{field}")
-            then = _get(s, "scale", "ours", f"z_rebuild.{field}")
-            rows.append([label, _cell(now, unit, 1 / metrics), _cell(then, unit, 1 / metrics),
-                         _x(_ratio(then, now, higher))])
-            continue
-        now_key = key.replace("query.select_best", "proposed.select_best")
-        now = _get(s, "scale", "ours", now_key)
-        then = _get(s, "scale", "ours", "z_" + key)
-        rows.append([label, _cell(now, unit), _cell(then, unit), _x(_ratio(then, now, higher))])
     return rows
 
 
@@ -316,21 +277,6 @@ def render(results: dict[str, Any]) -> str:
         _md(["target", "goal", "ours", "Contexta 1.0", "MLflow", "vs 1.0", "vs MLflow", ""],
             _targets(results, s)),
         "",
-        *(
-            [
-                "### With the proposed ledger change (zstd for commits of >= 256 rows)",
-                "",
-                f"Scale workload (P={w_scale['runs']:,}) written by a ledger whose "
-                "`segment.COMPRESS_MIN_ROWS` is 256 instead of 4096 (patched in the writer "
-                "process only; readers need no change), queries with the proposed queries.py "
-                "fast path.",
-                "",
-                _md(["measure", "as is", "with the change", "gain"], _proposal(results, s)),
-                "",
-            ]
-            if _get(s, "scale", "ours", "z_ingest.events_per_s") is not None
-            else []
-        ),
         f"### Side by side, same workload (P={w_side['runs']})",
         "",
         _md(["measure", "ours", "Contexta 1.0", "MLflow", "ours vs 1.0", "ours vs MLflow"], _side(s)),

@@ -54,7 +54,6 @@ class Plan:
     list_reps: int
     loop_reps: int
     loop_n: dict[str, int] = field(default_factory=dict)
-    ledger_proposal: bool = False
     query_reps: dict[str, int] = field(default_factory=dict)
 
 
@@ -73,7 +72,6 @@ PLANS = {
         list_runs=100_000, list_reps=2, loop_reps=3,
         loop_n={"ours": 100_000, "contexta10": 300, "mlflow": 300},
         query_reps={"ours": 15, "contexta10": 3, "mlflow": 7},
-        ledger_proposal=True,
     ),
 }
 
@@ -194,29 +192,12 @@ def group_scale(plan: Plan, python: str, scratch: Path) -> dict[str, list[dict]]
         rebuild = call(python, "ours", "rebuild", w, ws)
         log(f"scale rep {rep + 1}: rebuild {rebuild['events_per_s']:,.0f} events/s")
         # steady state: every projection saved, a new process opens and queries
-        # as the code is, select-best over all runs is O(P^2) (see README): two calls suffice
-        query = call(python, "ours", "query", w, ws, {"reps": plan.query_reps["ours"], "select_reps": 1})
-        proposed = call(python, "ours", "query", w, ws,
-                        {"reps": plan.query_reps["ours"], "proposed": True})
+        query = call(python, "ours", "query", w, ws, {"reps": plan.query_reps["ours"]})
         log(f"scale rep {rep + 1}: open+list {query['cold_open_list_s']:.2f} s, select "
-            f"{query['select_best']['median'] * 1000:.0f} ms (proposed "
-            f"{proposed['select_best']['median'] * 1000:.0f} ms)")
-        record = {"ingest": ingest, "catch_up": catch_up, "rebuild": rebuild, "query": query,
-                  "proposed": proposed}
+            f"{query['select_best']['median'] * 1000:.1f} ms, snapshot "
+            f"{query['snapshot']['median'] * 1000:.1f} ms")
+        record = {"ingest": ingest, "catch_up": catch_up, "rebuild": rebuild, "query": query}
         shutil.rmtree(ws, ignore_errors=True)
-        if plan.ledger_proposal:
-            opts = {"compress_min_rows": 256}
-            record["z_ingest"] = call(python, "ours", "ingest", w, ws, opts)
-            record["z_catch_up"] = call(python, "ours", "query", w, ws,
-                                        {"reps": 1, "list_only": True})
-            record["z_rebuild"] = call(python, "ours", "rebuild", w, ws)
-            record["z_query"] = call(python, "ours", "query", w, ws,
-                                     {"reps": plan.query_reps["ours"], "proposed": True})
-            log(f"scale rep {rep + 1}, proposed ledger compression: "
-                f"{record['z_ingest']['events_per_s']:,.0f} events/s, rebuild "
-                f"{record['z_rebuild']['events_per_s']:,.0f} events/s, open+list "
-                f"{record['z_query']['cold_open_list_s']:.2f} s")
-            shutil.rmtree(ws, ignore_errors=True)
         runs.append(record)
     return {"ours": runs}
 
@@ -228,11 +209,9 @@ def group_list(plan: Plan, python: str, scratch: Path) -> dict[str, list[dict]]:
         ws = scratch / f"list-{rep}"
         ingest = call(python, "ours", "ingest", w, ws, {"runs_only": True})
         query = call(python, "ours", "query", w, ws, {"reps": 5, "list_only": True})
-        proposed = call(python, "ours", "query", w, ws,
-                        {"reps": 5, "list_only": True, "proposed": True})
         log(f"list100k rep {rep + 1}: open+list {query['cold_open_list_s']:.3f} s, warm list "
-            f"{query['list_runs']['median']:.3f} s (proposed {proposed['list_runs']['median']:.3f} s)")
-        runs.append({"ingest": ingest, "query": query, "proposed": proposed})
+            f"{query['list_runs']['median']:.3f} s")
+        runs.append({"ingest": ingest, "query": query})
         shutil.rmtree(ws, ignore_errors=True)
     return {"ours": runs}
 
@@ -282,15 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-runs", type=int, default=None, help="override the scale workload's P")
     parser.add_argument("--out", default=None, help="results JSON (default results/<mode>.json)")
     parser.add_argument("--readme", action="store_true", help="regenerate benchmarks/README.md")
-    parser.add_argument("--ledger-proposal", choices=("on", "off"), default=None,
-                        help="also measure the proposed ledger compression (default: on in full)")
     args = parser.parse_args(argv)
     mode = "quick" if args.quick else "full"
     plan = PLANS[mode]
     if args.scale_runs:
         plan = Plan(**{**plan.__dict__, "scale": plan.scale.scaled(args.scale_runs)})
-    if args.ledger_proposal is not None:
-        plan = Plan(**{**plan.__dict__, "ledger_proposal": args.ledger_proposal == "on"})
     if args.setup:
         setup_peers()
     pythons: dict[str, str] = {}

@@ -30,13 +30,9 @@ def main() -> None:
     import_s = time.perf_counter() - before_import
     import _contexta_api as api
 
-    if options.get("proposed"):
-        from proposals.fast_queries import install
-
-        install()
     if options.get("compress_min_rows"):
-        # the proposed ledger change (segment.COMPRESS_MIN_ROWS 4096 -> 256), applied to this
-        # writer only, to measure it; readers need nothing (IPC batches say how they are packed)
+        # a ledger variant for experiments (which commits are zstd-compressed), applied to this
+        # writer only; readers need nothing (IPC batches say how they are packed)
         import ledger.segment
 
         ledger.segment.COMPRESS_MIN_ROWS = int(options["compress_min_rows"])
@@ -102,6 +98,7 @@ def _rebuild(workspace) -> dict:
         "fold_seconds": stats["seconds"],
         "events_per_s": stats["events_per_second"],
         "wall_seconds": wall,
+        "wall_events_per_s": stats["events"] / wall if wall > 0 else None,
         "rebuild_peak_rss_mb": peak_rss_mb(resource.RUSAGE_CHILDREN),
         "ledger_bytes": dir_bytes(workspace / "ledger"),
         "projection_bytes": dir_bytes(workspace / "projections"),

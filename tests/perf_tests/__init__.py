@@ -1,1 +1,1 @@
-"""Correctness of the fast paths (vectorised folds, append hot path, bulk reads, proposals)."""
+"""Correctness of the fast paths (vectorised folds, append hot path, bulk reads, queries)."""

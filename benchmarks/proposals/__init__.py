@@ -1,1 +1,0 @@
-"""Proposed changes to files owned by others, runnable so the benchmark can measure them."""
