@@ -137,7 +137,6 @@ def _targets(results: dict[str, Any], s: dict) -> list[list[str]]:
     row("1'. same, events per CPU-second (the machine was shared)", "(reported)", cpu, "",
         _get(s, "side", "contexta10", "ingest.cpu_events_per_s"), None, True, None)
     e2e = _get(s, "scale", "ours", "ingest.end_to_end_events_per_s")
-    rc2 = _ratio(e2e, _get(s, "side", "contexta10", "ingest.end_to_end_events_per_s"), True)
     row("1b. same, including building the contract objects", "(reported)", e2e, "",
         _get(s, "side", "contexta10", "ingest.end_to_end_events_per_s"),
         _get(s, "side", "mlflow", "ingest.end_to_end_events_per_s"), True, None)
