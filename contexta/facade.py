@@ -1,24 +1,29 @@
-"""``Contexta``: the public face over one workspace's ledger and projections."""
+"""``Contexta``: the public face over one workspace's ledger and projections.
+
+Stores, queries and the interpretation services are imported on first use, so importing
+``contexta`` loads little more than the ledger, the projections and the contract.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .history import LedgerEvent, iter_history
-from .interpretation.fast_paths import FastQueryService
-from .interpretation.queries import QueryService
-from .interpretation.results import MultiRunComparison, RunComparison, RunRecord, RunSnapshot
 from .live import LiveMixin
 from .parity.capture_mixin import CaptureMixin
 from .parity.entities_mixin import EntityQueriesMixin
 from .parity.reports_mixin import ReportsMixin
 from .quality import QualityMixin
-from .store.metadata import MetadataStore
-from .store.records import RecordStore
 from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from .history import LedgerEvent
+    from .interpretation.queries import QueryService
+    from .interpretation.results import MultiRunComparison, RunComparison, RunRecord, RunSnapshot
+    from .store.metadata import MetadataStore
+    from .store.records import RecordStore
 
 __all__ = ["Contexta"]
 
@@ -64,14 +69,20 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
 
     @cached_property
     def metadata_store(self) -> MetadataStore:
+        from .store.metadata import MetadataStore
+
         return MetadataStore(self._workspace, read_only=bool(self.config.metadata.read_only))
 
     @cached_property
     def record_store(self) -> RecordStore:
+        from .store.records import RecordStore
+
         return RecordStore(self._workspace, read_only=bool(self.config.records.read_only))
 
     @cached_property
     def query_service(self) -> QueryService:
+        from .interpretation.fast_paths import FastQueryService
+
         return FastQueryService(self._workspace, self.config)
 
     # ------------------------------------------------------------------ lifetime
@@ -149,6 +160,8 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
         self, run_id: str | None = None, *, kinds: Sequence[str] | str | None = None
     ) -> Iterator[LedgerEvent]:
         """Every event in ledger order (optionally one run's, or some kinds only)."""
+        from .history import iter_history
+
         run_ref = self.query_service.resolve_run(run_id) if run_id is not None else None
         if isinstance(kinds, str):
             kinds = (kinds,)

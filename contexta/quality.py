@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow.compute as pc
 
@@ -19,11 +19,12 @@ from .contract import RecordEnvelope, StableRef, StructuredEventPayload, Structu
 from .contract.timestamps import normalize_timestamp, timestamp_micros
 from .events import QUARANTINE, RELEASE, project_of, quarantine_event
 from .history import LedgerEvent, iter_history
-from .interpretation.fast_paths import FastQueryService
-from .interpretation.queries import QueryService
-from .interpretation.results import MultiRunComparison, RunComparison, RunRecord, RunSnapshot
 from .parity.entities_mixin import EntityQueriesMixin
 from .parity.reports_mixin import ReportsMixin
+
+if TYPE_CHECKING:
+    from .interpretation.queries import QueryService
+    from .interpretation.results import MultiRunComparison, RunComparison, RunRecord, RunSnapshot
 
 __all__ = ["TAG_PRODUCER", "AsOfView", "QualityMixin"]
 
@@ -213,6 +214,8 @@ class AsOfView(EntityQueriesMixin, ReportsMixin):
     :class:`ReadOnlyStoreError` (code ``as_of_view_read_only``)."""
 
     def __init__(self, ctx: Any, as_of_us: int) -> None:
+        from .interpretation.fast_paths import FastQueryService
+
         self._ctx = ctx
         self.as_of_us = as_of_us
         self.query_service = FastQueryService(ctx._workspace, ctx.config, as_of_us)

@@ -28,7 +28,7 @@ from .common.errors import AppendError, IntegrityError
 from .events import decode_body
 from .ordering import string_scalar
 
-__all__ = ["Workspace", "default_actor"]
+__all__ = ["LRU", "Workspace", "default_actor"]
 
 
 #: How long after its last write HEAD must have been read for the parsed head to be reused:
@@ -44,7 +44,9 @@ def default_actor() -> str:
     return f"{user}@{socket.gethostname()}:{os.getpid()}"
 
 
-class _LRU(OrderedDict[Any, Any]):
+class LRU(OrderedDict[Any, Any]):
+    """A dict that forgets its least recently inserted entries beyond ``size``."""
+
     def __init__(self, size: int) -> None:
         super().__init__()
         self.size = size
@@ -85,8 +87,8 @@ class Workspace:
         )
         self.projector = Projector(self.ledger, self.root / "projections")
         self.actor = actor or default_actor()
-        self._models: _LRU = _LRU(200_000)
-        self._batches: _LRU = _LRU(64)
+        self._models: LRU = LRU(200_000)
+        self._batches: LRU = LRU(64)
         self._known: dict[str, set[str]] = {}
         self._indexes: dict[tuple[str, str], tuple[Any, int, dict[Any, list[int]]]] = {}
         self._latest: dict[str, tuple[pa.Table, pa.Table]] = {}
@@ -231,8 +233,7 @@ class Workspace:
     def fetch(self, rows: pa.Table) -> list[Any]:
         """Decode records located by ``segment``/``batch_offset``/``row`` (records projection).
 
-        Cached by seq; the misses are read one ledger batch at a time (one ``take`` of the body
-        column per batch), not one row at a time.
+        Cached by seq; the misses are read with :meth:`bodies`.
         """
         seqs = rows.column("seq").to_pylist()
         cache = self._models
@@ -240,21 +241,30 @@ class Workspace:
         missing = [i for i, model in enumerate(out) if model is None]
         if not missing:
             return out
+        if len(missing) < len(seqs):
+            rows = rows.take(pa.array(missing, pa.int64()))
+        kinds = rows.column("kind").to_pylist()
+        for i, kind, body in zip(missing, kinds, self.bodies(rows), strict=True):
+            model = decode_body(kind, body)
+            out[i] = model
+            cache.put(seqs[i], model)
+        return out
+
+    def bodies(self, rows: pa.Table) -> list[bytes]:
+        """The stored bodies of records located by ``segment``/``batch_offset``/``row``, in row
+        order: read one ledger batch at a time (one ``take`` of the body column per batch)."""
         segments = rows.column("segment").to_pylist()
         offsets = rows.column("batch_offset").to_pylist()
         positions = rows.column("row").to_pylist()
-        kinds = rows.column("kind").to_pylist()
         by_batch: dict[tuple[int, int], list[int]] = {}
-        for i in missing:
-            by_batch.setdefault((segments[i], offsets[i]), []).append(i)
+        for i, key in enumerate(zip(segments, offsets, strict=True)):
+            by_batch.setdefault(key, []).append(i)
+        out: list[bytes] = [b""] * len(positions)
         for (segment, offset), members in by_batch.items():
             batch = self._batch(segment, offset)
             take = pa.array([positions[i] for i in members], pa.int64())
-            bodies = batch.column(12).take(take).to_pylist()
-            for i, body in zip(members, bodies, strict=True):
-                model = decode_body(kinds[i], body)
-                out[i] = model
-                cache.put(seqs[i], model)
+            for i, body in zip(members, batch.column(12).take(take).to_pylist(), strict=True):
+                out[i] = body
         return out
 
     def _batch(self, segment: int, offset: int) -> pa.RecordBatch:

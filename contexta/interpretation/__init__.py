@@ -1,63 +1,56 @@
 """Queries over the projections and their result types.
 
-Names of 1.0's ``contexta.interpretation`` live in submodules: queries and results here;
-diagnostics, lineage, provenance, run-list filters beside them; trends, alerts, aggregation,
-anomaly and reports are resolved lazily from their modules on first access.
+Names of 1.0's ``contexta.interpretation`` live in submodules: result types here (every query
+needs them); queries, diagnostics, lineage, provenance and run-list filters, then trends,
+alerts, aggregation, anomaly and reports, are imported on first access, so importing
+``contexta`` does not load interpretation code a process never uses.
 """
 
 from importlib import import_module
+from importlib.util import find_spec
 from typing import Any
 
-from .diagnostics import (
-    DiagnosticsError,
-    DiagnosticsIssue,
-    DiagnosticsPolicy,
-    DiagnosticsResult,
-    DiagnosticsService,
-)
-from .errors import ComparisonError, LineageError
-from .lineage import LineageEdge, LineagePolicy, LineageService, LineageTraversal
-from .provenance import (
-    EnvironmentDiff,
-    EnvironmentValueChange,
-    ProvenanceError,
-    ProvenanceService,
-    ReproducibilityAudit,
-)
-from .queries import QueryService
 from .results import *  # noqa: F403
 from .results import __all__ as _results
-from .run_list import MetricCondition, RunListQuery, TimeRange
 
-__all__ = [
-    "ComparisonError",
-    "DiagnosticsError",
-    "DiagnosticsIssue",
-    "DiagnosticsPolicy",
-    "DiagnosticsResult",
-    "DiagnosticsService",
-    "EnvironmentDiff",
-    "EnvironmentValueChange",
-    "LineageEdge",
-    "LineageError",
-    "LineagePolicy",
-    "LineageService",
-    "LineageTraversal",
-    "MetricCondition",
-    "ProvenanceError",
-    "ProvenanceService",
-    "QueryService",
-    "ReproducibilityAudit",
-    "RunListQuery",
-    "TimeRange",
-    *_results,
-]
+#: public name -> the submodule defining it (imported on first access)
+_HOMES = {
+    "ComparisonError": "errors",
+    "DiagnosticsError": "diagnostics",
+    "DiagnosticsIssue": "diagnostics",
+    "DiagnosticsPolicy": "diagnostics",
+    "DiagnosticsResult": "diagnostics",
+    "DiagnosticsService": "diagnostics",
+    "EnvironmentDiff": "provenance",
+    "EnvironmentValueChange": "provenance",
+    "LineageEdge": "lineage",
+    "LineageError": "errors",
+    "LineagePolicy": "lineage",
+    "LineageService": "lineage",
+    "LineageTraversal": "lineage",
+    "MetricCondition": "run_list",
+    "ProvenanceError": "provenance",
+    "ProvenanceService": "provenance",
+    "QueryService": "queries",
+    "ReproducibilityAudit": "provenance",
+    "RunListQuery": "run_list",
+    "TimeRange": "run_list",
+}
+
+__all__ = [*sorted(_HOMES), *_results]
 
 #: modules whose public names are re-exported on first access (built concurrently elsewhere)
 _LAZY_MODULES = ("trends", "alerts", "aggregation", "anomaly", "reports")
 
 
 def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is not None:
+        value = getattr(import_module(f"{__name__}.{home}"), name)
+        globals()[name] = value
+        return value
+    if find_spec(f"{__name__}.{name}") is not None:  # a submodule: no sweep of the others
+        return import_module(f"{__name__}.{name}")
     for module_name in _LAZY_MODULES:
         try:
             module = import_module(f"{__name__}.{module_name}")

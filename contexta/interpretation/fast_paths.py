@@ -16,10 +16,15 @@ What they change:
                     run (``projections.query.value_per``), cached per (key, stage, selection)
                     while those tables are unchanged; quarantined runs from
                     ``quarantine_state`` alone (no ``list_runs``);
+``run_model``       the run's rows through the workspace index by ``ref``;
 ``stages_of``       rows of the run through the workspace index by ``run_ref`` instead of a
                     string comparison over every stage row;
 ``list_runs``       sorted by Arrow on the projection's columns, not by a Python key that parses
-                    each run's started_at.
+                    each run's started_at; bodies decoded without re-validation; the answer
+                    kept while the runs table and the project names are unchanged;
+``observations``    (snapshots, comparisons) bodies read per ledger batch and decoded without
+                    re-validation (:mod:`.stored`: anything not well formed goes through the
+                    contract as before), each observation kept by seq.
 """
 
 from __future__ import annotations
@@ -31,10 +36,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from contexta.events import RUN_PUT, STAGE_PUT
+from contexta.interpretation.queries import _not_found, observation
+from contexta.interpretation.stored import decode_many, decode_one
 from contexta.ordering import stage_order
+from contexta.workspace import LRU
 from projections.query import as_of, first_per, latest_per, value_per
 
-__all__ = ["FastQueryService", "install", "list_runs", "resolve_many", "select_best_run", "stages_of"]
+__all__ = [
+    "FastQueryService", "install", "list_runs", "observations", "resolve_many", "run_model",
+    "select_best_run", "stages_of",
+]
+
+#: observations kept by seq per query service (a few hundred runs' worth)
+_OBSERVATIONS_KEPT = 50_000
 
 
 def _run_refs(self: Any) -> dict[str, None]:
@@ -60,6 +74,17 @@ def resolve_many(self: Any, run_ids: Sequence[Any]) -> list[str]:
         else:
             out.append(self.resolve_run(run_id))
     return out
+
+
+def run_model(self: Any, run_ref: str) -> Any:
+    """The run's latest version (as of), found through the workspace index by ref instead of a
+    string comparison over every run row."""
+    table, index = self.ws.index("runs", "ref")
+    rows = index.get(run_ref)
+    picked = as_of(table.take(pa.array(rows, pa.int64())), self.as_of_us) if rows else None
+    if picked is None or picked.num_rows == 0:
+        raise _not_found(run_ref)
+    return self.ws.models(picked.slice(picked.num_rows - 1), RUN_PUT)[0]
 
 
 def stages_of(self: Any, run_ref: str) -> list[Any]:
@@ -136,20 +161,75 @@ def select_best_run(
 def list_runs(self: Any, project_name: str | None = None) -> tuple[Any, ...]:
     """``QueryService.list_runs`` with the sort done by Arrow on the runs projection's columns
     (``project_ref``, ``valid_time`` = started_at in microseconds, ``ref``: the same keys as
-    1.0's order; UTF-8 byte order is code point order), so models are decoded already sorted
-    and no timestamp is parsed per run."""
+    1.0's order; UTF-8 byte order is code point order), so bodies are decoded already sorted
+    (without re-validation, :mod:`.stored`) and no timestamp is parsed per run.
+
+    The answer is kept while the runs table is the same object (a projection hands out one
+    table until it folds more rows; the cache keeps it alive, so identity is safe) and the
+    project names are equal: a warm list costs a comparison, not a run record per run; after
+    new runs, only theirs are built (:func:`_run_records`)."""
     table = self.ws.latest("runs", as_of_us=self.as_of_us)
     names = self.project_names()
+    cacheable = project_name is None or type(project_name) is str
+    cached = self.__dict__.get("_fast_list")
+    if cacheable and cached is not None and cached[0] is table and cached[1] == (project_name, names):
+        return cached[2]  # type: ignore[no-any-return]
     if project_name is None:
         keys = [("project_ref", "ascending"), ("valid_time", "ascending"), ("ref", "ascending")]
+        picked = table
     else:
         refs = self.project_refs(project_name)
-        table = table.filter(pc.is_in(table.column("project_ref"),
-                                      value_set=pa.array(sorted(refs), pa.string())))
+        picked = table.filter(pc.is_in(table.column("project_ref"),
+                                       value_set=pa.array(sorted(refs), pa.string())))
         keys = [("valid_time", "ascending"), ("ref", "ascending")]
-    ordered = table.sort_by(keys) if table.num_rows > 1 else table
-    record = self.run_record
-    return tuple(record(run, names) for run in self.ws.models(ordered, RUN_PUT))
+    ordered = picked.sort_by(keys) if picked.num_rows > 1 else picked
+    runs = tuple(_run_records(self, ordered, names))
+    if cacheable:
+        self.__dict__["_fast_list"] = (table, (project_name, names), runs)
+    return runs
+
+
+def _run_records(self: Any, rows: pa.Table, names: dict[str, str]) -> list[Any]:
+    """The run records of the runs projection's ``rows``, in order. Each is kept by seq (a
+    stored run version never changes) while the project names are equal, so after a few new
+    runs only those are decoded; only the versions of the latest answer are kept."""
+    kept = self.__dict__.get("_fast_run_records")
+    if kept is None or kept[0] != names:
+        kept = (names, {})
+    by_seq = kept[1]
+    seqs = rows.column("seq").to_pylist()
+    out = [by_seq.get(seq) for seq in seqs]
+    missing = [i for i, found in enumerate(out) if found is None]
+    if missing:
+        bodies = rows.column("body")
+        if len(missing) < len(seqs):
+            bodies = bodies.take(pa.array(missing, pa.int64()))
+        record = self.run_record
+        for i, run in zip(missing, decode_many(RUN_PUT, bodies.to_pylist()), strict=True):
+            out[i] = record(run, names)
+        by_seq = dict(zip(seqs, out, strict=True))
+    self.__dict__["_fast_run_records"] = (names, by_seq)
+    return out
+
+
+def observations(self: Any, run_ref: str) -> tuple[Any, ...]:
+    """``QueryService.observations`` from the stored bodies decoded without re-validation
+    (:mod:`.stored`), each observation kept by seq (a stored event never changes)."""
+    rows = self.record_rows(run_ref)
+    seqs = rows.column("seq").to_pylist()
+    cache = self.__dict__.get("_fast_observations")
+    if cache is None:
+        cache = self.__dict__["_fast_observations"] = LRU(_OBSERVATIONS_KEPT)
+    out = [cache.get(seq) for seq in seqs]
+    missing = [i for i, found in enumerate(out) if found is None]
+    if missing:
+        if len(missing) < len(seqs):
+            rows = rows.take(pa.array(missing, pa.int64()))
+        kinds = rows.column("kind").to_pylist()
+        for i, kind, body in zip(missing, kinds, self.ws.bodies(rows), strict=True):
+            found = out[i] = observation(decode_one(kind, body))
+            cache.put(seqs[i], found)
+    return tuple(out)
 
 
 def _values(self: Any, metric_key: str, stage_name: str | None) -> dict[str, float] | None:
@@ -191,9 +271,11 @@ def install(cls: type | None = None) -> type:
     if cls is None:
         from contexta.interpretation.queries import QueryService as cls
     cls._run_refs = _run_refs  # type: ignore[attr-defined]
+    cls.run_model = run_model  # type: ignore[attr-defined]
     cls.stages_of = stages_of  # type: ignore[attr-defined]
     cls.select_best_run = select_best_run  # type: ignore[attr-defined]
     cls.list_runs = list_runs  # type: ignore[attr-defined]
+    cls.observations = observations  # type: ignore[attr-defined]
     return cls
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,9 +22,7 @@ from ..ordering import instant as _t
 from ..ordering import stage_order as _stage_order
 from ..ordering import string_scalar as _s
 from ..workspace import Workspace
-from .entities import EntityReader, snapshot_extras
 from .errors import ComparisonError
-from .provenance import artifact_changes, artifact_kind_counts, provenance_comparison
 from .results import (
     CompletenessNote,
     EvidenceLink,
@@ -38,6 +36,9 @@ from .results import (
     StageComparison,
     StageRecord,
 )
+
+if TYPE_CHECKING:
+    from .entities import EntityReader
 
 __all__ = ["QueryService"]
 
@@ -93,6 +94,8 @@ class QueryService:
     def entities(self) -> EntityReader:
         """Deployments, batches, samples, environments, artifacts, relations and provenance
         as of this service's transaction time."""
+        from .entities import EntityReader
+
         return EntityReader(self.ws, self.as_of_us, self.__dict__.setdefault("_entity_shared", {}))
 
     def list_projects(self) -> tuple[str, ...]:
@@ -263,6 +266,8 @@ class QueryService:
     def snapshot_extras(self, run_ref: str, stages: Sequence[Any]) -> dict[str, Any]:
         """Deployments, batches, samples, artifacts, relations and provenance of a run, and
         their evidence links (``lead_links`` go right after the run's)."""
+        from .entities import snapshot_extras
+
         return snapshot_extras(self, run_ref, stages)
 
     # ------------------------------------------------------------------ compare
@@ -368,10 +373,14 @@ class QueryService:
 
     def artifact_changes(self, left: RunSnapshot, right: RunSnapshot) -> list[Any]:
         """Artifact differences by kind: added, removed, ambiguous or changed."""
+        from .provenance import artifact_changes
+
         return artifact_changes(left.artifacts, right.artifacts)
 
     def provenance_comparison(self, left: RunSnapshot, right: RunSnapshot) -> Any:
         """What differs between the two runs' provenance (None when neither has any)."""
+        from .provenance import provenance_comparison
+
         return provenance_comparison(left, right)
 
     # ------------------------------------------------------------------ multi / best
@@ -433,6 +442,8 @@ class QueryService:
 
     def artifact_kind_counts(self, snapshots: Sequence[RunSnapshot]) -> list[Any]:
         """Per artifact kind (sorted), how many artifacts each run has."""
+        from .provenance import artifact_kind_counts
+
         return artifact_kind_counts(snapshots)
 
     def select_best_run(

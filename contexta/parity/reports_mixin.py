@@ -1,23 +1,23 @@
 """Facade methods mixed into ``Contexta`` (see ``contexta.facade``): trends, alerts, reports
-and report comparison (contract 4.9, 4.10, 4.5), with 1.0's lazily created services."""
+and report comparison (contract 4.9, 4.10, 4.5), with 1.0's lazily created services (their
+modules imported on first use, so importing ``contexta`` stays cheap)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..interpretation.alerts import AlertReport, AlertResult, AlertRule, AlertService
-from ..interpretation.reporting import ReportBuilder, ReportComparison, ReportDocument
-from ..interpretation.reporting import compare_report_documents as _compare_documents
-from ..interpretation.results import CompletenessNote
-from ..interpretation.trends import (
-    ArtifactSizeTrend,
-    DurationTrend,
-    MetricTrend,
-    StepSeries,
-    TrendService,
-)
+if TYPE_CHECKING:
+    from ..interpretation.alerts import AlertReport, AlertResult, AlertRule, AlertService
+    from ..interpretation.reporting import ReportBuilder, ReportComparison, ReportDocument
+    from ..interpretation.trends import (
+        ArtifactSizeTrend,
+        DurationTrend,
+        MetricTrend,
+        StepSeries,
+        TrendService,
+    )
 
 __all__ = ["ReportsMixin"]
 
@@ -39,6 +39,8 @@ class ReportsMixin:
     @cached_property
     def trend_service(self) -> TrendService:
         """Trends with ``config.interpretation.trend`` (window, aggregation)."""
+        from ..interpretation.trends import TrendService
+
         return TrendService(
             self.query_service, config=self.config.interpretation.trend, list_runs=self.list_runs
         )
@@ -46,6 +48,8 @@ class ReportsMixin:
     @cached_property
     def alert_service(self) -> AlertService:
         """Alerts valued with ``config.interpretation.trend.metric_aggregation``."""
+        from ..interpretation.alerts import AlertService
+
         return AlertService(
             self.query_service,
             metric_aggregation=self.config.interpretation.trend.metric_aggregation,
@@ -54,6 +58,8 @@ class ReportsMixin:
 
     @cached_property
     def report_builder(self) -> ReportBuilder:
+        from ..interpretation.reporting import ReportBuilder
+
         return ReportBuilder()
 
     # ------------------------------------------------------------------ trends
@@ -138,6 +144,8 @@ class ReportsMixin:
     def build_project_summary_report(self, project_name: str) -> ReportDocument:
         """The project's runs (``list_runs(project_name)`` order); an unknown or empty project
         gives ``No runs.`` and the note ``info: project_runs_empty``."""
+        from ..interpretation.results import CompletenessNote
+
         runs = tuple(self.list_runs(project_name))
         notes: tuple[CompletenessNote, ...] = ()
         if not runs:
@@ -168,4 +176,6 @@ class ReportsMixin:
 
     def compare_report_documents(self, left: Any, right: Any) -> ReportComparison:
         """Section-by-section diff of two reports (documents or their dicts)."""
-        return _compare_documents(left, right)
+        from ..interpretation.reporting import compare_report_documents
+
+        return compare_report_documents(left, right)
