@@ -22,7 +22,7 @@ class FileSystem:
     def close(self, fd: int) -> None:
         os.close(fd)
 
-    def pwrite(self, fd: int, data: bytes, offset: int) -> int:
+    def pwrite(self, fd: int, data: bytes | bytearray | memoryview, offset: int) -> int:
         view = memoryview(data)
         written = 0
         while written < len(view):

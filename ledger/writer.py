@@ -33,6 +33,8 @@ import os
 import threading
 import time
 import weakref
+from array import array
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +78,25 @@ class CommitInfo:
 
 
 _US = pa.timestamp("us", tz="UTC")
-_EVENT_FIELDS = tuple(EVENT_SCHEMA)[2:]
+_EVENT_ROW = pa.struct(tuple(EVENT_SCHEMA)[2:])
+
+
+class _CutBatch:
+    """Buffered events cut off, in order, as the batch of one commit.
+
+    The buffer is cut under the short buffer lock and committed under the commit lock, so
+    appends never wait for a commit's encoding or I/O. Batches commit in the order they were
+    cut; a commit that writes nothing puts its events back in front of the next batch (or of
+    the buffer). ``info``/``error`` tell the caller that cut it what became of it when another
+    thread committed it first.
+    """
+
+    __slots__ = ("error", "events", "info")
+
+    def __init__(self, events: list[PendingEvent]) -> None:
+        self.events = events
+        self.info: CommitInfo | None = None
+        self.error: BaseException | None = None
 
 
 class Ledger(LedgerReader):
@@ -117,9 +137,14 @@ class Ledger(LedgerReader):
         self.sync_interval_ms = sync_interval_ms
         self.fs = fs or FileSystem()
         self._dirty_since: float | None = None  # monotonic time of the oldest unsynced commit
+        # Two locks: ``_lock`` (held for microseconds) guards the buffer and the queue of cut
+        # batches; ``_commit_lock`` serializes commits and guards the files and the head.
+        # Order: ``_commit_lock`` may take ``_lock``, never the reverse.
         self._lock = threading.RLock()
+        self._commit_lock = threading.RLock()
         self._buffer: list[PendingEvent] = []
         self._buffered_since = 0.0
+        self._commit_queue: deque[_CutBatch] = deque()
         self._lock_fd: int | None = None
         self._head_fd: int | None = None
         self._seg_fd: int | None = None
@@ -129,7 +154,7 @@ class Ledger(LedgerReader):
         self._closed = False
         self._fatal: BaseException | None = None
         self._deferred: BaseException | None = None
-        self._timer: threading.Thread | None = None
+        self._timer_running = False
         self._wake = threading.Event()
         self.last_recovery: RecoveryReport | None = None
         self.commits = 0
@@ -139,7 +164,8 @@ class Ledger(LedgerReader):
 
     @property
     def buffered(self) -> int:
-        return len(self._buffer)
+        """Events appended but not committed yet (buffered, or cut off for a commit)."""
+        return len(self._buffer) + sum(len(cut.events) for cut in tuple(self._commit_queue))
 
     def append(self, event: PendingEvent) -> CommitInfo | None:
         """Buffer one event; commits when the buffer is full (or at once in ``fsync`` mode).
@@ -147,34 +173,49 @@ class Ledger(LedgerReader):
         return self.append_many((event,))
 
     def append_many(self, events: Sequence[PendingEvent] | Iterable[PendingEvent]) -> CommitInfo | None:
-        """Buffer events in order; they are committed together or with later ones."""
+        """Buffer events in order; they are committed together or with later ones.
+
+        Only the buffer lock is taken, so a commit in progress on another thread (the background
+        timer's) does not delay this call, unless this call fills the buffer: then it commits
+        before it returns, and the commit it returns ends with these events."""
         self._check_writable()
         with self._lock:
             self._raise_deferred()
-            if not self._buffer:
+            buffer = self._buffer
+            if not buffer:
                 self._buffered_since = time.monotonic()
-            self._buffer.extend(events)
-            if self.durability == Durability.FSYNC or len(self._buffer) >= self.buffer_max_events:
-                info = self._commit_locked()
-                if self._dirty_since is not None:
-                    self._ensure_timer()
-                return info
-        self._ensure_timer()
-        return None
+            buffer.extend(events)
+            if not buffer:
+                return None
+            if len(buffer) < self.buffer_max_events and self.durability != Durability.FSYNC:
+                cut = None
+            else:
+                cut = self._cut_buffer()
+        if cut is None:
+            if not self._timer_running:
+                self._ensure_timer()
+            return None
+        info = self._commit_through(cut)
+        if self._dirty_since is not None and not self._timer_running:
+            self._ensure_timer()
+        return info
 
     def commit(self) -> CommitInfo | None:
         """Commit everything buffered now. Returns None when the buffer was empty.
 
         A background commit that failed kept its events buffered, so this commit retries them:
         its own outcome is the one reported (a fatal fsync failure is raised)."""
-        with self._lock:
+        with self._commit_lock:
             if isinstance(self._deferred, DurabilityError) or self._fatal is not None:
                 self._raise_deferred()
             self._deferred = None
-            if not self._buffer:
-                return None
+            with self._lock:
+                if not self._buffer and not self._commit_queue:
+                    return None
             self._check_writable()
-            return self._commit_locked()
+            with self._lock:
+                last = self._cut_buffer() if self._buffer else self._commit_queue[-1]
+            return self._commit_through(last)
 
     def flush(self) -> CommitInfo | None:
         """Commit the buffer and make it as durable as the mode promises."""
@@ -187,19 +228,20 @@ class Ledger(LedgerReader):
         try:
             if self._fatal is None and not self.read_only:
                 self.commit()
-                with self._lock:
+                with self._commit_lock:
                     if self._dirty_since is not None and self.sync_interval_ms is not None:
                         self._sync_idle()  # close makes every commit of this writer durable
         finally:
-            with self._lock:
+            with self._commit_lock:
                 self._closed = True
                 self._wake.set()
+                self._timer_running = False
                 self._release_fds()
                 _LIVE.discard(self)
 
     def reopen(self) -> None:
         """Make a closed ledger usable again (a fatal durability error stays fatal)."""
-        with self._lock:
+        with self._commit_lock:
             if self._fatal is not None:
                 raise LedgerClosedError(
                     "This writer saw a failed fsync and cannot write again; open a new one.",
@@ -238,21 +280,54 @@ class Ledger(LedgerReader):
 
     # ------------------------------------------------------------------ commit
 
-    def _commit_locked(self) -> CommitInfo:
-        events = self._buffer
+    def _cut_buffer(self) -> _CutBatch:
+        """Cut the whole buffer off as the next batch to commit (buffer lock held)."""
+        cut = _CutBatch(self._buffer)
         self._buffer = []
+        self._commit_queue.append(cut)
+        return cut
+
+    def _commit_through(self, last: _CutBatch) -> CommitInfo | None:
+        """Commit the cut batches in order until ``last`` is committed; returns its commit.
+
+        Raises the error of a batch that failed on the way (its events, and ``last``'s, stay
+        buffered for a retry unless the error says otherwise), or ``last``'s own error when
+        another thread's commit of it failed."""
+        with self._commit_lock:
+            while last.info is None and last.error is None:
+                with self._lock:
+                    cut = self._commit_queue[0]
+                self._commit_cut(cut)
+            if last.error is not None:
+                raise last.error
+            return last.info
+
+    def _commit_cut(self, cut: _CutBatch) -> None:
+        """Commit the oldest cut batch (commit lock held)."""
         try:
-            return self._write(events)
-        except DurabilityError:
+            cut.info = self._write(cut.events)
+        except BaseException as exc:
+            cut.error = exc
+            committed = isinstance(exc, LedgerIOError) and exc.details.get("committed")
+            if isinstance(exc, DurabilityError) or committed:
+                self._drop_cut()
+            else:
+                self._put_back()  # nothing was written: keep the events for a retry, in order
             raise
-        except LedgerIOError as exc:
-            if not exc.details.get("committed"):
-                # nothing was written: keep the events for a later retry, in order
-                self._buffer = events + self._buffer
-            raise
-        except BaseException:
-            self._buffer = events + self._buffer
-            raise
+        self._drop_cut()
+
+    def _drop_cut(self) -> None:
+        with self._lock:
+            self._commit_queue.popleft()
+
+    def _put_back(self) -> None:
+        """Return the oldest cut batch's events to the front of what is still buffered."""
+        with self._lock:
+            events = self._commit_queue.popleft().events
+            if self._commit_queue:
+                self._commit_queue[0].events[:0] = events
+            else:
+                self._buffer[:0] = events
 
     def _write(self, events: list[PendingEvent]) -> CommitInfo:
         lock_fd = self._open_for_commit()
@@ -538,29 +613,43 @@ class Ledger(LedgerReader):
     # ------------------------------------------------------------------ background commits
 
     def _ensure_timer(self) -> None:
-        if self._timer is not None and self._timer.is_alive():
-            return
+        """Start the background thread unless it runs (callers test ``_timer_running`` first:
+        a flag read, where ``Thread.is_alive`` would cost a lock per append)."""
         with self._lock:
-            if self._timer is not None and self._timer.is_alive():
+            if self._timer_running:
                 return
-            self._wake.clear()
-            self._timer = threading.Thread(
-                target=_timer_loop, args=(weakref.ref(self),), name="ledger-flush", daemon=True
-            )
-            self._timer.start()
+            self._timer_running = True
+            self._wake = wake = threading.Event()  # each thread stops on its own event
+        threading.Thread(
+            target=_timer_loop,
+            args=(weakref.ref(self), wake, self.buffer_max_ms / 1000.0),
+            name="ledger-flush",
+            daemon=True,
+        ).start()
+
+    def _timer_stopped(self, wake: threading.Event) -> None:
+        """The thread waiting on ``wake`` ended: the next append starts a new one (unless a
+        newer thread already replaced it)."""
+        with self._lock:
+            if self._wake is wake:
+                self._timer_running = False
 
     def _tick(self) -> bool:
         """Commit an aged buffer; returns False when the timer should stop."""
         if self._closed:
             return False
-        with self._lock:
+        with self._commit_lock:
             if self._closed:
                 return False
             try:
-                if self._buffer and (
-                    (time.monotonic() - self._buffered_since) * 1000 >= self.buffer_max_ms
-                ):
-                    self._commit_locked()
+                with self._lock:
+                    if self._buffer and (
+                        (time.monotonic() - self._buffered_since) * 1000 >= self.buffer_max_ms
+                    ):
+                        self._cut_buffer()
+                    last = self._commit_queue[-1] if self._commit_queue else None
+                if last is not None:
+                    self._commit_through(last)
                 elif not self._buffer and self._sync_due():
                     self._sync_idle()
             except BaseException as exc:  # surfaced on the caller's next call
@@ -587,7 +676,7 @@ class Ledger(LedgerReader):
         """Run crash recovery now under the lock (``dry_run`` reports without changing files;
         ``salvage`` cuts the active segment at damage before the head instead of raising)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with self._lock:
+        with self._commit_lock:
             lock_fd = self._lock_file()
             self.fs.lock(lock_fd)
             try:
@@ -608,15 +697,16 @@ class Ledger(LedgerReader):
 
 
 def _build_batch(events: list[PendingEvent], first_seq: int, tx: int) -> pa.RecordBatch:
+    """One typed batch from the buffered tuples: a single pass of pyarrow's converter over the
+    rows (as a struct array, whose fields are the columns), no per-column Python transposition."""
     n = len(events)
-    columns = list(zip(*events, strict=True))
-    arrays = [
-        pa.array(range(first_seq, first_seq + n), pa.int64()),
-        pa.repeat(pa.scalar(tx, _US), n) if n > 1 else pa.array([tx], _US),
+    seq = array("q", range(first_seq, first_seq + n))
+    columns = [
+        pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(seq)]),
+        pa.repeat(pa.scalar(tx, _US), n),
+        *pa.array(events, _EVENT_ROW).flatten(),
     ]
-    for field, values in zip(_EVENT_FIELDS, columns, strict=True):
-        arrays.append(pa.array(values, field.type))
-    return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
+    return pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)
 
 
 def _reason(exc: OSError) -> str:
@@ -637,20 +727,24 @@ def _io_error(what: str, head: Head, exc: OSError) -> LedgerIOError:
     )
 
 
-def _timer_loop(ref: weakref.ref[Ledger]) -> None:
-    while True:
+def _timer_loop(ref: weakref.ref[Ledger], wake: threading.Event, first_wait: float) -> None:
+    """Commit aged buffers until the ledger is closed or gone.
+
+    The first wait is a whole ``buffer_max_ms``: a thread can take long to start on a loaded
+    machine, and the buffer whose append started it must not be committed under the appender
+    before it had the chance to ``commit()`` it itself."""
+    wait = first_wait
+    try:
+        while not wake.wait(wait):
+            ledger = ref()
+            if ledger is None or not ledger._tick():
+                return
+            wait = ledger._next_wait()
+            del ledger
+    finally:
         ledger = ref()
-        if ledger is None:
-            return
-        wait = ledger._next_wait()
-        wake = ledger._wake
-        del ledger
-        if wake.wait(wait):
-            return
-        ledger = ref()
-        if ledger is None or not ledger._tick():
-            return
-        del ledger
+        if ledger is not None:
+            ledger._timer_stopped(wake)
 
 
 _LIVE: weakref.WeakSet[Ledger] = weakref.WeakSet()

@@ -21,7 +21,7 @@ def _answer(proc: subprocess.Popen[str]) -> str:
 def test_watch_receives_every_event_once_in_order_across_rolls(workspace: Path, processes):
     reader = Contexta(workspace=workspace)
     events = reader.watch(timeout=30)  # starts after the current (empty) head
-    writer = spawn_writer(workspace, "burst", 10_000, 250, 1_000_000)
+    writer = spawn_writer(workspace, "burst", 10_000, 250, 100_000)
     processes.append(writer)
     seen = []
     losses = []

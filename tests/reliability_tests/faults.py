@@ -123,7 +123,7 @@ class FaultyFS(FileSystem):
         self._paths.pop(fd, None)
         super().close(fd)
 
-    def pwrite(self, fd: int, data: bytes, offset: int) -> int:
+    def pwrite(self, fd: int, data: bytes | bytearray | memoryview, offset: int) -> int:
         if self._hit("pwrite", self._paths.get(fd)):
             half = len(data) // 2
             if half:
@@ -203,7 +203,7 @@ class CrashFS(FileSystem):
     def close(self, fd: int) -> None:
         self.inner.close(fd)
 
-    def pwrite(self, fd: int, data: bytes, offset: int) -> int:
+    def pwrite(self, fd: int, data: bytes | bytearray | memoryview, offset: int) -> int:
         if self._step("pwrite"):
             cut = int(len(data) * self.partial)
             if cut:
@@ -345,7 +345,7 @@ class PowerLossFS(FileSystem):
         self.fds.pop(fd, None)
         os.close(fd)
 
-    def pwrite(self, fd: int, data: bytes, offset: int) -> int:
+    def pwrite(self, fd: int, data: bytes | bytearray | memoryview, offset: int) -> int:
         n = super().pwrite(fd, data, offset)
         if fd in self.fds:
             self.inodes[self.fds[fd][0]].pending.append(("write", offset, bytes(data)))

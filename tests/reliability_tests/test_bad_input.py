@@ -156,7 +156,7 @@ def _mutate(data: bytes, ops: list[tuple[str, float, bytes]]) -> bytes:
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding ``ledger/`` (three segments) and ``big.arrows`` (a zstd batch)."""
+    """A directory holding ``ledger/`` (three segments) and ``big.arrows`` (a compressed batch)."""
     root = tmp_path_factory.mktemp("fuzz-src") / "ledger"
     build_ledger(root, batches=5, per_batch=3, roll_bytes=2500, size=20)
     big = root.parent / "big"
@@ -164,7 +164,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from .faults import make_event
 
-    writer = Ledger(big)  # one zstd-compressed batch (>= 4096 rows)
+    writer = Ledger(big)  # one compressed batch
     writer.append_many([make_event("z", i) for i in range(4100)])
     writer.close()
     shutil.copy(list_segments(big)[0].path, root.parent / "big.arrows")
