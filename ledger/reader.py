@@ -27,6 +27,8 @@ from .segment import (
     check_frame,
     is_partial_eos,
     iter_frames,
+    read_frame,
+    scan_frames,
     segment_index,
     segment_name,
 )
@@ -93,7 +95,11 @@ class LedgerReader:
         self._first_seq: dict[int, int] = {}
         self._sealed: dict[int, pa.Buffer] = {}
         self._checked: dict[int, int] = {}
+        #: segment -> byte offset up to which every batch from the segment's start passed its
+        #: CRC in this reader (committed bytes never change, so they need no second check)
+        self._checked_to: dict[int, int] = {}
         self._sealed_ok: set[int] = set()  # sealed segments whose every batch passed its CRC
+        self._verified: dict[str, list[int] | None] | None = None  # verified.json, once read
         # last seq of a scan -> (segment, offset just past its batch): a later scan after that
         # seq (or after a later one) starts there instead of at the start of the segment.
         self._marks: OrderedDict[int, tuple[int, int]] = OrderedDict()
@@ -159,7 +165,9 @@ class LedgerReader:
     def segment_path(self, index: int) -> Path:
         return self.root / segment_name(index)
 
-    def _segment_buffer(self, index: int, head: Head) -> pa.Buffer:
+    def _segment_buffer(self, index: int, head: Head, *, keep: bool = True) -> pa.Buffer:
+        """The mapped bytes of segment ``index``; a sealed segment's map is kept for later
+        reads unless ``keep`` is false (a one-off scan of the whole ledger)."""
         if index < head.segment and index in self._sealed:
             return self._sealed[index]
         path = self.segment_path(index)
@@ -174,22 +182,32 @@ class LedgerReader:
                 reason="missing_segment",
             ) from exc
         check_schema_prefix(buf, path)
-        if index < head.segment:
+        if index < head.segment and keep:
             self._sealed[index] = buf
         return buf
 
     def frames(
-        self, head: Head | None = None, *, after_seq: int = 0, check_crc: bool = True
+        self,
+        head: Head | None = None,
+        *,
+        after_seq: int = 0,
+        check_crc: bool = True,
+        keep_segments: bool = True,
     ) -> Iterator[tuple[int, BatchFrame]]:
         """Yield ``(segment index, frame)`` for every committed batch holding a seq greater
-        than ``after_seq``, in log order, up to ``head``."""
+        than ``after_seq``, in log order, up to ``head``.
+
+        A sealed segment whose every batch passed its CRC before (in this reader, or in any
+        process: ``verified.json``, keyed by size, mtime and inode) is not checked again, and
+        a scan that checks a whole sealed segment remembers it so. ``keep_segments=False``
+        lets go of each sealed segment's map after the scan leaves it."""
         head = head or self.head()
         if head.seq <= after_seq:
             return
         start_segment, start_offset = self._resume_point(after_seq, head)
         scan_mark: int | None = None
         for index in range(start_segment, head.segment + 1):
-            buf = self._segment_buffer(index, head)
+            buf = self._segment_buffer(index, head, keep=keep_segments)
             end = head.offset if index == head.segment else buf.size
             if end > buf.size:
                 raise CorruptionError(
@@ -204,10 +222,16 @@ class LedgerReader:
             if begin > end:  # a stale mark (the ledger was repaired): scan the segment
                 begin = len(SCHEMA_MESSAGE)
             path = str(self.segment_path(index))
-            frames = iter_frames(
-                buf, begin, end, path, check_crc=check_crc, sealed=index < head.segment
-            )
+            sealed = index < head.segment
+            crc = check_crc and not (sealed and self._is_verified(index))
+            if begin == len(SCHEMA_MESSAGE):
+                frames = scan_frames(buf, end, path, check_crc=crc, sealed=sealed)
+            else:
+                frames = iter_frames(buf, begin, end, path, check_crc=crc, sealed=sealed)
+            extends = crc and self._checked_to.get(index, len(SCHEMA_MESSAGE)) >= begin
             for frame in frames:
+                if extends:
+                    self._note_checked(index, frame.offset + frame.length)
                 if begin == len(SCHEMA_MESSAGE) and index not in self._first_seq and (
                     index < head.segment
                 ):
@@ -218,6 +242,74 @@ class LedgerReader:
                     return
                 scan_mark = self._mark(scan_mark, frame, index)
                 yield index, frame
+            if crc and sealed and begin == len(SCHEMA_MESSAGE):
+                self._remember_verified(index)
+
+    def _note_checked(self, index: int, upto: int) -> None:
+        """Every batch of segment ``index`` before byte ``upto`` passed its CRC here."""
+        if upto > self._checked_to.get(index, 0):
+            self._checked_to[index] = upto
+
+    def read_batch(self, segment: int, offset: int, head: Head | None = None) -> BatchFrame:
+        """The committed batch at byte ``offset`` of ``segment`` (as located by a projection row).
+
+        A sealed segment's map is reused, and the CRC is skipped when the bytes are known good:
+        a sealed segment that passed a full check (here or in ``verified.json``), or a range
+        this reader already checked (a scan or :meth:`check`, e.g. when saved projections were
+        loaded). Any other batch is CRC-checked; a damaged or missing one raises
+        :class:`CorruptionError` naming the segment file and offset.
+        """
+        head = head or self.head()
+        path = self.segment_path(segment)
+        if segment > head.segment:
+            raise CorruptionError(
+                f"No committed batch at `{path.name}` offset {offset} (past the head). "
+                "Run `contexta ledger verify` to list damage.",
+                file=str(path),
+                offset=offset,
+                reason="missing_batch",
+            )
+        buf = self._segment_buffer(segment, head)
+        sealed = segment < head.segment
+        end = buf.size if sealed else min(head.offset, buf.size)
+        known = (sealed and self._is_verified(segment)) or self._known_checked(segment, offset)
+        frame = read_frame(buf, offset, end, str(path), check_crc=not known)
+        if frame is None:
+            raise CorruptionError(
+                f"No batch at `{path.name}` offset {offset}. "
+                "Run `contexta ledger verify` to list damage.",
+                file=str(path),
+                offset=offset,
+                reason="missing_batch",
+            )
+        if known or offset == self._checked_to.get(segment, len(SCHEMA_MESSAGE)):
+            self._note_checked(segment, offset + frame.length)
+        return frame
+
+    def _known_checked(self, segment: int, offset: int) -> bool:
+        """Whether the batch starting at ``offset`` lies in the checked prefix of ``segment``
+        (a batch starts before the prefix end only if it also ends by it: batches tile it)."""
+        return offset < self._checked_to.get(segment, 0)
+
+    def _is_verified(self, index: int) -> bool:
+        """Whether sealed segment ``index`` passed a full CRC check (here or, with the same
+        size, mtime and inode, in another process)."""
+        if index in self._sealed_ok:
+            return True
+        if self._verified is None:
+            self._verified = _read_verified(self.root)
+        if self._verified.get(str(index)) == _stamp(self.segment_path(index)):
+            self._sealed_ok.add(index)
+            return True
+        return False
+
+    def _remember_verified(self, index: int) -> None:
+        """Record that every batch of sealed segment ``index`` passed its CRC."""
+        self._sealed_ok.add(index)
+        if self._verified is None:
+            self._verified = _read_verified(self.root)
+        self._verified[str(index)] = _stamp(self.segment_path(index))
+        _write_verified(self.root, self._verified)
 
     def _mark(self, previous: int | None, frame: BatchFrame, index: int) -> int:
         """Remember where the current scan ended (one mark per scan, the newest kept)."""
@@ -251,16 +343,11 @@ class LedgerReader:
         Returns the number of bytes checked."""
         head = head or self.head()
         checked = 0
-        remembered = None
         for index in range(0, head.segment + 1):
-            if self._checked.get(index, 0) >= upto_seq or index in self._sealed_ok:
+            if self._checked.get(index, 0) >= upto_seq:
                 continue
-            if index < head.segment:
-                if remembered is None:
-                    remembered = _read_verified(self.root)
-                if remembered.get(str(index)) == _stamp(self.segment_path(index)):
-                    self._sealed_ok.add(index)
-                    continue
+            if index < head.segment and self._is_verified(index):
+                continue
             buf = self._segment_buffer(index, head)
             end = head.offset if index == head.segment else buf.size
             path = str(self.segment_path(index))
@@ -287,6 +374,7 @@ class LedgerReader:
                 length, first_seq, count = found
                 offset += length
                 checked += length
+                self._note_checked(index, offset)
                 last = first_seq + count - 1
                 if last >= upto_seq:
                     break
@@ -294,11 +382,7 @@ class LedgerReader:
             if index < head.segment and (complete or offset + len(EOS) >= end):
                 # walked to the end of a sealed segment: it never changes again, so remember
                 # it (here and, keyed by size and mtime, for later processes)
-                self._sealed_ok.add(index)
-                if remembered is None:
-                    remembered = _read_verified(self.root)
-                remembered[str(index)] = _stamp(self.segment_path(index))
-                _write_verified(self.root, remembered)
+                self._remember_verified(index)
             if last >= upto_seq:
                 break
         return checked
@@ -338,7 +422,7 @@ class LedgerReader:
     def _first_seq_of(self, index: int, head: Head) -> int | None:
         if index in self._first_seq:
             return self._first_seq[index]
-        buf = self._segment_buffer(index, head)
+        buf = self._segment_buffer(index, head, keep=False)  # only its first batch is read
         end = head.offset if index == head.segment else buf.size
         path = str(self.segment_path(index))
         # CRC-checked metadata only: never decode (and allocate for) unchecked bytes
