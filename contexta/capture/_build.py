@@ -37,7 +37,7 @@ from ..contract.timestamps import instant_key
 from .errors import CaptureError
 from .models import AGGREGATION_SCOPES, EVENT_LEVELS, EventEmission, MetricEmission
 
-__all__ = ["RecordFactory", "new_token", "utc_now_text"]
+__all__ = ["RecordFactory", "new_token", "utc_now", "utc_now_text"]
 
 _LIMIT = 4096
 # Values the contract constructors accepted verbatim (normalised output == input).
@@ -49,17 +49,24 @@ _SCOPES = frozenset(AGGREGATION_SCOPES)
 _LEVELS = frozenset(EVENT_LEVELS)
 
 _clock: list[Any] = [-1, ""]  # [whole second, its formatted text]
+_time_ns = time.time_ns
 
 
-def utc_now_text() -> str:
-    """Now as canonical contract text (``...:SS.ffffffZ``, fraction omitted when zero)."""
-    micros = time.time_ns() // 1000
+def utc_now() -> tuple[str, int]:
+    """Now as canonical contract text (``...:SS.ffffffZ``, fraction omitted when zero) and as
+    microseconds since the epoch (what ``timestamp_micros`` of that text gives), one clock read."""
+    micros = _time_ns() // 1000
     seconds, fraction = divmod(micros, 1_000_000)
     if seconds != _clock[0]:
         _clock[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
         _clock[0] = seconds
     prefix = _clock[1]
-    return f"{prefix}.{fraction:06d}Z" if fraction else prefix + "Z"
+    return (f"{prefix}.{fraction:06d}Z" if fraction else prefix + "Z"), micros
+
+
+def utc_now_text() -> str:
+    """Now as canonical contract text (see :func:`utc_now`)."""
+    return utc_now()[0]
 
 
 def new_token() -> str:
@@ -86,8 +93,8 @@ def _deepest(*refs: StableRef | None) -> str:
 class RecordFactory:
     """Records for one bound context (run, and optionally stage/batch/sample/op/deployment)."""
 
-    __slots__ = ("_counter", "_event", "_event_env", "_metric", "_metric_env", "_metric_payload", "_prefix",
-                 "_ref", "_span", "_span_env", "_token", "run_ref", "subject_ref")
+    __slots__ = ("_counter", "_event", "_event_env", "_metric", "_metric_env", "_metric_payload",
+                 "_prefixes", "_ref", "_span", "_span_env", "run_ref", "subject_ref")
 
     def __init__(
         self,
@@ -107,8 +114,9 @@ class RecordFactory:
         self.subject_ref = _deepest(op_ref, sample_ref, batch_ref, deployment_ref, stage_ref,
                                     run_ref)
         self._counter = counter
-        self._token = token
-        self._prefix = run_ref.value + "."
+        # record ref values are <run value>.<family>-<token>-<n>
+        self._prefixes = {family: f"{run_ref.value}.{family}-{token}-"
+                          for family in ("metric", "event", "span")}
         self._ref = StableRef("record", f"{run_ref.value}.template")
         now = utc_now_text()
 
@@ -138,7 +146,7 @@ class RecordFactory:
 
     def record_ref(self, family: str) -> StableRef:
         ref = self._ref.__copy__()  # type: ignore[attr-defined]
-        _set(ref, "value", f"{self._prefix}{family}-{self._token}-{next(self._counter)}")
+        _set(ref, "value", f"{self._prefixes[family]}{next(self._counter)}")
         return ref
 
     def _envelope(self, template: RecordEnvelope, family: str, now: str,
@@ -162,6 +170,20 @@ class RecordFactory:
         step: int | None = None,
     ) -> MetricRecord:
         """A metric record, observed now."""
+        return self.fresh_metric(key, value, unit, aggregation_scope, tags, summary_basis, step)[0]
+
+    def fresh_metric(
+        self,
+        key: str,
+        value: Any,
+        unit: str | None = None,
+        aggregation_scope: str = "step",
+        tags: Mapping[str, str] | None = None,
+        summary_basis: str | None = "raw_observation",
+        step: int | None = None,
+    ) -> tuple[MetricRecord, str, int]:
+        """A metric record observed now, its ``record_ref`` text, and that instant in epoch
+        microseconds."""
         kind = type(value)
         if (
             key in _METRIC_KEYS
@@ -190,10 +212,12 @@ class RecordFactory:
         else:
             payload = self._slow_metric(key, value, unit, aggregation_scope, tags,
                                         summary_basis, step)
+        now, micros = utc_now()
+        envelope = self._envelope(self._metric_env, "metric", now)
         record = self._metric.__copy__()  # type: ignore[attr-defined]
-        _set(record, "envelope", self._envelope(self._metric_env, "metric", utc_now_text()))
+        _set(record, "envelope", envelope)
         _set(record, "payload", payload)
-        return record
+        return record, "record:" + envelope.record_ref.value, micros
 
     def _slow_metric(self, key: Any, value: Any, unit: Any, aggregation_scope: Any, tags: Any,
                      summary_basis: Any, step: Any) -> MetricPayload:

@@ -8,7 +8,6 @@ metric call in a training loop.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from types import MappingProxyType
@@ -303,7 +302,7 @@ class CaptureResult(msgspec.Struct, frozen=True):
     def _written(cls, template: CaptureResult, payload: Any, metadata: Mapping[str, Any],
                  deliveries: tuple[Delivery, ...]) -> CaptureResult:
         """Hot path: a copy of a validated template with the emission's fields set."""
-        result = copy.copy(template)
+        result = template.__copy__()
         _set(result, "payload", payload)
         _set(result, "value", payload)
         _set(result, "metadata", MappingProxyType(metadata))

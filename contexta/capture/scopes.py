@@ -169,9 +169,8 @@ class BaseScope:
         """Record one metric value (``step``, ours, is kept in the record's tags)."""
         if self._closed_at is not None:
             self._ensure_open("metric")
-        factory = self._factory or self._make_factory()
-        record = factory.metric(key, value, unit, aggregation_scope, tags, summary_basis, step)
-        return self._session.emit(record, "metric")
+        return self._session.emit_metric(self._factory or self._make_factory(), key, value, unit,
+                                         aggregation_scope, tags, summary_basis, step)
 
     def emit_metrics(self, emissions: Sequence[MetricEmission | Mapping[str, Any]]
                      ) -> BatchCaptureResult:

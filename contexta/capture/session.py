@@ -48,6 +48,7 @@ from .results import (
 )
 
 if TYPE_CHECKING:
+    from ._build import RecordFactory
     from .scopes import BaseScope, RunScope
 
 __all__ = ["ActiveContext", "ContextState", "RuntimeSession", "slug"]
@@ -176,7 +177,7 @@ class RuntimeSession:
         self._state: ContextVar[ContextState] = ContextVar(
             f"contexta_runtime_state_{id(self)}", default=self._idle)
         self._project_known = False
-        self._append: Any = None
+        self._fresh: Any = None
         self._sinks = tuple(getattr(owner, "sinks", ()) or ())
 
     # ------------------------------------------------------------------ state
@@ -257,25 +258,45 @@ class RuntimeSession:
     # ------------------------------------------------------------------ emissions
 
     def emit(self, record: Any, service: str) -> CaptureResult:
-        """Append one record through ``ctx.record_store`` and report it."""
-        append = self._append
-        if append is None:
-            append = self._append = self._owner.record_store.append
-        result = append(record)
-        envelope = record.envelope
-        metadata = {"service": service, "record_ref": f"record:{envelope.record_ref.value}",
-                    "record_type": envelope.record_type,
-                    "durability": result.durability_status}  # a str enum: "ACCEPTED", ...
-        if result.rejected:
-            rejection = result.rejected[0]
+        """Append one record a scope's factory built and report it."""
+        return self._append_and_report(record, "record:" + record.envelope.record_ref.value, None,
+                                       service)
+
+    def emit_metric(self, factory: RecordFactory, key: str, value: Any, unit: str | None,
+                    aggregation_scope: str, tags: Mapping[str, str] | None,
+                    summary_basis: str | None, step: int | None) -> CaptureResult:
+        """A metric observed now, appended and reported (the training-loop path)."""
+        record, ref, observed_us = factory.fresh_metric(key, value, unit, aggregation_scope, tags,
+                                                        summary_basis, step)
+        return self._append_and_report(record, ref, observed_us, "metric")
+
+    def _append_and_report(self, record: Any, ref: str, observed_us: int | None,
+                           service: str) -> CaptureResult:
+        """Append a factory-built record (valid, under a ref new by construction) through
+        ``record_store.append_fresh``, or ``append`` when that path declines it, and report it.
+        ``observed_us``: its ``observed_at`` in epoch microseconds, when known."""
+        fresh = self._fresh
+        if fresh is None:
+            fresh = self._fresh = self._owner.record_store.append_fresh
+        status = fresh(record, ref, observed_us)
+        rejection = None
+        if status is None:
+            result = self._owner.record_store.append(record)
+            status = result.durability_status
+            rejection = result.rejected[0] if result.rejected else None
+        metadata = {"service": service, "record_ref": ref,
+                    "record_type": record.envelope.record_type,
+                    "durability": status}  # a str enum: "ACCEPTED", ...
+        if rejection is not None:
             return CaptureResult.failure_result(
                 PayloadFamily.RECORD, FailureInfo(rejection.code, rejection.message),
                 deliveries=(Delivery(LEDGER, PayloadFamily.RECORD, DeliveryStatus.FAILURE,
                                      rejection.message),), metadata=metadata)
-        deliveries = _LEDGER_OK if not self._sinks else _LEDGER_OK + self._deliver(
-            PayloadFamily.RECORD, record)
-        template = _OK if len(deliveries) == 1 or all(
-            d.status is DeliveryStatus.SUCCESS for d in deliveries) else _SINK_DEGRADED
+        if not self._sinks:
+            return CaptureResult._written(_OK, record, metadata, _LEDGER_OK)
+        deliveries = _LEDGER_OK + self._deliver(PayloadFamily.RECORD, record)
+        template = _OK if all(d.status is DeliveryStatus.SUCCESS for d in deliveries) else (
+            _SINK_DEGRADED)
         return CaptureResult._written(template, record, metadata, deliveries)
 
     def emit_many(self, records: list[Any], service: str) -> BatchCaptureResult:

@@ -78,8 +78,21 @@ class AppendResult:
     durability_status: DurabilityStatus
     durable_count: int
 
+    def __getattr__(self, name: str) -> Any:
+        """``accepted`` of a result made by the append hot path, whose receipts are built on
+        first use (a training loop rarely reads them): afterwards it is a plain attribute."""
+        plan = self.__dict__.get("_plan") if name == "accepted" else None
+        if plan is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        accepted = _receipts(*plan)
+        self.__dict__["accepted"] = accepted
+        return accepted
+
     @property
     def accepted_count(self) -> int:
+        plan = self.__dict__.get("_plan")
+        if plan is not None and "accepted" not in self.__dict__:
+            return len(plan[3]) + len(plan[4])
         return len(self.accepted)
 
     @property
@@ -146,6 +159,7 @@ class RecordStore(ReplayMixin):
         self._workspace = workspace
         self.read_only = read_only
         self._digests: dict[str, int | None] | None = None  # record_ref -> hash of body
+        self._fresh_committed = False  # append_fresh has committed once
 
     # ------------------------------------------------------------------ append
 
@@ -156,12 +170,7 @@ class RecordStore(ReplayMixin):
         training-loop case) takes a straight path without the batch bookkeeping.
         """
         digests = self._digests
-        if (
-            self.read_only
-            or digests is None
-            or type(record) not in _FAST_TYPES
-            or _needs_check(record)
-        ):
+        if self.read_only or digests is None or type(record) not in _FAST_TYPES or not _plain(record):
             return self.append_many((record,))
         envelope = record.envelope
         ref_obj = envelope.record_ref
@@ -174,6 +183,37 @@ class RecordStore(ReplayMixin):
         commit = ws.write((event,))
         digests[ref] = hash(body)
         return _result(ws, commit, [(ref, envelope.record_type, event[3])], [], [])
+
+    def append_fresh(
+        self, record: Any, ref: str, observed_us: int | None = None
+    ) -> DurabilityStatus | None:
+        """Append a record of runtime capture: valid by construction, under a ``ref`` new by
+        construction (the run scope's random token and counter: the same guarantee that keeps
+        capture refs unique across processes, which no per-process check could give), observed
+        at ``observed_us`` (epoch microseconds; None: read from ``observed_at``).
+
+        That skips the stored-ref lookup, which ``append`` prepares once per process by reading
+        every stored ref (a cost that grows with the workspace). Returns the durability, or None
+        when the record must go through :meth:`append` (read-only store, a schema version or
+        extensions the hot path does not vouch for, a value msgspec cannot encode: ``append``
+        reports them the usual way)."""
+        if self.read_only or not _plain(record):
+            return None
+        try:
+            body = _ENCODE(record)
+        except (OverflowError, TypeError, ValueError):
+            return None
+        ws = self._workspace
+        commit = ws.write((fast_record_event(record, ref, ws.actor, body, observed_us),))
+        if not self._fresh_committed:
+            # the first one commits at once, as the first ``append`` does when it reads the
+            # stored refs: after its first record the workspace is on disk
+            commit = ws.flush() or commit
+            self._fresh_committed = True
+        digests = self._digests
+        if digests is not None:
+            digests[ref] = hash(body)
+        return DurabilityStatus.ACCEPTED if commit is None else _STATUS[commit.durability]
 
     def append_many(self, records: Iterable[Any]) -> AppendResult:
         """Append records in order; invalid ones come back in ``rejected``, identical re-appends
@@ -198,42 +238,26 @@ class RecordStore(ReplayMixin):
         rejected: list[AppendRejection] = []
         pending: dict[str, int] = {}
         for index, record in enumerate(records):
-            if (
-                type(record) not in _FAST_TYPES
-                or (envelope := record.envelope).schema_version != SCHEMA_VERSION
-                or envelope.extensions
-                or (_PAYLOAD_EXTENSIONS.get(type(record.payload), True) and _needs_check(record))
-            ):
+            if type(record) not in _FAST_TYPES or not _plain(record):
                 problem = _validate(record)
                 if problem is not None:
                     rejected.append(AppendRejection(index, problem[0], problem[1], *_ids(record)))
                     continue
-                envelope = record.envelope
+            envelope = record.envelope
             body = _encode_record(record)
             ref_obj = envelope.record_ref
             ref = f"{ref_obj.kind}:{ref_obj.value}"
             digest = hash(body)
-            seen = pending.get(ref, _MISSING)
-            if seen is _MISSING:
-                seen = digests.get(ref, _MISSING)
-            if seen is not _MISSING:
-                if seen is None:
-                    seen = self._stored_digest(ref)
-                    digests[ref] = seen
-                run = _run_text(envelope.run_ref)[0]
+            if ref in pending or ref in digests:
+                seen = pending.get(ref, _MISSING)
+                if seen is _MISSING:
+                    seen = digests[ref]
+                    if seen is None:
+                        seen = digests[ref] = self._stored_digest(ref)
                 if seen == digest:
-                    duplicates.append((ref, envelope.record_type, run))
-                    continue
-                rejected.append(
-                    AppendRejection(
-                        index,
-                        "record_ref_conflict",
-                        f"record_ref {ref!r} is already stored with different content; "
-                        "records are immutable: append the new one under a new record_ref.",
-                        ref,
-                        envelope.record_type,
-                    )
-                )
+                    duplicates.append((ref, envelope.record_type, _run_text(envelope.run_ref)[0]))
+                else:
+                    rejected.append(_conflict(index, ref, envelope.record_type))
                 continue
             pending[ref] = digest
             event = fast_record_event(record, ref, actor, body)
@@ -380,16 +404,25 @@ def _receipt(
     return receipt
 
 
-def _append_result(
-    accepted: tuple[AppendReceipt, ...], rejected: tuple[AppendRejection, ...],
-    status: DurabilityStatus, durable: int,
-) -> AppendResult:
-    result = _new_object(AppendResult)
-    _set_attr(result, "__dict__", {
-        "accepted": accepted, "rejected": rejected, "durability_status": status,
-        "durable_count": durable,
-    })
-    return result
+def _receipts(
+    first: int | None, segment: str | None, offset: int | None,
+    meta: list[tuple[str, str, str]], duplicates: list[tuple[str, str, str]],
+    status: DurabilityStatus,
+) -> tuple[AppendReceipt, ...]:
+    """The receipts of an append: the written records (numbered from ``first`` when their
+    commit is known), then the identical re-appends (nothing written, no position)."""
+    out = []
+    if first is None:
+        for ref, rtype, run in meta:
+            out.append(_receipt(None, None, None, ref, rtype, run, status))
+    else:
+        for i, (ref, rtype, run) in enumerate(meta):
+            out.append(_receipt(first + i, segment, offset, ref, rtype, run, status))
+    for ref, rtype, run in duplicates:
+        out.append(_receipt(None, None, None, ref, rtype, run, status))
+    return tuple(out)
+
+
 _KIND = {"metric": METRIC, "event": EVENT, "span": SPAN, "degraded": DEGRADED}
 _new_event = tuple.__new__
 _RUNS: dict[Any, tuple[str, str | None]] = {}
@@ -398,20 +431,25 @@ _SECONDS: dict[str, int] = {}
 _CACHE_MAX = 65536
 
 
-#: payload type -> whether it has an ``extensions`` field (unknown types: check the slow way)
-_PAYLOAD_EXTENSIONS: dict[type, bool] = {}
-
-
-def _needs_check(record: Any) -> bool:
-    """True when the cheap checks of the hot path cannot vouch for ``record``."""
+def _plain(record: Any) -> bool:
+    """True when the cheap checks of the hot path vouch for ``record`` (of a record type):
+    the supported schema version and no extensions (which need the registry)."""
     envelope = record.envelope
-    payload = record.payload
-    if type(payload) not in _PAYLOAD_EXTENSIONS:
-        _PAYLOAD_EXTENSIONS[type(payload)] = hasattr(payload, "extensions")
     return (
-        envelope.schema_version != SCHEMA_VERSION
-        or bool(envelope.extensions)
-        or bool(getattr(payload, "extensions", ()))
+        envelope.schema_version == SCHEMA_VERSION
+        and not envelope.extensions
+        and not getattr(record.payload, "extensions", None)
+    )
+
+
+def _conflict(index: int, ref: str, record_type: str) -> AppendRejection:
+    return AppendRejection(
+        index,
+        "record_ref_conflict",
+        f"record_ref {ref!r} is already stored with different content; "
+        "records are immutable: append the new one under a new record_ref.",
+        ref,
+        record_type,
     )
 
 
@@ -446,42 +484,48 @@ def _stage_text(stage_ref: Any) -> str | None:
     return found
 
 
-def micros(text: str) -> int:
-    """``timestamp_micros`` of canonical UTC text, with the whole seconds cached."""
-    size = len(text)
-    if (size == 20 or size == 27) and text[-1] == "Z":
-        head = text[:19]
-        seconds = _SECONDS.get(head)
-        if seconds is None:
-            seconds = timestamp_micros(head + "Z")
-            if len(_SECONDS) >= _CACHE_MAX:
-                _SECONDS.clear()
-            _SECONDS[head] = seconds
-        if size == 20:
-            return seconds
-        fraction = text[20:26]
-        if text[19] == "." and fraction.isdigit():
-            return seconds + int(fraction)
-    return timestamp_micros(text)
+def _whole_seconds(head: str) -> int:
+    """``timestamp_micros`` of ``head + "Z"`` (``head``: ``YYYY-MM-DDTHH:MM:SS``), cached."""
+    seconds = _SECONDS.get(head)
+    if seconds is None:
+        seconds = timestamp_micros(head + "Z")
+        if len(_SECONDS) >= _CACHE_MAX:
+            _SECONDS.clear()
+        _SECONDS[head] = seconds
+    return seconds
 
 
-def fast_record_event(record: Any, ref: str, actor: str, body: bytes) -> PendingEvent:
+def _canonical_micros(text: str) -> int:
+    """``timestamp_micros`` of canonical text (a validated record's ``observed_at``: the
+    contract normalises every timestamp), with the whole seconds cached."""
+    head = text[:19]
+    seconds = _SECONDS.get(head) or _whole_seconds(head)
+    return seconds + int(text[20:26]) if len(text) == 27 else seconds
+
+
+def fast_record_event(
+    record: Any, ref: str, actor: str, body: bytes, observed_us: int | None = None
+) -> PendingEvent:
     """The ledger event of a validated record: equal to ``events.record_event(record, actor,
-    body)``, built without the generic conversions (tested against it)."""
+    body)``, built without the generic conversions (tested against it). ``observed_us``: the
+    record's ``observed_at`` in epoch microseconds when the caller knows it."""
     envelope = record.envelope
+    if observed_us is None:
+        observed_us = _canonical_micros(envelope.observed_at)
     payload = record.payload
     rtype = envelope.record_type
-    kind = _KIND[rtype]
-    run, project = _run_text(envelope.run_ref)
-    value: float | None = None
-    step: int | None = None
+    run_ref = envelope.run_ref
+    run = _RUNS.get(run_ref) or _run_text(run_ref)
+    stage_ref = envelope.stage_execution_ref
+    stage = None if stage_ref is None else (_STAGES.get(stage_ref) or _stage_text(stage_ref))
     if rtype == "metric":
-        key = payload.metric_key
-        value = float(payload.value)
         tags = payload.tags
-        if tags:
-            step = _step_of(tags)
-    elif rtype == "event":
+        return _new_event(PendingEvent, (
+            METRIC, ref, run[1], run[0], stage, observed_us, payload.metric_key,
+            float(payload.value), _step_of(tags) if tags else None, actor, body,
+        ))
+    value: float | None = None
+    if rtype == "event":
         key = payload.event_key
     elif rtype == "span":
         key = payload.span_name
@@ -489,8 +533,8 @@ def fast_record_event(record: Any, ref: str, actor: str, body: bytes) -> Pending
     else:
         key = payload.issue_key
     return _new_event(PendingEvent, (
-        kind, ref, project, run, _stage_text(envelope.stage_execution_ref),
-        micros(envelope.observed_at), key, value, step, actor, body,
+        _KIND[rtype], ref, run[1], run[0], stage, observed_us, key, value, None,
+        actor, body,
     ))
 
 
@@ -501,21 +545,24 @@ def _result(
     duplicates: list[tuple[str, str, str]],
     rejected: list[AppendRejection],
 ) -> AppendResult:
+    """The result of an append; its receipts are built when first read (see
+    :meth:`AppendResult.__getattr__`)."""
     if commit is not None:
         status = _STATUS[commit.durability]
     elif meta:
         status = DurabilityStatus.ACCEPTED
     else:
         status = DurabilityStatus.FSYNCED if ws.ledger.durability == "fsync" else DurabilityStatus.FLUSHED
-    receipts = []
     if commit is not None and commit.count >= len(meta):
-        first = commit.first_seq + commit.count - len(meta)
-        for i, (ref, rtype, run) in enumerate(meta):
-            receipts.append(_receipt(first + i, commit.segment, commit.offset, ref, rtype, run, status))
+        plan = (commit.first_seq + commit.count - len(meta), commit.segment, commit.offset,
+                meta, duplicates, status)
     else:
-        for ref, rtype, run in meta:
-            receipts.append(_receipt(None, None, None, ref, rtype, run, status))
-    for ref, rtype, run in duplicates:
-        receipts.append(_receipt(None, None, None, ref, rtype, run, status))
-    durable = len(receipts) if status is not DurabilityStatus.ACCEPTED else len(duplicates)
-    return _append_result(tuple(receipts), tuple(rejected), status, durable)
+        plan = (None, None, None, meta, duplicates, status)
+    count = len(meta) + len(duplicates)
+    result = _new_object(AppendResult)
+    _set_attr(result, "__dict__", {
+        "rejected": tuple(rejected), "durability_status": status,
+        "durable_count": count if status is not DurabilityStatus.ACCEPTED else len(duplicates),
+        "_plan": plan,
+    })
+    return result

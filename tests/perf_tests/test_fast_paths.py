@@ -26,7 +26,6 @@ from contexta.contract import (
     TraceSpanRecord,
 )
 from contexta.contract.codec import encode
-from contexta.contract.timestamps import timestamp_micros
 from contexta.events import decode_body, record_event
 from contexta.store.records import (
     AppendReceipt,
@@ -34,7 +33,6 @@ from contexta.store.records import (
     DurabilityStatus,
     _receipt,
     fast_record_event,
-    micros,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,18 +81,6 @@ def test_fast_record_event_equals_record_event(when, rtype, stage, value, n) -> 
     body = encode(record)
     ref = str(record.envelope.record_ref)
     assert fast_record_event(record, ref, "me@host:1", body) == record_event(record, "me@host:1", body)
-
-
-@settings(max_examples=200, deadline=None)
-@given(moments)
-def test_micros_equals_timestamp_micros(when) -> None:
-    text = iso(when)
-    assert micros(text) == timestamp_micros(text)
-    assert micros(text) == micros(text)  # the cached path too
-
-
-def test_micros_takes_the_slow_path_for_other_text() -> None:
-    assert micros("2025-01-01T02:00:00+02:00") == timestamp_micros("2025-01-01T00:00:00Z")
 
 
 def test_fast_receipts_are_plain_receipts() -> None:
