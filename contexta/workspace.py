@@ -21,7 +21,6 @@ import pyarrow.compute as pc
 
 from ledger import CorruptionError, Head, Ledger, LedgerError, PendingEvent
 from ledger.head import HEAD_NAME
-from ledger.segment import read_frame
 from projections import Projector, as_of, latest_per
 
 from .common.errors import AppendError, IntegrityError
@@ -268,17 +267,15 @@ class Workspace:
         return out
 
     def _batch(self, segment: int, offset: int) -> pa.RecordBatch:
+        """The ledger batch at ``offset`` of ``segment``, cached: read through the ledger's
+        reader, which reuses its maps and skips the CRC of bytes it already verified."""
         cached = self._batches.get((segment, offset))
         if cached is not None:
             return cached
-        path = self.ledger.segment_path(segment)
-        buf = pa.memory_map(str(path), "r").read_buffer()
         try:
-            frame = read_frame(buf, offset, buf.size, str(path))
+            frame = self.ledger.read_batch(segment, offset, self.head())
         except CorruptionError as exc:
             raise translate(exc) from exc
-        if frame is None:
-            raise IntegrityError(f"No batch at `{path.name}` offset {offset}.", code="ledger_corrupt")
         self._batches.put((segment, offset), frame.batch)
         return frame.batch
 

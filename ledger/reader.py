@@ -98,6 +98,7 @@ class LedgerReader:
         #: segment -> byte offset up to which every batch from the segment's start passed its
         #: CRC in this reader (committed bytes never change, so they need no second check)
         self._checked_to: dict[int, int] = {}
+        self._active: tuple[int, pa.Buffer] | None = None  # (index, map) kept by read_batch
         self._sealed_ok: set[int] = set()  # sealed segments whose every batch passed its CRC
         self._verified: dict[str, list[int] | None] | None = None  # verified.json, once read
         # last seq of a scan -> (segment, offset just past its batch): a later scan after that
@@ -269,8 +270,8 @@ class LedgerReader:
                 offset=offset,
                 reason="missing_batch",
             )
-        buf = self._segment_buffer(segment, head)
         sealed = segment < head.segment
+        buf = self._segment_buffer(segment, head) if sealed else self._active_buffer(head)
         end = buf.size if sealed else min(head.offset, buf.size)
         known = (sealed and self._is_verified(segment)) or self._known_checked(segment, offset)
         frame = read_frame(buf, offset, end, str(path), check_crc=not known)
@@ -282,9 +283,19 @@ class LedgerReader:
                 offset=offset,
                 reason="missing_batch",
             )
-        if known or offset == self._checked_to.get(segment, len(SCHEMA_MESSAGE)):
-            self._note_checked(segment, offset + frame.length)
+        if offset == self._checked_to.get(segment, len(SCHEMA_MESSAGE)):
+            self._note_checked(segment, offset + frame.length)  # the checked prefix grows
         return frame
+
+    def _active_buffer(self, head: Head) -> pa.Buffer:
+        """The mapped bytes of the active segment, reused while they cover the committed head
+        (committed bytes never change; only bytes past the head are ever cut)."""
+        cached = self._active
+        if cached is not None and cached[0] == head.segment and cached[1].size >= head.offset:
+            return cached[1]
+        buf = self._segment_buffer(head.segment, head)
+        self._active = (head.segment, buf)
+        return buf
 
     def _known_checked(self, segment: int, offset: int) -> bool:
         """Whether the batch starting at ``offset`` lies in the checked prefix of ``segment``
