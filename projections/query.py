@@ -2,10 +2,48 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
+from itertools import accumulate
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["as_of", "first_per", "latest_per", "value_per"]
+__all__ = ["as_of", "first_per", "latest_per", "take_rows", "value_per"]
+
+
+def take_rows(table: pa.Table, rows: Sequence[int]) -> pa.Table:
+    """``table.take(rows)`` without concatenating the table's chunks.
+
+    Arrow's take over a many-chunk table first concatenates every chunk of every column (4.7 ms
+    for 131 rows of a 262,000-row, five-chunk records table; 0.13 ms from one chunk). Projection
+    tables keep their large chunks apart, so rows are taken from each chunk they fall in and
+    the pieces joined, in the order of ``rows``.
+    """
+    batches = table.to_batches()
+    if len(batches) <= 1:
+        return table.take(pa.array(rows, pa.int64()))
+    starts = [0, *accumulate(b.num_rows for b in batches)][:-1]
+    per_batch: dict[int, list[int]] = {}
+    where = []  # (batch, position within that batch's pick) of each requested row
+    for row in rows:
+        if not 0 <= row < table.num_rows:
+            raise IndexError(f"row {row} is out of bounds for a table of {table.num_rows} rows")
+        b = bisect_right(starts, row) - 1
+        picked = per_batch.setdefault(b, [])
+        where.append((b, len(picked)))
+        picked.append(row - starts[b])
+    order = sorted(per_batch)
+    pieces = [batches[b].take(pa.array(per_batch[b], pa.int64())) for b in order]
+    joined = (pa.Table.from_batches(pieces, table.schema) if pieces else table.slice(0, 0)).combine_chunks()
+    offset, base = 0, {}
+    for b in order:
+        base[b] = offset
+        offset += len(per_batch[b])
+    positions = [base[b] + i for b, i in where]
+    if positions != list(range(len(positions))):
+        joined = joined.take(pa.array(positions, pa.int64()))
+    return joined
 
 
 def as_of(table: pa.Table, tx_time_us: int | None) -> pa.Table:

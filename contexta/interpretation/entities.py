@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from projections import latest_per
+from projections.query import take_rows
 
 from ..common.errors import InterpretationError
 from ..contract import StableRef
@@ -117,12 +118,12 @@ class EntityReader:
         if not rows:
             return []
         _, by_ref = self._index(name, "ref")
-        refs = table.column("ref").take(pa.array(rows, pa.int64())).to_pylist()
+        refs = take_rows(table.select(["ref"]), rows).column(0).to_pylist()
         keep = []
         for row, ref in zip(rows, refs, strict=True):
             versions = [v for v in by_ref[ref] if v < limit]
             if self.as_of_us is not None:
-                txs = table.column("tx_time").take(pa.array(versions, pa.int64()))
+                txs = take_rows(table.select(["tx_time"]), versions).column(0)
                 visible = [v for v, tx in zip(versions, txs.cast(pa.int64()).to_pylist(), strict=True)
                            if tx <= self.as_of_us]
                 versions = visible
@@ -133,7 +134,7 @@ class EntityReader:
     def _models(self, name: str, kind: str, table: pa.Table, rows: list[int]) -> list[Any]:
         if not rows:
             return []
-        return self.ws.models(table.take(pa.array(sorted(rows), pa.int64())), kind)
+        return self.ws.models(take_rows(table, sorted(rows)), kind)
 
     def _where(self, name: str, kind: str, column: str, value: str) -> list[Any]:
         key = (name, column, value)

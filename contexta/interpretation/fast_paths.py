@@ -40,7 +40,7 @@ from contexta.interpretation.queries import _not_found, observation
 from contexta.interpretation.stored import decode_many, decode_one
 from contexta.ordering import stage_order
 from contexta.workspace import LRU
-from projections.query import as_of, first_per, latest_per, value_per
+from projections.query import as_of, first_per, latest_per, take_rows, value_per
 
 __all__ = [
     "FastQueryService", "install", "list_runs", "observations", "resolve_many", "run_model",
@@ -81,7 +81,7 @@ def run_model(self: Any, run_ref: str) -> Any:
     string comparison over every run row."""
     table, index = self.ws.index("runs", "ref")
     rows = index.get(run_ref)
-    picked = as_of(table.take(pa.array(rows, pa.int64())), self.as_of_us) if rows else None
+    picked = as_of(take_rows(table, rows), self.as_of_us) if rows else None
     if picked is None or picked.num_rows == 0:
         raise _not_found(run_ref)
     return self.ws.models(picked.slice(picked.num_rows - 1), RUN_PUT)[0]
@@ -92,7 +92,7 @@ def stages_of(self: Any, run_ref: str) -> list[Any]:
     rows = index.get(run_ref)
     if not rows:
         return []
-    picked = as_of(table.take(pa.array(rows, pa.int64())), self.as_of_us)
+    picked = as_of(take_rows(table, rows), self.as_of_us)
     stages = self.ws.models(latest_per(picked), STAGE_PUT)
     return sorted(stages, key=stage_order)
 
@@ -252,7 +252,7 @@ def _values(self: Any, metric_key: str, stage_name: str | None) -> dict[str, flo
     if not rows:
         return None
     # first copy of each record ref (as QueryService.metrics does), then the chosen stage
-    picked = first_per(as_of(table.take(pa.array(rows, pa.int64())), self.as_of_us), "ref")
+    picked = first_per(as_of(take_rows(table, rows), self.as_of_us), "ref")
     if stage_name is None:
         picked = picked.filter(pc.is_null(picked.column("stage_ref")))
     else:

@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from projections.query import take_rows
+
 from ..common.errors import ValidationError
 from ..events import METRIC
 from .results import RunRecord
@@ -109,7 +111,7 @@ def _metric_rows(query_service: Any, run_refs: Sequence[str], metric_key: str | 
     positions = [i for ref in run_refs for i in index.get(ref, ())]
     if len(positions) * 4 < table.num_rows:
         positions.sort()
-        rows = table.take(pa.array(positions, pa.int64()))
+        rows = take_rows(table, positions)
         mask = pc.equal(rows.column("kind"), _METRIC_KIND)
     else:
         rows = table

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from projections.query import take_rows
+
 from ..common.errors import InterpretationError
 from ..contract import StableRef
 from ..contract.base import plain
@@ -189,7 +191,7 @@ class QueryService:
         rows = index.get(run_ref)
         if not rows:
             return table.slice(0, 0)
-        picked = table.take(pa.array(rows, pa.int64()))
+        picked = take_rows(table, rows)
         if self.as_of_us is not None:
             picked = _as_of(picked, self.as_of_us)
         refs = picked.column("ref").to_pylist()
@@ -213,7 +215,7 @@ class QueryService:
         rows = index.get(run_ref)
         if not rows:
             return []
-        picked = table.take(pa.array(rows, pa.int64()))
+        picked = take_rows(table, rows)
         if self.as_of_us is not None:
             picked = _as_of(picked, self.as_of_us)
         out = []

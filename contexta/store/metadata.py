@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.compute as pc
+
+from projections.query import take_rows
 
 from ..common.errors import NotFoundError, ReadOnlyStoreError, ValidationError
 from ..contract import Project, Run, StableRef, StageExecution
@@ -137,10 +138,10 @@ class Repository:
         if not rows:
             return []
         _, by_ref = self._ws.index(self._projection, "ref")
-        refs = table.column("ref").take(pa.array(rows, pa.int64())).to_pylist()
+        refs = take_rows(table.select(["ref"]), rows).column(0).to_pylist()
         keep = [row for row, ref in zip(rows, refs, strict=True)
                 if max(v for v in by_ref[ref] if v < limit) == row]
-        return self._ws.models(table.take(pa.array(keep, pa.int64())), self._kind)
+        return self._ws.models(take_rows(table, keep), self._kind)
 
     def _find(self, ref: Any) -> Any | None:
         parsed = parse_ref(ref, None)
