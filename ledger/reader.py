@@ -382,7 +382,7 @@ class LedgerReader:
                             reason="early_eos",
                         )
                     break
-                length, first_seq, count = found
+                length, first_seq, count = found.length, found.first_seq, found.count
                 offset += length
                 checked += length
                 self._note_checked(index, offset)
@@ -441,8 +441,8 @@ class LedgerReader:
         if found is None:
             return None
         if index < head.segment:
-            self._first_seq[index] = found[1]
-        return found[1]
+            self._first_seq[index] = found.first_seq
+        return found.first_seq
 
 
 VERIFIED_NAME = "verified.json"

@@ -18,7 +18,15 @@ from .errors import CorruptionError, DurabilityError
 from .fs import FileSystem
 from .head import Head, open_head, read_head, write_head
 from .reader import SegmentInfo, _map, check_schema_prefix, list_segments
-from .segment import EOS, GENESIS_CHAIN, SCHEMA_MESSAGE, BatchFrame, is_partial_eos, read_frame
+from .segment import (
+    EOS,
+    GENESIS_CHAIN,
+    SCHEMA_MESSAGE,
+    FrameSeal,
+    check_frame,
+    is_partial_eos,
+    read_frame,
+)
 
 __all__ = ["RecoveryReport", "TailScan", "recover", "scan_segment"]
 
@@ -83,7 +91,7 @@ def scan_segment(
         if is_partial_eos(buf, offset, buf.size):
             break  # a torn seal: the batches before it are whole (the caller re-seals)
         try:
-            frame = read_frame(buf, offset, buf.size, path)
+            frame = check_frame(buf, offset, buf.size, path)
         except CorruptionError as exc:
             problem = exc
             break
@@ -114,7 +122,7 @@ def scan_segment(
     )
 
 
-def _link_error(path: str, frame: BatchFrame, seq: int, chain: str) -> CorruptionError:
+def _link_error(path: str, frame: FrameSeal, seq: int, chain: str) -> CorruptionError:
     if frame.first_seq != seq + 1:
         why = f"Expected seq {seq + 1}, got {frame.first_seq}"
         reason = "seq_gap"

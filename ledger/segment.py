@@ -25,7 +25,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
@@ -214,11 +214,24 @@ def read_frame(
     )
 
 
-def check_frame(buf: pa.Buffer, offset: int, end: int, path: str) -> tuple[int, int, int] | None:
+class FrameSeal(NamedTuple):
+    """What a batch's framing and seal say, read without decoding the batch."""
+
+    length: int
+    first_seq: int
+    count: int
+    tx_time: int
+    prev_chain: str
+    chain: str
+    offset: int
+
+
+def check_frame(buf: pa.Buffer, offset: int, end: int, path: str) -> FrameSeal | None:
     """CRC-check the batch message at ``offset`` without decoding it.
 
-    Returns (length, first_seq, count), or None at an end-of-stream marker; raises
-    :class:`CorruptionError` like :func:`read_frame`. About the cost of the CRC itself.
+    Returns its :class:`FrameSeal`, or None at an end-of-stream marker; raises
+    :class:`CorruptionError` like :func:`read_frame`. About the cost of the CRC itself (a
+    matching CRC means the bytes are the ones the writer sealed, so they decode).
     """
     if offset + 8 > end:
         raise _corrupt(path, offset, "Truncated message header", reason="truncated")
@@ -236,6 +249,8 @@ def check_frame(buf: pa.Buffer, offset: int, end: int, path: str) -> tuple[int, 
         seal, seal_at = custom["ledger.seal"]
         first_seq = int(custom["ledger.first_seq"][0])
         count = int(custom["ledger.count"][0])
+        tx_time = int(custom["ledger.tx_time"][0])
+        prev_chain = custom["ledger.prev"][0]
         body_length = _body_length(meta)
     except (KeyError, ValueError, UnicodeDecodeError) as exc:
         raise _corrupt(path, offset, f"Unreadable batch metadata ({exc})", reason="metadata") from exc
@@ -244,7 +259,7 @@ def check_frame(buf: pa.Buffer, offset: int, end: int, path: str) -> tuple[int, 
         raise _corrupt(path, offset, "Truncated batch body", reason="truncated")
     if _sealed_crc(view, offset, length, seal_at) != seal[:8]:
         raise _corrupt(path, offset, "CRC mismatch", reason="crc", seq=first_seq)
-    return length, first_seq, count
+    return FrameSeal(length, first_seq, count, tx_time, prev_chain, seal[8:], offset)
 
 
 def _sealed_crc(view: memoryview, offset: int, length: int, seal_at: int) -> str:
