@@ -172,7 +172,10 @@ def group_loop(plan: Plan, pythons: dict[str, str], scratch: Path) -> dict[str, 
     for rep in range(plan.loop_reps):
         for tool in rotated(tuple(pythons), rep):
             ws = scratch / f"loop-{tool}-{rep}"
-            result = call(pythons[tool], tool, "loop", plan.side, ws, {"n": plan.loop_n[tool]})
+            n = plan.loop_n[tool]
+            # the capture scope logs as many metrics as the append loops (a training loop's
+            # steady state; the writer's one-off recovery scan at its first commit included)
+            result = call(pythons[tool], tool, "loop", plan.side, ws, {"n": n, "scope_n": n})
             out[tool].append({"loop": result})
             log(f"loop rep {rep + 1}/{plan.loop_reps} {tool}: single append "
                 f"{result['single_append_median_us']:.1f} us")
