@@ -178,8 +178,11 @@ def _targets(results: dict[str, Any], s: dict) -> list[list[str]]:
     row("3f. 100,000 runs, new process: import + open + `list_runs`, s", "(reported)", lcold, "",
         None, None, False, None)
     reb = _get(s, "scale", "ours", "rebuild.events_per_s")
-    row("4. `contexta projections rebuild`, events/s", ">= 1,000,000", reb, "", None, None, True,
+    row("4. `contexta projections rebuild`, first after ingest, events/s", ">= 1,000,000", reb, "", None, None, True,
         None if reb is None else reb["median"] >= 1_000_000)
+    again = _get(s, "scale", "ours", "rebuild_again.events_per_s")
+    row("4c. rebuild again, every projection already saved (a user's usual rebuild), events/s",
+        "(reported)", again, "", None, None, True, None)
     rwall = _get(s, "scale", "ours", "rebuild.wall_events_per_s")
     row("4a. rebuild, events per second of the whole command (start, import, fold, save)",
         "(reported)", rwall, "", None, None, True, None)
