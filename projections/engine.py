@@ -265,6 +265,10 @@ class Projector:
 
     def rebuild(self, names: Iterable[str] | None = None, *, save: bool = True) -> RebuildStats:
         """Throw state away and fold the whole ledger (one streaming pass)."""
+        with _system_allocator():
+            return self._rebuild(names, save=save)
+
+    def _rebuild(self, names: Iterable[str] | None, *, save: bool) -> RebuildStats:
         started = time.perf_counter()
         chosen = tuple(names or self._slots)
         for name in chosen:
@@ -480,6 +484,24 @@ def _with_locator(batch: pa.RecordBatch, segment: int, offset: int) -> pa.Record
         _row_numbers(n),
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=_EVENTS_WITH_LOCATOR)
+
+
+@contextlib.contextmanager
+def _system_allocator():  # type: ignore[no-untyped-def]
+    """Allocate Arrow memory with the C library's malloc for the duration.
+
+    A rebuild allocates and frees hundreds of MB in short-lived group tables; with Arrow's
+    default pool (mimalloc) the pages it returns to the system are faulted in again, and a
+    rebuild of 1.35M events spent ~2.0 s in the kernel (about 500k events/s) against ~0.55 s
+    with malloc (about 930k events/s, and 445 instead of 600 MB peak RSS). Buffers remember
+    the pool that made them, so switching back is safe at any time.
+    """
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
 
 
 @contextlib.contextmanager
