@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_rebuild_paths import KINDS, SETTINGS, damage, pending, write
 
 import ledger.segment as segment_module
 from ledger import CorruptionError, Ledger, LedgerReader, list_segments
 from ledger.segment import SCHEMA_MESSAGE
-
-from test_rebuild_paths import KINDS, SETTINGS, damage, pending, write
 
 
 def crc_counter(monkeypatch: pytest.MonkeyPatch) -> list[int]:
