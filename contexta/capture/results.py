@@ -177,7 +177,25 @@ class Delivery(msgspec.Struct, frozen=True):
                 "metadata": dict(self.metadata or {})}
 
 
-class CaptureResult(msgspec.Struct, frozen=True):
+class _Outcome:
+    """``succeeded``/``degraded``/``failed`` of a result with a ``status``."""
+
+    __slots__ = ()
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is ResultStatus.SUCCESS
+
+    @property
+    def degraded(self) -> bool:
+        return self.status is ResultStatus.DEGRADED
+
+    @property
+    def failed(self) -> bool:
+        return self.status is ResultStatus.FAILURE
+
+
+class CaptureResult(msgspec.Struct, _Outcome, frozen=True):
     """The outcome of one emission. ``payload`` (= ``value``) is the record or manifest written."""
 
     status: ResultStatus | str
@@ -240,20 +258,6 @@ class CaptureResult(msgspec.Struct, frozen=True):
             raise _invalid("degradation_payload requires degradation_emitted=True.")
         if self.planned_only and self.applied:
             raise _invalid("planned_only=True requires applied=False.")
-
-    # ------------------------------------------------------------------ status
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status is ResultStatus.SUCCESS
-
-    @property
-    def degraded(self) -> bool:
-        return self.status is ResultStatus.DEGRADED
-
-    @property
-    def failed(self) -> bool:
-        return self.status is ResultStatus.FAILURE
 
     # ------------------------------------------------------------------ builders (1.0's)
 
@@ -333,7 +337,7 @@ class CaptureResult(msgspec.Struct, frozen=True):
         }
 
 
-class BatchCaptureResult(msgspec.Struct, frozen=True):
+class BatchCaptureResult(msgspec.Struct, _Outcome, frozen=True):
     """The outcome of an ``emit_*`` batch: SUCCESS if every item succeeded, FAILURE if all
     failed, else DEGRADED."""
 
@@ -376,18 +380,6 @@ class BatchCaptureResult(msgspec.Struct, frozen=True):
     @property
     def failure_count(self) -> int:
         return sum(item.failed for item in self.items)
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status is ResultStatus.SUCCESS
-
-    @property
-    def degraded(self) -> bool:
-        return self.status is ResultStatus.DEGRADED
-
-    @property
-    def failed(self) -> bool:
-        return self.status is ResultStatus.FAILURE
 
     @classmethod
     def from_results(cls, family: PayloadFamily | str, results: Sequence[CaptureResult], *,
