@@ -11,10 +11,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .events import decode_body
-from .ordering import string_scalar
 from .workspace import Workspace
 
-__all__ = ["LedgerEvent", "iter_history"]
+__all__ = ["LedgerEvent", "batch_events", "iter_history"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,33 +67,48 @@ def iter_history(
     upto_us: int | None = None,
 ) -> Iterator[LedgerEvent]:
     for batch in workspace.events():
-        mask = None
-        if run_ref is not None:
-            mask = pc.equal(batch.column("run_ref"), string_scalar(run_ref))
-        if kinds:
-            cond = pc.is_in(batch.column("kind"), value_set=pa.array(list(kinds), pa.string()))
+        yield from batch_events(batch, run_ref=run_ref, kinds=kinds, upto_us=upto_us)
+
+
+_COLUMNS = ("seq", "tx_time", "kind", "ref", "run_ref", "actor", "key", "value", "valid_time", "body")
+
+
+def batch_events(
+    batch: pa.RecordBatch,
+    *,
+    run_ref: str | None = None,
+    kinds: Sequence[str] | None = None,
+    keys: Sequence[str] | None = None,
+    upto_us: int | None = None,
+) -> Iterator[LedgerEvent]:
+    """The events of one ledger batch that match the filters (committed at or before
+    ``upto_us`` when given), decoded, in seq order."""
+    mask = None
+    for column, values in (("run_ref", (run_ref,) if run_ref is not None else None),
+                           ("kind", kinds), ("key", keys)):
+        if values:
+            cond = pc.is_in(batch.column(column), value_set=pa.array(list(values), pa.string()))
             mask = cond if mask is None else pc.and_(mask, cond)
-        if upto_us is not None:
-            bound = pa.scalar(upto_us, batch.schema.field("tx_time").type)
-            cond = pc.less_equal(batch.column("tx_time"), bound)
-            mask = cond if mask is None else pc.and_(mask, cond)
-        if mask is not None:
-            batch = batch.filter(pc.fill_null(mask, False))
-        if batch.num_rows == 0:
-            continue
-        columns = {name: batch.column(name).to_pylist() for name in (
-            "seq", "tx_time", "kind", "ref", "run_ref", "actor", "key", "value", "valid_time", "body")}
-        for i in range(batch.num_rows):
-            kind = columns["kind"][i]
-            yield LedgerEvent(
-                seq=columns["seq"][i],
-                tx_time=columns["tx_time"][i],
-                kind=kind,
-                ref=columns["ref"][i],
-                run_ref=columns["run_ref"][i],
-                actor=columns["actor"][i],
-                model=decode_body(kind, columns["body"][i]),
-                key=columns["key"][i],
-                value=columns["value"][i],
-                valid_time=columns["valid_time"][i],
-            )
+    if upto_us is not None:
+        bound = pa.scalar(upto_us, batch.schema.field("tx_time").type)
+        cond = pc.less_equal(batch.column("tx_time"), bound)
+        mask = cond if mask is None else pc.and_(mask, cond)
+    if mask is not None:
+        batch = batch.filter(pc.fill_null(mask, False))
+    if batch.num_rows == 0:
+        return
+    columns = {name: batch.column(name).to_pylist() for name in _COLUMNS}
+    for i in range(batch.num_rows):
+        kind = columns["kind"][i]
+        yield LedgerEvent(
+            seq=columns["seq"][i],
+            tx_time=columns["tx_time"][i],
+            kind=kind,
+            ref=columns["ref"][i],
+            run_ref=columns["run_ref"][i],
+            actor=columns["actor"][i],
+            model=decode_body(kind, columns["body"][i]),
+            key=columns["key"][i],
+            value=columns["value"][i],
+            valid_time=columns["valid_time"][i],
+        )

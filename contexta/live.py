@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ledger import CorruptionError, Head, LedgerReader
 from ledger.segment import EOS, SCHEMA_MESSAGE, read_frame, segment_name
 
 from .common.errors import ValidationError
-from .events import RECORD_KINDS, decode_body
-from .history import LedgerEvent
+from .events import RECORD_KINDS
+from .history import LedgerEvent, batch_events
 
 __all__ = ["POLL_SECONDS", "ChangeWaker", "LedgerTail", "LiveMixin", "batch_events"]
 
@@ -38,7 +37,6 @@ WAKE_STEP_MS = 5
 #: ... and yields at most this long (ms) after the first of a stream of changes.
 WAKE_DEBOUNCE_MS = 20
 
-_COLUMNS = ("seq", "tx_time", "kind", "ref", "run_ref", "actor", "key", "value", "valid_time", "body")
 
 
 class LedgerTail:
@@ -169,41 +167,6 @@ class ChangeWaker:
             changes.close()  # type: ignore[attr-defined]
 
 
-def batch_events(
-    batch: pa.RecordBatch,
-    *,
-    run_ref: str | None = None,
-    kinds: Sequence[str] | None = None,
-    keys: Sequence[str] | None = None,
-) -> Iterator[LedgerEvent]:
-    """The events of one ledger batch that match the filters, decoded, in seq order."""
-    mask = None
-    for column, values in (("run_ref", (run_ref,) if run_ref else None), ("kind", kinds),
-                           ("key", keys)):
-        if values:
-            cond = pc.is_in(batch.column(column), value_set=pa.array(list(values), pa.string()))
-            mask = cond if mask is None else pc.and_(mask, cond)
-    if mask is not None:
-        batch = batch.filter(pc.fill_null(mask, False))
-    if batch.num_rows == 0:
-        return
-    cols = {name: batch.column(name).to_pylist() for name in _COLUMNS}
-    for i in range(batch.num_rows):
-        kind = cols["kind"][i]
-        yield LedgerEvent(
-            seq=cols["seq"][i],
-            tx_time=cols["tx_time"][i],
-            kind=kind,
-            ref=cols["ref"][i],
-            run_ref=cols["run_ref"][i],
-            actor=cols["actor"][i],
-            model=decode_body(kind, cols["body"][i]),
-            key=cols["key"][i],
-            value=cols["value"][i],
-            valid_time=cols["valid_time"][i],
-        )
-
-
 def normalise_kinds(kinds: Iterable[str] | str | None) -> tuple[str, ...] | None:
     """Event kinds as stored (``metric`` -> ``record.metric``); None for all kinds."""
     if kinds is None:
@@ -321,7 +284,7 @@ def _follow(
             except CorruptionError as exc:
                 raise translate(exc) from exc
             for batch in batches:
-                for event in batch_events(batch, run_ref=run_ref, kinds=kinds, keys=keys):
+                for event in batch_events(batch, run_ref=run_ref or None, kinds=kinds, keys=keys):
                     yield event
                     if timeout is not None:
                         deadline = time.monotonic() + timeout
