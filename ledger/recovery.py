@@ -147,7 +147,7 @@ def _segment_start_state(segments: list[SegmentInfo], pos: int) -> tuple[int, st
     check_schema_prefix(buf, info.path)
     if buf.size > len(SCHEMA_MESSAGE):
         try:
-            frame = read_frame(buf, len(SCHEMA_MESSAGE), buf.size, str(info.path))
+            frame = check_frame(buf, len(SCHEMA_MESSAGE), buf.size, str(info.path))
         except CorruptionError:
             frame = None
         if frame is not None:
