@@ -20,6 +20,8 @@ from importlib.metadata import distributions
 from platform import platform as _platform
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from ..common.errors import ReadOnlyStoreError
 from ..contract import (
     BatchExecution,
@@ -387,15 +389,8 @@ class RuntimeSession:
         if state.stage_scope is not None:
             state.stage_scope.close(status=status)
         scope._flush_pending_spans()
-        run = scope._model
         self._pop(scope, "run_scope")
-        ended = _later(utc_now_text(), run.started_at)
-        scope._model = Run(run_ref=run.run_ref, project_ref=run.project_ref, name=run.name,
-                           status=status, started_at=run.started_at, ended_at=ended,
-                           description=run.description, schema_version=run.schema_version,
-                           extensions=run.extensions)
-        self.put(scope._model)
-        scope._mark_closed(status, ended)
+        self._finish(scope, status)
 
     # ------------------------------------------------------------------ children
 
@@ -437,14 +432,7 @@ class RuntimeSession:
                 state = self._state.get()
         scope._flush_pending_spans()
         self._pop(scope, "stage_scope")
-        m = scope._model
-        ended = _later(utc_now_text(), m.started_at)
-        scope._model = StageExecution(
-            stage_execution_ref=m.stage_execution_ref, run_ref=m.run_ref, stage_name=m.stage_name,
-            status=status, started_at=m.started_at, ended_at=ended, order_index=m.order_index,
-            schema_version=m.schema_version, extensions=m.extensions)
-        self.put(scope._model)
-        scope._mark_closed(status, ended)
+        self._finish(scope, status)
 
     def start_batch(self, stage: Any, name: str, *, batch_ref: Any = None,
                     metadata: Mapping[str, Any] | None = None) -> Any:
@@ -483,15 +471,7 @@ class RuntimeSession:
                 child.close(status=status)
         scope._flush_pending_spans()
         self._pop(scope, "batch_scope")
-        m = scope._model
-        ended = _later(utc_now_text(), m.started_at)
-        scope._model = BatchExecution(
-            batch_execution_ref=m.batch_execution_ref, run_ref=m.run_ref,
-            stage_execution_ref=m.stage_execution_ref, batch_name=m.batch_name, status=status,
-            started_at=m.started_at, ended_at=ended, order_index=m.order_index,
-            schema_version=m.schema_version, extensions=m.extensions)
-        self.put(scope._model)
-        scope._mark_closed(status, ended)
+        self._finish(scope, status)
 
     def _owner_scope(self, owner: Any, what: str) -> Any:
         owner._ensure_open(f"open {what}")
@@ -595,14 +575,14 @@ class RuntimeSession:
         status = self._terminal(scope, status)
         scope._flush_pending_spans()
         self._pop(scope, "deployment_scope")
-        m = scope._model
-        ended = _later(utc_now_text(), m.started_at)
-        scope._model = DeploymentExecution(
-            deployment_execution_ref=m.deployment_execution_ref, project_ref=m.project_ref,
-            deployment_name=m.deployment_name, status=status, started_at=m.started_at,
-            ended_at=ended, order_index=m.order_index, run_ref=m.run_ref,
-            artifact_ref=m.artifact_ref, environment_snapshot_ref=m.environment_snapshot_ref,
-            schema_version=m.schema_version, extensions=m.extensions)
+        self._finish(scope, status)
+
+    def _finish(self, scope: Any, status: str) -> None:
+        """Store the scope's model again, ended now with ``status`` (validated like any new
+        model: ``msgspec.structs.replace`` runs the checks), and mark the scope closed."""
+        model = scope._model
+        ended = _later(utc_now_text(), model.started_at)
+        scope._model = msgspec.structs.replace(model, status=status, ended_at=ended)
         self.put(scope._model)
         scope._mark_closed(status, ended)
 
