@@ -34,6 +34,7 @@ from .contract.codec import decode, encode
 from .contract.timestamps import timestamp_micros
 
 __all__ = [
+    "KINDS",
     "KIND_OF",
     "MODEL_OF",
     "QUARANTINE",
@@ -79,6 +80,8 @@ MODEL_OF: dict[str, type[Any]] = {
 }
 KIND_OF: dict[type[Any], str] = {model: kind for kind, model in MODEL_OF.items()}
 RECORD_KINDS = {"metric": METRIC, "event": EVENT, "span": SPAN, "degraded": DEGRADED}
+#: every kind the ledger stores, in the order above
+KINDS: tuple[str, ...] = (*MODEL_OF, QUARANTINE, RELEASE)
 
 
 class QuarantineNote(msgspec.Struct, frozen=True):

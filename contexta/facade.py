@@ -11,12 +11,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .live import LiveMixin
+from .common.errors import ValidationError
+from .live import LiveMixin, normalise_kinds
 from .parity.capture_mixin import CaptureMixin
 from .parity.entities_mixin import EntityQueriesMixin
 from .parity.reports_mixin import ReportsMixin
 from .quality import QualityMixin
-from .workspace import Workspace
+from .workspace import Workspace, check_root
 
 if TYPE_CHECKING:
     from .history import LedgerEvent
@@ -48,6 +49,7 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
         self.profile = self.config.profile_name
         self.workspace = str(Path(self.config.workspace.root_path))
         self.sinks = tuple(sinks or ())
+        check_root(self.workspace, must_exist=False)
         records = self.config.records
         self._workspace = Workspace(
             self.workspace,
@@ -135,7 +137,7 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
         return self.query_service.compare_runs(left_run_id, right_run_id)
 
     def compare_multiple_runs(self, run_ids: Sequence[str]) -> MultiRunComparison:
-        return self.query_service.compare_multiple_runs(run_ids)
+        return self.query_service.compare_multiple_runs(_run_ids(run_ids, "compare_multiple_runs"))
 
     def select_best_run(
         self,
@@ -147,7 +149,7 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
         include_quarantined: bool = False,
     ) -> str | None:
         return self.query_service.select_best_run(
-            run_ids,
+            _run_ids(run_ids, "select_best_run"),
             metric_key,
             stage_name=stage_name,
             higher_is_better=higher_is_better,
@@ -163,9 +165,7 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
         from .history import iter_history
 
         run_ref = self.query_service.resolve_run(run_id) if run_id is not None else None
-        if isinstance(kinds, str):
-            kinds = (kinds,)
-        return iter_history(self._workspace, run_ref=run_ref, kinds=kinds)
+        return iter_history(self._workspace, run_ref=run_ref, kinds=normalise_kinds(kinds))
 
     def verify_ledger(self) -> Any:
         """Check every CRC, the chain, seq continuity and the head (read only)."""
@@ -173,3 +173,16 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
 
         self._workspace.flush()
         return verify(self._workspace.ledger.root)
+
+
+def _run_ids(run_ids: Any, method: str) -> Any:
+    """``run_ids`` when it is a collection of run ids, else a typed error naming it."""
+    if run_ids is None or isinstance(run_ids, (bytes, int, float)) or not hasattr(
+        run_ids, "__iter__"
+    ):
+        raise ValidationError(
+            f"{method}(run_ids=...) takes a list of run ids, got {run_ids!r}.",
+            code="query_invalid_run_ids",
+            details={"field": "run_ids", "value": repr(run_ids)},
+        )
+    return run_ids

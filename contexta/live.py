@@ -24,8 +24,8 @@ import pyarrow as pa
 from ledger import CorruptionError, Head, LedgerReader
 from ledger.segment import EOS, SCHEMA_MESSAGE, read_frame, segment_name
 
-from .common.errors import ValidationError
-from .events import RECORD_KINDS
+from .common.errors import ValidationError, close_matches
+from .events import KINDS, RECORD_KINDS
 from .history import LedgerEvent, batch_events
 
 __all__ = ["POLL_SECONDS", "ChangeWaker", "LedgerTail", "LiveMixin", "batch_events"]
@@ -168,7 +168,10 @@ class ChangeWaker:
 
 
 def normalise_kinds(kinds: Iterable[str] | str | None) -> tuple[str, ...] | None:
-    """Event kinds as stored (``metric`` -> ``record.metric``); None for all kinds."""
+    """Event kinds as stored (``metric`` -> ``record.metric``); None for all kinds.
+
+    A kind the ledger does not store is an error (code ``unknown_event_kind``) naming it, the
+    closest known kinds and every known kind, never a filter that silently matches nothing."""
     if kinds is None:
         return None
     if isinstance(kinds, str):
@@ -181,8 +184,23 @@ def normalise_kinds(kinds: Iterable[str] | str | None) -> tuple[str, ...] | None
                 code="watch_invalid_kind", details={"value": repr(kind)},
             )
         kind = kind.strip()
-        out.append(RECORD_KINDS.get(kind, kind))
+        stored = RECORD_KINDS.get(kind, kind)
+        if stored not in KINDS:
+            raise _unknown_kind(kind)
+        out.append(stored)
     return tuple(out) or None
+
+
+def _unknown_kind(kind: str) -> ValidationError:
+    names = (*KINDS, *RECORD_KINDS)
+    close = close_matches(kind, names)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return ValidationError(
+        f"Unknown event kind {kind!r}.{hint} Known kinds: {', '.join(KINDS)} (or the short "
+        f"record names {', '.join(RECORD_KINDS)}).",
+        code="unknown_event_kind",
+        details={"value": kind, "close_matches": close, "known": list(KINDS)},
+    )
 
 
 def _keys(keys: Iterable[str] | str | None) -> tuple[str, ...] | None:

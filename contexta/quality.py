@@ -196,6 +196,12 @@ class QualityMixin:
 
     def as_of(self, when: Any) -> AsOfView:
         """A read-only view of the workspace as it stood at transaction time ``when``."""
+        if when is None:
+            raise ValidationError(
+                "as_of(when) needs a time: an ISO-8601 text with a zone or an aware datetime, "
+                "got None (for the present, query the Contexta itself).",
+                code="quality_invalid_time", details={"field": "when", "value": "None"},
+            )
         self._workspace.flush()
         return AsOfView(self, _bound(when, "when"))  # type: ignore[arg-type]
 
@@ -274,10 +280,11 @@ class AsOfView(EntityQueriesMixin, ReportsMixin):
         return self.query_service.runs_with_event(event_key, project_name)
 
     def history(self, run_id: str | None = None, *, kinds: Sequence[str] | str | None = None) -> Iterator[LedgerEvent]:
+        from .live import normalise_kinds
+
         run_ref = self.query_service.resolve_run(run_id) if run_id is not None else None
-        if isinstance(kinds, str):
-            kinds = (kinds,)
-        return iter_history(self._ctx._workspace, run_ref=run_ref, kinds=kinds, upto_us=self.as_of_us)
+        return iter_history(self._ctx._workspace, run_ref=run_ref, kinds=normalise_kinds(kinds),
+                            upto_us=self.as_of_us)
 
     def _read_only(self, *args: Any, **kwargs: Any) -> Any:
         raise ReadOnlyStoreError(

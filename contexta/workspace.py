@@ -7,9 +7,11 @@ made before it.
 
 from __future__ import annotations
 
+import difflib
 import getpass
 import os
 import socket
+import stat
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -23,11 +25,17 @@ from ledger import CorruptionError, Head, Ledger, LedgerError, PendingEvent
 from ledger.head import HEAD_NAME
 from projections import Projector, as_of, latest_per
 
-from .common.errors import AppendError, IntegrityError
+from .common.errors import (
+    AppendError,
+    IntegrityError,
+    NotFoundError,
+    WorkspaceError,
+    from_os_error,
+)
 from .events import decode_body
 from .ordering import string_scalar
 
-__all__ = ["LRU", "Workspace", "default_actor"]
+__all__ = ["LRU", "Workspace", "check_root", "default_actor"]
 
 
 #: How long after its last write HEAD must have been read for the parsed head to be reused:
@@ -61,6 +69,68 @@ def translate(exc: LedgerError) -> Exception:
     if isinstance(exc, CorruptionError):
         return IntegrityError(exc.message, code=exc.code, details=exc.details, cause=exc)
     return AppendError(exc.message, code=exc.code, details=exc.details, cause=exc)
+
+
+def check_root(root: Path | str, *, must_exist: bool) -> None:
+    """Raise a typed error when ``root`` cannot be a workspace: it (or a parent) is a file, its
+    ``ledger`` is not a directory, or (``must_exist``, for reads) there is no workspace there.
+
+    A read never treats a missing workspace as an empty one, and never creates it; the first
+    write creates a new workspace (so ``must_exist=False`` lets a missing root pass).
+    """
+    root = Path(root)
+    ledger = root / "ledger"
+    for path, what in ((root, "workspace"), (ledger, "ledger")):
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            if must_exist:
+                raise _missing(root, ledger_only=path is ledger) from None
+            return
+        except NotADirectoryError as exc:
+            raise WorkspaceError(
+                f"The workspace path {root} goes through a file, not a directory.",
+                code="workspace_not_a_directory", details={"path": str(root)}, cause=exc,
+            ) from exc
+        except OSError as exc:
+            raise from_os_error(exc, f"opening the {what}", path) from exc
+        if not stat.S_ISDIR(mode):
+            code = "workspace_not_a_directory" if path is root else "workspace_damaged"
+            raise WorkspaceError(
+                f"The {what} path {path} is a file, not a directory"
+                + ("." if path is root else ": the workspace is damaged (move that file away "
+                   "or restore a backup)."),
+                code=code, details={"path": str(path)},
+            )
+
+
+def _missing(root: Path, *, ledger_only: bool) -> NotFoundError:
+    why = ("it has no ledger/ directory: it is not a Contexta workspace, or nothing was ever "
+           "written to it" if ledger_only else "no such directory")
+    close = _close_workspaces(root)
+    hint = f" Did you mean {', '.join(str(p) for p in close)}?" if close else ""
+    return NotFoundError(
+        f"No workspace at {root} ({why}).{hint} Check the workspace path; a workspace is "
+        "created by its first write.",
+        code="workspace_not_found",
+        details={"path": str(root), "close_matches": [str(p) for p in close]},
+    )
+
+
+def _close_workspaces(root: Path, limit: int = 1000) -> list[Path]:
+    """Workspaces beside ``root`` whose names are close to its name."""
+    try:
+        names = []
+        with os.scandir(root.parent) as entries:
+            for i, entry in enumerate(entries):
+                if i >= limit:
+                    break
+                if entry.name != root.name and entry.is_dir():
+                    names.append(entry.name)
+    except OSError:
+        return []
+    close = difflib.get_close_matches(root.name, names, n=3, cutoff=0.6)
+    return [root.parent / n for n in close if (root.parent / n / "ledger").is_dir()]
 
 
 class Workspace:
@@ -115,9 +185,25 @@ class Workspace:
         try:
             self.ledger.close()
         except LedgerError as exc:
+            self._save_projections(report=False)  # the ledger's error is the one to raise
             raise translate(exc) from exc
-        finally:
+        except OSError as exc:
+            self._save_projections(report=False)
+            raise from_os_error(exc, "closing the ledger", self.ledger.root) from exc
+        self._save_projections(report=True)
+
+    def _save_projections(self, *, report: bool) -> None:
+        """Save the projections; they are a cache of the ledger, so a failure loses nothing,
+        but with ``report`` it is raised as a typed error rather than hidden."""
+        try:
             self.projector.save()
+        except OSError as exc:
+            if report:
+                raise from_os_error(
+                    exc, "saving the projections (every committed event is safe in the ledger; "
+                    "the projections are rebuilt from it when next opened)",
+                    self.root / "projections",
+                ) from exc
 
     def reopen(self) -> None:
         if self.ledger._closed:

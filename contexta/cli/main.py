@@ -6,7 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..common.errors import ContextaError
+from ledger import LedgerError
+
+from ..common.errors import ContextaError, from_os_error
 from .commands import REGISTRY
 
 __all__ = ["build_parser", "main"]
@@ -66,14 +68,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except ContextaError as exc:
-        if args.format == "json":
-            from .output import emit_json
-
-            emit_json({"error": exc.to_dict()})
-        else:
-            sys.stderr.write(f"error [{exc.code}]: {exc.message}\n")
-        return 2
+        return _report(args, exc)
+    except LedgerError as exc:  # the ledger's own typed errors, where a command reaches it
+        return _report(args, ContextaError(exc.message, code=exc.code, details=exc.details,
+                                           cause=exc))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # last line: the command did not translate it itself
+        return _report(args, from_os_error(exc, f"running `{_command(args)}`"))
+    except RecursionError as exc:
+        return _report(args, ContextaError(
+            f"`{_command(args)}` gave up: its input is nested too deeply ({exc}).",
+            code="input_too_deep", cause=exc))
+    except Exception as exc:  # a defect: say so in one line, never a traceback
+        return _report(args, ContextaError(
+            f"`{_command(args)}` failed unexpectedly: {type(exc).__name__}: {exc}. This is a "
+            "defect of contexta; please report it with the command that caused it.",
+            code="internal_error", cause=exc), status=70)
+
+
+def _command(args: argparse.Namespace) -> str:
+    names = [args.command] + [
+        value for key, value in vars(args).items()
+        if key != "command" and key.endswith(("_command", "action")) and isinstance(value, str)
+    ]
+    return "contexta " + " ".join(names)
+
+
+def _report(args: argparse.Namespace, exc: ContextaError, *, status: int = 2) -> int:
+    """``error [code]: message`` on stderr (or the error as JSON with ``--format json``)."""
+    if getattr(args, "format", "text") == "json":
+        from .output import emit_json
+
+        emit_json({"error": exc.to_dict()})
+    else:
+        from .output import emit_error
+
+        emit_error(f"error [{exc.code}]: {exc.message}")
+    return status

@@ -1,4 +1,11 @@
-"""Printing for the command line: aligned text tables or JSON."""
+"""Printing for the command line: aligned text tables or JSON.
+
+Everything printed as text goes through :func:`escape` (values) or :func:`emit` (whole
+texts): control characters (C0, DEL, C1), Unicode bidirectional overrides and line or
+paragraph separators are shown as escapes such as ``\\x1b`` or ``\\u202e``, so a run name or a
+message can neither forge a table row nor send a terminal an escape sequence. JSON output
+escapes them by itself.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,36 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-__all__ = ["emit", "emit_json", "table"]
+__all__ = ["emit", "emit_error", "emit_json", "emit_json_line", "escape", "safe_text", "table"]
+
+#: Unicode bidirectional controls and line/paragraph separators (shown escaped)
+_INVISIBLE = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+              0x2028, 0x2029)
+_NAMED = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
+
+
+def _escape_of(code: int) -> str:
+    if code in _NAMED:
+        return _NAMED[code]
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+_CONTROLS = (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), *_INVISIBLE)
+#: one value: every control escaped, newlines included
+_VALUE = {code: _escape_of(code) for code in _CONTROLS}
+#: a whole text whose line breaks are the printer's own: all but ``\\n`` escaped
+_TEXT = {code: text for code, text in _VALUE.items() if code != 0x0A}
+
+
+def escape(value: Any) -> str:
+    """``value`` as one line of text safe for a terminal (``None`` as an empty string)."""
+    return "" if value is None else str(value).translate(_VALUE)
+
+
+def safe_text(text: str) -> str:
+    """``text`` with every control but its line breaks escaped (the last line of defence of
+    :func:`emit`; values inside it should already have gone through :func:`escape`)."""
+    return text.translate(_TEXT)
 
 
 def _default(value: Any) -> Any:
@@ -32,7 +68,7 @@ def emit_json_line(data: Any) -> None:
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    cells = [[escape(c) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, cell in enumerate(row):
@@ -44,4 +80,10 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 
 
 def emit(text: str) -> None:
-    sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
+    """Print ``text`` (a newline added if missing), its control characters escaped."""
+    sys.stdout.write(safe_text(text) + ("\n" if not text.endswith("\n") else ""))
+
+
+def emit_error(message: str) -> None:
+    """One line on stderr, control characters (newlines too) escaped."""
+    sys.stderr.write(escape(message) + "\n")

@@ -7,7 +7,9 @@ wrong and where, optional read-only ``details`` and the ``cause`` it was transla
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+import errno as _errno
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -23,6 +25,9 @@ __all__ = [
     "ReadOnlyStoreError",
     "RecordError",
     "ValidationError",
+    "WorkspaceError",
+    "close_matches",
+    "from_os_error",
 ]
 
 
@@ -126,3 +131,52 @@ class ClosedError(ContextaError):
     """The object was used after it was closed for good."""
 
     default_code = "closed"
+
+
+class WorkspaceError(ContextaError):
+    """The workspace cannot be used: missing, not a directory, unreadable or unwritable."""
+
+    default_code = "workspace_invalid"
+
+
+#: errno -> (stable code, what it means for the user)
+_OS_CODES: dict[int, tuple[str, str]] = {
+    _errno.ENOSPC: ("disk_full", "the disk is full"),
+    _errno.EDQUOT: ("disk_full", "the disk quota is exhausted"),
+    _errno.EROFS: ("read_only_filesystem", "the file system is read-only"),
+    _errno.EACCES: ("permission_denied", "permission denied"),
+    _errno.EPERM: ("permission_denied", "the operation is not permitted"),
+    _errno.ENOTDIR: ("not_a_directory", "a part of the path is a file, not a directory"),
+    _errno.EISDIR: ("is_a_directory", "the path is a directory, not a file"),
+    _errno.ENOENT: ("path_not_found", "no such file or directory"),
+    _errno.EEXIST: ("path_exists", "the path already exists"),
+    _errno.ENAMETOOLONG: ("path_too_long", "the path is too long"),
+    _errno.EIO: ("io_error", "an input/output error"),
+}
+
+
+def from_os_error(exc: OSError, action: str, path: object = None) -> ContextaError:
+    """``exc`` as a typed error: a stable code from its errno, a message saying what was being
+    done (``action``, e.g. ``"saving the projections"``) on which path, and why."""
+    code, reason = _OS_CODES.get(exc.errno or 0, ("io_error", exc.strerror or str(exc)))
+    where = path if path is not None else exc.filename
+    at = f" at {where}" if where is not None else ""
+    error_type: type[ContextaError] = {
+        "read_only_filesystem": ReadOnlyStoreError, "disk_full": AppendError,
+    }.get(code, WorkspaceError)
+    return error_type(
+        f"Failed {action}{at}: {reason} ({exc.strerror or exc}).",
+        code=code,
+        details={"action": action, "path": None if where is None else str(where),
+                 "errno": exc.errno},
+        retryable=code == "disk_full",
+        cause=exc,
+    )
+
+
+def close_matches(given: object, known: Iterable[str], n: int = 3) -> list[str]:
+    """The names in ``known`` closest to ``given`` (for "did you mean ...?" in not-found
+    messages); empty when nothing is close."""
+    if not isinstance(given, str):
+        return []
+    return difflib.get_close_matches(given, list(known), n=n, cutoff=0.6)

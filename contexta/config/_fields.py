@@ -169,10 +169,41 @@ def field_types(cls: type[Any]) -> dict[str, FieldType]:
     return types_
 
 
-def resolve_path(value: str | os.PathLike[str]) -> Path:
-    """Expand ``~`` and make absolute against the current directory (like 1.0)."""
+#: the longest path and file name accepted (Linux's PATH_MAX and NAME_MAX)
+MAX_PATH = 4096
+MAX_NAME = 255
+PATH_RULE = (f"a path without NUL bytes, at most {MAX_PATH} characters long with at most "
+             f"{MAX_NAME} per name")
 
-    return Path(value).expanduser().resolve(strict=False)
+
+def resolve_path(
+    value: str | os.PathLike[str], *, where: str = "path", source: str | None = None
+) -> Path:
+    """Expand ``~`` and make absolute against the current directory (like 1.0).
+
+    A path no file system accepts (a NUL byte, too long, a name too long) is a
+    ``ConfigurationError`` naming ``where`` rather than a raw ``ValueError``/``OSError`` later.
+    """
+
+    text = os.fspath(value)
+    if isinstance(text, bytes) or "\0" in text or len(text) > MAX_PATH:
+        raise _bad_path(where, text, source)
+    path = Path(text).expanduser().resolve(strict=False)
+    if len(str(path)) > MAX_PATH or any(len(part) > MAX_NAME for part in path.parts):
+        raise _bad_path(where, text, source)
+    return path
+
+
+def _bad_path(where: str, text: str | bytes, source: str | None) -> ConfigurationError:
+    if len(text) > 80:
+        text = f"{text[:40]!s}...{text[-20:]!s} ({len(text)} characters)"
+    shown = text
+    origin = f" (from {source})" if source else ""
+    return ConfigurationError(
+        f"Config field `{where}`{origin} must be {PATH_RULE}; got {shown!r}.",
+        code="invalid_config_value",
+        details={"field": where, "value": shown, "expected": PATH_RULE, "source": source},
+    )
 
 
 def invalid(where: str, value: Any, expected: str, source: str | None = None) -> ConfigurationError:
@@ -252,7 +283,7 @@ def _coerce_type(
             return number
     elif kind == "path":
         if isinstance(value, (str, os.PathLike)) and str(value).strip():
-            return resolve_path(value)
+            return resolve_path(value, where=where, source=source)
     elif kind == "literal":
         if text in ftype.choices:
             return text

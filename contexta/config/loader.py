@@ -125,7 +125,7 @@ def explicit_fields(config: Any) -> frozenset[str]:
 
 
 def _read_config_file(config_file: str | Path) -> tuple[Path, dict[str, Any]]:
-    path = resolve_path(config_file)
+    path = resolve_path(config_file, where="config_file")
     details = {"config_file": str(path)}
     if not path.exists():
         raise ConfigurationError(
@@ -143,6 +143,13 @@ def _read_config_file(config_file: str | Path) -> tuple[Path, dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
         payload = json.loads(text) if suffix == ".json" else tomllib.loads(text)
+    except RecursionError as exc:
+        raise ConfigurationError(
+            f"Config file {path} is nested too deeply to be a configuration.",
+            code="invalid_config_file",
+            details=details,
+            cause=exc,
+        ) from exc
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigurationError(
             f"Config file {path} cannot be read or parsed: {exc}.",

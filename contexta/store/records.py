@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from ledger import PendingEvent
 
-from ..common.errors import ReadOnlyStoreError
+from ..common.errors import ReadOnlyStoreError, ValidationError
 from ..contract import DegradedRecord, MetricRecord, StructuredEventRecord, TraceSpanRecord
 from ..contract.codec import ENCODER, encode
 from ..contract.timestamps import timestamp_micros
@@ -228,6 +228,12 @@ class RecordStore(ReplayMixin):
             raise ReadOnlyStoreError(
                 "The record store is read-only (records.read_only is set).",
                 code="record_store_read_only",
+            )
+        if records is None or not hasattr(records, "__iter__"):
+            raise ValidationError(
+                f"append_many(records) takes an iterable of records, got {records!r:.80}.",
+                code="invalid_records_argument",
+                details={"field": "records", "value": repr(records)[:200]},
             )
         ws = self._workspace
         digests = self._digests if self._digests is not None else self._known_digests()

@@ -37,7 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         parser.add_argument("--stage", dest="stage_ref", help="stage name or stage ref")
         parser.add_argument("--artifact-ref", help="default: artifact:<run>.<file stem>")
         parser.add_argument("--mode", choices=("copy", "move", "adopt"), default="copy")
-        parser.set_defaults(handler=_artifact_register)
+        parser.set_defaults(handler=_artifact_register, creates_workspace=True)
 
     backup = commands.add_parser("backup", help="workspace backups")
     sub = backup.add_subparsers(dest="backup_command", metavar="ACTION")
