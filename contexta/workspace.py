@@ -71,12 +71,13 @@ def translate(exc: LedgerError) -> Exception:
     return AppendError(exc.message, code=exc.code, details=exc.details, cause=exc)
 
 
-def check_root(root: Path | str, *, must_exist: bool) -> None:
+def check_root(root: Path | str, *, must_exist: bool, allow_damaged: bool = False) -> None:
     """Raise a typed error when ``root`` cannot be a workspace: it (or a parent) is a file, its
     ``ledger`` is not a directory, or (``must_exist``, for reads) there is no workspace there.
 
     A read never treats a missing workspace as an empty one, and never creates it; the first
-    write creates a new workspace (so ``must_exist=False`` lets a missing root pass).
+    write creates a new workspace (so ``must_exist=False`` lets a missing root pass). A
+    restore may replace a damaged workspace (``allow_damaged``: a ``ledger`` file passes).
     """
     root = Path(root)
     ledger = root / "ledger"
@@ -95,6 +96,8 @@ def check_root(root: Path | str, *, must_exist: bool) -> None:
         except OSError as exc:
             raise from_os_error(exc, f"opening the {what}", path) from exc
         if not stat.S_ISDIR(mode):
+            if path is ledger and allow_damaged:
+                return
             code = "workspace_not_a_directory" if path is root else "workspace_damaged"
             raise WorkspaceError(
                 f"The {what} path {path} is a file, not a directory"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..output import escape
 from .compat_support import (
     CommandUnavailable,
     add_run_list_options,
@@ -79,7 +80,7 @@ def _lineage(args: argparse.Namespace) -> int:
                                                                       args.direction)
     traversal = require(facade(args), "traverse_lineage")(
         args.subject_ref, direction=direction, max_depth=args.depth)
-    text = "\n".join((f"Lineage: {args.subject_ref}", f"Edges: {len(traversal.edges)}",
+    text = "\n".join((f"Lineage: {escape(args.subject_ref)}", f"Edges: {len(traversal.edges)}",
                       f"Visited: {len(traversal.visited_refs)}"))
     return emit_result(args, traversal, text)
 
@@ -89,7 +90,8 @@ def _search_runs(args: argparse.Namespace) -> int:
     needle = args.text.lower()
     matches = tuple(r for r in runs if needle in r.run_id.lower() or needle in r.name.lower()
                     or needle in r.project_name.lower())[: args.limit]
-    lines = ["Run search"] + ([f"{r.run_id}  {r.status}  {r.name}" for r in matches]
+    lines = ["Run search"] + ([f"{escape(r.run_id)}  {escape(r.status)}  {escape(r.name)}"
+                               for r in matches]
                               or ["(empty)"])
     return emit_result(args, {"runs": matches}, "\n".join(lines))
 
@@ -106,7 +108,8 @@ def _search_artifacts(args: argparse.Namespace) -> int:
                             "location": manifest.location_ref, "created_at": manifest.created_at})
         if len(matches) >= args.limit:
             break
-    lines = ["Artifact search"] + ([f"{m['artifact_ref']}  {m['kind']}  {m['run_id']}"
+    lines = ["Artifact search"] + ([f"{escape(m['artifact_ref'])}  {escape(m['kind'])}  "
+                                    f"{escape(m['run_id'])}"
                                     for m in matches] or ["(empty)"])
     return emit_result(args, {"artifacts": matches}, "\n".join(lines))
 
@@ -114,8 +117,9 @@ def _search_artifacts(args: argparse.Namespace) -> int:
 def _trend(args: argparse.Namespace) -> int:
     trend = require(facade(args), "get_metric_trend")(
         args.metric_key, project_name=args.project, stage_name=args.stage, query=run_query(args))
-    lines = [f"Trend: {trend.metric_key}", f"Points: {len(trend.points)}"]
-    lines += [f"{p.run_id}  {p.stage_name or '-'}  {p.value}  {p.captured_at or '-'}"
+    lines = [f"Trend: {escape(trend.metric_key)}", f"Points: {len(trend.points)}"]
+    lines += [f"{escape(p.run_id)}  {escape(p.stage_name or '-')}  {p.value}  "
+              f"{escape(p.captured_at or '-')}"
               for p in trend.points]
     return emit_result(args, trend, "\n".join(lines))
 
@@ -138,7 +142,7 @@ def _aggregate(args: argparse.Namespace) -> int:
         ctx.query_service, metric_aggregation=ctx.config.interpretation.trend.metric_aggregation)
     result = service.aggregate_metric(args.metric_key, query=run_query(args),
                                       project_name=args.project, stage_name=args.stage)
-    text = "\n".join((f"Aggregate: {result.metric_key}", f"Count: {result.count}",
+    text = "\n".join((f"Aggregate: {escape(result.metric_key)}", f"Count: {result.count}",
                       f"Mean: {result.mean}", f"Std: {result.std}", f"Min: {result.min}",
                       f"Max: {result.max}"))
     return emit_result(args, result, text)
@@ -161,8 +165,8 @@ def anomaly_results(ctx: Any, run_id: str, metrics: list[str], project: str | No
 
 def _anomaly(args: argparse.Namespace) -> int:
     results = anomaly_results(facade(args), args.run_id, args.metrics, args.project, args.stage)
-    lines = [f"Anomalies: {args.run_id}", f"Count: {len(results)}"]
-    lines += [f"{r.metric_key}  actual={r.actual_value}  z={r.z_score}  severity={r.severity}"
+    lines = [f"Anomalies: {escape(args.run_id)}", f"Count: {len(results)}"]
+    lines += [f"{escape(r.metric_key)}  actual={r.actual_value}  z={r.z_score}  severity={escape(r.severity)}"
               for r in results]
     return emit_result(args, {"anomalies": results}, "\n".join(lines))
 
@@ -172,7 +176,7 @@ def _alert(args: argparse.Namespace) -> int:
     rule = _interpretation("AlertRule")(metric_key=args.metric, operator=args.operator, threshold=args.threshold,
                      stage_name=args.stage, severity=args.severity)
     results = require(ctx, "evaluate_alerts")(args.run_id, [rule])
-    lines = [f"Alerts: {args.run_id}"]
-    lines += [f"{r.metric_key}  actual={r.actual_value}  threshold={r.threshold}  "
+    lines = [f"Alerts: {escape(args.run_id)}"]
+    lines += [f"{escape(r.metric_key)}  actual={r.actual_value}  threshold={r.threshold}  "
               f"triggered={r.triggered}" for r in results]
     return emit_result(args, {"results": results}, "\n".join(lines))

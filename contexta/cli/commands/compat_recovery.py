@@ -15,6 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from ...contract import ArtifactManifest
+from ...workspace import check_root
+from ..output import escape
 from .compat_support import emit_result, facade, invalid
 
 __all__ = ["register"]
@@ -102,8 +104,8 @@ def _artifact_register(args: argparse.Namespace) -> int:
         producer_ref="cli.artifact-register", run_ref=run_ref, stage_execution_ref=stage,
         location_ref=source.name)
     receipt = ctx.artifact_store.put_artifact(manifest, source, mode=args.mode)
-    text = "\n".join((f"Artifact registered: {receipt.binding.artifact_ref}",
-                      f"Path: {receipt.path}", f"Bytes written: {receipt.bytes_written}"))
+    text = "\n".join((f"Artifact registered: {escape(receipt.binding.artifact_ref)}",
+                      f"Path: {escape(receipt.path)}", f"Bytes written: {receipt.bytes_written}"))
     return emit_result(args, receipt, text)
 
 
@@ -119,11 +121,14 @@ def _backup_create(args: argparse.Namespace) -> int:
         plan = replace(plan, backup_root=Path(args.output).expanduser().resolve())
     result = create_workspace_backup(ctx.config, plan)
     details = result.details or {}
-    text = "\n".join((f"Backup created: {result.location}", f"Backup ref: {result.backup_ref}",
+    text = "\n".join((f"Backup created: {escape(result.location)}",
+                      f"Backup ref: {escape(result.backup_ref)}",
                       f"Status: {result.status}", f"Last seq: {details['last_seq']}",
                       f"Files: {details['file_count']}",
-                      f"Bytes written: {result.bytes_written}"))
-    return emit_result(args, result, text)
+                      f"Bytes written: {result.bytes_written}",
+                      *(f"  {escape(w)}" for w in result.warnings)))
+    emit_result(args, result, text)
+    return 0 if result.status == "SUCCESS" else 1  # a degraded backup is kept, and said so
 
 
 def _restore_apply(args: argparse.Namespace) -> int:
@@ -133,16 +138,19 @@ def _restore_apply(args: argparse.Namespace) -> int:
     config = resolve_config(None, workspace=args.workspace)
     plan = plan_restore(config, args.backup_ref, target_workspace=args.target_workspace,
                         verify_only=args.verify_only)
+    check_root(plan.target_workspace, must_exist=False, allow_damaged=True)
     result = restore_workspace(config, plan)
     if args.verify_only:
-        lines = [f"Verified backup: {plan.source_root}" if result.status == "SUCCESS"
-                 else f"Backup FAILED verification: {plan.source_root}"]
-        lines += [f"  {w}" for w in result.warnings]
+        lines = [f"Verified backup: {escape(plan.source_root)}" if result.status == "SUCCESS"
+                 else f"Backup FAILED verification: {escape(plan.source_root)}"]
+        lines += [f"  {escape(w)}" for w in result.warnings]
     else:
-        lines = [f"Restored backup {result.backup_ref} to {result.target_workspace}"]
+        lines = [f"Restored backup {escape(result.backup_ref)} to "
+                 f"{escape(result.target_workspace)}"]
         if result.safety_backup_ref:
-            lines.append(f"Safety backup of the previous workspace: {result.safety_backup_ref}")
-    lines += [f"  {note}" for note in result.verification_notes]
+            lines.append("Safety backup of the previous workspace: "
+                         f"{escape(result.safety_backup_ref)}")
+    lines += [f"  {escape(note)}" for note in result.verification_notes]
     emit_result(args, result, "\n".join(lines))
     return 0 if result.status == "SUCCESS" else 1
 

@@ -7,6 +7,7 @@ import argparse
 import json
 from typing import Any
 
+from ..output import escape
 from .compat_analysis import anomaly_results
 from .compat_support import (
     add_run_list_options,
@@ -168,9 +169,9 @@ def _csv_anomaly(args: argparse.Namespace) -> int:
 
 def _provenance_audit(args: argparse.Namespace) -> int:
     audit = require(facade(args), "audit_reproducibility")(args.run_id)
-    text = "\n".join((f"Provenance audit: {audit.run_id}",
-                      f"Status: {audit.reproducibility_status}",
-                      f"Environment ref: {audit.environment_ref or '-'}",
+    text = "\n".join((f"Provenance audit: {escape(audit.run_id)}",
+                      f"Status: {escape(audit.reproducibility_status)}",
+                      f"Environment ref: {escape(audit.environment_ref or '-')}",
                       f"Package count: {audit.package_count}"))
     return emit_result(args, audit, text)
 
@@ -179,7 +180,7 @@ def _provenance_diff(args: argparse.Namespace) -> int:
     d = require(facade(args), "compare_environments")(args.left_run_id, args.right_run_id)
     packages = len(d.added_packages) + len(d.removed_packages) + len(d.changed_packages)
     variables = len(d.added_variables) + len(d.removed_variables) + len(d.changed_variables)
-    text = "\n".join((f"Environment diff: {d.left_run_id} vs {d.right_run_id}",
+    text = "\n".join((f"Environment diff: {escape(d.left_run_id)} vs {escape(d.right_run_id)}",
                       f"Python changed: {d.python_version_changed}",
                       f"Platform changed: {d.platform_changed}",
                       f"Package changes: {packages}", f"Variable changes: {variables}"))

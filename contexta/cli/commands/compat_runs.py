@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..output import table
+from ..output import escape, table
 from .compat_support import add_run_list_options, emit_result, facade, require, run_query
 
 __all__ = ["register"]
@@ -63,7 +63,8 @@ def _diagnose_parser(parser: argparse.ArgumentParser) -> None:
 
 def _lines(runs: Any) -> str:
     lines = ["Runs"]
-    lines += [f"{r.run_id}  {r.status}  {r.started_at}  {r.name}" for r in runs] or ["(empty)"]
+    lines += [f"{escape(r.run_id)}  {escape(r.status)}  {escape(r.started_at)}  {escape(r.name)}"
+              for r in runs] or ["(empty)"]
     return "\n".join(lines)
 
 
@@ -94,8 +95,8 @@ def _run_list(args: argparse.Namespace) -> int:
 def _run_show(args: argparse.Namespace) -> int:
     snapshot = facade(args).get_run_snapshot(args.run_id)
     text = "\n".join((
-        f"Run: {snapshot.run.run_id}", f"Project: {snapshot.run.project_name}",
-        f"Status: {snapshot.run.status}", f"Stages: {len(snapshot.stages)}",
+        f"Run: {escape(snapshot.run.run_id)}", f"Project: {escape(snapshot.run.project_name)}",
+        f"Status: {escape(snapshot.run.status)}", f"Stages: {len(snapshot.stages)}",
         f"Artifacts: {len(snapshot.artifacts)}", f"Records: {len(snapshot.records)}",
         f"Completeness notes: {len(snapshot.completeness_notes)}"))
     return emit_result(args, snapshot, text)
@@ -103,26 +104,29 @@ def _run_show(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     comparison = facade(args).compare_runs(args.left_run_id, args.right_run_id)
-    lines = [f"Compare: {comparison.left_run_id} vs {comparison.right_run_id}", comparison.summary]
-    lines += [f"[{s.stage_name}] left={s.left_status or '-'} right={s.right_status or '-'} "
+    lines = [f"Compare: {escape(comparison.left_run_id)} vs {escape(comparison.right_run_id)}",
+             escape(comparison.summary)]
+    lines += [f"[{escape(s.stage_name)}] left={escape(s.left_status or '-')} right={escape(s.right_status or '-')} "
               f"deltas={len(s.metric_deltas)}" for s in comparison.stage_comparisons]
     return emit_result(args, comparison, "\n".join(lines))
 
 
 def _compare_many(args: argparse.Namespace) -> int:
     comparison = facade(args).compare_multiple_runs(args.run_ids)
-    lines = [f"Compare many: {', '.join(comparison.run_ids)}", comparison.summary]
+    lines = [f"Compare many: {', '.join(escape(r) for r in comparison.run_ids)}",
+             escape(comparison.summary)]
     for row in comparison.metric_table:
-        values = ", ".join("" if v is None else str(v) for v in row.values)
-        lines.append(f"{row.stage_name or 'run'} | {row.metric_key} | {values} | "
-                     f"best={row.best_run_id or '-'}")
+        values = ", ".join(escape(v) for v in row.values)
+        lines.append(f"{escape(row.stage_name or 'run')} | {escape(row.metric_key)} | {values} | "
+                     f"best={escape(row.best_run_id or '-')}")
     return emit_result(args, comparison, "\n".join(lines))
 
 
 def _diagnose(args: argparse.Namespace) -> int:
     result = require(facade(args), "diagnose_run")(args.run_id)
-    lines = [f"Diagnostics: {args.run_id}", f"Issues: {len(result.issues)}"]
-    lines += [f"{i.severity}: {i.code} | {i.summary} | {i.subject_ref}" for i in result.issues]
+    lines = [f"Diagnostics: {escape(args.run_id)}", f"Issues: {len(result.issues)}"]
+    lines += [f"{escape(i.severity)}: {escape(i.code)} | {escape(i.summary)} | "
+              f"{escape(i.subject_ref)}" for i in result.issues]
     emit_result(args, result, "\n".join(lines))
     if args.fail_on is None:
         return 0

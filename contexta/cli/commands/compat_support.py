@@ -15,7 +15,7 @@ from typing import Any
 
 from ...common.errors import ContextaError, ValidationError
 from ...facade import Contexta
-from ..output import emit, emit_json
+from ..output import emit, emit_json, escape
 from .common import open_workspace
 
 __all__ = [
@@ -108,7 +108,7 @@ def emit_result(args: argparse.Namespace, payload: Any, text: str,
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(rendered, encoding="utf-8")
         if args.format == "text":
-            emit(f"Wrote output to {path}")
+            emit(f"Wrote output to {escape(path)}")
         return 0
     emit(rendered)
     return 0

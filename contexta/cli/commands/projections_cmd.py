@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..output import emit, emit_json, table
-from .common import open_workspace
+from .common import guard_os, open_workspace
 from .watch import add_follow_options, follow_projections
 
 
@@ -31,7 +31,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _rebuild(args: argparse.Namespace) -> int:
     ctx = open_workspace(args)
-    stats = ctx._workspace.projector.rebuild()
+    ws = ctx._workspace
+    with guard_os("saving the rebuilt projections (the ledger is not touched)",
+                  ws.root / "projections"):
+        stats = ws.projector.rebuild()
     if args.format == "json":
         emit_json({
             "events": stats.events,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..output import emit, emit_json
+from ..output import emit, emit_json, escape
 from .common import open_workspace
 
 
@@ -54,9 +54,10 @@ def _tag(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json({"event_key": args.event_key, "tagged": list(tagged)})
     else:
-        emit(f"Tagged {len(tagged)} run(s) with {args.event_key}:" if tagged else "No run matched.")
+        emit(f"Tagged {len(tagged)} run(s) with {escape(args.event_key)}:" if tagged
+             else "No run matched.")
         for run in tagged:
-            emit(f"  {run}")
+            emit(f"  {escape(run)}")
     return 0
 
 
@@ -67,9 +68,9 @@ def _quarantine(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json({"quarantined": list(runs), "reason": args.reason})
     else:
-        emit(f"Quarantined {len(runs)} run(s) ({args.reason}):")
+        emit(f"Quarantined {len(runs)} run(s) ({escape(args.reason)}):")
         for run in runs:
-            emit(f"  {run}")
+            emit(f"  {escape(run)}")
     return 0
 
 
@@ -80,9 +81,9 @@ def _release(args: argparse.Namespace) -> int:
     if args.format == "json":
         emit_json({"released": list(runs), "reason": args.reason})
     else:
-        emit(f"Released {len(runs)} run(s) ({args.reason}):")
+        emit(f"Released {len(runs)} run(s) ({escape(args.reason)}):")
         for run in runs:
-            emit(f"  {run}")
+            emit(f"  {escape(run)}")
     return 0
 
 
@@ -107,5 +108,6 @@ def _best(args: argparse.Namespace) -> int:
                    "include_quarantined": args.include_quarantined})
     else:
         where = f" as of {args.as_of}" if args.as_of else ""
-        emit(f"Best by {args.stage + '/' if args.stage else ''}{args.metric}{where}: {best or 'none'}")
+        stage = f"{args.stage}/" if args.stage else ""
+        emit(f"Best by {escape(stage + args.metric + where)}: {escape(best or 'none')}")
     return 0

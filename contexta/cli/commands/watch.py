@@ -13,8 +13,8 @@ from types import FrameType
 from typing import Any
 
 from ...history import LedgerEvent
-from ..output import emit_json_line
-from .common import open_workspace
+from ..output import emit_json_line, escape
+from .common import guard_os, open_workspace
 
 __all__ = ["add_follow_options", "follow_projections", "format_event", "register"]
 
@@ -55,7 +55,7 @@ def _watch(args: argparse.Namespace) -> int:
                        after_seq=args.after_seq)
     count, last = 0, None
     widths = [0, 6, 12, 5, 9, 10]
-    sys.stderr.write(f"watching {_shown(ctx._workspace.ledger.root)} (Ctrl-C stops)\n")
+    sys.stderr.write(f"watching {escape(_shown(ctx._workspace.ledger.root))} (Ctrl-C stops)\n")
     try:
         for event in events:
             count, last = count + 1, event.seq
@@ -84,8 +84,8 @@ def format_event(event: LedgerEvent, widths: list[int] | None = None) -> str:
     when = event.tx_time.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     run = (event.run_ref or "-").removeprefix("run:")
     kind = event.kind.removeprefix("record.")
-    fields = [when, f"#{event.seq}", run, _stage(event) or "-", kind, event.key or "-",
-              _what(event)]
+    fields = [escape(field) for field in (when, f"#{event.seq}", run, _stage(event) or "-", kind,
+                                          event.key or "-", _what(event))]
     if widths is not None:
         for i, value in enumerate(fields[:-1]):
             widths[i] = max(widths[i], len(value))
@@ -176,14 +176,15 @@ def follow_projections(args: argparse.Namespace) -> int:
     folded_to: int | None = None
     idle_since = time.monotonic()
     rounds = 0
-    sys.stderr.write(f"keeping {_shown(ws.root / 'projections')} folded (Ctrl-C stops)\n")
+    sys.stderr.write(f"keeping {escape(_shown(ws.root / 'projections'))} folded (Ctrl-C stops)\n")
     try:
         while True:
             head = ws.ledger.head()
             if folded_to is None or head.seq > folded_to:
                 started = time.perf_counter()
                 try:
-                    with _DeferInterrupt():
+                    with _DeferInterrupt(), guard_os("saving the projections",
+                                                     ws.root / "projections"):
                         events = ws.projector.catch_up(head=head)
                         saved = ws.projector.save()
                 except CorruptionError as exc:
