@@ -262,7 +262,7 @@ def problems(command: str, case: str, result: Outcome, before: dict[str, str] | 
         expected = EXPECTED_CODE.get(case)
         if expected and not (spec.creates and case == "missing") and not expected & set(codes):
             found.append(f"answered {codes} instead of {sorted(expected)}")
-    if case in ("read_only", "full_disk") and spec.writes and result.refused == 0:
+    if case in ("read_only", "full_disk") and spec.writes and result.refused == 0:  # -1: unknown
         found.append("never tried to write (the fault was not exercised)")
     if before != after and not (result.code == 0 and (spec.creates or spec.replaces)):
         # a write may add files (a backup under exports/), never change or remove one
@@ -360,3 +360,68 @@ def test_every_command_against_every_bad_workspace(
     """The full matrix: every command against all six cases."""
     failures = walk(list(leaf_commands(build_parser())), CASES, template, tmp_path, capsys)
     assert not failures, f"{len(failures)} boundary failures:\n" + "\n".join(failures)
+
+
+# ---------------------------------------------------------------------------- real processes
+
+#: a child that refuses writes under the workspace for its whole life (its exit included: a
+#: writer's last commit at interpreter exit meets the same disk), then runs the command
+_CHILD = """
+import errno, sys
+sys.path.insert(0, {here!r})
+from fs_denial import deny_writes
+refusal = deny_writes({ws!r}, errno.{err})
+refusal.__enter__()  # kept (a reference) until the process ends
+from contexta.cli.main import main
+sys.exit(main({argv!r}))
+"""
+
+
+def run_process(argv: list[str], case: str, ws: Path) -> Outcome:
+    """``contexta ARGV`` as a real process (``python -m contexta.cli``, or for the disk faults a
+    child with the refusal installed before the command starts)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTEXTA_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO), env.get("PYTHONPATH"))))
+    fault = {"read_only": "EROFS", "full_disk": "ENOSPC"}.get(case)
+    if fault is None:
+        cmd = [sys.executable, "-m", "contexta.cli", *argv]
+    else:
+        cmd = [sys.executable, "-c", _CHILD.format(here=str(HERE), ws=str(ws), err=fault,
+                                                   argv=argv)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env,
+                          cwd=ws.parent)
+    return Outcome(done.returncode, done.stdout, done.stderr, refused=-1)
+
+
+PROCESS_SAMPLE = [("missing", "runs"), ("read_only", "projections rebuild"),
+                  ("full_disk", "quarantine")]
+PROCESS_ALL = [(case, command) for case in CASES for command in
+               ("runs", "projections rebuild", "backup create", "quarantine", "ledger repair")]
+
+
+def _as_processes(
+    pairs: list[tuple[str, str]], template: dict[str, Path], tmp_path: Path
+) -> list[str]:
+    failures = []
+    for i, (case, command) in enumerate(pairs):
+        root = tmp_path / f"{i}-{case}"
+        root.mkdir()
+        ws = make_case(case, template, root)
+        before = snapshot(ws)
+        result = run_process(argv_of(command, ws, template), case, ws)
+        for problem in problems(command, case, result, before, snapshot(ws)):
+            failures.append(f"{case:11} contexta {command}: {problem}")
+    return failures
+
+
+def test_a_sample_as_real_processes(template: dict[str, Path], tmp_path: Path) -> None:
+    """The boundary holds in a real process too: exit status, stderr, and the writer's commit
+    at interpreter exit (which meets the same read-only or full disk)."""
+    failures = _as_processes(PROCESS_SAMPLE, template, tmp_path)
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.slow
+def test_more_commands_as_real_processes(template: dict[str, Path], tmp_path: Path) -> None:
+    failures = _as_processes(PROCESS_ALL, template, tmp_path)
+    assert not failures, "\n".join(failures)
