@@ -164,8 +164,11 @@ def from_os_error(exc: OSError, action: str, path: object = None) -> ContextaErr
     error_type: type[ContextaError] = {
         "read_only_filesystem": ReadOnlyStoreError, "disk_full": AppendError,
     }.get(code, WorkspaceError)
+    name = _errno.errorcode.get(exc.errno or 0)
+    culprit = exc.filename if exc.filename is not None and str(exc.filename) != str(where) else None
+    on = f": {culprit}" if culprit is not None else ""
     return error_type(
-        f"Failed {action}{at}: {reason} ({exc.strerror or exc}).",
+        f"Failed {action}{at}: {reason}{on}" + (f" ({name})." if name else "."),
         code=code,
         details={"action": action, "path": None if where is None else str(where),
                  "errno": exc.errno},

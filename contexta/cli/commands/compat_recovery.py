@@ -17,6 +17,7 @@ from pathlib import Path
 from ...contract import ArtifactManifest
 from ...workspace import check_root
 from ..output import escape
+from .common import guard_os
 from .compat_support import emit_result, facade, invalid
 
 __all__ = ["register"]
@@ -119,7 +120,8 @@ def _backup_create(args: argparse.Namespace) -> int:
                                  include_exports=args.include_exports)
     if args.output:
         plan = replace(plan, backup_root=Path(args.output).expanduser().resolve())
-    result = create_workspace_backup(ctx.config, plan)
+    with guard_os("creating the backup", plan.backup_root):
+        result = create_workspace_backup(ctx.config, plan)
     details = result.details or {}
     text = "\n".join((f"Backup created: {escape(result.location)}",
                       f"Backup ref: {escape(result.backup_ref)}",

@@ -16,7 +16,7 @@ from typing import Any
 from ...common.errors import ContextaError, ValidationError
 from ...facade import Contexta
 from ..output import emit, emit_json, escape
-from .common import open_workspace
+from .common import guard_os, open_workspace
 
 __all__ = [
     "CommandUnavailable",
@@ -105,8 +105,9 @@ def emit_result(args: argparse.Namespace, payload: Any, text: str,
         rendered = text if text.endswith("\n") else text + "\n"
     if output:
         path = Path(output).expanduser().resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(rendered, encoding="utf-8")
+        with guard_os("writing the output", path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(rendered, encoding="utf-8")
         if args.format == "text":
             emit(f"Wrote output to {escape(path)}")
         return 0
