@@ -393,8 +393,7 @@ def run_process(argv: list[str], case: str, ws: Path) -> Outcome:
     return Outcome(done.returncode, done.stdout, done.stderr, refused=-1)
 
 
-PROCESS_SAMPLE = [("missing", "runs"), ("read_only", "projections rebuild"),
-                  ("full_disk", "quarantine")]
+PROCESS_SAMPLE = [("missing", "runs"), ("full_disk", "quarantine")]
 PROCESS_ALL = [(case, command) for case in CASES for command in
                ("runs", "projections rebuild", "backup create", "quarantine", "ledger repair")]
 
