@@ -87,7 +87,7 @@ def _resolve(config: Any, backup_ref: str | Path) -> tuple[str, Path]:
     if (candidate / MANIFEST_NAME).is_file():
         root = candidate.resolve()
         return root.name, root
-    if not (named == backups or named.parent == backups):
+    if not candidate.is_absolute() and not (named == backups or named.parent == backups):
         raise RestoreError(f"Backup ref {text!r} leads outside the backup root {backups}; name a "
                            "backup in it, or give the path of a backup directory.",
                            code="recovery_backup_ref_escape",
@@ -540,6 +540,12 @@ def _live_on(ledger_root: Path) -> bool:
 def _apply(config: Any, plan: RestorePlan, manifest: Manifest) -> tuple[str | None,
                                                                         dict[str, Any]]:
     target = plan.target_workspace
+    if target.is_dir() and _leftovers(target):  # a crash cut an earlier restore short
+        with _locked(target, wait=False) as held:
+            if not held:
+                raise _refuse(f"Another restore into {target} is running.",
+                              "recovery_restore_in_progress", target_workspace=target)
+            _recover(target)
     _check_target(target, plan.source_root)
     target.mkdir(parents=True, exist_ok=True)
     with _locked(target, wait=False) as held:

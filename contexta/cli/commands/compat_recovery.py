@@ -10,6 +10,7 @@ file hash and the ledger's hash chain) instead of only checking that the path ex
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -89,7 +90,7 @@ def _artifact_register(args: argparse.Namespace) -> int:
     from ...capture._build import utc_now_text
 
     ctx = facade(args)
-    source = Path(args.source_path).expanduser().resolve()
+    source = Path(os.path.abspath(Path(args.source_path).expanduser()))  # a link stays a link
     run_ref = _run_ref(ctx, args.run_ref)
     run_value = run_ref.split(":", 1)[1]
     stem = _NOT_KEBAB.sub("-", source.stem.lower()).strip("-") or "artifact"
