@@ -35,7 +35,7 @@ from contexta.recovery import (
     plan_workspace_backup,
     restore_workspace,
 )
-from contexta.store.artifacts import export_artifact, import_export_package
+from contexta.store.artifacts import export_artifact
 from ledger import list_segments, read_head, verify
 
 QUIET = {"capture": {"capture_environment_snapshot": False}}
@@ -189,8 +189,8 @@ def test_restore_into_an_empty_directory_or_a_new_path_works(
     for target in (tmp_path / "empty", tmp_path / "new" / "nested"):
         if target.name == "empty":
             target.mkdir()
-        rc, out, err = cli(capsys, "--workspace", str(ws), "restore", "apply", backup.name,
-                           "--target-workspace", str(target))
+        rc, _, err = cli(capsys, "--workspace", str(ws), "restore", "apply", backup.name,
+                         "--target-workspace", str(target))
         assert rc == 0, err
         assert run_names(target) == ["baseline"]
         ledger_clean(capsys, target)
@@ -585,7 +585,6 @@ def test_export_never_writes_into_the_ledger_or_through_a_symlink(
     ledger_clean(capsys, ws)
     other = tmp_path / "other"
     assert _import(other, receipt.export_directory).outcome.value == "imported"
-    assert import_export_package  # the module function is the method's twin
 
 
 # ---------------------------------------------------------------------------- kill -9 in restore
@@ -708,7 +707,7 @@ def test_kill_minus_9_at_every_call_of_a_restore(
 
 def test_an_interrupted_restore_is_finished_by_the_next_restore(
         tmp_path: Path, crash_setup: Any) -> None:
-    ws, kept, old, new = crash_setup
+    ws, kept, _, new = crash_setup
     ops = _kill_points(tmp_path, ws, kept, "renames")
     park = next(i for i, op in enumerate(ops, 1) if op.split()[2:4] == ["rename",
                                                                         str(ws / "ledger")])
