@@ -568,10 +568,21 @@ def _apply(config: Any, plan: RestorePlan, manifest: Manifest) -> tuple[str | No
             _remove(work / "new" / "projections")
             journal = _journal_for(manifest, work / "new")
             _write_journal(work, journal)
-        except BaseException:
-            _remove(work)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                _remove(work)
+            if isinstance(exc, OSError):
+                raise _refuse(f"Could not stage the backup in {work}: {exc}; the target was not "
+                              "changed.", "recovery_staging_failed", target_workspace=target,
+                              error=exc) from exc
             raise
-        _complete(target, work, journal)
+        try:
+            _complete(target, work, journal)
+        except OSError as exc:
+            raise _refuse(f"Restoring into {target} stopped: {exc}. Nothing was lost: the next "
+                          f"open or restore of the workspace finishes the swap from {work.name}.",
+                          "recovery_apply_failed",
+                          target_workspace=target, error=exc) from exc
     return safety_ref, planes
 
 

@@ -720,5 +720,34 @@ def test_an_interrupted_restore_is_finished_by_the_next_restore(
     assert _whole(ws, new) and run_names(ws) == new["runs"]
 
 
+def test_disk_errors_during_a_restore_are_typed_and_lose_nothing(
+        tmp_path: Path, crash_setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from contexta.recovery import restore as restore_module
+
+    ws, kept, old, new = crash_setup
+    config = config_of(tmp_path / "cfg")
+
+    def full(*_: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(restore_module, "_copy_listed", full)
+        with pytest.raises(RestoreError) as err:
+            restore_workspace(config, plan_restore(config, str(kept), target_workspace=ws))
+    assert err.value.code == "recovery_staging_failed"
+    assert not [p for p in ws.iterdir() if p.name.startswith(".contexta-restore-")]
+    assert _whole(ws, old)
+    with monkeypatch.context() as patch:
+        patch.setattr(restore_module, "exchange", full)
+        with pytest.raises(RestoreError) as err:
+            restore_workspace(config, plan_restore(config, str(kept), target_workspace=ws))
+    assert err.value.code == "recovery_apply_failed"
+    assert _whole(ws, old) or _whole(ws, new)
+    assert run_names(ws) == new["runs"] and _whole(ws, new)  # the next open finished it
+    assert not [p for p in ws.iterdir() if p.name.startswith(".contexta-restore-")]
+
+
 def test_errors_are_contexta_errors() -> None:
     assert issubclass(RestoreError, ContextaError) and issubclass(BackupError, ContextaError)
