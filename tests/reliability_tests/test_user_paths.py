@@ -749,5 +749,28 @@ def test_disk_errors_during_a_restore_are_typed_and_lose_nothing(
     assert not [p for p in ws.iterdir() if p.name.startswith(".contexta-restore-")]
 
 
+def test_restore_in_place_keeps_exports_and_leaves_no_orphan_bodies(
+        tmp_path: Path, crash_setup: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    ws, kept, _, new = crash_setup
+    ctx = open_ctx(ws)
+    try:
+        exported = export_artifact(ctx.artifact_store, "artifact:default.after.model")
+    finally:
+        ctx.close()
+    assert exported.export_directory.is_relative_to(ws / "artifacts" / "exports")
+    rc, out, err = cli(capsys, "--workspace", str(ws), "restore", "apply", str(kept))
+    assert rc == 0, err
+    assert "Safety backup of the previous workspace" in out
+    assert exported.body_path.read_bytes() == b"after weights"
+    assert _whole(ws, new) and _object_names(ws / "artifacts") == new["objects"]
+    ctx = open_ctx(ws)
+    try:
+        summary = ctx.artifact_store.inspect_store()
+        assert (summary.artifact_count, summary.orphan_count, summary.missing_count) == (1, 0, 0)
+    finally:
+        ctx.close()
+    ledger_clean(capsys, ws)
+
+
 def test_errors_are_contexta_errors() -> None:
     assert issubclass(RestoreError, ContextaError) and issubclass(BackupError, ContextaError)
