@@ -231,6 +231,15 @@ def test_a_backup_inside_what_the_restore_replaces_is_refused(
     refused(capsys, "recovery_backup_inside_target", "--workspace", str(ws), "restore", "apply",
             str(inside))
     assert tree(ws) == before
+    backup_before = tree(backup)
+    refused(capsys, "recovery_backup_inside_target", "--workspace", str(ws), "restore", "apply",
+            backup.name, "--target-workspace", str(backup / "workspace" / "nested"))
+    assert tree(backup) == backup_before
+    config = config_of(ws)
+    for bad in ("a\x00b", "   "):
+        with pytest.raises(RestoreError) as err:
+            plan_restore(config, bad)
+        assert err.value.code == "recovery_backup_ref_invalid"
 
 
 # ---------------------------------------------------------------------------- backup contents
@@ -341,6 +350,12 @@ def test_backup_output_inside_the_workspace_data_is_refused(
             create_workspace_backup(config, replace(plan, backup_ref=ref))
         assert err.value.code == "recovery_backup_ref_invalid"
     assert not (tmp_path / "escaped").exists() and not (ws / "exports" / "escaped").exists()
+    rc, out, err = cli(capsys, "--workspace", str(ws), "backup", "create", "--label",
+                       "../../evil/../x")
+    assert rc == 0, err
+    made = Path(next(line for line in out.splitlines()
+                     if line.startswith("Backup created: "))[len("Backup created: "):])
+    assert made.parent == ws / "exports" / "backups" and ".." not in made.name
     ledger_clean(capsys, ws)
 
 

@@ -56,8 +56,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub = restore.add_subparsers(dest="restore_command", metavar="ACTION")
     sub.required = True
     apply = sub.add_parser("apply", help="verify a backup and restore it into a workspace")
-    apply.add_argument("backup_ref", help="backup name under recovery.backup_root, or its path")
-    apply.add_argument("--target-workspace", help="restore here (default: --workspace)")
+    apply.add_argument("backup_ref", help="backup name under recovery.backup_root (a name that "
+                       "leads outside it is refused), or the path of a backup directory")
+    apply.add_argument("--target-workspace", help="restore here: a workspace, an empty directory "
+                       "or a new path (default: --workspace)")
     apply.add_argument("--verify-only", action="store_true",
                        help="check every file hash and the ledger chain; change nothing")
     apply.set_defaults(handler=_restore_apply)
