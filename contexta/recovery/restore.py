@@ -296,6 +296,8 @@ def _install(target: Path, work: Path, name: str, inode: int) -> None:
     """Make ``target/name`` the staged ``work/new/name``; idempotent (a crash anywhere in it is
     finished by running it again). The old entry ends up at ``work/new/name``."""
     dest, staged, park = target / name, work / "new" / name, work / f"park-{name}"
+    if inode < 0:  # the backup had no such section: keep the target's
+        return
     if os.path.lexists(park):  # the three-rename fallback was interrupted
         if not os.path.lexists(dest):
             os.rename(staged, dest)
