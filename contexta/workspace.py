@@ -136,6 +136,19 @@ def _close_workspaces(root: Path, limit: int = 1000) -> list[Path]:
     return [root.parent / n for n in close if (root.parent / n / "ledger").is_dir()]
 
 
+def _finish_interrupted_restore(root: Path) -> None:
+    """Complete or roll back a restore into ``root`` that a crash cut short (see
+    :mod:`contexta.recovery.restore`); a stat of the root when there is none."""
+    try:
+        pending = any(p.name.startswith(".contexta-restore-") for p in root.iterdir())
+    except OSError:
+        return
+    if pending:
+        from .recovery.restore import recover_interrupted_restores
+
+        recover_interrupted_restores(root)
+
+
 class Workspace:
     """The ledger and projections under ``root``."""
 
@@ -150,6 +163,8 @@ class Workspace:
         read_only: bool = False,
     ) -> None:
         self.root = Path(root)
+        if not read_only:
+            _finish_interrupted_restore(self.root)
         self.ledger = Ledger(
             self.root / "ledger",
             durability=durability,

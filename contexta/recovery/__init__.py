@@ -19,7 +19,7 @@ from .models import (
     RestoreResult,
 )
 from .replay import replay_outbox
-from .restore import plan_restore, restore_workspace, verify_backup
+from .restore import plan_restore, recover_interrupted_restores, restore_workspace, verify_backup
 
 __all__ = [
     "BackupError",
@@ -37,6 +37,7 @@ __all__ = [
     "create_workspace_backup",
     "plan_restore",
     "plan_workspace_backup",
+    "recover_interrupted_restores",
     "replay_outbox",
     "restore_workspace",
     "verify_backup",

@@ -26,6 +26,7 @@ from ledger import Head, list_segments, read_head, verify
 from ledger.head import HEAD_NAME, HEAD_SIZE
 
 from .errors import BackupError
+from .listing import BACKUP_FORMAT
 from .models import BackupPlan, BackupResult
 
 __all__ = [
@@ -35,9 +36,12 @@ __all__ = [
     "plan_workspace_backup",
 ]
 
-BACKUP_FORMAT = "contexta-ledger-backup-v1"
 _CHUNK = 1 << 20
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+#: Subdirectories of each copied tree that a backup leaves out.
+_SKIPPED = {"artifacts": ("staging", "exports", "quarantine"), "cache": ("restore",),
+            "exports": ("backups",)}
 
 
 def _now() -> str:
@@ -112,6 +116,7 @@ class _Writer:
         self.root = root
         self.files: dict[str, dict[str, Any]] = {}
         self.bytes = 0
+        self.skipped_links: list[str] = []
 
     def copy(self, source: Path, relative: str, limit: int | None = None) -> None:
         target = self.root / relative
@@ -147,19 +152,27 @@ class _Writer:
         self.bytes += size
 
     def tree(self, source: Path, relative: str, skip: tuple[str, ...] = ()) -> None:
-        for path in _walk(source, skip):
+        links: list[str] = []
+        for path in _walk(source, skip, links):
             self.copy(path, f"{relative}/{path.relative_to(source).as_posix()}")
+        self.skipped_links += [f"{relative}/{name}" for name in links]
 
 
-def _walk(root: Path, skip: tuple[str, ...]) -> Iterator[Path]:
+def _walk(root: Path, skip: tuple[str, ...], skipped_links: list[str]) -> Iterator[Path]:
+    """Regular files under ``root`` (not ``*.tmp``), never following a symbolic link: links
+    are left out and named in ``skipped_links``."""
     if not root.is_dir():
         return
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).parts
-        if rel and rel[0] in skip:
-            continue
-        if path.is_file() and not path.name.endswith(".tmp"):
-            yield path
+    for top, dirs, names in os.walk(root, followlinks=False):
+        base = Path(top)
+        if base == root:
+            dirs[:] = [d for d in dirs if d not in skip]
+        for name in sorted(dirs) + sorted(names):
+            path = base / name
+            if path.is_symlink():
+                skipped_links.append(path.relative_to(root).as_posix())
+            elif name in names and path.is_file() and not name.endswith(".tmp"):
+                yield path
 
 
 def _copy_ledger(out: _Writer, ledger_root: Path) -> Head:
@@ -175,19 +188,59 @@ def _copy_ledger(out: _Writer, ledger_root: Path) -> Head:
     return head
 
 
+def _checked_root(config: Any, plan: BackupPlan, sources: dict[str, Path]) -> Path:
+    """The plan's backup root, resolved; refused inside the ledger, the projections or a tree
+    the backup copies (outside its skipped subdirectories), and when the ref is not a plain
+    name (it must not lead out of the root)."""
+    ref = plan.backup_ref
+    if not isinstance(ref, str) or not _REF.fullmatch(ref) or ".." in ref:
+        raise BackupError(f"Backup ref {ref!r} is not a plain name (letters, digits, '.', '_', "
+                          "'-').", code="recovery_backup_ref_invalid",
+                          details={"backup_ref": repr(ref)})
+    root = Path(plan.backup_root).expanduser().resolve()
+    workspace = Path(config.workspace.root_path).expanduser().resolve()
+    inside = [workspace / "ledger", workspace / "projections"]
+    for section in plan.included_sections:
+        source = sources.get(section)
+        if source is None or section == "ledger":
+            continue
+        source = source.expanduser().resolve()
+        if root.is_relative_to(source) and not any(
+                root.is_relative_to(source / skip) for skip in _SKIPPED.get(section, ())):
+            inside.append(source)
+    for place in inside:
+        if root.is_relative_to(place):
+            raise BackupError(f"Backup directory {root} is inside {place}, which the workspace "
+                              "(or this backup) owns; choose another directory.",
+                              code="recovery_backup_root_inside_workspace_data",
+                              details={"backup_root": str(root), "inside": str(place)})
+    if os.path.lexists(root) and not root.is_dir():
+        raise BackupError(f"Backup directory {root} is not a directory.",
+                          code="recovery_backup_root_invalid", details={"backup_root": str(root)})
+    return root
+
+
 def create_workspace_backup(config: Any, plan: BackupPlan) -> BackupResult:
     """Write the backup described by ``plan``; returns where it is and what it verified."""
     from ..config import config_to_mapping
 
     sources = _sources(config)
-    final = plan.backup_root / plan.backup_ref
-    if final.exists():
+    backup_root = _checked_root(config, plan, sources)
+    final = backup_root / plan.backup_ref
+    if os.path.lexists(final):
         raise BackupError(f"Backup {plan.backup_ref!r} already exists at {final}.",
                           code="recovery_backup_exists", details={"location": str(final)})
-    partial = plan.backup_root / f"{plan.backup_ref}.partial"
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
+    partial = backup_root / f"{plan.backup_ref}.partial"
+    try:
+        if partial.is_symlink() or partial.is_file():
+            partial.unlink()
+        elif partial.exists():
+            shutil.rmtree(partial)
+        partial.mkdir(parents=True)
+    except OSError as exc:
+        raise BackupError(f"Cannot create the backup directory {partial}: {exc}",
+                          code="recovery_backup_root_invalid",
+                          details={"backup_root": str(backup_root)}, cause=exc) from exc
     out = _Writer(partial)
     copied: list[str] = []
     head = Head()
@@ -200,18 +253,18 @@ def create_workspace_backup(config: Any, plan: BackupPlan) -> BackupResult:
                 commit_live_writers(sources["ledger"])
                 head = _copy_ledger(out, sources["ledger"])
             elif section == "artifacts":
-                out.tree(sources["artifacts"], "workspace/artifacts",
-                         skip=("staging", "exports", "quarantine"))
+                out.tree(sources["artifacts"], "workspace/artifacts", _SKIPPED["artifacts"])
             elif section == "cache":
-                out.tree(sources["cache"], "workspace/cache", skip=("restore",))
+                out.tree(sources["cache"], "workspace/cache", _SKIPPED["cache"])
             elif section == "exports":
-                out.tree(sources["exports"], "workspace/exports", skip=("backups",))
+                out.tree(sources["exports"], "workspace/exports", _SKIPPED["exports"])
             else:
                 raise BackupError(f"Unknown backup section {section!r}.",
                                   code="recovery_unknown_section", details={"section": section})
             copied.append(section)
         report = verify(partial / "workspace" / "ledger")
-        warnings = tuple(f.message for f in report.findings)
+        warnings = tuple(f.message for f in report.findings) + tuple(
+            f"symlink_skipped:{name}" for name in out.skipped_links)
         created = _now()
         manifest = {
             "format": BACKUP_FORMAT, "backup_ref": plan.backup_ref, "created_at": created,

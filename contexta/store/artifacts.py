@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from ..common.errors import (
     ConflictError,
     ContextaError,
+    IntegrityError,
     NotFoundError,
     ReadOnlyStoreError,
     ValidationError,
@@ -413,11 +414,13 @@ class ArtifactStore:
         manifest, _ = _split(_manifest(manifest))
         ingest: IngestMode = self.config.default_ingest_mode if mode is None else _choice(  # type: ignore[assignment]
             IngestMode, mode, "artifact_store_invalid_ingest_mode")
-        path = Path(source).expanduser().resolve()
+        named = Path(os.path.abspath(Path(source).expanduser()))
+        path = named.resolve()
         if not path.is_file():
             raise ValidationError(f"Artifact source {str(path)!r} is not an existing file.",
                                   code="artifact_store_missing_source",
                                   details={"path": str(path)})
+        self._check_source(named, path, ingest)
         if ingest is IngestMode.ADOPT and not path.is_relative_to(
                 (self.root_path / "staging").resolve()):
             raise ValidationError("adopt mode takes a file under the store's staging directory "
@@ -451,6 +454,32 @@ class ArtifactStore:
         ws.flush()
         return ArtifactPutReceipt(self._binding_of(stored), target, written)  # type: ignore[arg-type]
 
+    def _check_source(self, named: Path, path: Path, ingest: IngestMode) -> None:
+        """Refuse a source inside the workspace's ledger or projections (symlinks resolved),
+        a symlink to move (it would move the link's target), and a body of this store to move
+        out of it."""
+        root = self.workspace.root.expanduser().resolve()
+        for part in ("ledger", "projections"):
+            if path.is_relative_to(root / part):
+                raise ValidationError(
+                    f"Artifact source {str(named)!r} is inside the workspace's {part} "
+                    f"({str(path)!r}); the workspace's own files are never stored as artifacts.",
+                    code="artifact_store_source_in_workspace",
+                    details={"path": str(named), "resolved": str(path), "inside": part})
+        if ingest is IngestMode.COPY:
+            return
+        if named.is_symlink():
+            raise ValidationError(
+                f"Artifact source {str(named)!r} is a symbolic link; {ingest.value} would move "
+                "its target. Copy it (mode 'copy') or name the file itself.",
+                code="artifact_store_symlink_source", details={"path": str(named)})
+        store = self.root_path.resolve()
+        if path.is_relative_to(store) and not path.is_relative_to(store / "staging"):
+            raise ValidationError(
+                f"Artifact source {str(named)!r} is inside the artifact store ({str(store)!r}); "
+                "moving it would take a stored body away.",
+                code="artifact_store_source_in_store", details={"path": str(named)})
+
     def _check_claims(self, manifest: ArtifactManifest, size: int, digest: str) -> None:
         mode = self.config.verification_mode
         if mode in (VerificationMode.NONE, VerificationMode.STORED):
@@ -483,8 +512,10 @@ class ArtifactStore:
                 shutil.copyfile(source, temp)
             else:
                 try:
+                    if os.stat(source).st_nlink > 1:  # a rename would share the inode
+                        raise OSError("hard-linked source")
                     os.replace(source, temp)
-                except OSError:  # another file system: copy, then remove the source
+                except OSError:  # another file system, or linked: copy, then remove the source
                     shutil.copyfile(source, temp)
                     source.unlink()
             _fsync(temp)
@@ -622,23 +653,54 @@ def inspect_store(store: ArtifactStore) -> StoreSummary:
                         drift, orphans)
 
 
+def _write_new(path: Path, write: Any) -> None:
+    """Write ``path`` through a temp file and a rename, so an existing symlink at ``path`` is
+    replaced, never written through."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        write(temp)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _export_root(store: ArtifactStore, export_root: str | Path | None) -> Path:
+    if not export_root:
+        return store.root_path / "exports"
+    root = Path(export_root).expanduser().resolve()
+    workspace = store.workspace.root.expanduser().resolve()
+    for inside in (workspace / "ledger", workspace / "projections",
+                   store.root_path.resolve() / "objects"):
+        if root.is_relative_to(inside):
+            raise ValidationError(f"Export directory {str(root)!r} is inside {str(inside)!r}, "
+                                  "which the workspace owns.",
+                                  code="artifact_export_root_in_workspace",
+                                  details={"export_root": str(root), "inside": str(inside)})
+    return root
+
+
 def export_artifact(store: ArtifactStore, artifact_ref: str, *,
                     export_root: str | Path | None = None) -> ExportReceipt:
     """Copy a stored artifact to ``<export_root>/artifact__<value>/`` with its binding, its
     manifest and ``export.package.json`` (1.0's package format)."""
     handle = store.get_artifact(artifact_ref)
     binding = handle.binding
-    root = Path(export_root).expanduser().resolve() if export_root else store.root_path / "exports"
+    root = _export_root(store, export_root)
     directory = root / _sanitize(binding.artifact_ref)
+    if directory.is_symlink():
+        raise ValidationError(f"Export directory {str(directory)!r} is a symbolic link.",
+                              code="artifact_export_root_in_workspace",
+                              details={"export_directory": str(directory)})
     directory.mkdir(parents=True, exist_ok=True)
     body = directory / _sanitize(binding.source_name)
     binding_path = directory / f"{_sanitize(binding.artifact_ref)}.binding.json"
     manifest_path = directory / "manifest.snapshot.json"
     meta_path = directory / "export.package.json"
-    shutil.copyfile(handle.path, body)
+    _write_new(body, lambda temp: shutil.copyfile(handle.path, temp))
 
     def dump(path: Path, data: Any) -> None:
-        path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+        text = json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
+        _write_new(path, lambda temp: temp.write_text(text))
 
     dump(binding_path, binding.to_dict())
     dump(manifest_path, binding.manifest_snapshot.to_dict())
@@ -653,7 +715,8 @@ def export_artifact(store: ArtifactStore, artifact_ref: str, *,
 
 def import_artifact(store: ArtifactStore, manifest: Any, source: str | Path, *,
                     conflict_policy: ImportConflictPolicy | str = ImportConflictPolicy.ERROR,
-                    _loss: Mapping[str, Any] | None = None) -> ImportReceipt:
+                    _loss: Mapping[str, Any] | None = None,
+                    _source_name: str | None = None) -> ImportReceipt:
     """Put ``source`` under ``manifest`` unless the ref is bound: same body -> ``idempotent``
     (``skipped`` with the skip policy); different body -> error, ``skipped`` or ``replaced``
     (a new binding version; the old one stays in the ledger and its body in ``objects/``)."""
@@ -663,7 +726,7 @@ def import_artifact(store: ArtifactStore, manifest: Any, source: str | Path, *,
     loss = dict(_loss or {})
     existing = store._binding(ref)
     if existing is None:
-        receipt = store.put_artifact(manifest, source, mode="copy")
+        receipt = store.put_artifact(manifest, source, mode="copy", source_name=_source_name)
         return ImportReceipt(ref, ImportOutcome.IMPORTED, receipt.bytes_written, loss)
     _, digest = _fingerprint(Path(source), store.config.chunk_size_bytes)
     if existing.hash_value == digest:
@@ -677,32 +740,106 @@ def import_artifact(store: ArtifactStore, manifest: Any, source: str | Path, *,
                             "conflict_policy='replace' or 'skip'.",
                             code="artifact_binding_conflict",
                             details={"artifact_ref": ref, "conflict_policy": policy.value})
-    receipt = store._put(manifest, source, mode="copy", source_name=None, replace=True)
+    receipt = store._put(manifest, source, mode="copy", source_name=_source_name, replace=True)
     return ImportReceipt(ref, ImportOutcome.REPLACED, receipt.bytes_written, loss,
                          store.object_path(existing.hash_value or ""))
 
 
+def _package_invalid(root: Path, field: str, value: Any, why: str) -> ValidationError:
+    shown = repr(value)
+    shown = shown if len(shown) <= 120 else shown[:117] + "..."
+    return ValidationError(f"Export package {str(root)!r}: {field} {why} (got {shown}).",
+                           code="artifact_export_package_invalid",
+                           details={"package_root": str(root), "field": field, "value": shown})
+
+
+def _package_json(root: Path, name: str) -> dict[str, Any]:
+    path = root / name
+    if path.is_symlink() or not path.is_file():
+        raise _package_invalid(root, name, name, "is missing or not a regular file")
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError) as exc:
+        raise _package_invalid(root, name, str(exc), "is not readable JSON") from exc
+    if not isinstance(data, dict):
+        raise _package_invalid(root, name, type(data).__name__, "must be a JSON object")
+    return data
+
+
+def _package_file(root: Path, field: str, name: Any) -> Path:
+    """A file the package names: a plain name inside the package, a regular file, no link."""
+    if not isinstance(name, str) or not name.strip() or "\x00" in name:
+        raise _package_invalid(root, field, name, "must be a file name")
+    if name in (".", "..") or "/" in name or "\\" in name or Path(name).is_absolute():
+        raise ValidationError(f"Export package {str(root)!r}: {field} {name!r} points outside "
+                              "the package; only a file name inside it is accepted.",
+                              code="artifact_export_package_path_escape",
+                              details={"package_root": str(root), "field": field, "value": name})
+    path = root / name
+    if path.is_symlink() or not path.is_file():
+        raise _package_invalid(root, field, name, "is not a regular file in the package")
+    return path
+
+
+def _package_claims(root: Path, meta: dict[str, Any], manifest: dict[str, Any]
+                    ) -> list[tuple[str, str]]:
+    """Every sha256 the package states for its body: (where, hex digest)."""
+    claims = []
+    for where, data in (("export.package.json", meta), ("manifest.snapshot.json", manifest)):
+        value = data.get("hash_value")
+        if value is not None:
+            if not isinstance(value, str):
+                raise _package_invalid(root, f"{where}:hash_value", value, "must be a string")
+            claims.append((where, value.lower().removeprefix("sha256:")))
+    binding_file = meta.get("binding_file")
+    if binding_file is not None:
+        binding = _package_json(root, _package_file(root, "binding_file", binding_file).name)
+        value = binding.get("hash_value")
+        if isinstance(value, str):
+            claims.append((str(binding_file), value.lower().removeprefix("sha256:")))
+    return claims
+
+
 def import_export_package(store: ArtifactStore, package_root: str | Path, *,
                           conflict_policy: ImportConflictPolicy | str = "error") -> ImportReceipt:
-    """Import a directory written by :func:`export_artifact` (ours or 1.0's)."""
+    """Import a directory written by :func:`export_artifact` (ours or 1.0's). The body must be
+    a file inside the package and match every sha256 the package states for it; it is copied
+    to the store's staging area and checked there before it is imported."""
     root = Path(package_root).expanduser().resolve()
     if not root.is_dir():
         raise NotFoundError(f"Export package {str(root)!r} does not exist.",
                             code="artifact_export_package_not_found",
                             details={"package_root": str(root)})
-    try:
-        meta = json.loads((root / "export.package.json").read_text())
-        manifest = json.loads((root / "manifest.snapshot.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise ValidationError(f"Export package {str(root)!r} lacks readable metadata: {exc}",
-                              code="artifact_export_package_invalid",
-                              details={"package_root": str(root)}) from exc
-    if meta.get("package_format_version") != PACKAGE_FORMAT_VERSION or not meta.get("body_file"):
-        raise ValidationError("Unsupported export package format.",
-                              code="artifact_export_package_invalid",
-                              details={"package_format_version": meta.get("package_format_version")})
-    manifest["created_at"] = normalize_timestamp(manifest["created_at"])
+    meta = _package_json(root, "export.package.json")
+    manifest = _package_json(root, "manifest.snapshot.json")
+    version = meta.get("package_format_version")
+    if version != PACKAGE_FORMAT_VERSION:
+        raise _package_invalid(root, "package_format_version", version,
+                               f"must be {PACKAGE_FORMAT_VERSION!r}")
+    body = _package_file(root, "body_file", meta.get("body_file"))
+    claims = _package_claims(root, meta, manifest)
+    created = manifest.get("created_at")
+    if not isinstance(created, str):
+        raise _package_invalid(root, "manifest.snapshot.json:created_at", created,
+                               "must be a timestamp string")
+    manifest["created_at"] = normalize_timestamp(created)
     manifest = {k: v for k, v in manifest.items() if v is not None}
-    return import_artifact(store, manifest, root / meta["body_file"],
-                           conflict_policy=conflict_policy, _loss={"package_root": str(root)})
-
+    store._writable()
+    staged = store.staging_path(body.name)
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with body.open("rb") as src, staged.open("xb") as dst:
+            shutil.copyfileobj(src, dst)
+        _, digest = _fingerprint(staged, store.config.chunk_size_bytes)
+        wrong = [where for where, claimed in claims if claimed != digest]
+        if wrong:
+            raise IntegrityError(f"Export package {str(root)!r}: the body {body.name!r} has "
+                                 f"sha256 {digest}, not the one stated in {', '.join(wrong)}; "
+                                 "nothing was imported.",
+                                 code="artifact_export_package_hash_mismatch",
+                                 details={"package_root": str(root), "body_file": body.name,
+                                          "actual_sha256": digest, "stated_in": wrong})
+        return import_artifact(store, manifest, staged, conflict_policy=conflict_policy,
+                               _loss={"package_root": str(root)}, _source_name=body.name)
+    finally:
+        staged.unlink(missing_ok=True)

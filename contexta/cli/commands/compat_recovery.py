@@ -10,6 +10,7 @@ file hash and the ledger's hash chain) instead of only checking that the path ex
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -58,8 +59,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub = restore.add_subparsers(dest="restore_command", metavar="ACTION")
     sub.required = True
     apply = sub.add_parser("apply", help="verify a backup and restore it into a workspace")
-    apply.add_argument("backup_ref", help="backup name under recovery.backup_root, or its path")
-    apply.add_argument("--target-workspace", help="restore here (default: --workspace)")
+    apply.add_argument("backup_ref", help="backup name under recovery.backup_root (a name that "
+                       "leads outside it is refused), or the path of a backup directory")
+    apply.add_argument("--target-workspace", help="restore here: a workspace, an empty directory "
+                       "or a new path (default: --workspace)")
     apply.add_argument("--verify-only", action="store_true",
                        help="check every file hash and the ledger chain; change nothing")
     apply.set_defaults(handler=_restore_apply)
@@ -92,7 +95,7 @@ def _artifact_register(args: argparse.Namespace) -> int:
     from ...capture._build import utc_now_text
 
     ctx = facade(args)
-    source = Path(args.source_path).expanduser().resolve()
+    source = Path(os.path.abspath(Path(args.source_path).expanduser()))  # a link stays a link
     run_ref = _run_ref(ctx, args.run_ref)
     run_value = run_ref.split(":", 1)[1]
     stem = _NOT_KEBAB.sub("-", source.stem.lower()).strip("-") or "artifact"
