@@ -25,6 +25,7 @@ from typing import Any
 from ledger import Head, list_segments, read_head, verify
 from ledger.head import HEAD_NAME, HEAD_SIZE
 
+from ..common.errors import from_os_error
 from .errors import BackupError
 from .listing import BACKUP_FORMAT
 from .models import BackupPlan, BackupResult
@@ -216,7 +217,7 @@ def _checked_root(config: Any, plan: BackupPlan, sources: dict[str, Path]) -> Pa
                               details={"backup_root": str(root), "inside": str(place)})
     if os.path.lexists(root) and not root.is_dir():
         raise BackupError(f"Backup directory {root} is not a directory.",
-                          code="recovery_backup_root_invalid", details={"backup_root": str(root)})
+                          code="not_a_directory", details={"backup_root": str(root)})
     return root
 
 
@@ -238,9 +239,7 @@ def create_workspace_backup(config: Any, plan: BackupPlan) -> BackupResult:
             shutil.rmtree(partial)
         partial.mkdir(parents=True)
     except OSError as exc:
-        raise BackupError(f"Cannot create the backup directory {partial}: {exc}",
-                          code="recovery_backup_root_invalid",
-                          details={"backup_root": str(backup_root)}, cause=exc) from exc
+        raise from_os_error(exc, "creating the backup directory", partial) from exc
     out = _Writer(partial)
     copied: list[str] = []
     head = Head()

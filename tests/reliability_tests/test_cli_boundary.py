@@ -111,6 +111,11 @@ EXPECTED_CODE = {
     "file": {"workspace_not_a_directory"},
     "ledger_file": {"workspace_damaged"},
 }
+#: a restore checks its target itself: it refuses to replace what is not a workspace
+RESTORE_CODE = {
+    "file": {"recovery_target_not_directory"},
+    "ledger_file": {"recovery_target_not_workspace"},
+}
 TYPED = re.compile(r"^error \[([a-z0-9_]+)\]: \S", re.MULTILINE)
 
 
@@ -259,7 +264,7 @@ def problems(command: str, case: str, result: Outcome, before: dict[str, str] | 
                                        result.out))
         if not codes and not damage_report:
             found.append(f"exit {result.code} without a typed message: {text.strip()[:300]!r}")
-        expected = EXPECTED_CODE.get(case)
+        expected = (RESTORE_CODE if spec.replaces else EXPECTED_CODE).get(case)
         if expected and not (spec.creates and case == "missing") and not expected & set(codes):
             found.append(f"answered {codes} instead of {sorted(expected)}")
     if case in ("read_only", "full_disk") and spec.writes and result.refused == 0:  # -1: unknown

@@ -16,7 +16,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from ...contract import ArtifactManifest
-from ...workspace import check_root
 from ..output import escape
 from .common import guard_os
 from .compat_support import emit_result, facade, invalid
@@ -143,7 +142,6 @@ def _restore_apply(args: argparse.Namespace) -> int:
     config = resolve_config(None, workspace=args.workspace)
     plan = plan_restore(config, args.backup_ref, target_workspace=args.target_workspace,
                         verify_only=args.verify_only)
-    check_root(plan.target_workspace, must_exist=False, allow_damaged=True)
     result = restore_workspace(config, plan)
     if args.verify_only:
         lines = [f"Verified backup: {escape(plan.source_root)}" if result.status == "SUCCESS"
