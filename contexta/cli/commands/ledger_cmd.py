@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from ledger import LedgerError
+from ledger.recovery import repair_ledger
 
 from ..output import emit, emit_json
 from .common import open_workspace
@@ -56,10 +57,11 @@ def _verify(args: argparse.Namespace) -> int:
 def _repair(args: argparse.Namespace) -> int:
     ctx = open_workspace(args)
     try:
-        report = ctx._workspace.ledger.recover(dry_run=args.dry_run, salvage=args.salvage)
+        report = repair_ledger(ctx._workspace.ledger.root, dry_run=args.dry_run,
+                               salvage=args.salvage)
     except LedgerError as exc:
         details = {k: v for k, v in exc.details.items() if k in ("file", "offset", "seq", "reason")}
-        hint = "" if args.salvage else (
+        hint = "" if args.salvage or "--salvage" in exc.message else (
             " To cut the log at the damage, run `contexta ledger repair --apply --salvage`."
         )
         if args.format == "json":
