@@ -283,6 +283,7 @@ def recover(
     published: Head | None = None,
     salvage: bool = False,
     exclude: Collection[Path] = (),
+    ignore_head: bool = False,
 ) -> RecoveryReport:
     """Re-derive and publish the head; move a torn tail aside. Call under the ledger lock.
 
@@ -297,7 +298,10 @@ def recover(
     to ``torn/`` like a torn tail, and the lost seqs reported.
     """
     root = Path(root)
-    published = published if published is not None else read_head(root)
+    if ignore_head:  # a salvage cut: the head named what was cut, and is derived again
+        published = None
+    elif published is None:
+        published = read_head(root)
     segments = [s for s in list_segments(root) if s.path not in set(exclude)]
     report = RecoveryReport(head=None, dry_run=dry_run)
     if not segments:
@@ -718,7 +722,7 @@ def repair(
     cut = plan.lost is not None or any(why.startswith("salvage") for _, why in plan.strays)
     report = recover(
         root, fs, dry_run=dry_run, salvage=salvage,
-        published=None if cut else published,
+        published=published, ignore_head=cut,
         exclude=[info.path for info, _ in plan.strays],
     )
     report.actions[:0] = actions
@@ -728,13 +732,12 @@ def repair(
 
 
 def _cut_sealed(root: Path, path: Path, at: int, dest: Path, fs: FileSystem) -> None:
-    """Move the bytes of sealed segment ``path`` from ``at`` on aside (it stays read-only)."""
-    mode = path.stat().st_mode
-    os.chmod(path, mode | 0o200)
+    """Move the bytes of sealed segment ``path`` from ``at`` on aside (sealed: read-only)."""
+    os.chmod(path, 0o644)
     try:
         _move_tail_aside(root, path, at, dest, fs)
     finally:
-        os.chmod(path, mode)
+        os.chmod(path, 0o444)
 
 
 def repair_ledger(
