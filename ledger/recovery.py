@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pyarrow as pa
 
 from .errors import CorruptionError, DurabilityError, LedgerIOError
 from .fs import FileSystem
@@ -182,12 +185,73 @@ def log_end_before(segments: list[SegmentInfo], pos: int) -> tuple[int, str] | N
     segment there cannot be walked (damaged framing, not a segment)."""
     for before in reversed(segments[:pos]):
         try:
-            bounds = segment_bounds(before)
+            last = last_frame(before)
         except (CorruptionError, OSError):
             return None
-        if bounds.last is not None:
-            return bounds.last.first_seq + bounds.last.count - 1, bounds.last.chain
+        if last is not None:
+            return last.first_seq + last.count - 1, last.chain
     return 0, GENESIS_CHAIN
+
+
+_LAST: dict[tuple[str, int, int, int], FrameSeal | None] = {}
+_CONT = b"\xff\xff\xff\xff"
+
+
+def last_frame(info: SegmentInfo) -> FrameSeal | None:
+    """The last batch of a segment (CRC-checked), None when it has none.
+
+    Found from the end: the batch that ends right before the end-of-stream marker (or the end
+    of the file) is the one whose framing says so and whose CRC holds, so only the candidate
+    offsets of the last batch are tried. Falls back to walking the whole segment's framing
+    (:func:`segment_bounds`) when that fails (bytes after a seal, damage)."""
+    st = os.stat(info.path)
+    key = (str(info.path), st.st_size, st.st_mtime_ns, st.st_ino)
+    if key in _LAST:
+        return _LAST[key]
+    buf = _map(info.path)
+    check_schema_prefix(buf, info.path)
+    view = memoryview(buf)
+    end = buf.size - len(EOS) if bytes(view[-len(EOS) :]) == EOS else buf.size
+    found = _find_last(buf, end, str(info.path)) if end > len(SCHEMA_MESSAGE) else None
+    del view, buf
+    if found is None and end > len(SCHEMA_MESSAGE):
+        found = segment_bounds(info).last
+    if len(_LAST) >= 256:
+        _LAST.clear()
+    _LAST[key] = found
+    return found
+
+
+def _find_last(buf: pa.Buffer, end: int, path: str) -> FrameSeal | None:
+    """The batch message ending exactly at ``end``, searched backwards from it."""
+    view = memoryview(buf)
+    window = 1 << 18  # a batch of 1,024 metric events is about 90 KB
+    low = len(SCHEMA_MESSAGE)
+    while True:
+        lo = max(low, end - window)
+        chunk = bytes(view[lo:end])
+        stop = len(chunk)
+        while (at := chunk.rfind(_CONT, 0, stop)) >= 0:
+            stop = at + 3  # the next search finds the candidates starting before this one
+            offset = lo + at
+            if at + 8 > len(chunk):
+                continue
+            meta_len = struct.unpack_from("<i", chunk, at + 4)[0]
+            if meta_len <= 0 or offset + 8 + meta_len > end:
+                continue
+            try:
+                found = _frame_at(buf, offset, end, path, sealed=False)
+            except CorruptionError:
+                continue
+            if found is None or offset + found[0] != end:
+                continue
+            try:
+                return check_frame(buf, offset, end, path)
+            except CorruptionError:
+                continue
+        if lo == low:
+            return None
+        window *= 8
 
 
 def unlinked_error(

@@ -32,8 +32,11 @@ from contexta.contract import (
     Run,
     StageExecution,
 )
-from ledger import LedgerReader, list_segments, read_head, segment_name, verify
+from ledger import Ledger, LedgerReader, list_segments, read_head, segment_name, verify
 from ledger.head import HEAD_SIZE, Head
+from ledger.recovery import last_frame, segment_bounds
+
+from .faults import make_event
 
 RUNS = {"run-a": 0.91, "run-b": 0.94, "run-c": 0.97}
 BEST = "run:demo.run-c"
@@ -414,3 +417,27 @@ def test_repair_clears_a_non_arrow_stray_and_bytes_after_a_seal(
     assert sorted(p.name.split(".")[0] for p in (ws / "ledger" / "torn").iterdir()) == [
         sealed.stem, stray.stem]
     _assert_whole(ws, before)
+
+
+@pytest.mark.parametrize("rows", [1, 3, 16, 200])
+def test_the_last_batch_found_from_the_end_is_the_last_batch_walked(
+    tmp_path: Path, rows: int
+) -> None:
+    """Recovery links the active segment to the one before it by that segment's last batch,
+    searched backwards from its end; event bodies full of bytes that look like message
+    framing must not mislead it (checked against a walk of every batch's framing)."""
+    root = tmp_path / "l"
+    writer = Ledger(root, roll_bytes=6_000)
+    lookalike = b"\xff\xff\xff\xff\x08\x00\x00\x00" * 40
+    for commit in range(10):
+        writer.append_many([
+            make_event("x", commit * rows + i)._replace(body=lookalike + bytes([commit]))
+            for i in range(rows)
+        ])
+        writer.commit()
+    writer.close()
+    segments = list_segments(root)
+    assert len(segments) > 2
+    walked = [segment_bounds(info).last for info in segments]
+    assert [last_frame(info) for info in segments] == walked
+    assert all(last is not None for last in walked[:-1])
