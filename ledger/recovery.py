@@ -330,7 +330,7 @@ def segment_bounds(info: SegmentInfo) -> SegmentBounds:
     first = last = None
     if last_at is not None:
         first = check_frame(buf, len(SCHEMA_MESSAGE), buf.size, path)
-        last = first if last_at == len(SCHEMA_MESSAGE) else check_frame(buf, last_at, buf.size, path)
+        last = check_frame(buf, last_at, buf.size, path)
     del view, buf
     bounds = SegmentBounds(first, last, offset, sealed, st.st_size)
     if len(_BOUNDS) >= 256:
@@ -709,11 +709,12 @@ def _unrepairable(
         )
         todo = f"Rename it to `{segment_name(expected_index)}`, "
     elif info.index != expected_index:
-        names = [f"`{segment_name(i)}`" for i in range(expected_index, min(info.index, expected_index + 3))]
-        more = "" if info.index - expected_index <= 3 else f" and {info.index - expected_index - 3} more"
+        gap = info.index - expected_index
+        names = [f"`{segment_name(expected_index + i)}`" for i in range(min(gap, 3))]
+        more = "" if gap <= 3 else f" and {gap - 3} more"
         what = f"segment file {', '.join(names)}{more} is missing"
         if after is not None and found.first is not None and found.first.first_seq > after + 1:
-            what += f": seq {after + 1}..{found.first.first_seq - 1} are in no segment file"
+            what += f": {_seqs(after + 1, found.first.first_seq - 1)} in no segment file"
         todo = "Put the file back (`contexta restore` from a backup), "
     else:
         holds = f"`{info.path.name}` holds {_describe(info)}"
@@ -737,6 +738,10 @@ def _unrepairable(
         seq=after + 1 if after is not None else None,
         reason="broken_log",
     )
+
+
+def _seqs(first: int, last: int) -> str:
+    return f"seq {first} is" if first == last else f"seq {first}..{last} are"
 
 
 def _starts_at(info: SegmentInfo) -> int | None:

@@ -23,6 +23,7 @@ from .segment import (
     BatchFrame,
     is_partial_eos,
     read_frame,
+    segment_name,
     verify_chain,
 )
 
@@ -110,6 +111,20 @@ def verify(root: Path | str) -> VerifyReport:
         path = str(info.path)
         name = info.path.name
         is_active = pos == len(segments) - 1
+        expected_index = segments[pos - 1].index + 1 if pos else 0
+        if info.index != expected_index:
+            missing = info.path.with_name(segment_name(expected_index))
+            report.findings.append(
+                VerifyFinding(
+                    "segment_missing",
+                    f"{missing.name} is missing: {name} is numbered {info.index} and the "
+                    f"segment before it {expected_index - 1}; `contexta ledger repair` says "
+                    "what to do",
+                    str(missing),
+                    0,
+                    seq + 1,
+                )
+            )
         try:
             buf = _map(info.path)
         except (OSError, LedgerIOError) as exc:
@@ -165,6 +180,20 @@ def verify(root: Path | str) -> VerifyReport:
                         )
                     )
                 break
+            if offset == len(SCHEMA_MESSAGE) and (frame.first_seq, frame.prev_chain) != (
+                seq + 1, chain
+            ):
+                report.findings.append(
+                    VerifyFinding(
+                        "unlinked_segment",
+                        f"{name} does not continue the log before it (its first batch starts at "
+                        f"seq {frame.first_seq}, the log before it ends at seq {seq}): a stray "
+                        "copy or a file out of place; `contexta ledger repair` says what to do",
+                        path,
+                        offset,
+                        seq + 1,
+                    )
+                )
             if frame.first_seq != seq + 1:
                 report.findings.append(
                     VerifyFinding(

@@ -441,3 +441,20 @@ def test_the_last_batch_found_from_the_end_is_the_last_batch_walked(
     walked = [segment_bounds(info).last for info in segments]
     assert [last_frame(info) for info in segments] == walked
     assert all(last is not None for last in walked[:-1])
+
+
+@pytest.mark.parametrize(
+    ("damage", "code", "which"),
+    [(missing_middle, "segment_missing", 2), (stray_next, "unlinked_segment", None),
+     (stray_far, "unlinked_segment", None), (swapped, "unlinked_segment", 1)],
+    ids=["missing_middle", "stray_next", "stray_far", "swapped"],
+)
+def test_verify_names_the_missing_or_unlinked_segment_file(
+    ws: Path, damage: Damage, code: str, which: int | None
+) -> None:
+    names = [p.name for p in _segments(ws)]
+    damage(ws)
+    expected = names[which] if which is not None else _segments(ws)[-1].name
+    findings = [f for f in verify(ws / "ledger").findings if f.code == code]
+    assert findings and findings[0].severity == "error"
+    assert Path(findings[0].file).name == expected and "repair" in findings[0].message
