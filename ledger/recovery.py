@@ -661,7 +661,13 @@ def _plan_cut(
 ) -> None:
     info = segments[found.pos]
     reached = published is not None and published.segment >= info.index
-    if not reached and (found.kind != "misnumbered" or found.first is None):
+    # A stray repeats what the log already holds (a copy of an old segment) or holds nothing
+    # of it; a file holding seqs past the log's end means events are missing before it.
+    newer = state is not None and any(
+        (start := _starts_at(later)) is not None and start > state[0] + 1
+        for later in segments[found.pos :]
+    )
+    if not reached and not newer and (found.kind != "misnumbered" or found.first is None):
         for stray in segments[found.pos :]:
             plan.strays.append((stray, _describe(stray) + ", not linked to the log before it"))
         return

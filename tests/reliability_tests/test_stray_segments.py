@@ -458,3 +458,18 @@ def test_verify_names_the_missing_or_unlinked_segment_file(
     findings = [f for f in verify(ws / "ledger").findings if f.code == code]
     assert findings and findings[0].severity == "error"
     assert Path(findings[0].file).name == expected and "repair" in findings[0].message
+
+
+@pytest.mark.parametrize("damage", [missing_middle, swapped, replaced_middle],
+                         ids=lambda d: d.__name__)
+def test_without_a_readable_head_a_broken_log_is_still_refused(
+    ws: Path, damage: Damage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With HEAD unreadable, repair cannot tell from it what was committed: segments holding
+    seqs past the log's end are never taken for strays and moved aside without --salvage."""
+    damage(ws)
+    garbage_head(ws)
+    listing = sorted(p.name for p in _segments(ws))
+    code, out = _cli(ws, capsys, "ledger", "repair", "--apply")
+    assert code == 1 and "error [ledger_corrupt]" in out and "--salvage" in out, out
+    assert sorted(p.name for p in _segments(ws)) == listing
