@@ -825,12 +825,15 @@ def repair_ledger(
     if not root.is_dir():
         return RecoveryReport(head=None, dry_run=dry_run)
     lock = root / "LOCK"  # the writer's lock file
+    fd: int | None = None
     try:
-        fd = fs.open(lock, os.O_RDONLY if dry_run and lock.exists() else os.O_RDWR | os.O_CREAT)
+        if not dry_run or lock.exists():  # a dry run needs no lock file where no writer ran
+            fd = fs.open(lock, os.O_RDONLY if dry_run else os.O_RDWR | os.O_CREAT)
     except OSError as exc:
         raise LedgerIOError(f"Cannot open `{lock}`: {exc}", file=str(lock)) from exc
     try:
-        fs.lock(fd)
+        if fd is not None:
+            fs.lock(fd)
         return repair(root, fs, dry_run=dry_run, salvage=salvage)
     except OSError as exc:
         raise LedgerIOError(
@@ -840,4 +843,5 @@ def repair_ledger(
             file=str(root),
         ) from exc
     finally:
-        fs.close(fd)  # closing the descriptor releases the lock
+        if fd is not None:
+            fs.close(fd)  # closing the descriptor releases the lock
