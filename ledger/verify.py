@@ -107,6 +107,7 @@ def verify(root: Path | str) -> VerifyReport:
             )
         )
     seq, chain, tx = 0, GENESIS_CHAIN, 0
+    at_head: tuple[int, str] | None = None  # (seq, chain) of the log where HEAD points
     for pos, info in enumerate(segments):
         path = str(info.path)
         name = info.path.name
@@ -138,6 +139,9 @@ def verify(root: Path | str) -> VerifyReport:
             continue
         end = buf.size
         committed_end = end
+        names_head = published is not None and published.segment == info.index
+        if names_head and published is not None and published.offset == len(SCHEMA_MESSAGE):
+            at_head = (seq, chain)
         if is_active and published is not None and published.segment == info.index:
             committed_end = min(published.offset, end)
         offset = len(SCHEMA_MESSAGE)
@@ -244,6 +248,8 @@ def verify(root: Path | str) -> VerifyReport:
                 )
             seq = frame.first_seq + frame.count - 1
             chain = frame.chain
+            if names_head and published is not None and offset + frame.length == published.offset:
+                at_head = (seq, chain)
             report.batches += 1
             report.events += frame.count
             offset += frame.length
@@ -276,6 +282,17 @@ def verify(root: Path | str) -> VerifyReport:
                     "HEAD's chain hash differs from the last batch's",
                     str(root / HEAD_NAME),
                     seq=seq,
+                )
+            )
+        elif at_head is not None and at_head != (published.seq, published.chain):
+            report.findings.append(
+                VerifyFinding(
+                    "head_mismatch",
+                    f"HEAD names seq {published.seq} at offset {published.offset} of segment "
+                    f"{published.segment}, but the log there is at seq {at_head[0]} with another "
+                    "chain hash; the next writer re-derives it",
+                    str(root / HEAD_NAME),
+                    seq=published.seq,
                 )
             )
     return report
