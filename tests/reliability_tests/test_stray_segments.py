@@ -34,7 +34,6 @@ from contexta.contract import (
 )
 from ledger import Ledger, LedgerReader, list_segments, read_head, segment_name, verify
 from ledger.head import HEAD_SIZE, Head
-from ledger.recovery import last_frame, segment_bounds
 
 from .faults import make_event
 
@@ -434,6 +433,8 @@ def test_the_last_batch_found_from_the_end_is_the_last_batch_walked(
     """Recovery links the active segment to the one before it by that segment's last batch,
     searched backwards from its end; event bodies full of bytes that look like message
     framing must not mislead it (checked against a walk of every batch's framing)."""
+    from ledger.recovery import last_frame, segment_bounds
+
     root = tmp_path / "l"
     writer = Ledger(root, roll_bytes=6_000)
     lookalike = b"\xff\xff\xff\xff\x08\x00\x00\x00" * 40
