@@ -32,7 +32,15 @@ from contexta.contract import (
     Run,
     StageExecution,
 )
-from ledger import Ledger, LedgerReader, list_segments, read_head, segment_name, verify
+from ledger import (
+    CorruptionError,
+    Ledger,
+    LedgerReader,
+    list_segments,
+    read_head,
+    segment_name,
+    verify,
+)
 from ledger.head import HEAD_SIZE, Head
 
 from .faults import make_event
@@ -275,8 +283,13 @@ def _write_one_more_run(ws: Path) -> None:
 def test_reads_are_right_or_refuse(
     ws: Path, damage: Damage, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    before = _events(ws)
     damage(ws)
     _assert_reads_right_or_refuse(ws, capsys)
+    try:  # a plain ledger reader (what read-only processes and the live tail use)
+        assert LedgerReader(ws / "ledger").read_table().equals(before)
+    except CorruptionError as exc:
+        assert exc.details.get("file")
 
 
 @pytest.mark.parametrize("damage", REPAIRABLE + HARMLESS, ids=lambda d: d.__name__)
