@@ -822,6 +822,13 @@ def repair_ledger(
     """:func:`repair` under the ledger lock. An OS error is a :class:`LedgerIOError`."""
     root = Path(root)
     fs = fs or FileSystem()
+    if root.exists() and not root.is_dir():
+        raise LedgerIOError(
+            f"`{root}` is not a directory: a ledger is a folder of segment files. Move the file "
+            "away (or restore the workspace from a backup).",
+            code="ledger_not_a_directory",
+            file=str(root),
+        )
     if not root.is_dir():
         return RecoveryReport(head=None, dry_run=dry_run)
     lock = root / "LOCK"  # the writer's lock file

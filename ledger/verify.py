@@ -89,6 +89,15 @@ def verify(root: Path | str) -> VerifyReport:
     """Check the whole ledger under ``root``; never raises for damage, reports it."""
     root = Path(root)
     report = VerifyReport()
+    if root.exists() and not root.is_dir():
+        report.findings.append(
+            VerifyFinding(
+                "ledger_not_a_directory",
+                f"{root} is a file, not a ledger folder of segment files",
+                str(root),
+            )
+        )
+        return report
     published = read_head(root)
     report.head = published
     if (root / HEAD_NAME).exists() and published is None:

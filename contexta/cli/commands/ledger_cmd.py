@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from ledger import LedgerError
+from ledger import CorruptionError, LedgerError
 from ledger.recovery import repair_ledger
 
 from ..output import emit, emit_json
@@ -69,7 +69,9 @@ def _repair(args: argparse.Namespace) -> int:
                                salvage=args.salvage)
     except LedgerError as exc:
         details = {k: v for k, v in exc.details.items() if k in ("file", "offset", "seq", "reason")}
-        hint = "" if args.salvage or "--salvage" in exc.message else (
+        hint = "" if args.salvage or "--salvage" in exc.message or not isinstance(
+            exc, CorruptionError
+        ) else (
             " To cut the log at the damage, run `contexta ledger repair --apply --salvage`."
         )
         if args.format == "json":
