@@ -22,6 +22,7 @@ from .errors import CorruptionError, LedgerIOError
 from .head import Head, read_head
 from .segment import (
     EOS,
+    GENESIS_CHAIN,
     SCHEMA_MESSAGE,
     BatchFrame,
     check_frame,
@@ -207,6 +208,11 @@ class LedgerReader:
             return
         start_segment, start_offset = self._resume_point(after_seq, head)
         scan_mark: int | None = None
+        # (last seq, chain) of the batch before the next one: each batch must continue it, so
+        # a stray, swapped or missing segment is an error, never a silent wrong answer
+        link: tuple[int, str | None] | None = None
+        if (start_segment, start_offset) == (0, len(SCHEMA_MESSAGE)):
+            link = (0, GENESIS_CHAIN)
         for index in range(start_segment, head.segment + 1):
             buf = self._segment_buffer(index, head, keep=keep_segments)
             end = head.offset if index == head.segment else buf.size
@@ -231,6 +237,16 @@ class LedgerReader:
                 frames = iter_frames(buf, begin, end, path, check_crc=crc, sealed=sealed)
             extends = crc and self._checked_to.get(index, len(SCHEMA_MESSAGE)) >= begin
             for frame in frames:
+                if link is not None and (
+                    frame.first_seq != link[0] + 1 or link[1] not in (None, frame.prev_chain)
+                ):
+                    raise _unlinked(path, frame, link[0])
+                last = frame.first_seq + frame.count - 1
+                link = (last, frame.chain)
+                if index == head.segment and frame.offset + frame.length == head.offset and (
+                    last != head.seq or frame.chain != head.chain
+                ):
+                    raise _head_mismatch(self.root, path, frame, head)
                 if extends:
                     self._note_checked(index, frame.offset + frame.length)
                 if begin == len(SCHEMA_MESSAGE) and index not in self._first_seq and (
@@ -241,6 +257,8 @@ class LedgerReader:
                     continue
                 if frame.first_seq > head.seq:
                     return
+                if scan_mark is None and frame.first_seq > after_seq + 1:
+                    raise _unlinked(path, frame, after_seq)
                 scan_mark = self._mark(scan_mark, frame, index)
                 yield index, frame
             if crc and sealed and begin == len(SCHEMA_MESSAGE):
@@ -443,6 +461,36 @@ class LedgerReader:
         if index < head.segment:
             self._first_seq[index] = found.first_seq
         return found.first_seq
+
+
+def _unlinked(path: str, frame: BatchFrame, before: int) -> CorruptionError:
+    """A batch that does not continue the log read so far (ending at seq ``before``)."""
+    if frame.first_seq != before + 1:
+        why = f"Expected seq {before + 1}, got {frame.first_seq}"
+    else:
+        why = "Chain link broken (prev hash does not match the batch before)"
+    return CorruptionError(
+        f"{why} at `{Path(path).name}` offset {frame.offset}: the segment does not continue the "
+        "log (a stray, swapped or missing segment file). Run `contexta ledger repair` to see "
+        "what to do.",
+        file=path,
+        offset=frame.offset,
+        seq=before + 1,
+        reason="unlinked_segment",
+    )
+
+
+def _head_mismatch(root: Path, path: str, frame: BatchFrame, head: Head) -> CorruptionError:
+    last = frame.first_seq + frame.count - 1
+    return CorruptionError(
+        f"HEAD names seq {head.seq} at `{Path(path).name}` offset {head.offset}, but the batch "
+        f"that ends there is seq {frame.first_seq}..{last} with another chain hash: HEAD does not "
+        "belong to this log. Run `contexta ledger repair` to see what to do.",
+        file=str(root / "HEAD"),
+        offset=frame.offset,
+        seq=last,
+        reason="head_mismatch",
+    )
 
 
 VERIFIED_NAME = "verified.json"

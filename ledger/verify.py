@@ -23,6 +23,7 @@ from .segment import (
     BatchFrame,
     is_partial_eos,
     read_frame,
+    segment_name,
     verify_chain,
 )
 
@@ -88,6 +89,15 @@ def verify(root: Path | str) -> VerifyReport:
     """Check the whole ledger under ``root``; never raises for damage, reports it."""
     root = Path(root)
     report = VerifyReport()
+    if root.exists() and not root.is_dir():
+        report.findings.append(
+            VerifyFinding(
+                "ledger_not_a_directory",
+                f"{root} is a file, not a ledger folder of segment files",
+                str(root),
+            )
+        )
+        return report
     published = read_head(root)
     report.head = published
     if (root / HEAD_NAME).exists() and published is None:
@@ -106,10 +116,25 @@ def verify(root: Path | str) -> VerifyReport:
             )
         )
     seq, chain, tx = 0, GENESIS_CHAIN, 0
+    at_head: tuple[int, str] | None = None  # (seq, chain) of the log where HEAD points
     for pos, info in enumerate(segments):
         path = str(info.path)
         name = info.path.name
         is_active = pos == len(segments) - 1
+        expected_index = segments[pos - 1].index + 1 if pos else 0
+        if info.index != expected_index:
+            missing = info.path.with_name(segment_name(expected_index))
+            report.findings.append(
+                VerifyFinding(
+                    "segment_missing",
+                    f"{missing.name} is missing: {name} is numbered {info.index} and the "
+                    f"segment before it {expected_index - 1}; `contexta ledger repair` says "
+                    "what to do",
+                    str(missing),
+                    0,
+                    seq + 1,
+                )
+            )
         try:
             buf = _map(info.path)
         except (OSError, LedgerIOError) as exc:
@@ -123,6 +148,9 @@ def verify(root: Path | str) -> VerifyReport:
             continue
         end = buf.size
         committed_end = end
+        names_head = published is not None and published.segment == info.index
+        if names_head and published is not None and published.offset == len(SCHEMA_MESSAGE):
+            at_head = (seq, chain)
         if is_active and published is not None and published.segment == info.index:
             committed_end = min(published.offset, end)
         offset = len(SCHEMA_MESSAGE)
@@ -165,6 +193,20 @@ def verify(root: Path | str) -> VerifyReport:
                         )
                     )
                 break
+            if offset == len(SCHEMA_MESSAGE) and (frame.first_seq, frame.prev_chain) != (
+                seq + 1, chain
+            ):
+                report.findings.append(
+                    VerifyFinding(
+                        "unlinked_segment",
+                        f"{name} does not continue the log before it (its first batch starts at "
+                        f"seq {frame.first_seq}, the log before it ends at seq {seq}): a stray "
+                        "copy or a file out of place; `contexta ledger repair` says what to do",
+                        path,
+                        offset,
+                        seq + 1,
+                    )
+                )
             if frame.first_seq != seq + 1:
                 report.findings.append(
                     VerifyFinding(
@@ -215,6 +257,8 @@ def verify(root: Path | str) -> VerifyReport:
                 )
             seq = frame.first_seq + frame.count - 1
             chain = frame.chain
+            if names_head and published is not None and offset + frame.length == published.offset:
+                at_head = (seq, chain)
             report.batches += 1
             report.events += frame.count
             offset += frame.length
@@ -247,6 +291,17 @@ def verify(root: Path | str) -> VerifyReport:
                     "HEAD's chain hash differs from the last batch's",
                     str(root / HEAD_NAME),
                     seq=seq,
+                )
+            )
+        elif at_head is not None and at_head != (published.seq, published.chain):
+            report.findings.append(
+                VerifyFinding(
+                    "head_mismatch",
+                    f"HEAD names seq {published.seq} at offset {published.offset} of segment "
+                    f"{published.segment}, but the log there is at seq {at_head[0]} with another "
+                    "chain hash; the next writer re-derives it",
+                    str(root / HEAD_NAME),
+                    seq=published.seq,
                 )
             )
     return report

@@ -3,15 +3,19 @@
 ``verify`` reads every segment (CRCs, chain, seq continuity, batch metadata, sealing, HEAD) and
 prints one line per finding naming the file, byte offset and seq; it exits 0 when there is no
 finding and 1 when there is any (warnings such as a torn tail included). ``repair`` is a dry
-run unless ``--apply``: it moves a torn tail aside to ``ledger/torn/`` and republishes the head;
-``--salvage`` also cuts the active segment at damage before the head (those seqs are lost).
+run unless ``--apply``: it moves aside to ``ledger/torn/`` (never deletes) a torn tail, stray
+segment files that do not continue the log, and bytes after a sealed segment's end marker, then
+republishes the head. A missing, swapped or replaced segment inside the committed log cannot be
+repaired without losing events: it exits 1 and says what to do. ``--salvage`` cuts the log at
+such damage instead, and says which seqs left the log.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from ledger import LedgerError
+from ledger import CorruptionError, LedgerError
+from ledger.recovery import repair_ledger
 
 from ..output import emit, emit_json
 from .common import open_workspace
@@ -27,15 +31,20 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(exit 1 on any finding)",
     )
     verify.set_defaults(handler=_verify)
-    repair = sub.add_parser("repair", help="move a torn tail aside (dry run unless --apply)")
+    repair = sub.add_parser(
+        "repair",
+        help="move a torn tail, stray segments and bytes after a seal to ledger/torn/ "
+        "(dry run unless --apply)",
+    )
     mode = repair.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", dest="dry_run", action="store_true", default=True,
                       help="report what would be done (the default)")
     mode.add_argument("--apply", dest="dry_run", action="store_false",
-                      help="do it: move torn bytes to ledger/torn/ and republish the head")
+                      help="do it: move what is listed to ledger/torn/ and republish the head")
     repair.add_argument("--salvage", action="store_true",
-                        help="also cut the active segment at damage before the head; the seqs "
-                        "after it leave the log (their bytes are kept in ledger/torn/)")
+                        help="also cut the log at damage before the head (a damaged batch, a "
+                        "missing, swapped or replaced segment); the seqs after it leave the log "
+                        "(their bytes are kept in ledger/torn/)")
     repair.set_defaults(handler=_repair)
 
 
@@ -56,10 +65,13 @@ def _verify(args: argparse.Namespace) -> int:
 def _repair(args: argparse.Namespace) -> int:
     ctx = open_workspace(args)
     try:
-        report = ctx._workspace.ledger.recover(dry_run=args.dry_run, salvage=args.salvage)
+        report = repair_ledger(ctx._workspace.ledger.root, dry_run=args.dry_run,
+                               salvage=args.salvage)
     except LedgerError as exc:
         details = {k: v for k, v in exc.details.items() if k in ("file", "offset", "seq", "reason")}
-        hint = "" if args.salvage else (
+        hint = "" if args.salvage or "--salvage" in exc.message or not isinstance(
+            exc, CorruptionError
+        ) else (
             " To cut the log at the damage, run `contexta ledger repair --apply --salvage`."
         )
         if args.format == "json":
