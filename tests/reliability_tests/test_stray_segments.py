@@ -500,11 +500,11 @@ def test_without_a_readable_head_a_broken_log_is_still_refused(
 def test_ledger_commands_on_a_ledger_that_is_a_file(
     ws: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`verify` and `repair` name the file and exit 1 (they used to print a traceback or
-    report nothing to repair)."""
+    """`verify` and `repair` name the file and refuse with a typed error (they used to print a
+    traceback or report nothing to repair)."""
     shutil.rmtree(ws / "ledger")
     (ws / "ledger").write_text("not a folder")
     for args in (("ledger", "verify"), ("ledger", "repair"), ("ledger", "repair", "--apply")):
         code, out = _cli(ws, capsys, *args)
-        assert code == 1 and "not_a_directory" in out and str(ws / "ledger") in out, out
+        assert code == 2 and "error [workspace_damaged]" in out and str(ws / "ledger") in out, out
     assert (ws / "ledger").read_text() == "not a folder"
