@@ -19,11 +19,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledger import CorruptionError, Head, Ledger, LedgerError, PendingEvent
+from ledger import CorruptionError, Head, Ledger, LedgerError, LedgerValidationError, PendingEvent
 from ledger.head import HEAD_NAME
 from projections import Projector, as_of, latest_per
 
-from .common.errors import AppendError, IntegrityError
+from .common.errors import AppendError, IntegrityError, ValidationError
 from .events import decode_body
 from .ordering import string_scalar
 
@@ -60,6 +60,8 @@ def translate(exc: LedgerError) -> Exception:
     """Ledger errors as public errors, chained."""
     if isinstance(exc, CorruptionError):
         return IntegrityError(exc.message, code=exc.code, details=exc.details, cause=exc)
+    if isinstance(exc, LedgerValidationError):  # bad input, never an I/O failure
+        return ValidationError(exc.message, code=exc.code, details=exc.details, cause=exc)
     return AppendError(exc.message, code=exc.code, details=exc.details, cause=exc)
 
 

@@ -51,7 +51,7 @@ from .fs import FileSystem
 from .head import Head, open_head, read_head, write_head
 from .reader import LedgerReader
 from .recovery import RecoveryReport, now_us, recover
-from .schema import EVENT_SCHEMA, PendingEvent
+from .schema import EVENT_SCHEMA, PendingEvent, check_events
 from .segment import EOS, SCHEMA_MESSAGE, encode_batch, segment_name
 
 __all__ = ["CommitInfo", "Durability", "Ledger"]
@@ -177,14 +177,19 @@ class Ledger(LedgerReader):
 
         Only the buffer lock is taken, so a commit in progress on another thread (the background
         timer's) does not delay this call, unless this call fills the buffer: then it commits
-        before it returns, and the commit it returns ends with these events."""
+        before it returns, and the commit it returns ends with these events.
+
+        Every event is checked against the event row first (:func:`~ledger.schema.check_events`):
+        a call with one that does not fit raises :class:`LedgerValidationError` and buffers
+        nothing, so no later commit can fail on it."""
         self._check_writable()
+        rows = check_events(events)
         with self._lock:
             self._raise_deferred()
             buffer = self._buffer
             if not buffer:
                 self._buffered_since = time.monotonic()
-            buffer.extend(events)
+            buffer.extend(rows)
             if not buffer:
                 return None
             if len(buffer) < self.buffer_max_events and self.durability != Durability.FSYNC:

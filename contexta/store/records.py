@@ -16,8 +16,9 @@ from typing import Any
 import pyarrow.compute as pc
 
 from ledger import PendingEvent
+from ledger.schema import INT64_MAX, INT64_MIN
 
-from ..common.errors import ReadOnlyStoreError
+from ..common.errors import ReadOnlyStoreError, ValidationError
 from ..contract import DegradedRecord, MetricRecord, StructuredEventRecord, TraceSpanRecord
 from ..contract.codec import ENCODER, encode
 from ..contract.timestamps import timestamp_micros
@@ -178,8 +179,13 @@ class RecordStore(ReplayMixin):
         if ref in digests:
             return self.append_many((record,))  # duplicate or conflict: the full rules
         ws = self._workspace
-        body = _encode_record(record)
+        try:
+            body = _encode_record(record)
+        except ValidationError:
+            return self.append_many((record,))  # rejected there, with its code
         event = fast_record_event(record, ref, ws.actor, body)
+        if event[8] is not None and not INT64_MIN <= event[8] <= INT64_MAX:
+            return self.append_many((record,))  # the step tag does not fit: rejected there
         commit = ws.write((event,))
         digests[ref] = hash(body)
         return _result(ws, commit, [(ref, envelope.record_type, event[3])], [], [])
@@ -244,7 +250,11 @@ class RecordStore(ReplayMixin):
                     rejected.append(AppendRejection(index, problem[0], problem[1], *_ids(record)))
                     continue
             envelope = record.envelope
-            body = _encode_record(record)
+            try:
+                body = _encode_record(record)
+            except ValidationError as exc:  # a value the encoding cannot hold: this one alone
+                rejected.append(AppendRejection(index, exc.code, exc.message, *_ids(record)))
+                continue
             ref_obj = envelope.record_ref
             ref = f"{ref_obj.kind}:{ref_obj.value}"
             digest = hash(body)
@@ -259,8 +269,11 @@ class RecordStore(ReplayMixin):
                 else:
                     rejected.append(_conflict(index, ref, envelope.record_type))
                 continue
-            pending[ref] = digest
             event = fast_record_event(record, ref, actor, body)
+            if event[8] is not None and not INT64_MIN <= event[8] <= INT64_MAX:
+                rejected.append(_bad_step(index, ref, envelope.record_type, event[8]))
+                continue
+            pending[ref] = digest
             events.append(event)
             meta.append((ref, envelope.record_type, event[3]))
         commit = ws.write(events) if events else None
@@ -448,6 +461,17 @@ def _conflict(index: int, ref: str, record_type: str) -> AppendRejection:
         "record_ref_conflict",
         f"record_ref {ref!r} is already stored with different content; "
         "records are immutable: append the new one under a new record_ref.",
+        ref,
+        record_type,
+    )
+
+
+def _bad_step(index: int, ref: str, record_type: str, step: int) -> AppendRejection:
+    return AppendRejection(
+        index,
+        "record_invalid_step",
+        f"payload.tags['step'] must be an integer within 64 bits (-2**63 to 2**63-1) to be "
+        f"kept as the record's step, got {str(step)[:40]!r}; record {ref!r} was not written.",
         ref,
         record_type,
     )
