@@ -55,7 +55,23 @@ def _reason(reason: Any) -> str:
             code="quality_missing_reason",
             details={"field": "reason", "value": repr(reason)},
         )
-    return reason.strip()
+    return _utf8(reason.strip(), "reason")
+
+
+def _utf8(text: Any, name: str) -> Any:
+    """``text`` when it is not a string or is one the ledger can store (valid UTF-8: no lone
+    surrogates); else a ValidationError naming ``name``."""
+    if isinstance(text, str) and not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            shown = repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
+            raise ValidationError(
+                f"{name} must be valid UTF-8 text (no lone surrogates), got {shown}.",
+                code="quality_invalid_text",
+                details={"field": name, "value": shown},
+            ) from exc
+    return text
 
 
 def tag_record_ref(run_ref: str, event_key: str, message: str) -> str:
@@ -96,6 +112,8 @@ class QualityMixin:
                 code="quality_no_runs_selected",
                 details={"field": "project_name"},
             )
+        _utf8(event_key, "event_key")
+        _utf8(message, "message")
         lower = _bound(started_after, "started_after")
         upper = _bound(started_before, "started_before")
         qs = self.query_service

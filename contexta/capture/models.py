@@ -49,6 +49,18 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _check_step_tag(raw: str) -> None:
+    """A ``tags["step"]`` that reads as an integer becomes the record's step: it must fit."""
+    try:
+        step = int(raw)
+    except ValueError:
+        return  # not a number (or of more than 4,300 digits): kept as a plain tag
+    if not INT64_MIN <= step <= INT64_MAX:
+        raise _fail("capture_model_invalid_step",
+                    f"tags['step'] must be an int within 64 bits (-2**63 to 2**63-1), got "
+                    f"{_shown(raw)}.", field_name="tags.step", value=_shown(raw))
+
+
 def _text(field: str, value: Any) -> str:
     if not isinstance(value, str):
         raise _fail("capture_model_invalid_string", f"{field} must be a string, got "
@@ -160,6 +172,9 @@ class MetricEmission:
         object.__setattr__(self, "tags", _string_map("tags", self.tags))
         object.__setattr__(self, "summary_basis", _token(
             "summary_basis", self.summary_basis, SNAKE, "capture_model_invalid_summary_basis"))
+        tagged = (self.tags or {}).get("step")
+        if tagged is not None:
+            _check_step_tag(tagged)
         step = self.step
         if step is not None and (
             not isinstance(step, int) or isinstance(step, bool) or not INT64_MIN <= step <= INT64_MAX

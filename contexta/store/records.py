@@ -210,7 +210,10 @@ class RecordStore(ReplayMixin):
         except (OverflowError, TypeError, ValueError):
             return None
         ws = self._workspace
-        commit = ws.write((fast_record_event(record, ref, ws.actor, body, observed_us),))
+        event = fast_record_event(record, ref, ws.actor, body, observed_us)
+        if event[8] is not None and not INT64_MIN <= event[8] <= INT64_MAX:
+            return None  # a step tag that does not fit: ``append`` rejects it
+        commit = ws.write((event,))
         if not self._fresh_committed:
             # the first one commits at once, as the first ``append`` does when it reads the
             # stored refs: after its first record the workspace is on disk
