@@ -29,7 +29,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
+import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -757,8 +759,39 @@ _LIVE: weakref.WeakSet[Ledger] = weakref.WeakSet()
 
 @atexit.register
 def _commit_at_exit() -> None:
-    for ledger in list(_LIVE):
-        try:
-            ledger.close()
-        except Exception:
-            pass
+    """Commit every live writer's buffer at interpreter exit (``close()``).
+
+    A writer whose commit fails here has accepted events that will never be written: that is
+    said on stderr (how many, where, why) and the process exits with status 1 instead of 0.
+    The exit goes through ``os._exit`` once stdout, stderr and logging are flushed, so exit
+    handlers registered before this module was imported do not run."""
+    failures = [message for ledger in list(_LIVE) if (message := _close_at_exit(ledger))]
+    if not failures:
+        return
+    for message in failures:
+        with contextlib.suppress(Exception):
+            sys.stderr.write(message + "\n")
+    with contextlib.suppress(Exception):
+        logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(1)
+
+
+def _close_at_exit(ledger: Ledger) -> str | None:
+    """Close ``ledger``; None when nothing accepted was lost, else what to tell the user."""
+    pending = ledger.buffered
+    try:
+        ledger.close()
+        if not pending or (ledger._fatal is None and not ledger.buffered):
+            return None
+        error: BaseException | None = ledger._fatal
+    except Exception as exc:  # reported below: an exit handler must not raise
+        error = exc
+    lost = ledger.buffered or pending
+    reason = error.message if isinstance(error, LedgerError) else str(error or "unknown error")
+    return (
+        f"ledger: {lost} accepted event(s) could not be committed to `{ledger.root}` at exit "
+        f"and are lost: {reason}"
+    )
