@@ -18,7 +18,7 @@ from .common.errors import ReadOnlyStoreError, ValidationError
 from .contract import RecordEnvelope, StableRef, StructuredEventPayload, StructuredEventRecord
 from .contract.timestamps import normalize_timestamp, timestamp_micros
 from .events import QUARANTINE, RELEASE, project_of, quarantine_event
-from .history import LedgerEvent, iter_history
+from .history import LedgerEvent, final_as_of, iter_history
 from .parity.entities_mixin import EntityQueriesMixin
 from .parity.reports_mixin import ReportsMixin
 
@@ -213,9 +213,17 @@ class QualityMixin:
         return self.query_service.runs_with_event(event_key, project_name)
 
     def as_of(self, when: Any) -> AsOfView:
-        """A read-only view of the workspace as it stood at transaction time ``when``."""
-        self._workspace.flush()
-        return AsOfView(self, _bound(when, "when"))  # type: ignore[arg-type]
+        """A read-only view of the workspace as it stood at transaction time ``when``.
+
+        Its answers never change later (see :func:`~contexta.history.final_as_of`): a
+        ``when`` in the future is taken as now, and ``view.when`` tells the time used."""
+        bound = _bound(when, "when")
+        if bound is None:
+            raise ValidationError(
+                "as_of needs a time: an ISO-8601 time with a zone or an aware datetime, got None.",
+                code="quality_invalid_time", details={"field": "when", "value": "None"},
+            )
+        return AsOfView(self, final_as_of(self._workspace, bound))
 
     def _check_writable(self) -> None:
         if getattr(self.config.records, "read_only", False):

@@ -373,6 +373,11 @@ class Ledger(LedgerReader):
 
     def _write_locked(self, events: list[PendingEvent], head: Head) -> CommitInfo:
         first = head.seq + 1
+        # The as-of rule rests on this line: tx_time is assigned under the lock, after every
+        # earlier commit was published, and is never earlier than the wall clock nor than the
+        # published head's tx_time + 1. So once a head H is published, every later commit has
+        # tx_time > H.tx_time, and a reader that saw the head under the lock at time T (see
+        # :meth:`settled_head`) knows every later commit has tx_time > T: "as of T" is final.
         tx = max(now_us(), head.tx_time + 1)
         batch = _build_batch(events, first, tx)
         message, chain = encode_batch(batch, first_seq=first, tx_time=tx, prev_chain=head.chain)
@@ -678,6 +683,43 @@ class Ledger(LedgerReader):
             self._dirty_since = None
             return
         self._fsync_or_die(self._seg_fd, head, head.seq + 1, 0)
+
+    def settled_head(self) -> tuple[Head, int]:
+        """The committed head read while no commit is in flight, and a time ``now`` (epoch us).
+
+        Taken under the ledger lock (this process's commits and every other process's wait
+        for it, so it waits for at most one commit), then held until the wall clock has passed
+        ``now``: since a commit assigns its ``tx_time`` under the lock and never earlier than
+        the clock (see :meth:`_write_locked`), every commit not in the returned head carries a
+        ``tx_time`` later than ``now``. So what the head holds up to ``now`` is final: an
+        "as of ``now``" answer can never change. A ledger whose lock cannot be opened (none
+        yet, or a read-only file system) is read without it: no commit of this machine can be
+        in flight there."""
+        with self._commit_lock:
+            fd = self._reader_lock()
+            if fd is not None:
+                self.fs.lock(fd)
+            try:
+                head = self.head()
+                now = now_us()
+                while now_us() <= now:  # a later commit's clock reads > now (at most 1 us)
+                    pass
+                return head, now
+            finally:
+                if fd is not None:
+                    self.fs.unlock(fd)
+                    if fd != self._lock_fd:
+                        self.fs.close(fd)
+
+    def _reader_lock(self) -> int | None:
+        """The lock descriptor: this writer's, or one opened read-only; None when neither."""
+        try:
+            return self._lock_file()
+        except OSError:
+            try:
+                return self.fs.open(self.root / LOCK_NAME, os.O_RDONLY)
+            except OSError:
+                return None
 
     def recover(self, *, dry_run: bool = False, salvage: bool = False) -> RecoveryReport:
         """Run crash recovery now under the lock (``dry_run`` reports without changing files;
