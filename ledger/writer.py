@@ -40,6 +40,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -56,7 +57,7 @@ from .recovery import RecoveryReport, now_us, recover
 from .schema import EVENT_SCHEMA, PendingEvent, check_events
 from .segment import EOS, SCHEMA_MESSAGE, encode_batch, segment_name
 
-__all__ = ["CommitInfo", "Durability", "Ledger"]
+__all__ = ["CommitGuard", "CommitInfo", "Durability", "Ledger"]
 
 LOCK_NAME = "LOCK"
 
@@ -77,6 +78,22 @@ class CommitInfo:
     offset: int
     tx_time: int
     durability: str  # "FLUSHED" or "FSYNCED"
+
+
+class CommitGuard(Protocol):
+    """Checks a batch against what other writers committed, under the commit lock.
+
+    ``before_commit`` gets the events about to be committed and the head they will follow
+    (read under the lock: nobody else can commit until this commit is done) and returns the
+    events to write, a subset in order (it may read the committed batches it has not seen,
+    which the log's append-only order keeps bounded). ``after_commit`` is told the head a
+    successful commit published and how many events it wrote."""
+
+    def before_commit(
+        self, ledger: Ledger, events: list[PendingEvent], head: Head
+    ) -> list[PendingEvent]: ...
+
+    def after_commit(self, head: Head, count: int) -> None: ...
 
 
 _US = pa.timestamp("us", tz="UTC")
@@ -160,6 +177,7 @@ class Ledger(LedgerReader):
         self._wake = threading.Event()
         self.last_recovery: RecoveryReport | None = None
         self.commits = 0
+        self.guard: CommitGuard | None = None  # see :class:`CommitGuard`
         _LIVE.add(self)
 
     # ------------------------------------------------------------------ appending
@@ -379,6 +397,13 @@ class Ledger(LedgerReader):
         # tx_time > H.tx_time, and a reader that saw the head under the lock at time T (see
         # :meth:`settled_head`) knows every later commit has tx_time > T: "as of T" is final.
         tx = max(now_us(), head.tx_time + 1)
+        guard = self.guard
+        if guard is not None:
+            events = guard.before_commit(self, events, head)
+            if not events:  # all of it was already committed by another writer
+                status = "FSYNCED" if self.durability == Durability.FSYNC else "FLUSHED"
+                return CommitInfo(first, 0, segment_name(head.segment), head.offset,
+                                  head.tx_time, status)
         batch = _build_batch(events, first, tx)
         message, chain = encode_batch(batch, first_seq=first, tx_time=tx, prev_chain=head.chain)
         try:
@@ -421,6 +446,8 @@ class Ledger(LedgerReader):
         self._head = new_head
         info = CommitInfo(first, len(events), segment_name(head.segment), head.offset, tx, status)
         self.commits += 1
+        if guard is not None:
+            guard.after_commit(new_head, len(events))
         if self._should_roll(new_head):
             try:
                 self._roll(new_head)

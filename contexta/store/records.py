@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow.compute as pc
@@ -161,6 +161,13 @@ class RecordStore(ReplayMixin):
         self.read_only = read_only
         self._digests: dict[str, int | None] | None = None  # record_ref -> hash of body
         self._fresh_committed = False  # append_fresh has committed once
+        # Across processes (checked under the commit lock, see ``before_commit``):
+        self._view_seq = 0  # ``_digests`` holds every record ref committed up to this seq
+        self._clashes: dict[str, int] = {}  # ref this store appended that another committed
+        self._late: dict[str, AppendRejection] = {}  # conflicts found at commit, to report
+        self._dropped = False  # a commit left out records: receipts cannot number them
+        if not read_only:
+            workspace.ledger.guard = self
 
     # ------------------------------------------------------------------ append
 
@@ -188,6 +195,8 @@ class RecordStore(ReplayMixin):
             return self.append_many((record,))  # the step tag does not fit: rejected there
         commit = ws.write((event,))
         digests[ref] = hash(body)
+        if self._dropped:
+            return self._late_result(commit, [(ref, envelope.record_type, event[3])], [], [])
         return _result(ws, commit, [(ref, envelope.record_type, event[3])], [], [])
 
     def append_fresh(
@@ -282,15 +291,95 @@ class RecordStore(ReplayMixin):
         commit = ws.write(events) if events else None
         if pending:
             digests.update(pending)
+        if self._dropped:
+            return self._late_result(commit, meta, duplicates, rejected)
         return _result(ws, commit, meta, duplicates, rejected)
+
+    def _late_result(
+        self, commit: Any, meta: list[tuple[str, str, str]],
+        duplicates: list[tuple[str, str, str]], rejected: list[AppendRejection],
+    ) -> AppendResult:
+        """An append's result that also reports the conflicts found by commits since the last
+        result (records of this call among them are no longer counted as accepted; the
+        positions of the others are not given, since the commit left some out)."""
+        self._dropped = False
+        late = self._drain_late()
+        lost = {r.record_ref for r in late}
+        meta = [m for m in meta if m[0] not in lost]
+        return _result(self._workspace, None if commit is None else _unnumbered(commit), meta,
+                       duplicates, [*rejected, *late])
 
     def _known_digests(self) -> dict[str, int | None]:
         """record_ref -> body hash, for refs stored before this process appended (None: not
         yet compared; the body is read from the ledger if the same ref comes again)."""
         if self._digests is None:
-            table = self._workspace.table("records")
+            head = self._workspace.head()
+            table = self._workspace.table("records", head=head)
             self._digests = dict.fromkeys(table.column("ref").to_pylist())
+            self._view_seq = head.seq
         return self._digests
+
+    # ------------------------------------------------------------------ across processes
+
+    def before_commit(
+        self, ledger: Any, events: list[PendingEvent], head: Any
+    ) -> list[PendingEvent]:
+        """The commit guard (run by the ledger under its lock): the events of ``events`` to
+        write, without the records another writer committed first under the same ref.
+
+        Only the batches committed since this store's last view are read (none at all when
+        this process is the only writer), so the check costs nothing per commit unless
+        another process wrote meanwhile, and then only what it wrote. A ref both wrote: an
+        identical record is dropped (stored once), a different one is dropped and reported
+        with ``record_ref_conflict`` by the next append or flush result of this store."""
+        if self._digests is None:
+            return events  # nothing appended here but fresh refs (new by construction)
+        if head.seq > self._view_seq:
+            self._learn(ledger, head)
+        if not self._clashes:
+            return events
+        clashes = self._clashes
+        kept = []
+        for event in events:
+            theirs = clashes.get(event[1]) if event[0] in _RECORD_KINDS else None
+            if theirs is None:
+                kept.append(event)
+                continue
+            self._dropped = True
+            if theirs != hash(event[10]):
+                kind = event[0].removeprefix("record.")
+                self._late[event[1]] = _conflict(-1, event[1], kind, late=True)
+        return kept
+
+    def after_commit(self, head: Any, count: int) -> None:
+        if self._view_seq == head.seq - count:
+            self._view_seq = head.seq  # our own commit: nothing new to learn from it
+
+    def _learn(self, ledger: Any, head: Any) -> None:
+        """Read the record refs committed after ``_view_seq`` up to ``head`` (other writers')."""
+        digests = self._digests
+        assert digests is not None
+        for batch in ledger.batches(head, after_seq=self._view_seq):
+            kinds = batch.column(2)
+            mask = pc.starts_with(kinds, "record.")
+            if not pc.any(mask).as_py():
+                continue
+            rows = batch.filter(mask)
+            for ref, body in zip(rows.column(3).to_pylist(), rows.column(12).to_pylist(),
+                                 strict=True):
+                if ref in digests:
+                    # appended here too: if ours is not committed yet, theirs came first
+                    self._clashes.setdefault(ref, hash(body))
+                else:
+                    digests[ref] = hash(body)
+        self._view_seq = head.seq
+
+    def _drain_late(self) -> tuple[AppendRejection, ...]:
+        late = self._late  # filled under the commit lock, maybe by the background thread
+        drained = []
+        while late:
+            drained.append(late.popitem()[1])  # atomic: none added meanwhile is lost
+        return tuple(reversed(drained))
 
     def _stored_digest(self, ref: str) -> int | None:
         table = self._workspace.table("records")
@@ -307,7 +396,7 @@ class RecordStore(ReplayMixin):
         status = DurabilityStatus(commit.durability) if commit else (
             DurabilityStatus.FSYNCED if self._workspace.ledger.durability == "fsync" else DurabilityStatus.FLUSHED
         )
-        return AppendResult((), (), status, commit.count if commit else 0)
+        return AppendResult((), self._drain_late(), status, commit.count if commit else 0)
 
     # ------------------------------------------------------------------ scan
 
@@ -440,6 +529,7 @@ def _receipts(
 
 
 _KIND = {"metric": METRIC, "event": EVENT, "span": SPAN, "degraded": DEGRADED}
+_RECORD_KINDS = frozenset(_KIND.values())
 _new_event = tuple.__new__
 _RUNS: dict[Any, tuple[str, str | None]] = {}
 _STAGES: dict[Any, str] = {}
@@ -458,12 +548,17 @@ def _plain(record: Any) -> bool:
     )
 
 
-def _conflict(index: int, ref: str, record_type: str) -> AppendRejection:
+def _conflict(index: int, ref: str, record_type: str, *, late: bool = False) -> AppendRejection:
+    where = (
+        "was committed first by another writer with different content, so the record this "
+        "process appended under it (accepted earlier, index -1: not of this call) was not "
+        "written" if late else "is already stored with different content"
+    )
     return AppendRejection(
         index,
         "record_ref_conflict",
-        f"record_ref {ref!r} is already stored with different content; "
-        "records are immutable: append the new one under a new record_ref.",
+        f"record_ref {ref!r} {where}; records are immutable: append the new one under a new "
+        "record_ref.",
         ref,
         record_type,
     )
@@ -563,6 +658,11 @@ def fast_record_event(
         _KIND[rtype], ref, run[1], run[0], stage, observed_us, key, value, None,
         actor, body,
     ))
+
+
+def _unnumbered(commit: Any) -> Any:
+    """``commit`` with a count that gives its events no positions in receipts."""
+    return replace(commit, count=-1)
 
 
 def _result(
