@@ -166,6 +166,7 @@ class RecordStore(ReplayMixin):
         self._clashes: dict[str, int] = {}  # ref this store appended that another committed
         self._late: dict[str, AppendRejection] = {}  # conflicts found at commit, to report
         self._dropped = False  # a commit left out records: receipts cannot number them
+        self._learned = 0  # how many times a commit read other writers' records
         if not read_only:
             workspace.ledger.guard = self
 
@@ -193,8 +194,12 @@ class RecordStore(ReplayMixin):
         event = fast_record_event(record, ref, ws.actor, body)
         if event[8] is not None and not INT64_MIN <= event[8] <= INT64_MAX:
             return self.append_many((record,))  # the step tag does not fit: rejected there
+        learned = self._learned
         commit = ws.write((event,))
-        digests[ref] = hash(body)
+        if learned == self._learned:
+            digests[ref] = hash(body)
+        else:  # the commit read other writers' records: theirs stay if they came first
+            digests.setdefault(ref, hash(body))
         if self._dropped:
             return self._late_result(commit, [(ref, envelope.record_type, event[3])], [], [])
         return _result(ws, commit, [(ref, envelope.record_type, event[3])], [], [])
@@ -288,9 +293,14 @@ class RecordStore(ReplayMixin):
             pending[ref] = digest
             events.append(event)
             meta.append((ref, envelope.record_type, event[3]))
+        learned = self._learned
         commit = ws.write(events) if events else None
         if pending:
-            digests.update(pending)
+            if learned == self._learned:
+                digests.update(pending)
+            else:  # the commit read other writers' records: theirs stay if they came first
+                for ref, digest in pending.items():
+                    digests.setdefault(ref, digest)
         if self._dropped:
             return self._late_result(commit, meta, duplicates, rejected)
         return _result(ws, commit, meta, duplicates, rejected)
@@ -335,7 +345,11 @@ class RecordStore(ReplayMixin):
         if self._digests is None:
             return events  # nothing appended here but fresh refs (new by construction)
         if head.seq > self._view_seq:
-            self._learn(ledger, head)
+            foreign = self._learn(ledger, head)
+            if foreign:  # the records of the call committing now are not in _digests yet
+                for event in events:
+                    if event[1] in foreign and event[0] in _RECORD_KINDS:
+                        self._clashes.setdefault(event[1], foreign[event[1]])
         if not self._clashes:
             return events
         clashes = self._clashes
@@ -355,10 +369,13 @@ class RecordStore(ReplayMixin):
         if self._view_seq == head.seq - count:
             self._view_seq = head.seq  # our own commit: nothing new to learn from it
 
-    def _learn(self, ledger: Any, head: Any) -> None:
-        """Read the record refs committed after ``_view_seq`` up to ``head`` (other writers')."""
+    def _learn(self, ledger: Any, head: Any) -> dict[str, int]:
+        """Read the record refs committed after ``_view_seq`` up to ``head`` (other writers');
+        returns those new to this store, with their body hashes."""
         digests = self._digests
         assert digests is not None
+        self._learned += 1
+        foreign: dict[str, int] = {}
         for batch in ledger.batches(head, after_seq=self._view_seq):
             kinds = batch.column(2)
             mask = pc.starts_with(kinds, "record.")
@@ -371,8 +388,9 @@ class RecordStore(ReplayMixin):
                     # appended here too: if ours is not committed yet, theirs came first
                     self._clashes.setdefault(ref, hash(body))
                 else:
-                    digests[ref] = hash(body)
+                    digests[ref] = foreign[ref] = hash(body)
         self._view_seq = head.seq
+        return foreign
 
     def _drain_late(self) -> tuple[AppendRejection, ...]:
         late = self._late  # filled under the commit lock, maybe by the background thread
