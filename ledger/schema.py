@@ -7,7 +7,7 @@ strings (no dictionary encoding across batches).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import pyarrow as pa
@@ -77,50 +77,62 @@ _FLOAT_EXACT = 1 << 53  # ints beyond it have no exact float64
 _STRINGS = ("kind", "ref", "project_ref", "run_ref", "stage_ref", "key", "actor")
 
 
-def check_events(events: Iterable[Any]) -> list[PendingEvent]:
-    """``events`` as a list, once every one fits the event row; else raises
+def check_events(events: Iterable[Any]) -> Sequence[PendingEvent]:
+    """``events`` as a list or tuple, once every one fits the event row; else raises
     :class:`~ledger.errors.LedgerValidationError` naming the first bad field, its value and the
     event's index (nothing is buffered then: the writer can never be handed a row it cannot
     encode).
 
     One pass of cheap type and range tests per event (about half a microsecond: the strings
-    are tested as ASCII together); an event that
-    fails them is looked at field by field (a non-ASCII string is accepted when it encodes as
-    UTF-8)."""
-    rows = events if type(events) is list else list(events)
-    for index, event in enumerate(rows):
-        try:
+    are tested as ASCII together); an event that fails them is looked at field by field (a
+    non-ASCII string is accepted when it encodes as UTF-8)."""
+    rows = events if type(events) is list or type(events) is tuple else list(events)
+    try:
+        for event in rows:
             kind, ref, project, run, stage, valid, key, value, step, actor, body = event
-        except (TypeError, ValueError):
+            if (
+                type(body) is bytes
+                and isinstance(event, tuple)  # Arrow reads a struct from a tuple, not a list
+                and (step is None or (type(step) is int and INT64_MIN <= step <= INT64_MAX))
+                and (valid is None or (type(valid) is int and INT64_MIN <= valid <= INT64_MAX))
+                and (value is None or type(value) is float)
+                and type(kind) is str
+                and (type(ref) is str or ref is None)
+                and (type(run) is str or run is None)
+                and (type(project) is str or project is None)
+                and (type(stage) is str or stage is None)
+                and (type(key) is str or key is None)
+                and (type(actor) is str or actor is None)
+                and f"{kind}{ref}{project}{run}{stage}{key}{actor}".isascii()
+            ):
+                continue
+            if not isinstance(event, tuple) or _problem(event) is not None:
+                break
+        else:
+            return rows
+    except (TypeError, ValueError):
+        pass
+    _raise_first(rows)
+    return rows  # pragma: no cover - _raise_first raises
+
+
+def _raise_first(rows: Sequence[Any]) -> None:
+    """Raise the error of the first event of ``rows`` that does not fit the row."""
+    for index, event in enumerate(rows):
+        if not isinstance(event, tuple) or len(event) != len(PendingEvent._fields):
             raise LedgerValidationError(
                 f"Event {index} is not a PendingEvent of 11 fields: {_short(event)}.",
                 field="event", value=_short(event), index=index,
-            ) from None
-        if (
-            type(body) is bytes
-            and (step is None or (type(step) is int and INT64_MIN <= step <= INT64_MAX))
-            and (valid is None or (type(valid) is int and INT64_MIN <= valid <= INT64_MAX))
-            and (value is None or type(value) is float)
-            and type(kind) is str
-            and (type(ref) is str or ref is None)
-            and (type(run) is str or run is None)
-            and (type(project) is str or project is None)
-            and (type(stage) is str or stage is None)
-            and (type(key) is str or key is None)
-            and (type(actor) is str or actor is None)
-            and f"{kind}{ref}{project}{run}{stage}{key}{actor}".isascii()
-        ):
-            continue
+            )
         problem = _problem(event)
         if problem is not None:
             field, reason = problem
             shown = _short(event[PendingEvent._fields.index(field)])
             raise LedgerValidationError(
-                f"Event {index} ({_short(kind)}): {field} {reason}, got {shown}. "
+                f"Event {index} ({_short(event[0])}): {field} {reason}, got {shown}. "
                 "Nothing of this call was buffered.",
                 field=field, value=shown, index=index,
             )
-    return rows
 
 
 def _problem(event: Any) -> tuple[str, str] | None:
