@@ -349,7 +349,8 @@ class RecordStore(ReplayMixin):
             if foreign:  # the records of the call committing now are not in _digests yet
                 for event in events:
                     if event[1] in foreign and event[0] in _RECORD_KINDS:
-                        self._clashes.setdefault(event[1], foreign[event[1]])
+                        bodies, row = foreign[event[1]]
+                        self._clashes.setdefault(event[1], hash(bodies[row].as_py()))
         if not self._clashes:
             return events
         clashes = self._clashes
@@ -369,26 +370,30 @@ class RecordStore(ReplayMixin):
         if self._view_seq == head.seq - count:
             self._view_seq = head.seq  # our own commit: nothing new to learn from it
 
-    def _learn(self, ledger: Any, head: Any) -> dict[str, int]:
+    def _learn(self, ledger: Any, head: Any) -> dict[str, Any]:
         """Read the record refs committed after ``_view_seq`` up to ``head`` (other writers');
-        returns those new to this store, with their body hashes."""
+        returns those new to this store, each with the body column and row holding it.
+
+        A new ref is remembered unhashed (``None``: its body is read if the same ref is
+        appended here later); bodies are read and hashed only for refs this store appended
+        too, so the check reads little more than the ref column of what others wrote."""
         digests = self._digests
         assert digests is not None
         self._learned += 1
-        foreign: dict[str, int] = {}
+        foreign: dict[str, Any] = {}
         for batch in ledger.batches(head, after_seq=self._view_seq):
-            kinds = batch.column(2)
-            mask = pc.starts_with(kinds, "record.")
+            mask = pc.starts_with(batch.column(2), "record.")
             if not pc.any(mask).as_py():
                 continue
             rows = batch.filter(mask)
-            for ref, body in zip(rows.column(3).to_pylist(), rows.column(12).to_pylist(),
-                                 strict=True):
+            bodies = rows.column(12)
+            for row, ref in enumerate(rows.column(3).to_pylist()):
                 if ref in digests:
                     # appended here too: if ours is not committed yet, theirs came first
-                    self._clashes.setdefault(ref, hash(body))
+                    self._clashes.setdefault(ref, hash(bodies[row].as_py()))
                 else:
-                    digests[ref] = foreign[ref] = hash(body)
+                    digests[ref] = None
+                    foreign[ref] = (bodies, row)
         self._view_seq = head.seq
         return foreign
 
