@@ -52,7 +52,7 @@ from .errors import (
 )
 from .fs import FileSystem
 from .head import Head, open_head, read_head, write_head
-from .reader import LedgerReader
+from .reader import RESUME_MARKS, LedgerReader
 from .recovery import RecoveryReport, now_us, recover
 from .schema import EVENT_SCHEMA, PendingEvent, check_events
 from .segment import EOS, SCHEMA_MESSAGE, encode_batch, segment_name
@@ -447,6 +447,7 @@ class Ledger(LedgerReader):
         info = CommitInfo(first, len(events), segment_name(head.segment), head.offset, tx, status)
         self.commits += 1
         if guard is not None:
+            self._mark_commit(new_head)
             guard.after_commit(new_head, len(events))
         if self._should_roll(new_head):
             try:
@@ -457,6 +458,15 @@ class Ledger(LedgerReader):
                 self._recovered = False
                 self._close_segment_fd()
         return info
+
+    def _mark_commit(self, head: Head) -> None:
+        """Remember where this commit ended as a scan's resume point: the guard's next read of
+        other writers' batches then starts after this writer's own batch, not before it."""
+        marks = self._marks
+        marks[head.seq] = (head.segment, head.offset)
+        marks.move_to_end(head.seq)
+        while len(marks) > RESUME_MARKS:
+            marks.popitem(last=False)
 
     def _sync_due(self) -> bool:
         """``flush`` mode: fsync this commit when this writer's oldest unsynced commit is older
