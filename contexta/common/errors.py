@@ -22,6 +22,7 @@ __all__ = [
     "NotFoundError",
     "ReadOnlyStoreError",
     "RecordError",
+    "SerializationError",
     "ValidationError",
 ]
 
@@ -72,6 +73,12 @@ class ValidationError(ContextaError):
     """A value does not satisfy the contract (a field, a ref, a query option)."""
 
     default_code = "validation_failed"
+
+
+class SerializationError(ContextaError):
+    """A value has no canonical JSON form (a non-finite float, a non-string key, a set...)."""
+
+    default_code = "serialization_failed"
 
 
 class ConflictError(ContextaError):

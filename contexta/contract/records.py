@@ -34,6 +34,8 @@ DEGRADATION_MARKERS = (
     "import_loss",
     "compatibility_upgrade",
 )
+#: what a ``producer_ref`` must match in full (1.0's name)
+PRODUCER_REF_PATTERN = DOTTED_KEBAB
 _KEBAB_HINT = "Use dotted lower-kebab segments, each starting with a letter, e.g. 'train.loss'."
 
 
