@@ -106,6 +106,11 @@ FORWARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     f"{_I}.lineage": ((f"{_I}.errors",), ("LineageError",)),
+    "contexta.store.records": (
+        ("contexta.store.record_replay", "contexta.contract.records"),
+        ("ReplayMode", "IntegrityState", "KnownGap", "ReplayResult", "ReplayError",
+         "IntegrityIssue", "IntegrityReport", "RepairReport", "CanonicalRecord"),
+    ),
 }
 
 #: real modules that 1.0 used as packages: they get an empty ``__path__`` so an aliased child

@@ -300,3 +300,7 @@ class DegradedRecord(ContractModel, frozen=True):
 
     def __post_init__(self) -> None:
         _check_record(self, "degraded", DegradedPayload)
+
+
+#: any of the four record models (1.0's name for the union)
+CanonicalRecord = StructuredEventRecord | MetricRecord | TraceSpanRecord | DegradedRecord
