@@ -85,6 +85,20 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
 
         return FastQueryService(self._workspace, self.config)
 
+    @cached_property
+    def repository(self) -> Any:
+        """1.0's composite repository over this workspace (what the services read)."""
+        from .interpretation.repositories import WorkspaceRepository
+
+        return WorkspaceRepository(self.query_service)
+
+    @cached_property
+    def compare_service(self) -> Any:
+        """1.0's ``CompareService`` over this workspace, with the configured policy."""
+        from .interpretation.compare import CompareService
+
+        return CompareService(self.query_service, config=self.config.interpretation.comparison)
+
     # ------------------------------------------------------------------ lifetime
 
     def flush(self) -> Any:
