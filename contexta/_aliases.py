@@ -106,9 +106,23 @@ FORWARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     f"{_I}.lineage": ((f"{_I}.errors",), ("LineageError",)),
+    "contexta.store.metadata": (
+        ("contexta.store.standalone", "contexta.store.maintenance"),
+        ("MetadataStoreConfig", "CURRENT_METADATA_STORE_SCHEMA_VERSION", "MigrationPlan",
+         "MigrationResult", "MigrationStep", "RepairCandidate", "RepairPlan", "SchemaInspection",
+         "dry_run_migration_for", "inspect_schema", "migrate_for", "plan_migration_for",
+         "plan_repairs"),
+    ),
+    "contexta.store.artifacts": (
+        ("contexta.store.maintenance",),
+        ("open_artifact", "verify_all", "plan_retention", "SweepReport", "RetentionPlan",
+         "RetentionCandidate"),
+    ),
     "contexta.store.records": (
-        ("contexta.store.record_replay", "contexta.contract.records"),
-        ("ReplayMode", "IntegrityState", "KnownGap", "ReplayResult", "ReplayError",
+        ("contexta.store.record_replay", "contexta.contract.records", "contexta.store.standalone",
+         "contexta.store.maintenance"),
+        ("StoreConfig", "RecordStoreConfig", "check_integrity", "rebuild_indexes",
+         "repair_truncated_tails", "export_jsonl", "ReplayMode", "IntegrityState", "KnownGap", "ReplayResult", "ReplayError",
          "IntegrityIssue", "IntegrityReport", "RepairReport", "CanonicalRecord"),
     ),
 }

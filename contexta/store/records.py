@@ -160,7 +160,12 @@ class RecordStore(ReplayMixin):
     """Append and read records of one workspace (replay, export and integrity checks come from
     :class:`~contexta.store.record_replay.ReplayMixin`)."""
 
-    def __init__(self, workspace: Workspace, *, read_only: bool = False) -> None:
+    def __init__(self, workspace: Workspace | Any, *, read_only: bool = False) -> None:
+        if not isinstance(workspace, Workspace):  # 1.0's RecordStore(StoreConfig(root_path=...))
+            from .standalone import open_standalone
+
+            workspace, from_config = open_standalone(workspace)
+            read_only = read_only or from_config
         self._workspace = workspace
         self.read_only = read_only
         self._digests: dict[str, int | None] | None = None  # record_ref -> hash of body
