@@ -48,6 +48,8 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
         self.profile = self.config.profile_name
         self.workspace = str(Path(self.config.workspace.root_path))
         self.sinks = tuple(sinks or ())
+        # 1.0's default local sink (no sinks= given): a copy under <cache>/capture
+        self.capture_file: Any = None if sinks is not None else _capture_file(self.config)
         records = self.config.records
         self._workspace = Workspace(
             self.workspace,
@@ -103,10 +105,14 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
 
     def flush(self) -> Any:
         """Commit everything buffered; returns once it is as durable as the mode promises."""
+        if self.capture_file is not None:
+            self.capture_file.flush()
         return self.record_store.flush()
 
     def close(self) -> None:
         """Commit buffered writes and save projections (the object stays usable)."""
+        if self.capture_file is not None:
+            self.capture_file.flush()
         self._workspace.close()
 
     def __enter__(self) -> Contexta:
@@ -187,3 +193,11 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
 
         self._workspace.flush()
         return verify(self._workspace.ledger.root)
+
+
+def _capture_file(config: Any) -> Any:
+    from .capture.dispatch import LocalCaptureFile
+
+    cache = getattr(config.workspace, "cache_path", None)
+    root = Path(cache) if cache is not None else Path(config.workspace.root_path) / "cache"
+    return LocalCaptureFile(root / "capture")

@@ -17,6 +17,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ContextaError",
+    "DependencyError",
     "IntegrityError",
     "InterpretationError",
     "NotFoundError",
@@ -73,6 +74,12 @@ class ValidationError(ContextaError):
     """A value does not satisfy the contract (a field, a ref, a query option)."""
 
     default_code = "validation_failed"
+
+
+class DependencyError(ContextaError):
+    """An optional package a feature needs is not installed (the message names the extra)."""
+
+    default_code = "dependency_missing"
 
 
 class SerializationError(ContextaError):
