@@ -101,6 +101,13 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
 
         return CompareService(self.query_service, config=self.config.interpretation.comparison)
 
+    @cached_property
+    def notebook(self) -> Any:
+        """1.0's notebook helpers bound to this workspace (``show_run``, ``compare_runs``...)."""
+        from .notebook import NotebookSurface
+
+        return NotebookSurface(self)
+
     # ------------------------------------------------------------------ lifetime
 
     def flush(self) -> Any:

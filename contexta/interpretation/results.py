@@ -207,6 +207,12 @@ class RunSnapshot(Result):
     completeness_notes: tuple[str, ...] = ()
     provenance: ProvenanceView | None = None
 
+    def _repr_html_(self) -> str:
+        """Shown as a table in a notebook (see :mod:`contexta.notebook`)."""
+        from ..notebook import render_html_fragment
+
+        return render_html_fragment(self)
+
 
 @dataclass(frozen=True, slots=True)
 class MetricDelta(Result):
@@ -263,6 +269,12 @@ class RunComparison(Result):
     evidence_links: tuple[EvidenceLink, ...] = ()
     provenance_comparison: ProvenanceComparison | None = None
 
+    def _repr_html_(self) -> str:
+        """Shown as a table in a notebook (see :mod:`contexta.notebook`)."""
+        from ..notebook import render_html_fragment
+
+        return render_html_fragment(self)
+
 
 @dataclass(frozen=True, slots=True)
 class MultiRunMetricRow(Result):
@@ -287,3 +299,9 @@ class MultiRunComparison(Result):
     completeness_notes: tuple[CompletenessNote, ...] = ()
     evidence_links: tuple[EvidenceLink, ...] = ()
     summary: str = field(default="")
+
+    def _repr_html_(self) -> str:
+        """Shown as a table in a notebook (see :mod:`contexta.notebook`)."""
+        from ..notebook import render_html_fragment
+
+        return render_html_fragment(self)
