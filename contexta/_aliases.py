@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from importlib import import_module
-from importlib.abc import Loader, MetaPathFinder
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
@@ -145,7 +144,7 @@ FORWARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _PARENTS = frozenset(name.rpartition(".")[0] for name in MODULES) - {"contexta"}
 
 
-class _AliasLoader(Loader):
+class _AliasLoader:
     """Hands back the target module itself, keeping its own spec."""
 
     def __init__(self, target: str) -> None:
@@ -161,15 +160,16 @@ class _AliasLoader(Loader):
         module.__spec__ = self._spec
 
 
-class _PatchingLoader(Loader):
+class _PatchingLoader:
     """Runs the real loader, then gives the module 1.0's extras (``__path__``, forwards)."""
 
-    def __init__(self, inner: Loader, name: str) -> None:
+    def __init__(self, inner: Any, name: str) -> None:
         self.inner = inner
         self.name = name
 
     def create_module(self, spec: ModuleSpec) -> ModuleType | None:
-        return self.inner.create_module(spec)
+        create = getattr(self.inner, "create_module", None)
+        return None if create is None else create(spec)
 
     def exec_module(self, module: ModuleType) -> None:
         spec = module.__spec__
@@ -209,7 +209,9 @@ def _patch(module: ModuleType) -> None:
         module.__getattr__ = _forwarder(module, homes, frozenset(names))  # type: ignore[method-assign]
 
 
-class _Finder(MetaPathFinder):
+class _Finder:
+    """A meta-path finder (no ``importlib.abc`` base: importing that loads importlib.resources)."""
+
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
