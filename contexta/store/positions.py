@@ -32,6 +32,17 @@ class PendingPositions:
         self._refs = list(refs)
         self._found: dict[str, Position] | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled resolved: a workspace (with its locks) does not travel."""
+        if self._found is None:
+            self._found = self._resolve()
+        return {"refs": self._refs, "found": self._found}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._workspace = None
+        self._refs = state["refs"]
+        self._found = state["found"]
+
     def position(self, ref: str) -> Position:
         if self._found is None:
             self._found = self._resolve()
