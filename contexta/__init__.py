@@ -4,8 +4,12 @@
 in the workspace's ledger, and queries are answered from rebuildable projections.
 """
 
-from .common.errors import ContextaError
-from .facade import Contexta
+from ._aliases import install as _install_aliases
+
+_install_aliases()
+
+from .common.errors import ContextaError  # noqa: E402
+from .facade import Contexta  # noqa: E402
 
 __all__ = ["Contexta", "ContextaError"]
 __version__ = "2.0.0.dev0"

@@ -50,6 +50,8 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
         self.workspace = str(Path(self.config.workspace.root_path))
         self.sinks = tuple(sinks or ())
         check_root(self.workspace, must_exist=False)
+        # 1.0's default local sink (no sinks= given): a copy under <cache>/capture
+        self.capture_file: Any = None if sinks is not None else _capture_file(self.config)
         records = self.config.records
         self._workspace = Workspace(
             self.workspace,
@@ -87,14 +89,39 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
 
         return FastQueryService(self._workspace, self.config)
 
+    @cached_property
+    def repository(self) -> Any:
+        """1.0's composite repository over this workspace (what the services read)."""
+        from .interpretation.repositories import WorkspaceRepository
+
+        return WorkspaceRepository(self.query_service)
+
+    @cached_property
+    def compare_service(self) -> Any:
+        """1.0's ``CompareService`` over this workspace, with the configured policy."""
+        from .interpretation.compare import CompareService
+
+        return CompareService(self.query_service, config=self.config.interpretation.comparison)
+
+    @cached_property
+    def notebook(self) -> Any:
+        """1.0's notebook helpers bound to this workspace (``show_run``, ``compare_runs``...)."""
+        from .notebook import NotebookSurface
+
+        return NotebookSurface(self)
+
     # ------------------------------------------------------------------ lifetime
 
     def flush(self) -> Any:
         """Commit everything buffered; returns once it is as durable as the mode promises."""
+        if self.capture_file is not None:
+            self.capture_file.flush()
         return self.record_store.flush()
 
     def close(self) -> None:
         """Commit buffered writes and save projections (the object stays usable)."""
+        if self.capture_file is not None:
+            self.capture_file.flush()
         self._workspace.close()
 
     def __enter__(self) -> Contexta:
@@ -186,3 +213,11 @@ def _run_ids(run_ids: Any, method: str) -> Any:
             details={"field": "run_ids", "value": repr(run_ids)},
         )
     return run_ids
+
+
+def _capture_file(config: Any) -> Any:
+    from .capture.dispatch import LocalCaptureFile
+
+    cache = getattr(config.workspace, "cache_path", None)
+    root = Path(cache) if cache is not None else Path(config.workspace.root_path) / "cache"
+    return LocalCaptureFile(root / "capture")

@@ -7,6 +7,7 @@ batches and samples are put as entities, metrics/events/spans are appended as re
 loop records is listed, compared, snapshotted and reported like anything else.
 """
 
+from .dispatch import CaptureDispatcher, dispatch_batch_capture_result, dispatch_capture_result
 from .errors import CaptureError, ClosedScopeError, DispatchError, LifecycleError
 from .models import ArtifactRegistrationEmission, EventEmission, MetricEmission, SpanEmission
 from .results import (
@@ -41,6 +42,7 @@ from .sinks import (
     Sink,
     SinkCaptureReceipt,
     SinkCaptureRequest,
+    StdoutSink,
 )
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "BaseSink",
     "BatchCaptureResult",
     "BatchScope",
+    "CaptureDispatcher",
     "CaptureError",
     "CaptureResult",
     "ClosedScopeError",
@@ -81,4 +84,7 @@ __all__ = [
     "SpanEmission",
     "SpanScope",
     "StageScope",
+    "StdoutSink",
+    "dispatch_batch_capture_result",
+    "dispatch_capture_result",
 ]

@@ -168,7 +168,12 @@ class ContextState:
 class RuntimeSession:
     """Scope lifecycle and ledger writes for one ``Contexta``."""
 
-    def __init__(self, owner: Any) -> None:
+    def __init__(self, owner: Any = None, *, config: Any = None, dispatcher: Any = None) -> None:
+        if owner is None:  # 1.0's RuntimeSession(config=..., dispatcher=...): its own workspace
+            from ..facade import Contexta
+
+            sinks = None if dispatcher is None else tuple(dispatcher.sinks)
+            owner = Contexta(config=config, sinks=sinks)
         self._owner = owner
         self.config = owner.config
         self.project_name = _text("project_name", self.config.project_name)
@@ -181,6 +186,7 @@ class RuntimeSession:
         self._project_known = False
         self._fresh: Any = None
         self._sinks = tuple(getattr(owner, "sinks", ()) or ())
+        self._mirror = getattr(owner, "capture_file", None)  # 1.0's local capture copy
 
     # ------------------------------------------------------------------ state
 
@@ -294,6 +300,8 @@ class RuntimeSession:
                 PayloadFamily.RECORD, FailureInfo(rejection.code, rejection.message),
                 deliveries=(Delivery(LEDGER, PayloadFamily.RECORD, DeliveryStatus.FAILURE,
                                      rejection.message),), metadata=metadata)
+        if self._mirror is not None:
+            self._mirror.add(PayloadFamily.RECORD, record)
         if not self._sinks:
             return CaptureResult._written(_OK, record, metadata, _LEDGER_OK)
         deliveries = _LEDGER_OK + self._deliver(PayloadFamily.RECORD, record)
@@ -318,6 +326,8 @@ class RuntimeSession:
                                                       rejected[index].message),
                     metadata=metadata))
                 continue
+            if self._mirror is not None:
+                self._mirror.add(PayloadFamily.RECORD, record)
             deliveries = _LEDGER_OK + (self._deliver(PayloadFamily.RECORD, record)
                                        if self._sinks else ())
             items.append(CaptureResult._written(_OK, record, metadata, deliveries))
@@ -327,6 +337,8 @@ class RuntimeSession:
     def registered(self, manifest: Any, payload: dict[str, Any], exists: bool) -> CaptureResult:
         """The result of an artifact registration already written by :meth:`put`."""
         metadata = {"service": "artifact_registration", "artifact_ref": str(manifest.artifact_ref)}
+        if self._mirror is not None:
+            self._mirror.add(PayloadFamily.ARTIFACT, payload)
         deliveries = _ARTIFACT_OK + (self._deliver(PayloadFamily.ARTIFACT, payload)
                                      if self._sinks else ())
         if not exists:
@@ -391,6 +403,8 @@ class RuntimeSession:
         scope._flush_pending_spans()
         self._pop(scope, "run_scope")
         self._finish(scope, status)
+        if self._mirror is not None:
+            self._mirror.flush()
 
     # ------------------------------------------------------------------ children
 

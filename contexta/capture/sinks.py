@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+import msgspec
+
 from ..contract.serialization import to_payload
 from .errors import DispatchError
 from .results import DeliveryStatus, PayloadFamily, _enum
@@ -26,6 +28,8 @@ __all__ = [
     "Sink",
     "SinkCaptureReceipt",
     "SinkCaptureRequest",
+    "StdoutSink",
+    "sink_line",
 ]
 
 
@@ -43,13 +47,31 @@ def _ref_of(payload: Any) -> str | None:
 
 
 def _serialize(payload: Any) -> Any:
+    """A payload as sinks write it (1.0's form): every field of a model in declaration order,
+    None included, refs as ``kind:value`` text, tuples as lists."""
     if hasattr(payload, "__struct_fields__"):
-        return to_payload(payload)
+        try:
+            return _builtins(msgspec.to_builtins(payload))
+        except (TypeError, ValueError):
+            return to_payload(payload)
     if isinstance(payload, Mapping):
         return {key: _serialize(item) for key, item in payload.items()}
     if isinstance(payload, (list, tuple)):
         return [_serialize(item) for item in payload]
     return payload
+
+
+def _builtins(value: Any) -> Any:
+    """``msgspec.to_builtins`` output with refs turned into text (one call per container)."""
+    if type(value) is not dict:
+        return [_builtins(v) if type(v) in (dict, list, tuple) else v for v in value]
+    if len(value) == 2 and "kind" in value and "value" in value:  # a StableRef
+        return f"{value['kind']}:{value['value']}"
+    out = {}
+    for key, item in value.items():
+        kind = type(item)
+        out[key] = _builtins(item) if kind is dict or kind is tuple or kind is list else item
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,12 +203,51 @@ class LocalJsonlSink(BaseSink):
         return self.root_path / f"{_enum(PayloadFamily, family, 'family').value.lower()}.jsonl"
 
     def capture(self, *, family: PayloadFamily | str, payload: object) -> SinkCaptureReceipt:
+        from contexta.contract.timestamps import iso_utc_now
+
         request = self.make_request(family=family, payload=payload)
         target = self.file_path_for(request.family)
-        line = json.dumps(request.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
-        with target.open("a", encoding="utf-8") as handle:
+        entry = {"captured_at": iso_utc_now(), "sink_name": self.name,
+                 "family": request.family.value, "payload_type": request.payload_type,
+                 "payload_ref": request.payload_ref, "payload": _serialize(request.payload)}
+        line = json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                          default=str)
+        with target.open("a", encoding="utf-8", newline="\n") as handle:
             handle.write(line + "\n")
-        return SinkCaptureReceipt.success(detail=f"appended payload to {target.name}")
+        return SinkCaptureReceipt.success(detail=f"appended payload to {target.name}",
+                                          metadata={"path": str(target)})
+
+
+def sink_line(sink_name: str, request: SinkCaptureRequest, **extra: Any) -> dict[str, Any]:
+    """The JSON object a line-writing sink emits for ``request`` (1.0's fields)."""
+    return {"sink": sink_name, "family": request.family.value,
+            "payload_type": request.payload_type, "payload_ref": request.payload_ref,
+            "payload": _serialize(request.payload), **extra}
+
+
+class StdoutSink(BaseSink):
+    """Prints each payload as one JSON line on stdout (or stderr): for development and CI."""
+
+    def __init__(self, *, name: str = "stdout", stream: str = "stdout",
+                 supported_families: tuple[PayloadFamily | str, ...] | None = None,
+                 indent: int | None = None) -> None:
+        super().__init__(name=name, supported_families=supported_families)
+        if stream not in ("stdout", "stderr"):
+            raise DispatchError(f"StdoutSink stream must be 'stdout' or 'stderr', got {stream!r}.",
+                                code="sink_invalid_stream", details={"stream": stream})
+        self.stream = stream
+        self.indent = indent
+
+    def capture(self, *, family: PayloadFamily | str, payload: object) -> SinkCaptureReceipt:
+        import sys
+
+        request = self.make_request(family=family, payload=payload)
+        line = json.dumps(sink_line(self.name, request), ensure_ascii=False,
+                          separators=(",", ":"), indent=self.indent, default=str)
+        print(line, file=sys.stderr if self.stream == "stderr" else sys.stdout, flush=True)
+        return SinkCaptureReceipt.success(
+            detail=f"printed to {self.stream}",
+            metadata={"stream": self.stream, "payload_ref": request.payload_ref})
 
 
 class CompositeSink(BaseSink):

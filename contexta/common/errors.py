@@ -19,11 +19,13 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ContextaError",
+    "DependencyError",
     "IntegrityError",
     "InterpretationError",
     "NotFoundError",
     "ReadOnlyStoreError",
     "RecordError",
+    "SerializationError",
     "ValidationError",
     "WorkspaceError",
     "close_matches",
@@ -77,6 +79,18 @@ class ValidationError(ContextaError):
     """A value does not satisfy the contract (a field, a ref, a query option)."""
 
     default_code = "validation_failed"
+
+
+class DependencyError(ContextaError):
+    """An optional package a feature needs is not installed (the message names the extra)."""
+
+    default_code = "dependency_missing"
+
+
+class SerializationError(ContextaError):
+    """A value has no canonical JSON form (a non-finite float, a non-string key, a set...)."""
+
+    default_code = "serialization_failed"
 
 
 class ConflictError(ContextaError):

@@ -16,6 +16,7 @@ from .base import ContractModel
 from .extensions import ExtensionFieldSet, check_extensions
 from .refs import StableRef, coerce_ref, optional_ref, starts_within
 from .validation import (
+    LIFECYCLE_STATUSES,
     component,
     fail,
     lifecycle,
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "1.0.0"
+#: 1.0's names: the contract schema version and the run/stage lifecycle statuses
+DEFAULT_CONTRACT_SCHEMA_VERSION = SCHEMA_VERSION
+RUN_STAGE_STATUSES = LIFECYCLE_STATUSES
 _PREFIX = "context_ref_prefix_mismatch"
 
 

@@ -52,6 +52,10 @@ EVENT_LEVELS = ("debug", "info", "warning", "error", "critical")
 AGGREGATION_SCOPES = ("run", "stage", "operation", "step", "slice")
 SPAN_STATUSES = ("ok", "error", "cancelled", "timeout")
 SPAN_KINDS = ("operation", "internal", "io", "network", "process")
+#: 1.0's names for the three tuples above
+METRIC_AGGREGATION_SCOPES = AGGREGATION_SCOPES
+TRACE_SPAN_STATUSES = SPAN_STATUSES
+TRACE_SPAN_KINDS = SPAN_KINDS
 DEGRADED_CATEGORIES = ("capture", "store", "import", "compatibility", "verification", "recovery")
 DEGRADED_SEVERITIES = ("warning", "error")
 

@@ -34,6 +34,8 @@ DEGRADATION_MARKERS = (
     "import_loss",
     "compatibility_upgrade",
 )
+#: what a ``producer_ref`` must match in full (1.0's name)
+PRODUCER_REF_PATTERN = DOTTED_KEBAB
 _KEBAB_HINT = "Use dotted lower-kebab segments, each starting with a letter, e.g. 'train.loss'."
 
 
@@ -298,3 +300,7 @@ class DegradedRecord(ContractModel, frozen=True):
 
     def __post_init__(self) -> None:
         _check_record(self, "degraded", DegradedPayload)
+
+
+#: any of the four record models (1.0's name for the union)
+CanonicalRecord = StructuredEventRecord | MetricRecord | TraceSpanRecord | DegradedRecord

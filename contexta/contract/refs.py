@@ -8,6 +8,7 @@ Model fields that hold refs accept either a ``StableRef`` or its text and store 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -15,7 +16,15 @@ import msgspec
 
 from contexta.common.errors import ValidationError
 
-__all__ = ["CORE_REF_SHAPES", "StableRef"]
+__all__ = [
+    "CORE_REF_SHAPES",
+    "CORE_STABLE_REF_KINDS",
+    "STABLE_REF_FIELD_KIND_MAP",
+    "StableRef",
+    "validate_core_stable_ref",
+    "validate_stable_ref_field",
+    "validate_stable_ref_kind",
+]
 
 MAX_REF_LENGTH = 255
 MAX_COMPONENT_LENGTH = 63
@@ -66,6 +75,13 @@ def _check_kind(kind: Any) -> None:
             field="kind",
             value=kind,
         )
+    if not kind.strip():
+        raise _error(
+            "stable_ref_invalid_kind",
+            f"Ref kind must not be blank, got {kind!r}; {_EXAMPLE}.",
+            field="kind",
+            value=kind,
+        )
     if _KIND.fullmatch(kind) is None:
         raise _error(
             "stable_ref_invalid_kind",
@@ -78,8 +94,10 @@ def _check_kind(kind: Any) -> None:
 
 def _value_problem(value: str) -> tuple[str, dict[str, Any]] | None:
     """Explain why ``value`` is not a valid ref value (None when it is valid)."""
-    if not value or value != value.strip():
-        return "must be non-empty without surrounding whitespace", {}
+    if not value.strip():
+        return "must not be blank", {}
+    if value != value.strip():
+        return "must not have surrounding whitespace", {}
     bad = sorted(set(value) & _FORBIDDEN)
     if bad:
         return f"must not contain {' '.join(repr(c) for c in bad)}", {}
@@ -315,3 +333,58 @@ def starts_within(child: StableRef, owner: StableRef) -> bool:
         and child_value.startswith(owner_value)
         and child_value[len(owner_value)] == "."
     )
+
+
+#: the kinds whose component count is fixed (1.0's name)
+CORE_STABLE_REF_KINDS = tuple(CORE_REF_SHAPES)
+#: model field name -> the ref kind (or kinds) it must hold
+STABLE_REF_FIELD_KIND_MAP: dict[str, str | tuple[str, ...]] = {
+    "project_ref": "project",
+    "run_ref": "run",
+    "deployment_execution_ref": "deployment",
+    "stage_execution_ref": "stage",
+    "batch_execution_ref": "batch",
+    "sample_observation_ref": "sample",
+    "operation_context_ref": "op",
+    "record_ref": "record",
+    "artifact_ref": "artifact",
+    "subject_ref": CORE_STABLE_REF_KINDS,
+}
+
+
+def validate_core_stable_ref(ref: StableRef) -> StableRef:
+    """``ref`` itself when a core kind has its component count (``stable_ref_invalid_shape``)."""
+    problem = shape_error(ref)
+    if problem is not None:
+        raise problem
+    return ref
+
+
+def validate_stable_ref_kind(
+    ref: StableRef, expected_kind: str | Sequence[str], *, field_name: str | None = None
+) -> StableRef:
+    """``ref`` itself when its kind is ``expected_kind`` or one of them."""
+    allowed = (expected_kind,) if isinstance(expected_kind, str) else tuple(expected_kind)
+    if ref.kind not in allowed:
+        where = field_name or "field"
+        expected = " or ".join(repr(k) for k in allowed)
+        raise ValidationError(
+            f"{where} must be a ref of kind {expected}, got {str(ref)!r} (kind {ref.kind!r}).",
+            code="stable_ref_kind_mismatch",
+            details={"field_name": field_name, "allowed": allowed, "actual": ref.kind},
+        )
+    return ref
+
+
+def validate_stable_ref_field(ref: StableRef, field_name: str) -> StableRef:
+    """``ref`` itself when it fits the model field ``field_name`` (shape and kind)."""
+    expected = STABLE_REF_FIELD_KIND_MAP.get(field_name)
+    if expected is None:
+        known = ", ".join(sorted(STABLE_REF_FIELD_KIND_MAP))
+        raise ValidationError(
+            f"No ref field named {field_name!r}; known fields: {known}.",
+            code="stable_ref_unknown_field",
+            details={"field_name": field_name},
+        )
+    validate_core_stable_ref(ref)
+    return validate_stable_ref_kind(ref, expected, field_name=field_name)

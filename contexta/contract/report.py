@@ -23,6 +23,14 @@ class ValidationIssue(msgspec.Struct, frozen=True):
     severity: str = "error"
 
     def __post_init__(self) -> None:
+        for name in ("code", "path", "message"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValidationError(
+                    f"ValidationIssue.{name} must not be blank, got {value!r}.",
+                    code=f"validation_issue_invalid_{name}",
+                    details={"field": name, "value": value},
+                )
         if self.severity not in VALIDATION_SEVERITIES:
             raise ValidationError(
                 f"ValidationIssue.severity must be one of {', '.join(VALIDATION_SEVERITIES)}, "

@@ -12,12 +12,13 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 import msgspec
 
-from contexta.common.errors import ValidationError
+from contexta.common.errors import SerializationError, ValidationError
 
 from .artifacts import ArtifactManifest
 from .base import ContractModel
@@ -45,6 +46,17 @@ def _json_value(value: Any) -> Any:
 
 
 def _payload_value(value: Any) -> Any:
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise SerializationError(
+                f"Payload value {value!r} is not a finite float; JSON has no form for it. "
+                "Store None or a finite number instead.",
+                code="serialization_invalid_float",
+                details={"value": value},
+            )
+        return value
     if isinstance(value, StableRef):
         return str(value)
     if isinstance(value, ContractModel):
@@ -52,17 +64,32 @@ def _payload_value(value: Any) -> Any:
     if isinstance(value, FrozenMap):
         return _json_value(value)
     if isinstance(value, Mapping):
-        return {
-            str(key): _payload_value(value[key])
-            for key in sorted(value, key=str)
-            if value[key] is not None
-        }
+        return {key: _payload_value(value[key]) for key in _sorted_keys(value)
+                if value[key] is not None}
     if isinstance(value, (tuple, list)):
         return [_payload_value(item) for item in value]
     to_dict = getattr(value, "to_dict", None)  # e.g. ValidationReport, ValidationIssue
     if callable(to_dict):
         return _payload_value(to_dict())
-    return value
+    raise SerializationError(
+        f"Payload value of type {type(value).__name__} ({value!r:.60}) has no canonical JSON "
+        "form; use str, int, finite float, bool, None, a mapping with string keys, a list or "
+        "a contract model.",
+        code="serialization_unsupported_type",
+        details={"type": type(value).__name__},
+    )
+
+
+def _sorted_keys(mapping: Mapping[Any, Any]) -> list[str]:
+    for key in mapping:
+        if not isinstance(key, str):
+            raise SerializationError(
+                f"Payload mapping key {key!r} ({type(key).__name__}) is not a string; "
+                "canonical JSON objects take string keys only.",
+                code="serialization_invalid_mapping_key",
+                details={"key": key},
+            )
+    return sorted(mapping)
 
 
 def _model_payload(model: ContractModel) -> dict[str, Any]:

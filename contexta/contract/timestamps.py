@@ -21,7 +21,14 @@ from typing import Any
 
 from contexta.common.errors import ValidationError
 
-__all__ = ["normalize_timestamp", "parse_timestamp", "timestamp_micros"]
+__all__ = [
+    "ensure_utc",
+    "iso_utc_now",
+    "normalize_timestamp",
+    "parse_timestamp",
+    "timestamp_micros",
+    "utc_now",
+]
 
 _UTC = UTC
 _EPOCH = datetime(1970, 1, 1)
@@ -194,3 +201,20 @@ def instant_key(canonical: str) -> str:
     ``.000000`` makes every text the same length. Cheaper than :func:`timestamp_micros`.
     """
     return canonical if len(canonical) == 27 else canonical[:-1] + ".000000Z"
+
+
+def ensure_utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC datetime (a naive one is taken to be UTC already)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    """The current instant, aware, in UTC."""
+    return datetime.now(tz=UTC)
+
+
+def iso_utc_now() -> str:
+    """The current instant as canonical timestamp text (``...Z``)."""
+    return normalize_timestamp(utc_now())

@@ -11,9 +11,15 @@ All derive from :class:`~contexta.common.errors.InterpretationError` (so from
 
 from __future__ import annotations
 
-from contexta.common.errors import InterpretationError
+from contexta.common.errors import InterpretationError, ValidationError
 
-__all__ = ["ComparisonError", "DiagnosticsError", "LineageError", "ProvenanceError"]
+__all__ = [
+    "ComparisonError",
+    "DiagnosticsError",
+    "LineageError",
+    "LineagePolicyError",
+    "ProvenanceError",
+]
 
 
 class ComparisonError(InterpretationError):
@@ -26,6 +32,11 @@ class LineageError(InterpretationError):
     """A lineage traversal option is invalid (direction or depth)."""
 
     default_code = "lineage_invalid_direction"
+
+
+class LineagePolicyError(LineageError, ValidationError):
+    """A :class:`LineagePolicy` built with a bad default: both a lineage and a validation error
+    (1.0 raised ``ValidationError`` here)."""
 
 
 class DiagnosticsError(InterpretationError):

@@ -158,8 +158,8 @@ def select_best_run(
     return best
 
 
-def list_runs(self: Any, project_name: str | None = None) -> tuple[Any, ...]:
-    """``QueryService.list_runs`` with the sort done by Arrow on the runs projection's columns
+def list_runs(self: Any, project_name: str | None = None, *, query: Any = None) -> tuple[Any, ...]:
+    """``QueryService.list_runs`` (``query``: a ``RunListQuery``, through 1.0's filters) with the sort done by Arrow on the runs projection's columns
     (``project_ref``, ``valid_time`` = started_at in microseconds, ``ref``: the same keys as
     1.0's order; UTF-8 byte order is code point order), so bodies are decoded already sorted
     (without re-validation, :mod:`.stored`) and no timestamp is parsed per run.
@@ -168,6 +168,10 @@ def list_runs(self: Any, project_name: str | None = None) -> tuple[Any, ...]:
     table until it folds more rows; the cache keeps it alive, so identity is safe) and the
     project names are equal: a warm list costs a comparison, not a run record per run; after
     new runs, only theirs are built (:func:`_run_records`)."""
+    if query is not None:
+        from .run_list import filtered_runs
+
+        return filtered_runs(self, project_name, query=query)
     table = self.ws.latest("runs", as_of_us=self.as_of_us)
     names = self.project_names()
     cacheable = project_name is None or type(project_name) is str

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..contract import StableRef
 from .entities import EntityReader, latest_provenance
-from .errors import LineageError
+from .errors import LineageError, LineagePolicyError
 from .results import CompletenessNote, EvidenceLink, ProvenanceView, Result
 
 if TYPE_CHECKING:
@@ -58,8 +58,11 @@ class LineagePolicy:
     include_provenance: bool = True
 
     def __post_init__(self) -> None:
-        _direction(self.default_direction)
-        _depth(self.default_max_depth, self.default_max_depth)
+        try:
+            _direction(self.default_direction)
+            _depth(self.default_max_depth, self.default_max_depth)
+        except LineageError as exc:
+            raise LineagePolicyError(exc.message, code=exc.code, details=exc.details) from None
 
 
 def _direction(direction: Any) -> str:

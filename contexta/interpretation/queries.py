@@ -60,10 +60,48 @@ class _Metric:
 class QueryService:
     """Answers run queries from ``workspace`` as of ``as_of_us`` (None: now)."""
 
+    def __new__(cls, source: Any = None, *args: Any, **kwargs: Any) -> QueryService:
+        """``QueryService(workspace, config)`` reads a workspace; 1.0's ``QueryService(repository)``
+        (any :class:`~.repositories.CompositeRepository`) gives a repository-backed service."""
+        if cls is QueryService and source is not None and not isinstance(source, Workspace):
+            from .query import RepositoryQueryService
+
+            return object.__new__(RepositoryQueryService)
+        return object.__new__(cls)
+
     def __init__(self, workspace: Workspace, config: Any, as_of_us: int | None = None) -> None:
         self.ws = workspace
         self.config = config
         self.as_of_us = as_of_us
+
+    # ------------------------------------------------------------------ 1.0's service methods
+
+    def get_run_snapshot(self, run_id: str) -> RunSnapshot:
+        return self.snapshot(run_id)
+
+    def list_deployments(
+        self, project_name: str | None = None, run_id: str | None = None
+    ) -> tuple[Any, ...]:
+        from .entities import list_deployments
+
+        return list_deployments(self, project_name, run_id)
+
+    def list_batches(self, run_id: str, stage_id: str | None = None) -> tuple[Any, ...]:
+        from .entities import list_batches
+
+        return list_batches(self, run_id, stage_id)
+
+    def list_samples(
+        self, run_id: str, stage_id: str | None = None, batch_id: str | None = None
+    ) -> tuple[Any, ...]:
+        from .entities import list_samples
+
+        return list_samples(self, run_id, stage_id, batch_id)
+
+    def get_artifact_origin(self, artifact_ref: str) -> RunSnapshot | None:
+        from .entities import artifact_origin
+
+        return artifact_origin(self, artifact_ref)
 
     # ------------------------------------------------------------------ entities
 
@@ -171,8 +209,15 @@ class QueryService:
             if p.name == wanted or str(p.project_ref) == wanted
         }
 
-    def list_runs(self, project_name: str | None = None) -> tuple[RunRecord, ...]:
-        """1.0's repository order: started_at then ref (grouped by project when unfiltered)."""
+    def list_runs(
+        self, project_name: str | None = None, *, query: Any = None
+    ) -> tuple[RunRecord, ...]:
+        """1.0's repository order: started_at then ref (grouped by project when unfiltered);
+        ``query`` (a ``RunListQuery``) goes through 1.0's filters."""
+        if query is not None:
+            from .run_list import filtered_runs
+
+            return filtered_runs(self, project_name, query=query)
         runs = self.runs()
         names = self.project_names()
         if project_name is None:
@@ -274,23 +319,24 @@ class QueryService:
 
     # ------------------------------------------------------------------ compare
 
-    def _selection(self) -> str:
+    def _comparison(self) -> Any:
+        """The comparison policy: one a ``CompareService`` set, else the config's (or None)."""
+        policy = self.__dict__.get("comparison_policy")
+        if policy is not None:
+            return policy
         try:
-            return self.config.interpretation.comparison.metric_selection
+            return self.config.interpretation.comparison
         except AttributeError:
-            return "latest"
+            return None
+
+    def _selection(self) -> str:
+        return getattr(self._comparison(), "metric_selection", "latest")
 
     def _include_unchanged(self) -> bool:
-        try:
-            return bool(self.config.interpretation.comparison.include_unchanged_metrics)
-        except AttributeError:
-            return False
+        return bool(getattr(self._comparison(), "include_unchanged_metrics", False))
 
     def _missing_stage_severity(self) -> str:
-        try:
-            return self.config.interpretation.comparison.missing_stage_severity
-        except AttributeError:
-            return "warning"
+        return getattr(self._comparison(), "missing_stage_severity", "warning")
 
     def compare_runs(self, left_id: Any, right_id: Any) -> RunComparison:
         left = self.snapshot(left_id)

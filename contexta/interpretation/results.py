@@ -77,7 +77,7 @@ class RunRecord(Result):
     project_name: str
     name: str
     status: str
-    started_at: str
+    started_at: str | None = None
     ended_at: str | None = None
     tags: Mapping[str, str] = field(default_factory=_empty)
     metadata: Mapping[str, Any] = field(default_factory=_empty)
@@ -142,8 +142,8 @@ class ArtifactRecord(Result):
     run_id: str
     stage_id: str | None
     kind: str
-    created_at: str
-    location: str
+    created_at: str | None = None
+    location: str | None = None
     hash_value: str | None = None
     size_bytes: int | None = None
     attributes: Mapping[str, Any] = field(default_factory=_empty)
@@ -180,14 +180,14 @@ class ObservationRecord(Result):
     stage_id: str | None
     record_type: str
     key: str
-    value: Any
-    message: str | None
     observed_at: str
-    completeness_marker: str
-    degradation_marker: str
+    value: Any = None
+    message: str | None = None
+    completeness_marker: str = "complete"
+    degradation_marker: str = "none"
     payload: Mapping[str, Any] = field(default_factory=_empty)
     tags: Mapping[str, str] = field(default_factory=_empty)
-    schema_version: str = "1.0.0"
+    schema_version: str = "1"
     producer_ref: str | None = None
     correlation_id: str | None = None
     unit: str | None = None
@@ -206,6 +206,12 @@ class RunSnapshot(Result):
     evidence_links: tuple[EvidenceLink, ...] = ()
     completeness_notes: tuple[str, ...] = ()
     provenance: ProvenanceView | None = None
+
+    def _repr_html_(self) -> str:
+        """Shown as a table in a notebook (see :mod:`contexta.notebook`)."""
+        from ..notebook import render_html_fragment
+
+        return render_html_fragment(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +269,12 @@ class RunComparison(Result):
     evidence_links: tuple[EvidenceLink, ...] = ()
     provenance_comparison: ProvenanceComparison | None = None
 
+    def _repr_html_(self) -> str:
+        """Shown as a table in a notebook (see :mod:`contexta.notebook`)."""
+        from ..notebook import render_html_fragment
+
+        return render_html_fragment(self)
+
 
 @dataclass(frozen=True, slots=True)
 class MultiRunMetricRow(Result):
@@ -287,3 +299,9 @@ class MultiRunComparison(Result):
     completeness_notes: tuple[CompletenessNote, ...] = ()
     evidence_links: tuple[EvidenceLink, ...] = ()
     summary: str = field(default="")
+
+    def _repr_html_(self) -> str:
+        """Shown as a table in a notebook (see :mod:`contexta.notebook`)."""
+        from ..notebook import render_html_fragment
+
+        return render_html_fragment(self)

@@ -595,6 +595,21 @@ class ArtifactStore:
     def inspect_store(self) -> StoreSummary:
         return inspect_store(self)
 
+    def verify_all(self) -> Any:
+        from .maintenance import verify_all
+
+        return verify_all(self)
+
+    def plan_retention(self, *, refs_to_keep: Any = None) -> Any:
+        from .maintenance import plan_retention
+
+        return plan_retention(self, refs_to_keep=refs_to_keep)
+
+    def put_artifact_from_stream(self, manifest: Any, stream: Any, *, source_name: str) -> Any:
+        from .maintenance import put_artifact_from_stream
+
+        return put_artifact_from_stream(self, manifest, stream, source_name=source_name)
+
     def export_artifact(self, artifact_ref: str, *, export_root: str | Path | None = None
                         ) -> ExportReceipt:
         return export_artifact(self, artifact_ref, export_root=export_root)

@@ -273,7 +273,12 @@ def registered_refs(edges: Iterable[Any], records: Iterable[Any]) -> set[str]:
 class MetadataStore:
     """Repositories of metadata entities over one workspace."""
 
-    def __init__(self, workspace: Workspace, *, read_only: bool = False) -> None:
+    def __init__(self, workspace: Workspace | Any, *, read_only: bool = False) -> None:
+        if not isinstance(workspace, Workspace):  # 1.0's MetadataStore(MetadataStoreConfig(...))
+            from .standalone import open_standalone
+
+            workspace, from_config = open_standalone(workspace)
+            read_only = read_only or from_config
         self._workspace = workspace
         self.read_only = read_only
         self.projects = ProjectRepository(self)
@@ -365,6 +370,26 @@ class MetadataStore:
         from .metadata_checks import build_run_snapshot
 
         return build_run_snapshot(self, run_ref)
+
+    # ------------------------------------------------------------------ 1.0's maintenance API
+
+    def get_store_schema_version(self) -> str:
+        """The version of the projections this store reads (see :mod:`.maintenance`)."""
+        from .maintenance import get_store_schema_version
+
+        return get_store_schema_version(self)
+
+    @classmethod
+    def inspect_schema(cls, config: Any, *, target_version: str | None = None) -> Any:
+        from .maintenance import inspect_schema
+
+        return inspect_schema(config, target_version=target_version)
+
+    @classmethod
+    def migrate_for(cls, config: Any, *, target_version: str | None = None) -> Any:
+        from .maintenance import migrate_for
+
+        return migrate_for(config, target_version=target_version)
 
     # ------------------------------------------------------------------ lifetime
 

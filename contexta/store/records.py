@@ -25,6 +25,7 @@ from ..contract.timestamps import timestamp_micros
 from ..events import DEGRADED, EVENT, METRIC, SPAN, _step_of, span_duration_ms
 from ..ordering import string_scalar
 from ..workspace import Workspace
+from .positions import PendingPositions, resolve_receipt_field
 from .record_replay import ReplayMixin
 
 __all__ = [
@@ -41,7 +42,7 @@ RECORD_TYPES = (MetricRecord, StructuredEventRecord, TraceSpanRecord, DegradedRe
 SCHEMA_VERSION = "1.0.0"
 
 
-class DurabilityStatus(str, enum.Enum):
+class DurabilityStatus(enum.StrEnum):
     """How durable an accepted record is when the call returns."""
 
     ACCEPTED = "ACCEPTED"  # buffered in this process, not yet written
@@ -61,6 +62,10 @@ class AppendReceipt:
     record_type: str
     run_ref: str
     durability_status: DurabilityStatus
+
+    def __getattr__(self, name: str) -> Any:
+        """A position of a record appended while buffered: resolved on first read."""
+        return resolve_receipt_field(self, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +161,12 @@ class RecordStore(ReplayMixin):
     """Append and read records of one workspace (replay, export and integrity checks come from
     :class:`~contexta.store.record_replay.ReplayMixin`)."""
 
-    def __init__(self, workspace: Workspace, *, read_only: bool = False) -> None:
+    def __init__(self, workspace: Workspace | Any, *, read_only: bool = False) -> None:
+        if not isinstance(workspace, Workspace):  # 1.0's RecordStore(StoreConfig(root_path=...))
+            from .standalone import open_standalone
+
+            workspace, from_config = open_standalone(workspace)
+            read_only = read_only or from_config
         self._workspace = workspace
         self.read_only = read_only
         self._digests: dict[str, int | None] | None = None  # record_ref -> hash of body
@@ -542,13 +552,19 @@ def _receipts(
     first: int | None, segment: str | None, offset: int | None,
     meta: list[tuple[str, str, str]], duplicates: list[tuple[str, str, str]],
     status: DurabilityStatus,
+    pending: PendingPositions | None = None,
 ) -> tuple[AppendReceipt, ...]:
     """The receipts of an append: the written records (numbered from ``first`` when their
     commit is known), then the identical re-appends (nothing written, no position)."""
     out = []
     if first is None:
         for ref, rtype, run in meta:
-            out.append(_receipt(None, None, None, ref, rtype, run, status))
+            receipt = _receipt(None, None, None, ref, rtype, run, status)
+            if pending is not None:  # buffered: the commit decides the position
+                for name in ("sequence", "segment_id", "offset"):
+                    del receipt.__dict__[name]
+                receipt.__dict__["_pending"] = pending
+            out.append(receipt)
     else:
         for i, (ref, rtype, run) in enumerate(meta):
             out.append(_receipt(first + i, segment, offset, ref, rtype, run, status))
@@ -713,7 +729,8 @@ def _result(
         plan = (commit.first_seq + commit.count - len(meta), commit.segment, commit.offset,
                 meta, duplicates, status)
     else:
-        plan = (None, None, None, meta, duplicates, status)
+        pending = PendingPositions(ws, [ref for ref, _, _ in meta]) if meta else None
+        plan = (None, None, None, meta, duplicates, status, pending)
     count = len(meta) + len(duplicates)
     result = _new_object(AppendResult)
     _set_attr(result, "__dict__", {

@@ -58,7 +58,7 @@ def test_projections_rebuild_and_status(seeded: Path) -> None:
 
 
 def test_runs_lists_the_project(seeded: Path) -> None:
-    runs = json.loads(run_cli(seeded, "--format", "json", "runs", "--project", "purchase-intent-model").stdout)
+    runs = json.loads(run_cli(seeded, "--format", "json", "runs", "--project", "purchase-intent-model").stdout)["runs"]
     assert [r["name"] for r in runs] == ["run-2025-03-28", "run-2025-04-03", "run-2025-04-08", "run-2025-04-14", "run-2025-04-21"]
     unknown = run_cli(seeded, "runs", "--project", "nope", check=False)  # an error, not "No runs."
     assert unknown.returncode == 2 and "error [project_not_found]" in unknown.stderr

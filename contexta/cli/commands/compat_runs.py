@@ -77,8 +77,8 @@ def _runs_filtered(args: argparse.Namespace) -> int:
     records = ctx.list_runs(None, query=query)
     quarantined = set(ctx.quarantined_runs()) if hasattr(ctx, "quarantined_runs") else set()
     if args.format == "json":
-        return emit_result(args, [dict(r.to_dict(), quarantined=r.run_id in quarantined)
-                                  for r in records], "")
+        return emit_result(args, {"runs": [dict(r.to_dict(), quarantined=r.run_id in quarantined)
+                                           for r in records]}, "")
     if not records:
         return emit_result(args, None, "No runs.")
     return emit_result(args, None, table(

@@ -19,7 +19,8 @@ def _runs(args: argparse.Namespace) -> int:
     records = ctx.list_runs(args.project)
     quarantined = set(ctx.quarantined_runs()) if hasattr(ctx, "quarantined_runs") else set()
     if args.format == "json":
-        emit_json([dict(r.to_dict(), quarantined=r.run_id in quarantined) for r in records])
+        emit_json({"runs": [dict(r.to_dict(), quarantined=r.run_id in quarantined)
+                            for r in records]})
         return 0
     if not records:
         emit("No runs.")

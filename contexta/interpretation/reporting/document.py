@@ -184,6 +184,10 @@ class ReportDocument:
 
         return render_page(self)
 
+    def _repr_html_(self) -> str:
+        """The report's HTML page, shown inline in a notebook."""
+        return self.to_html()
+
     def to_csv(self, metric_keys: Sequence[str] = ()) -> str:
         """``section_title,body`` then one quoted row per section (``"`` doubled); when
         ``metric_keys`` is given, only the sections with those titles."""
