@@ -236,9 +236,17 @@ def _order(base: _Base, metrics: _Metrics, request: TableRequest,
     if mask is not None:
         work = work.filter(mask)
     direction = "descending" if request.desc else "ascending"
-    ordered = work.sort_by([("key", direction), ("position", "ascending")],
-                           null_placement="at_end")
-    return ordered.column("position")
+    return _sorted_nulls_last(work, direction).column("position")
+
+
+def _sorted_nulls_last(work: pa.Table, direction: str) -> pa.Table:
+    """``work`` by ``key`` (nulls last, ties by position); pyarrow 25 takes the null placement
+    per key, older versions only as one option."""
+    try:
+        return work.sort_by([("key", direction, "at_end"), ("position", "ascending", "at_end")])
+    except (TypeError, ValueError, pa.ArrowInvalid):
+        return work.sort_by([("key", direction), ("position", "ascending")],
+                            null_placement="at_end")
 
 
 def _rows(base: _Base, metrics: _Metrics, marks: dict[str, set[str]],
