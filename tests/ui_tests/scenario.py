@@ -18,6 +18,7 @@ from contexta import Contexta
 from contexta.config import UnifiedConfig, WorkspaceConfig
 from contexta.contract import (
     ArtifactManifest,
+    ExtensionFieldSet,
     DegradedPayload,
     DegradedRecord,
     EnvironmentSnapshot,
@@ -47,10 +48,14 @@ class Scenario:
         self.rs = ctx.record_store
         self.n = 0
 
-    def run(self, p: str, r: str, day: int, status: str = "completed") -> None:
+    def run(self, p: str, r: str, day: int, status: str = "completed",
+            params: dict[str, Any] | None = None) -> None:
+        extensions = () if not params else (
+            ExtensionFieldSet(namespace="train.params", fields=params),)
         self.ms.runs.put_run(Run(
             run_ref=f"run:{p}.{r}", project_ref=f"project:{p}", name=r, status=status,
-            started_at=at(day, 9), ended_at=None if status == "open" else at(day, 12)))
+            started_at=at(day, 9), ended_at=None if status == "open" else at(day, 12),
+            extensions=extensions))
 
     def stage(self, p: str, r: str, s: str, day: int, order: int, status: str = "completed") -> None:
         self.ms.stages.put_stage_execution(StageExecution(
@@ -75,8 +80,10 @@ class Scenario:
             payload=MetricPayload(metric_key=key, value=value, value_type="float64", tags=tags)))
 
 
-def build(root: Path) -> Any:
-    """Write the scenario into a new workspace at ``root``; returns its Contexta."""
+def build(root: Path, *, params: bool = False) -> Any:
+    """Write the scenario into a new workspace at ``root``; returns its Contexta. ``params``
+    gives two runs params as extension fields (this package shows them; 1.0 refuses to read
+    runs with an unregistered extension namespace, so the recorded answers have none)."""
     ctx = Contexta(config=UnifiedConfig(project_name="vision",
                                         workspace=WorkspaceConfig(root_path=root)))
     s = Scenario(ctx)
@@ -86,8 +93,10 @@ def build(root: Path) -> Any:
                                       created_at="2025-03-01T00:00:00Z"))
     runs = [("baseline", 1, "completed"), ("wide", 2, "completed"), ("broken", 3, "failed"),
             ("pending", 4, "open")]
+    given = {"baseline": {"lr": 0.001, "batch_size": 64, "optimizer": "adam"},
+             "wide": {"lr": 0.0005, "batch_size": 64, "optimizer": "adam"}} if params else {}
     for name, day, status in runs:
-        s.run("vision", name, day, status)
+        s.run("vision", name, day, status, given.get(name))
     s.run("nlp", "bert", 5)
     for name, day, _ in runs[:3]:
         s.stage("vision", name, "prepare", day, 0)

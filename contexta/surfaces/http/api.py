@@ -19,7 +19,7 @@ from ...history import iso_utc
 from .routes import BadRequest, Query, int_param, param, required
 from .serializers import to_jsonable
 from .series import SeriesCache, reduce_window
-from .tables import MAX_LIMIT, RunTable, TableRequest
+from .tables import MAX_LIMIT, RunTable, TableRequest, run_params
 
 __all__ = ["best", "compare", "lower_is_better", "run_detail", "series", "table",
            "table_request"]
@@ -132,7 +132,8 @@ def run_detail(source: Any, run_id: str) -> dict[str, Any]:
 
     qs = source.query_service
     run_ref = qs.resolve_run(run_id)
-    record = qs.run_record(qs.run_model(run_ref))
+    model = qs.run_model(run_ref)
+    record = qs.run_record(model)
     stages = qs.stages_of(run_ref)
     extras = qs.snapshot_extras(run_ref, stages)
     state = qs.quarantine_state().get(run_ref, (False, "", 0))
@@ -140,6 +141,7 @@ def run_detail(source: Any, run_id: str) -> dict[str, Any]:
     records = [e for e in audit if e["kind"].startswith("record.")]
     return {
         "run": to_jsonable(record),
+        "params": to_jsonable(run_params(model)),
         "quarantined": state[0], "quarantine_reason": state[1] or None,
         "tags": sorted({e["key"] for e in records if e["kind"] == "record.event"
                         and ".tag-" in (e["ref"] or "")}),
@@ -196,8 +198,10 @@ def compare(source: Any, query: Query) -> dict[str, Any]:
     refs = [qs.resolve_run(run_id) for run_id in _run_ids(query)]
     records = [qs.run_record(qs.run_model(ref)) for ref in refs]
     params: dict[str, list[str | None]] = {}
-    for i, run in enumerate(records):
-        for name, value in {**run.metadata, **run.tags}.items():
+    for i, ref in enumerate(refs):
+        run = records[i]
+        found = {**run_params(qs.run_model(ref)), **run.metadata, **run.tags}
+        for name, value in found.items():
             params.setdefault(str(name), [None] * len(records))[i] = str(value)
     summaries = [{m["label"]: m for m in _metric_summary(qs, ref)} for ref in refs]
     labels = sorted({label for summary in summaries for label in summary})

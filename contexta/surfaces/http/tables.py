@@ -58,11 +58,21 @@ class TablePage:
                 "param_columns": self.param_columns}
 
 
+def run_params(run: Any) -> dict[str, Any]:
+    """A run's params: the fields of its extension field sets (``lr``, ``batch_size``, ...)."""
+    out: dict[str, Any] = {}
+    for extension in getattr(run, "extensions", ()) or ():
+        out.update({str(k): v for k, v in dict(extension.fields).items()})
+    return out
+
+
 class _Base:
     """Per-run columns of one list of run records (aligned by position)."""
 
-    def __init__(self, runs: Sequence[Any]) -> None:
+    def __init__(self, runs: Sequence[Any], params: dict[str, dict[str, Any]]) -> None:
         self.runs = runs
+        self.params = {r.run_id: {**params.get(r.run_id, {}), **r.metadata, **r.tags}
+                       for r in runs}
         self.index = {run.run_id: i for i, run in enumerate(runs)}
         self.columns: dict[str, pa.Array] = {
             "run_id": pa.array([r.run_id for r in runs], pa.string()),
@@ -78,9 +88,8 @@ class _Base:
         self.search = pc.utf8_lower(pc.binary_join_element_wise(
             self.columns["name"], self.columns["run_id"], " "))
         keys: dict[str, None] = {}
-        for run in runs:
-            for mapping in (run.tags, run.metadata):
-                keys.update(dict.fromkeys(str(k) for k in mapping))
+        for mapping in self.params.values():
+            keys.update(dict.fromkeys(str(k) for k in mapping))
         self.param_columns = sorted(keys)
 
 
@@ -135,11 +144,11 @@ class RunTable:
         self._base: tuple[Any, _Base] | None = None
         self._metrics: tuple[Any, _Metrics] | None = None
 
-    def _base_for(self, runs: Sequence[Any]) -> _Base:
+    def _base_for(self, qs: Any, runs: Sequence[Any]) -> _Base:
         cached = self._base
         if cached is not None and cached[0] is runs:
             return cached[1]
-        base = _Base(runs)
+        base = _Base(runs, _params(qs))
         self._base = (runs, base)
         return base
 
@@ -155,7 +164,7 @@ class RunTable:
     def page(self, qs: Any, request: TableRequest) -> TablePage:
         runs = qs.list_runs(request.project)
         with self._lock:
-            base = self._base_for(runs)
+            base = self._base_for(qs, runs)
             metrics = self._metrics_for(qs)
         marks = _marks(qs)
         mask = _filter(base, metrics, marks, request)
@@ -164,6 +173,21 @@ class RunTable:
         rows = _rows(base, metrics, marks, picked)
         return TablePage(total=len(runs), matched=len(order), offset=request.offset, rows=rows,
                          metric_columns=metrics.labels, param_columns=base.param_columns)
+
+
+def _params(qs: Any) -> dict[str, dict[str, Any]]:
+    """Params of every run that has any (the latest run versions' extension fields)."""
+    from ...events import RUN_PUT
+    from ...interpretation.stored import decode_many
+
+    table = qs.ws.latest("runs", as_of_us=qs.as_of_us)
+    out = {}
+    for ref, run in zip(table.column("ref").to_pylist(),
+                        decode_many(RUN_PUT, table.column("body").to_pylist()), strict=True):
+        found = run_params(run)
+        if found:
+            out[ref] = found
+    return out
 
 
 def _marks(qs: Any) -> dict[str, set[str]]:
@@ -184,14 +208,18 @@ def _column(base: _Base, metrics: _Metrics, name: str) -> pa.Array:
     if name in metrics.labels:
         return metrics.column(name, base)
     if name in base.param_columns:
-        return pa.array([_param(run, name) for run in base.runs], pa.string())
+        values = [base.params[run.run_id].get(name) for run in base.runs]
+        if all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+               for v in values):
+            return pa.array(values, pa.float64())
+        return pa.array([None if v is None else _text(v) for v in values], pa.string())
     raise BadRequest(f"Unknown column {name!r}: use one of {', '.join(FIXED_COLUMNS)}, a "
                      "metric column such as 'evaluate/accuracy', or a param column.")
 
 
-def _param(run: Any, name: str) -> str | None:
-    value = run.tags.get(name, run.metadata.get(name))
-    return None if value is None else str(value)
+def _param(values: dict[str, Any], name: str) -> Any:
+    value = values.get(name)
+    return None if value is None else _text(value)
 
 
 def _filter(base: _Base, metrics: _Metrics, marks: dict[str, set[str]],
@@ -255,7 +283,7 @@ def _rows(base: _Base, metrics: _Metrics, marks: dict[str, set[str]],
     values = metrics.of_runs([run.run_id for run in runs])
     out = []
     for run in runs:
-        params = {str(k): _text(v) for k, v in {**run.metadata, **run.tags}.items()}
+        params = {k: _text(v) for k, v in base.params[run.run_id].items()}
         out.append({
             "run_id": run.run_id, "name": run.name, "project_name": run.project_name,
             "status": run.status, "started_at": run.started_at, "ended_at": run.ended_at,

@@ -330,7 +330,7 @@ async function viewRun(runId) {
     h("div", { class: "grid2" },
       h("div", { class: "card" }, h("h3", {}, "Run"), h("table", { class: "kv" }, h("tbody", {},
         [["project", r.project_name], ["status", r.status], ["started", when(r.started_at)], ["ended", when(r.ended_at)]]
-          .concat(Object.entries({ ...r.metadata, ...r.tags }).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]))
+          .concat(Object.entries({ ...d.params, ...r.metadata, ...r.tags }).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]))
           .map(([k, v]) => h("tr", {}, h("td", {}, k), h("td", {}, v)))))),
       h("div", { class: "card" }, h("h3", {}, "Stages"), h("table", { id: "stages" }, h("tbody", {},
         h("tr", {}, h("th", {}, "stage"), h("th", {}, "status"), h("th", {}, "started"), h("th", {}, "ended")),
