@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from scenario import ROUTES, build  # noqa: E402
+from scenario import ROUTES, build
 
-from contexta.surfaces.http import make_server  # noqa: E402
+from contexta.surfaces.http import make_server
 
 
 def fetch(base: str, path: str) -> tuple[int, object]:

@@ -18,10 +18,10 @@ from contexta import Contexta
 from contexta.config import UnifiedConfig, WorkspaceConfig
 from contexta.contract import (
     ArtifactManifest,
-    ExtensionFieldSet,
     DegradedPayload,
     DegradedRecord,
     EnvironmentSnapshot,
+    ExtensionFieldSet,
     LineageEdge,
     MetricPayload,
     MetricRecord,

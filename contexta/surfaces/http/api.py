@@ -18,7 +18,7 @@ from ...events import METRIC
 from ...history import iso_utc
 from .routes import BadRequest, Query, int_param, param, required
 from .serializers import to_jsonable
-from .series import SeriesCache, reduce_window
+from .series import SeriesCache, reduce_series
 from .tables import MAX_LIMIT, RunTable, TableRequest, run_params
 
 __all__ = ["best", "compare", "lower_is_better", "run_detail", "series", "table",
@@ -184,8 +184,7 @@ def series(source: Any, cache: SeriesCache, query: Query) -> dict[str, Any]:
     out = []
     for run_id in _run_ids(query):
         found = cache.get(source.query_service, run_id, key)
-        x = found.x_step if axis == "step" else found.x_time
-        reduced = reduce_window(x, found.y, lo, hi, width)
+        reduced = reduce_series(found, axis, lo, hi, width)
         out.append({"run_id": found.run_id, "has_steps": found.has_steps, **reduced})
     return {"key": key, "x": axis, "series": out, "lower_is_better": lower_is_better(key)}
 

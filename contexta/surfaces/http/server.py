@@ -133,15 +133,15 @@ class ContextaRequestHandler(BaseHTTPRequestHandler):
     server_version = "ContextaHTTP/2.0"
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         return None
 
     # ------------------------------------------------------------------ dispatch
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._handle(self._get)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._handle(self._post)
 
     def _handle(self, method: Callable[[str, list[str], Query], None]) -> None:
@@ -166,7 +166,7 @@ class ContextaRequestHandler(BaseHTTPRequestHandler):
             return
         except ValueError as exc:
             self._json(400, error_envelope("http_bad_request", str(exc)))
-        except Exception as exc:  # noqa: BLE001 - the envelope names it; the server goes on
+        except Exception as exc:
             self._json(500, error_envelope("http_internal_error", "Unexpected internal error.",
                                            {"type": type(exc).__name__, "message": str(exc)}))
 
@@ -223,8 +223,12 @@ class ContextaRequestHandler(BaseHTTPRequestHandler):
     def _info(self) -> dict[str, Any]:
         ctx = self.server.contexta
         head = ctx._workspace.head()
+        projects = list(ctx.list_projects())
+        preferred = getattr(ctx, "project_name", None)
         return {"workspace": Path(ctx.workspace).name, "read_only": self.server.read_only,
-                "projects": list(ctx.list_projects()), "head": head.seq,
+                "projects": projects, "head": head.seq,
+                "default_project": preferred if preferred in projects else
+                (projects[0] if projects else None),
                 "actor": ctx._workspace.actor}
 
     # ------------------------------------------------------------------ POST (writes)

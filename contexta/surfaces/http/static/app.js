@@ -136,7 +136,7 @@ const table = { project: "", sort: "started_at", desc: true, offset: 0, limit: 5
 
 async function viewRuns() {
   const info = state.info;
-  if (!table.project && info.projects.length) table.project = info.projects[0];
+  if (!table.project && info.default_project) table.project = info.default_project;
   const bestBox = h("div", { class: "card", id: "best" });
   const view = h("div", {},
     h("h2", {}, "Runs"),
