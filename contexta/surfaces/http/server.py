@@ -60,6 +60,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _leaves(part: str) -> bool:
+    """A decoded path segment that could climb out of a folder (``..``, ``a/../b``, NUL)."""
+    pieces = part.replace("\\", "/").split("/")
+    return "\x00" in part or any(piece in ("..", ".") for piece in pieces)
+
+
 class _Views:
     """Per source (live or one as-of time): the run table and series caches."""
 
@@ -149,7 +155,7 @@ class ContextaRequestHandler(BaseHTTPRequestHandler):
             split = urlsplit(self.path)
             path = split.path.rstrip("/") or "/"
             parts = [unquote(part) for part in path.split("/") if part]
-            if any(part in ("..", ".") or "\x00" in part for part in parts):
+            if any(_leaves(part) for part in parts):
                 raise Refused(403, "http_forbidden_path",
                               f"The path {split.path!r} leaves the workspace; it is refused.")
             self._check_host()
