@@ -50,7 +50,7 @@ def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condi
             value = check()
             if value:
                 return value
-        except Exception as exc:  # noqa: BLE001 - the page may be re-rendering
+        except Exception as exc:
             last_error = exc
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what} ({last_error!r})")

@@ -57,7 +57,7 @@ def test_a_cross_site_write_is_refused_even_with_the_token(client: Client) -> No
 
 
 def test_a_form_post_is_refused(client: Client) -> None:
-    status, body = client.post("/api/quality/quarantine", QUARANTINE,
+    status, _body = client.post("/api/quality/quarantine", QUARANTINE,
                                headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 415
     _nothing_written(client)
