@@ -380,11 +380,11 @@ async function viewCompare() {
   const curveBox = h("div", { class: "card", id: "curve" });
   function renderParams() {
     const rows = c.params.filter((p) => !onlyDiff || p.differs);
-    paramBox.replaceChildren(h("h3", {}, "Params"),
+    paramBox.replaceChildren(...[h("h3", {}, "Params"),
       h("label", {}, h("input", { type: "checkbox", id: "only-diff", checked: onlyDiff, onchange: (e) => { onlyDiff = e.target.checked; renderParams(); renderMetrics(); } }), " only differences"),
       h("table", {}, h("tbody", {}, h("tr", {}, h("th", {}, "param"), names.map((n) => n.cloneNode(true))),
         rows.map((p) => h("tr", { class: p.differs ? "differs" : "same" }, h("td", {}, p.name), p.values.map((v) => h("td", {}, v ?? "—")))))),
-      rows.length ? null : h("p", { class: "muted" }, onlyDiff ? "No params differ." : "No params recorded."));
+      rows.length ? null : h("p", { class: "muted" }, onlyDiff ? "No params differ." : "No params recorded.")].filter(Boolean));
   }
   function renderMetrics() {
     const rows = c.metrics.filter((m) => !onlyDiff || m.differs);
