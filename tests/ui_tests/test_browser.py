@@ -183,3 +183,12 @@ def test_a_commit_by_another_process_shows_on_the_open_page_within_a_second(site
     assert seen - committed < 1.0, f"shown {seen - committed:.3f} s after the commit"
     assert site.driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
     shot(site.driver, "live")
+
+
+@pytest.mark.parametrize(("path", "css", "text"), [
+    ("/ui/compare?left=run:vision.baseline&right=run:vision.wide", "#params", "0.0005"),
+    ("/ui/runs/run:vision.broken/diagnostics", "#run-title", "broken"),
+])
+def test_1_0_page_addresses_open_their_page(site: Site, path: str, css: str, text: str) -> None:
+    site.open(path)
+    wait_for(lambda: text in site.text(css), what=f"{path} showing {text}")

@@ -67,3 +67,19 @@ def test_mixed_compare_multi_answers_where_1_0_crashed(client: Any) -> None:
     assert status == 200
     keys = sorted(row["metric_key"] for row in body["metric_table"])
     assert keys == ["accuracy", "f1", "loss", "throughput"]
+
+
+UI_PAGES = [
+    "/ui", "/ui/runs", "/ui/runs?project=vision", "/ui/runs/run:vision.baseline",
+    "/ui/runs/run:vision.broken/diagnostics", "/ui/runs/run:vision.wide/anomalies",
+    "/ui/compare?left=run:vision.baseline&right=run:vision.wide",
+    "/ui/compare/multi?run_ids=run:vision.baseline,run:vision.wide",
+    "/ui/metrics/trend?metric=accuracy&project=vision", "/ui/metrics/aggregate?metric=accuracy",
+]
+
+
+@pytest.mark.parametrize("path", UI_PAGES)
+def test_1_0_ui_pages_answer_with_the_page(client: Any, path: str) -> None:
+    status, body = client.get(path)
+    assert status == 200
+    assert isinstance(body, bytes) and b"/ui/static/app.js" in body

@@ -99,6 +99,7 @@ class _Metrics:
     def __init__(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             self.labels: list[str] = []
+            self._aligned: dict[str, tuple[_Base, pa.Array]] = {}
             self.rows = pa.table({"run_ref": pa.array([], pa.string()),
                                   "label": pa.array([], pa.string()),
                                   "value": pa.array([], pa.float64())})
@@ -114,16 +115,18 @@ class _Metrics:
             [("value", "last")])
         self.rows = last.rename_columns(["run_ref", "label", "value"])
         self.labels = sorted(pc.unique(self.rows.column("label")).to_pylist())
-        self._by_label: dict[str, pa.Table] = {}
+        self._aligned: dict[str, tuple[_Base, pa.Array]] = {}
 
     def column(self, label: str, base: _Base) -> pa.Array:
         """``label``'s latest values aligned with ``base``'s runs (null where a run has none)."""
-        rows = self._by_label.get(label)
-        if rows is None:
-            rows = self.rows.filter(pc.equal(self.rows.column("label"), label))
-            self._by_label[label] = rows
+        kept = self._aligned.get(label)
+        if kept is not None and kept[0] is base:
+            return kept[1]
+        rows = self.rows.filter(pc.equal(self.rows.column("label"), label))
         positions = pc.index_in(base.columns["run_id"], value_set=rows.column("run_ref"))
-        return pc.take(rows.column("value"), positions)
+        column = pc.take(rows.column("value"), positions)
+        self._aligned[label] = (base, column)  # kept while the runs and the metrics are these
+        return column
 
     def of_runs(self, run_ids: list[str]) -> dict[str, dict[str, float]]:
         rows = self.rows.filter(pc.is_in(self.rows.column("run_ref"),

@@ -371,7 +371,9 @@ async function viewRun(runId) {
 /* ------------------------------------------------------------------ compare page */
 
 async function viewCompare() {
-  const ids = (new URLSearchParams(location.search).get("runs") || "").split(",").filter(Boolean);
+  const q = new URLSearchParams(location.search);  // ?runs=a,b (1.0: ?left=&right=, ?run_ids=)
+  const ids = (q.get("runs") || q.get("run_ids") || [q.get("left"), q.get("right")].filter(Boolean).join(","))
+    .split(",").filter(Boolean);
   if (ids.length < 2) { app.replaceChildren(h("h2", {}, "Compare"), h("p", { class: "muted" }, "Pick two or more runs in the run table and press “Compare selected”.")); return; }
   const c = await getJSON("/api/compare?runs=" + ids.map(encodeURIComponent).join(","));
   const names = c.runs.map((r, i) => h("th", {}, link(runPath(r.run_id), r.name), c.quarantined[i] ? h("span", { class: "badge q" }, "quarantined") : null));
@@ -418,9 +420,19 @@ async function route() {
   if (!state.info) state.info = await fetch("/api/info").then((r) => r.json());
   const path = location.pathname.replace(/\/+$/, "");
   try {
-    if (path.startsWith("/ui/runs/")) await viewRun(decodeURIComponent(path.slice("/ui/runs/".length)));
-    else if (path === "/ui/compare") await viewCompare();
-    else await viewRuns();
+    const q = new URLSearchParams(location.search);
+    if (path.startsWith("/ui/runs/")) {  // 1.0's /ui/runs/{id}[/diagnostics|/anomalies] too
+      const [id, section] = path.slice("/ui/runs/".length).split("/");
+      await viewRun(decodeURIComponent(id));
+      if (section) document.getElementById(section)?.scrollIntoView();
+    } else if (path === "/ui/compare" || path === "/ui/compare/multi") await viewCompare();
+    else {
+      if (path.startsWith("/ui/metrics/") && q.get("metric")) {  // 1.0's trend/aggregate pages
+        table.sort = q.get("stage") ? `${q.get("stage")}/${q.get("metric")}` : q.get("metric");
+        if (q.get("project")) table.project = q.get("project");
+      }
+      await viewRuns();
+    }
   } catch (err) { app.replaceChildren(h("p", { class: "error", id: "page-error" }, err.message)); }
   document.body.dataset.ready = String(Date.now());
 }
