@@ -1,6 +1,9 @@
 """A headless Chromium driven by Selenium (Debian's ``chromium`` and ``chromium-driver``).
 
-Set ``CONTEXTA_SKIP_BROWSER=1`` to skip the browser tests; without it a missing browser is a
+The variables here do not start with ``CONTEXTA_``: that prefix is the configuration's, and it
+refuses names it does not know.
+
+Set ``SKIP_BROWSER_TESTS=1`` to skip the browser tests; without it a missing browser is a
 failure, not a skip, so CI cannot pass without running them.
 """
 
@@ -16,24 +19,24 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = os.environ.get("CONTEXTA_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CONTEXTA_CHROMEDRIVER", "/usr/bin/chromedriver")
+CHROMIUM = os.environ.get("BROWSER_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("BROWSER_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--window-size=1400,1000")
 #: where the tests write a screenshot of each page (docs/screenshots holds two for the README:
-#: CONTEXTA_SCREENSHOTS=docs/screenshots regenerates them)
-SCREENSHOTS = Path(os.environ.get("CONTEXTA_SCREENSHOTS")
+#: BROWSER_TEST_SCREENSHOTS=docs/screenshots regenerates them)
+SCREENSHOTS = Path(os.environ.get("BROWSER_TEST_SCREENSHOTS")
                    or Path(tempfile.gettempdir()) / "contexta-screenshots")
 
 
 def launch() -> Any:
-    if os.environ.get("CONTEXTA_SKIP_BROWSER") == "1":
-        pytest.skip("CONTEXTA_SKIP_BROWSER=1")
+    if os.environ.get("SKIP_BROWSER_TESTS") == "1":
+        pytest.skip("SKIP_BROWSER_TESTS=1")
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not (Path(p).exists() or shutil.which(p))]
     if missing:
         pytest.fail(f"Browser tests need {', '.join(missing)} (apt-get install chromium "
-                    "chromium-driver), or CONTEXTA_SKIP_BROWSER=1 to skip them.")
+                    "chromium-driver), or SKIP_BROWSER_TESTS=1 to skip them.")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
