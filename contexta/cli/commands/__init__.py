@@ -10,6 +10,7 @@ from . import (
     projections_cmd,
     quality,
     runs,
+    serve,
 )
 from . import watch as watch_cmd
 
@@ -24,6 +25,7 @@ REGISTRY = [
     compat_analysis.register,
     compat_reports.register,
     compat_recovery.register,
+    serve.register,
 ]
 
 __all__ = ["REGISTRY"]

@@ -20,6 +20,7 @@ __all__ = [
     "line_chart",
     "percent",
     "render_chart",
+    "tick_text",
 ]
 
 PALETTE = ("#2563eb", "#db2777", "#059669", "#d97706", "#7c3aed", "#0891b2", "#65a30d", "#dc2626")
@@ -67,6 +68,24 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return [start + i * step for i in range(n + 1)]
 
 
+def tick_text(value: float, step: float) -> str:
+    """A tick label with as many decimals as the tick step needs, so that neighbouring ticks
+    of a nearly flat series (0.91230, 0.91235, ...) never read the same."""
+    if step <= 0 or not math.isfinite(step):
+        return fmt(value)
+    magnitude = max(abs(value), abs(step))
+    if magnitude >= 1e6 or step < 1e-6:
+        digits = max(1, math.ceil(math.log10(magnitude / step)) + 1) if magnitude > 0 else 1
+        return f"{value:.{min(digits, 15)}g}"
+    if abs(value) < step / 2:
+        return "0"
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    scaled = step * 10**decimals
+    if abs(scaled - round(scaled)) > 1e-6 * scaled:
+        decimals += 1  # steps of 2.5, 0.25, ...
+    return f"{value:,.{decimals}f}"
+
+
 def _svg_open(width: int, height: int, label: str) -> str:
     return (
         f'<svg class="chart" viewBox="0 0 {width} {height}" '
@@ -82,7 +101,9 @@ def line_chart(chart: ReportChart, *, width: int = 680, height: int = 260) -> st
     values = [v for s in chart.series for v in s.values if v is not None]
     if n == 0 or not values:
         return '<p class="empty">No values to chart.</p>'
-    legend = 22 if len(chart.series) > 1 else 0
+    legend_rows = _legend_rows([s.name for s in chart.series], width - 80) if len(
+        chart.series) > 1 else []
+    legend = 20 * len(legend_rows) + 2 if legend_rows else 0
     left, right, top = 60, 20, 18 + legend
     shown = [x for i, x in enumerate(labels) if i % max(1, math.ceil(n / 14)) == 0]
     widest = 6.4 * max(len(_short(x, 18)) for x in shown)
@@ -93,6 +114,7 @@ def line_chart(chart: ReportChart, *, width: int = 680, height: int = 260) -> st
     pad = (high - low) * 0.06
     ticks = nice_ticks(low - pad, high + pad)
     y_lo, y_hi = ticks[0], ticks[-1]
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 0.0
 
     def x_at(i: int) -> float:
         return left + (i + 0.5) * plot_w / n
@@ -108,7 +130,7 @@ def line_chart(chart: ReportChart, *, width: int = 680, height: int = 260) -> st
         )
         out.append(
             f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="{AXIS_TEXT}">{escape(fmt(t))}</text>'
+            f'fill="{AXIS_TEXT}">{escape(tick_text(t, step))}</text>'
         )
     every = max(1, math.ceil(n / 14))
     for i, label in enumerate(labels):
@@ -127,6 +149,8 @@ def line_chart(chart: ReportChart, *, width: int = 680, height: int = 260) -> st
                 f'fill="{AXIS_TEXT}">{text}</text>'
             )
     show_values = n <= 12 and len(chart.series) == 1
+    dense = n > MARKER_LIMIT  # hundreds of points: thin lines, no markers (tooltips stay)
+    stroke = 1.4 if dense else 2.2
     for k, series in enumerate(chart.series):
         color = PALETTE[k % len(PALETTE)]
         runs: list[list[tuple[float, float]]] = [[]]
@@ -139,35 +163,67 @@ def line_chart(chart: ReportChart, *, width: int = 680, height: int = 260) -> st
             if len(run) > 1:
                 points = " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
                 out.append(
-                    f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2.2" '
-                    'stroke-linejoin="round" stroke-linecap="round"/>'
+                    f'<polyline points="{points}" fill="none" stroke="{color}" '
+                    f'stroke-width="{stroke}" stroke-linejoin="round" stroke-linecap="round"/>'
                 )
+            elif len(run) == 1 and dense:  # an isolated point between gaps stays visible
+                x, y = run[0]
+                out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.8" fill="{color}"/>')
         for i, v in enumerate(series.values):
             if v is None:
                 continue
             x, y = x_at(i), y_at(v)
             note = chart.annotations[i] if chart.annotations else labels[i]
             tip = escape(f"{series.name} \u00b7 {note}: {fmt(v)}")
-            out.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#fff" stroke="{color}" '
-                f'stroke-width="2"><title>{tip}</title></circle>'
-            )
+            if dense:
+                out.append(
+                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="transparent">'
+                    f"<title>{tip}</title></circle>"
+                )
+            else:
+                out.append(
+                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#fff" stroke="{color}" '
+                    f'stroke-width="2"><title>{tip}</title></circle>'
+                )
             if show_values:
                 below = _below_neighbours(series.values, i) and y + 18 < top + plot_h - 4
                 out.append(
                     f'<text x="{x:.1f}" y="{y + 18 if below else y - 9:.1f}" text-anchor="middle" '
                     f'font-size="11" fill="#111827">{escape(fmt(v))}</text>'
                 )
-    if legend:
-        x = left
-        for k, series in enumerate(chart.series):
+    k = 0
+    for row, names in enumerate(legend_rows):
+        x, y = left, 6 + 20 * row
+        for name in names:
             color = PALETTE[k % len(PALETTE)]
-            out.append(f'<rect x="{x}" y="6" width="12" height="12" rx="2" fill="{color}"/>')
-            name = escape(_short(series.name, 28))
-            out.append(f'<text x="{x + 17}" y="16" font-size="12" fill="#374151">{name}</text>')
-            x += 30 + 7 * min(len(series.name), 28)
+            out.append(f'<rect x="{x}" y="{y}" width="12" height="12" rx="2" fill="{color}"/>')
+            out.append(f'<text x="{x + 17}" y="{y + 10}" font-size="12" fill="#374151">'
+                       f"{escape(_short(name, 28))}</text>")
+            x += _legend_width(name)
+            k += 1
     out.append("</svg>")
     return "".join(out)
+
+
+#: above this many points per series a line chart drops its markers and value labels
+MARKER_LIMIT = 60
+
+
+def _legend_width(name: str) -> int:
+    return 30 + 7 * min(len(name), 28)
+
+
+def _legend_rows(names: Sequence[str], room: float) -> list[list[str]]:
+    """Legend entries laid out in rows no wider than ``room``."""
+    rows: list[list[str]] = [[]]
+    used = 0.0
+    for name in names:
+        if rows[-1] and used + _legend_width(name) > room:
+            rows.append([])
+            used = 0.0
+        rows[-1].append(name)
+        used += _legend_width(name)
+    return rows
 
 
 def _below_neighbours(values: Sequence[float | None], i: int) -> bool:

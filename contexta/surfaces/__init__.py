@@ -1,0 +1,1 @@
+"""Ways to look at a workspace from outside Python: the HTTP server and its web UI."""
