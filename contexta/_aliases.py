@@ -25,7 +25,6 @@ MODULES: dict[str, str] = {
     "contexta.api": "contexta",
     "contexta.api.client": "contexta",
     "contexta.common.time": "contexta.contract.timestamps",
-    "contexta.surfaces": "contexta.adapters",
     "contexta.adapters.notebook": "contexta.notebook",
     "contexta.surfaces.notebook": "contexta.notebook",
     "contexta.surfaces.export": "contexta.adapters.export",
