@@ -1,6 +1,7 @@
 """One module per command group; each exposes ``register(subparsers)``."""
 
 from . import (
+    answers,
     audit,
     compat_analysis,
     compat_recovery,
@@ -24,6 +25,7 @@ REGISTRY = [
     compat_analysis.register,
     compat_reports.register,
     compat_recovery.register,
+    answers.register,
 ]
 
 __all__ = ["REGISTRY"]

@@ -114,7 +114,22 @@ def _search_artifacts(args: argparse.Namespace) -> int:
     return emit_result(args, {"artifacts": matches}, "\n".join(lines))
 
 
+def _require_metric(ctx: Any, args: argparse.Namespace) -> None:
+    """An unknown metric key (in --stage, among --project's runs) is an error listing the
+    known ones, never an empty answer."""
+    from .common import require_metric
+
+    service = ctx.query_service
+    refs = None
+    if args.project is not None:
+        refs = [r.run_id for r in ctx.list_runs(args.project)]
+    scope = f"project {args.project!r}" if args.project is not None else "the workspace"
+    require_metric(service, args.metric_key, args.stage, run_refs=refs,
+                   any_stage=args.stage is None, scope=scope)
+
+
 def _trend(args: argparse.Namespace) -> int:
+    _require_metric(facade(args), args)
     trend = require(facade(args), "get_metric_trend")(
         args.metric_key, project_name=args.project, stage_name=args.stage, query=run_query(args))
     lines = [f"Trend: {escape(trend.metric_key)}", f"Points: {len(trend.points)}"]
@@ -138,13 +153,17 @@ def _interpretation(name: str) -> Any:
 
 def _aggregate(args: argparse.Namespace) -> int:
     ctx = facade(args)
+    _require_metric(ctx, args)
     service = _interpretation("AggregationService")(
         ctx.query_service, metric_aggregation=ctx.config.interpretation.trend.metric_aggregation)
     result = service.aggregate_metric(args.metric_key, query=run_query(args),
                                       project_name=args.project, stage_name=args.stage)
+    def shown(value: Any) -> Any:  # an aggregate of nothing is not 0.0
+        return value if result.count else "n/a"
+
     text = "\n".join((f"Aggregate: {escape(result.metric_key)}", f"Count: {result.count}",
-                      f"Mean: {result.mean}", f"Std: {result.std}", f"Min: {result.min}",
-                      f"Max: {result.max}"))
+                      f"Mean: {shown(result.mean)}", f"Std: {shown(result.std)}",
+                      f"Min: {shown(result.min)}", f"Max: {shown(result.max)}"))
     return emit_result(args, result, text)
 
 

@@ -7,6 +7,7 @@ import argparse
 from typing import Any
 
 from ..output import escape, table
+from .answers import compare_lines, compare_many_lines, show_lines
 from .compat_support import add_run_list_options, emit_result, facade, require, run_query
 
 __all__ = ["register"]
@@ -94,20 +95,20 @@ def _run_list(args: argparse.Namespace) -> int:
 
 def _run_show(args: argparse.Namespace) -> int:
     snapshot = facade(args).get_run_snapshot(args.run_id)
-    text = "\n".join((
-        f"Run: {escape(snapshot.run.run_id)}", f"Project: {escape(snapshot.run.project_name)}",
-        f"Status: {escape(snapshot.run.status)}", f"Stages: {len(snapshot.stages)}",
-        f"Artifacts: {len(snapshot.artifacts)}", f"Records: {len(snapshot.records)}",
-        f"Completeness notes: {len(snapshot.completeness_notes)}"))
-    return emit_result(args, snapshot, text)
+    return emit_result(args, snapshot, "\n".join(show_lines(snapshot)))
 
 
 def _compare(args: argparse.Namespace) -> int:
-    comparison = facade(args).compare_runs(args.left_run_id, args.right_run_id)
+    ctx = facade(args)
+    comparison = ctx.compare_runs(args.left_run_id, args.right_run_id)
+    if args.format == "json":
+        return emit_result(args, comparison, "")
     lines = [f"Compare: {escape(comparison.left_run_id)} vs {escape(comparison.right_run_id)}",
              escape(comparison.summary)]
     lines += [f"[{escape(s.stage_name)}] left={escape(s.left_status or '-')} right={escape(s.right_status or '-')} "
               f"deltas={len(s.metric_deltas)}" for s in comparison.stage_comparisons]
+    lines += compare_lines(comparison, ctx.get_run_snapshot(comparison.left_run_id),
+                           ctx.get_run_snapshot(comparison.right_run_id))
     return emit_result(args, comparison, "\n".join(lines))
 
 
@@ -119,6 +120,7 @@ def _compare_many(args: argparse.Namespace) -> int:
         values = ", ".join(escape(v) for v in row.values)
         lines.append(f"{escape(row.stage_name or 'run')} | {escape(row.metric_key)} | {values} | "
                      f"best={escape(row.best_run_id or '-')}")
+    lines += compare_many_lines(comparison)
     return emit_result(args, comparison, "\n".join(lines))
 
 
