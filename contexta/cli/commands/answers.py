@@ -95,7 +95,7 @@ def _stage_names(snapshot: Any) -> dict[str | None, str]:
 def _step(record: Any) -> str:
     tags = (record.payload or {}).get("tags") or {}
     step = tags.get("step") if isinstance(tags, Mapping) else None
-    return "" if step is None else str(step)
+    return "-" if step is None else str(step)
 
 
 def final_metrics(snapshot: Any) -> list[tuple[str, str, Any, str, str]]:
