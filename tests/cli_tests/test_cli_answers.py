@@ -251,6 +251,8 @@ def test_best_on_a_one_run_workspace_checks_the_metric(
 def test_best_of_a_single_quarantined_run_is_none(
         one_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cli(one_run, capsys, "quarantine", "only", "--reason", "bad data")
+    out, _ = cli(one_run, capsys, "run", "show", "only")
+    assert "Quarantined: yes (bad data)" in out.splitlines()
     out, _ = cli(one_run, capsys, "best", "val.acc", "--stage", "evaluate", "--run", "only")
     assert out == "Best by evaluate/val.acc: none\n"
     out, _ = cli(one_run, capsys, "best", "val.acc", "--stage", "evaluate", "--run", "only",

@@ -113,8 +113,9 @@ def final_metrics(snapshot: Any) -> list[tuple[str, str, Any, str, str]]:
             for (stage, key), r in rows]
 
 
-def show_lines(snapshot: Any) -> list[str]:
-    """1.0's summary lines, then the run's params, tags, final metrics, events, artifacts."""
+def show_lines(snapshot: Any, quarantine: tuple[bool, str, int] | None = None) -> list[str]:
+    """1.0's summary lines, then the run's params, tags, final metrics, events, artifacts
+    (``quarantine``: the run's (quarantined, reason, when) state, if it has one)."""
     run = snapshot.run
     lines = [
         f"Run: {escape(run.run_id)}", f"Project: {escape(run.project_name)}",
@@ -124,6 +125,8 @@ def show_lines(snapshot: Any) -> list[str]:
         f"Name: {escape(run.name)}",
         f"Started: {escape(run.started_at)}  Ended: {escape(run.ended_at or '-')}",
     ]
+    if quarantine is not None and quarantine[0]:
+        lines.append(f"Quarantined: yes ({escape(quarantine[1])})")
     params = _flat(run_params(snapshot))
     lines += ["", f"Params ({len(params)})"]
     lines += _indent(table([(k, _shown(v)) for k, v in params], ("param", "value"))
@@ -207,6 +210,8 @@ def compare_lines(comparison: Any, left: Any = None, right: Any = None) -> list[
 def params_diff(left: Mapping[str, Any], right: Mapping[str, Any],
                 labels: Sequence[str]) -> list[str]:
     keys = sorted(set(left) | set(right))
+    if not keys:
+        return []
     differ = [(k, _shown(left[k]) if k in left else "-", _shown(right[k]) if k in right else "-")
               for k in keys if left.get(k, _MISSING) != right.get(k, _MISSING)]
     same = len(keys) - len(differ)
@@ -265,7 +270,7 @@ def _series(args: argparse.Namespace) -> int:
     several = len({p["stage"] for p in points}) > 1
     where = f" in stage {args.stage}" if args.stage else ""
     header = (f"Series: {escape(args.metric_key)} of {escape(run_ref)}{escape(where)} "
-              f"({len(points)} points{', unit ' + escape(unit) if unit else ''})")
+              f"({len(points)} point{'' if len(points) == 1 else 's'}{', unit ' + escape(unit) if unit else ''})")
     columns = ("stage", "step", "value", "observed_at") if several else (
         "step", "value", "observed_at")
     rows = [((p["stage"] or "(run)",) if several else ()) + (p["step"], number(p["value"]),

@@ -94,8 +94,12 @@ def _run_list(args: argparse.Namespace) -> int:
 
 
 def _run_show(args: argparse.Namespace) -> int:
-    snapshot = facade(args).get_run_snapshot(args.run_id)
-    return emit_result(args, snapshot, "\n".join(show_lines(snapshot)))
+    ctx = facade(args)
+    snapshot = ctx.get_run_snapshot(args.run_id)
+    if args.format == "json":
+        return emit_result(args, snapshot, "")
+    quarantine = ctx.query_service.quarantine_state().get(snapshot.run.run_id)
+    return emit_result(args, snapshot, "\n".join(show_lines(snapshot, quarantine)))
 
 
 def _compare(args: argparse.Namespace) -> int:
