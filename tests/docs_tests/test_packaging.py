@@ -115,3 +115,11 @@ def test_version_option_matches_the_package(capsys: pytest.CaptureFixture[str]) 
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == f"contexta {PYPROJECT['project']['version']}"
+
+
+def test_deliberate_differences_name_the_new_behaviours() -> None:
+    differences = README.split("The deliberate differences, each pinned by a test:", 1)[1]
+    differences = differences.split("\n\n", 1)[0]
+    for needle in ("ForeignEnvWarning", "CONTEXTA_BENCH_VENVS", "metric_not_found", "`n/a`",
+                   "query_run_not_found"):
+        assert needle in differences, needle
