@@ -104,6 +104,15 @@ def test_compare_prints_values_side_by_side_with_the_change(
     assert not any(line and line[0] == "optimizer.name" for line in lines)  # equal: not listed
 
 
+def test_compare_keeps_only_the_metrics_asked_for(
+        ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out, _ = cli(ws, capsys, "compare", "baseline", "tuned", "--metric", "eval.acc")
+    assert "eval.acc" in out and "train.loss" not in out
+    data = json.loads(cli(ws, capsys, "--format", "json", "compare-multi", "baseline", "tuned",
+                          "--metric", "train.loss")[0])
+    assert [r["metric_key"] for r in data["metric_table"]] == ["train.loss"]
+
+
 def test_compare_multi_prints_a_table_of_values(
         ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, _ = cli(ws, capsys, "compare-multi", "tuned", "baseline")
@@ -190,6 +199,8 @@ def test_an_ambiguous_bare_name_lists_the_runs(tmp_path: Path,
     ("aggregate", "eval.ac", "--project", "shop"),
     ("series", "baseline", "eval.ac"),
     ("series", "baseline", "eval.ac", "--stage", "evaluate"),
+    ("compare", "baseline", "tuned", "--metric", "eval.ac"),
+    ("compare-multi", "baseline", "tuned", "--metric", "eval.ac"),
 ], ids=lambda a: " ".join(a))
 def test_unknown_metric_key_is_an_error_listing_the_known_keys(
         ws: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]) -> None:

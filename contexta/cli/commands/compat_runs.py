@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import Any
 
 from ..output import escape, table
 from .answers import compare_lines, compare_many_lines, show_lines
+from .common import require_metric
 from .compat_support import add_run_list_options, emit_result, facade, require, run_query
 
 __all__ = ["register"]
@@ -44,15 +46,34 @@ def register(commands: argparse._SubParsersAction) -> None:
     _diagnose_parser(commands.add_parser("diagnostics", help="diagnose one run"))
 
 
+def _metric_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--metric", action="append", dest="metrics", default=None,
+                        metavar="KEY", help="only this metric (repeatable); an unknown key is an "
+                        "error listing the known ones")
+
+
 def _compare_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("left_run_id")
     parser.add_argument("right_run_id")
+    _metric_option(parser)
     parser.set_defaults(handler=_compare)
 
 
 def _compare_many_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_ids", nargs="+")
+    _metric_option(parser)
     parser.set_defaults(handler=_compare_many)
+
+
+def _only_metrics(ctx: Any, args: argparse.Namespace, run_ids: Any) -> set[str] | None:
+    """The keys of ``--metric`` (None: every key), each checked to be recorded in the runs."""
+    if not args.metrics:
+        return None
+    refs = [ctx.query_service.resolve_run(r) for r in run_ids]
+    for key in args.metrics:
+        require_metric(ctx.query_service, key, None, run_refs=refs, any_stage=True,
+                       scope="the compared runs")
+    return set(args.metrics)
 
 
 def _diagnose_parser(parser: argparse.ArgumentParser) -> None:
@@ -105,6 +126,11 @@ def _run_show(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     ctx = facade(args)
     comparison = ctx.compare_runs(args.left_run_id, args.right_run_id)
+    keys = _only_metrics(ctx, args, (args.left_run_id, args.right_run_id))
+    if keys is not None:
+        comparison = replace(comparison, stage_comparisons=tuple(
+            replace(s, metric_deltas=tuple(d for d in s.metric_deltas if d.metric_key in keys))
+            for s in comparison.stage_comparisons))
     if args.format == "json":
         return emit_result(args, comparison, "")
     lines = [f"Compare: {escape(comparison.left_run_id)} vs {escape(comparison.right_run_id)}",
@@ -117,7 +143,12 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _compare_many(args: argparse.Namespace) -> int:
-    comparison = facade(args).compare_multiple_runs(args.run_ids)
+    ctx = facade(args)
+    comparison = ctx.compare_multiple_runs(args.run_ids)
+    keys = _only_metrics(ctx, args, args.run_ids)
+    if keys is not None:
+        comparison = replace(comparison, metric_table=tuple(
+            r for r in comparison.metric_table if r.metric_key in keys))
     lines = [f"Compare many: {', '.join(escape(r) for r in comparison.run_ids)}",
              escape(comparison.summary)]
     for row in comparison.metric_table:
