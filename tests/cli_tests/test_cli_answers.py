@@ -201,6 +201,10 @@ def test_an_ambiguous_bare_name_lists_the_runs(tmp_path: Path,
     ("series", "baseline", "eval.ac", "--stage", "evaluate"),
     ("compare", "baseline", "tuned", "--metric", "eval.ac"),
     ("compare-multi", "baseline", "tuned", "--metric", "eval.ac"),
+    ("anomaly", "baseline", "--metric", "eval.ac"),
+    ("alert", "baseline", "--metric", "eval.ac", "--operator", "lt", "--threshold", "0.5"),
+    ("alert", "baseline", "--metric", "eval.ac", "--operator", "lt", "--threshold", "0.5",
+     "--stage", "evaluate"),
 ], ids=lambda a: " ".join(a))
 def test_unknown_metric_key_is_an_error_listing_the_known_keys(
         ws: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]) -> None:

@@ -182,7 +182,20 @@ def anomaly_results(ctx: Any, run_id: str, metrics: list[str], project: str | No
                                            metric_keys=tuple(metrics) or None, stage_name=stage)
 
 
+def _require_run_metrics(ctx: Any, run_id: str, keys: list[str], stage: str | None) -> None:
+    """Each metric key named for one run must be recorded in it (in ``stage`` when given)."""
+    from .common import require_metric
+
+    if not keys:
+        return
+    ref = ctx.query_service.resolve_run(run_id)
+    for key in keys:
+        require_metric(ctx.query_service, key, stage, run_refs=[ref], any_stage=stage is None,
+                       scope=f"run {run_id!r}")
+
+
 def _anomaly(args: argparse.Namespace) -> int:
+    _require_run_metrics(facade(args), args.run_id, args.metrics, args.stage)
     results = anomaly_results(facade(args), args.run_id, args.metrics, args.project, args.stage)
     lines = [f"Anomalies: {escape(args.run_id)}", f"Count: {len(results)}"]
     lines += [f"{escape(r.metric_key)}  actual={r.actual_value}  z={r.z_score}  severity={escape(r.severity)}"
@@ -192,6 +205,7 @@ def _anomaly(args: argparse.Namespace) -> int:
 
 def _alert(args: argparse.Namespace) -> int:
     ctx = facade(args)
+    _require_run_metrics(ctx, args.run_id, [args.metric], args.stage)
     rule = _interpretation("AlertRule")(metric_key=args.metric, operator=args.operator, threshold=args.threshold,
                      stage_name=args.stage, severity=args.severity)
     results = require(ctx, "evaluate_alerts")(args.run_id, [rule])
