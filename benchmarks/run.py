@@ -80,7 +80,7 @@ PLANS = {
 
 
 def venv_root() -> Path:
-    return Path(os.environ.get("CONTEXTA_BENCH_VENVS", Path.home() / ".cache" / "contexta-bench"))
+    return Path(os.environ.get("BENCH_VENVS", Path.home() / ".cache" / "contexta-bench"))
 
 
 def _imports(python: str, module: str) -> bool:

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Create the peer venvs the benchmark compares against (idempotent):
-#   $CONTEXTA_BENCH_VENVS/contexta10  Python 3.13 + contexta==1.0.0 (its metadata says <3.13,
+#   $BENCH_VENVS/contexta10  Python 3.13 + contexta==1.0.0 (its metadata says <3.13,
 #                                      so pip installs it with --ignore-requires-python)
-#   $CONTEXTA_BENCH_VENVS/mlflow      Python 3.13 + the latest mlflow (SQLite backend)
+#   $BENCH_VENVS/mlflow      Python 3.13 + the latest mlflow (SQLite backend)
 # Default root: ~/.cache/contexta-bench. Existing venvs are left alone. benchmarks/run.py finds
 # them there (or through CONTEXTA10_PYTHON / MLFLOW_PYTHON).
 set -euo pipefail
 
-ROOT="${CONTEXTA_BENCH_VENVS:-$HOME/.cache/contexta-bench}"
-PYTHON_VERSION="${CONTEXTA_BENCH_PYTHON:-3.13}"
+ROOT="${BENCH_VENVS:-$HOME/.cache/contexta-bench}"
+PYTHON_VERSION="${BENCH_PYTHON:-3.13}"
 mkdir -p "$ROOT"
 
 make_venv() {

@@ -6,11 +6,56 @@ unsynced writes) without patching the ledger itself.
 
 from __future__ import annotations
 
-import fcntl
 import os
 from pathlib import Path
+from types import ModuleType
 
-__all__ = ["FileSystem", "fsync_dir"]
+__all__ = ["FileSystem", "fsync_dir", "lock_fd", "unlock_fd"]
+
+_fcntl: ModuleType | None
+_msvcrt: ModuleType | None
+try:  # POSIX: advisory whole-file locks
+    import fcntl as _fcntl
+except ImportError:  # Windows has no fcntl: byte-range locks through msvcrt
+    _fcntl = None
+try:
+    import msvcrt as _msvcrt
+except ImportError:
+    _msvcrt = None
+
+
+def lock_fd(fd: int, *, blocking: bool = True) -> bool:
+    """Take the exclusive lock of the open file ``fd`` (``flock`` on POSIX; on Windows,
+    ``msvcrt.locking`` of its first byte). Returns False only when ``blocking`` is False and
+    another process holds it. Closing the descriptor (or :func:`unlock_fd`) releases it."""
+    if _fcntl is not None:
+        try:
+            _fcntl.flock(fd, _fcntl.LOCK_EX | (0 if blocking else _fcntl.LOCK_NB))
+        except BlockingIOError:
+            return False
+        return True
+    if _msvcrt is None:
+        raise OSError("this platform offers neither fcntl nor msvcrt file locks")
+    os.lseek(fd, 0, os.SEEK_SET)
+    while True:
+        try:
+            _msvcrt.locking(fd, _msvcrt.LK_LOCK if blocking else _msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            if not blocking:
+                return False
+            # LK_LOCK gives up after about ten seconds; a writer may hold it longer: wait on
+
+
+def unlock_fd(fd: int) -> None:
+    """Release the lock :func:`lock_fd` took on ``fd``."""
+    if _fcntl is not None:
+        _fcntl.flock(fd, _fcntl.LOCK_UN)
+        return
+    if _msvcrt is None:
+        raise OSError("this platform offers neither fcntl nor msvcrt file locks")
+    os.lseek(fd, 0, os.SEEK_SET)
+    _msvcrt.locking(fd, _msvcrt.LK_UNLCK, 1)
 
 
 class FileSystem:
@@ -48,10 +93,10 @@ class FileSystem:
         fsync_dir(path)
 
     def lock(self, fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        lock_fd(fd)
 
     def unlock(self, fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        unlock_fd(fd)
 
     def boot_id(self) -> str | None:
         """An id that changes when the machine restarts (None when the OS has none).

@@ -8,7 +8,6 @@ flight. Every batch it returns passed its CRC; a damaged committed batch raises
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from collections import OrderedDict
@@ -19,6 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .errors import CorruptionError, LedgerIOError
+from .fs import lock_fd
 from .head import Head, read_head
 from .segment import (
     EOS,
@@ -141,11 +141,8 @@ class LedgerReader:
         except OSError as exc:
             raise LedgerIOError(f"Cannot open `{lock_path}`: {exc}", file=str(lock_path)) from exc
         try:
-            if fd is not None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if published else 0))
-                except BlockingIOError:
-                    return published or Head()  # a commit is in flight: it publishes shortly
+            if fd is not None and not lock_fd(fd, blocking=not published):
+                return published or Head()  # a commit is in flight: it publishes shortly
             again = read_head(self.root)
             if again is not None and again != published:
                 published = again

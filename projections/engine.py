@@ -15,7 +15,6 @@ whatever the ledger's size.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import itertools
 import os
 import queue
@@ -30,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledger import EVENT_SCHEMA, CorruptionError, Head, LedgerReader
-from ledger.fs import FileSystem
+from ledger.fs import FileSystem, lock_fd, unlock_fd
 from ledger.segment import BatchFrame, read_frame
 
 from .base import LOCATOR_FIELDS, Projection
@@ -508,8 +507,8 @@ def _system_allocator():  # type: ignore[no-untyped-def]
 def _folder_lock(folder: Path):  # type: ignore[no-untyped-def]
     fd = os.open(folder / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        lock_fd(fd)
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        unlock_fd(fd)
         os.close(fd)

@@ -27,11 +27,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default: text)"
     )
+    parser.add_argument("--version", action="version", version=f"contexta {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     for register in REGISTRY:
         register(commands)
     return parser
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
 
 
 _GLOBAL = ("--workspace", "--format")
@@ -74,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except ContextaError as exc:
+        if exc.code == "query_run_not_found":  # 1.0's wording names neither the id nor a fix
+            from .commands.common import explain_run_not_found
+
+            exc = explain_run_not_found(args.workspace, exc, getattr(args, "_ctx", None))
         return _report(args, exc)
     except LedgerError as exc:  # the ledger's own typed errors, where a command reaches it
         return _report(args, ContextaError(exc.message, code=exc.code, details=exc.details,

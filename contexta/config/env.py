@@ -8,9 +8,15 @@ upper snake case (``records.durability_mode`` -> ``CONTEXTA_RECORDS_DURABILITY_M
 
 Values: surrounding blanks are stripped and a blank value is ignored; booleans take
 ``true/1/yes/on`` and ``false/0/no/off`` (any case); ``null``/``none`` clears an optional
-field (and is an error elsewhere); tuple fields take a comma list, ``[]`` for empty. Any other
-``CONTEXTA_*`` name raises ``unknown_config_field`` (names are case-sensitive: lower-case
-``contexta_*`` is not ours and is ignored).
+field (and is an error elsewhere); tuple fields take a comma list, ``[]`` for empty.
+
+Other ``CONTEXTA_*`` names: one shaped like a setting (one word, or
+``CONTEXTA_<SECTION>_<FIELD>`` whose first word is a section or top-level field of the
+config, or close to one: a typo such as ``CONTEXTA_RECORD_DURABILITY_MODE``) raises
+``unknown_config_field``; any other (``CONTEXTA_BENCH_VENVS``, a tool's own variable under our
+prefix) is not a setting, so it is ignored with a :class:`ForeignEnvWarning` naming it instead
+of stopping the program (Contexta 1.0 rejected every unknown name). Names are case-sensitive:
+lower-case ``contexta_*`` is not ours and is ignored.
 
 Environment values override profile and file values, never values the caller set explicitly
 (a ``config=`` mapping, ``project_name=``/``workspace=``, or fields named when constructing a
@@ -20,10 +26,11 @@ config object).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from ..common.errors import ConfigurationError
+from ..common.errors import ConfigurationError, close_matches
 from ._fields import FieldType, coerce, field_types
 from ._schema import LeafPath, build, explicit_paths, spec_of
 from .models import UnifiedConfig
@@ -36,6 +43,7 @@ __all__ = [
     "PROFILE_ENV_KEY",
     "PROFILE_OVERLAYS_ENV_KEY",
     "EnvSelector",
+    "ForeignEnvWarning",
     "apply_env_overrides",
     "env_key_for",
     "overlay_env",
@@ -79,6 +87,25 @@ _ENV_FIELDS = _collect(UnifiedConfig)
 ENV_KEYS: tuple[str, ...] = tuple(_ENV_FIELDS)
 
 
+#: first words of the setting names (sections and top-level fields): ``RECORDS``, ``PROJECT``...
+_OWNED_WORDS = frozenset(
+    [key[len(CANONICAL_ENV_PREFIX):].split("_", 1)[0] for key in _ENV_FIELDS]
+    + [key[len(CANONICAL_ENV_PREFIX):].split("_", 1)[0] for key in NON_OVERRIDABLE_ENV_KEYS]
+)
+
+
+class ForeignEnvWarning(UserWarning):
+    """A ``CONTEXTA_*`` variable that is not shaped like a Contexta setting was ignored."""
+
+
+def _looks_like_a_setting(key: str) -> bool:
+    """One word after the prefix, or a first word that is (or is close to) a section or
+    top-level field: such a name is meant for the config, so an unknown one is an error."""
+    rest = key[len(CANONICAL_ENV_PREFIX):]
+    first = rest.split("_", 1)[0]
+    return "_" not in rest or first in _OWNED_WORDS or bool(close_matches(first, _OWNED_WORDS))
+
+
 class EnvSelector(NamedTuple):
     """Profile selection read from the environment (None = not set)."""
 
@@ -105,9 +132,19 @@ def _check_keys(env: Mapping[str, str]) -> dict[str, str]:
                 details={"env_key": key},
             )
         if key not in _ENV_FIELDS and key not in (PROFILE_ENV_KEY, PROFILE_OVERLAYS_ENV_KEY):
+            if not _looks_like_a_setting(key):
+                warnings.warn(
+                    f"{key} is not a Contexta setting and is ignored (settings are named "
+                    "CONTEXTA_<SECTION>_<FIELD>, e.g. CONTEXTA_RECORDS_DURABILITY_MODE); a tool "
+                    "of your own should use a prefix of its own.",
+                    ForeignEnvWarning, stacklevel=4,
+                )
+                continue
+            close = close_matches(key, ENV_KEYS, n=1)
+            hint = f" Did you mean {' or '.join(close)}?" if close else ""
             raise ConfigurationError(
                 f"Unknown Contexta environment variable {key}; unset it or check the name "
-                "(one variable per config field, e.g. CONTEXTA_RECORDS_DURABILITY_MODE).",
+                f"(one variable per config field, e.g. CONTEXTA_RECORDS_DURABILITY_MODE).{hint}",
                 code="unknown_config_field",
                 details={"env_key": key},
             )

@@ -528,6 +528,29 @@ class QueryService:
                 best, best_value = run_id, value
         return best
 
+    def best_of(
+        self,
+        run_ids: Sequence[Any],
+        metric_key: str,
+        *,
+        stage_name: str | None = None,
+        higher_is_better: bool = True,
+        include_quarantined: bool = False,
+    ) -> str | None:
+        """``select_best_run`` over one run or more: a single candidate passes the same checks
+        as any other (it must exist, must not be quarantined unless ``include_quarantined``,
+        must have the metric); with two or more this is ``select_best_run`` itself."""
+        ids = _dedupe_ids(run_ids)
+        if len(ids) != 1:
+            return self.select_best_run(ids, metric_key, stage_name=stage_name,
+                                        higher_is_better=higher_is_better,
+                                        include_quarantined=include_quarantined)
+        ref = self.resolve_run(ids[0])
+        if not include_quarantined and ref in set(self.quarantined_runs()):
+            return None
+        value = self._metric_value(ref, metric_key, stage_name, self._selection())
+        return None if value is None else ids[0]
+
     def _metric_value(self, run_ref: str, key: str, stage_name: str | None, mode: str) -> float | None:
         metrics = [m for m in self.metrics(run_ref) if m.key == key]
         if not metrics:

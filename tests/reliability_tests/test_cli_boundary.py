@@ -86,6 +86,7 @@ COMMANDS: dict[str, Spec] = {
     "search artifacts": Spec(("x",)),
     "trend": Spec(("loss",)),
     "aggregate": Spec(("loss",)),
+    "series": Spec(("a", "loss")),
     "anomaly": Spec(("a",)),
     "alert": Spec(("a", "--metric", "loss", "--operator", "gt", "--threshold", "1")),
     "report snapshot": Spec(("a",)),

@@ -1,6 +1,7 @@
 """One module per command group; each exposes ``register(subparsers)``."""
 
 from . import (
+    answers,
     audit,
     compat_analysis,
     compat_recovery,
@@ -26,6 +27,7 @@ REGISTRY = [
     compat_reports.register,
     compat_recovery.register,
     serve.register,
+    answers.register,
 ]
 
 __all__ = ["REGISTRY"]

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from ...common.errors import NotFoundError, close_matches, from_os_error
+from ...common.errors import ContextaError, NotFoundError, close_matches, from_os_error
 from ...facade import Contexta
 from ...history import iso_utc
 from ...workspace import check_root
 
-__all__ = ["guard_os", "iso", "open_workspace", "require_project"]
+__all__ = [
+    "explain_run_not_found", "guard_os", "iso", "known_metric_keys", "number", "open_workspace",
+    "require_metric", "require_project",
+]
 
 
 def open_workspace(args: argparse.Namespace) -> Contexta:
@@ -60,3 +64,126 @@ def guard_os(action: str, path: Path | str | None = None) -> Iterator[None]:
 
 def iso(when: datetime | None) -> str:
     return "" if when is None else iso_utc(when)
+
+
+# ---------------------------------------------------------------------- runs the user named
+
+
+def _run_forms(run_ref: str) -> tuple[str, str, str]:
+    """The three ways a user names a run: ``run:<p>.<r>``, ``<p>.<r>`` and ``<r>``."""
+    dotted = run_ref.split(":", 1)[-1]
+    return run_ref, dotted, dotted.split(".", 1)[-1]
+
+
+def explain_run_not_found(workspace: str | None, error: ContextaError,
+                          ctx: Any = None) -> ContextaError:
+    """``error`` (code ``query_run_not_found``) reworded for a person: the id as typed, close
+    matches among the workspace's runs, or the runs a bare name is ambiguous between. The code
+    stays the same; when the workspace cannot be read the id alone is named."""
+    given = str((error.details or {}).get("run_id", ""))
+    refs: list[str] = []
+    try:
+        ctx = ctx if ctx is not None else Contexta(workspace=workspace)
+        refs = sorted(ctx.query_service._run_refs())
+    except ContextaError:
+        pass
+    text = given.strip()
+    sharing = [ref for ref in refs if _run_forms(ref)[2] == text]
+    if len(sharing) > 1:
+        message = (f"Run {given!r} is ambiguous: {len(sharing)} runs are named so "
+                   f"({', '.join(sharing[:10])}); give '<project>.<run>' or the full id.")
+        close: list[str] = []
+    else:
+        forms = {form: ref for ref in refs for form in _run_forms(ref)}
+        close = list(dict.fromkeys(_run_forms(forms[c])[1]
+                                   for c in close_matches(text, list(forms))))
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        known = ("`contexta runs` lists its runs." if refs
+                 else "The workspace has no runs.")
+        message = f"Unknown run {given!r}.{hint} {known}"
+    return type(error)(message, code=error.code,
+                       details={"run_id": given, "close_matches": close,
+                                "ambiguous_between": sharing if len(sharing) > 1 else []})
+
+
+# ---------------------------------------------------------------------- metric keys
+
+
+def known_metric_keys(query_service: Any, *, run_refs: Iterable[str] | None = None,
+                      ) -> dict[str | None, list[str]]:
+    """Metric keys recorded per stage name (None: run level) in the runs ``run_refs`` (all runs
+    when None), as of the query service's transaction time."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from projections import latest_per
+
+    ws, as_of_us = query_service.ws, query_service.as_of_us
+    metrics = ws.table("stage_metrics", as_of_us=as_of_us)
+    stages = latest_per(ws.table("stages", as_of_us=as_of_us))
+    if run_refs is not None:
+        wanted = pa.array(sorted(set(run_refs)), pa.string())
+        metrics = metrics.filter(pc.is_in(metrics.column("run_ref"), value_set=wanted))
+    stage_names = dict(zip(stages.column("ref").to_pylist(), stages.column("key").to_pylist(),
+                           strict=True))
+    pairs = metrics.select(["stage_ref", "key"]).group_by(["stage_ref", "key"]).aggregate([])
+    out: dict[str | None, set[str]] = {}
+    for stage_ref, key in zip(pairs.column("stage_ref").to_pylist(),
+                              pairs.column("key").to_pylist(), strict=True):
+        name = None if stage_ref is None else stage_names.get(stage_ref, stage_ref)
+        out.setdefault(name, set()).add(key)
+    return {name: sorted(keys) for name, keys in sorted(
+        out.items(), key=lambda item: (item[0] is not None, item[0] or ""))}
+
+
+def _where(stage: str | None) -> str:
+    return "at run level" if stage is None else f"in stage {stage!r}"
+
+
+def require_metric(query_service: Any, metric_key: str, stage_name: str | None, *,
+                   run_refs: Sequence[str] | None = None, any_stage: bool = False,
+                   scope: str = "the workspace") -> None:
+    """Raise ``metric_not_found`` unless ``metric_key`` is recorded (in ``stage_name``, or at
+    run level when it is None and not ``any_stage``) in the runs ``run_refs``: the message
+    names the key, the keys that are known there and the stages that do have the key."""
+    by_stage = known_metric_keys(query_service, run_refs=run_refs)
+    if any_stage and stage_name is None:
+        known = sorted({k for keys in by_stage.values() for k in keys})
+        if metric_key in known:
+            return
+        where = ""
+    else:
+        known = by_stage.get(stage_name, [])
+        if metric_key in known:
+            return
+        where = f" {_where(stage_name)}"
+    close = close_matches(metric_key, known)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    elsewhere = [s for s, keys in by_stage.items() if metric_key in keys and s != stage_name]
+    also = ""
+    if elsewhere:
+        also = " It is recorded " + ", ".join(
+            "at run level (omit --stage)" if s is None else f"in stage {s!r} (--stage {s})"
+            for s in elsewhere) + "."
+    stages = [s for s in by_stage if s is not None]
+    if stage_name is not None and stage_name not in by_stage and not any_stage:
+        listed = (f" No metric is recorded in a stage {stage_name!r}; stages with metrics: "
+                  f"{', '.join(stages) or 'none'}.")
+    else:
+        listed = (f" Known metric keys{where}: {', '.join(known[:50])}." if known
+                  else f" No metric is recorded{where} in {scope}.")
+    raise NotFoundError(
+        f"Unknown metric key {metric_key!r}{where} in {scope}.{hint}{also}{listed}",
+        code="metric_not_found",
+        details={"metric_key": metric_key, "stage": stage_name, "close_matches": close,
+                 "known": known[:50], "stages_with_key": elsewhere},
+    )
+
+
+def number(value: Any) -> str:
+    """A metric value as text: ``n/a`` for none, up to 6 significant digits otherwise."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

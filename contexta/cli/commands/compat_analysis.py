@@ -114,7 +114,22 @@ def _search_artifacts(args: argparse.Namespace) -> int:
     return emit_result(args, {"artifacts": matches}, "\n".join(lines))
 
 
+def _require_metric(ctx: Any, args: argparse.Namespace) -> None:
+    """An unknown metric key (in --stage, among --project's runs) is an error listing the
+    known ones, never an empty answer."""
+    from .common import require_metric
+
+    service = ctx.query_service
+    refs = None
+    if args.project is not None:
+        refs = [r.run_id for r in ctx.list_runs(args.project)]
+    scope = f"project {args.project!r}" if args.project is not None else "the workspace"
+    require_metric(service, args.metric_key, args.stage, run_refs=refs,
+                   any_stage=args.stage is None, scope=scope)
+
+
 def _trend(args: argparse.Namespace) -> int:
+    _require_metric(facade(args), args)
     trend = require(facade(args), "get_metric_trend")(
         args.metric_key, project_name=args.project, stage_name=args.stage, query=run_query(args))
     lines = [f"Trend: {escape(trend.metric_key)}", f"Points: {len(trend.points)}"]
@@ -138,13 +153,17 @@ def _interpretation(name: str) -> Any:
 
 def _aggregate(args: argparse.Namespace) -> int:
     ctx = facade(args)
+    _require_metric(ctx, args)
     service = _interpretation("AggregationService")(
         ctx.query_service, metric_aggregation=ctx.config.interpretation.trend.metric_aggregation)
     result = service.aggregate_metric(args.metric_key, query=run_query(args),
                                       project_name=args.project, stage_name=args.stage)
+    def shown(value: Any) -> Any:  # an aggregate of nothing is not 0.0
+        return value if result.count else "n/a"
+
     text = "\n".join((f"Aggregate: {escape(result.metric_key)}", f"Count: {result.count}",
-                      f"Mean: {result.mean}", f"Std: {result.std}", f"Min: {result.min}",
-                      f"Max: {result.max}"))
+                      f"Mean: {shown(result.mean)}", f"Std: {shown(result.std)}",
+                      f"Min: {shown(result.min)}", f"Max: {shown(result.max)}"))
     return emit_result(args, result, text)
 
 
@@ -163,7 +182,20 @@ def anomaly_results(ctx: Any, run_id: str, metrics: list[str], project: str | No
                                            metric_keys=tuple(metrics) or None, stage_name=stage)
 
 
+def _require_run_metrics(ctx: Any, run_id: str, keys: list[str], stage: str | None) -> None:
+    """Each metric key named for one run must be recorded in it (in ``stage`` when given)."""
+    from .common import require_metric
+
+    if not keys:
+        return
+    ref = ctx.query_service.resolve_run(run_id)
+    for key in keys:
+        require_metric(ctx.query_service, key, stage, run_refs=[ref], any_stage=stage is None,
+                       scope=f"run {run_id!r}")
+
+
 def _anomaly(args: argparse.Namespace) -> int:
+    _require_run_metrics(facade(args), args.run_id, args.metrics, args.stage)
     results = anomaly_results(facade(args), args.run_id, args.metrics, args.project, args.stage)
     lines = [f"Anomalies: {escape(args.run_id)}", f"Count: {len(results)}"]
     lines += [f"{escape(r.metric_key)}  actual={r.actual_value}  z={r.z_score}  severity={escape(r.severity)}"
@@ -173,6 +205,7 @@ def _anomaly(args: argparse.Namespace) -> int:
 
 def _alert(args: argparse.Namespace) -> int:
     ctx = facade(args)
+    _require_run_metrics(ctx, args.run_id, [args.metric], args.stage)
     rule = _interpretation("AlertRule")(metric_key=args.metric, operator=args.operator, threshold=args.threshold,
                      stage_name=args.stage, severity=args.severity)
     results = require(ctx, "evaluate_alerts")(args.run_id, [rule])

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import Any
 
 from ..output import escape, table
+from .answers import compare_lines, compare_many_lines, show_lines
+from .common import require_metric
 from .compat_support import add_run_list_options, emit_result, facade, require, run_query
 
 __all__ = ["register"]
@@ -43,15 +46,34 @@ def register(commands: argparse._SubParsersAction) -> None:
     _diagnose_parser(commands.add_parser("diagnostics", help="diagnose one run"))
 
 
+def _metric_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--metric", action="append", dest="metrics", default=None,
+                        metavar="KEY", help="only this metric (repeatable); an unknown key is an "
+                        "error listing the known ones")
+
+
 def _compare_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("left_run_id")
     parser.add_argument("right_run_id")
+    _metric_option(parser)
     parser.set_defaults(handler=_compare)
 
 
 def _compare_many_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_ids", nargs="+")
+    _metric_option(parser)
     parser.set_defaults(handler=_compare_many)
+
+
+def _only_metrics(ctx: Any, args: argparse.Namespace, run_ids: Any) -> set[str] | None:
+    """The keys of ``--metric`` (None: every key), each checked to be recorded in the runs."""
+    if not args.metrics:
+        return None
+    refs = [ctx.query_service.resolve_run(r) for r in run_ids]
+    for key in args.metrics:
+        require_metric(ctx.query_service, key, None, run_refs=refs, any_stage=True,
+                       scope="the compared runs")
+    return set(args.metrics)
 
 
 def _diagnose_parser(parser: argparse.ArgumentParser) -> None:
@@ -93,32 +115,47 @@ def _run_list(args: argparse.Namespace) -> int:
 
 
 def _run_show(args: argparse.Namespace) -> int:
-    snapshot = facade(args).get_run_snapshot(args.run_id)
-    text = "\n".join((
-        f"Run: {escape(snapshot.run.run_id)}", f"Project: {escape(snapshot.run.project_name)}",
-        f"Status: {escape(snapshot.run.status)}", f"Stages: {len(snapshot.stages)}",
-        f"Artifacts: {len(snapshot.artifacts)}", f"Records: {len(snapshot.records)}",
-        f"Completeness notes: {len(snapshot.completeness_notes)}"))
-    return emit_result(args, snapshot, text)
+    ctx = facade(args)
+    snapshot = ctx.get_run_snapshot(args.run_id)
+    if args.format == "json":
+        return emit_result(args, snapshot, "")
+    quarantine = ctx.query_service.quarantine_state().get(snapshot.run.run_id)
+    return emit_result(args, snapshot, "\n".join(show_lines(snapshot, quarantine)))
 
 
 def _compare(args: argparse.Namespace) -> int:
-    comparison = facade(args).compare_runs(args.left_run_id, args.right_run_id)
+    ctx = facade(args)
+    comparison = ctx.compare_runs(args.left_run_id, args.right_run_id)
+    keys = _only_metrics(ctx, args, (args.left_run_id, args.right_run_id))
+    if keys is not None:
+        comparison = replace(comparison, stage_comparisons=tuple(
+            replace(s, metric_deltas=tuple(d for d in s.metric_deltas if d.metric_key in keys))
+            for s in comparison.stage_comparisons))
+    if args.format == "json":
+        return emit_result(args, comparison, "")
     lines = [f"Compare: {escape(comparison.left_run_id)} vs {escape(comparison.right_run_id)}",
              escape(comparison.summary)]
     lines += [f"[{escape(s.stage_name)}] left={escape(s.left_status or '-')} right={escape(s.right_status or '-')} "
               f"deltas={len(s.metric_deltas)}" for s in comparison.stage_comparisons]
+    lines += compare_lines(comparison, ctx.get_run_snapshot(comparison.left_run_id),
+                           ctx.get_run_snapshot(comparison.right_run_id))
     return emit_result(args, comparison, "\n".join(lines))
 
 
 def _compare_many(args: argparse.Namespace) -> int:
-    comparison = facade(args).compare_multiple_runs(args.run_ids)
+    ctx = facade(args)
+    comparison = ctx.compare_multiple_runs(args.run_ids)
+    keys = _only_metrics(ctx, args, args.run_ids)
+    if keys is not None:
+        comparison = replace(comparison, metric_table=tuple(
+            r for r in comparison.metric_table if r.metric_key in keys))
     lines = [f"Compare many: {', '.join(escape(r) for r in comparison.run_ids)}",
              escape(comparison.summary)]
     for row in comparison.metric_table:
         values = ", ".join(escape(v) for v in row.values)
         lines.append(f"{escape(row.stage_name or 'run')} | {escape(row.metric_key)} | {values} | "
                      f"best={escape(row.best_run_id or '-')}")
+    lines += compare_many_lines(comparison)
     return emit_result(args, comparison, "\n".join(lines))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..output import emit, emit_json, escape
-from .common import open_workspace
+from .common import open_workspace, require_metric
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -90,18 +90,22 @@ def _release(args: argparse.Namespace) -> int:
 def _best(args: argparse.Namespace) -> int:
     ctx = open_workspace(args)
     view = ctx.as_of(args.as_of) if args.as_of else ctx
-    candidates = args.run or [r.run_id for r in view.list_runs(args.project)]
+    service = view.query_service
+    if args.run:  # every named run must exist (as of --as-of), one as much as several
+        candidates = list(args.run)
+        refs = [service.resolve_run(run) for run in candidates]
+        scope = "the given runs"
+    else:
+        candidates = refs = [r.run_id for r in view.list_runs(args.project)]
+        scope = f"project {args.project!r}" if args.project else "the workspace"
     best = None
-    if len(set(candidates)) >= 2:
-        best = view.select_best_run(
+    if candidates:
+        require_metric(service, args.metric, args.stage, run_refs=refs, scope=scope)
+        best = service.best_of(
             candidates, args.metric, stage_name=args.stage,
             higher_is_better=not args.lower_is_better,
             include_quarantined=args.include_quarantined,
         )
-    elif len(candidates) == 1:
-        only = candidates[0]
-        excluded = not args.include_quarantined and only in view.quarantined_runs()
-        best = None if excluded else only
     if args.format == "json":
         emit_json({"metric": args.metric, "stage": args.stage, "best": best,
                    "candidates": len(candidates), "as_of": args.as_of,
