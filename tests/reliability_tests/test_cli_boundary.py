@@ -26,11 +26,13 @@ import hashlib
 import os
 import re
 import shutil
+import socketserver
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -57,6 +59,7 @@ class Spec:
     replaces: bool = False  # it replaces the workspace's contents (restore)
     reports_damage: bool = False  # damage is its answer (findings on stdout, exit 1)
     shows_damage: bool = False  # a status: on damage it may exit 0 if its answer names it
+    serves: bool = False  # a server: run with serve_forever returning at once
 
 
 COMMANDS: dict[str, Spec] = {
@@ -103,6 +106,8 @@ COMMANDS: dict[str, Spec] = {
     "backup create": Spec(writes=True, reports_damage=True),  # a DEGRADED backup, exit 1
     "restore apply": Spec(("{backup}",), writes=True, creates=True, replaces=True),
     "recover replay": Spec(reports_damage=True),
+    "serve http": Spec(("--port", "0", "--quiet"), serves=True),
+    "ui": Spec(("--port", "0", "--quiet", "--no-browser"), serves=True),
 }
 
 CASES = ("missing", "file", "ledger_file", "read_only", "full_disk", "damaged")
@@ -208,7 +213,11 @@ class Outcome:
     refused: int
 
 
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str], case: str, ws: Path) -> Outcome:
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str], case: str, ws: Path,
+            serves: bool = False) -> Outcome:
+    if serves:  # the server starts (workspace opened, socket bound) and stops at once
+        with mock.patch.object(socketserver.BaseServer, "serve_forever", lambda self: None):
+            return run_cli(argv, capsys, case, ws)
     capsys.readouterr()
     fault = {"read_only": errno.EROFS, "full_disk": errno.ENOSPC}.get(case)
     refused: list[str] = []
@@ -289,7 +298,8 @@ def walk(commands: list[str], cases: tuple[str, ...], template: dict[str, Path],
         ws = make_case(case, template, root)
         for command in commands:
             before = snapshot(ws)
-            result = run_cli(argv_of(command, ws, template), capsys, case, ws)
+            result = run_cli(argv_of(command, ws, template), capsys, case, ws,
+                             COMMANDS[command].serves)
             after = snapshot(ws)
             for problem in problems(command, case, result, before, after):
                 failures.append(f"{case:11} contexta {command}: {problem}")
@@ -331,7 +341,8 @@ def _control(commands: list[str], template: dict[str, Path], tmp_path: Path,
     shutil.copytree(template["ws"], ws)
     failed = []
     for command in commands:
-        result = run_cli(argv_of(command, ws, template), capsys, "good", ws)
+        result = run_cli(argv_of(command, ws, template), capsys, "good", ws,
+                         COMMANDS[command].serves)
         if result.code != 0 or "Traceback" in result.out + result.err:
             failed.append(f"{command}: exit {result.code} {result.err.strip()[:200]!r}")
     assert not failed, "\n".join(failed)

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from contexta import Contexta
+from contexta.contract import Project
 from contexta.surfaces.http.server import is_loopback
 
 from .conftest import Client, start
@@ -163,8 +165,13 @@ def test_cli_serve_prints_the_address_and_token_and_answers(tmp_path: Any) -> No
 
 def test_cli_serve_on_a_taken_port_is_a_typed_error(client: Client, tmp_path: Any) -> None:
     port = client.server.server_address[1]
+    other = tmp_path / "other"
+    ctx = Contexta(workspace=str(other))  # a workspace (reads never create one)
+    ctx.metadata_store.projects.put_project(
+        Project(project_ref="project:other", name="other", created_at="2025-01-01T00:00:00Z"))
+    ctx.close()
     done = subprocess.run(
-        [sys.executable, "-m", "contexta.cli", "--workspace", str(tmp_path / "other"), "serve",
+        [sys.executable, "-m", "contexta.cli", "--workspace", str(other), "serve",
          "http", "--port", str(port)], capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "serve_bind_failed" in done.stderr or "Cannot serve" in done.stderr

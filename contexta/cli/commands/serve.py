@@ -52,6 +52,9 @@ def _serve_http(args: argparse.Namespace) -> int:
     from ...surfaces.http.server import is_loopback
 
     ctx = open_workspace(args)
+    # one read before serving: a damaged workspace is refused now, not on every request, and
+    # the first page finds the projections folded
+    ctx.list_projects()
     try:
         server = make_server(ctx, host=args.host, port=args.port, read_only=args.read_only)
     except OSError as exc:
