@@ -173,15 +173,17 @@ def test_run_page_draws_diverging_bars_with_missing_values_as_na(documents) -> N
     assert chart.series[0].values[2] == pytest.approx(20.0)  # 0.25 -> 0.3
     html = documents["run"].to_html()
     assert html.count(">n/a</text>") == 2
-    assert html.count('rx="2" fill="#2563eb"') == 1  # one bar, going up
+    assert html.count('rx="2" fill="#ea580c"') == 1  # one bar: the loss went up, a regression
 
 
 def test_multi_run_page_has_a_heatmap_table_and_small_multiples(documents) -> None:
     section = documents["multi"].section("Metric Table")
-    kinds = [c.kind for c in section.charts]
+    kinds = [c.kind for c in section.charts if not c.joined]  # then the runs' curves overlaid
     assert kinds == ["heatmap", "line", "line", "line"]  # latency-ms has one value: no line
+    overlaid = [c.title for c in section.charts if c.joined]
+    assert overlaid == ["train/loss by observation, runs overlaid"]
     html = documents["multi"].to_html()
-    assert '<table class="heatmap">' in html and html.count("<svg") == 3
+    assert '<table class="heatmap">' in html and html.count("<svg") == 3 + 1
     assert html.count('class="missing"') == 3 + 2  # latency-ms on 3 runs, accuracy/auc on r04
 
 
