@@ -5,6 +5,7 @@ never used kept apart from real warnings. The Markdown, CSV and dict forms stay 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -230,3 +231,27 @@ def test_markdown_keeps_the_warnings_as_recorded_from_1_0(ctx) -> None:
     for code in UNUSED:
         assert f"warning: {code}" in markdown
 
+
+
+def test_a_feature_first_used_later_makes_its_notes_warnings_again_but_not_as_of_before(
+    tmp_path,
+) -> None:
+    import time
+
+    ctx = Contexta(workspace=tmp_path / ".contexta")
+    with ctx.run("first") as first, first.stage("train") as stage:
+        stage.metric("loss", 0.5)
+    time.sleep(0.01)
+    before = ctx.as_of(datetime.now(UTC))
+    time.sleep(0.01)
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"weights")
+    with ctx.run("second") as second, second.stage("train") as stage:
+        stage.metric("loss", 0.4)
+        second.register_artifact("model", str(model))
+    badge = '<span class="sev sev-warning">warning</span>: artifact_list_empty'
+    quiet = '<span class="quiet" title="not used in this workspace">warning: artifact_list_empty'
+    now = ctx.build_snapshot_report(first.ref).to_html()
+    assert badge in now and quiet not in now  # the workspace records artifacts now
+    then = before.build_snapshot_report(first.ref).to_html()
+    assert quiet in then and badge not in then  # as it stood before the first artifact
