@@ -255,3 +255,15 @@ def test_a_feature_first_used_later_makes_its_notes_warnings_again_but_not_as_of
     assert badge in now and quiet not in now  # the workspace records artifacts now
     then = before.build_snapshot_report(first.ref).to_html()
     assert quiet in then and badge not in then  # as it stood before the first artifact
+
+
+def test_overlaid_runs_that_share_a_name_are_told_apart_by_their_ids(tmp_path) -> None:
+    ctx = Contexta(workspace=tmp_path / ".contexta")
+    refs = []
+    for _ in range(2):
+        with ctx.run("same") as run, run.stage("train") as stage:
+            for step in (1, 2):
+                stage.metric("loss", 1.0 / step, step=step)
+        refs.append(run.ref)
+    chart = _overlay(ctx.build_run_report(*refs).section("Metric Deltas"))
+    assert [s.name for s in chart.series] == [str(ref) for ref in refs]

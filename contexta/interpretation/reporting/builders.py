@@ -411,7 +411,10 @@ def overlay_curves(snapshots: Sequence[Any]) -> tuple[ReportChart, ...]:
     observation number."""
     if len(snapshots) < 2:
         return ()
-    per_run = [(_run_label(s), _metric_groups(s)) for s in snapshots]
+    names = [str(s.run.name or s.run.run_id) for s in snapshots]
+    if len(set(names)) < len(names):  # runs sharing a name are told apart by their ids
+        names = [str(s.run.run_id) for s in snapshots]
+    per_run = [(name, _metric_groups(s)) for name, s in zip(names, snapshots, strict=True)]
     keys = dict.fromkeys(k for _, groups in per_run for k, recs in groups.items() if len(recs) > 1)
     charts: list[ReportChart] = []
     for stage, key in list(keys)[:MAX_CHARTS]:
@@ -442,11 +445,6 @@ def overlay_curves(snapshots: Sequence[Any]) -> tuple[ReportChart, ...]:
             )
         )
     return tuple(charts)
-
-
-def _run_label(snapshot: Any) -> str:
-    run = snapshot.run
-    return str(run.name or run.run_id)
 
 
 def _tagged_step(record: Any) -> int | None:
