@@ -267,3 +267,28 @@ def test_overlaid_runs_that_share_a_name_are_told_apart_by_their_ids(tmp_path) -
         refs.append(run.ref)
     chart = _overlay(ctx.build_run_report(*refs).section("Metric Deltas"))
     assert [s.name for s in chart.series] == [str(ref) for ref in refs]
+
+
+def _x_labels(svg: str) -> list[str]:
+    return re.findall(r'text-anchor="middle" font-size="11" fill="#6b7280">([^<]+)</text>', svg)
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        (range(400), [str(s) for s in range(0, 400, 50)]),
+        (range(0, 4000, 10), [str(s) for s in range(0, 4000, 500)]),
+        (range(7, 400), [str(s) for s in range(50, 400, 50)]),
+        ((0, 3, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61), None),
+    ],
+)
+def test_a_step_axis_is_labelled_at_round_steps(steps, expected) -> None:
+    from contexta.interpretation.reporting.svg import line_chart
+
+    labels = tuple(str(s) for s in steps)
+    chart = ReportChart("line", "loss", labels, (ChartSeries("a", tuple(1.0 for _ in labels)),))
+    shown = _x_labels(line_chart(chart))
+    if expected is None:  # no round steps to speak of: every k-th label, as before
+        assert shown == [labels[i] for i in range(0, len(labels), 2)]
+    else:
+        assert shown == expected

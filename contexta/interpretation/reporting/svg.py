@@ -105,7 +105,8 @@ def line_chart(chart: ReportChart, *, width: int = 680, height: int = 260) -> st
         chart.series) > 1 else []
     legend = 20 * len(legend_rows) + 2 if legend_rows else 0
     left, right, top = 60, 20, 18 + legend
-    shown = [x for i, x in enumerate(labels) if i % max(1, math.ceil(n / 14)) == 0]
+    marked = _label_positions(labels)
+    shown = [labels[i] for i in marked]
     widest = 6.4 * max(len(_short(x, 18)) for x in shown)
     rotate = widest > (width - left - right) / len(shown) * 0.92
     bottom = 62 if rotate else 36
@@ -132,10 +133,8 @@ def line_chart(chart: ReportChart, *, width: int = 680, height: int = 260) -> st
             f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
             f'fill="{AXIS_TEXT}">{escape(tick_text(t, step))}</text>'
         )
-    every = max(1, math.ceil(n / 14))
-    for i, label in enumerate(labels):
-        if i % every:
-            continue
+    for i in marked:
+        label = labels[i]
         x, y = x_at(i), top + plot_h + 16
         text = escape(_short(label, 18))
         if rotate:
@@ -208,6 +207,29 @@ def line_chart(chart: ReportChart, *, width: int = 680, height: int = 260) -> st
 
 #: above this many points per series a line chart drops its markers and value labels
 MARKER_LIMIT = 60
+
+#: at most about this many x labels under a line chart
+X_LABELS = 14
+
+
+def _label_positions(labels: Sequence[str]) -> list[int]:
+    """The positions whose x label is shown: all of them when few; when the labels are step
+    numbers, those at round multiples (0, 50, 100, ... rather than 0, 29, 58, ...); else
+    every k-th one."""
+    n = len(labels)
+    every = max(1, math.ceil(n / X_LABELS))
+    if every == 1:
+        return list(range(n))
+    if all(x.lstrip("-").isdigit() for x in labels):
+        steps = [int(x) for x in labels]
+        span = max(steps) - min(steps)
+        round_step = next(
+            (f * 10**e for e in range(30) for f in (1, 2, 5) if f * 10**e * X_LABELS >= span), 1
+        )
+        marked = [i for i, step in enumerate(steps) if step % round_step == 0]
+        if 2 <= len(marked) <= X_LABELS + 1:
+            return marked
+    return list(range(0, n, every))
 
 
 def _legend_width(name: str) -> int:
