@@ -127,19 +127,36 @@ class ReportsMixin:
 
     def build_snapshot_report(self, run_id: str) -> ReportDocument:
         """Snapshot and diagnostics of one run as a report."""
+        from ..interpretation.reporting.builders import features_used
+
         snapshot = self.get_run_snapshot(run_id)
         diagnostics = self.diagnose_run(run_id)  # type: ignore[attr-defined]
-        return self.report_builder.build_snapshot_report(snapshot, diagnostics)
+        return self.report_builder.build_snapshot_report(
+            snapshot, diagnostics, features_used=features_used(self.query_service)
+        )
 
     def build_run_report(self, left_run_id: str, right_run_id: str) -> ReportDocument:
         """``compare_runs(left, right)`` with the left run's diagnostics as a report."""
+        from ..interpretation.reporting.builders import features_used
+
         comparison = self.compare_runs(left_run_id, right_run_id)
         diagnostics = self.diagnose_run(left_run_id)  # type: ignore[attr-defined]
-        return self.report_builder.build_run_report(comparison, diagnostics)
+        snapshots = (self.get_run_snapshot(left_run_id), self.get_run_snapshot(right_run_id))
+        return self.report_builder.build_run_report(
+            comparison, diagnostics, snapshots=snapshots,
+            features_used=features_used(self.query_service),
+        )
 
     def build_multi_run_report(self, run_ids: Sequence[str]) -> ReportDocument:
         """``compare_multiple_runs(run_ids)`` as a report."""
-        return self.report_builder.build_multi_run_report(self.compare_multiple_runs(run_ids))
+        from ..interpretation.reporting.builders import features_used
+
+        comparison = self.compare_multiple_runs(run_ids)
+        return self.report_builder.build_multi_run_report(
+            comparison,
+            snapshots=tuple(self.get_run_snapshot(run_id) for run_id in comparison.run_ids),
+            features_used=features_used(self.query_service),
+        )
 
     def build_project_summary_report(self, project_name: str) -> ReportDocument:
         """The project's runs (``list_runs(project_name)`` order); an unknown or empty project
@@ -165,10 +182,16 @@ class ReportsMixin:
         query: Any = None,
     ) -> ReportDocument:
         """``get_metric_trend(...)`` as a report."""
+        from ..interpretation.metric_series import select_runs
+
         trend = self.get_metric_trend(
             metric_key, project_name=project_name, stage_name=stage_name, query=query
         )
-        return self.report_builder.build_trend_report(trend)
+        service = self.trend_service
+        total = len(select_runs(service.query_service, project_name, query, self.list_runs))
+        return self.report_builder.build_trend_report(
+            trend, runs_total=total, window=service.config.default_window_runs
+        )
 
     def build_alert_report(self, run_id: str, rules: Sequence[AlertRule]) -> ReportDocument:
         """``evaluate_alerts(run_id, rules)`` as a report (Triggered, Passed)."""

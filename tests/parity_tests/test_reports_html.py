@@ -173,15 +173,17 @@ def test_run_page_draws_diverging_bars_with_missing_values_as_na(documents) -> N
     assert chart.series[0].values[2] == pytest.approx(20.0)  # 0.25 -> 0.3
     html = documents["run"].to_html()
     assert html.count(">n/a</text>") == 2
-    assert html.count('rx="2" fill="#2563eb"') == 1  # one bar, going up
+    assert html.count('rx="2" fill="#ea580c"') == 1  # one bar: the loss went up, a regression
 
 
 def test_multi_run_page_has_a_heatmap_table_and_small_multiples(documents) -> None:
     section = documents["multi"].section("Metric Table")
-    kinds = [c.kind for c in section.charts]
+    kinds = [c.kind for c in section.charts if not c.joined]  # then the runs' curves overlaid
     assert kinds == ["heatmap", "line", "line", "line"]  # latency-ms has one value: no line
+    overlaid = [c.title for c in section.charts if c.joined]
+    assert overlaid == ["train/loss by observation, runs overlaid"]
     html = documents["multi"].to_html()
-    assert '<table class="heatmap">' in html and html.count("<svg") == 3
+    assert '<table class="heatmap">' in html and html.count("<svg") == 3 + 1
     assert html.count('class="missing"') == 3 + 2  # latency-ms on 3 runs, accuracy/auc on r04
 
 
@@ -234,6 +236,11 @@ def test_empty_and_degenerate_charts_render() -> None:
         lambda: ReportChart("line", "t", ("a", "b"), (ChartSeries("s", (1,)),)),
         lambda: ReportChart("line", "t", ("a",), (ChartSeries("s", (1,)),), annotations=("x", "y")),
         lambda: ChartSeries("s", (float("nan"),)),
+        # lower_is_better: one flag per label (diverging) or per series (others)
+        lambda: ReportChart("diverging", "t", ("a", "b"), (ChartSeries("s", (1, 2)),),
+                            lower_is_better=(True,)),
+        lambda: ReportChart("heatmap", "t", ("a", "b"), (ChartSeries("s", (1, 2)),),
+                            lower_is_better=(True, False)),
     ],
 )
 def test_invalid_chart_data_is_refused(make) -> None:

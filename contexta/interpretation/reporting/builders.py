@@ -8,15 +8,30 @@ deltas (run comparison), the metric table (multi-run) and the series (trend).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from ...contract.timestamps import timestamp_micros
 from ..results import CompletenessNote, RunRecord
+from .direction import lower_is_better
 from .document import ChartSeries, ReportChart, ReportDocument, ReportSection
 from .svg import fmt, percent
 
-__all__ = ["MAX_CHARTS", "ReportBuilder", "render_notes"]
+__all__ = ["FEATURE_NOTES", "MAX_CHARTS", "ReportBuilder", "features_used", "render_notes"]
+
+#: completeness notes (without a ``left:``/``right:`` prefix) that only say a run has none of
+#: a feature: name of the feature (as in ``features_used``) and how the page calls it
+FEATURE_NOTES: dict[str, tuple[str, str]] = {
+    "deployment_list_empty": ("deployments", "deployments"),
+    "batch_list_empty": ("batches", "batches"),
+    "sample_list_empty": ("samples", "samples"),
+    "artifact_list_empty": ("artifacts", "artifacts"),
+    "relation_scope_empty": ("relations", "lineage"),
+    "provenance_missing": ("provenance", "provenance"),
+    "environment_snapshot_missing": ("environments", "environments"),
+    "left_environment_snapshot_missing": ("environments", "environments"),
+    "right_environment_snapshot_missing": ("environments", "environments"),
+}
 
 #: At most this many small charts per section (metric curves, multi-run metrics).
 MAX_CHARTS = 24
@@ -30,6 +45,40 @@ def render_notes(notes: Iterable[CompletenessNote]) -> str:
     if not seen:
         return "No completeness notes."
     return "\n".join(f"{severity}: {summary}" for severity, summary in seen)
+
+
+def features_used(query_service: Any) -> frozenset[str]:
+    """The features of :data:`FEATURE_NOTES` that at least one entity of the workspace (as
+    of the query service's moment) records."""
+    names = {feature for feature, _ in FEATURE_NOTES.values()}
+    as_of_us = getattr(query_service, "as_of_us", None)
+    return frozenset(
+        name for name in names if query_service.ws.table(name, as_of_us=as_of_us).num_rows
+    )
+
+
+def notes_section(
+    notes: Iterable[CompletenessNote], features_used: Collection[str] | None
+) -> ReportSection:
+    """The Completeness Notes section; with ``features_used`` (the features any run of the
+    workspace has recorded), the notes about a feature outside it are quiet on the page."""
+    notes = tuple(notes)
+    body = render_notes(notes)
+    if features_used is None:
+        return ReportSection("Completeness Notes", body)
+    quiet: dict[str, str] = {}
+    for note in notes:
+        feature = FEATURE_NOTES.get(note.summary.split(":", 1)[-1])
+        if feature is not None and feature[0] not in features_used:
+            quiet[f"{note.severity}: {note.summary}"] = feature[1]
+    if not quiet:
+        return ReportSection("Completeness Notes", body)
+    unused = ", ".join(dict.fromkeys(sorted(quiet.values())))
+    note = (
+        f"Greyed notes concern features this workspace has never used ({unused}); "
+        "they are not problems."
+    )
+    return ReportSection("Completeness Notes", body, note=note, quiet=frozenset(quiet))
 
 
 def _issues(diagnostics: Any) -> str:
@@ -46,9 +95,13 @@ def _links(snapshot: Any, *kinds: str) -> tuple[Any, ...]:
 class ReportBuilder:
     """Builds :class:`ReportDocument` objects; stateless."""
 
-    def build_snapshot_report(self, snapshot: Any, diagnostics: Any) -> ReportDocument:
+    def build_snapshot_report(
+        self, snapshot: Any, diagnostics: Any, *, features_used: Collection[str] | None = None
+    ) -> ReportDocument:
         """Run Summary, Stages, Artifacts, Batches, Deployments, Samples, Diagnostics,
-        Completeness Notes (always present), then Provenance when the run has one."""
+        Completeness Notes (always present), then Provenance when the run has one.
+
+        ``features_used`` (page only): see :func:`notes_section`."""
         run = snapshot.run
         samples = "\n".join(
             f"{s.name}: observed_at={s.observed_at}"
@@ -106,12 +159,10 @@ class ReportBuilder:
             ),
             ReportSection("Samples", samples or "No samples.", _links(snapshot, "sample")),
             ReportSection("Diagnostics", _issues(diagnostics), tuple(diagnostics.evidence_links)),
-            ReportSection(
-                "Completeness Notes",
-                render_notes(
-                    [CompletenessNote("warning", n) for n in snapshot.completeness_notes]
-                    + list(diagnostics.completeness_notes)
-                ),
+            notes_section(
+                [CompletenessNote("warning", n) for n in snapshot.completeness_notes]
+                + list(diagnostics.completeness_notes),
+                features_used,
             ),
         ]
         provenance = snapshot.provenance
@@ -128,9 +179,19 @@ class ReportBuilder:
             )
         return ReportDocument(f"Run Snapshot Report: {run.run_id}", tuple(sections))
 
-    def build_run_report(self, comparison: Any, diagnostics: Any) -> ReportDocument:
+    def build_run_report(
+        self,
+        comparison: Any,
+        diagnostics: Any,
+        *,
+        snapshots: Sequence[Any] = (),
+        features_used: Collection[str] | None = None,
+    ) -> ReportDocument:
         """Summary, Metric Deltas, Artifact Changes, Diagnostics (of the left run),
-        Completeness Notes, then Provenance when either run has provenance."""
+        Completeness Notes, then Provenance when either run has provenance.
+
+        Page only: ``snapshots`` (of the two runs) give the metric curves of both runs
+        overlaid; ``features_used``: see :func:`notes_section`."""
         deltas = [(s.stage_name, d) for s in comparison.stage_comparisons for d in s.metric_deltas]
         sections = [
             ReportSection("Summary", comparison.summary, tuple(comparison.evidence_links)),
@@ -142,7 +203,7 @@ class ReportBuilder:
                     for stage, d in deltas
                 )
                 or "No metric deltas.",
-                charts=delta_chart(comparison, deltas),
+                charts=delta_chart(comparison, deltas) + overlay_curves(snapshots),
             ),
             ReportSection(
                 "Artifact Changes",
@@ -153,11 +214,9 @@ class ReportBuilder:
                 or "No artifact changes.",
             ),
             ReportSection("Diagnostics", _issues(diagnostics), tuple(diagnostics.evidence_links)),
-            ReportSection(
-                "Completeness Notes",
-                render_notes(
-                    list(comparison.completeness_notes) + list(diagnostics.completeness_notes)
-                ),
+            notes_section(
+                list(comparison.completeness_notes) + list(diagnostics.completeness_notes),
+                features_used,
             ),
         ]
         provenance = comparison.provenance_comparison
@@ -174,9 +233,18 @@ class ReportBuilder:
         title = f"Run Comparison Report: {comparison.left_run_id} vs {comparison.right_run_id}"
         return ReportDocument(title, tuple(sections))
 
-    def build_multi_run_report(self, comparison: Any) -> ReportDocument:
+    def build_multi_run_report(
+        self,
+        comparison: Any,
+        *,
+        snapshots: Sequence[Any] = (),
+        features_used: Collection[str] | None = None,
+    ) -> ReportDocument:
         """Summary, Run IDs (as given), Metric Table (``<stage or run>/<key>: <values>``),
-        Completeness Notes."""
+        Completeness Notes.
+
+        Page only: ``snapshots`` (of the runs) give their metric curves overlaid;
+        ``features_used``: see :func:`notes_section`."""
         return ReportDocument(
             f"Multi Run Report: {len(comparison.run_ids)} runs",
             (
@@ -189,9 +257,9 @@ class ReportBuilder:
                         for row in comparison.metric_table
                     )
                     or "No metric rows.",
-                    charts=metric_table_charts(comparison),
+                    charts=metric_table_charts(comparison) + overlay_curves(snapshots),
                 ),
-                ReportSection("Completeness Notes", render_notes(comparison.completeness_notes)),
+                notes_section(comparison.completeness_notes, features_used),
             ),
         )
 
@@ -218,16 +286,32 @@ class ReportBuilder:
             ),
         )
 
-    def build_trend_report(self, trend: Any) -> ReportDocument:
-        """Series (``<run_id>: value=…, captured_at=…``), Completeness Notes."""
+    def build_trend_report(
+        self, trend: Any, *, runs_total: int | None = None, window: int | None = None
+    ) -> ReportDocument:
+        """Series (``<run_id>: value=…, captured_at=…``), Completeness Notes.
+
+        Page only: ``runs_total`` (runs selected before the trend window) and ``window`` (the
+        window size) let the page say when only the last runs were kept."""
         points = trend.points
         charts: tuple[ReportChart, ...] = ()
+        kept = len(points) + sum(
+            n.summary.startswith("missing_metric_for_run:") for n in trend.completeness_notes
+        )
+        note = None
+        if runs_total is not None and runs_total > kept:
+            note = f"Only the last {kept} of {runs_total} runs are kept" + (
+                f" (trend window: {window} runs, set by interpretation.trend."
+                "default_window_runs)." if window is not None else "."
+            )
         if points:
             stage = points[0].stage_name
             caption = f"{len(points)} run{'s' if len(points) != 1 else ''} with a value"
             if trend.completeness_notes:
                 missing = len(trend.completeness_notes)
                 caption += f"; {missing} without it (see Completeness Notes)"
+            caption += "; lower is better" if lower_is_better(trend.metric_key) else (
+                "; higher is better")
             charts = (
                 ReportChart(
                     "line",
@@ -248,6 +332,7 @@ class ReportBuilder:
                     )
                     or "No series points.",
                     charts=charts,
+                    note=note,
                 ),
                 ReportSection("Completeness Notes", render_notes(trend.completeness_notes)),
             ),
@@ -279,9 +364,9 @@ class ReportBuilder:
 # ---------------------------------------------------------------------- chart data
 
 
-def metric_curves(snapshot: Any) -> tuple[ReportChart, ...]:
-    """One line chart per (stage, metric key) observed at least twice in the run, over the
-    observations in time order (labelled by their recorded steps when every one has one)."""
+def _metric_groups(snapshot: Any) -> dict[tuple[str, str], list[Any]]:
+    """The run's metric records with a value by (stage name or ``run``, key), each list in
+    observation order (ties: recorded order)."""
     stage_names = {s.stage_id: s.name for s in snapshot.stages}
     groups: dict[tuple[str, str], list[tuple[int, int, Any]]] = {}
     for position, record in enumerate(snapshot.records):
@@ -291,12 +376,19 @@ def metric_curves(snapshot: Any) -> tuple[ReportChart, ...]:
         groups.setdefault((stage, record.key), []).append(
             (timestamp_micros(record.observed_at), position, record)
         )
+    return {
+        group: [item[2] for item in sorted(items, key=lambda item: (item[0], item[1]))]
+        for group, items in groups.items()
+    }
+
+
+def metric_curves(snapshot: Any) -> tuple[ReportChart, ...]:
+    """One line chart per (stage, metric key) observed at least twice in the run, over the
+    observations in time order (labelled by their recorded steps when every one has one)."""
     charts: list[ReportChart] = []
-    for (stage, key), items in groups.items():
-        if len(items) < 2 or len(charts) >= MAX_CHARTS:
+    for (stage, key), records in _metric_groups(snapshot).items():
+        if len(records) < 2 or len(charts) >= MAX_CHARTS:
             continue
-        items.sort(key=lambda item: (item[0], item[1]))
-        records = [item[2] for item in items]
         steps = [_tagged_step(r) for r in records]
         by_step = all(step is not None for step in steps)
         labels = [str(step) if by_step else str(i) for i, step in enumerate(steps)]
@@ -307,6 +399,49 @@ def metric_curves(snapshot: Any) -> tuple[ReportChart, ...]:
                 tuple(labels),
                 (ChartSeries(key, tuple(float(r.value) for r in records)),),
                 tuple(f"step {x} at {r.observed_at}" for x, r in zip(labels, records, strict=True)),
+            )
+        )
+    return tuple(charts)
+
+
+def overlay_curves(snapshots: Sequence[Any]) -> tuple[ReportChart, ...]:
+    """One line chart per (stage, metric key) that some run observed at least twice, with
+    one line per run that has it, overlaid on a shared x axis: the recorded steps when every
+    observation of every run has one (each run drawn through the steps it skipped), else the
+    observation number."""
+    if len(snapshots) < 2:
+        return ()
+    names = [str(s.run.name or s.run.run_id) for s in snapshots]
+    if len(set(names)) < len(names):  # runs sharing a name are told apart by their ids
+        names = [str(s.run.run_id) for s in snapshots]
+    per_run = [(name, _metric_groups(s)) for name, s in zip(names, snapshots, strict=True)]
+    keys = dict.fromkeys(k for _, groups in per_run for k, recs in groups.items() if len(recs) > 1)
+    charts: list[ReportChart] = []
+    for stage, key in list(keys)[:MAX_CHARTS]:
+        lines = [(name, groups[(stage, key)]) for name, groups in per_run if (stage, key) in groups]
+        steps = [[_tagged_step(r) for r in records] for _, records in lines]
+        by_step = all(step is not None for run in steps for step in run)
+        if by_step:
+            xs = sorted({step for run in steps for step in run})  # type: ignore[type-var]
+        else:
+            xs = list(range(max(len(records) for _, records in lines)))
+        at = {x: i for i, x in enumerate(xs)}
+        series = []
+        for (name, records), run_steps in zip(lines, steps, strict=True):
+            values: list[float | None] = [None] * len(xs)
+            for i, record in enumerate(records):
+                values[at[run_steps[i] if by_step else i]] = float(record.value)
+            series.append(ChartSeries(name, tuple(values)))
+        direction = "lower" if lower_is_better(key) else "higher"
+        charts.append(
+            ReportChart(
+                "line",
+                f"{stage}/{key} by {'step' if by_step else 'observation'}, runs overlaid",
+                tuple(str(x) for x in xs),
+                tuple(series),
+                tuple(f"{'step' if by_step else 'observation'} {x}" for x in xs),
+                f"{len(series)} of {len(snapshots)} runs have it; {direction} is better.",
+                joined=True,
             )
         )
     return tuple(charts)
@@ -328,6 +463,7 @@ def delta_chart(comparison: Any, deltas: Sequence[tuple[str, Any]]) -> tuple[Rep
     labels: list[str] = []
     values: list[float | None] = []
     notes: list[str] = []
+    lower = tuple(lower_is_better(d.metric_key) for _, d in deltas)
     for stage, d in deltas:
         left, right = d.left_value, d.right_value
         labels.append(f"{stage}/{d.metric_key}")
@@ -345,9 +481,21 @@ def delta_chart(comparison: Any, deltas: Sequence[tuple[str, Any]]) -> tuple[Rep
             (ChartSeries("relative change %", tuple(values)),),
             tuple(notes),
             f"Left: {comparison.left_run_id}; right: {comparison.right_run_id}. "
-            "Blue: value went up, orange: down; n/a: missing on one side or left is 0.",
+            f"Blue: the right run is better, orange: worse ({_directions(labels, lower)}); "
+            "n/a: missing on one side or left is 0.",
+            lower,
         ),
     )
+
+
+def _directions(labels: Sequence[str], lower: Sequence[bool]) -> str:
+    """``lower is better for a, b; higher for the rest`` (or all higher / all lower)."""
+    down = [label for label, flag in zip(labels, lower, strict=True) if flag]
+    if not down:
+        return "higher is better for every metric"
+    if len(down) == len(labels):
+        return "lower is better for every metric"
+    return f"lower is better for {', '.join(down)}; higher for the others"
 
 
 def metric_table_charts(comparison: Any) -> tuple[ReportChart, ...]:
@@ -364,7 +512,9 @@ def metric_table_charts(comparison: Any) -> tuple[ReportChart, ...]:
             "Metric table",
             labels,
             tuple(series),
-            caption="Cells shaded from the row's lowest (light) to highest (dark) value.",
+            caption="Cells shaded from the row's worst (light) to best (dark) value; "
+            "\u2193 lower is better, \u2191 higher is better.",
+            lower_is_better=tuple(lower_is_better(r.metric_key) for r in rows),
         )
     ]
     for s in series[:MAX_CHARTS]:

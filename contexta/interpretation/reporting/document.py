@@ -79,6 +79,11 @@ class ReportChart:
 
     ``annotations`` (optional, one per label) are shown beside diverging bars and as point
     tooltips of line charts; ``caption`` is a short sentence under the chart.
+    ``lower_is_better`` (optional) says which way each metric improves: one flag per label
+    for a diverging chart (a bar is coloured by whether its change is an improvement), one
+    per series for a heatmap (the best cell of a row is the darkest). ``joined``: each line
+    goes on through the positions where its series has no value (runs overlaid on a shared
+    step axis, each logging at its own steps) instead of breaking there.
     """
 
     kind: str
@@ -87,6 +92,8 @@ class ReportChart:
     series: tuple[ChartSeries, ...]
     annotations: tuple[str, ...] = ()
     caption: str | None = None
+    lower_is_better: tuple[bool, ...] = ()
+    joined: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in CHART_KINDS:
@@ -112,25 +119,43 @@ class ReportChart:
                 code="report_invalid_chart",
                 details={"annotations": len(annotations), "labels": len(labels)},
             )
+        lower = tuple(bool(flag) for flag in self.lower_is_better)
+        wanted = len(labels) if self.kind == "diverging" else len(series)
+        if lower and len(lower) != wanted:
+            raise ValidationError(
+                f"Chart {self.title!r}: {len(lower)} lower_is_better flags for {wanted} "
+                + ("labels." if self.kind == "diverging" else "series."),
+                code="report_invalid_chart",
+                details={"lower_is_better": len(lower), "expected": wanted},
+            )
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "series", series)
         object.__setattr__(self, "annotations", annotations)
+        object.__setattr__(self, "lower_is_better", lower)
 
 
 @dataclass(frozen=True, slots=True)
 class ReportSection:
-    """A titled block of text lines with its evidence (title and body are stripped)."""
+    """A titled block of text lines with its evidence (title and body are stripped).
+
+    For the HTML page only (never in the Markdown, CSV or dict forms): ``charts``; ``note``,
+    a sentence shown under the heading; ``quiet``, body lines shown with a neutral badge
+    instead of their severity (notes about a feature the workspace never used).
+    """
 
     title: str
     body: str
     evidence_links: tuple[EvidenceLink, ...] = ()
     charts: tuple[ReportChart, ...] = ()
+    note: str | None = None
+    quiet: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "title", _text(self.title, "ReportSection.title"))
         object.__setattr__(self, "body", _text(self.body, "ReportSection.body"))
         object.__setattr__(self, "evidence_links", tuple(self.evidence_links))
         object.__setattr__(self, "charts", tuple(self.charts))
+        object.__setattr__(self, "quiet", frozenset(self.quiet))
 
     def to_dict(self) -> dict[str, object]:
         """``{"title", "body", "evidence_links": [{"kind", "ref", "label"}, ...]}``."""

@@ -3,8 +3,10 @@ link to anything outside the page), readable offline and printable.
 
 The text is 1.0's: the title in ``<h1>``, each section's title in ``<h2>``, its body lines
 joined by ``<br/>`` and its evidence as ``<li>label (kind: ref)</li>``. On top of that: a
-contents bar, severity badges at the start of ``info:``/``warning:``/``error:`` lines, evidence
-folded in a ``<details>``, and the section's charts above its text.
+contents bar, severity badges at the start of ``info:``/``warning:``/``error:`` lines (but a
+section's ``quiet`` lines, notes about a feature the workspace never used, are plain grey
+text), the section's ``note`` under its heading, evidence folded in a ``<details>``, and the
+section's charts above its text.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ figcaption { font-size: 13px; font-weight: 600; color: #374151; margin-bottom: 4
 svg.chart { display: block; max-width: 100%; height: auto; }
 p.caption { margin: 2px 0 0; font-size: 12px; color: #6b7280; }
 p.empty { color: #6b7280; font-size: 13px; }
+p.note { margin: -4px 0 10px; font-size: 13px; color: #374151; background: #f3f4f6;
+  border-left: 3px solid #9ca3af; padding: 4px 10px; border-radius: 0 4px 4px 0; }
+.quiet { color: #9ca3af; }
+.dir { color: #6b7280; font-size: 11px; }
 .table-wrap { overflow-x: auto; }
 table.heatmap { border-collapse: collapse; font-size: 12.5px; min-width: 50%; }
 table.heatmap th, table.heatmap td { border: 1px solid #e5e7eb; padding: 4px 10px; }
@@ -68,7 +74,9 @@ footer { color: #9ca3af; font-size: 12px; text-align: center; margin-top: 22px; 
 """
 
 
-def _line(text: str) -> str:
+def _line(text: str, quiet: frozenset[str] = frozenset()) -> str:
+    if text in quiet:
+        return f'<span class="quiet" title="not used in this workspace">{escape(text)}</span>'
     match = _SEVERITY.match(text)
     if match is None:
         return escape(text)
@@ -83,8 +91,10 @@ def _count(n: int, noun: str) -> str:
 def render_section(section: ReportSection, anchor: str) -> str:
     """One ``<section>``: heading, charts, body lines, evidence."""
     parts = [f'<section id="{anchor}">', f"<h2>{escape(section.title)}</h2>"]
+    if section.note:
+        parts.append(f'<p class="note">{escape(section.note)}</p>')
     parts.append(group(section.charts))
-    lines = "<br/>".join(_line(line) for line in section.body.splitlines())
+    lines = "<br/>".join(_line(line, section.quiet) for line in section.body.splitlines())
     parts.append(f'<p class="lines">{lines}</p>')
     if section.evidence_links:
         items = "".join(

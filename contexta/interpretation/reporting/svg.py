@@ -24,8 +24,8 @@ __all__ = [
 ]
 
 PALETTE = ("#2563eb", "#db2777", "#059669", "#d97706", "#7c3aed", "#0891b2", "#65a30d", "#dc2626")
-POSITIVE = "#2563eb"
-NEGATIVE = "#ea580c"
+POSITIVE = "#2563eb"  # diverging bars: an improvement (or, direction unknown, a rise)
+NEGATIVE = "#ea580c"  # a regression (or a fall)
 GRID = "#e5e7eb"
 AXIS_TEXT = "#6b7280"
 FONT = "font-family=\"ui-sans-serif, system-ui, -apple-system, 'Segoe UI', sans-serif\""
@@ -105,7 +105,8 @@ def line_chart(chart: ReportChart, *, width: int = 680, height: int = 260) -> st
         chart.series) > 1 else []
     legend = 20 * len(legend_rows) + 2 if legend_rows else 0
     left, right, top = 60, 20, 18 + legend
-    shown = [x for i, x in enumerate(labels) if i % max(1, math.ceil(n / 14)) == 0]
+    marked = _label_positions(labels)
+    shown = [labels[i] for i in marked]
     widest = 6.4 * max(len(_short(x, 18)) for x in shown)
     rotate = widest > (width - left - right) / len(shown) * 0.92
     bottom = 62 if rotate else 36
@@ -132,10 +133,8 @@ def line_chart(chart: ReportChart, *, width: int = 680, height: int = 260) -> st
             f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
             f'fill="{AXIS_TEXT}">{escape(tick_text(t, step))}</text>'
         )
-    every = max(1, math.ceil(n / 14))
-    for i, label in enumerate(labels):
-        if i % every:
-            continue
+    for i in marked:
+        label = labels[i]
         x, y = x_at(i), top + plot_h + 16
         text = escape(_short(label, 18))
         if rotate:
@@ -156,7 +155,8 @@ def line_chart(chart: ReportChart, *, width: int = 680, height: int = 260) -> st
         runs: list[list[tuple[float, float]]] = [[]]
         for i, v in enumerate(series.values):
             if v is None:
-                runs.append([])
+                if not chart.joined:
+                    runs.append([])
             else:
                 runs[-1].append((x_at(i), y_at(v)))
         for run in runs:
@@ -207,6 +207,29 @@ def line_chart(chart: ReportChart, *, width: int = 680, height: int = 260) -> st
 
 #: above this many points per series a line chart drops its markers and value labels
 MARKER_LIMIT = 60
+
+#: at most about this many x labels under a line chart
+X_LABELS = 14
+
+
+def _label_positions(labels: Sequence[str]) -> list[int]:
+    """The positions whose x label is shown: all of them when few; when the labels are step
+    numbers, those at round multiples (0, 50, 100, ... rather than 0, 29, 58, ...); else
+    every k-th one."""
+    n = len(labels)
+    every = max(1, math.ceil(n / X_LABELS))
+    if every == 1:
+        return list(range(n))
+    if all(x.lstrip("-").isdigit() for x in labels):
+        steps = [int(x) for x in labels]
+        span = max(steps) - min(steps)
+        round_step = next(
+            (f * 10**e for e in range(30) for f in (1, 2, 5) if f * 10**e * X_LABELS >= span), 1
+        )
+        marked = [i for i, step in enumerate(steps) if step % round_step == 0]
+        if 2 <= len(marked) <= X_LABELS + 1:
+            return marked
+    return list(range(0, n, every))
 
 
 def _legend_width(name: str) -> int:
@@ -275,8 +298,13 @@ def diverging_chart(chart: ReportChart, *, width: int = 680) -> str:
         else:
             length = abs(value) / scale * half
             x = centre if value >= 0 else centre - length
-            colour = POSITIVE if value >= 0 else NEGATIVE
-            tip = escape(f"{label}: {percent(value)}")
+            lower = chart.lower_is_better[i] if chart.lower_is_better else False
+            better = value < 0 if lower else value >= 0
+            colour = POSITIVE if better else NEGATIVE
+            verdict = ""
+            if chart.lower_is_better and value != 0:
+                verdict = ", better" if better else ", worse"
+            tip = escape(f"{label}: {percent(value)}{verdict}")
             out.append(
                 f'<rect x="{x:.1f}" y="{mid - 8:.1f}" width="{max(length, 1.0):.1f}" height="16" '
                 f'rx="2" fill="{colour}"><title>{tip}</title></rect>'
@@ -310,10 +338,12 @@ def _shade(fraction: float) -> str:
 
 def heatmap_table(chart: ReportChart) -> str:
     """A table: rows = series, columns = labels; each cell shaded by its value's position
-    between the row's minimum and maximum."""
+    between the row's minimum and maximum (with ``lower_is_better`` flags: between its worst
+    and best, the best darkest; the row is marked with the direction)."""
     head = "".join(f'<th scope="col">{escape(_short(x, 24))}</th>' for x in chart.labels)
     rows = []
-    for series in chart.series:
+    for k, series in enumerate(chart.series):
+        lower = chart.lower_is_better[k] if chart.lower_is_better else False
         present = [v for v in series.values if v is not None]
         lo, hi = (min(present), max(present)) if present else (0.0, 0.0)
         cells = []
@@ -322,8 +352,15 @@ def heatmap_table(chart: ReportChart) -> str:
                 cells.append('<td class="missing">\u2014</td>')
                 continue
             fraction = 0.5 if hi == lo else (v - lo) / (hi - lo)
+            if lower:
+                fraction = 1.0 - fraction
             cells.append(f'<td style="background:{_shade(fraction)}">{escape(fmt(v))}</td>')
-        rows.append(f'<tr><th scope="row">{escape(series.name)}</th>{"".join(cells)}</tr>')
+        name = escape(series.name)
+        if chart.lower_is_better:
+            hint = "lower is better" if lower else "higher is better"
+            arrow = "\u2193" if lower else "\u2191"
+            name += f' <span class="dir" title="{hint}">{arrow}</span>'
+        rows.append(f'<tr><th scope="row">{name}</th>{"".join(cells)}</tr>')
     return (
         f'<div class="table-wrap"><table class="heatmap"><thead><tr><th scope="col">metric</th>'
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from ...events import METRIC
 from ...history import iso_utc
+from ...interpretation.reporting.direction import lower_is_better
 from .routes import BadRequest, Query, int_param, param, required
 from .serializers import to_jsonable
 from .series import SeriesCache, reduce_series
@@ -23,14 +24,6 @@ from .tables import MAX_LIMIT, RunTable, TableRequest, run_params
 
 __all__ = ["best", "compare", "lower_is_better", "run_detail", "series", "table",
            "table_request"]
-
-#: metric keys whose smaller values are better (the UI lets a user flip any row)
-_LOWER = re.compile(r"(^|[._/-])(loss|error|err|mae|mse|rmse|perplexity|ppl|latency|"
-                    r"duration|time|wer|cer|fpr|fnr)($|[._/-])", re.IGNORECASE)
-
-
-def lower_is_better(metric: str) -> bool:
-    return bool(_LOWER.search(metric.rsplit("/", 1)[-1]))
 
 
 def _flag(query: Query, key: str) -> bool:
