@@ -1,0 +1,344 @@
+"""Whole tables out of a workspace, as ``pyarrow.Table``: runs, metric points, events.
+
+Every table is built from the projections (or, for events, the ledger) with Arrow compute, never
+sampled, and answers exactly what the row-at-a-time queries answer on the same workspace and
+transaction time (``tests/dataout_tests`` checks them against ``list_runs``,
+``get_run_snapshot`` and ``history`` on generated workspaces):
+
+``runs_table``     one row per run, in ``list_runs`` order: ``run_id``, ``project``, ``name``,
+                   ``status``, ``started_at``, ``ended_at``, ``quarantined``, then one column per
+                   parameter (``params.<name>``), per label (``tags.<name>``) and per metric
+                   (``metrics.<key>`` at run level, ``metrics.<stage>/<key>`` in a stage: metric
+                   keys and stage names cannot hold a ``/``, so the names never collide), each
+                   holding the latest value (greatest observed time, then seq);
+``metrics_table``  every metric point, long form, in append order: ``run_id``, ``stage``,
+                   ``key``, ``step``, ``value``, ``observed_at`` (when it was true),
+                   ``recorded_at`` (when the ledger committed it), ``seq``;
+``events_table``   the ledger's events in seq order with their columns and the decoded object as
+                   JSON text (``model``, as ``history()`` gives it in ``to_dict``).
+
+Parameters and labels of a run are read from its extension field sets ``contexta.params`` and
+``contexta.tags`` (field ``values``: name -> value), which is where imports put them; anything
+else that comes to carry parameters extends :func:`run_labels`, and the column names stay.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .events import RUN_PUT
+from .history import LedgerEvent, batch_events
+
+__all__ = [
+    "EVENTS_SCHEMA",
+    "METRICS_SCHEMA",
+    "PARAMS_NAMESPACE",
+    "RUNS_BASE_SCHEMA",
+    "TAGS_NAMESPACE",
+    "event_batches",
+    "events_table",
+    "metric_batches",
+    "metrics_table",
+    "run_labels",
+    "runs_table",
+]
+
+PARAMS_NAMESPACE = "contexta.params"
+TAGS_NAMESPACE = "contexta.tags"
+
+_TS = pa.timestamp("us", tz="UTC")
+
+RUNS_BASE_SCHEMA = pa.schema([
+    pa.field("run_id", pa.string(), nullable=False),
+    pa.field("project", pa.string(), nullable=False),
+    pa.field("name", pa.string(), nullable=False),
+    pa.field("status", pa.string(), nullable=False),
+    pa.field("started_at", _TS),
+    pa.field("ended_at", _TS),
+    pa.field("quarantined", pa.bool_(), nullable=False),
+])
+
+METRICS_SCHEMA = pa.schema([
+    pa.field("run_id", pa.string(), nullable=False),
+    pa.field("stage", pa.string()),
+    pa.field("key", pa.string(), nullable=False),
+    pa.field("step", pa.int64()),
+    pa.field("value", pa.float64()),
+    pa.field("observed_at", _TS),
+    pa.field("recorded_at", _TS, nullable=False),
+    pa.field("seq", pa.int64(), nullable=False),
+])
+
+EVENTS_SCHEMA = pa.schema([
+    pa.field("seq", pa.int64(), nullable=False),
+    pa.field("tx_time", _TS, nullable=False),
+    pa.field("kind", pa.string(), nullable=False),
+    pa.field("ref", pa.string()),
+    pa.field("project_ref", pa.string()),
+    pa.field("run_ref", pa.string()),
+    pa.field("stage_ref", pa.string()),
+    pa.field("valid_time", _TS),
+    pa.field("key", pa.string()),
+    pa.field("value", pa.float64()),
+    pa.field("step", pa.int64()),
+    pa.field("actor", pa.string()),
+    pa.field("model", pa.string()),
+])
+
+#: rows per batch handed to a writer by the streaming forms
+BATCH_ROWS = 65_536
+
+
+# ---------------------------------------------------------------------- runs
+
+
+def run_labels(run: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(parameters, labels) of a stored run: its ``contexta.params`` / ``contexta.tags``
+    extension field sets' ``values``."""
+    params: dict[str, Any] = {}
+    tags: dict[str, Any] = {}
+    for extension in getattr(run, "extensions", ()) or ():
+        if extension.namespace == PARAMS_NAMESPACE:
+            params.update(extension.fields.get("values") or {})
+        elif extension.namespace == TAGS_NAMESPACE:
+            tags.update(extension.fields.get("values") or {})
+    return params, tags
+
+
+def runs_table(qs: Any, project: str | None = None, run_ids: Sequence[Any] | None = None) -> pa.Table:
+    """One row per run of ``project`` (every project when None), in ``list_runs`` order, as of
+    the query service's transaction time. ``run_ids`` keeps only those runs."""
+    records = qs.list_runs(project)
+    if run_ids is not None:
+        wanted = set(_resolve(qs, run_ids))
+        records = tuple(r for r in records if r.run_id in wanted)
+    ids = [r.run_id for r in records]
+    id_array = pa.array(ids, pa.string())
+    flagged = [run for run, (on, _, _) in qs.quarantine_state().items() if on]
+    columns: dict[str, pa.Array] = {
+        "run_id": id_array,
+        "project": pa.array([r.project_name for r in records], pa.string()),
+        "name": pa.array([r.name for r in records], pa.string()),
+        "status": pa.array([r.status for r in records], pa.string()),
+        "started_at": _timestamps([r.started_at for r in records]),
+        "ended_at": _timestamps([r.ended_at for r in records]),
+        "quarantined": pc.is_in(id_array, value_set=pa.array(flagged, pa.string())),
+    }
+    columns.update(_label_columns(qs, ids))
+    columns.update(_metric_columns(qs, id_array))
+    fields = list(RUNS_BASE_SCHEMA) + [
+        pa.field(name, array.type) for name, array in columns.items()
+        if name not in RUNS_BASE_SCHEMA.names
+    ]
+    return pa.Table.from_arrays(list(columns.values()), schema=pa.schema(fields))
+
+
+def _timestamps(texts: list[str | None]) -> pa.Array:
+    """Normalised ISO-8601 UTC texts (``...Z``) as microsecond timestamps."""
+    return pc.cast(pa.array(texts, pa.string()), _TS)
+
+
+def _label_columns(qs: Any, ids: list[str]) -> dict[str, pa.Array]:
+    """``params.<name>`` and ``tags.<name>`` columns (text), aligned with ``ids``."""
+    latest = qs.ws.latest("runs", as_of_us=qs.as_of_us)
+    if latest.num_rows == 0 or not ids:
+        return {}
+    # only bodies that mention a label namespace are decoded (a byte search, in Arrow)
+    bodies = latest.column("body")
+    has_labels = pc.or_(pc.match_substring(bodies, PARAMS_NAMESPACE),
+                        pc.match_substring(bodies, TAGS_NAMESPACE))
+    rows = latest.filter(has_labels)
+    if rows.num_rows == 0:
+        return {}
+    position = {run: i for i, run in enumerate(ids)}
+    values: dict[str, dict[int, str]] = {}
+    for run in qs.ws.models(rows, RUN_PUT):
+        at = position.get(str(run.run_ref))
+        if at is None:
+            continue
+        params, tags = run_labels(run)
+        for prefix, found in (("params.", params), ("tags.", tags)):
+            for name, value in found.items():
+                values.setdefault(prefix + name, {})[at] = _text(value)
+    out = {}
+    for name in sorted(values):
+        column = values[name]
+        out[name] = pa.array([column.get(i) for i in range(len(ids))], pa.string())
+    return out
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _metric_columns(qs: Any, ids: pa.Array) -> dict[str, pa.Array]:
+    """One float64 column per (stage, key): each run's latest value (greatest observed time,
+    then seq; the first copy of each record), aligned with ``ids``."""
+    points = _metric_points(qs)
+    if points.num_rows == 0 or len(ids) == 0:
+        return {}
+    points = points.filter(pc.is_in(points.column("run_ref"), value_set=ids))
+    if points.num_rows == 0:
+        return {}
+    stage = _stage_names(points.column("stage_ref"))
+    name = pc.if_else(
+        pc.is_null(stage),
+        pc.binary_join_element_wise("metrics.", points.column("key"), ""),
+        pc.binary_join_element_wise("metrics.", stage, "/", points.column("key"), ""),
+    )
+    slim = pa.table({
+        "run_ref": points.column("run_ref"), "name": name,
+        "valid_time": points.column("valid_time"), "seq": points.column("seq"),
+        "value": points.column("value"),
+    })
+    ordered = slim.sort_by([("name", "ascending"), ("run_ref", "ascending"),
+                            ("valid_time", "ascending"), ("seq", "ascending")])
+    last = ordered.group_by(["name", "run_ref"], use_threads=False).aggregate([("value", "last")])
+    last = last.sort_by([("name", "ascending")])
+    names = last.column("name")
+    runs = last.column("run_ref")
+    values = last.column("value_last")
+    ends = pc.run_end_encode(names.combine_chunks() if isinstance(names, pa.ChunkedArray) else names)
+    out: dict[str, pa.Array] = {}
+    start = 0
+    for end, column in zip(ends.run_ends.to_pylist(), ends.values.to_pylist(), strict=True):
+        run_part = runs.slice(start, end - start)
+        value_part = values.slice(start, end - start)
+        where = pc.index_in(ids, value_set=run_part.combine_chunks())
+        out[column] = value_part.combine_chunks().take(where)
+        start = end
+    return out
+
+
+def _metric_points(qs: Any) -> pa.Table:
+    """The stage_metrics rows as of the service's time, first copy of each record."""
+    from projections.query import as_of, first_per
+
+    table = qs.ws.table("stage_metrics")
+    return first_per(as_of(table, qs.as_of_us), "ref")
+
+
+def _stage_names(stage_refs: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """The stage name of each stage ref (its last component: a stage name holds no dot), or
+    null; computed once per distinct ref."""
+    if isinstance(stage_refs, pa.ChunkedArray):
+        stage_refs = stage_refs.combine_chunks()
+    encoded = pc.dictionary_encode(stage_refs)
+    names = pc.replace_substring_regex(encoded.dictionary, pattern=r"^.*\.", replacement="")
+    return names.take(encoded.indices)
+
+
+def _resolve(qs: Any, run_ids: Sequence[Any] | Any) -> list[str]:
+    from .interpretation.fast_paths import resolve_many
+
+    if isinstance(run_ids, str) or not isinstance(run_ids, Sequence):
+        run_ids = [run_ids]
+    return resolve_many(qs, list(run_ids))
+
+
+# ---------------------------------------------------------------------- metrics
+
+
+def metric_batches(
+    qs: Any,
+    run_ids: Sequence[Any] | None = None,
+    keys: Sequence[str] | None = None,
+    stages: Sequence[str] | None = None,
+    *,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[pa.RecordBatch]:
+    """The rows of :func:`metrics_table`, ``batch_rows`` at a time."""
+    points = _metric_points(qs)
+    if run_ids is not None:
+        refs = pa.array(_resolve(qs, run_ids), pa.string())
+        points = points.filter(pc.is_in(points.column("run_ref"), value_set=refs))
+    if keys is not None:
+        wanted = pa.array([keys] if isinstance(keys, str) else list(keys), pa.string())
+        points = points.filter(pc.is_in(points.column("key"), value_set=wanted))
+    for start in range(0, points.num_rows, batch_rows):
+        part = points.slice(start, batch_rows)
+        stage = _stage_names(part.column("stage_ref"))
+        if stages is not None:
+            wanted = pa.array([stages] if isinstance(stages, str) else list(stages), pa.string())
+            keep = pc.fill_null(pc.is_in(stage, value_set=wanted), False)
+            part, stage = part.filter(keep), stage.filter(keep)
+            if part.num_rows == 0:
+                continue
+        yield pa.RecordBatch.from_arrays([
+            _flat(part.column("run_ref")), stage, _flat(part.column("key")),
+            _flat(part.column("step")), _flat(part.column("value")),
+            _flat(part.column("valid_time")), _flat(part.column("tx_time")),
+            _flat(part.column("seq")),
+        ], schema=METRICS_SCHEMA)
+
+
+def metrics_table(
+    qs: Any,
+    run_ids: Sequence[Any] | None = None,
+    keys: Sequence[str] | None = None,
+    stages: Sequence[str] | None = None,
+) -> pa.Table:
+    """Every metric point (first copy of each record), in append order."""
+    return pa.Table.from_batches(
+        list(metric_batches(qs, run_ids, keys, stages, batch_rows=1 << 62)), METRICS_SCHEMA
+    )
+
+
+def _flat(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks()
+    return column
+
+
+# ---------------------------------------------------------------------- events
+
+
+def event_batches(
+    qs: Any, kinds: Sequence[str] | str | None = None, run_id: Any = None
+) -> Iterator[pa.RecordBatch]:
+    """The rows of :func:`events_table`, one ledger batch at a time (memory bounded by a
+    batch, whatever the ledger's size)."""
+    if isinstance(kinds, str):
+        kinds = (kinds,)
+    run_ref = qs.resolve_run(run_id) if run_id is not None else None
+    for batch in qs.ws.events():
+        picked = _picked(batch, run_ref, kinds, qs.as_of_us)
+        if picked.num_rows == 0:
+            continue
+        models = pa.array([model_json(e) for e in batch_events(picked)], pa.string())
+        columns = [picked.column(name) for name in EVENTS_SCHEMA.names[:-1]]
+        yield pa.RecordBatch.from_arrays([*columns, models], schema=EVENTS_SCHEMA)
+
+
+def _picked(
+    batch: pa.RecordBatch, run_ref: str | None, kinds: Sequence[str] | None, upto_us: int | None
+) -> pa.RecordBatch:
+    """The rows of a ledger batch of ``run_ref`` and ``kinds`` committed by ``upto_us``."""
+    mask = None
+    if run_ref is not None:
+        mask = pc.equal(batch.column("run_ref"), pa.scalar(run_ref, pa.string()))
+    if kinds:
+        cond = pc.is_in(batch.column("kind"), value_set=pa.array(list(kinds), pa.string()))
+        mask = cond if mask is None else pc.and_(mask, cond)
+    if upto_us is not None:
+        bound = pa.scalar(upto_us, batch.schema.field("tx_time").type)
+        cond = pc.less_equal(batch.column("tx_time"), bound)
+        mask = cond if mask is None else pc.and_(mask, cond)
+    return batch if mask is None else batch.filter(pc.fill_null(mask, False))
+
+
+def events_table(
+    qs: Any, kinds: Sequence[str] | str | None = None, run_id: Any = None
+) -> pa.Table:
+    """The ledger's events (optionally some kinds or one run's) in seq order."""
+    return pa.Table.from_batches(list(event_batches(qs, kinds, run_id)), EVENTS_SCHEMA)
+
+
+def model_json(event: LedgerEvent) -> str:
+    """The decoded object of an event as JSON text (``history()``'s ``to_dict``)."""
+    return json.dumps(event.to_dict()["model"], sort_keys=True, default=str)
