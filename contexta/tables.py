@@ -25,7 +25,7 @@ else that comes to carry parameters extends :func:`run_labels`, and the column n
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -299,15 +299,25 @@ def _flat(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def event_batches(
-    qs: Any, kinds: Sequence[str] | str | None = None, run_id: Any = None
+    qs: Any,
+    kinds: Sequence[str] | str | None = None,
+    run_id: Any = None,
+    *,
+    run_ids: Sequence[Any] | None = None,
+    scanned: Callable[[int], None] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """The rows of :func:`events_table`, one ledger batch at a time (memory bounded by a
-    batch, whatever the ledger's size)."""
+    batch, whatever the ledger's size). ``run_ids`` keeps the events of several runs;
+    ``scanned`` is told the size of every ledger batch read (for a progress bar)."""
     if isinstance(kinds, str):
         kinds = (kinds,)
-    run_ref = qs.resolve_run(run_id) if run_id is not None else None
+    refs = None if run_id is None else [qs.resolve_run(run_id)]
+    if run_ids is not None:
+        refs = [*(refs or []), *_resolve(qs, run_ids)]
     for batch in qs.ws.events():
-        picked = _picked(batch, run_ref, kinds, qs.as_of_us)
+        if scanned is not None:
+            scanned(batch.num_rows)
+        picked = _picked(batch, refs, kinds, qs.as_of_us)
         if picked.num_rows == 0:
             continue
         models = pa.array([model_json(e) for e in batch_events(picked)], pa.string())
@@ -316,12 +326,13 @@ def event_batches(
 
 
 def _picked(
-    batch: pa.RecordBatch, run_ref: str | None, kinds: Sequence[str] | None, upto_us: int | None
+    batch: pa.RecordBatch, run_refs: list[str] | None, kinds: Sequence[str] | None,
+    upto_us: int | None,
 ) -> pa.RecordBatch:
-    """The rows of a ledger batch of ``run_ref`` and ``kinds`` committed by ``upto_us``."""
+    """The rows of a ledger batch of ``run_refs`` and ``kinds`` committed by ``upto_us``."""
     mask = None
-    if run_ref is not None:
-        mask = pc.equal(batch.column("run_ref"), pa.scalar(run_ref, pa.string()))
+    if run_refs is not None:
+        mask = pc.is_in(batch.column("run_ref"), value_set=pa.array(run_refs, pa.string()))
     if kinds:
         cond = pc.is_in(batch.column("kind"), value_set=pa.array(list(kinds), pa.string()))
         mask = cond if mask is None else pc.and_(mask, cond)
