@@ -5,7 +5,8 @@ in the workspace's ledger, and queries are answered from rebuildable projections
 """
 
 from .common.errors import ContextaError
+from .dataset import dataset
 from .facade import Contexta
 
-__all__ = ["Contexta", "ContextaError"]
+__all__ = ["Contexta", "ContextaError", "dataset"]
 __version__ = "2.0.0.dev0"

@@ -8,6 +8,7 @@ from . import (
     compat_runs,
     ledger_cmd,
     projections_cmd,
+    publish_cmd,
     quality,
     runs,
 )
@@ -18,6 +19,7 @@ REGISTRY = [
     projections_cmd.register,
     audit.register,
     ledger_cmd.register,
+    publish_cmd.register,
     quality.register,
     watch_cmd.register,
     compat_runs.register,
