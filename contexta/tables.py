@@ -144,8 +144,19 @@ def _timestamps(texts: list[str | None]) -> pa.Array:
 
 
 def _label_columns(qs: Any, ids: list[str]) -> dict[str, pa.Array]:
-    """``params.<name>`` and ``tags.<name>`` columns (text), aligned with ``ids``."""
+    """``params.<name>`` and ``tags.<name>`` columns (text), aligned with ``ids``. Kept while
+    the latest run versions and ``ids`` are the same."""
     latest = qs.ws.latest("runs", as_of_us=qs.as_of_us)
+    key = tuple(ids)
+    cached = qs.__dict__.get("_tables_labels")
+    if cached is not None and cached[0] is latest and cached[1] == key:
+        return cached[2]  # type: ignore[no-any-return]
+    out = _labels_of(qs, latest, ids)
+    qs.__dict__["_tables_labels"] = (latest, key, out)
+    return out
+
+
+def _labels_of(qs: Any, latest: pa.Table, ids: list[str]) -> dict[str, pa.Array]:
     if latest.num_rows == 0 or not ids:
         return {}
     # only bodies that mention a label namespace are decoded (a byte search, in Arrow)
@@ -179,48 +190,91 @@ def _text(value: Any) -> str:
 def _metric_columns(qs: Any, ids: pa.Array) -> dict[str, pa.Array]:
     """One float64 column per (stage, key): each run's latest value (greatest observed time,
     then seq; the first copy of each record), aligned with ``ids``."""
-    points = _metric_points(qs)
-    if points.num_rows == 0 or len(ids) == 0:
+    latest = _latest_values(qs)
+    if latest.num_rows == 0 or len(ids) == 0:
         return {}
-    points = points.filter(pc.is_in(points.column("run_ref"), value_set=ids))
-    if points.num_rows == 0:
-        return {}
-    stage = _stage_names(points.column("stage_ref"))
-    name = pc.if_else(
-        pc.is_null(stage),
-        pc.binary_join_element_wise("metrics.", points.column("key"), ""),
-        pc.binary_join_element_wise("metrics.", stage, "/", points.column("key"), ""),
-    )
-    slim = pa.table({
-        "run_ref": points.column("run_ref"), "name": name,
-        "valid_time": points.column("valid_time"), "seq": points.column("seq"),
-        "value": points.column("value"),
-    })
-    ordered = slim.sort_by([("name", "ascending"), ("run_ref", "ascending"),
-                            ("valid_time", "ascending"), ("seq", "ascending")])
-    last = ordered.group_by(["name", "run_ref"], use_threads=False).aggregate([("value", "last")])
-    last = last.sort_by([("name", "ascending")])
-    names = last.column("name")
-    runs = last.column("run_ref")
-    values = last.column("value_last")
-    ends = pc.run_end_encode(names.combine_chunks() if isinstance(names, pa.ChunkedArray) else names)
+    latest = latest.filter(pc.is_in(latest.column("run_id"), value_set=ids))
     out: dict[str, pa.Array] = {}
+    names = latest.column("name")
+    if isinstance(names, pa.ChunkedArray):
+        names = names.combine_chunks()
+    ends = pc.run_end_encode(names)
+    runs = _flat(latest.column("run_id"))
+    values = _flat(latest.column("value"))
     start = 0
     for end, column in zip(ends.run_ends.to_pylist(), ends.values.to_pylist(), strict=True):
-        run_part = runs.slice(start, end - start)
-        value_part = values.slice(start, end - start)
-        where = pc.index_in(ids, value_set=run_part.combine_chunks())
-        out[column] = value_part.combine_chunks().take(where)
+        where = pc.index_in(ids, value_set=runs.slice(start, end - start))
+        out[column] = values.slice(start, end - start).take(where)
         start = end
     return out
 
 
-def _metric_points(qs: Any) -> pa.Table:
-    """The stage_metrics rows as of the service's time, first copy of each record."""
+def _latest_values(qs: Any) -> pa.Table:
+    """(name, run_id, value): the latest value of each run's (stage, key), sorted by column
+    name. Kept while the points are (see :func:`_points`).
+
+    One ordered group-by over the points in seq order takes, per (run, stage, key), the
+    greatest observed time and the observed time and value of the last point: where the last
+    point is also the latest observed (points arrive in time order, the usual case) its value
+    is the answer, since it has the greatest seq of all; the runs of any other group are
+    answered by a sort of their points alone.
+    """
+    points = _points(qs)
+    cached = qs.__dict__.get("_tables_latest")
+    if cached is not None and cached[0] is points:
+        return cached[1]  # type: ignore[no-any-return]
+    keys = ["run_id", "stage", "key"]
+    last = pc.ScalarAggregateOptions(skip_nulls=False)
+    grouped = points.select([*keys, "observed_at", "value"]).group_by(
+        keys, use_threads=False).aggregate([
+            ("observed_at", "max"), ("observed_at", "last", last), ("value", "last", last)])
+    late = pc.invert(pc.fill_null(
+        pc.equal(grouped.column("observed_at_max"), grouped.column("observed_at_last")), True))
+    if pc.any(late).as_py():
+        runs = pc.unique(grouped.column("run_id").filter(late))
+        grouped = grouped.filter(pc.invert(pc.is_in(grouped.column("run_id"), value_set=runs)))
+        mine = points.filter(pc.is_in(points.column("run_id"), value_set=runs))
+        ordered = mine.sort_by([("observed_at", "ascending"), ("seq", "ascending")])
+        redo = ordered.select([*keys, "observed_at", "value"]).group_by(
+            keys, use_threads=False).aggregate([("value", "last", last)])
+        grouped = pa.concat_tables([
+            grouped.select([*keys, "value_last"]), redo.select([*keys, "value_last"])])
+    stage = grouped.column("stage")
+    key = grouped.column("key")
+    name = pc.if_else(
+        pc.is_null(stage),
+        pc.binary_join_element_wise("metrics.", key, ""),
+        pc.binary_join_element_wise("metrics.", stage, "/", key, ""),
+    )
+    latest = pa.table({"name": name, "run_id": grouped.column("run_id"),
+                       "value": grouped.column("value_last")}).sort_by([("name", "ascending")])
+    qs.__dict__["_tables_latest"] = (points, latest)
+    return latest
+
+
+def _points(qs: Any) -> pa.Table:
+    """Every metric point as of the service's time (first copy of each record) with the
+    :data:`METRICS_SCHEMA` columns, in seq order.
+
+    Kept while the stage_metrics projection hands out the same table (it does until it folds
+    more rows; the cache holds that table, so its identity cannot be reused): a warm table
+    costs a lookup, a new one the full computation.
+    """
     from projections.query import as_of, first_per
 
     table = qs.ws.table("stage_metrics")
-    return first_per(as_of(table, qs.as_of_us), "ref")
+    cached = qs.__dict__.get("_tables_points")
+    if cached is not None and cached[0] is table:
+        return cached[1]  # type: ignore[no-any-return]
+    rows = first_per(as_of(table, qs.as_of_us), "ref")
+    points = pa.Table.from_arrays([
+        _flat(rows.column("run_ref")), _stage_names(rows.column("stage_ref")),
+        _flat(rows.column("key")), _flat(rows.column("step")), _flat(rows.column("value")),
+        _flat(rows.column("valid_time")), _flat(rows.column("tx_time")),
+        _flat(rows.column("seq")),
+    ], schema=METRICS_SCHEMA)
+    qs.__dict__["_tables_points"] = (table, points)
+    return points
 
 
 def _stage_names(stage_refs: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -253,28 +307,27 @@ def metric_batches(
     batch_rows: int = BATCH_ROWS,
 ) -> Iterator[pa.RecordBatch]:
     """The rows of :func:`metrics_table`, ``batch_rows`` at a time."""
-    points = _metric_points(qs)
-    if run_ids is not None:
-        refs = pa.array(_resolve(qs, run_ids), pa.string())
-        points = points.filter(pc.is_in(points.column("run_ref"), value_set=refs))
-    if keys is not None:
-        wanted = pa.array([keys] if isinstance(keys, str) else list(keys), pa.string())
-        points = points.filter(pc.is_in(points.column("key"), value_set=wanted))
+    points = _selected(qs, run_ids, keys, stages)
     for start in range(0, points.num_rows, batch_rows):
-        part = points.slice(start, batch_rows)
-        stage = _stage_names(part.column("stage_ref"))
-        if stages is not None:
-            wanted = pa.array([stages] if isinstance(stages, str) else list(stages), pa.string())
-            keep = pc.fill_null(pc.is_in(stage, value_set=wanted), False)
-            part, stage = part.filter(keep), stage.filter(keep)
-            if part.num_rows == 0:
-                continue
-        yield pa.RecordBatch.from_arrays([
-            _flat(part.column("run_ref")), stage, _flat(part.column("key")),
-            _flat(part.column("step")), _flat(part.column("value")),
-            _flat(part.column("valid_time")), _flat(part.column("tx_time")),
-            _flat(part.column("seq")),
-        ], schema=METRICS_SCHEMA)
+        yield from points.slice(start, batch_rows).to_batches()
+
+
+def _selected(
+    qs: Any,
+    run_ids: Sequence[Any] | None,
+    keys: Sequence[str] | None,
+    stages: Sequence[str] | None,
+) -> pa.Table:
+    points = _points(qs)
+    mask = None
+    for column, values in (("run_id", None if run_ids is None else _resolve(qs, run_ids)),
+                           ("key", keys), ("stage", stages)):
+        if values is None:
+            continue
+        wanted = pa.array([values] if isinstance(values, str) else list(values), pa.string())
+        cond = pc.fill_null(pc.is_in(points.column(column), value_set=wanted), False)
+        mask = cond if mask is None else pc.and_(mask, cond)
+    return points if mask is None else points.filter(mask)
 
 
 def metrics_table(
@@ -284,9 +337,7 @@ def metrics_table(
     stages: Sequence[str] | None = None,
 ) -> pa.Table:
     """Every metric point (first copy of each record), in append order."""
-    return pa.Table.from_batches(
-        list(metric_batches(qs, run_ids, keys, stages, batch_rows=1 << 62)), METRICS_SCHEMA
-    )
+    return _selected(qs, run_ids, keys, stages)
 
 
 def _flat(column: pa.ChunkedArray | pa.Array) -> pa.Array:

@@ -17,7 +17,7 @@ from contexta.common.errors import ContextaError
 from contexta.contract.timestamps import timestamp_micros
 from contexta.tables import EVENTS_SCHEMA, METRICS_SCHEMA, RUNS_BASE_SCHEMA, run_labels
 
-from .conftest import build, metric, open_ctx, ops
+from .conftest import build, metric, open_ctx, ops, run_model
 
 
 def _us(value: Any) -> int | None:
@@ -150,7 +150,8 @@ def test_an_example_workspace_has_every_kind_of_column(tmp_path: Path) -> None:
                   ("metric", 0, "loss", 0.5, 1, None, "1"), ("metric", 0, "loss", 0.25, 2, None,
                                                                "2"),
                   ("metric", 0, "acc", 0.9, 1, "eval", None), ("moment",),
-                  ("quarantine", 1), ("metric", 1, "loss", 7.0, 0, "train", "x"), ("again", 1)]
+                  ("quarantine", 1), ("metric", 1, "loss", 7.0, 0, "train", "x"), ("again", 1),
+                  ("metric", 0, "loss", 9.0, 0, None, "3")]  # appended last, observed earlier
     built = build(open_ctx(tmp_path / "ws"), operations)
     ctx = built.ctx
     runs = ctx.runs_table()
@@ -166,9 +167,18 @@ def test_an_example_workspace_has_every_kind_of_column(tmp_path: Path) -> None:
     assert not any(past.column("quarantined").to_pylist())
     assert "metrics.train/loss" not in past.column_names
     points = ctx.metrics_table()
-    assert points.num_rows == 4  # the repeated append is one point
-    assert points.column("step").to_pylist() == [1, 2, None, None]
+    assert points.num_rows == 5  # the repeated append is one point
+    assert points.column("step").to_pylist() == [1, 2, None, None, 3]
     assert isinstance(points, pa.Table) and isinstance(ctx.events_table(), pa.Table)
+    # the tables are kept while nothing changes, and follow every write
+    assert ctx.runs_table().equals(runs) and ctx.metrics_table().equals(points)
+    ctx.record_store.append(metric("run:p.r0", 99, "loss", 0.125, 30, None, "4"))
+    ctx.metadata_store.runs.put_run(run_model("p", 0, 2, 3, True, {"lr": "0.5"}))
+    assert ctx.runs_table().to_pylist()[0]["metrics.loss"] == 0.125
+    assert ctx.runs_table().to_pylist()[0]["params.lr"] == "0.5"
+    assert ctx.metrics_table().num_rows == 6
+    check_runs_table(ctx)
+    check_metrics_table(ctx)
     ctx.close()
 
 
