@@ -28,11 +28,12 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .events import RUN_PUT
-from .history import LedgerEvent, batch_events
+from .history import LedgerEvent
 
 __all__ = [
     "EVENTS_SCHEMA",
@@ -371,7 +372,7 @@ def event_batches(
         picked = _picked(batch, refs, kinds, qs.as_of_us)
         if picked.num_rows == 0:
             continue
-        models = pa.array([model_json(e) for e in batch_events(picked)], pa.string())
+        models = _models_json(picked)
         columns = [picked.column(name) for name in EVENTS_SCHEMA.names[:-1]]
         yield pa.RecordBatch.from_arrays([*columns, models], schema=EVENTS_SCHEMA)
 
@@ -404,3 +405,26 @@ def events_table(
 def model_json(event: LedgerEvent) -> str:
     """The decoded object of an event as JSON text (``history()``'s ``to_dict``)."""
     return json.dumps(event.to_dict()["model"], sort_keys=True, default=str)
+
+
+_JSON = msgspec.json.Encoder(order="sorted", enc_hook=str)
+
+
+def _models_json(batch: pa.RecordBatch) -> pa.Array:
+    """The ``model`` column of a ledger batch: each body decoded (without re-validation, see
+    :mod:`contexta.interpretation.stored`: the same ``to_dict`` as ``history()`` gives) and
+    written as JSON, one kind at a time."""
+    from .interpretation.stored import decode_many
+
+    kinds = batch.column("kind").to_pylist()
+    bodies = batch.column("body").to_pylist()
+    by_kind: dict[str, list[int]] = {}
+    for i, kind in enumerate(kinds):
+        by_kind.setdefault(kind, []).append(i)
+    out: list[bytes] = [b""] * len(kinds)
+    for kind, rows in by_kind.items():
+        for i, model in zip(rows, decode_many(kind, [bodies[i] for i in rows]), strict=True):
+            plain = model.to_dict() if hasattr(model, "to_dict") else {
+                name: getattr(model, name) for name in model.__struct_fields__}
+            out[i] = _JSON.encode(plain)
+    return pa.array(out, pa.binary()).cast(pa.string())
