@@ -232,9 +232,7 @@ def _import_run(ctx: Any, client: Any, project: str, run: Any, report: ImportRep
     now = _iso(int(datetime.now(UTC).timestamp() * 1000))
     records = []
     for key in sorted(run.data.metrics):
-        for record in _metric_records(client, run.info.run_id, ref, key, now, report):
-            if str(record.envelope.record_ref) not in have:
-                records.append(record)
+        records += _metric_records(client, run.info.run_id, ref, key, now, have, report)
     if records:
         result = ctx.record_store.append_many(records)
         report.metric_points_added += result.accepted_count
@@ -244,7 +242,8 @@ def _import_run(ctx: Any, client: Any, project: str, run: Any, report: ImportRep
 
 
 def _metric_records(client: Any, run_id: str, run_ref: str, key: str, now: str,
-                    report: ImportReport) -> Iterator[MetricRecord]:
+                    have: set[str], report: ImportReport) -> Iterator[MetricRecord]:
+    """The points of ``key``'s history not stored yet (``have``: record refs stored)."""
     history = sorted(client.get_metric_history(run_id, key),
                      key=lambda m: (m.step, m.timestamp, m.value))
     name = metric_key(key)
@@ -254,10 +253,13 @@ def _metric_records(client: Any, run_id: str, run_ref: str, key: str, now: str,
         if not math.isfinite(point.value):
             report.metric_points_skipped += 1
             continue
+        ref = f"record:{run_ref[4:]}.mlflow-{tag}-{i}"
+        if ref in have:
+            continue
         observed = _iso(point.timestamp)
         yield MetricRecord(
             envelope=RecordEnvelope(
-                record_ref=f"record:{run_ref[4:]}.mlflow-{tag}-{i}", record_type="metric",
+                record_ref=ref, record_type="metric",
                 recorded_at=now, observed_at=observed, producer_ref=PRODUCER, run_ref=run_ref),
             payload=MetricPayload(metric_key=name, value=float(point.value),
                                   value_type="float64",
