@@ -33,7 +33,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .events import RUN_PUT
-from .history import LedgerEvent
 
 __all__ = [
     "EVENTS_SCHEMA",
@@ -400,11 +399,6 @@ def events_table(
 ) -> pa.Table:
     """The ledger's events (optionally some kinds or one run's) in seq order."""
     return pa.Table.from_batches(list(event_batches(qs, kinds, run_id)), EVENTS_SCHEMA)
-
-
-def model_json(event: LedgerEvent) -> str:
-    """The decoded object of an event as JSON text (``history()``'s ``to_dict``)."""
-    return json.dumps(event.to_dict()["model"], sort_keys=True, default=str)
 
 
 _JSON = msgspec.json.Encoder(order="sorted", enc_hook=str)

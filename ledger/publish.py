@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from .errors import CorruptionError, LedgerIOError
-from .reader import _map, list_segments
+from .reader import list_segments
 from .schema import EVENT_SCHEMA
 from .segment import EOS, SCHEMA_MESSAGE, scan_frames, segment_index
 
@@ -79,8 +79,15 @@ def _is_sealed(buf: pa.Buffer) -> bool:
 
 def read_segment(path: Path) -> tuple[pa.Table, dict[bytes, bytes]] | None:
     """The events of a sealed segment (every batch CRC-checked) and the metadata its copy
-    carries; None when the segment is not sealed."""
-    buf = _map(path)
+    carries; None when the segment is not sealed.
+
+    The file is read into memory, not mapped: publishing runs on a background thread, and a
+    mapped file cut short by another process (a repair, a test) would kill the process with
+    SIGBUS instead of raising."""
+    try:
+        buf = pa.py_buffer(path.read_bytes())
+    except OSError as exc:
+        raise LedgerIOError(f"Cannot read segment `{path.name}`: {exc}", file=str(path)) from exc
     if not _is_sealed(buf):
         return None
     batches = []
