@@ -9,7 +9,8 @@ from ._aliases import install as _install_aliases
 _install_aliases()
 
 from .common.errors import ContextaError  # noqa: E402
+from .dataset import dataset  # noqa: E402
 from .facade import Contexta  # noqa: E402
 
-__all__ = ["Contexta", "ContextaError"]
+__all__ = ["Contexta", "ContextaError", "dataset"]
 __version__ = "2.0.0.dev0"

@@ -183,6 +183,28 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
             include_quarantined=include_quarantined,
         )
 
+    # ------------------------------------------------------------------ tables
+
+    def runs_table(self, project: str | None = None) -> Any:
+        """One row per run as a ``pyarrow.Table`` (see :mod:`contexta.tables`)."""
+        from .tables import runs_table
+
+        return runs_table(self.query_service, project)
+
+    def metrics_table(
+        self, run_ids: Any = None, keys: Any = None, stages: Any = None
+    ) -> Any:
+        """Every metric point, long form, as a ``pyarrow.Table`` (see :mod:`contexta.tables`)."""
+        from .tables import metrics_table
+
+        return metrics_table(self.query_service, run_ids, keys, stages)
+
+    def events_table(self, kinds: Any = None, run_id: Any = None) -> Any:
+        """The ledger's events as a ``pyarrow.Table`` (see :mod:`contexta.tables`)."""
+        from .tables import events_table
+
+        return events_table(self.query_service, kinds, run_id)
+
     # ------------------------------------------------------------------ history
 
     def history(

@@ -306,6 +306,28 @@ class AsOfView(EntityQueriesMixin, ReportsMixin):
         return iter_history(self._ctx._workspace, run_ref=run_ref, kinds=normalise_kinds(kinds),
                             upto_us=self.as_of_us)
 
+    # ------------------------------------------------------------------ tables
+
+    def runs_table(self, project: str | None = None) -> Any:
+        """One row per run as a ``pyarrow.Table`` (see :mod:`contexta.tables`)."""
+        from .tables import runs_table
+
+        return runs_table(self.query_service, project)
+
+    def metrics_table(
+        self, run_ids: Any = None, keys: Any = None, stages: Any = None
+    ) -> Any:
+        """Every metric point, long form, as a ``pyarrow.Table`` (see :mod:`contexta.tables`)."""
+        from .tables import metrics_table
+
+        return metrics_table(self.query_service, run_ids, keys, stages)
+
+    def events_table(self, kinds: Any = None, run_id: Any = None) -> Any:
+        """The ledger's events as a ``pyarrow.Table`` (see :mod:`contexta.tables`)."""
+        from .tables import events_table
+
+        return events_table(self.query_service, kinds, run_id)
+
     def _read_only(self, *args: Any, **kwargs: Any) -> Any:
         raise ReadOnlyStoreError(
             f"{self!r} is a view of the past and cannot be written to; write through the live "

@@ -272,6 +272,9 @@ def verify(root: Path | str) -> VerifyReport:
                     severity="warning",
                 )
             )
+    from .publish import published_findings  # derived Parquet copies must equal their segments
+
+    report.findings += published_findings(root, segments[:-1])
     report.last_seq = seq
     report.chain = chain
     if published is not None:

@@ -52,6 +52,7 @@ from .errors import (
 )
 from .fs import FileSystem
 from .head import Head, open_head, read_head, write_head
+from .publish import publish_soon
 from .reader import RESUME_MARKS, LedgerReader
 from .recovery import RecoveryReport, now_us, recover
 from .schema import EVENT_SCHEMA, PendingEvent, check_events
@@ -616,6 +617,7 @@ class Ledger(LedgerReader):
                 os.chmod(self.root / segment_name(old), 0o444)
             except OSError:
                 pass
+            publish_soon(self.root)  # a Parquet copy for other engines (ledger/publish.py)
         self._close_segment_fd()
         return new_head
 

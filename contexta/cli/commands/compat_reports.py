@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from ..output import escape
+from . import export_cmd
 from .compat_analysis import anomaly_results
 from .compat_support import (
     add_run_list_options,
@@ -72,6 +73,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     anomaly.add_argument("--stage")
     anomaly.add_argument("--output")
     anomaly.set_defaults(handler=_csv_anomaly)
+    export_cmd.extend(sub, csv_sub, runs)  # parquet|arrow|csv runs|metrics|events
 
     provenance = commands.add_parser("provenance", help="reproducibility checks")
     sub = provenance.add_subparsers(dest="provenance_command", metavar="CHECK")
