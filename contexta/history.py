@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from .events import decode_body
 from .workspace import Workspace
 
-__all__ = ["LedgerEvent", "batch_events", "iter_history"]
+__all__ = ["LedgerEvent", "batch_events", "final_as_of", "iter_history"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,31 @@ class LedgerEvent:
             "valid_time": iso_utc(self.valid_time) if self.valid_time else None,
             "model": model.to_dict() if hasattr(model, "to_dict") else _note(model),
         }
+
+
+def final_as_of(workspace: Workspace, when_us: int) -> int:
+    """The transaction-time bound for ``as_of(when)``: one whose answer can never change.
+
+    The rule. A commit's ``tx_time`` is assigned under the ledger lock, never earlier than the
+    wall clock and always later than the published head's. A commit becomes visible when its
+    head is published, after encode, write and fsync, so a read without the lock could miss a
+    commit in flight whose ``tx_time`` is already in the past of ``when``, and a later
+    ``as_of(when)`` would see it. Hence:
+
+    - ``when`` at or before the published head's ``tx_time``: every later commit is later than
+      ``when``; the bound is ``when``, and no lock is taken.
+    - otherwise the head is read under the ledger lock (waiting for the commit in flight, if
+      any) at time ``now``: every later commit is later than ``now``. The bound is ``when`` if
+      it is before ``now``; a ``when`` in the future answers as of ``now`` (the view's ``when``
+      says so), since what will be committed until then is not known yet.
+
+    Either way, asking ``as_of`` the returned bound again, from any process, at any later time,
+    gives the same answer (assuming the wall clock does not step back)."""
+    head = workspace.head()  # commits this process's buffer first
+    if when_us <= head.tx_time:
+        return when_us
+    _, now = workspace.ledger.settled_head()
+    return min(when_us, now)
 
 
 def iso_utc(when: datetime) -> str:

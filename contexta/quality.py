@@ -18,7 +18,7 @@ from .common.errors import ReadOnlyStoreError, ValidationError
 from .contract import RecordEnvelope, StableRef, StructuredEventPayload, StructuredEventRecord
 from .contract.timestamps import normalize_timestamp, timestamp_micros
 from .events import QUARANTINE, RELEASE, project_of, quarantine_event
-from .history import LedgerEvent, iter_history
+from .history import LedgerEvent, final_as_of, iter_history
 from .parity.entities_mixin import EntityQueriesMixin
 from .parity.reports_mixin import ReportsMixin
 
@@ -55,7 +55,23 @@ def _reason(reason: Any) -> str:
             code="quality_missing_reason",
             details={"field": "reason", "value": repr(reason)},
         )
-    return reason.strip()
+    return _utf8(reason.strip(), "reason")
+
+
+def _utf8(text: Any, name: str) -> Any:
+    """``text`` when it is not a string or is one the ledger can store (valid UTF-8: no lone
+    surrogates); else a ValidationError naming ``name``."""
+    if isinstance(text, str) and not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            shown = repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
+            raise ValidationError(
+                f"{name} must be valid UTF-8 text (no lone surrogates), got {shown}.",
+                code="quality_invalid_text",
+                details={"field": name, "value": shown},
+            ) from exc
+    return text
 
 
 def tag_record_ref(run_ref: str, event_key: str, message: str) -> str:
@@ -96,6 +112,8 @@ class QualityMixin:
                 code="quality_no_runs_selected",
                 details={"field": "project_name"},
             )
+        _utf8(event_key, "event_key")
+        _utf8(message, "message")
         lower = _bound(started_after, "started_after")
         upper = _bound(started_before, "started_before")
         qs = self.query_service
@@ -195,15 +213,17 @@ class QualityMixin:
         return self.query_service.runs_with_event(event_key, project_name)
 
     def as_of(self, when: Any) -> AsOfView:
-        """A read-only view of the workspace as it stood at transaction time ``when``."""
-        if when is None:
+        """A read-only view of the workspace as it stood at transaction time ``when``.
+
+        Its answers never change later (see :func:`~contexta.history.final_as_of`): a
+        ``when`` in the future is taken as now, and ``view.when`` tells the time used."""
+        bound = _bound(when, "when")
+        if bound is None:
             raise ValidationError(
-                "as_of(when) needs a time: an ISO-8601 text with a zone or an aware datetime, "
-                "got None (for the present, query the Contexta itself).",
+                "as_of needs a time: an ISO-8601 time with a zone or an aware datetime, got None.",
                 code="quality_invalid_time", details={"field": "when", "value": "None"},
             )
-        self._workspace.flush()
-        return AsOfView(self, _bound(when, "when"))  # type: ignore[arg-type]
+        return AsOfView(self, final_as_of(self._workspace, bound))
 
     def _check_writable(self) -> None:
         if getattr(self.config.records, "read_only", False):

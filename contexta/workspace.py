@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledger import CorruptionError, Head, Ledger, LedgerError, PendingEvent
+from ledger import CorruptionError, Head, Ledger, LedgerError, LedgerValidationError, PendingEvent
 from ledger.head import HEAD_NAME
 from projections import Projector, as_of, latest_per
 
@@ -29,6 +29,7 @@ from .common.errors import (
     AppendError,
     IntegrityError,
     NotFoundError,
+    ValidationError,
     WorkspaceError,
     from_os_error,
 )
@@ -68,6 +69,8 @@ def translate(exc: LedgerError) -> Exception:
     """Ledger errors as public errors, chained."""
     if isinstance(exc, CorruptionError):
         return IntegrityError(exc.message, code=exc.code, details=exc.details, cause=exc)
+    if isinstance(exc, LedgerValidationError):  # bad input, never an I/O failure
+        return ValidationError(exc.message, code=exc.code, details=exc.details, cause=exc)
     return AppendError(exc.message, code=exc.code, details=exc.details, cause=exc)
 
 

@@ -12,6 +12,7 @@ from .errors import (
     LedgerError,
     LedgerIOError,
     LedgerLockError,
+    LedgerValidationError,
 )
 from .fs import FileSystem
 from .head import Head, read_head
@@ -37,6 +38,7 @@ __all__ = [
     "LedgerError",
     "LedgerIOError",
     "LedgerLockError",
+    "LedgerValidationError",
     "LedgerReader",
     "PendingEvent",
     "RecoveryReport",

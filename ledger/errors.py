@@ -15,6 +15,7 @@ __all__ = [
     "LedgerError",
     "LedgerIOError",
     "LedgerLockError",
+    "LedgerValidationError",
 ]
 
 
@@ -64,3 +65,12 @@ class LedgerClosedError(LedgerError):
     """The writer was used after it was closed (or after a fatal durability error)."""
 
     code = "ledger_closed"
+
+
+class LedgerValidationError(LedgerError):
+    """An event handed to ``append`` does not fit the ledger's event row (a step beyond int64, a
+    time outside years 1 to 9999, a string that is not valid UTF-8, ...). ``details`` names the
+    ``field``, the ``value`` (its repr, shortened) and the ``index`` of the event in the call.
+    Nothing of that call was buffered."""
+
+    code = "ledger_invalid_event"

@@ -29,7 +29,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
+import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -38,6 +40,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -51,10 +54,10 @@ from .fs import FileSystem
 from .head import Head, open_head, read_head, write_head
 from .reader import LedgerReader
 from .recovery import RecoveryReport, now_us, recover
-from .schema import EVENT_SCHEMA, PendingEvent
+from .schema import EVENT_SCHEMA, PendingEvent, check_events
 from .segment import EOS, SCHEMA_MESSAGE, encode_batch, segment_name
 
-__all__ = ["CommitInfo", "Durability", "Ledger"]
+__all__ = ["CommitGuard", "CommitInfo", "Durability", "Ledger"]
 
 LOCK_NAME = "LOCK"
 
@@ -75,6 +78,22 @@ class CommitInfo:
     offset: int
     tx_time: int
     durability: str  # "FLUSHED" or "FSYNCED"
+
+
+class CommitGuard(Protocol):
+    """Checks a batch against what other writers committed, under the commit lock.
+
+    ``before_commit`` gets the events about to be committed and the head they will follow
+    (read under the lock: nobody else can commit until this commit is done) and returns the
+    events to write, a subset in order (it may read the committed batches it has not seen,
+    which the log's append-only order keeps bounded). ``after_commit`` is told the head a
+    successful commit published and how many events it wrote."""
+
+    def before_commit(
+        self, ledger: Ledger, events: list[PendingEvent], head: Head
+    ) -> list[PendingEvent]: ...
+
+    def after_commit(self, head: Head, count: int) -> None: ...
 
 
 _US = pa.timestamp("us", tz="UTC")
@@ -158,6 +177,7 @@ class Ledger(LedgerReader):
         self._wake = threading.Event()
         self.last_recovery: RecoveryReport | None = None
         self.commits = 0
+        self.guard: CommitGuard | None = None  # see :class:`CommitGuard`
         _LIVE.add(self)
 
     # ------------------------------------------------------------------ appending
@@ -177,14 +197,19 @@ class Ledger(LedgerReader):
 
         Only the buffer lock is taken, so a commit in progress on another thread (the background
         timer's) does not delay this call, unless this call fills the buffer: then it commits
-        before it returns, and the commit it returns ends with these events."""
+        before it returns, and the commit it returns ends with these events.
+
+        Every event is checked against the event row first (:func:`~ledger.schema.check_events`):
+        a call with one that does not fit raises :class:`LedgerValidationError` and buffers
+        nothing, so no later commit can fail on it."""
         self._check_writable()
+        rows = check_events(events)
         with self._lock:
             self._raise_deferred()
             buffer = self._buffer
             if not buffer:
                 self._buffered_since = time.monotonic()
-            buffer.extend(events)
+            buffer.extend(rows)
             if not buffer:
                 return None
             if len(buffer) < self.buffer_max_events and self.durability != Durability.FSYNC:
@@ -366,7 +391,19 @@ class Ledger(LedgerReader):
 
     def _write_locked(self, events: list[PendingEvent], head: Head) -> CommitInfo:
         first = head.seq + 1
+        # The as-of rule rests on this line: tx_time is assigned under the lock, after every
+        # earlier commit was published, and is never earlier than the wall clock nor than the
+        # published head's tx_time + 1. So once a head H is published, every later commit has
+        # tx_time > H.tx_time, and a reader that saw the head under the lock at time T (see
+        # :meth:`settled_head`) knows every later commit has tx_time > T: "as of T" is final.
         tx = max(now_us(), head.tx_time + 1)
+        guard = self.guard
+        if guard is not None:
+            events = guard.before_commit(self, events, head)
+            if not events:  # all of it was already committed by another writer
+                status = "FSYNCED" if self.durability == Durability.FSYNC else "FLUSHED"
+                return CommitInfo(first, 0, segment_name(head.segment), head.offset,
+                                  head.tx_time, status)
         batch = _build_batch(events, first, tx)
         message, chain = encode_batch(batch, first_seq=first, tx_time=tx, prev_chain=head.chain)
         try:
@@ -409,6 +446,8 @@ class Ledger(LedgerReader):
         self._head = new_head
         info = CommitInfo(first, len(events), segment_name(head.segment), head.offset, tx, status)
         self.commits += 1
+        if guard is not None:
+            guard.after_commit(new_head, len(events))
         if self._should_roll(new_head):
             try:
                 self._roll(new_head)
@@ -672,6 +711,43 @@ class Ledger(LedgerReader):
             return
         self._fsync_or_die(self._seg_fd, head, head.seq + 1, 0)
 
+    def settled_head(self) -> tuple[Head, int]:
+        """The committed head read while no commit is in flight, and a time ``now`` (epoch us).
+
+        Taken under the ledger lock (this process's commits and every other process's wait
+        for it, so it waits for at most one commit), then held until the wall clock has passed
+        ``now``: since a commit assigns its ``tx_time`` under the lock and never earlier than
+        the clock (see :meth:`_write_locked`), every commit not in the returned head carries a
+        ``tx_time`` later than ``now``. So what the head holds up to ``now`` is final: an
+        "as of ``now``" answer can never change. A ledger whose lock cannot be opened (none
+        yet, or a read-only file system) is read without it: no commit of this machine can be
+        in flight there."""
+        with self._commit_lock:
+            fd = self._reader_lock()
+            if fd is not None:
+                self.fs.lock(fd)
+            try:
+                head = self.head()
+                now = now_us()
+                while now_us() <= now:  # a later commit's clock reads > now (at most 1 us)
+                    pass
+                return head, now
+            finally:
+                if fd is not None:
+                    self.fs.unlock(fd)
+                    if fd != self._lock_fd:
+                        self.fs.close(fd)
+
+    def _reader_lock(self) -> int | None:
+        """The lock descriptor: this writer's, or one opened read-only; None when neither."""
+        try:
+            return self._lock_file()
+        except OSError:
+            try:
+                return self.fs.open(self.root / LOCK_NAME, os.O_RDONLY)
+            except OSError:
+                return None
+
     def recover(self, *, dry_run: bool = False, salvage: bool = False) -> RecoveryReport:
         """Run crash recovery now under the lock (``dry_run`` reports without changing files;
         ``salvage`` cuts the active segment at damage before the head instead of raising)."""
@@ -752,8 +828,39 @@ _LIVE: weakref.WeakSet[Ledger] = weakref.WeakSet()
 
 @atexit.register
 def _commit_at_exit() -> None:
-    for ledger in list(_LIVE):
-        try:
-            ledger.close()
-        except Exception:
-            pass
+    """Commit every live writer's buffer at interpreter exit (``close()``).
+
+    A writer whose commit fails here has accepted events that will never be written: that is
+    said on stderr (how many, where, why) and the process exits with status 1 instead of 0.
+    The exit goes through ``os._exit`` once stdout, stderr and logging are flushed, so exit
+    handlers registered before this module was imported do not run."""
+    failures = [message for ledger in list(_LIVE) if (message := _close_at_exit(ledger))]
+    if not failures:
+        return
+    for message in failures:
+        with contextlib.suppress(Exception):
+            sys.stderr.write(message + "\n")
+    with contextlib.suppress(Exception):
+        logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(1)
+
+
+def _close_at_exit(ledger: Ledger) -> str | None:
+    """Close ``ledger``; None when nothing accepted was lost, else what to tell the user."""
+    pending = ledger.buffered
+    try:
+        ledger.close()
+        if not pending or (ledger._fatal is None and not ledger.buffered):
+            return None
+        error: BaseException | None = ledger._fatal
+    except Exception as exc:  # reported below: an exit handler must not raise
+        error = exc
+    lost = ledger.buffered or pending
+    reason = error.message if isinstance(error, LedgerError) else str(error or "unknown error")
+    return (
+        f"ledger: {lost} accepted event(s) could not be committed to `{ledger.root}` at exit "
+        f"and are lost: {reason}"
+    )

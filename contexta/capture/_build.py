@@ -22,6 +22,8 @@ from typing import Any
 import msgspec
 from msgspec.structs import force_setattr as _set
 
+from ledger.schema import INT64_MAX, INT64_MIN
+
 from ..contract import (
     MetricPayload,
     MetricRecord,
@@ -187,12 +189,13 @@ class RecordFactory:
         kind = type(value)
         if (
             key in _METRIC_KEYS
-            and ((kind is float and value - value == 0.0) or kind is int)
+            and ((kind is float and value - value == 0.0)
+                 or (kind is int and INT64_MIN <= value <= INT64_MAX))
             and unit in _UNITS
             and aggregation_scope in _SCOPES
             and summary_basis in _BASES
             and not tags
-            and (step is None or type(step) is int)
+            and (step is None or (type(step) is int and INT64_MIN <= step <= INT64_MAX))
         ):
             # the template holds value_type "float", unit None, scope "step",
             # summary_basis "raw_observation" and no tags: set only what differs

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.schema import INT64_MAX, INT64_MIN
+
 from ..common.errors import ValidationError
 from ..contract import StableRef
 from ..contract.frozen import EMPTY_MAP, FrozenMap, thaw
@@ -38,6 +40,25 @@ SPAN_KINDS = ("operation", "internal", "io", "network", "process")
 
 def _fail(code: str, message: str, **details: Any) -> ValidationError:
     return ValidationError(message, code=code, details=details)
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, shortened: a huge int is named, not printed in full."""
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 200 else (
+        f"an int of {value.bit_length()} bits")
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check_step_tag(raw: str) -> None:
+    """A ``tags["step"]`` that reads as an integer becomes the record's step: it must fit."""
+    try:
+        step = int(raw)
+    except ValueError:
+        return  # not a number (or of more than 4,300 digits): kept as a plain tag
+    if not INT64_MIN <= step <= INT64_MAX:
+        raise _fail("capture_model_invalid_step",
+                    f"tags['step'] must be an int within 64 bits (-2**63 to 2**63-1), got "
+                    f"{_shown(raw)}.", field_name="tags.step", value=_shown(raw))
 
 
 def _text(field: str, value: Any) -> str:
@@ -137,18 +158,30 @@ class MetricEmission:
         object.__setattr__(self, "key", _token("key", self.key, DOTTED_KEBAB,
                                                "capture_model_invalid_metric_key"))
         value = self.value
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        if (
+            not isinstance(value, (int, float)) or isinstance(value, bool)
+            or (isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX)
+            or not math.isfinite(value)
+        ):
             raise _fail("capture_model_invalid_metric_value",
-                        f"value must be a finite number, got {value!r}.", value=repr(value))
+                        "value must be a finite number (an int within 64 bits), got "
+                        f"{_shown(value)}.", value=_shown(value))
         object.__setattr__(self, "unit", _optional_text("unit", self.unit))
         object.__setattr__(self, "aggregation_scope", _marker(
             "aggregation_scope", self.aggregation_scope, AGGREGATION_SCOPES))
         object.__setattr__(self, "tags", _string_map("tags", self.tags))
         object.__setattr__(self, "summary_basis", _token(
             "summary_basis", self.summary_basis, SNAKE, "capture_model_invalid_summary_basis"))
-        if self.step is not None and (not isinstance(self.step, int) or isinstance(self.step, bool)):
-            raise _fail("capture_model_invalid_step", f"step must be an int, got {self.step!r}.",
-                        value=repr(self.step))
+        tagged = (self.tags or {}).get("step")
+        if tagged is not None:
+            _check_step_tag(tagged)
+        step = self.step
+        if step is not None and (
+            not isinstance(step, int) or isinstance(step, bool) or not INT64_MIN <= step <= INT64_MAX
+        ):
+            raise _fail("capture_model_invalid_step",
+                        f"step must be an int within 64 bits (-2**63 to 2**63-1), got "
+                        f"{_shown(step)}.", field_name="step", value=_shown(step))
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "value": self.value, "unit": self.unit,

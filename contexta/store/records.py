@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow.compute as pc
 
 from ledger import PendingEvent
+from ledger.schema import INT64_MAX, INT64_MIN
 
 from ..common.errors import ReadOnlyStoreError, ValidationError
 from ..contract import DegradedRecord, MetricRecord, StructuredEventRecord, TraceSpanRecord
@@ -160,6 +161,14 @@ class RecordStore(ReplayMixin):
         self.read_only = read_only
         self._digests: dict[str, int | None] | None = None  # record_ref -> hash of body
         self._fresh_committed = False  # append_fresh has committed once
+        # Across processes (checked under the commit lock, see ``before_commit``):
+        self._view_seq = 0  # ``_digests`` holds every record ref committed up to this seq
+        self._clashes: dict[str, int] = {}  # ref this store appended that another committed
+        self._late: dict[str, AppendRejection] = {}  # conflicts found at commit, to report
+        self._dropped = False  # a commit left out records: receipts cannot number them
+        self._learned = 0  # how many times a commit read other writers' records
+        if not read_only:
+            workspace.ledger.guard = self
 
     # ------------------------------------------------------------------ append
 
@@ -178,10 +187,21 @@ class RecordStore(ReplayMixin):
         if ref in digests:
             return self.append_many((record,))  # duplicate or conflict: the full rules
         ws = self._workspace
-        body = _encode_record(record)
+        try:
+            body = _encode_record(record)
+        except ValidationError:
+            return self.append_many((record,))  # rejected there, with its code
         event = fast_record_event(record, ref, ws.actor, body)
+        if event[8] is not None and not INT64_MIN <= event[8] <= INT64_MAX:
+            return self.append_many((record,))  # the step tag does not fit: rejected there
+        learned = self._learned
         commit = ws.write((event,))
-        digests[ref] = hash(body)
+        if learned == self._learned:
+            digests[ref] = hash(body)
+        else:  # the commit read other writers' records: theirs stay if they came first
+            digests.setdefault(ref, hash(body))
+        if self._dropped:
+            return self._late_result(commit, [(ref, envelope.record_type, event[3])], [], [])
         return _result(ws, commit, [(ref, envelope.record_type, event[3])], [], [])
 
     def append_fresh(
@@ -204,7 +224,10 @@ class RecordStore(ReplayMixin):
         except (OverflowError, TypeError, ValueError):
             return None
         ws = self._workspace
-        commit = ws.write((fast_record_event(record, ref, ws.actor, body, observed_us),))
+        event = fast_record_event(record, ref, ws.actor, body, observed_us)
+        if event[8] is not None and not INT64_MIN <= event[8] <= INT64_MAX:
+            return None  # a step tag that does not fit: ``append`` rejects it
+        commit = ws.write((event,))
         if not self._fresh_committed:
             # the first one commits at once, as the first ``append`` does when it reads the
             # stored refs: after its first record the workspace is on disk
@@ -250,7 +273,11 @@ class RecordStore(ReplayMixin):
                     rejected.append(AppendRejection(index, problem[0], problem[1], *_ids(record)))
                     continue
             envelope = record.envelope
-            body = _encode_record(record)
+            try:
+                body = _encode_record(record)
+            except ValidationError as exc:  # a value the encoding cannot hold: this one alone
+                rejected.append(AppendRejection(index, exc.code, exc.message, *_ids(record)))
+                continue
             ref_obj = envelope.record_ref
             ref = f"{ref_obj.kind}:{ref_obj.value}"
             digest = hash(body)
@@ -265,22 +292,118 @@ class RecordStore(ReplayMixin):
                 else:
                     rejected.append(_conflict(index, ref, envelope.record_type))
                 continue
-            pending[ref] = digest
             event = fast_record_event(record, ref, actor, body)
+            if event[8] is not None and not INT64_MIN <= event[8] <= INT64_MAX:
+                rejected.append(_bad_step(index, ref, envelope.record_type, event[8]))
+                continue
+            pending[ref] = digest
             events.append(event)
             meta.append((ref, envelope.record_type, event[3]))
+        learned = self._learned
         commit = ws.write(events) if events else None
         if pending:
-            digests.update(pending)
+            if learned == self._learned:
+                digests.update(pending)
+            else:  # the commit read other writers' records: theirs stay if they came first
+                for ref, digest in pending.items():
+                    digests.setdefault(ref, digest)
+        if self._dropped:
+            return self._late_result(commit, meta, duplicates, rejected)
         return _result(ws, commit, meta, duplicates, rejected)
+
+    def _late_result(
+        self, commit: Any, meta: list[tuple[str, str, str]],
+        duplicates: list[tuple[str, str, str]], rejected: list[AppendRejection],
+    ) -> AppendResult:
+        """An append's result that also reports the conflicts found by commits since the last
+        result (records of this call among them are no longer counted as accepted; the
+        positions of the others are not given, since the commit left some out)."""
+        self._dropped = False
+        late = self._drain_late()
+        lost = {r.record_ref for r in late}
+        meta = [m for m in meta if m[0] not in lost]
+        return _result(self._workspace, None if commit is None else _unnumbered(commit), meta,
+                       duplicates, [*rejected, *late])
 
     def _known_digests(self) -> dict[str, int | None]:
         """record_ref -> body hash, for refs stored before this process appended (None: not
         yet compared; the body is read from the ledger if the same ref comes again)."""
         if self._digests is None:
-            table = self._workspace.table("records")
+            head = self._workspace.head()
+            table = self._workspace.table("records", head=head)
             self._digests = dict.fromkeys(table.column("ref").to_pylist())
+            self._view_seq = head.seq
         return self._digests
+
+    # ------------------------------------------------------------------ across processes
+
+    def before_commit(
+        self, ledger: Any, events: list[PendingEvent], head: Any
+    ) -> list[PendingEvent]:
+        """The commit guard (run by the ledger under its lock): the events of ``events`` to
+        write, without the records another writer committed first under the same ref.
+
+        Only the batches committed since this store's last view are read (none at all when
+        this process is the only writer), so the check costs nothing per commit unless
+        another process wrote meanwhile, and then only what it wrote. A ref both wrote: an
+        identical record is dropped (stored once), a different one is dropped and reported
+        with ``record_ref_conflict`` by the next append or flush result of this store."""
+        if self._digests is None:
+            return events  # nothing appended here but fresh refs (new by construction)
+        if head.seq > self._view_seq:
+            foreign = self._learn(ledger, head)
+            if foreign:  # the records of the call committing now are not in _digests yet
+                for event in events:
+                    if event[1] in foreign and event[0] in _RECORD_KINDS:
+                        self._clashes.setdefault(event[1], foreign[event[1]])
+        if not self._clashes:
+            return events
+        clashes = self._clashes
+        kept = []
+        for event in events:
+            theirs = clashes.get(event[1]) if event[0] in _RECORD_KINDS else None
+            if theirs is None:
+                kept.append(event)
+                continue
+            self._dropped = True
+            if theirs != hash(event[10]):
+                kind = event[0].removeprefix("record.")
+                self._late[event[1]] = _conflict(-1, event[1], kind, late=True)
+        return kept
+
+    def after_commit(self, head: Any, count: int) -> None:
+        if self._view_seq == head.seq - count:
+            self._view_seq = head.seq  # our own commit: nothing new to learn from it
+
+    def _learn(self, ledger: Any, head: Any) -> dict[str, int]:
+        """Read the record refs committed after ``_view_seq`` up to ``head`` (other writers');
+        returns those new to this store, with their body hashes."""
+        digests = self._digests
+        assert digests is not None
+        self._learned += 1
+        foreign: dict[str, int] = {}
+        for batch in ledger.batches(head, after_seq=self._view_seq):
+            kinds = batch.column(2)
+            mask = pc.starts_with(kinds, "record.")
+            if not pc.any(mask).as_py():
+                continue
+            rows = batch.filter(mask)
+            for ref, body in zip(rows.column(3).to_pylist(), rows.column(12).to_pylist(),
+                                 strict=True):
+                if ref in digests:
+                    # appended here too: if ours is not committed yet, theirs came first
+                    self._clashes.setdefault(ref, hash(body))
+                else:
+                    digests[ref] = foreign[ref] = hash(body)
+        self._view_seq = head.seq
+        return foreign
+
+    def _drain_late(self) -> tuple[AppendRejection, ...]:
+        late = self._late  # filled under the commit lock, maybe by the background thread
+        drained = []
+        while late:
+            drained.append(late.popitem()[1])  # atomic: none added meanwhile is lost
+        return tuple(reversed(drained))
 
     def _stored_digest(self, ref: str) -> int | None:
         table = self._workspace.table("records")
@@ -297,7 +420,7 @@ class RecordStore(ReplayMixin):
         status = DurabilityStatus(commit.durability) if commit else (
             DurabilityStatus.FSYNCED if self._workspace.ledger.durability == "fsync" else DurabilityStatus.FLUSHED
         )
-        return AppendResult((), (), status, commit.count if commit else 0)
+        return AppendResult((), self._drain_late(), status, commit.count if commit else 0)
 
     # ------------------------------------------------------------------ scan
 
@@ -430,6 +553,7 @@ def _receipts(
 
 
 _KIND = {"metric": METRIC, "event": EVENT, "span": SPAN, "degraded": DEGRADED}
+_RECORD_KINDS = frozenset(_KIND.values())
 _new_event = tuple.__new__
 _RUNS: dict[Any, tuple[str, str | None]] = {}
 _STAGES: dict[Any, str] = {}
@@ -448,12 +572,28 @@ def _plain(record: Any) -> bool:
     )
 
 
-def _conflict(index: int, ref: str, record_type: str) -> AppendRejection:
+def _conflict(index: int, ref: str, record_type: str, *, late: bool = False) -> AppendRejection:
+    where = (
+        "was committed first by another writer with different content, so the record this "
+        "process appended under it (accepted earlier, index -1: not of this call) was not "
+        "written" if late else "is already stored with different content"
+    )
     return AppendRejection(
         index,
         "record_ref_conflict",
-        f"record_ref {ref!r} is already stored with different content; "
-        "records are immutable: append the new one under a new record_ref.",
+        f"record_ref {ref!r} {where}; records are immutable: append the new one under a new "
+        "record_ref.",
+        ref,
+        record_type,
+    )
+
+
+def _bad_step(index: int, ref: str, record_type: str, step: int) -> AppendRejection:
+    return AppendRejection(
+        index,
+        "record_invalid_step",
+        f"payload.tags['step'] must be an integer within 64 bits (-2**63 to 2**63-1) to be "
+        f"kept as the record's step, got {str(step)[:40]!r}; record {ref!r} was not written.",
         ref,
         record_type,
     )
@@ -542,6 +682,11 @@ def fast_record_event(
         _KIND[rtype], ref, run[1], run[0], stage, observed_us, key, value, None,
         actor, body,
     ))
+
+
+def _unnumbered(commit: Any) -> Any:
+    """``commit`` with a count that gives its events no positions in receipts."""
+    return replace(commit, count=-1)
 
 
 def _result(
