@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from ..common.errors import ReadOnlyStoreError
+from ..common.errors import ReadOnlyStoreError, ValidationError
 from ..contract import (
     BatchExecution,
     DeploymentExecution,
@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 __all__ = ["ActiveContext", "ContextState", "RuntimeSession", "slug"]
 
 _TERMINAL = ("completed", "failed", "cancelled")
+# Refused keys raise in strict mode; every other refusal of a metric is recorded as degraded.
+_KEY_CODES = frozenset({"capture_model_invalid_metric_key", "capture_model_invalid_string"})
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _PACKAGES: dict[str, str] | None = None
 LEDGER = "ledger"
@@ -267,10 +269,35 @@ class RuntimeSession:
     def emit_metric(self, factory: RecordFactory, key: str, value: Any, unit: str | None,
                     aggregation_scope: str, tags: Mapping[str, str] | None,
                     summary_basis: str | None, step: int | None) -> CaptureResult:
-        """A metric observed now, appended and reported (the training-loop path)."""
-        record, ref, observed_us = factory.fresh_metric(key, value, unit, aggregation_scope, tags,
-                                                        summary_basis, step)
+        """A metric observed now, appended and reported (the training-loop path).
+
+        A value that is not a real number never raises into the training loop: a degraded
+        record saying what was refused and why is appended instead, and the result is
+        ``DEGRADED``. A refused key raises (a programming error, shown at the first call),
+        unless ``contract.validation_mode`` is ``lenient``: then it is degraded the same way."""
+        try:
+            record, ref, observed_us = factory.fresh_metric(key, value, unit, aggregation_scope,
+                                                            tags, summary_basis, step)
+        except ValidationError as exc:
+            if exc.code in _KEY_CODES and self.config.contract.validation_mode != "lenient":
+                raise
+            return self._degraded_metric(factory, key, value, exc)
         return self._append_and_report(record, ref, observed_us, "metric")
+
+    def _degraded_metric(self, factory: RecordFactory, key: Any, value: Any,
+                         error: ValidationError) -> CaptureResult:
+        """Record why a metric emission was refused (a ``capture.metric_refused`` degraded
+        record) and report the emission ``DEGRADED`` with that reason."""
+        summary = f"metric {str(key)[:120]!r} not recorded: {error.message}"
+        attributes = {"metric_key": str(key)[:250], "value": repr(value)[:200],
+                      "value_type": type(value).__name__, "code": error.code}
+        record = factory.degraded("capture.metric_refused", summary, attributes)
+        written = self._append_and_report(record, "record:" + record.envelope.record_ref.value,
+                                          None, "metric")
+        return CaptureResult.with_degradation(
+            PayloadFamily.RECORD, payload=record, deliveries=written.deliveries,
+            degradation_reasons=(summary,), metadata={**written.metadata, "error_code":
+                                                       error.code})
 
     def _append_and_report(self, record: Any, ref: str, observed_us: int | None,
                            service: str) -> CaptureResult:

@@ -1,0 +1,150 @@
+"""Logging from a training loop: keys, values, runs, params and tags, artifacts.
+
+Each family pins one finding of the logging review: keys ML code uses were rejected; NaN and
+numpy scalars crashed the loop; re-running a script merged into the same run; params and tags
+were invisible; artifacts were not stored.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from contexta import Contexta
+from contexta.capture.results import ResultStatus
+from contexta.common.errors import ValidationError
+from contexta.contract import MetricPayload
+
+
+def open_ctx(root: Path, **contract: str) -> Contexta:
+    config = {"project_name": "demo", "workspace": {"root_path": str(root / ".contexta")}}
+    if contract:
+        config["contract"] = dict(contract)
+    return Contexta(config=config)
+
+
+@pytest.fixture()
+def ctx(tmp_path: Path) -> Contexta:
+    context = open_ctx(tmp_path)
+    yield context
+    context.close()
+
+
+def metric_values(ctx: Contexta, run_ref: str) -> list[tuple[str, float]]:
+    return [(r.key, r.value) for r in ctx.get_run_snapshot(run_ref).records
+            if r.record_type == "metric"]
+
+
+# ---------------------------------------------------------------------- keys
+
+ML_KEYS = ["train_loss", "loss/train", "loss/val", "valAcc", "F1", "epoch_time_s",
+           "val acc", "lr.group-0", "train-loss", "Train_Loss", "a" * 250]
+
+
+def test_keys_ml_code_uses_are_stored_as_given(ctx: Contexta) -> None:
+    with ctx.run("keys") as run:
+        for key in ML_KEYS:
+            assert run.metric(key, 0.5).status is ResultStatus.SUCCESS
+    assert metric_values(ctx, run.ref) == [(key, 0.5) for key in ML_KEYS]
+    ctx.close()
+    reopened = Contexta(config=ctx.config)  # from the ledger, not from memory
+    assert [k for k, _ in metric_values(reopened, run.ref)] == ML_KEYS
+    reopened.close()
+
+
+def test_keys_that_differ_only_in_spelling_are_distinct_series(ctx: Contexta) -> None:
+    with ctx.run("spelling") as run:
+        refs = {key: str(run.metric(key, float(i)).payload.envelope.record_ref)
+                for i, key in enumerate(["train_loss", "train-loss", "Train_Loss", "train loss"])}
+    assert len(set(refs.values())) == 4  # record refs never derive from the key alone
+    values = dict(metric_values(ctx, run.ref))
+    assert values == {"train_loss": 0.0, "train-loss": 1.0, "Train_Loss": 2.0, "train loss": 3.0}
+
+
+@pytest.mark.parametrize("key", ["loss!", "a" * 251, "___", "loss\tx", "accuracy@1", "é"])
+def test_a_refused_key_states_the_rule(ctx: Contexta, key: str) -> None:
+    with ctx.run("bad-key") as run:
+        with pytest.raises(ValidationError) as err:
+            run.metric(key, 1.0)
+        assert err.value.code == "capture_model_invalid_metric_key"
+        assert "letters (either case), digits, '_', '-', '.', '/' and spaces" in err.value.message
+        assert "250" in err.value.message
+    assert metric_values(ctx, run.ref) == []
+
+
+def test_lenient_mode_records_a_refused_key_as_degraded(tmp_path: Path) -> None:
+    ctx = open_ctx(tmp_path, validation_mode="lenient")
+    with ctx.run("lenient") as run:
+        result = run.metric("loss!", 1.0)
+        run.metric("loss", 1.0)
+    assert result.status is ResultStatus.DEGRADED
+    assert "letters (either case)" in result.degradation_reasons[0]
+    assert run.status == "completed"
+    records = ctx.get_run_snapshot(run.ref).records
+    assert [(r.record_type, r.key) for r in records] == [
+        ("degraded", "capture.metric_refused"), ("metric", "loss")]
+    ctx.close()
+
+
+def test_models_built_by_hand_keep_the_1_0_key_rule() -> None:
+    with pytest.raises(ValidationError) as err:
+        MetricPayload(metric_key="train_loss", value=1.0, value_type="float")
+    assert err.value.code == "record_invalid_metric_key"
+    assert "run.metric" in err.value.message  # says where the wider grammar is taken
+
+
+# ---------------------------------------------------------------------- values
+
+REALS = [
+    (np.float32(0.25), 0.25), (np.float64(0.5), 0.5), (np.int64(7), 7), (np.int32(-3), -3),
+    (np.uint8(200), 200), (np.array(1.5), 1.5), (np.array(4, dtype=np.int16), 4),
+    (Decimal("2.5"), 2.5), (Fraction(1, 4), 0.25), (3, 3), (0.75, 0.75),
+]
+
+
+def test_any_real_number_is_a_value(ctx: Contexta) -> None:
+    class Tensorish:
+        def __float__(self) -> float:
+            return 0.125
+
+    with ctx.run("reals") as run:
+        for i, (value, _) in enumerate(REALS):
+            assert run.metric(f"m{i}", value).status is ResultStatus.SUCCESS
+        run.metric("duck", Tensorish())
+    stored = dict(metric_values(ctx, run.ref))
+    for i, (_, expected) in enumerate(REALS):
+        assert stored[f"m{i}"] == expected and type(stored[f"m{i}"]) in (int, float)
+    assert stored["duck"] == 0.125
+
+
+def test_nan_and_infinities_are_stored_and_the_loop_goes_on(ctx: Contexta) -> None:
+    with ctx.run("diverging") as run, run.stage("train") as stage:
+        for step, loss in enumerate([1.0, float("nan"), math.inf, -math.inf, np.float32("nan")]):
+            assert stage.metric("train_loss", loss, step=step).succeeded
+    assert run.status == "completed"
+    values = [v for _, v in metric_values(ctx, run.ref)]
+    assert values[0] == 1.0 and math.isnan(values[1]) and values[2:4] == [math.inf, -math.inf]
+    assert math.isnan(values[4])
+    series = ctx.get_step_series(run.ref, "train_loss", stage_name="train")
+    assert [p.step for p in series.points] == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("value", ["0.5", None, True, np.bool_(True), 1 + 2j, [1.0],
+                                   np.array([1.0, 2.0]), object(), 2**70])
+def test_a_bad_value_is_recorded_as_degraded_not_raised(ctx: Contexta, value: object) -> None:
+    with ctx.run("bad-value") as run:
+        result = run.metric("loss", value, step=3)
+        run.metric("loss", 0.5)
+    assert run.status == "completed"
+    assert result.status is ResultStatus.DEGRADED
+    assert "real number" in result.degradation_reasons[0]
+    (degraded, metric) = ctx.get_run_snapshot(run.ref).records
+    assert (degraded.record_type, degraded.key) == ("degraded", "capture.metric_refused")
+    assert degraded.payload["attributes"]["metric_key"] == "loss"
+    assert "real number" in degraded.payload["summary"]
+    assert (metric.key, metric.value) == ("loss", 0.5)
