@@ -42,6 +42,8 @@ from .results import (
 if TYPE_CHECKING:
     from .entities import EntityReader
 
+_INFINITIES = (float("inf"), float("-inf"))
+
 __all__ = ["QueryService"]
 
 
@@ -476,8 +478,8 @@ class QueryService:
             if ref in quarantined:
                 continue
             value = self._metric_value(ref, metric_key, stage_name, mode)
-            if value is None:
-                continue
+            if value is None or value != value or value in _INFINITIES:
+                continue  # NaN and infinities are stored as logged, never picked as best
             if best_value is None or (value > best_value if higher_is_better else value < best_value):
                 best, best_value = run_id, value
         return best

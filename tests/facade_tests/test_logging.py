@@ -148,3 +148,57 @@ def test_a_bad_value_is_recorded_as_degraded_not_raised(ctx: Contexta, value: ob
     assert degraded.payload["attributes"]["metric_key"] == "loss"
     assert "real number" in degraded.payload["summary"]
     assert (metric.key, metric.value) == ("loss", 0.5)
+
+
+def _two_runs(ctx: Contexta, last_of_first: float) -> tuple[str, str]:
+    refs = []
+    for name, values in (("first", [0.5, last_of_first]), ("second", [0.4, 0.3])):
+        with ctx.run(name) as run, run.stage("evaluate") as stage:
+            for step, value in enumerate(values):
+                stage.metric("val_loss", value, step=step)
+        refs.append(run.ref)
+    return refs[0], refs[1]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), math.inf, -math.inf])
+def test_select_best_skips_non_finite_values(ctx: Contexta, bad: float) -> None:
+    first, second = _two_runs(ctx, bad)
+    for higher in (True, False):
+        assert ctx.select_best_run([first, second], "val_loss", stage_name="evaluate",
+                                   higher_is_better=higher) == second
+    assert ctx.query_service.select_best_run([first, second], "val_loss", stage_name="evaluate",
+                                             higher_is_better=False) == second
+
+
+def test_non_finite_values_are_a_diagnostics_warning_and_shown_in_reports(ctx: Contexta) -> None:
+    first, second = _two_runs(ctx, float("nan"))
+    issues = [i for i in ctx.diagnose_run(first).issues if i.code == "non_finite_metric"]
+    assert [(i.severity, i.details["metric_key"], i.details["count"]) for i in issues] == [
+        ("warning", "val_loss", 1)]
+    assert "nan at step 1" in issues[0].summary
+    assert not [i for i in ctx.diagnose_run(second).issues if i.code == "non_finite_metric"]
+    report = ctx.build_snapshot_report(first)  # raised on a NaN in a curve before
+    markdown = report.to_markdown()
+    assert "val_loss" in markdown and "nan" in markdown
+    (chart,) = [c for section in report.sections for c in section.charts]
+    assert chart.series[0].values == (0.5, None)  # a gap in the curve
+    assert "(nan: not plotted)" in chart.annotations[1]
+    assert "<svg" in report.to_html()
+
+
+def test_the_ledger_row_checks_take_non_finite_values(tmp_path: Path) -> None:
+    from ledger.schema import PendingEvent, check_events
+
+    rows = [PendingEvent("record.metric", f"record:p.r.m{i}", "project:p", "run:p.r", None, 1,
+                         "train_loss", value, i, "me", b"x")
+            for i, value in enumerate([float("nan"), math.inf, -math.inf])]
+    assert list(check_events(rows)) == rows
+    ctx = open_ctx(tmp_path)
+    with ctx.run("stored") as run:
+        run.metric("train_loss", float("nan"))
+        run.metric("train_loss", -math.inf)
+    ctx.close()
+    reopened = open_ctx(tmp_path)
+    values = [e.value for e in reopened.history(run.ref) if e.kind == "record.metric"]
+    assert math.isnan(values[0]) and values[1] == -math.inf
+    reopened.close()

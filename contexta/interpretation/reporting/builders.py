@@ -8,6 +8,7 @@ deltas (run comparison), the metric table (multi-run) and the series (trend).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -305,11 +306,23 @@ def metric_curves(snapshot: Any) -> tuple[ReportChart, ...]:
                 "line",
                 f"{stage}/{key} by {'step' if by_step else 'observation'}",
                 tuple(labels),
-                (ChartSeries(key, tuple(float(r.value) for r in records)),),
-                tuple(f"step {x} at {r.observed_at}" for x, r in zip(labels, records, strict=True)),
+                (ChartSeries(key, tuple(_plotted(r.value) for r in records)),),
+                tuple(f"step {x} at {r.observed_at}" + _not_plotted(r.value)
+                      for x, r in zip(labels, records, strict=True)),
             )
         )
     return tuple(charts)
+
+
+def _plotted(value: Any) -> float | None:
+    """A point of a curve: NaN and infinities (stored as logged) are a gap in the line."""
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _not_plotted(value: Any) -> str:
+    number = float(value)
+    return "" if math.isfinite(number) else f" ({number}: not plotted)"
 
 
 def _tagged_step(record: Any) -> int | None:
