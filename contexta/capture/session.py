@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import secrets
 import sys
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -382,7 +383,12 @@ class RuntimeSession:
     def start_run(self, name: str, *, run_id: str | None = None,
                   tags: Mapping[str, str] | None = None, metadata: Mapping[str, Any] | None = None,
                   code_revision: str | None = None, config_snapshot: Mapping[str, Any] | None = None,
-                  dataset_ref: Any = None) -> RunScope:
+                  dataset_ref: Any = None, resume: bool = False) -> RunScope:
+        """Open a run. Every call starts a new run: its id is the slug of ``run_id`` or
+        ``name``, with a short random suffix when a run of the project already has that id
+        (the name is kept as given). ``resume=True`` continues the run of that name (or id)
+        instead (an error when several runs share it; a new run when there is none); an
+        explicit ``run_id`` that exists is continued too."""
         from .scopes import RunScope
 
         state = self._state.get()
@@ -390,10 +396,14 @@ class RuntimeSession:
             raise LifecycleError("Runs cannot be nested in one task: close the open run (or "
                                  "deployment) first.", code="runtime_nested_run")
         run_name = _text("name", name)
-        run_ref = StableRef("run", f"{self.project_ref.value}.{slug('run_id', run_id or name)}")
-        run = Run(run_ref=run_ref, project_ref=self.project_ref, name=run_name, status="open",
-                  started_at=utc_now_text(), schema_version=self.schema_version)
         self._ensure_project()
+        run = self._continued(run_name, run_id, resume)
+        if run is None:
+            run_ref = StableRef("run", f"{self.project_ref.value}."
+                                       f"{self._free_id(slug('run_id', run_name), run_id)}")
+            run = Run(run_ref=run_ref, project_ref=self.project_ref, name=run_name,
+                      status="open", started_at=utc_now_text(), schema_version=self.schema_version)
+        run_ref = run.run_ref
         self.put(run)
         context = ActiveContext(project_ref=self.project_ref, run_ref=run_ref)
         scope = RunScope(self, context, run, tags=tags, metadata=metadata,
@@ -409,6 +419,55 @@ class RuntimeSession:
         self._push(scope, run_scope=scope)
         scope._write_context_event()
         return scope
+
+    def _exists(self, ref: StableRef) -> bool:
+        return bool(self._owner.metadata_store.runs.exists_run(ref))
+
+    def _free_id(self, base: str, run_id: str | None) -> str:
+        """``base`` (the slug of ``run_id`` or the name) when no run of the project has it,
+        else ``base-<6 hex>`` (random, so two processes starting the same name at once
+        do not meet; ``run_id`` given: ``base`` as is, an existing one is continued)."""
+        if run_id is not None:
+            return slug("run_id", run_id)
+        if not self._exists(StableRef("run", f"{self.project_ref.value}.{base}")):
+            return base
+        stem = base[:55].rstrip("-")
+        while True:
+            candidate = f"{stem}-{secrets.token_hex(3)}"
+            if not self._exists(StableRef("run", f"{self.project_ref.value}.{candidate}")):
+                return candidate
+
+    def _continued(self, name: str, run_id: str | None, resume: bool) -> Run | None:
+        """The stored run ``ctx.run(name, run_id=..., resume=...)`` continues (put open
+        again, same started_at), or None for a new run."""
+        if run_id is not None:
+            ref = StableRef("run", f"{self.project_ref.value}.{slug('run_id', run_id)}")
+        elif resume:
+            ref = self._run_named(name)
+            if ref is None:
+                return None
+        else:
+            return None
+        stored = self._owner.metadata_store.runs.get_run(ref) if self._exists(ref) else None
+        if stored is None:
+            return None
+        return msgspec.structs.replace(stored, status="open", ended_at=None)
+
+    def _run_named(self, name: str) -> StableRef | None:
+        """The run of this project named ``name`` (or whose id is its slug); LifecycleError
+        ``runtime_run_ambiguous`` listing them when several runs share the name."""
+        prefix = f"run:{self.project_ref.value}."
+        refs = [ref for ref in self._owner.query_service.runs_named(name)
+                if ref.startswith(prefix)]
+        if len(refs) > 1:
+            raise LifecycleError(f"resume=True: {len(refs)} runs are named {name!r}: "
+                                 f"{', '.join(refs)}. Pass run_id= to pick one.",
+                                 code="runtime_run_ambiguous",
+                                 details={"name": name, "candidates": refs})
+        if refs:
+            return StableRef.parse(refs[0])
+        ref = StableRef("run", f"{self.project_ref.value}.{slug('run_id', name)}")
+        return ref if self._exists(ref) else None
 
     def close_run(self, scope: RunScope, status: str) -> None:
         status = self._terminal(scope, status)

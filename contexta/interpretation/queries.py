@@ -129,9 +129,36 @@ class QueryService:
                 return candidate
         suffix = "." + text
         matches = [ref for ref in known if ref.endswith(suffix)]
+        named = self._run_names().get(text, ())
+        if len(named) > 1:  # several runs of one name (a script run twice): say which
+            raise _ambiguous(run_id, named)
         if len(matches) == 1:
             return matches[0]
+        if named:  # a run's name as given ('sgd-lr0.1' whose id is 'sgd-lr0-1')
+            return named[0]
         raise _not_found(run_id)
+
+    def runs_named(self, name: str) -> tuple[str, ...]:
+        """The refs of the runs (latest version) whose name is ``name`` as given."""
+        return self._run_names().get(name, ())
+
+    def _run_names(self) -> dict[str, tuple[str, ...]]:
+        """Run name -> the refs of the runs (latest version) of that name, in ref order; cached
+        like :meth:`_run_refs`."""
+        table = self.ws.table("runs", as_of_us=self.as_of_us)
+        cached = self.__dict__.get("_run_names_cache")
+        if cached is not None and cached[0] is table:
+            return cached[1]  # type: ignore[no-any-return]
+        latest: dict[str, str] = {}
+        for ref, name in zip(table.column("ref").to_pylist(), table.column("key").to_pylist(),
+                             strict=True):
+            latest[ref] = name  # rows are in seq order: the last one is the latest version
+        names: dict[str, list[str]] = {}
+        for ref in sorted(latest):
+            names.setdefault(latest[ref], []).append(ref)
+        found = {name: tuple(refs) for name, refs in names.items()}
+        self.__dict__["_run_names_cache"] = (table, found)
+        return found
 
     def _run_refs(self) -> dict[str, None]:
         """Known run refs, cached while the runs table is the same object (a projection hands
@@ -554,6 +581,15 @@ def _not_found(run_id: Any) -> InterpretationError:
         "Run anchor was not found.",
         code="query_run_not_found",
         details={"run_id": str(run_id)},
+    )
+
+
+def _ambiguous(run_id: Any, refs: Sequence[str]) -> InterpretationError:
+    listed = ", ".join(refs)
+    return InterpretationError(
+        f"Run name {str(run_id)!r} is shared by {len(refs)} runs: {listed}. Name one by its id.",
+        code="query_run_ambiguous",
+        details={"run_id": str(run_id), "candidates": list(refs)},
     )
 
 

@@ -202,3 +202,75 @@ def test_the_ledger_row_checks_take_non_finite_values(tmp_path: Path) -> None:
     values = [e.value for e in reopened.history(run.ref) if e.kind == "record.metric"]
     assert math.isnan(values[0]) and values[1] == -math.inf
     reopened.close()
+
+
+# ---------------------------------------------------------------------- runs
+
+def _train(ctx: Contexta, name: str, **kwargs: object) -> str:
+    with ctx.run(name, **kwargs) as run, run.stage("train") as stage:
+        for step in range(3):
+            stage.metric("train_loss", 1.0 / (step + 1), step=step)
+    return run.ref
+
+
+def test_running_a_script_twice_makes_two_runs(tmp_path: Path) -> None:
+    refs = []
+    for _ in range(2):  # two processes' worth: a fresh Contexta each time
+        ctx = open_ctx(tmp_path)
+        refs.append(_train(ctx, "baseline"))
+        ctx.close()
+    ctx = open_ctx(tmp_path)
+    assert refs[0] == "run:demo.baseline" and refs[1].startswith("run:demo.baseline-")
+    runs = ctx.list_runs()
+    assert [(r.run_id, r.name) for r in runs] == [(refs[0], "baseline"), (refs[1], "baseline")]
+    for ref in refs:  # each curve is its own: steps 0, 1, 2 once (no sawtooth)
+        series = ctx.get_step_series(ref, "train_loss", stage_name="train")
+        assert [p.step for p in series.points] == [0, 1, 2]
+    ctx.close()
+
+
+def test_a_shared_name_resolves_to_an_error_listing_the_runs(ctx: Contexta) -> None:
+    from contexta.common.errors import InterpretationError
+
+    first, second = _train(ctx, "baseline"), _train(ctx, "baseline")
+    with pytest.raises(InterpretationError) as err:
+        ctx.get_run_snapshot("baseline")
+    assert err.value.code == "query_run_ambiguous"
+    assert first in err.value.message and second in err.value.message
+    assert err.value.details["candidates"] == sorted([first, second])
+    assert ctx.get_run_snapshot(second).run.name == "baseline"  # by id it is one run
+
+
+def test_resume_and_an_explicit_run_id_continue_a_run(ctx: Contexta) -> None:
+    first = _train(ctx, "long-job")
+    with ctx.run("long-job", resume=True) as run:
+        run.metric("epochs_done", 3)
+    assert run.ref == first
+    with ctx.run("whatever", run_id="long-job") as again:
+        again.metric("epochs_done", 6)
+    assert again.ref == first and len(ctx.list_runs()) == 1
+    snap = ctx.get_run_snapshot(first)
+    assert snap.run.status == "completed" and snap.run.name == "long-job"
+    assert [r.value for r in snap.records if r.key == "epochs_done"] == [3, 6]
+    with ctx.run("fresh", resume=True) as new:  # nothing to resume: a new run
+        pass
+    assert new.ref == "run:demo.fresh"
+    _train(ctx, "long-job")
+    from contexta.capture.errors import LifecycleError
+
+    with pytest.raises(LifecycleError) as err:
+        ctx.run("long-job", resume=True)
+    assert err.value.code == "runtime_run_ambiguous" and first in err.value.message
+
+
+@pytest.mark.parametrize("name", ["sgd-lr0.1", "Adam lr=3e-4", "run_7"])
+def test_a_run_is_found_by_its_name_as_given(tmp_path: Path, name: str) -> None:
+    from tests.conftest import run_cli
+
+    ctx = open_ctx(tmp_path)
+    ref = _train(ctx, name)
+    assert ctx.get_run_snapshot(name).run.run_id == ref
+    ctx.close()
+    shown = run_cli(tmp_path, "--workspace", str(tmp_path / ".contexta"), "--format", "json",
+                    "run", "show", name)
+    assert ref in shown.stdout and name in shown.stdout
