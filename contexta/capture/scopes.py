@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..common.errors import ValidationError
 from ..contract import ArtifactManifest, StableRef
+from ..contract.extensions import labels_of
 from ..contract.frozen import EMPTY_MAP, FrozenMap
 from ..contract.timestamps import instant_key
 from ..contract.validation import freeze_json
@@ -400,7 +401,11 @@ class RunScope(BaseScope):
 
     @property
     def tags(self) -> Mapping[str, str]:
-        return self._tags
+        return _frozen({**self._tags, **labels_of(self._model)[1]})
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return _frozen(labels_of(self._model)[0])
 
     @property
     def config_snapshot(self) -> Mapping[str, Any]:
@@ -417,6 +422,25 @@ class RunScope(BaseScope):
         if self._given_config is None and not self._session.config.capture.capture_config_snapshot:
             return None
         return f"artifact:{self.context.run_ref.value}.config-snapshot"  # type: ignore[union-attr]
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Record the run's parameters (a new version of the run: history is kept; a name
+        given again takes the new value). Shown by snapshots, comparisons, reports and
+        ``runs``."""
+        self._ensure_open("log_params")
+        self._session.relabel(self, params=params)
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set tags of the run (values as text; a new version of the run, history kept);
+        ``list_runs(tags=...)`` filters by them."""
+        self._ensure_open("set_tags")
+        self._session.relabel(self, tags=tags)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self.set_tags({key: value})
 
     def stage(self, name: str, *, stage_ref: Any = None,
               metadata: Mapping[str, Any] | None = None) -> StageScope:

@@ -35,6 +35,7 @@ from ..contract import (
     StableRef,
     StageExecution,
 )
+from ..contract.extensions import labels_of, with_labels
 from ..contract.refs import coerce_ref
 from ..contract.timestamps import instant_key
 from ..events import entity_event
@@ -403,6 +404,8 @@ class RuntimeSession:
                                        f"{self._free_id(slug('run_id', run_name), run_id)}")
             run = Run(run_ref=run_ref, project_ref=self.project_ref, name=run_name,
                       status="open", started_at=utc_now_text(), schema_version=self.schema_version)
+        if tags or config_snapshot:  # visible as the run's tags and params
+            run = with_labels(run, params=config_snapshot, tags=tags)
         run_ref = run.run_ref
         self.put(run)
         context = ActiveContext(project_ref=self.project_ref, run_ref=run_ref)
@@ -468,6 +471,22 @@ class RuntimeSession:
             return StableRef.parse(refs[0])
         ref = StableRef("run", f"{self.project_ref.value}.{slug('run_id', name)}")
         return ref if self._exists(ref) else None
+
+    def relabel(self, scope: RunScope, *, params: Mapping[str, Any] | None = None,
+                tags: Mapping[str, Any] | None = None) -> None:
+        """Put the run again with ``params``/``tags`` merged into its labels."""
+        model = self._with_stored_labels(scope._model)
+        scope._model = with_labels(model, params=params, tags=tags)
+        self.put(scope._model)
+
+    def _with_stored_labels(self, model: Run) -> Run:
+        """``model`` with the labels of the run's latest stored version (tags set meanwhile
+        by ``ctx.set_tags`` are kept when the scope puts the run again)."""
+        stored = self._owner.metadata_store.runs.find_run(model.run_ref)
+        if stored is None or stored.extensions == model.extensions:
+            return model
+        params, tags = labels_of(stored)
+        return with_labels(model, params=params, tags=tags)
 
     def close_run(self, scope: RunScope, status: str) -> None:
         status = self._terminal(scope, status)
@@ -667,6 +686,8 @@ class RuntimeSession:
         """Store the scope's model again, ended now with ``status`` (validated like any new
         model: ``msgspec.structs.replace`` runs the checks), and mark the scope closed."""
         model = scope._model
+        if isinstance(model, Run):
+            model = self._with_stored_labels(model)
         ended = _later(utc_now_text(), model.started_at)
         scope._model = msgspec.structs.replace(model, status=status, ended_at=ended)
         self.put(scope._model)

@@ -6,7 +6,7 @@ it are seen, so an as-of view answers exactly what the live workspace answered t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from projections.query import take_rows
 from ..common.errors import InterpretationError
 from ..contract import StableRef
 from ..contract.base import plain
+from ..contract.extensions import labels_of
 from ..events import PROJECT_PUT, QUARANTINE, RELEASE, RUN_PUT, STAGE_PUT, span_duration_ms
 from ..ordering import instant as _t
 from ..ordering import stage_order as _stage_order
@@ -32,6 +33,7 @@ from .results import (
     MultiRunComparison,
     MultiRunMetricRow,
     ObservationRecord,
+    ParamChange,
     RunComparison,
     RunRecord,
     RunSnapshot,
@@ -181,6 +183,7 @@ class QueryService:
     def run_record(self, run: Any, names: dict[str, str] | None = None) -> RunRecord:
         names = names if names is not None else self.project_names()
         project = str(run.project_ref)
+        tags = labels_of(run)[1] if run.extensions else None
         return RunRecord(
             run_id=str(run.run_ref),
             project_name=names.get(project, project.split(":", 1)[1]),
@@ -188,6 +191,7 @@ class QueryService:
             status=run.status,
             started_at=run.started_at,
             ended_at=run.ended_at,
+            **({"tags": MappingProxyType(tags)} if tags else {}),
         )
 
     # ------------------------------------------------------------------ list_runs
@@ -292,6 +296,8 @@ class QueryService:
             evidence_links=tuple(links),
             completeness_notes=notes,
             provenance=extra.get("provenance"),
+            params=MappingProxyType(labels_of(run)[0]),
+            tags=record.tags,
         )
 
     def snapshot_extras(self, run_ref: str, stages: Sequence[Any]) -> dict[str, Any]:
@@ -400,6 +406,7 @@ class QueryService:
             completeness_notes=_dedupe_notes(notes),
             evidence_links=tuple(dict.fromkeys(links)),
             provenance_comparison=self.provenance_comparison(left, right),
+            param_changes=param_changes(left.params, right.params),
         )
 
     def artifact_changes(self, left: RunSnapshot, right: RunSnapshot) -> list[Any]:
@@ -582,6 +589,13 @@ def _not_found(run_id: Any) -> InterpretationError:
         code="query_run_not_found",
         details={"run_id": str(run_id)},
     )
+
+
+def param_changes(left: Mapping[str, Any], right: Mapping[str, Any]) -> tuple[ParamChange, ...]:
+    """The params whose values differ between two runs, by name."""
+    names = sorted(set(left) | set(right))
+    return tuple(ParamChange(n, left.get(n), right.get(n)) for n in names
+                 if left.get(n) != right.get(n) or (n in left) != (n in right))
 
 
 def _ambiguous(run_id: Any, refs: Sequence[str]) -> InterpretationError:

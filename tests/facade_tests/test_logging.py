@@ -274,3 +274,67 @@ def test_a_run_is_found_by_its_name_as_given(tmp_path: Path, name: str) -> None:
     shown = run_cli(tmp_path, "--workspace", str(tmp_path / ".contexta"), "--format", "json",
                     "run", "show", name)
     assert ref in shown.stdout and name in shown.stdout
+
+
+# ---------------------------------------------------------------------- params and tags
+
+def _labelled(ctx: Contexta, name: str, lr: float, team: str) -> str:
+    with ctx.run(name, tags={"team": team}) as run:
+        run.log_params({"lr": np.float32(lr), "optimizer": "sgd", "layers": [64, 32]})
+        run.set_tags({"dataset": "v2"})
+        with run.stage("evaluate") as stage:
+            stage.metric("valAcc", 0.9 - lr)
+    return run.ref
+
+
+def test_params_and_tags_are_stored_and_shown(ctx: Contexta) -> None:
+    import json
+
+    from tests.conftest import run_cli
+
+    a = _labelled(ctx, "a", 0.1, "growth")
+    b = _labelled(ctx, "b", 0.01, "core")
+    snap = ctx.get_run_snapshot(a)
+    assert dict(snap.params) == {"layers": (64, 32), "lr": 0.1, "optimizer": "sgd"}
+    assert snap.to_dict()["params"]["layers"] == [64, 32]
+    assert dict(snap.tags) == {"dataset": "v2", "team": "growth"}
+    assert dict(snap.run.tags) == {"dataset": "v2", "team": "growth"}
+    assert [r.run_id for r in ctx.list_runs(tags={"team": "growth"})] == [a]
+    # 1.0's rule: with a filter, newest first
+    assert [r.run_id for r in ctx.list_runs("demo", tags={"dataset": "v2"})] == [b, a]
+    changes = ctx.compare_runs(a, b).param_changes
+    assert [(c.name, c.left_value, c.right_value) for c in changes] == [("lr", 0.1, 0.01)]
+    summary = ctx.build_snapshot_report(a).sections[0].body
+    assert "params: layers=" in summary and "lr=0.1" in summary and "team=growth" in summary
+    report = ctx.build_run_report(a, b)
+    assert "lr: left=0.1, right=0.01" in {s.title: s.body for s in report.sections}[
+        "Param Changes"]
+    ctx.close()
+    listed = run_cli(Path(ctx.config.workspace.root_path).parent, "--workspace",
+                     ctx.config.workspace.root_path, "--format", "json", "runs")
+    rows = json.loads(listed.stdout)
+    rows = rows if isinstance(rows, list) else rows.get("runs", rows)
+    tags = {row["run_id"]: row["tags"] for row in rows}
+    assert tags[a] == {"dataset": "v2", "team": "growth"} and tags[b]["team"] == "core"
+
+
+def test_set_tags_after_the_fact_keeps_history(ctx: Contexta) -> None:
+    a = _labelled(ctx, "a", 0.1, "growth")
+    before = ctx.history(a)
+    moment = [e for e in before if e.kind == "run.put"][-1].tx_time
+    assert ctx.set_tags("a", {"team": "platform", "reviewed": True}) == a
+    assert dict(ctx.get_run_snapshot(a).tags) == {"dataset": "v2", "reviewed": "True",
+                                                  "team": "platform"}
+    assert ctx.list_runs(tags={"team": "growth"}) == ()
+    assert ctx.as_of(moment).get_run_snapshot(a).tags["team"] == "growth"  # history kept
+    puts = [e for e in ctx.history(a) if e.kind == "run.put"]
+    assert len(puts) >= 4 and puts[-1].model.status == "completed"
+    with pytest.raises(ValidationError):
+        ctx.set_tags(a, ["team"])  # type: ignore[arg-type]
+
+
+def test_tags_set_from_outside_survive_the_run_closing(ctx: Contexta) -> None:
+    with ctx.run("open-run") as run:
+        ctx.set_tags(run.ref, {"owner": "ana"})
+        run.set_tags({"phase": "1"})
+    assert dict(ctx.get_run_snapshot(run.ref).tags) == {"owner": "ana", "phase": "1"}

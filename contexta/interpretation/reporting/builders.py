@@ -63,7 +63,7 @@ class ReportBuilder:
             ReportSection(
                 "Run Summary",
                 f"run_id: {run.run_id}\nname: {run.name}\nstatus: {run.status}\n"
-                f"project: {run.project_name}",
+                f"project: {run.project_name}" + _labels(snapshot),
                 _links(snapshot, "run"),
             ),
             ReportSection(
@@ -145,6 +145,7 @@ class ReportBuilder:
                 or "No metric deltas.",
                 charts=delta_chart(comparison, deltas),
             ),
+            *_param_section(comparison),
             ReportSection(
                 "Artifact Changes",
                 "\n".join(
@@ -278,6 +279,25 @@ class ReportBuilder:
 
 
 # ---------------------------------------------------------------------- chart data
+
+
+def _labels(snapshot: Any) -> str:
+    """The run's params and tags as summary lines (none when it has neither, as in 1.0)."""
+    lines = ""
+    for label, values in (("params", getattr(snapshot, "params", None)),
+                          ("tags", getattr(snapshot, "tags", None))):
+        if values:
+            lines += f"\n{label}: " + ", ".join(f"{k}={values[k]}" for k in sorted(values))
+    return lines
+
+
+def _param_section(comparison: Any) -> tuple[ReportSection, ...]:
+    """A "Param Changes" section when the two runs' params differ (none otherwise, as in 1.0)."""
+    changes = getattr(comparison, "param_changes", ())
+    if not changes:
+        return ()
+    return (ReportSection("Param Changes", "\n".join(
+        f"{c.name}: left={c.left_value}, right={c.right_value}" for c in changes)),)
 
 
 def metric_curves(snapshot: Any) -> tuple[ReportChart, ...]:
