@@ -18,9 +18,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..common.errors import ValidationError
+import msgspec
+
+from ..common.errors import ConflictError, ValidationError
 from ..contract import ArtifactManifest, StableRef
 from ..contract.extensions import labels_of
+from ..contract.refs import ref_component
 from ..contract.frozen import EMPTY_MAP, FrozenMap
 from ..contract.timestamps import instant_key
 from ..contract.validation import freeze_json
@@ -250,6 +253,47 @@ class BaseScope:
                                          artifact_ref=artifact_ref, attributes=attributes,
                                          compute_hash=compute_hash, allow_missing=allow_missing)
         return self._register(e)
+
+    def log_artifact(self, path: str | Path, name: str | None = None, *,
+                     kind: str = "file", attributes: Mapping[str, Any] | None = None
+                     ) -> CaptureResult:
+        """Store the file at ``path`` in the workspace's content-addressed artifact store, bound
+        to this scope's run (and stage), in one call; ``contexta artifact get REF -o PATH``
+        fetches it back. The ref is ``artifact:<run>.<name>`` (``name``: the file name by
+        default; a short hash of the exact name is added when the ref cannot spell it, so
+        ``model.npz`` and ``model-npz`` never meet); logging the same name again with another
+        body stores it as ``<name>-2``, ``-3``... (the earlier body is kept)."""
+        self._ensure_open("log_artifact")
+        ctx = self.context
+        if ctx.run_ref is None:
+            raise CaptureError("Artifact logging requires an active run.",
+                               code="artifact_registration_requires_run")
+        source = Path(path).expanduser()
+        if not source.is_file():
+            raise ValidationError(f"log_artifact: {str(source)!r} is not an existing file.",
+                                  code="artifact_source_missing", details={"path": str(source)})
+        label = source.name if name is None else name
+        base = f"{ctx.run_ref.value}.{ref_component(label)}"
+        store = self._session._owner.artifact_store
+        manifest = ArtifactManifest(
+            artifact_ref=StableRef("artifact", base), artifact_kind=kind,
+            created_at=utc_now_text(), producer_ref=self._session.producer_ref,
+            run_ref=ctx.run_ref, location_ref=label,
+            stage_execution_ref=ctx.stage_execution_ref,
+            attributes={**(attributes or {}), "name": label},
+            schema_version=self._session.schema_version)
+        for version in itertools.count(1):
+            ref = base if version == 1 else f"{base}-{version}"
+            manifest = msgspec.structs.replace(manifest, artifact_ref=StableRef("artifact", ref))
+            try:
+                receipt = store.put_artifact(manifest, source, mode="copy")
+                break
+            except ConflictError:
+                continue  # another body under this name: the next version
+        payload = {"manifest": manifest, "binding": receipt.binding,
+                   "source": {"kind": "PATH", "uri": str(source.resolve()), "exists": True},
+                   "binding_status": "BOUND"}
+        return self._session.registered(manifest, payload, True)
 
     def register_artifacts(self, emissions: Sequence[ArtifactRegistrationEmission
                                                      | Mapping[str, Any]]) -> BatchCaptureResult:

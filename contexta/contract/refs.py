@@ -7,6 +7,8 @@ Model fields that hold refs accept either a ``StableRef`` or its text and store 
 
 from __future__ import annotations
 
+import hashlib
+
 import re
 from functools import lru_cache
 from typing import Any
@@ -15,7 +17,8 @@ import msgspec
 
 from contexta.common.errors import ValidationError
 
-__all__ = ["CORE_REF_SHAPES", "StableRef"]
+__all__ = [
+    "ref_component","CORE_REF_SHAPES", "StableRef"]
 
 MAX_REF_LENGTH = 255
 MAX_COMPONENT_LENGTH = 63
@@ -315,3 +318,19 @@ def starts_within(child: StableRef, owner: StableRef) -> bool:
         and child_value.startswith(owner_value)
         and child_value[len(owner_value)] == "."
     )
+
+
+_NOT_COMPONENT = re.compile(r"[^a-z0-9]+")
+
+
+def ref_component(name: str) -> str:
+    """A ref component for ``name``, deterministic and without collisions: the lower-kebab
+    slug of the name when that spells it exactly (``model``, ``train-loss``), else the slug
+    plus 8 hex of the name's SHA-256 (``train_loss`` -> ``train-loss-<hash>``, so it never
+    meets ``train-loss``); at most 63 characters."""
+    slug = _NOT_COMPONENT.sub("-", name.lower()).strip("-")
+    if slug == name and 0 < len(slug) <= 63:
+        return slug
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    stem = slug[:54].rstrip("-")
+    return f"{stem}-{digest}" if stem else digest

@@ -338,3 +338,49 @@ def test_tags_set_from_outside_survive_the_run_closing(ctx: Contexta) -> None:
         ctx.set_tags(run.ref, {"owner": "ana"})
         run.set_tags({"phase": "1"})
     assert dict(ctx.get_run_snapshot(run.ref).tags) == {"owner": "ana", "phase": "1"}
+
+
+# ---------------------------------------------------------------------- artifacts
+
+def test_log_artifact_stores_the_file_and_artifact_get_fetches_it(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    ctx = open_ctx(tmp_path)
+    model = tmp_path / "model.npz"
+    model.write_bytes(b"weights-1")
+    with ctx.run("train") as run, run.stage("fit") as stage:
+        first = run.log_artifact(model)
+        model.write_bytes(b"weights-2")  # a checkpoint overwritten: a second version
+        second = stage.log_artifact(model)
+        other = run.log_artifact(model, name="model-npz")  # a name that slugs the same
+    refs = [str(r.payload["manifest"].artifact_ref) for r in (first, second, other)]
+    assert refs[0].startswith("artifact:demo.train.model-npz-") and refs[1] == refs[0] + "-2"
+    assert refs[2] == "artifact:demo.train.model-npz" and len(set(refs)) == 3
+    assert ctx.artifact_store.read_artifact_bytes(refs[0]) == b"weights-1"
+    listed = ctx.get_run_snapshot(run.ref).artifacts
+    assert sorted(a.artifact_ref for a in listed) == sorted(refs)
+    assert {a.artifact_ref: a.stage_id for a in listed}[refs[1]] == "stage:demo.train.fit"
+    model.unlink()  # the store holds its own copy
+    ctx.close()
+    out = tmp_path / "fetched.npz"
+    ws = str(tmp_path / ".contexta")
+    done = run_cli(tmp_path, "--workspace", ws, "artifact", "get", refs[0], "-o", str(out))
+    assert out.read_bytes() == b"weights-1" and refs[0] in done.stdout
+    again = run_cli(tmp_path, "--workspace", ws, "artifact", "get", refs[1], "-o", str(out),
+                    check=False)
+    assert again.returncode != 0 and "--force" in again.stderr + again.stdout
+    assert out.read_bytes() == b"weights-1"  # untouched
+    run_cli(tmp_path, "--workspace", ws, "artifact", "get", refs[1].removeprefix("artifact:"),
+            "-o", str(out), "--force")
+    assert out.read_bytes() == b"weights-2"
+    missing = run_cli(tmp_path, "--workspace", ws, "artifact", "get", "artifact:demo.train.nope",
+                      "-o", str(tmp_path / "x"), check=False)
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_log_artifact_of_a_missing_file_is_a_typed_error(ctx: Contexta, tmp_path: Path) -> None:
+    with ctx.run("train") as run:
+        with pytest.raises(ValidationError) as err:
+            run.log_artifact(tmp_path / "nope.bin")
+        assert err.value.code == "artifact_source_missing"
