@@ -191,6 +191,7 @@ class QualityMixin:
         ref = self.query_service.resolve_run(run_id)
         runs = self.metadata_store.runs  # type: ignore[attr-defined]
         runs.put_run(with_labels(runs.get_run(ref), tags=tags))
+        self.session.relabelled.add(ref)  # type: ignore[attr-defined]  # an open scope keeps them
         self._workspace.flush()  # a deliberate fact: recorded when the call returns
         return ref
 

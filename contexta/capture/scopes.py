@@ -23,8 +23,8 @@ import msgspec
 from ..common.errors import ConflictError, ValidationError
 from ..contract import ArtifactManifest, StableRef
 from ..contract.extensions import labels_of
-from ..contract.refs import ref_component
 from ..contract.frozen import EMPTY_MAP, FrozenMap
+from ..contract.refs import ref_component
 from ..contract.timestamps import instant_key
 from ..contract.validation import freeze_json
 from ._build import RecordFactory, new_token, utc_now_text

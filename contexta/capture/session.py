@@ -22,6 +22,9 @@ from platform import platform as _platform
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+import pyarrow.compute as pc
+
+from ledger.errors import LedgerError
 
 from ..common.errors import ReadOnlyStoreError, ValidationError
 from ..contract import (
@@ -38,7 +41,9 @@ from ..contract import (
 from ..contract.extensions import labels_of, with_labels
 from ..contract.refs import coerce_ref
 from ..contract.timestamps import instant_key
-from ..events import entity_event
+from ..events import RUN_PUT, entity_event
+from ..ordering import string_scalar
+from ..workspace import translate
 from ._build import new_token, utc_now_text
 from .errors import ClosedScopeError, LifecycleError
 from .results import (
@@ -185,6 +190,7 @@ class RuntimeSession:
         self._project_known = False
         self._fresh: Any = None
         self._sinks = tuple(getattr(owner, "sinks", ()) or ())
+        self.relabelled: set[str] = set()  # run refs ctx.set_tags changed in this process
 
     # ------------------------------------------------------------------ state
 
@@ -424,7 +430,22 @@ class RuntimeSession:
         return scope
 
     def _exists(self, ref: StableRef) -> bool:
-        return bool(self._owner.metadata_store.runs.exists_run(ref))
+        """Whether a run has ``ref``: put by this process, or committed by any. Read at the
+        committed head without committing this process's buffer (opening a run is not a
+        commit point: a full disk still shows at the next commit, as before)."""
+        ws = self._owner._workspace
+        text = str(ref)
+        if text in ws._known.get(RUN_PUT, ()):
+            return True
+        ws.reopen()
+        try:
+            head = ws.ledger.head()
+        except LedgerError as exc:
+            raise translate(exc) from exc
+        table = ws.table("runs", head=head)
+        if table.num_rows == 0:
+            return False
+        return bool(pc.any(pc.equal(table.column("ref"), string_scalar(text))).as_py())
 
     def _free_id(self, base: str, run_id: str | None) -> str:
         """``base`` (the slug of ``run_id`` or the name) when no run of the project has it,
@@ -481,7 +502,9 @@ class RuntimeSession:
 
     def _with_stored_labels(self, model: Run) -> Run:
         """``model`` with the labels of the run's latest stored version (tags set meanwhile
-        by ``ctx.set_tags`` are kept when the scope puts the run again)."""
+        by ``ctx.set_tags`` of this process are kept when the scope puts the run again)."""
+        if str(model.run_ref) not in self.relabelled:
+            return model  # no read (a read commits the buffer): nothing set from outside
         stored = self._owner.metadata_store.runs.find_run(model.run_ref)
         if stored is None or stored.extensions == model.extensions:
             return model

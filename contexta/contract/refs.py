@@ -8,7 +8,6 @@ Model fields that hold refs accept either a ``StableRef`` or its text and store 
 from __future__ import annotations
 
 import hashlib
-
 import re
 from functools import lru_cache
 from typing import Any
@@ -18,7 +17,10 @@ import msgspec
 from contexta.common.errors import ValidationError
 
 __all__ = [
-    "ref_component","CORE_REF_SHAPES", "StableRef"]
+    "CORE_REF_SHAPES",
+    "StableRef",
+    "ref_component",
+]
 
 MAX_REF_LENGTH = 255
 MAX_COMPONENT_LENGTH = 63
