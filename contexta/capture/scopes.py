@@ -182,9 +182,14 @@ class BaseScope:
         factory = self._factory or self._make_factory()
         records = []
         for item in emissions:
-            e = item if isinstance(item, MetricEmission) else MetricEmission(**item)
-            records.append(factory.metric(e.key, e.value, e.unit, e.aggregation_scope, e.tags,
-                                          e.summary_basis, e.step))
+            try:
+                e = item if isinstance(item, MetricEmission) else MetricEmission(**item)
+                records.append(factory.metric(e.key, e.value, e.unit, e.aggregation_scope,
+                                              e.tags, e.summary_basis, e.step))
+            except ValidationError as exc:  # as run.metric: a bad value is degraded, not raised
+                key = item.get("key") if isinstance(item, Mapping) else None
+                value = item.get("value") if isinstance(item, Mapping) else item
+                records.append(self._session.refused_metric(factory, key, value, exc))
         return self._session.emit_many(records, "metric_batch")
 
     def event(self, key: str, *, message: str, level: str = "info",

@@ -292,14 +292,23 @@ class RuntimeSession:
             return self._degraded_metric(factory, key, value, exc)
         return self._append_and_report(record, ref, observed_us, "metric")
 
+    def refused_metric(self, factory: RecordFactory, key: Any, value: Any,
+                       error: ValidationError) -> Any:
+        """The degraded record of a refused metric emission (re-raises a refused key unless
+        ``contract.validation_mode`` is ``lenient``)."""
+        if error.code in _KEY_CODES and self.config.contract.validation_mode != "lenient":
+            raise error
+        summary = f"metric {str(key)[:120]!r} not recorded: {error.message}"
+        attributes = {"metric_key": str(key)[:250], "value": repr(value)[:200],
+                      "value_type": type(value).__name__, "code": error.code}
+        return factory.degraded("capture.metric_refused", summary, attributes)
+
     def _degraded_metric(self, factory: RecordFactory, key: Any, value: Any,
                          error: ValidationError) -> CaptureResult:
         """Record why a metric emission was refused (a ``capture.metric_refused`` degraded
         record) and report the emission ``DEGRADED`` with that reason."""
-        summary = f"metric {str(key)[:120]!r} not recorded: {error.message}"
-        attributes = {"metric_key": str(key)[:250], "value": repr(value)[:200],
-                      "value_type": type(value).__name__, "code": error.code}
-        record = factory.degraded("capture.metric_refused", summary, attributes)
+        record = self.refused_metric(factory, key, value, error)
+        summary = record.payload.summary
         written = self._append_and_report(record, "record:" + record.envelope.record_ref.value,
                                           None, "metric")
         return CaptureResult.with_degradation(

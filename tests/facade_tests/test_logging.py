@@ -384,3 +384,16 @@ def test_log_artifact_of_a_missing_file_is_a_typed_error(ctx: Contexta, tmp_path
         with pytest.raises(ValidationError) as err:
             run.log_artifact(tmp_path / "nope.bin")
         assert err.value.code == "artifact_source_missing"
+
+
+def test_a_bad_value_in_a_batch_of_emissions_is_degraded_too(ctx: Contexta) -> None:
+    with ctx.run("batch") as run:
+        result = run.emit_metrics([{"key": "loss", "value": 0.5},
+                                   {"key": "loss", "value": "oops", "step": 1},
+                                   {"key": "valAcc", "value": np.float32(0.75)}])
+        with pytest.raises(ValidationError):
+            run.emit_metrics([{"key": "bad key!", "value": 1.0}])  # keys still raise (strict)
+    assert run.status == "completed" and result.total_count == 3
+    kinds = [(r.record_type, r.key) for r in ctx.get_run_snapshot(run.ref).records]
+    assert kinds == [("metric", "loss"), ("degraded", "capture.metric_refused"),
+                     ("metric", "valAcc")]
