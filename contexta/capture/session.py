@@ -63,8 +63,9 @@ if TYPE_CHECKING:
 __all__ = ["ActiveContext", "ContextState", "RuntimeSession", "slug"]
 
 _TERMINAL = ("completed", "failed", "cancelled")
-# Refused keys raise in strict mode; every other refusal of a metric is recorded as degraded.
-_KEY_CODES = frozenset({"capture_model_invalid_metric_key", "capture_model_invalid_string"})
+# A value that is not a number is recorded as degraded; in strict mode (the default) every
+# other refused argument (key, step, unit, tags...) raises, in lenient mode it is degraded too.
+_VALUE_CODES = frozenset({"capture_model_invalid_metric_value"})
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _PACKAGES: dict[str, str] | None = None
 LEDGER = "ledger"
@@ -281,22 +282,22 @@ class RuntimeSession:
 
         A value that is not a real number never raises into the training loop: a degraded
         record saying what was refused and why is appended instead, and the result is
-        ``DEGRADED``. A refused key raises (a programming error, shown at the first call),
-        unless ``contract.validation_mode`` is ``lenient``: then it is degraded the same way."""
+        ``DEGRADED`` (its ``failure`` names the code). A refused key, step, unit or tag raises
+        (a programming error, shown at the first call), unless ``contract.validation_mode`` is
+        ``lenient``: then it is degraded the same way."""
         try:
             record, ref, observed_us = factory.fresh_metric(key, value, unit, aggregation_scope,
                                                             tags, summary_basis, step)
         except ValidationError as exc:
-            if exc.code in _KEY_CODES and self.config.contract.validation_mode != "lenient":
-                raise
             return self._degraded_metric(factory, key, value, exc)
         return self._append_and_report(record, ref, observed_us, "metric")
 
     def refused_metric(self, factory: RecordFactory, key: Any, value: Any,
                        error: ValidationError) -> Any:
-        """The degraded record of a refused metric emission (re-raises a refused key unless
-        ``contract.validation_mode`` is ``lenient``)."""
-        if error.code in _KEY_CODES and self.config.contract.validation_mode != "lenient":
+        """The degraded record of a refused metric emission: a value that is not a number, or
+        (``contract.validation_mode = "lenient"``) any refused argument; else ``error`` is
+        raised."""
+        if error.code not in _VALUE_CODES and self.config.contract.validation_mode != "lenient":
             raise error
         summary = f"metric {str(key)[:120]!r} not recorded: {error.message}"
         attributes = {"metric_key": str(key)[:250], "value": repr(value)[:200],
@@ -311,10 +312,11 @@ class RuntimeSession:
         summary = record.payload.summary
         written = self._append_and_report(record, "record:" + record.envelope.record_ref.value,
                                           None, "metric")
-        return CaptureResult.with_degradation(
-            PayloadFamily.RECORD, payload=record, deliveries=written.deliveries,
-            degradation_reasons=(summary,), metadata={**written.metadata, "error_code":
-                                                       error.code})
+        return CaptureResult(
+            status=ResultStatus.DEGRADED, family=PayloadFamily.RECORD, payload=record,
+            deliveries=written.deliveries, degradation_reasons=(summary,),
+            failure=FailureInfo(error.code, error.message),
+            metadata={**written.metadata, "error_code": error.code})
 
     def _append_and_report(self, record: Any, ref: str, observed_us: int | None,
                            service: str) -> CaptureResult:

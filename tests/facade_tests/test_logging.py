@@ -81,13 +81,16 @@ def test_lenient_mode_records_a_refused_key_as_degraded(tmp_path: Path) -> None:
     ctx = open_ctx(tmp_path, validation_mode="lenient")
     with ctx.run("lenient") as run:
         result = run.metric("loss!", 1.0)
+        step = run.metric("loss", 1.0, step=2**63)  # strict mode raises capture_model_invalid_step
         run.metric("loss", 1.0)
+    assert step.status is ResultStatus.DEGRADED and step.failure.code == "capture_model_invalid_step"
     assert result.status is ResultStatus.DEGRADED
     assert "letters (either case)" in result.degradation_reasons[0]
     assert run.status == "completed"
     records = ctx.get_run_snapshot(run.ref).records
     assert [(r.record_type, r.key) for r in records] == [
-        ("degraded", "capture.metric_refused"), ("metric", "loss")]
+        ("degraded", "capture.metric_refused"), ("degraded", "capture.metric_refused"),
+        ("metric", "loss")]
     ctx.close()
 
 
