@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from .common.errors import ReadOnlyStoreError, ValidationError
 from .contract import RecordEnvelope, StableRef, StructuredEventPayload, StructuredEventRecord
+from .contract.extensions import with_labels
 from .contract.timestamps import normalize_timestamp, timestamp_micros
 from .events import QUARANTINE, RELEASE, project_of, quarantine_event
 from .history import LedgerEvent, final_as_of, iter_history
@@ -176,6 +177,23 @@ class QualityMixin:
             return set()
         rows = table.filter(pc.equal(table.column("kind"), "record.event"))
         return set(rows.column("ref").to_pylist())
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> str:
+        """Set key/value tags of a stored run after the fact (``{"team": "growth"}``): a new
+        version of the run, so history keeps the old one and ``as_of`` still answers with it;
+        ``list_runs(tags=...)``, snapshots and ``runs`` show them. Returns the canonical id."""
+        self._check_writable()
+        if not isinstance(tags, Mapping):
+            raise ValidationError(
+                f"set_tags takes a mapping of tag names to values, got {type(tags).__name__}.",
+                code="quality_invalid_tags", details={"field": "tags", "value": repr(tags)[:200]},
+            )
+        ref = self.query_service.resolve_run(run_id)
+        runs = self.metadata_store.runs  # type: ignore[attr-defined]
+        runs.put_run(with_labels(runs.get_run(ref), tags=tags))
+        self.session.relabelled.add(ref)  # type: ignore[attr-defined]  # an open scope keeps them
+        self._workspace.flush()  # a deliberate fact: recorded when the call returns
+        return ref
 
     def quarantine_runs(self, run_ids: Iterable[str] | str, *, reason: str) -> tuple[str, ...]:
         """Quarantine runs: ``select_best_run`` never returns them unless asked. Returns the

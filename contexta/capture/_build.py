@@ -25,6 +25,8 @@ from msgspec.structs import force_setattr as _set
 from ledger.schema import INT64_MAX, INT64_MIN
 
 from ..contract import (
+    DegradedPayload,
+    DegradedRecord,
     MetricPayload,
     MetricRecord,
     RecordEnvelope,
@@ -36,6 +38,7 @@ from ..contract import (
 )
 from ..contract.frozen import FrozenMap
 from ..contract.timestamps import instant_key
+from ..contract.validation import logged_grammar, real_number
 from .errors import CaptureError
 from .models import AGGREGATION_SCOPES, EVENT_LEVELS, EventEmission, MetricEmission
 
@@ -118,7 +121,7 @@ class RecordFactory:
         self._counter = counter
         # record ref values are <run value>.<family>-<token>-<n>
         self._prefixes = {family: f"{run_ref.value}.{family}-{token}-"
-                          for family in ("metric", "event", "span")}
+                          for family in ("metric", "event", "span", "degraded")}
         self._ref = StableRef("record", f"{run_ref.value}.template")
         now = utc_now_text()
 
@@ -187,6 +190,11 @@ class RecordFactory:
         """A metric record observed now, its ``record_ref`` text, and that instant in epoch
         microseconds."""
         kind = type(value)
+        if kind is not float and kind is not int:
+            real = real_number(value)  # numpy scalars, 0-d arrays, __float__ objects
+            if real is not None:
+                value = real
+                kind = type(value)
         if (
             key in _METRIC_KEYS
             and ((kind is float and value - value == 0.0)
@@ -230,12 +238,14 @@ class RecordFactory:
         merged = dict(emission.tags or {})
         if emission.step is not None:
             merged["step"] = str(emission.step)
-        payload = MetricPayload(
-            metric_key=emission.key, value=emission.value,
-            value_type="int" if isinstance(emission.value, int) else "float", unit=emission.unit,
-            aggregation_scope=emission.aggregation_scope, subject_ref=self.subject_ref,
-            tags=merged or None, summary_basis=emission.summary_basis,
-        )
+        with logged_grammar():  # the key grammar ML code uses; NaN and infinities kept
+            payload = MetricPayload(
+                metric_key=emission.key, value=emission.value,
+                value_type="int" if isinstance(emission.value, int) else "float",
+                unit=emission.unit, aggregation_scope=emission.aggregation_scope,
+                subject_ref=self.subject_ref, tags=merged or None,
+                summary_basis=emission.summary_basis,
+            )
         if payload.metric_key == key:
             _remember(_METRIC_KEYS, key)
         if payload.unit == unit:
@@ -243,6 +253,20 @@ class RecordFactory:
         if payload.summary_basis == summary_basis:
             _remember(_BASES, summary_basis)
         return payload
+
+    # ------------------------------------------------------------------ degraded
+
+    def degraded(self, issue_key: str, summary: str,
+                 attributes: Mapping[str, Any] | None = None) -> DegradedRecord:
+        """A degraded record (a ``capture_gap``) of this context: what could not be recorded
+        and why, in place of the emission that failed."""
+        now = utc_now_text()
+        envelope = msgspec.structs.replace(
+            self._event_env, record_ref=self.record_ref("degraded"), record_type="degraded",
+            recorded_at=now, observed_at=now, degradation_marker="capture_gap")
+        return DegradedRecord(envelope, DegradedPayload(
+            issue_key=issue_key, category="capture", severity="warning", summary=summary,
+            subject_ref=self.subject_ref, attributes=attributes))
 
     # ------------------------------------------------------------------ event
 

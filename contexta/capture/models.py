@@ -7,7 +7,6 @@ each item is an emission or a mapping of its fields. Validation codes are 1.0's
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,15 @@ from ..common.errors import ValidationError
 from ..contract import StableRef
 from ..contract.frozen import EMPTY_MAP, FrozenMap, thaw
 from ..contract.timestamps import normalize_timestamp
-from ..contract.validation import DOTTED_KEBAB, SNAKE, freeze_json
+from ..contract.validation import (
+    DOTTED_KEBAB,
+    LOGGED_KEY_MAX,
+    LOGGED_KEY_RULE,
+    SNAKE,
+    freeze_json,
+    logged_key,
+    real_number,
+)
 
 __all__ = [
     "AGGREGATION_SCOPES",
@@ -29,6 +36,8 @@ __all__ = [
     "EventEmission",
     "MetricEmission",
     "SpanEmission",
+    "metric_key",
+    "metric_value",
 ]
 
 # The contract's closed vocabularies (section 2.9), as the emissions check them.
@@ -88,6 +97,34 @@ def _token(field: str, value: Any, pattern: Any, code: str) -> str:
     if pattern.fullmatch(text) is None:
         raise _fail(code, f"Invalid {field} {text!r}.", field_name=field, value=text)
     return text
+
+
+def metric_key(value: Any) -> str:
+    """A logged metric key (1.0's dotted lower-kebab keys and the grammar ML code uses:
+    ``train_loss``, ``loss/val``, ``valAcc``); the message of a refused one states the rule."""
+    if type(value) is str and len(value) <= LOGGED_KEY_MAX and DOTTED_KEBAB.fullmatch(value):
+        return value
+    text = _text("key", value)
+    try:
+        return logged_key("key", text, "capture_model_invalid_metric_key")
+    except ValidationError:
+        raise _fail("capture_model_invalid_metric_key", f"Invalid metric key {_shown(text)}. "
+                    f"{LOGGED_KEY_RULE}", field_name="key", value=text,
+                    rule=LOGGED_KEY_RULE) from None
+
+
+def metric_value(value: Any) -> int | float:
+    """A logged metric value: any real number (Python or numpy scalars, 0-d arrays, objects with
+    ``__index__`` or ``__float__``), as an int within 64 bits or a float; NaN and infinities
+    are kept (diagnostics mark them, select-best skips them)."""
+    real = real_number(value)
+    if real is None or (type(real) is int and not INT64_MIN <= real <= INT64_MAX):
+        raise _fail("capture_model_invalid_metric_value",
+                    f"value must be a real number (an int within 64 bits, a float, NaN or an "
+                    f"infinity; not a bool, str or array), got {_shown(value)} of type "
+                    f"{type(value).__name__}.", value=_shown(value),
+                    value_type=type(value).__name__)
+    return real
 
 
 def _json_map(field: str, mapping: Any) -> Mapping[str, Any]:
@@ -155,17 +192,8 @@ class MetricEmission:
     step: int | None = None  # ours: the training step, kept in the record's tags
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", _token("key", self.key, DOTTED_KEBAB,
-                                               "capture_model_invalid_metric_key"))
-        value = self.value
-        if (
-            not isinstance(value, (int, float)) or isinstance(value, bool)
-            or (isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX)
-            or not math.isfinite(value)
-        ):
-            raise _fail("capture_model_invalid_metric_value",
-                        "value must be a finite number (an int within 64 bits), got "
-                        f"{_shown(value)}.", value=_shown(value))
+        object.__setattr__(self, "key", metric_key(self.key))
+        object.__setattr__(self, "value", metric_value(self.value))
         object.__setattr__(self, "unit", _optional_text("unit", self.unit))
         object.__setattr__(self, "aggregation_scope", _marker(
             "aggregation_scope", self.aggregation_scope, AGGREGATION_SCOPES))

@@ -18,9 +18,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..common.errors import ValidationError
+import msgspec
+
+from ..common.errors import ConflictError, ValidationError
 from ..contract import ArtifactManifest, StableRef
+from ..contract.extensions import labels_of
 from ..contract.frozen import EMPTY_MAP, FrozenMap
+from ..contract.refs import ref_component
 from ..contract.timestamps import instant_key
 from ..contract.validation import freeze_json
 from ._build import RecordFactory, new_token, utc_now_text
@@ -178,9 +182,14 @@ class BaseScope:
         factory = self._factory or self._make_factory()
         records = []
         for item in emissions:
-            e = item if isinstance(item, MetricEmission) else MetricEmission(**item)
-            records.append(factory.metric(e.key, e.value, e.unit, e.aggregation_scope, e.tags,
-                                          e.summary_basis, e.step))
+            try:
+                e = item if isinstance(item, MetricEmission) else MetricEmission(**item)
+                records.append(factory.metric(e.key, e.value, e.unit, e.aggregation_scope,
+                                              e.tags, e.summary_basis, e.step))
+            except ValidationError as exc:  # as run.metric: a bad value is degraded, not raised
+                key = item.get("key") if isinstance(item, Mapping) else None
+                value = item.get("value") if isinstance(item, Mapping) else item
+                records.append(self._session.refused_metric(factory, key, value, exc))
         return self._session.emit_many(records, "metric_batch")
 
     def event(self, key: str, *, message: str, level: str = "info",
@@ -249,6 +258,47 @@ class BaseScope:
                                          artifact_ref=artifact_ref, attributes=attributes,
                                          compute_hash=compute_hash, allow_missing=allow_missing)
         return self._register(e)
+
+    def log_artifact(self, path: str | Path, name: str | None = None, *,
+                     kind: str = "file", attributes: Mapping[str, Any] | None = None
+                     ) -> CaptureResult:
+        """Store the file at ``path`` in the workspace's content-addressed artifact store, bound
+        to this scope's run (and stage), in one call; ``contexta artifact get REF -o PATH``
+        fetches it back. The ref is ``artifact:<run>.<name>`` (``name``: the file name by
+        default; a short hash of the exact name is added when the ref cannot spell it, so
+        ``model.npz`` and ``model-npz`` never meet); logging the same name again with another
+        body stores it as ``<name>-2``, ``-3``... (the earlier body is kept)."""
+        self._ensure_open("log_artifact")
+        ctx = self.context
+        if ctx.run_ref is None:
+            raise CaptureError("Artifact logging requires an active run.",
+                               code="artifact_registration_requires_run")
+        source = Path(path).expanduser()
+        if not source.is_file():
+            raise ValidationError(f"log_artifact: {str(source)!r} is not an existing file.",
+                                  code="artifact_source_missing", details={"path": str(source)})
+        label = source.name if name is None else name
+        base = f"{ctx.run_ref.value}.{ref_component(label)}"
+        store = self._session._owner.artifact_store
+        manifest = ArtifactManifest(
+            artifact_ref=StableRef("artifact", base), artifact_kind=kind,
+            created_at=utc_now_text(), producer_ref=self._session.producer_ref,
+            run_ref=ctx.run_ref, location_ref=label,
+            stage_execution_ref=ctx.stage_execution_ref,
+            attributes={**(attributes or {}), "name": label},
+            schema_version=self._session.schema_version)
+        for version in itertools.count(1):
+            ref = base if version == 1 else f"{base}-{version}"
+            manifest = msgspec.structs.replace(manifest, artifact_ref=StableRef("artifact", ref))
+            try:
+                receipt = store.put_artifact(manifest, source, mode="copy")
+                break
+            except ConflictError:
+                continue  # another body under this name: the next version
+        payload = {"manifest": manifest, "binding": receipt.binding,
+                   "source": {"kind": "PATH", "uri": str(source.resolve()), "exists": True},
+                   "binding_status": "BOUND"}
+        return self._session.registered(manifest, payload, True)
 
     def register_artifacts(self, emissions: Sequence[ArtifactRegistrationEmission
                                                      | Mapping[str, Any]]) -> BatchCaptureResult:
@@ -400,7 +450,11 @@ class RunScope(BaseScope):
 
     @property
     def tags(self) -> Mapping[str, str]:
-        return self._tags
+        return _frozen({**self._tags, **labels_of(self._model)[1]})
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return _frozen(labels_of(self._model)[0])
 
     @property
     def config_snapshot(self) -> Mapping[str, Any]:
@@ -417,6 +471,25 @@ class RunScope(BaseScope):
         if self._given_config is None and not self._session.config.capture.capture_config_snapshot:
             return None
         return f"artifact:{self.context.run_ref.value}.config-snapshot"  # type: ignore[union-attr]
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Record the run's parameters (a new version of the run: history is kept; a name
+        given again takes the new value). Shown by snapshots, comparisons, reports and
+        ``runs``."""
+        self._ensure_open("log_params")
+        self._session.relabel(self, params=params)
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set tags of the run (values as text; a new version of the run, history kept);
+        ``list_runs(tags=...)`` filters by them."""
+        self._ensure_open("set_tags")
+        self._session.relabel(self, tags=tags)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self.set_tags({key: value})
 
     def stage(self, name: str, *, stage_ref: Any = None,
               metadata: Mapping[str, Any] | None = None) -> StageScope:

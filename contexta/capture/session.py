@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import secrets
 import sys
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -21,8 +22,11 @@ from platform import platform as _platform
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+import pyarrow.compute as pc
 
-from ..common.errors import ReadOnlyStoreError
+from ledger.errors import LedgerError
+
+from ..common.errors import ReadOnlyStoreError, ValidationError
 from ..contract import (
     BatchExecution,
     DeploymentExecution,
@@ -34,9 +38,12 @@ from ..contract import (
     StableRef,
     StageExecution,
 )
+from ..contract.extensions import labels_of, with_labels
 from ..contract.refs import coerce_ref
 from ..contract.timestamps import instant_key
-from ..events import entity_event
+from ..events import RUN_PUT, entity_event
+from ..ordering import string_scalar
+from ..workspace import translate
 from ._build import new_token, utc_now_text
 from .errors import ClosedScopeError, LifecycleError
 from .results import (
@@ -56,6 +63,9 @@ if TYPE_CHECKING:
 __all__ = ["ActiveContext", "ContextState", "RuntimeSession", "slug"]
 
 _TERMINAL = ("completed", "failed", "cancelled")
+# A value that is not a number is recorded as degraded; in strict mode (the default) every
+# other refused argument (key, step, unit, tags...) raises, in lenient mode it is degraded too.
+_VALUE_CODES = frozenset({"capture_model_invalid_metric_value"})
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _PACKAGES: dict[str, str] | None = None
 LEDGER = "ledger"
@@ -187,6 +197,7 @@ class RuntimeSession:
         self._fresh: Any = None
         self._sinks = tuple(getattr(owner, "sinks", ()) or ())
         self._mirror = getattr(owner, "capture_file", None)  # 1.0's local capture copy
+        self.relabelled: set[str] = set()  # run refs ctx.set_tags changed in this process
 
     # ------------------------------------------------------------------ state
 
@@ -273,10 +284,45 @@ class RuntimeSession:
     def emit_metric(self, factory: RecordFactory, key: str, value: Any, unit: str | None,
                     aggregation_scope: str, tags: Mapping[str, str] | None,
                     summary_basis: str | None, step: int | None) -> CaptureResult:
-        """A metric observed now, appended and reported (the training-loop path)."""
-        record, ref, observed_us = factory.fresh_metric(key, value, unit, aggregation_scope, tags,
-                                                        summary_basis, step)
+        """A metric observed now, appended and reported (the training-loop path).
+
+        A value that is not a real number never raises into the training loop: a degraded
+        record saying what was refused and why is appended instead, and the result is
+        ``DEGRADED`` (its ``failure`` names the code). A refused key, step, unit or tag raises
+        (a programming error, shown at the first call), unless ``contract.validation_mode`` is
+        ``lenient``: then it is degraded the same way."""
+        try:
+            record, ref, observed_us = factory.fresh_metric(key, value, unit, aggregation_scope,
+                                                            tags, summary_basis, step)
+        except ValidationError as exc:
+            return self._degraded_metric(factory, key, value, exc)
         return self._append_and_report(record, ref, observed_us, "metric")
+
+    def refused_metric(self, factory: RecordFactory, key: Any, value: Any,
+                       error: ValidationError) -> Any:
+        """The degraded record of a refused metric emission: a value that is not a number, or
+        (``contract.validation_mode = "lenient"``) any refused argument; else ``error`` is
+        raised."""
+        if error.code not in _VALUE_CODES and self.config.contract.validation_mode != "lenient":
+            raise error
+        summary = f"metric {str(key)[:120]!r} not recorded: {error.message}"
+        attributes = {"metric_key": str(key)[:250], "value": repr(value)[:200],
+                      "value_type": type(value).__name__, "code": error.code}
+        return factory.degraded("capture.metric_refused", summary, attributes)
+
+    def _degraded_metric(self, factory: RecordFactory, key: Any, value: Any,
+                         error: ValidationError) -> CaptureResult:
+        """Record why a metric emission was refused (a ``capture.metric_refused`` degraded
+        record) and report the emission ``DEGRADED`` with that reason."""
+        record = self.refused_metric(factory, key, value, error)
+        summary = record.payload.summary
+        written = self._append_and_report(record, "record:" + record.envelope.record_ref.value,
+                                          None, "metric")
+        return CaptureResult(
+            status=ResultStatus.DEGRADED, family=PayloadFamily.RECORD, payload=record,
+            deliveries=written.deliveries, degradation_reasons=(summary,),
+            failure=FailureInfo(error.code, error.message),
+            metadata={**written.metadata, "error_code": error.code})
 
     def _append_and_report(self, record: Any, ref: str, observed_us: int | None,
                            service: str) -> CaptureResult:
@@ -367,7 +413,12 @@ class RuntimeSession:
     def start_run(self, name: str, *, run_id: str | None = None,
                   tags: Mapping[str, str] | None = None, metadata: Mapping[str, Any] | None = None,
                   code_revision: str | None = None, config_snapshot: Mapping[str, Any] | None = None,
-                  dataset_ref: Any = None) -> RunScope:
+                  dataset_ref: Any = None, resume: bool = False) -> RunScope:
+        """Open a run. Every call starts a new run: its id is the slug of ``run_id`` or
+        ``name``, with a short random suffix when a run of the project already has that id
+        (the name is kept as given). ``resume=True`` continues the run of that name (or id)
+        instead (an error when several runs share it; a new run when there is none); an
+        explicit ``run_id`` that exists is continued too."""
         from .scopes import RunScope
 
         state = self._state.get()
@@ -375,10 +426,16 @@ class RuntimeSession:
             raise LifecycleError("Runs cannot be nested in one task: close the open run (or "
                                  "deployment) first.", code="runtime_nested_run")
         run_name = _text("name", name)
-        run_ref = StableRef("run", f"{self.project_ref.value}.{slug('run_id', run_id or name)}")
-        run = Run(run_ref=run_ref, project_ref=self.project_ref, name=run_name, status="open",
-                  started_at=utc_now_text(), schema_version=self.schema_version)
         self._ensure_project()
+        run = self._continued(run_name, run_id, resume)
+        if run is None:
+            run_ref = StableRef("run", f"{self.project_ref.value}."
+                                       f"{self._free_id(slug('run_id', run_name), run_id)}")
+            run = Run(run_ref=run_ref, project_ref=self.project_ref, name=run_name,
+                      status="open", started_at=utc_now_text(), schema_version=self.schema_version)
+        if tags or config_snapshot:  # visible as the run's tags and params
+            run = with_labels(run, params=config_snapshot, tags=tags)
+        run_ref = run.run_ref
         self.put(run)
         context = ActiveContext(project_ref=self.project_ref, run_ref=run_ref)
         scope = RunScope(self, context, run, tags=tags, metadata=metadata,
@@ -394,6 +451,88 @@ class RuntimeSession:
         self._push(scope, run_scope=scope)
         scope._write_context_event()
         return scope
+
+    def _exists(self, ref: StableRef) -> bool:
+        """Whether a run has ``ref``: put by this process, or committed by any. Read at the
+        committed head without committing this process's buffer (opening a run is not a
+        commit point: a full disk still shows at the next commit, as before)."""
+        ws = self._owner._workspace
+        text = str(ref)
+        if text in ws._known.get(RUN_PUT, ()):
+            return True
+        ws.reopen()
+        try:
+            head = ws.ledger.head()
+        except LedgerError as exc:
+            raise translate(exc) from exc
+        table = ws.table("runs", head=head)
+        if table.num_rows == 0:
+            return False
+        return bool(pc.any(pc.equal(table.column("ref"), string_scalar(text))).as_py())
+
+    def _free_id(self, base: str, run_id: str | None) -> str:
+        """``base`` (the slug of ``run_id`` or the name) when no run of the project has it,
+        else ``base-<6 hex>`` (random, so two processes starting the same name at once
+        do not meet; ``run_id`` given: ``base`` as is, an existing one is continued)."""
+        if run_id is not None:
+            return slug("run_id", run_id)
+        if not self._exists(StableRef("run", f"{self.project_ref.value}.{base}")):
+            return base
+        stem = base[:55].rstrip("-")
+        while True:
+            candidate = f"{stem}-{secrets.token_hex(3)}"
+            if not self._exists(StableRef("run", f"{self.project_ref.value}.{candidate}")):
+                return candidate
+
+    def _continued(self, name: str, run_id: str | None, resume: bool) -> Run | None:
+        """The stored run ``ctx.run(name, run_id=..., resume=...)`` continues (put open
+        again, same started_at), or None for a new run."""
+        if run_id is not None:
+            ref = StableRef("run", f"{self.project_ref.value}.{slug('run_id', run_id)}")
+        elif resume:
+            ref = self._run_named(name)
+            if ref is None:
+                return None
+        else:
+            return None
+        stored = self._owner.metadata_store.runs.get_run(ref) if self._exists(ref) else None
+        if stored is None:
+            return None
+        return msgspec.structs.replace(stored, status="open", ended_at=None)
+
+    def _run_named(self, name: str) -> StableRef | None:
+        """The run of this project named ``name`` (or whose id is its slug); LifecycleError
+        ``runtime_run_ambiguous`` listing them when several runs share the name."""
+        prefix = f"run:{self.project_ref.value}."
+        refs = [ref for ref in self._owner.query_service.runs_named(name)
+                if ref.startswith(prefix)]
+        if len(refs) > 1:
+            raise LifecycleError(f"resume=True: {len(refs)} runs are named {name!r}: "
+                                 f"{', '.join(refs)}. Pass run_id= to pick one.",
+                                 code="runtime_run_ambiguous",
+                                 details={"name": name, "candidates": refs})
+        if refs:
+            return StableRef.parse(refs[0])
+        ref = StableRef("run", f"{self.project_ref.value}.{slug('run_id', name)}")
+        return ref if self._exists(ref) else None
+
+    def relabel(self, scope: RunScope, *, params: Mapping[str, Any] | None = None,
+                tags: Mapping[str, Any] | None = None) -> None:
+        """Put the run again with ``params``/``tags`` merged into its labels."""
+        model = self._with_stored_labels(scope._model)
+        scope._model = with_labels(model, params=params, tags=tags)
+        self.put(scope._model)
+
+    def _with_stored_labels(self, model: Run) -> Run:
+        """``model`` with the labels of the run's latest stored version (tags set meanwhile
+        by ``ctx.set_tags`` of this process are kept when the scope puts the run again)."""
+        if str(model.run_ref) not in self.relabelled:
+            return model  # no read (a read commits the buffer): nothing set from outside
+        stored = self._owner.metadata_store.runs.find_run(model.run_ref)
+        if stored is None or stored.extensions == model.extensions:
+            return model
+        params, tags = labels_of(stored)
+        return with_labels(model, params=params, tags=tags)
 
     def close_run(self, scope: RunScope, status: str) -> None:
         status = self._terminal(scope, status)
@@ -595,6 +734,8 @@ class RuntimeSession:
         """Store the scope's model again, ended now with ``status`` (validated like any new
         model: ``msgspec.structs.replace`` runs the checks), and mark the scope closed."""
         model = scope._model
+        if isinstance(model, Run):
+            model = self._with_stored_labels(model)
         ended = _later(utc_now_text(), model.started_at)
         scope._model = msgspec.structs.replace(model, status=status, ended_at=ended)
         self.put(scope._model)

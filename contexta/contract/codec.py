@@ -43,6 +43,7 @@ from .records import (
     TraceSpanRecord,
 )
 from .refs import StableRef
+from .validation import logged_grammar
 
 __all__ = ["ENCODER", "MODEL_TYPES", "decode", "decoder_for", "encode"]
 
@@ -113,7 +114,8 @@ def decode(model_type: type[T], data: bytes | bytearray | memoryview) -> T:
     """Decode bytes produced by :func:`encode` back into a validated ``model_type``."""
     decoder = decoder_for(model_type)
     try:
-        return decoder.decode(data)
+        with logged_grammar():  # a body stored by capture may hold a logged key or a NaN
+            return decoder.decode(data)
     except ContextaError:
         raise
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -14,7 +15,19 @@ from .base import ContractModel
 from .frozen import FrozenMap
 from .validation import freeze_json
 
-__all__ = ["ExtensionFieldSet", "check_extensions"]
+__all__ = [
+    "PARAMS_NAMESPACE",
+    "TAGS_NAMESPACE",
+    "ExtensionFieldSet",
+    "check_extensions",
+    "labels_of",
+    "with_labels",
+]
+
+#: A run's parameters and tags: extension field sets whose field ``values`` maps each name to
+#: its value (the importers store MLflow's params and tags the same way).
+PARAMS_NAMESPACE = "contexta.params"
+TAGS_NAMESPACE = "contexta.tags"
 
 _NAMESPACE = re.compile(r"[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)+")
 _FIELD_KEY = re.compile(r"[a-z][a-z0-9_]*")
@@ -162,3 +175,68 @@ def check_extensions(model: str, value: Any) -> tuple[ExtensionFieldSet, ...]:
             )
         seen.add(item.namespace)
     return tuple(sorted(items, key=lambda item: item.namespace))
+
+
+def labels_of(model: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """(params, tags) of a model (a run): its ``contexta.params`` / ``contexta.tags`` values."""
+    params: dict[str, Any] = {}
+    tags: dict[str, str] = {}
+    for extension in getattr(model, "extensions", ()) or ():
+        values = extension.fields.get("values") or {}
+        if extension.namespace == PARAMS_NAMESPACE:
+            params.update(values)
+        elif extension.namespace == TAGS_NAMESPACE:
+            tags.update((str(k), str(v)) for k, v in values.items())
+    return params, tags
+
+
+def _label_key(what: str, key: Any) -> str:
+    if not isinstance(key, str) or not key.strip():
+        raise _error("extension_invalid_field_key",
+                     f"{what} names must be non-blank strings, got {key!r}.", what, key)
+    return key.strip()
+
+
+def _param_value(key: str, value: Any) -> Any:
+    """A parameter as stored: JSON-like values as given, numbers as Python numbers (numpy
+    scalars included), anything else (and NaN or an infinity) as its text."""
+    from .validation import real_number
+
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    number = real_number(value)
+    if isinstance(number, float) and type(value) is not float:
+        with contextlib.suppress(ValueError):  # float32's shortest text: 0.1, not 0.1000000015
+            number = float(str(value))
+    if number is not None:
+        return number if number == number and number not in (_INF, -_INF) else str(number)
+    try:
+        return freeze_json(key, value)
+    except ValidationError:
+        return str(value)
+
+
+_INF = float("inf")
+
+
+def with_labels(model: Any, *, params: Mapping[str, Any] | None = None,
+                tags: Mapping[str, Any] | None = None) -> Any:
+    """``model`` (a run) with ``params`` and ``tags`` merged into its ``contexta.params`` /
+    ``contexta.tags`` extension field sets (a later value of a name replaces the earlier one);
+    the model itself is unchanged (a new version to store)."""
+    import msgspec
+
+    old_params, old_tags = labels_of(model)
+    for key, value in (params or {}).items():
+        name = _label_key("params", key)
+        old_params[name] = _param_value(name, value)
+    for key, value in (tags or {}).items():
+        text = value if isinstance(value, str) else str(value)
+        old_tags[_label_key("tags", key)] = text.strip()
+    kept = [e for e in getattr(model, "extensions", ()) or ()
+            if e.namespace not in (PARAMS_NAMESPACE, TAGS_NAMESPACE)]
+    if old_params:
+        kept.append(ExtensionFieldSet(namespace=PARAMS_NAMESPACE, fields={"values": old_params}))
+    if old_tags:
+        kept.append(ExtensionFieldSet(namespace=TAGS_NAMESPACE, fields={"values": old_tags}))
+    return msgspec.structs.replace(model, extensions=tuple(kept))

@@ -8,15 +8,20 @@ from typing import Any
 
 from msgspec.structs import force_setattr as _set
 
+from contexta.common.errors import ValidationError
+
 from .base import ContractModel
 from .refs import ref_text, ref_texts
 from .validation import (
+    _ACCEPTED,
     DOTTED_KEBAB,
     DOTTED_SNAKE,
     SNAKE,
     enum_str,
     fail,
     json_map,
+    logged_key,
+    logging_grammar_active,
     not_before,
     optional_str,
     optional_token,
@@ -60,6 +65,10 @@ DEGRADED_CATEGORIES = ("capture", "store", "import", "compatibility", "verificat
 DEGRADED_SEVERITIES = ("warning", "error")
 
 _KEBAB_HINT = "Use dotted lower-kebab segments, each starting with a letter, e.g. 'train.loss'."
+_METRIC_HINT = (
+    "Use dotted lower-kebab segments, each starting with a letter, e.g. 'train.loss' (a capture "
+    "scope's run.metric(...) also takes keys such as 'train_loss', 'loss/val', 'valAcc')."
+)
 _SNAKE_DOTTED_HINT = (
     "Use dotted lower_snake segments, each starting with a letter, e.g. 'capture.gap'."
 )
@@ -77,12 +86,30 @@ def _metric_value(value: Any) -> int | float:
         return float(value)
     elif isinstance(value, int) and not isinstance(value, bool):
         return int(value)
+    if isinstance(value, float) and logging_grammar_active():
+        return float(value)  # NaN or an infinity, logged by capture (marked by diagnostics)
     raise fail(
         "record_invalid_metric_value",
         "MetricPayload.value",
         value,
         "must be a finite int or float (not bool, str, NaN or infinity)",
     )
+
+
+def _metric_key(where: str, value: Any) -> str:
+    """1.0's dotted lower-kebab rule; under :func:`~.validation.logged_grammar` (capture, and
+    stored bodies) also the logged grammar (``train_loss``, ``loss/val``, ``valAcc``)."""
+    seen = _ACCEPTED.get(DOTTED_KEBAB)
+    if type(value) is str and seen is not None and value in seen:
+        return value
+    if logging_grammar_active():
+        try:
+            return token(where, value, DOTTED_KEBAB, "record_invalid_metric_key", _METRIC_HINT)
+        except ValidationError as exc:
+            if exc.code != "record_invalid_metric_key":
+                raise
+        return logged_key(where, value, "record_invalid_metric_key")
+    return token(where, value, DOTTED_KEBAB, "record_invalid_metric_key", _METRIC_HINT)
 
 
 class MetricPayload(ContractModel, frozen=True):
@@ -102,17 +129,7 @@ class MetricPayload(ContractModel, frozen=True):
 
     def __post_init__(self) -> None:
         m = "MetricPayload"
-        _set(
-            self,
-            "metric_key",
-            token(
-                f"{m}.metric_key",
-                self.metric_key,
-                DOTTED_KEBAB,
-                "record_invalid_metric_key",
-                _KEBAB_HINT,
-            ),
-        )
+        _set(self, "metric_key", _metric_key(f"{m}.metric_key", self.metric_key))
         _set(self, "value", _metric_value(self.value))
         _set(
             self,

@@ -7,6 +7,7 @@ Model fields that hold refs accept either a ``StableRef`` or its text and store 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -21,6 +22,7 @@ __all__ = [
     "CORE_STABLE_REF_KINDS",
     "STABLE_REF_FIELD_KIND_MAP",
     "StableRef",
+    "ref_component",
     "validate_core_stable_ref",
     "validate_stable_ref_field",
     "validate_stable_ref_kind",
@@ -388,3 +390,19 @@ def validate_stable_ref_field(ref: StableRef, field_name: str) -> StableRef:
         )
     validate_core_stable_ref(ref)
     return validate_stable_ref_kind(ref, expected, field_name=field_name)
+
+
+_NOT_COMPONENT = re.compile(r"[^a-z0-9]+")
+
+
+def ref_component(name: str) -> str:
+    """A ref component for ``name``, deterministic and without collisions: the lower-kebab
+    slug of the name when that spells it exactly (``model``, ``train-loss``), else the slug
+    plus 8 hex of the name's SHA-256 (``train_loss`` -> ``train-loss-<hash>``, so it never
+    meets ``train-loss``); at most 63 characters."""
+    slug = _NOT_COMPONENT.sub("-", name.lower()).strip("-")
+    if slug == name and 0 < len(slug) <= 63:
+        return slug
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    stem = slug[:54].rstrip("-")
+    return f"{stem}-{digest}" if stem else digest

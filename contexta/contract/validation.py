@@ -9,8 +9,11 @@ contract's code, a message naming the field and the offending value, and
 from __future__ import annotations
 
 import math
+import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from contexta.common.errors import ValidationError
@@ -22,6 +25,8 @@ __all__ = [
     "DOTTED_KEBAB",
     "DOTTED_SNAKE",
     "LIFECYCLE_STATUSES",
+    "LOGGED_KEY_MAX",
+    "LOGGED_KEY_RULE",
     "SNAKE",
     "component",
     "enum_str",
@@ -29,10 +34,14 @@ __all__ = [
     "freeze_json",
     "json_map",
     "lifecycle",
+    "logged_grammar",
+    "logged_key",
+    "logging_grammar_active",
     "not_before",
     "optional_str",
     "optional_token",
     "order_index",
+    "real_number",
     "required_str",
     "string_map",
     "timestamp",
@@ -45,6 +54,93 @@ SNAKE = re.compile(r"[a-z][a-z0-9_]*")
 _COMPONENT = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 LIFECYCLE_STATUSES = ("open", "completed", "failed", "cancelled")
+
+# The key grammar of logged metrics (``run.metric(...)`` in a capture scope), which is the one
+# ML code uses (close to MLflow's): ASCII letters of either case, digits, ``_ - . /`` and
+# spaces, at most 250 characters, at least one letter or digit. Models built by hand keep the
+# 1.0 rule (dotted lower-kebab); a body stored under this grammar decodes under it too.
+_LOGGED_KEY = re.compile(r"[A-Za-z0-9_\-./ ]+")
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+LOGGED_KEY_MAX = 250
+LOGGED_KEY_RULE = (
+    "A metric key is 1 to 250 characters: ASCII letters (either case), digits, '_', '-', '.', "
+    "'/' and spaces, with at least one letter or digit, e.g. 'train_loss', 'loss/val', 'valAcc'."
+)
+_LOGGED: ContextVar[bool] = ContextVar("contexta_logged_grammar", default=False)
+
+
+@contextmanager
+def logged_grammar() -> Iterator[None]:
+    """Within the block, metric payloads take the logged key grammar and non-finite values
+    (used by runtime capture when it builds a record, and when a stored body is decoded)."""
+    token = _LOGGED.set(True)
+    try:
+        yield
+    finally:
+        _LOGGED.reset(token)
+
+
+def logging_grammar_active() -> bool:
+    return _LOGGED.get()
+
+
+def logged_key(where: str, value: Any, code: str) -> str:
+    """A metric key under the logged grammar (:data:`LOGGED_KEY_RULE`), stripped, else ``code``."""
+    seen = _ACCEPTED.get(_LOGGED_KEY)
+    if type(value) is str and seen is not None and value in seen:
+        return value
+    text = required_str(where, value)
+    if (
+        len(text) > LOGGED_KEY_MAX
+        or _LOGGED_KEY.fullmatch(text) is None
+        or _ALNUM.search(text) is None
+    ):
+        raise fail(code, where, value, "is not a valid metric key", LOGGED_KEY_RULE,
+                   rule=LOGGED_KEY_RULE)
+    _accepted(_LOGGED_KEY).add(text)
+    return text
+
+
+def real_number(value: Any) -> int | float | None:
+    """``value`` as a Python int or float when it is a real number, else None.
+
+    Duck-typed, so numpy stays optional: Python ints and floats (and their subclasses), numpy
+    scalars and 0-d arrays (by ``dtype.kind``), and any other object with ``__index__`` (an int)
+    or ``__float__`` (a float). Bools (Python's or numpy's), complex numbers, strings and
+    arrays of more than one element are not real numbers here."""
+    kind = type(value)
+    if kind is float or kind is int:
+        return value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, (str, bytes, bytearray, complex)):
+        return None
+    dtype = getattr(value, "dtype", None)
+    dkind = getattr(dtype, "kind", None)
+    if dkind is not None:
+        if getattr(value, "shape", ()) != () or dkind not in "iuf":
+            return None
+        try:
+            return int(value) if dkind in "iu" else float(value)
+        except (TypeError, ValueError, OverflowError):
+            return None
+    if dtype is not None and "bool" in str(dtype).lower():
+        return None  # a tensor-like bool
+    if hasattr(kind, "__index__"):
+        try:
+            return operator.index(value)
+        except (TypeError, ValueError):
+            pass
+    if hasattr(kind, "__float__"):
+        try:
+            return float(value)
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return None
 
 
 def _short(value: Any) -> str:

@@ -2,12 +2,14 @@
 
 Issues come in 1.0's order: degraded records (append order), then per stage incomplete /
 metric-less, failed or unfinished batches, failed deployments, missing expected terminal
-stages. One deliberate difference (decision 8.7): a degraded record's issue carries the
+stages; a metric series holding NaN or infinities is a ``non_finite_metric`` warning (those
+values are stored as logged; select-best skips them). One deliberate difference (decision 8.7): a degraded record's issue carries the
 severity of its ``DegradedPayload`` (``warning`` or ``error``); 1.0 always said ``warning``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -80,6 +82,22 @@ def _degraded_severity(record: ObservationRecord) -> str:
     return "warning"
 
 
+def _step(record: ObservationRecord) -> str:
+    tags = record.tags or record.payload.get("tags") or {}
+    return str(tags.get("step", "-"))
+
+
+def _non_finite(records: Any) -> dict[tuple[str | None, str], tuple[int, ObservationRecord]]:
+    """(stage id, metric key) -> (how many NaN or infinite values, the first such record)."""
+    found: dict[tuple[str | None, str], tuple[int, ObservationRecord]] = {}
+    for r in records:
+        value = r.value
+        if r.record_type == "metric" and type(value) is float and not math.isfinite(value):
+            count, first = found.get((r.stage_id, r.key), (0, r))
+            found[(r.stage_id, r.key)] = (count + 1, first)
+    return found
+
+
 class DiagnosticsService:
     """Diagnoses runs read through a :class:`QueryService` (as-of views included)."""
 
@@ -107,6 +125,12 @@ class DiagnosticsService:
                           f"degraded record detected for {r.key}", r.record_id,
                           EvidenceLink("record", r.record_id, r.key), record_type=r.record_type,
                           degradation_marker=r.degradation_marker, stage_id=r.stage_id)
+        for (stage_id, key), (count, first) in _non_finite(snap.records).items():
+            issue("warning", "non_finite_metric",
+                  f"metric {key} has {count} non-finite value(s) (first: {first.value} at "
+                  f"step {_step(first)})", first.record_id,
+                  EvidenceLink("record", first.record_id, key), metric_key=key,
+                  stage_id=stage_id, count=count, run_id=run_id)
         with_metrics = {r.stage_id for r in snap.records if r.record_type == "metric"}
         for s in snap.stages:
             link = EvidenceLink("stage", s.stage_id, s.name)

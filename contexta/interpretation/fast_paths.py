@@ -42,6 +42,8 @@ from contexta.ordering import stage_order
 from contexta.workspace import LRU
 from projections.query import as_of, first_per, latest_per, take_rows, value_per
 
+_INFINITIES = (float("inf"), float("-inf"))
+
 __all__ = [
     "FastQueryService", "install", "list_runs", "observations", "resolve_many", "run_model",
     "select_best_run", "stages_of",
@@ -151,8 +153,8 @@ def select_best_run(
         if ref in quarantined:
             continue
         value = values.get(ref)
-        if value is None:
-            continue
+        if value is None or value != value or value in _INFINITIES:
+            continue  # NaN and infinities are stored as logged, never picked as best
         if best_value is None or (value > best_value if higher_is_better else value < best_value):
             best, best_value = run_id, value
     return best

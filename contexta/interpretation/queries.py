@@ -6,7 +6,7 @@ it are seen, so an as-of view answers exactly what the live workspace answered t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from projections.query import take_rows
 from ..common.errors import InterpretationError
 from ..contract import StableRef
 from ..contract.base import plain
+from ..contract.extensions import labels_of
 from ..events import PROJECT_PUT, QUARANTINE, RELEASE, RUN_PUT, STAGE_PUT, span_duration_ms
 from ..ordering import instant as _t
 from ..ordering import stage_order as _stage_order
@@ -32,6 +33,7 @@ from .results import (
     MultiRunComparison,
     MultiRunMetricRow,
     ObservationRecord,
+    ParamChange,
     RunComparison,
     RunRecord,
     RunSnapshot,
@@ -41,6 +43,8 @@ from .results import (
 
 if TYPE_CHECKING:
     from .entities import EntityReader
+
+_INFINITIES = (float("inf"), float("-inf"))
 
 __all__ = ["QueryService"]
 
@@ -165,9 +169,36 @@ class QueryService:
                 return candidate
         suffix = "." + text
         matches = [ref for ref in known if ref.endswith(suffix)]
+        named = self._run_names().get(text, ())
+        if len(named) > 1:  # several runs of one name (a script run twice): say which
+            raise _ambiguous(run_id, named)
         if len(matches) == 1:
             return matches[0]
+        if named:  # a run's name as given ('sgd-lr0.1' whose id is 'sgd-lr0-1')
+            return named[0]
         raise _not_found(run_id)
+
+    def runs_named(self, name: str) -> tuple[str, ...]:
+        """The refs of the runs (latest version) whose name is ``name`` as given."""
+        return self._run_names().get(name, ())
+
+    def _run_names(self) -> dict[str, tuple[str, ...]]:
+        """Run name -> the refs of the runs (latest version) of that name, in ref order; cached
+        like :meth:`_run_refs`."""
+        table = self.ws.table("runs", as_of_us=self.as_of_us)
+        cached = self.__dict__.get("_run_names_cache")
+        if cached is not None and cached[0] is table:
+            return cached[1]  # type: ignore[no-any-return]
+        latest: dict[str, str] = {}
+        for ref, name in zip(table.column("ref").to_pylist(), table.column("key").to_pylist(),
+                             strict=True):
+            latest[ref] = name  # rows are in seq order: the last one is the latest version
+        names: dict[str, list[str]] = {}
+        for ref in sorted(latest):
+            names.setdefault(latest[ref], []).append(ref)
+        found = {name: tuple(refs) for name, refs in names.items()}
+        self.__dict__["_run_names_cache"] = (table, found)
+        return found
 
     def _run_refs(self) -> dict[str, None]:
         """Known run refs, cached while the runs table is the same object (a projection hands
@@ -190,6 +221,7 @@ class QueryService:
     def run_record(self, run: Any, names: dict[str, str] | None = None) -> RunRecord:
         names = names if names is not None else self.project_names()
         project = str(run.project_ref)
+        tags = labels_of(run)[1] if run.extensions else None
         return RunRecord(
             run_id=str(run.run_ref),
             project_name=names.get(project, project.split(":", 1)[1]),
@@ -197,6 +229,7 @@ class QueryService:
             status=run.status,
             started_at=run.started_at,
             ended_at=run.ended_at,
+            **({"tags": MappingProxyType(tags)} if tags else {}),
         )
 
     # ------------------------------------------------------------------ list_runs
@@ -308,6 +341,8 @@ class QueryService:
             evidence_links=tuple(links),
             completeness_notes=notes,
             provenance=extra.get("provenance"),
+            params=MappingProxyType(labels_of(run)[0]),
+            tags=record.tags,
         )
 
     def snapshot_extras(self, run_ref: str, stages: Sequence[Any]) -> dict[str, Any]:
@@ -417,6 +452,7 @@ class QueryService:
             completeness_notes=_dedupe_notes(notes),
             evidence_links=tuple(dict.fromkeys(links)),
             provenance_comparison=self.provenance_comparison(left, right),
+            param_changes=param_changes(left.params, right.params),
         )
 
     def artifact_changes(self, left: RunSnapshot, right: RunSnapshot) -> list[Any]:
@@ -522,8 +558,8 @@ class QueryService:
             if ref in quarantined:
                 continue
             value = self._metric_value(ref, metric_key, stage_name, mode)
-            if value is None:
-                continue
+            if value is None or value != value or value in _INFINITIES:
+                continue  # NaN and infinities are stored as logged, never picked as best
             if best_value is None or (value > best_value if higher_is_better else value < best_value):
                 best, best_value = run_id, value
         return best
@@ -621,6 +657,22 @@ def _not_found(run_id: Any) -> InterpretationError:
         "Run anchor was not found.",
         code="query_run_not_found",
         details={"run_id": str(run_id)},
+    )
+
+
+def param_changes(left: Mapping[str, Any], right: Mapping[str, Any]) -> tuple[ParamChange, ...]:
+    """The params whose values differ between two runs, by name."""
+    names = sorted(set(left) | set(right))
+    return tuple(ParamChange(n, left.get(n), right.get(n)) for n in names
+                 if left.get(n) != right.get(n) or (n in left) != (n in right))
+
+
+def _ambiguous(run_id: Any, refs: Sequence[str]) -> InterpretationError:
+    listed = ", ".join(refs)
+    return InterpretationError(
+        f"Run name {str(run_id)!r} is shared by {len(refs)} runs: {listed}. Name one by its id.",
+        code="query_run_ambiguous",
+        details={"run_id": str(run_id), "candidates": list(refs)},
     )
 
 

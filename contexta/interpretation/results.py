@@ -19,6 +19,7 @@ __all__ = [
     "MultiRunComparison",
     "MultiRunMetricRow",
     "ObservationRecord",
+    "ParamChange",
     "ProvenanceComparison",
     "ProvenanceView",
     "RelationRecord",
@@ -206,6 +207,8 @@ class RunSnapshot(Result):
     evidence_links: tuple[EvidenceLink, ...] = ()
     completeness_notes: tuple[str, ...] = ()
     provenance: ProvenanceView | None = None
+    params: Mapping[str, Any] = field(default_factory=_empty)  # ours: run.log_params(...)
+    tags: Mapping[str, str] = field(default_factory=_empty)  # ours: the run's tags
 
     def _repr_html_(self) -> str:
         """Shown as a table in a notebook (see :mod:`contexta.notebook`)."""
@@ -259,6 +262,15 @@ class ProvenanceComparison(Result):
 
 
 @dataclass(frozen=True, slots=True)
+class ParamChange(Result):
+    """A parameter whose value differs between two runs (None: the run has no such param)."""
+
+    name: str
+    left_value: Any
+    right_value: Any
+
+
+@dataclass(frozen=True, slots=True)
 class RunComparison(Result):
     left_run_id: str
     right_run_id: str
@@ -268,6 +280,7 @@ class RunComparison(Result):
     completeness_notes: tuple[CompletenessNote, ...] = ()
     evidence_links: tuple[EvidenceLink, ...] = ()
     provenance_comparison: ProvenanceComparison | None = None
+    param_changes: tuple[ParamChange, ...] = ()  # ours: params that differ (name order)
 
     def _repr_html_(self) -> str:
         """Shown as a table in a notebook (see :mod:`contexta.notebook`)."""

@@ -33,12 +33,15 @@ class CaptureMixin:
     def run(self, name: str, *, run_id: str | None = None, tags: Mapping[str, str] | None = None,
             metadata: Mapping[str, Any] | None = None, code_revision: str | None = None,
             config_snapshot: Mapping[str, Any] | None = None,
-            dataset_ref: str | None = None) -> RunScope:
+            dataset_ref: str | None = None, resume: bool = False) -> RunScope:
         """Open a run scope: ``run:<project>.<slug of run_id or name>``, status ``open`` now,
-        ``completed``/``failed`` when the ``with`` block ends (or on ``close()``)."""
+        ``completed``/``failed`` when the ``with`` block ends (or on ``close()``). Every call
+        starts a new run (a taken id gets a short suffix, the name stays); ``resume=True``
+        or an existing ``run_id`` continues that run."""
         return self.session.start_run(name, run_id=run_id, tags=tags, metadata=metadata,
                                       code_revision=code_revision,
-                                      config_snapshot=config_snapshot, dataset_ref=dataset_ref)
+                                      config_snapshot=config_snapshot, dataset_ref=dataset_ref,
+                                      resume=resume)
 
     def deployment(self, name: str, *, deployment_ref: str | None = None,
                    run_ref: str | None = None, artifact_ref: str | None = None,

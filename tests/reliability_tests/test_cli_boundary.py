@@ -103,6 +103,8 @@ COMMANDS: dict[str, Spec] = {
     "provenance diff": Spec(("a", "b")),
     "artifact register": Spec(("model", "{model}", "--run", "p.a"), writes=True, creates=True),
     "artifact put": Spec(("model", "{model}", "--run", "p.b"), writes=True, creates=True),
+    # writes the body back over the file it was logged from (the same bytes)
+    "artifact get": Spec(("artifact:p.a.weights", "-o", "{model}", "--force")),
     "backup create": Spec(writes=True, reports_damage=True),  # a DEGRADED backup, exit 1
     "restore apply": Spec(("{backup}",), writes=True, creates=True, replaces=True),
     "recover replay": Spec(reports_damage=True),
@@ -144,17 +146,19 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("boundary")
     ws = base / "good"
     ctx = Contexta(workspace=str(ws), config={"project_name": "p"})
+    model = base / "model.bin"
+    model.write_bytes(b"weights")
     for name, lr in (("a", 0.1), ("b", 0.2)):
         run = ctx.run(name)
         with run.stage("train") as stage:
             for step in range(3):
                 stage.metric("loss", round(1.0 / (step + 1) + lr, 4), step=step)
             stage.event("epoch-end", message="done")
+        if name == "a":
+            run.log_artifact(model, name="weights")  # for artifact get
         run.close(status="completed")
     ctx.quarantine_runs(["b"], reason="held back")
     ctx.close()
-    model = base / "model.bin"
-    model.write_bytes(b"weights")
     assert main(["--workspace", str(ws), "projections", "rebuild"]) == 0  # saved projections
     assert main(["--workspace", str(ws), "backup", "create", "--output", str(base / "backups")]) == 0
     (backup,) = (base / "backups").iterdir()

@@ -1,4 +1,4 @@
-"""1.0's store and recovery commands: ``artifact register|put``, ``backup create``, ``restore
+"""1.0's store and recovery commands: ``artifact register|put`` (and ours: ``artifact get``), ``backup create``, ``restore
 apply``, ``recover replay``.
 
 Backups are the ledger-consistent directories of :mod:`contexta.recovery` (1.0 zipped the
@@ -41,6 +41,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         parser.add_argument("--artifact-ref", help="default: artifact:<run>.<file stem>")
         parser.add_argument("--mode", choices=("copy", "move", "adopt"), default="copy")
         parser.set_defaults(handler=_artifact_register, creates_workspace=True)
+
+    get = sub.add_parser("get", help="copy a stored artifact's body to a file")
+    get.add_argument("artifact_ref", help="artifact:<project>.<run>.<name> (the 'artifact:' "
+                     "prefix may be left out)")
+    get.add_argument("-o", "--output", required=True, help="file to write (its directory must "
+                     "exist; an existing file is refused unless --force)")
+    get.add_argument("--force", action="store_true", help="replace an existing output file")
+    get.set_defaults(handler=_artifact_get)
 
     backup = commands.add_parser("backup", help="workspace backups")
     sub = backup.add_subparsers(dest="backup_command", metavar="ACTION")
@@ -110,6 +118,41 @@ def _artifact_register(args: argparse.Namespace) -> int:
     text = "\n".join((f"Artifact registered: {escape(receipt.binding.artifact_ref)}",
                       f"Path: {escape(receipt.path)}", f"Bytes written: {receipt.bytes_written}"))
     return emit_result(args, receipt, text)
+
+
+def _artifact_get(args: argparse.Namespace) -> int:
+    """Copy the body through a temporary file beside the output, renamed into place, so the
+    output is either the whole body or untouched."""
+    import shutil
+    import tempfile
+
+    from ...common.errors import ConflictError
+
+    ctx = facade(args)
+    ref = args.artifact_ref.strip()
+    ref = ref if ref.startswith("artifact:") else f"artifact:{ref}"
+    handle = ctx.artifact_store.get_artifact(ref)
+    output = Path(os.path.abspath(Path(args.output).expanduser()))
+    if output.exists() and (output.is_dir() or not args.force):
+        raise ConflictError(f"Output {str(output)!r} already exists"
+                            + (" and is a directory." if output.is_dir() else
+                               "; pass --force to replace it."),
+                            code="artifact_output_exists", details={"path": str(output)})
+    with guard_os("writing the artifact", output):
+        fd, temp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+        try:
+            with os.fdopen(fd, "wb") as target, handle.path.open("rb") as body:
+                shutil.copyfileobj(body, target)
+            os.replace(temp, output)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    size = output.stat().st_size
+    result = {"artifact_ref": ref, "path": str(output), "bytes": size,
+              "sha256": handle.binding.hash_value}
+    text = f"Wrote {escape(ref)} to {escape(output)} ({size} bytes, sha256 " \
+           f"{(handle.binding.hash_value or '')[:12]}...)."
+    return emit_result(args, result, text)
 
 
 def _backup_create(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ deltas (run comparison), the metric table (multi-run) and the series (trend).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
@@ -115,7 +116,7 @@ class ReportBuilder:
             ReportSection(
                 "Run Summary",
                 f"run_id: {run.run_id}\nname: {run.name}\nstatus: {run.status}\n"
-                f"project: {run.project_name}",
+                f"project: {run.project_name}" + _labels(snapshot),
                 _links(snapshot, "run"),
             ),
             ReportSection(
@@ -205,6 +206,7 @@ class ReportBuilder:
                 or "No metric deltas.",
                 charts=delta_chart(comparison, deltas) + overlay_curves(snapshots),
             ),
+            *_param_section(comparison),
             ReportSection(
                 "Artifact Changes",
                 "\n".join(
@@ -364,6 +366,25 @@ class ReportBuilder:
 # ---------------------------------------------------------------------- chart data
 
 
+def _labels(snapshot: Any) -> str:
+    """The run's params and tags as summary lines (none when it has neither, as in 1.0)."""
+    lines = ""
+    for label, values in (("params", getattr(snapshot, "params", None)),
+                          ("tags", getattr(snapshot, "tags", None))):
+        if values:
+            lines += f"\n{label}: " + ", ".join(f"{k}={values[k]}" for k in sorted(values))
+    return lines
+
+
+def _param_section(comparison: Any) -> tuple[ReportSection, ...]:
+    """A "Param Changes" section when the two runs' params differ (none otherwise, as in 1.0)."""
+    changes = getattr(comparison, "param_changes", ())
+    if not changes:
+        return ()
+    return (ReportSection("Param Changes", "\n".join(
+        f"{c.name}: left={c.left_value}, right={c.right_value}" for c in changes)),)
+
+
 def _metric_groups(snapshot: Any) -> dict[tuple[str, str], list[Any]]:
     """The run's metric records with a value by (stage name or ``run``, key), each list in
     observation order (ties: recorded order)."""
@@ -397,8 +418,9 @@ def metric_curves(snapshot: Any) -> tuple[ReportChart, ...]:
                 "line",
                 f"{stage}/{key} by {'step' if by_step else 'observation'}",
                 tuple(labels),
-                (ChartSeries(key, tuple(float(r.value) for r in records)),),
-                tuple(f"step {x} at {r.observed_at}" for x, r in zip(labels, records, strict=True)),
+                (ChartSeries(key, tuple(_plotted(r.value) for r in records)),),
+                tuple(f"step {x} at {r.observed_at}" + _not_plotted(r.value)
+                      for x, r in zip(labels, records, strict=True)),
             )
         )
     return tuple(charts)
@@ -430,7 +452,7 @@ def overlay_curves(snapshots: Sequence[Any]) -> tuple[ReportChart, ...]:
         for (name, records), run_steps in zip(lines, steps, strict=True):
             values: list[float | None] = [None] * len(xs)
             for i, record in enumerate(records):
-                values[at[run_steps[i] if by_step else i]] = float(record.value)
+                values[at[run_steps[i] if by_step else i]] = _plotted(record.value)
             series.append(ChartSeries(name, tuple(values)))
         direction = "lower" if lower_is_better(key) else "higher"
         charts.append(
@@ -445,6 +467,17 @@ def overlay_curves(snapshots: Sequence[Any]) -> tuple[ReportChart, ...]:
             )
         )
     return tuple(charts)
+
+
+def _plotted(value: Any) -> float | None:
+    """A point of a curve: NaN and infinities (stored as logged) are a gap in the line."""
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _not_plotted(value: Any) -> str:
+    number = float(value)
+    return "" if math.isfinite(number) else f" ({number}: not plotted)"
 
 
 def _tagged_step(record: Any) -> int | None:
