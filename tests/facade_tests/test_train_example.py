@@ -36,7 +36,7 @@ def last_values(snapshot: dict, key: str) -> float:
 
 
 def test_two_runs_of_the_same_script_are_two_runs_with_params_and_tags(trained: Path) -> None:
-    runs = cli_json(trained, "runs")
+    runs = cli_json(trained, "runs")["runs"]
     assert [(r["name"], r["status"]) for r in runs] == [
         ("logreg", "completed"), ("logreg", "completed"), ("diverged", "completed")]
     first, second = runs[0]["run_id"], runs[1]["run_id"]
@@ -59,7 +59,7 @@ def test_two_runs_of_the_same_script_are_two_runs_with_params_and_tags(trained: 
 
 
 def test_compare_shows_the_param_that_changed_and_the_metric_deltas(trained: Path) -> None:
-    runs = cli_json(trained, "runs")
+    runs = cli_json(trained, "runs")["runs"]
     comparison = cli_json(trained, "compare", runs[0]["run_id"], runs[1]["run_id"])
     assert comparison["param_changes"] == [
         {"name": "lr", "left_value": 0.5, "right_value": 0.05}]
@@ -69,7 +69,7 @@ def test_compare_shows_the_param_that_changed_and_the_metric_deltas(trained: Pat
 
 
 def test_best_picks_the_better_run_and_skips_a_nan(trained: Path) -> None:
-    runs = cli_json(trained, "runs")
+    runs = cli_json(trained, "runs")["runs"]
     ids = [r["run_id"] for r in runs]
     snapshots = {i: cli_json(trained, "run", "show", i) for i in ids}
     accuracy = {i: last_values(s, "valAcc") for i, s in snapshots.items()}
@@ -88,7 +88,7 @@ def test_best_picks_the_better_run_and_skips_a_nan(trained: Path) -> None:
 
 
 def test_the_model_file_comes_back(trained: Path) -> None:
-    second = cli_json(trained, "runs")[1]["run_id"]
+    second = cli_json(trained, "runs")["runs"][1]["run_id"]
     (artifact,) = cli_json(trained, "run", "show", second)["artifacts"]
     out = trained / "model-copy.npy"
     run_cli(trained, "--workspace", "ws", "artifact", "get", artifact["artifact_ref"], "-o",
