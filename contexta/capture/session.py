@@ -45,6 +45,7 @@ from ..events import RUN_PUT, entity_event
 from ..ordering import string_scalar
 from ..workspace import translate
 from ._build import new_token, utc_now_text
+from .dispatch import CaptureDispatcher
 from .errors import ClosedScopeError, LifecycleError
 from .results import (
     BatchCaptureResult,
@@ -74,9 +75,6 @@ _LEDGER_OK = (Delivery(LEDGER, PayloadFamily.RECORD, DeliveryStatus.SUCCESS,
 _ARTIFACT_OK = (Delivery(LEDGER, PayloadFamily.ARTIFACT, DeliveryStatus.SUCCESS,
                          "manifest written to the workspace ledger"),)
 _OK = CaptureResult(status=ResultStatus.SUCCESS, family=PayloadFamily.RECORD)
-_SINK_DEGRADED = CaptureResult(
-    status=ResultStatus.DEGRADED, family=PayloadFamily.RECORD,
-    degradation_reasons=("a sink did not accept the record (the ledger did)",))
 
 
 def _text(field: str, value: Any) -> str:
@@ -198,6 +196,7 @@ class RuntimeSession:
         self._sinks = tuple(getattr(owner, "sinks", ()) or ())
         self._mirror = getattr(owner, "capture_file", None)  # 1.0's local capture copy
         self.relabelled: set[str] = set()  # run refs ctx.set_tags changed in this process
+        self._dispatcher = CaptureDispatcher(config=self.config, sinks=self._sinks)
 
     # ------------------------------------------------------------------ state
 
@@ -348,12 +347,8 @@ class RuntimeSession:
                                      rejection.message),), metadata=metadata)
         if self._mirror is not None:
             self._mirror.add(PayloadFamily.RECORD, record)
-        if not self._sinks:
-            return CaptureResult._written(_OK, record, metadata, _LEDGER_OK)
-        deliveries = _LEDGER_OK + self._deliver(PayloadFamily.RECORD, record)
-        template = _OK if all(d.status is DeliveryStatus.SUCCESS for d in deliveries) else (
-            _SINK_DEGRADED)
-        return CaptureResult._written(template, record, metadata, deliveries)
+        result = CaptureResult._written(_OK, record, metadata, _LEDGER_OK)
+        return self._dispatcher.dispatch_capture(result) if self._sinks else result
 
     def emit_many(self, records: list[Any], service: str) -> BatchCaptureResult:
         """Append records in one ``append_many`` call (one commit when the buffer allows)."""
@@ -374,9 +369,8 @@ class RuntimeSession:
                 continue
             if self._mirror is not None:
                 self._mirror.add(PayloadFamily.RECORD, record)
-            deliveries = _LEDGER_OK + (self._deliver(PayloadFamily.RECORD, record)
-                                       if self._sinks else ())
-            items.append(CaptureResult._written(_OK, record, metadata, deliveries))
+            item = CaptureResult._written(_OK, record, metadata, _LEDGER_OK)
+            items.append(self._dispatcher.dispatch_capture(item) if self._sinks else item)
         return BatchCaptureResult.from_results(PayloadFamily.RECORD, items,
                                                metadata={"service": service})
 
@@ -385,28 +379,15 @@ class RuntimeSession:
         metadata = {"service": "artifact_registration", "artifact_ref": str(manifest.artifact_ref)}
         if self._mirror is not None:
             self._mirror.add(PayloadFamily.ARTIFACT, payload)
-        deliveries = _ARTIFACT_OK + (self._deliver(PayloadFamily.ARTIFACT, payload)
-                                     if self._sinks else ())
         if not exists:
-            return CaptureResult.with_degradation(
-                PayloadFamily.ARTIFACT, payload=payload, deliveries=deliveries, metadata=metadata,
+            result = CaptureResult.with_degradation(
+                PayloadFamily.ARTIFACT, payload=payload, deliveries=_ARTIFACT_OK,
+                metadata=metadata,
                 degradation_reasons=("artifact source is missing but allow_missing=True",))
-        return CaptureResult.success(PayloadFamily.ARTIFACT, payload=payload,
-                                     deliveries=deliveries, metadata=metadata)
-
-    def _deliver(self, family: PayloadFamily, payload: Any) -> tuple[Delivery, ...]:
-        out = []
-        for sink in self._sinks:
-            name = str(getattr(sink, "name", type(sink).__name__))
-            try:
-                if hasattr(sink, "supports") and not sink.supports(family):
-                    out.append(Delivery(name, family, DeliveryStatus.SKIPPED, "family not supported"))
-                    continue
-                receipt = sink.capture(family=family, payload=payload)
-                out.append(Delivery(name, family, receipt.status, receipt.detail))
-            except Exception as exc:
-                out.append(Delivery(name, family, DeliveryStatus.FAILURE, str(exc)))
-        return tuple(out)
+        else:
+            result = CaptureResult.success(PayloadFamily.ARTIFACT, payload=payload,
+                                           deliveries=_ARTIFACT_OK, metadata=metadata)
+        return self._dispatcher.dispatch_capture(result) if self._sinks else result
 
     # ------------------------------------------------------------------ run
 

@@ -13,12 +13,15 @@ config,cache,exports}``; written under ``<backup_ref>.partial`` and renamed when
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
+import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,8 @@ from .models import BackupPlan, BackupResult
 
 __all__ = [
     "BACKUP_FORMAT",
+    "archive_path",
+    "create_backup_archive",
     "create_workspace_backup",
     "hash_file",
     "plan_workspace_backup",
@@ -199,6 +204,16 @@ def _checked_root(config: Any, plan: BackupPlan, sources: dict[str, Path]) -> Pa
                           "'-').", code="recovery_backup_ref_invalid",
                           details={"backup_ref": repr(ref)})
     root = Path(plan.backup_root).expanduser().resolve()
+    _refuse_inside(root, _owned(config, plan, sources, root))
+    if os.path.lexists(root) and not root.is_dir():
+        raise BackupError(f"Backup directory {root} is not a directory.",
+                          code="not_a_directory", details={"backup_root": str(root)})
+    return root
+
+
+def _owned(config: Any, plan: BackupPlan, sources: dict[str, Path], root: Path) -> list[Path]:
+    """The directories ``root`` must not be in: the ledger, the projections and the trees the
+    backup copies (outside their skipped subdirectories)."""
     workspace = Path(config.workspace.root_path).expanduser().resolve()
     inside = [workspace / "ledger", workspace / "projections"]
     for section in plan.included_sections:
@@ -209,16 +224,16 @@ def _checked_root(config: Any, plan: BackupPlan, sources: dict[str, Path]) -> Pa
         if root.is_relative_to(source) and not any(
                 root.is_relative_to(source / skip) for skip in _SKIPPED.get(section, ())):
             inside.append(source)
+    return inside
+
+
+def _refuse_inside(root: Path, inside: list[Path]) -> None:
     for place in inside:
         if root.is_relative_to(place):
             raise BackupError(f"Backup directory {root} is inside {place}, which the workspace "
                               "(or this backup) owns; choose another directory.",
                               code="recovery_backup_root_inside_workspace_data",
                               details={"backup_root": str(root), "inside": str(place)})
-    if os.path.lexists(root) and not root.is_dir():
-        raise BackupError(f"Backup directory {root} is not a directory.",
-                          code="not_a_directory", details={"backup_root": str(root)})
-    return root
 
 
 def create_workspace_backup(config: Any, plan: BackupPlan) -> BackupResult:
@@ -288,3 +303,54 @@ def create_workspace_backup(config: Any, plan: BackupPlan) -> BackupResult:
         verification_notes=(f"ledger_verified:seq={report.last_seq}",
                             f"files_hashed:{len(out.files)}", "manifest_written"),
     )
+
+
+def archive_path(output: str | Path) -> Path:
+    """Where ``backup create --output P`` writes: ``P.zip`` (``P`` itself when it already ends
+    in ``.zip``), resolved."""
+    path = Path(output).expanduser()
+    if path.name.lower().endswith(".zip"):
+        path = path.with_name(path.name[:-4])
+    return path.resolve().with_name(path.resolve().name + ".zip")
+
+
+def create_backup_archive(config: Any, plan: BackupPlan, output: str | Path) -> BackupResult:
+    """The backup of ``plan`` as one zip archive at :func:`archive_path` of ``output``:
+    ``manifest.json`` and ``workspace/...`` at the archive's root, the same members a backup
+    directory holds. Written next to its destination and renamed into place when complete; an
+    existing file there is refused, never replaced."""
+    archive = archive_path(output)
+    stem = archive.with_name(archive.name[:-4])
+    _refuse_inside(stem, _owned(config, plan, _sources(config), stem))
+    if os.path.lexists(archive):
+        raise BackupError(f"Backup archive {archive} already exists; choose another --output.",
+                          code="recovery_backup_exists", details={"location": str(archive)})
+    scratch = archive.with_name(f".{archive.name}.{os.getpid()}.partial")
+    written = archive.with_name(f".{archive.name}.{os.getpid()}.zip.partial")
+    try:
+        result = create_workspace_backup(config, replace(plan, backup_root=scratch))
+        assert result.location is not None
+        _zip_directory(Path(result.location), written)
+        os.replace(written, archive)
+    except OSError as exc:
+        raise from_os_error(exc, "writing the backup archive", archive) from exc
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            written.unlink()
+    return replace(result, location=archive, bytes_written=archive.stat().st_size,
+                   details={**(result.details or {}), "archive": True},
+                   verification_notes=(*result.verification_notes, "archive_written"))
+
+
+def _zip_directory(root: Path, target: Path) -> None:
+    """Every file under ``root`` (a backup this process just wrote: no links) as a member
+    named by its posix path relative to ``root``; fsynced."""
+    with zipfile.ZipFile(target, "x", compression=zipfile.ZIP_DEFLATED) as archive:
+        for top, dirs, names in os.walk(root):
+            dirs.sort()
+            for name in sorted(names):
+                path = Path(top) / name
+                archive.write(path, path.relative_to(root).as_posix())
+    with target.open("rb+") as handle:
+        os.fsync(handle.fileno())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from .errors import RestoreError
 
 __all__ = [
     "BACKUP_FORMAT",
+    "MANIFEST_NAME",
     "SECTIONS",
     "Entry",
     "FileFact",
@@ -29,6 +31,7 @@ __all__ = [
     "parse_manifest",
     "safe_name",
     "scan_directory",
+    "zip_entries",
 ]
 
 BACKUP_FORMAT = "contexta-ledger-backup-v1"
@@ -170,3 +173,41 @@ def check_entries(manifest: Manifest, entries: Iterable[Entry],
         elif kind == "dir":
             problems.append(f"not_a_file:{name}")
     return problems
+
+
+def zip_entries(archive: zipfile.ZipFile) -> tuple[list[Entry], list[str]]:
+    """The members of a backup archive as entries, and the problems of the names themselves:
+    ``unsafe_name:`` (absolute, ``..``, ``.``, empty part, backslash, NUL: a name that would
+    land outside the restore directory) and ``duplicate:`` (two members under one name: what
+    is verified need not be what is extracted). A member whose mode says symbolic link is a
+    ``symlink`` entry; one of any other non-regular type is ``other``."""
+    entries: list[Entry] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for info in archive.infolist():
+        raw = info.filename
+        is_dir = raw.endswith("/")
+        name = raw[:-1] if is_dir else raw
+        if not _relative(name):
+            problems.append(f"unsafe_name:{raw!r}")
+            continue
+        if name in seen:
+            problems.append(f"duplicate:{name}")
+            continue
+        seen.add(name)
+        mode = info.external_attr >> 16
+        kind = "dir" if is_dir else "file"
+        if stat.S_ISLNK(mode):
+            kind = "symlink"
+        elif mode and stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            kind = "other"
+        entries.append(Entry(name, kind))
+    return entries, problems
+
+
+def _relative(name: str) -> bool:
+    if not name or "\\" in name or "\x00" in name or name.startswith("/"):
+        return False
+    if re.match(r"^[A-Za-z]:", name):
+        return False
+    return all(part not in ("", ".", "..") for part in name.split("/"))

@@ -33,6 +33,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -44,10 +45,12 @@ from .backup import commit_live_writers, create_workspace_backup, hash_file, pla
 from .errors import RestoreError
 from .listing import (
     MANIFEST_NAME,
+    Entry,
     Manifest,
     check_entries,
     parse_manifest,
     scan_directory,
+    zip_entries,
 )
 from .models import RestorePlan, RestoreResult
 
@@ -72,8 +75,9 @@ def _not_found(text: str, backups: Path) -> RestoreError:
 
 
 def _resolve(config: Any, backup_ref: str | Path) -> tuple[str, Path]:
-    """A backup name inside ``recovery.backup_root`` (a name that leads outside it is refused),
-    or the path of a backup directory (one holding ``manifest.json``)."""
+    """A backup name inside ``recovery.backup_root`` (a directory, or ``<name>.zip``; a name
+    that leads outside the root is refused), or the path of a backup directory (one holding
+    ``manifest.json``) or of a backup archive (``backup create --output``'s ``.zip``)."""
     text = str(backup_ref).strip()
     if not text or "\x00" in text:
         raise RestoreError(f"Backup ref {text!r} is empty or holds a NUL character.",
@@ -83,10 +87,17 @@ def _resolve(config: Any, backup_ref: str | Path) -> tuple[str, Path]:
     named = (backups / text).resolve()
     if plain and named.parent == backups and named.is_dir():
         return text, named
+    if plain and named.parent == backups:
+        archive = named if named.name.endswith(".zip") else named.with_name(named.name + ".zip")
+        if archive.is_file():
+            return archive.name.removesuffix(".zip"), archive
     candidate = Path(text).expanduser()
     if (candidate / MANIFEST_NAME).is_file():
         root = candidate.resolve()
         return root.name, root
+    if candidate.is_file() and zipfile.is_zipfile(candidate):
+        archive = candidate.resolve()
+        return archive.name.removesuffix(".zip"), archive
     if not candidate.is_absolute() and not (named == backups or named.parent == backups):
         raise RestoreError(f"Backup ref {text!r} leads outside the backup root {backups}; name a "
                            "backup in it, or give the path of a backup directory.",
@@ -112,42 +123,174 @@ def plan_restore(config: Any, backup_ref: str, *, target_workspace: str | Path |
 # ---------------------------------------------------------------------------- verification
 
 
-def _manifest(source: Path) -> Manifest:
-    path = source / MANIFEST_NAME
-    if not path.is_file() or path.is_symlink():
-        raise RestoreError(f"Backup manifest {path} is missing.", code="recovery_manifest_missing",
+class _Directory:
+    """A backup directory as a set of members."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def manifest_bytes(self) -> bytes | None:
+        path = self.root / MANIFEST_NAME
+        return path.read_bytes() if path.is_file() and not path.is_symlink() else None
+
+    def entries(self) -> tuple[list[Entry], list[str]]:
+        return list(scan_directory(self.root)), []
+
+    def digest(self, name: str, fact: Any) -> tuple[int, str]:
+        return hash_file(self.root / name)
+
+    def copy(self, name: str, target: Path, fact: Any) -> None:
+        _copy_listed(self.root / name, target, fact)
+
+    @contextlib.contextmanager
+    def ledger(self, manifest: Manifest, config: Any) -> Iterator[Path]:
+        yield self.root / "workspace" / "ledger"
+
+    def close(self) -> None:
+        pass
+
+
+class _Archive:
+    """A backup archive (zip) as a set of members, read without extracting anything but the
+    listed files, each into a directory this code made."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise RestoreError(f"Backup archive {path} cannot be read: {exc}",
+                               code="recovery_archive_invalid",
+                               details={"source_root": str(path)}) from exc
+        self.members = {info.filename: info for info in self.zip.infolist()}
+
+    def manifest_bytes(self) -> bytes | None:
+        info = self.members.get(MANIFEST_NAME)
+        if info is None or info.file_size > _MANIFEST_LIMIT:
+            return None
+        return self._read(info, _MANIFEST_LIMIT)
+
+    def entries(self) -> tuple[list[Entry], list[str]]:
+        return zip_entries(self.zip)
+
+    def _read(self, info: zipfile.ZipInfo, limit: int) -> bytes:
+        try:
+            with self.zip.open(info) as member:
+                return member.read(limit + 1)
+        except (zipfile.BadZipFile, RuntimeError, OSError, ValueError, EOFError) as exc:
+            raise RestoreError(f"Member {info.filename!r} of {self.path} cannot be read: {exc}",
+                               code="recovery_archive_invalid",
+                               details={"member": info.filename}) from exc
+
+    def _stream(self, name: str, fact: Any, sink: Any) -> tuple[int, str]:
+        """Read a member, at most one byte past its listed size, into ``sink``."""
+        sha, size = hashlib.sha256(), 0
+        try:
+            with self.zip.open(self.members[name]) as member:
+                while size <= fact.size and (block := member.read(min(_CHUNK,
+                                                                      fact.size + 1 - size))):
+                    size += len(block)
+                    sha.update(block)
+                    sink(block)
+        except (zipfile.BadZipFile, RuntimeError, OSError, ValueError, EOFError):
+            return -1, ""
+        return size, sha.hexdigest()
+
+    def digest(self, name: str, fact: Any) -> tuple[int, str]:
+        return self._stream(name, fact, lambda block: None)
+
+    def copy(self, name: str, target: Path, fact: Any) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "xb") as dst:
+            got = self._stream(name, fact, dst.write)
+            dst.flush()
+            os.fsync(dst.fileno())
+        if got != (fact.size, fact.sha256):
+            raise RestoreError(f"{name} in {self.path} changed after the backup was verified; "
+                               "nothing was restored.", code="recovery_backup_changed",
+                               details={"file": name})
+
+    @contextlib.contextmanager
+    def ledger(self, manifest: Manifest, config: Any) -> Iterator[Path]:
+        """The listed ledger files copied (and checked again) into a private directory."""
+        prefix = "workspace/ledger/"
+        with tempfile.TemporaryDirectory(prefix=".contexta-verify-",
+                                         dir=_scratch(config)) as temp:
+            root = Path(temp) / "ledger"
+            root.mkdir()
+            for name, fact in sorted(manifest.files.items()):
+                if name.startswith(prefix):
+                    self.copy(name, root.joinpath(*name[len(prefix):].split("/")), fact)
+            yield root
+
+    def close(self) -> None:
+        self.zip.close()
+
+
+_MANIFEST_LIMIT = 256 << 20
+
+
+def _open(source: Path) -> _Directory | _Archive:
+    return _Directory(source) if source.is_dir() else _Archive(source)
+
+
+def _scratch(config: Any) -> Path:
+    """Where private copies made for verification go: the workspace's restore staging
+    directory when the workspace exists (never creating one), else the system's temporary
+    directory."""
+    base = Path(config.recovery.restore_staging_root) if config is not None else None
+    if base is not None and (Path(config.workspace.root_path) / "ledger").is_dir():
+        with contextlib.suppress(OSError):
+            base.mkdir(parents=True, exist_ok=True)
+            return base
+    return Path(tempfile.gettempdir())
+
+
+def _manifest(source: Path, reader: _Directory | _Archive) -> Manifest:
+    body = reader.manifest_bytes()
+    if body is None:
+        raise RestoreError(f"Backup manifest {source / MANIFEST_NAME} is missing.",
+                           code="recovery_manifest_missing",
                            details={"source_root": str(source)})
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(body)
     except (ValueError, RecursionError) as exc:
-        raise RestoreError(f"Backup manifest {path} is not JSON: {exc}",
+        raise RestoreError(f"Backup manifest {source / MANIFEST_NAME} is not JSON: {exc}",
                            code="recovery_manifest_invalid",
                            details={"field": "<root>", "source_root": str(source)}) from exc
     return parse_manifest(data)
 
 
-def _check(source: Path) -> tuple[Manifest, list[str], list[str], dict[str, Any]]:
-    manifest = _manifest(source)
-    problems = check_entries(manifest, scan_directory(source),
-                             lambda name: hash_file(source / name))
+def _check(source: Path, reader: _Directory | _Archive, config: Any = None
+           ) -> tuple[Manifest, list[str], list[str], dict[str, Any]]:
+    manifest = _manifest(source, reader)
+    entries, problems = reader.entries()
+    problems += check_entries(manifest, entries,
+                              lambda name: reader.digest(name, manifest.files[name]))
     facts: dict[str, Any] = {"manifest_seq": manifest.head_seq}
-    ledger_root = source / "workspace" / "ledger"
-    if ledger_root.is_dir() and not ledger_root.is_symlink():
-        report = verify(ledger_root)
-        facts.update(last_seq=report.last_seq, events=report.events, chain=report.chain)
-        problems += [f"ledger:{f.code}:{f.message}" for f in report.findings
-                     if f.severity == "error"]
-        if report.last_seq != manifest.head_seq or report.chain != manifest.head_chain:
-            problems.append(f"ledger_head_mismatch:seq={report.last_seq},"
-                            f"manifest_seq={manifest.head_seq}")
+    if problems and isinstance(reader, _Archive):  # nothing more is read from such an archive
+        return manifest, problems, [f"files_verified:{len(manifest.files)}"], facts
+    with reader.ledger(manifest, config) as ledger_root:
+        if ledger_root.is_dir() and not ledger_root.is_symlink():
+            report = verify(ledger_root)
+            facts.update(last_seq=report.last_seq, events=report.events, chain=report.chain)
+            problems += [f"ledger:{f.code}:{f.message}" for f in report.findings
+                         if f.severity == "error"]
+            if report.last_seq != manifest.head_seq or report.chain != manifest.head_chain:
+                problems.append(f"ledger_head_mismatch:seq={report.last_seq},"
+                                f"manifest_seq={manifest.head_seq}")
     notes = [f"files_verified:{len(manifest.files)}",
              f"ledger_chain_verified:seq={facts.get('last_seq', 0)}"]
     return manifest, problems, notes, facts
 
 
 def verify_backup(source: Path) -> tuple[list[str], list[str], dict[str, Any]]:
-    """Check a backup directory: (problems, notes, ledger facts)."""
-    _, problems, notes, facts = _check(Path(source))
+    """Check a backup directory or archive: (problems, notes, ledger facts)."""
+    reader = _open(Path(source))
+    try:
+        _, problems, notes, facts = _check(Path(source), reader)
+    finally:
+        reader.close()
     return problems, notes, facts
 
 
@@ -221,14 +364,14 @@ def _copy_listed(source: Path, target: Path, fact: Any) -> None:
                            details={"file": str(source)})
 
 
-def _stage(source: Path, manifest: Manifest, new: Path) -> None:
+def _stage(reader: _Directory | _Archive, manifest: Manifest, new: Path) -> None:
     """Copy the listed ledger, artifacts, cache and exports files (only those) to ``new``."""
     new.mkdir(parents=True)
     for name, fact in sorted(manifest.files.items()):
         parts = name.split("/")
         if parts[1] == "config":
             continue
-        _copy_listed(source / name, new.joinpath(*parts[1:]), fact)
+        reader.copy(name, new.joinpath(*parts[1:]), fact)
     for top, dirs, _ in os.walk(new):
         for name in dirs:
             _fsync_dir(Path(top) / name)
@@ -539,8 +682,8 @@ def _live_on(ledger_root: Path) -> bool:
                for live in list(getattr(writer, "_LIVE", ())))
 
 
-def _apply(config: Any, plan: RestorePlan, manifest: Manifest) -> tuple[str | None,
-                                                                        dict[str, Any]]:
+def _apply(config: Any, plan: RestorePlan, manifest: Manifest, reader: _Directory | _Archive
+           ) -> tuple[str | None, dict[str, Any]]:
     target = plan.target_workspace
     if target.is_dir() and _leftovers(target):  # a crash cut an earlier restore short
         with _locked(target, wait=False) as held:
@@ -564,7 +707,7 @@ def _apply(config: Any, plan: RestorePlan, manifest: Manifest) -> tuple[str | No
         if work.parent != target or not work.name.startswith(WORK_PREFIX):
             work = target / f"{WORK_PREFIX}{secrets.token_hex(6)}"
         try:
-            _stage(plan.source_root, manifest, work / "new")
+            _stage(reader, manifest, work / "new")
             _check_staged_ledger(work / "new" / "ledger", manifest)
             planes = _counts(work / "new")
             _remove(work / "new" / "projections")
@@ -588,21 +731,25 @@ def _apply(config: Any, plan: RestorePlan, manifest: Manifest) -> tuple[str | No
     return safety_ref, planes
 
 
-def _verify_copy(config: Any, source: Path, manifest: Manifest) -> dict[str, Any]:
+def _verify_copy(config: Any, reader: _Directory | _Archive, manifest: Manifest
+                 ) -> dict[str, Any]:
     """Counts of the backup, read from a private copy (opening a workspace writes to it)."""
-    base = Path(config.recovery.restore_staging_root)
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        base = Path(tempfile.gettempdir())
-    with tempfile.TemporaryDirectory(prefix=".contexta-verify-", dir=base) as temp:
-        _stage(source, manifest, Path(temp) / "new")
+    with tempfile.TemporaryDirectory(prefix=".contexta-verify-", dir=_scratch(config)) as temp:
+        _stage(reader, manifest, Path(temp) / "new")
         return _counts(Path(temp) / "new")
 
 
 def restore_workspace(config: Any, plan: RestorePlan) -> RestoreResult:
     """Verify the backup, then (unless verify-only) restore it into the plan's target."""
-    manifest, problems, notes, facts = _check(plan.source_root)
+    reader = _open(plan.source_root)
+    try:
+        return _restore(config, plan, reader)
+    finally:
+        reader.close()
+
+
+def _restore(config: Any, plan: RestorePlan, reader: _Directory | _Archive) -> RestoreResult:
+    manifest, problems, notes, facts = _check(plan.source_root, reader, config)
     if problems:
         if plan.verify_only:
             return RestoreResult(status="FAILURE", warnings=tuple(problems), notes=plan.notes,
@@ -615,9 +762,9 @@ def restore_workspace(config: Any, plan: RestorePlan) -> RestoreResult:
                            details={"backup_ref": plan.backup_ref, "problems": problems[:20]})
     safety_ref = None
     if plan.verify_only:
-        planes = _verify_copy(config, plan.source_root, manifest)
+        planes = _verify_copy(config, reader, manifest)
     else:
-        safety_ref, planes = _apply(config, plan, manifest)
+        safety_ref, planes = _apply(config, plan, manifest, reader)
     planes["ledger"] = facts
     notes.append(f"manifest:{manifest.backup_ref or plan.backup_ref}")
     if not plan.verify_only:

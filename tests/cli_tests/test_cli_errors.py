@@ -211,7 +211,7 @@ def test_backup_output_that_is_a_file_is_a_typed_error(
 ) -> None:
     target = tmp_path / "backup.txt"
     target.write_text("x")
-    code, _, err = cli(ws, capsys, "backup", "create", "--output", str(target))
+    code, _, err = cli(ws, capsys, "backup", "create", "--output-dir", str(target))
     assert code == 2 and TYPED.findall(err) == ["not_a_directory"]
     assert str(target) in err and target.read_text() == "x"
 

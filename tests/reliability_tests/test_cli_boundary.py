@@ -160,7 +160,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ctx.quarantine_runs(["b"], reason="held back")
     ctx.close()
     assert main(["--workspace", str(ws), "projections", "rebuild"]) == 0  # saved projections
-    assert main(["--workspace", str(ws), "backup", "create", "--output", str(base / "backups")]) == 0
+    assert main(["--workspace", str(ws), "backup", "create", "--output-dir", str(base / "backups")]) == 0
     (backup,) = (base / "backups").iterdir()
     return {"ws": ws, "model": model, "backup": backup}
 

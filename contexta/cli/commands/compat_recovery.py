@@ -1,10 +1,12 @@
 """1.0's store and recovery commands: ``artifact register|put`` (and ours: ``artifact get``), ``backup create``, ``restore
 apply``, ``recover replay``.
 
-Backups are the ledger-consistent directories of :mod:`contexta.recovery` (1.0 zipped the
-workspace directory as it happened to be on disk); ``restore apply`` takes a backup name under
-``recovery.backup_root`` or a backup directory, and ``--verify-only`` really verifies (every
-file hash and the ledger's hash chain) instead of only checking that the path exists.
+Backups are the ledger-consistent backups of :mod:`contexta.recovery`: ``--output P`` writes
+one zip archive ``P.zip`` as 1.0 did (1.0 zipped the workspace directory as it happened to be on
+disk; here the archive holds the backup's manifest and files), ``--output-dir`` or the default a
+backup directory. ``restore apply`` takes a backup name under ``recovery.backup_root``, a backup
+directory or an archive, and ``--verify-only`` really verifies (every file hash and the ledger's
+hash chain) instead of only checking that the path exists.
 """
 
 from __future__ import annotations
@@ -56,8 +58,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     create = sub.add_parser("create", help="back up the ledger (to its committed head) and the "
                             "artifact bodies, with a hash manifest")
     create.add_argument("--label", help="backup name prefix (default: 'backup')")
-    create.add_argument("--output", help="directory to write the backup in (default: "
-                        "recovery.backup_root, <workspace>/exports/backups)")
+    where = create.add_mutually_exclusive_group()
+    where.add_argument("--output", metavar="P", help="write the backup as one zip archive, "
+                       "P.zip (as Contexta 1.0)")
+    where.add_argument("--output-dir", metavar="DIR", help="write the backup as a directory "
+                       "in DIR (default: recovery.backup_root, <workspace>/exports/backups)")
     create.add_argument("--include-cache", action="store_true")
     create.add_argument("--include-exports", action="store_true")
     create.set_defaults(handler=_backup_create)
@@ -67,7 +72,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub.required = True
     apply = sub.add_parser("apply", help="verify a backup and restore it into a workspace")
     apply.add_argument("backup_ref", help="backup name under recovery.backup_root (a name that "
-                       "leads outside it is refused), or the path of a backup directory")
+                       "leads outside it is refused), or the path of a backup directory or "
+                       "of a backup archive (.zip)")
     apply.add_argument("--target-workspace", help="restore here: a workspace, an empty directory "
                        "or a new path (default: --workspace)")
     apply.add_argument("--verify-only", action="store_true",
@@ -157,16 +163,22 @@ def _artifact_get(args: argparse.Namespace) -> int:
 
 def _backup_create(args: argparse.Namespace) -> int:
     from ...recovery import create_workspace_backup, plan_workspace_backup
+    from ...recovery.backup import archive_path, create_backup_archive
 
     ctx = facade(args)
     ctx.flush()
     plan = plan_workspace_backup(ctx.config, label=args.label or Path(ctx.workspace).name,
                                  include_cache=args.include_cache,
                                  include_exports=args.include_exports)
+    if args.output_dir:
+        plan = replace(plan, backup_root=Path(args.output_dir).expanduser().resolve())
     if args.output:
-        plan = replace(plan, backup_root=Path(args.output).expanduser().resolve())
-    with guard_os("creating the backup", plan.backup_root):
-        result = create_workspace_backup(ctx.config, plan)
+        archive = archive_path(args.output)
+        with guard_os("creating the backup archive", archive):
+            result = create_backup_archive(ctx.config, plan, archive)
+    else:
+        with guard_os("creating the backup", plan.backup_root):
+            result = create_workspace_backup(ctx.config, plan)
     details = result.details or {}
     text = "\n".join((f"Backup created: {escape(result.location)}",
                       f"Backup ref: {escape(result.backup_ref)}",
