@@ -254,12 +254,34 @@ def published_findings(root: Path | str, sealed: list[Any]) -> list[VerifyFindin
     return findings
 
 
+def set_aside_stale(root: Path | str) -> list[str]:
+    """Move every published copy that no longer matches a sealed segment (after a repair cut
+    or moved segments) to ``<root>/torn/``, never deleting it; returns the names moved. The
+    copies are derived: ``publish`` writes the missing ones again."""
+    root = Path(root)
+    folder = root / PUBLISHED_DIR
+    if not folder.is_dir():
+        return []
+    sealed = list_segments(root)[:-1]
+    names = {published_path(root, info.path).name: info for info in sealed}
+    moved: list[str] = []
+    for path in sorted(folder.glob(f"*{SUFFIX}")):
+        info = names.get(path.name)
+        if info is not None and _compare(path, info.path) is None:
+            continue
+        torn = root / "torn"
+        torn.mkdir(exist_ok=True)
+        os.replace(path, torn / f"published-{path.name}")
+        moved.append(path.name)
+    return moved
+
+
 def _compare(copy: Path, segment: Path) -> str | None:
     import pyarrow.parquet as pq
 
     try:
         found = read_segment(segment)
-    except (CorruptionError, LedgerIOError, OSError):
+    except (CorruptionError, LedgerIOError, OSError, pa.ArrowException):
         return None  # the segment's own damage is reported by verify
     if found is None:
         return "The copy's segment is not sealed"

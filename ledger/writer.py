@@ -119,6 +119,17 @@ class _CutBatch:
         self.error: BaseException | None = None
 
 
+def _warm_conversion() -> None:
+    """Make the first Python-to-Arrow conversion happen here, before any append is accepted.
+
+    pyarrow before 26 imports pandas, when it is installed, the first time it converts Python
+    objects (to ask whether they are a pandas array): about 1.4 s on a loaded machine. Paid
+    inside the first commit, that would hold back every event of the flush window; paid at
+    open, no acknowledged event waits for it (and it costs nothing when pandas is absent or
+    already imported)."""
+    pa.array([0])
+
+
 class Ledger(LedgerReader):
     """Read and write the ledger under ``root`` (usually ``<workspace>/ledger``)."""
 
@@ -179,6 +190,8 @@ class Ledger(LedgerReader):
         self.last_recovery: RecoveryReport | None = None
         self.commits = 0
         self.guard: CommitGuard | None = None  # see :class:`CommitGuard`
+        if not read_only:
+            _warm_conversion()
         _LIVE.add(self)
 
     # ------------------------------------------------------------------ appending

@@ -121,8 +121,7 @@ def test_a_failed_export_leaves_no_file(ws, tmp_path: Path, monkeypatch) -> None
         raise OSError("disk full")
 
     monkeypatch.setattr(tables, "event_batches", broken)
-    with pytest.raises(OSError):
-        export(root, out, "parquet", "events")
+    assert export(root, out, "parquet", "events") != 0  # a typed error, no traceback
     assert out.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["events.parquet"]
 

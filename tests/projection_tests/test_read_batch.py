@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from test_rebuild_paths import KINDS, SETTINGS, damage, pending, write
 
 import ledger.segment as segment_module
+from ledger.publish import wait_published
 from ledger import CorruptionError, Ledger, LedgerReader, list_segments
 from ledger.segment import SCHEMA_MESSAGE
 
@@ -63,6 +64,7 @@ def test_verified_bytes_are_not_checked_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
     write(tmp_path / "l", [KINDS * 8] * 12, roll_bytes=8_000).close()
+    assert wait_published(tmp_path / "l")  # the Parquet copies are made on their own thread
     frames = list(LedgerReader(tmp_path / "l").frames())
     reader = LedgerReader(tmp_path / "l")
     if how == "scan":

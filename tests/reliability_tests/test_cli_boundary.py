@@ -96,6 +96,18 @@ COMMANDS: dict[str, Spec] = {
     "report compare": Spec(("a", "b")),
     "export html": Spec(("--run", "a")),
     "export csv runs": Spec(),
+    "export csv metrics": Spec(),
+    "export csv events": Spec(),
+    "export parquet runs": Spec(("-o", "{out}")),
+    "export parquet metrics": Spec(("-o", "{out}")),
+    "export parquet events": Spec(("-o", "{out}")),
+    "export arrow runs": Spec(("-o", "{out}")),
+    "export arrow metrics": Spec(("-o", "{out}")),
+    "export arrow events": Spec(("-o", "{out}")),
+    # the template has no sealed segment: nothing to write, so it reads on a full disk
+    "ledger publish": Spec(),
+    # an empty MLflow file store: nothing to import (an import may start a workspace)
+    "import mlflow": Spec(("--tracking-uri", "{mlruns}"), writes=True, creates=True),
     "export csv compare": Spec(("a", "b")),
     "export csv trend": Spec(("loss",)),
     "export csv anomaly": Spec(("a",)),
@@ -249,7 +261,8 @@ def _main(argv: list[str]) -> int:
 
 def argv_of(command: str, ws: Path, template: dict[str, Path]) -> list[str]:
     spec = COMMANDS[command]
-    fill = {"{model}": str(template["model"]), "{backup}": str(template["backup"])}
+    fill = {"{model}": str(template["model"]), "{backup}": str(template["backup"]),
+            "{out}": str(ws.parent / "export.out"), "{mlruns}": (ws.parent / "mlruns").as_uri()}
     return ["--workspace", str(ws), *command.split(), *(fill.get(a, a) for a in spec.args)]
 
 

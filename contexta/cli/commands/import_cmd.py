@@ -22,7 +22,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="e.g. sqlite:///mlflow.db or file:///path/to/mlruns")
     mlflow.add_argument("--experiment", action="append", dest="experiments", default=None,
                         metavar="NAME", help="only this experiment (repeatable; default: all)")
-    mlflow.set_defaults(handler=_import_mlflow)
+    mlflow.set_defaults(handler=_import_mlflow, creates_workspace=True)  # an import may start one
 
 
 def _import_mlflow(args: argparse.Namespace) -> int:

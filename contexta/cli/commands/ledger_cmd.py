@@ -79,6 +79,11 @@ def _repair(args: argparse.Namespace) -> int:
         else:
             emit(f"error [{exc.code}]: {exc.message}{hint}")
         return 1
+    if not report.dry_run and report.actions:
+        from ledger.publish import set_aside_stale
+
+        for name in set_aside_stale(ctx._workspace.ledger.root):  # derived copies, kept in torn/
+            report.actions.append(f"moved the stale published copy {name} to ledger/torn/")
     if args.format == "json":
         emit_json({
             "dry_run": report.dry_run, "actions": report.actions, "torn_offset": report.torn_offset,

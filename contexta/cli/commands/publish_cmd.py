@@ -30,6 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _publish(args: argparse.Namespace) -> int:
     ctx = open_workspace(args)
     ctx.flush()
+    ctx.list_projects()  # a damaged ledger is refused here, not published from
     root = ctx._workspace.ledger.root
     try:
         report = publish(root, rebuild=args.rebuild)
