@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from test_rebuild_paths import KINDS, SETTINGS, damage, pending, write
 
 import ledger.segment as segment_module
-from ledger.publish import wait_published
 from ledger import CorruptionError, Ledger, LedgerReader, list_segments
+from ledger.publish import wait_published
 from ledger.segment import SCHEMA_MESSAGE
 
 
