@@ -282,6 +282,13 @@ class RunComparison(Result):
     provenance_comparison: ProvenanceComparison | None = None
     param_changes: tuple[ParamChange, ...] = ()  # ours: params that differ (name order)
 
+    def to_dict(self) -> dict[str, Any]:
+        """1.0's shape; ``param_changes`` only when some param differs (1.0 had no params)."""
+        data = Result.to_dict(self)
+        if not self.param_changes:
+            del data["param_changes"]
+        return data
+
     def _repr_html_(self) -> str:
         """Shown as a table in a notebook (see :mod:`contexta.notebook`)."""
         from ..notebook import render_html_fragment

@@ -186,7 +186,7 @@ def test_an_ambiguous_bare_name_lists_the_runs(tmp_path: Path,
         ctx.run("same").close(status="completed")
         ctx.close()
     _, err = cli(root, capsys, "run", "show", "same", code=2)
-    assert "Run 'same' is ambiguous" in err
+    assert "error [query_run_ambiguous]" in err and "'same' is shared by 2 runs" in err
     assert "run:a.same" in err and "run:b.same" in err
 
 
