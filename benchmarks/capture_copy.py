@@ -23,9 +23,11 @@ def one(mode: str, work: Path, calls: int) -> dict[str, float]:
     from contexta import Contexta
 
     sinks = [] if mode == "no-copy" else None
-    ctx = Contexta(workspace=str(work / ".contexta"), sinks=sinks,
-                   config={"project_name": "bench",
-                           "capture": {"capture_environment_snapshot": False}})
+    ctx = Contexta(
+        workspace=str(work / ".contexta"),
+        sinks=sinks,
+        config={"project_name": "bench", "capture": {"capture_environment_snapshot": False}},
+    )
     with ctx.run("warm") as run, run.stage("train") as stage:
         for step in range(1000):
             stage.metric("loss", 1.0 / (step + 1), step=step)
@@ -56,17 +58,30 @@ def main() -> None:
         for mode in order:
             with tempfile.TemporaryDirectory() as tmp:
                 done = subprocess.run(
-                    [sys.executable, "-m", "benchmarks.capture_copy", "--calls",
-                     str(args.calls), "--one", mode, tmp],
-                    capture_output=True, text=True, check=True)
+                    [
+                        sys.executable,
+                        "-m",
+                        "benchmarks.capture_copy",
+                        "--calls",
+                        str(args.calls),
+                        "--one",
+                        mode,
+                        tmp,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
                 got = json.loads(done.stdout)
                 results[mode].append(got["cpu_s"])
                 if mode == "default":
                     assert got["copy_lines"] == args.calls + 1000, got
     for mode, values in results.items():
         median = statistics.median(values)
-        print(f"{mode:8} median CPU {median:6.3f} s  ({args.calls / median:8.0f} metrics/s)  "
-              f"runs: {', '.join(f'{v:.3f}' for v in values)}")
+        print(
+            f"{mode:8} median CPU {median:6.3f} s  ({args.calls / median:8.0f} metrics/s)  "
+            f"runs: {', '.join(f'{v:.3f}' for v in values)}"
+        )
     ratio = statistics.median(results["default"]) / statistics.median(results["no-copy"])
     print(f"default / no-copy: {ratio:.3f}")
 

@@ -64,8 +64,9 @@ def open_ctx(root: Path) -> Any:
     from contexta import Contexta
     from contexta.config import UnifiedConfig, WorkspaceConfig
 
-    return Contexta(config=UnifiedConfig(project_name="bench",
-                                         workspace=WorkspaceConfig(root_path=root)))
+    return Contexta(
+        config=UnifiedConfig(project_name="bench", workspace=WorkspaceConfig(root_path=root))
+    )
 
 
 # ---------------------------------------------------------------------- native
@@ -84,8 +85,9 @@ def build_native(root: Path, runs: int, points: int) -> dict[str, Any]:
 
     ctx = open_ctx(root)
     store = ctx.metadata_store
-    store.projects.put_project(Project(project_ref="project:bench", name="bench",
-                                       created_at=iso(BASE)))
+    store.projects.put_project(
+        Project(project_ref="project:bench", name="bench", created_at=iso(BASE))
+    )
     steps = max(1, points // len(KEYS))
     started = time.perf_counter()
     written = 0
@@ -93,30 +95,66 @@ def build_native(root: Path, runs: int, points: int) -> dict[str, Any]:
     for r in range(runs):
         run = f"run:bench.r{r}"
         start = BASE + timedelta(minutes=r)
-        store.runs.put_run(Run(
-            run_ref=run, project_ref="project:bench", name=f"r{r}", status="completed",
-            started_at=iso(start), ended_at=iso(start + timedelta(hours=1)),
-            extensions=(
-                ExtensionFieldSet(namespace="contexta.params", fields={"values": {
-                    "lr": str(0.001 * (r % 10 + 1)), "batch_size": str(32 << (r % 3)),
-                    "optimizer": ("adam", "sgd")[r % 2]}}),
-                ExtensionFieldSet(namespace="contexta.tags", fields={"values": {
-                    "team": f"t{r % 5}"}}),
-            )))
-        store.stages.put_stage_execution(StageExecution(
-            stage_execution_ref=f"stage:bench.r{r}.train", run_ref=run, stage_name="train",
-            status="completed", started_at=iso(start), ended_at=iso(start + timedelta(hours=1))))
+        store.runs.put_run(
+            Run(
+                run_ref=run,
+                project_ref="project:bench",
+                name=f"r{r}",
+                status="completed",
+                started_at=iso(start),
+                ended_at=iso(start + timedelta(hours=1)),
+                extensions=(
+                    ExtensionFieldSet(
+                        namespace="contexta.params",
+                        fields={
+                            "values": {
+                                "lr": str(0.001 * (r % 10 + 1)),
+                                "batch_size": str(32 << (r % 3)),
+                                "optimizer": ("adam", "sgd")[r % 2],
+                            }
+                        },
+                    ),
+                    ExtensionFieldSet(
+                        namespace="contexta.tags", fields={"values": {"team": f"t{r % 5}"}}
+                    ),
+                ),
+            )
+        )
+        store.stages.put_stage_execution(
+            StageExecution(
+                stage_execution_ref=f"stage:bench.r{r}.train",
+                run_ref=run,
+                stage_name="train",
+                status="completed",
+                started_at=iso(start),
+                ended_at=iso(start + timedelta(hours=1)),
+            )
+        )
         n = 0
         for key, stage in KEYS:
             for s in range(steps):
                 at = iso(start + timedelta(seconds=s))
-                batch.append(MetricRecord(
-                    envelope=RecordEnvelope(
-                        record_ref=f"record:bench.r{r}.m{n}", record_type="metric",
-                        recorded_at=at, observed_at=at, producer_ref="bench", run_ref=run,
-                        stage_execution_ref=None if stage is None else f"stage:bench.r{r}.{stage}"),
-                    payload=MetricPayload(metric_key=key, value=(r * 7 + s * 3 + n) % 1000 / 997,
-                                          value_type="float64", tags={"step": str(s)})))
+                batch.append(
+                    MetricRecord(
+                        envelope=RecordEnvelope(
+                            record_ref=f"record:bench.r{r}.m{n}",
+                            record_type="metric",
+                            recorded_at=at,
+                            observed_at=at,
+                            producer_ref="bench",
+                            run_ref=run,
+                            stage_execution_ref=None
+                            if stage is None
+                            else f"stage:bench.r{r}.{stage}",
+                        ),
+                        payload=MetricPayload(
+                            metric_key=key,
+                            value=(r * 7 + s * 3 + n) % 1000 / 997,
+                            value_type="float64",
+                            tags={"step": str(s)},
+                        ),
+                    )
+                )
                 n += 1
         if len(batch) >= 20_000:
             ctx.record_store.append_many(batch)
@@ -127,8 +165,12 @@ def build_native(root: Path, runs: int, points: int) -> dict[str, Any]:
         written += len(batch)
     ctx.close()
     seconds = time.perf_counter() - started
-    return {"runs": runs, "points": written, "build_seconds": round(seconds, 1),
-            "events": ctx._workspace.head().seq}
+    return {
+        "runs": runs,
+        "points": written,
+        "build_seconds": round(seconds, 1),
+        "events": ctx._workspace.head().seq,
+    }
 
 
 def measure_native(root: Path) -> dict[str, Any]:
@@ -153,11 +195,19 @@ def measure_native(root: Path) -> dict[str, Any]:
 
     def one_more(i: int) -> None:
         at = iso(BASE)
-        ctx.record_store.append(MetricRecord(
-            envelope=RecordEnvelope(record_ref=f"record:bench.r0.late{i}", record_type="metric",
-                                    recorded_at=at, observed_at=at, producer_ref="bench",
-                                    run_ref="run:bench.r0"),
-            payload=MetricPayload(metric_key="late", value=float(i), value_type="float64")))
+        ctx.record_store.append(
+            MetricRecord(
+                envelope=RecordEnvelope(
+                    record_ref=f"record:bench.r0.late{i}",
+                    record_type="metric",
+                    recorded_at=at,
+                    observed_at=at,
+                    producer_ref="bench",
+                    run_ref="run:bench.r0",
+                ),
+                payload=MetricPayload(metric_key="late", value=float(i), value_type="float64"),
+            )
+        )
         ctx.flush()
 
     after: list[float] = []
@@ -181,12 +231,18 @@ def measure_native(root: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         qs = ctx.query_service
         with open(Path(tmp) / "m.parquet", "wb") as sink:
-            seconds, rows = timed(lambda: write_batches(
-                "parquet", sink, tables.METRICS_SCHEMA, tables.metric_batches(qs)))
+            seconds, rows = timed(
+                lambda: write_batches(
+                    "parquet", sink, tables.METRICS_SCHEMA, tables.metric_batches(qs)
+                )
+            )
         out["export_parquet_metrics_points_per_s"] = round(rows / seconds)
         with open(Path(tmp) / "e.parquet", "wb") as sink:
-            seconds, rows = timed(lambda: write_batches(
-                "parquet", sink, tables.EVENTS_SCHEMA, tables.event_batches(qs)))
+            seconds, rows = timed(
+                lambda: write_batches(
+                    "parquet", sink, tables.EVENTS_SCHEMA, tables.event_batches(qs)
+                )
+            )
         out["export_parquet_events_rows"] = rows
         out["export_parquet_events_per_s"] = round(rows / seconds)
     ctx.close()
@@ -207,18 +263,35 @@ def build_mlflow(uri: str, runs: int, points: int) -> dict[str, Any]:
     base_ms = int(BASE.timestamp() * 1000)
     for r in range(runs):
         run = client.create_run(eid, run_name=f"r{r}")
-        metrics = [Metric(key if stage is None else f"{stage}/{key}",
-                          (r * 7 + s * 3 + k) % 1000 / 997, base_ms + 60_000 * r + 1000 * s, s)
-                   for k, (key, stage) in enumerate(KEYS) for s in range(steps)]
-        params = [Param("lr", str(0.001 * (r % 10 + 1))), Param("batch_size", str(32 << (r % 3))),
-                  Param("optimizer", ("adam", "sgd")[r % 2])]
+        metrics = [
+            Metric(
+                key if stage is None else f"{stage}/{key}",
+                (r * 7 + s * 3 + k) % 1000 / 997,
+                base_ms + 60_000 * r + 1000 * s,
+                s,
+            )
+            for k, (key, stage) in enumerate(KEYS)
+            for s in range(steps)
+        ]
+        params = [
+            Param("lr", str(0.001 * (r % 10 + 1))),
+            Param("batch_size", str(32 << (r % 3))),
+            Param("optimizer", ("adam", "sgd")[r % 2]),
+        ]
         for i in range(0, len(metrics), 1000):
-            client.log_batch(run.info.run_id, metrics=metrics[i:i + 1000],
-                             params=params if i == 0 else [],
-                             tags=[RunTag("team", f"t{r % 5}")] if i == 0 else [])
+            client.log_batch(
+                run.info.run_id,
+                metrics=metrics[i : i + 1000],
+                params=params if i == 0 else [],
+                tags=[RunTag("team", f"t{r % 5}")] if i == 0 else [],
+            )
         client.set_terminated(run.info.run_id, "FINISHED")
-    return {"runs": runs, "points": runs * steps * len(KEYS), "eid": eid,
-            "build_seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "runs": runs,
+        "points": runs * steps * len(KEYS),
+        "eid": eid,
+        "build_seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def measure_mlflow(uri: str, root: Path, made: dict[str, Any]) -> dict[str, Any]:
@@ -238,10 +311,12 @@ def measure_mlflow(uri: str, root: Path, made: dict[str, Any]) -> dict[str, Any]
     out["reimport_added"] = again.added
     mlflow.set_tracking_uri(uri)
     eid = made["eid"]
-    out["mlflow_search_runs_pandas_ms"] = round(median_ms(
-        lambda: mlflow.search_runs([eid], output_format="pandas"), 3), 1)
-    out["ours_runs_table_to_pandas_ms"] = round(median_ms(
-        lambda: ctx.runs_table().to_pandas(), 3), 1)
+    out["mlflow_search_runs_pandas_ms"] = round(
+        median_ms(lambda: mlflow.search_runs([eid], output_format="pandas"), 3), 1
+    )
+    out["ours_runs_table_to_pandas_ms"] = round(
+        median_ms(lambda: ctx.runs_table().to_pandas(), 3), 1
+    )
     client = MlflowClient(tracking_uri=uri)
     run_ids = [r.info.run_id for r in client.search_runs([eid], max_results=50_000)]
     keys = [k if s is None else f"{s}/{k}" for k, s in KEYS]
@@ -270,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    }
     with tempfile.TemporaryDirectory() as tmp:
         if "native" not in args.skip:
             root = Path(tmp) / "native"

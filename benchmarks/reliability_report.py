@@ -36,36 +36,78 @@ from reliability_tests.matrix_faults import (  # noqa: E402
 )
 
 ROWS = [
-    ("1", "kill -9 mid-commit (kill points + random moments)", "kills survived",
-     "test_kill_and_torn.py::test_kill_minus_9_mid_commit_full",
-     lambda w: kill_matrix(w, kills=52)),
-    ("2", "torn tail at every byte offset of the last batch", "cuts (every offset; 1 in 3 also without HEAD)",
-     "test_kill_and_torn.py::test_torn_tail_every_offset_of_the_last_batch",
-     lambda w: torn_tail_matrix(w)),
-    ("3", "one byte changed at every position of a sealed and an active batch", "bytes flipped",
-     "test_kill_and_torn.py::test_flipped_byte_at_every_position_of_a_sealed_and_an_active_batch",
-     lambda w: flip_matrix(w)),
-    ("4", "8 writer processes x 2,000 appends, 2 readers", "events appended",
-     "test_concurrency.py::test_eight_writers_by_2000_appends_two_readers",
-     lambda w: concurrency_run(w, writers=8, appends=2000, readers=2)),
-    ("5", "crash at every step of saving all projections", "crash points",
-     "test_faults.py::test_crash_at_every_step_of_saving_every_projection[crash]",
-     lambda w: projection_crash_matrix(w, every_projection=True, power_loss=False)),
-    ("5", "same, followed by a power loss", "crash points",
-     "test_faults.py::test_crash_at_every_step_of_saving_every_projection[crash+power-loss]",
-     lambda w: projection_crash_matrix(w, every_projection=True, power_loss=True)),
-    ("6", "ENOSPC/EIO on write, fsync, rename, dir fsync, open; both modes", "fault scenarios",
-     "test_faults.py::test_disk_full_and_io_errors_full",
-     lambda w: io_fault_matrix(w, nths=(1, 2, 3, 4, 6))),
-    ("8", "power loss (discard or random write-back), both modes", "power losses",
-     "test_faults.py::test_power_loss_full",
-     lambda w: power_loss_matrix(w, rounds=120)),
-    ("8", "flush mode: commit older than the 100 ms sync interval survives power loss",
-     "power losses", "test_faults.py::test_flush_mode_power_loss_window_is_the_sync_interval",
-     lambda w: flush_window_power_loss(w, 100.0)),
-    ("8", "flush window under kill -9 (slept > 50 ms / >= 1,024 events)", "kills",
-     "test_faults.py::test_flush_window_under_kill_minus_9",
-     lambda w: flush_window_kill(w, ((1, 60.0), (100, 200.0), (1000, 100.0), (1024, 0.0), (3000, 0.0)))),
+    (
+        "1",
+        "kill -9 mid-commit (kill points + random moments)",
+        "kills survived",
+        "test_kill_and_torn.py::test_kill_minus_9_mid_commit_full",
+        lambda w: kill_matrix(w, kills=52),
+    ),
+    (
+        "2",
+        "torn tail at every byte offset of the last batch",
+        "cuts (every offset; 1 in 3 also without HEAD)",
+        "test_kill_and_torn.py::test_torn_tail_every_offset_of_the_last_batch",
+        lambda w: torn_tail_matrix(w),
+    ),
+    (
+        "3",
+        "one byte changed at every position of a sealed and an active batch",
+        "bytes flipped",
+        "test_kill_and_torn.py::test_flipped_byte_at_every_position_of_a_sealed_and_an_active_batch",
+        lambda w: flip_matrix(w),
+    ),
+    (
+        "4",
+        "8 writer processes x 2,000 appends, 2 readers",
+        "events appended",
+        "test_concurrency.py::test_eight_writers_by_2000_appends_two_readers",
+        lambda w: concurrency_run(w, writers=8, appends=2000, readers=2),
+    ),
+    (
+        "5",
+        "crash at every step of saving all projections",
+        "crash points",
+        "test_faults.py::test_crash_at_every_step_of_saving_every_projection[crash]",
+        lambda w: projection_crash_matrix(w, every_projection=True, power_loss=False),
+    ),
+    (
+        "5",
+        "same, followed by a power loss",
+        "crash points",
+        "test_faults.py::test_crash_at_every_step_of_saving_every_projection[crash+power-loss]",
+        lambda w: projection_crash_matrix(w, every_projection=True, power_loss=True),
+    ),
+    (
+        "6",
+        "ENOSPC/EIO on write, fsync, rename, dir fsync, open; both modes",
+        "fault scenarios",
+        "test_faults.py::test_disk_full_and_io_errors_full",
+        lambda w: io_fault_matrix(w, nths=(1, 2, 3, 4, 6)),
+    ),
+    (
+        "8",
+        "power loss (discard or random write-back), both modes",
+        "power losses",
+        "test_faults.py::test_power_loss_full",
+        lambda w: power_loss_matrix(w, rounds=120),
+    ),
+    (
+        "8",
+        "flush mode: commit older than the 100 ms sync interval survives power loss",
+        "power losses",
+        "test_faults.py::test_flush_mode_power_loss_window_is_the_sync_interval",
+        lambda w: flush_window_power_loss(w, 100.0),
+    ),
+    (
+        "8",
+        "flush window under kill -9 (slept > 50 ms / >= 1,024 events)",
+        "kills",
+        "test_faults.py::test_flush_window_under_kill_minus_9",
+        lambda w: flush_window_kill(
+            w, ((1, 60.0), (100, 200.0), (1000, 100.0), (1024, 0.0), (3000, 0.0))
+        ),
+    ),
 ]
 
 
@@ -97,7 +139,10 @@ def main() -> int:
             f"{tally.acked_events:,} | {tally.lost_events} | {len(tally.violations)} | {seconds:.1f} | `{test}` |"
         )
         if tally.notes:
-            notes.append(f"- row {row}, {scenario}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(tally.notes.items())))
+            notes.append(
+                f"- row {row}, {scenario}: "
+                + ", ".join(f"{k} {v:,}" for k, v in sorted(tally.notes.items()))
+            )
         for violation in tally.violations[:5]:
             notes.append(f"- VIOLATION row {row}: {violation}")
         print(lines[-1], flush=True)

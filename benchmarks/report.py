@@ -45,8 +45,8 @@ def summarize(results: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[str
                 flat: dict[str, float] = {}
                 _flatten("", rep, flat)
                 if "rebuild.ledger_bytes" in flat:  # the ledger plus every saved projection
-                    flat["rebuild.total_bytes"] = (
-                        flat["rebuild.ledger_bytes"] + flat.get("rebuild.projection_bytes", 0.0)
+                    flat["rebuild.total_bytes"] = flat["rebuild.ledger_bytes"] + flat.get(
+                        "rebuild.projection_bytes", 0.0
                     )
                 for key, value in flat.items():
                     fields.setdefault(key, []).append(value)
@@ -90,8 +90,13 @@ def _cell(stat: dict[str, float] | None, unit: str, scale: float = 1.0) -> str:
     return text
 
 
-def _ratio(ours: dict | None, theirs: dict | None, higher_better: bool, scale_o: float = 1.0,
-           scale_t: float = 1.0) -> float | None:
+def _ratio(
+    ours: dict | None,
+    theirs: dict | None,
+    higher_better: bool,
+    scale_o: float = 1.0,
+    scale_t: float = 1.0,
+) -> float | None:
     if ours is None or theirs is None:
         return None
     o, t = ours["median"] * scale_o, theirs["median"] * scale_t
@@ -116,13 +121,32 @@ def _targets(results: dict[str, Any], s: dict) -> list[list[str]]:
     scale_metrics = scale["runs"] * (scale["stages"] * scale["metrics"] + scale["steps"])
     rows: list[list[str]] = []
 
-    def row(label: str, goal: str, ours: dict | None, unit: str, c10: dict | None, ml: dict | None,
-            higher: bool, met: bool | None, scales: tuple[float, float, float] = (1, 1, 1)) -> None:
+    def row(
+        label: str,
+        goal: str,
+        ours: dict | None,
+        unit: str,
+        c10: dict | None,
+        ml: dict | None,
+        higher: bool,
+        met: bool | None,
+        scales: tuple[float, float, float] = (1, 1, 1),
+    ) -> None:
         rc = _ratio(ours, c10, higher, scales[0], scales[1])
         rm = _ratio(ours, ml, higher, scales[0], scales[2])
         verdict = "n/a" if met is None else ("**met**" if met else "**missed**")
-        rows.append([label, goal, _cell(ours, unit, scales[0]), _cell(c10, unit, scales[1]),
-                     _cell(ml, unit, scales[2]), _x(rc), _x(rm), verdict])
+        rows.append(
+            [
+                label,
+                goal,
+                _cell(ours, unit, scales[0]),
+                _cell(c10, unit, scales[1]),
+                _cell(ml, unit, scales[2]),
+                _x(rc),
+                _x(rm),
+                verdict,
+            ]
+        )
 
     def med(stat: dict | None, scale_: float = 1.0) -> float | None:
         return None if stat is None else stat["median"] * scale_
@@ -131,77 +155,217 @@ def _targets(results: dict[str, Any], s: dict) -> list[list[str]]:
     c10_ing = _get(s, "side", "contexta10", "ingest.events_per_s")
     ml_ing = _get(s, "side", "mlflow", "ingest.events_per_s")
     rc, rm = _ratio(ing, c10_ing, True), _ratio(ing, ml_ing, True)
-    row("1. Ingest via the 1.0 API (puts + single appends), events/s", ">= 300x 1.0, >= 10x MLflow",
-        ing, "", c10_ing, ml_ing, True, None if rc is None or rm is None else (rc >= 300 and rm >= 10))
+    row(
+        "1. Ingest via the 1.0 API (puts + single appends), events/s",
+        ">= 300x 1.0, >= 10x MLflow",
+        ing,
+        "",
+        c10_ing,
+        ml_ing,
+        True,
+        None if rc is None or rm is None else (rc >= 300 and rm >= 10),
+    )
     cpu = _get(s, "scale", "ours", "ingest.cpu_events_per_s")
-    row("1'. same, events per CPU-second (the machine was shared)", "(reported)", cpu, "",
-        _get(s, "side", "contexta10", "ingest.cpu_events_per_s"), None, True, None)
+    row(
+        "1'. same, events per CPU-second (the machine was shared)",
+        "(reported)",
+        cpu,
+        "",
+        _get(s, "side", "contexta10", "ingest.cpu_events_per_s"),
+        None,
+        True,
+        None,
+    )
     e2e = _get(s, "scale", "ours", "ingest.end_to_end_events_per_s")
-    row("1b. same, including building the contract objects", "(reported)", e2e, "",
+    row(
+        "1b. same, including building the contract objects",
+        "(reported)",
+        e2e,
+        "",
         _get(s, "side", "contexta10", "ingest.end_to_end_events_per_s"),
-        _get(s, "side", "mlflow", "ingest.end_to_end_events_per_s"), True, None)
+        _get(s, "side", "mlflow", "ingest.end_to_end_events_per_s"),
+        True,
+        None,
+    )
     many = _get(s, "loop", "ours", "loop.append_many_per_s")
-    row("2a. Training loop, `append_many` (100 records/call), metric events/s", ">= 300,000", many, "",
+    row(
+        "2a. Training loop, `append_many` (100 records/call), metric events/s",
+        ">= 300,000",
+        many,
+        "",
         _get(s, "loop", "contexta10", "loop.append_many_per_s"),
-        _get(s, "loop", "mlflow", "loop.append_many_per_s"), True,
-        None if many is None else many["median"] >= 300_000)
+        _get(s, "loop", "mlflow", "loop.append_many_per_s"),
+        True,
+        None if many is None else many["median"] >= 300_000,
+    )
     single = _get(s, "loop", "ours", "loop.single_append_median_us")
-    row("2b. Single buffered `append`, median µs", "<= 10 µs", single, "us",
+    row(
+        "2b. Single buffered `append`, median µs",
+        "<= 10 µs",
+        single,
+        "us",
         _get(s, "loop", "contexta10", "loop.single_append_median_us"),
-        _get(s, "loop", "mlflow", "loop.single_append_median_us"), False,
-        None if single is None else single["median"] <= 10)
+        _get(s, "loop", "mlflow", "loop.single_append_median_us"),
+        False,
+        None if single is None else single["median"] <= 10,
+    )
     scope = _get(s, "loop", "ours", "loop.scope_metric_per_s")
     if scope is not None:
-        row("2c. Training loop, capture scope `stage.metric(...)`, events/s", ">= 300,000", scope, "",
-            None, None, True, scope["median"] >= 300_000)
+        row(
+            "2c. Training loop, capture scope `stage.metric(...)`, events/s",
+            ">= 300,000",
+            scope,
+            "",
+            None,
+            None,
+            True,
+            scope["median"] >= 300_000,
+        )
     for key, label, limit in (
         ("query.select_best", "3a. `select_best_run` over all runs, warm, ms", 0.020),
         ("query.compare", "3b. `compare_runs`, warm, ms", 0.020),
         ("query.snapshot", "3c. `get_run_snapshot`, warm, ms", 0.010),
     ):
         ours = _get(s, "scale", "ours", key)
-        row(label, f"<= {limit * 1000:.0f} ms", ours, "ms", _get(s, "side", "contexta10", key),
-            _get(s, "side", "mlflow", key), False,
-            None if ours is None else ours["median"] <= limit)
+        row(
+            label,
+            f"<= {limit * 1000:.0f} ms",
+            ours,
+            "ms",
+            _get(s, "side", "contexta10", key),
+            _get(s, "side", "mlflow", key),
+            False,
+            None if ours is None else ours["median"] <= limit,
+        )
     cold = _get(s, "scale", "ours", "query.cold_open_list_s")
-    row("3d. New process: import + open + `list_runs`, s", "<= 1 s", cold, "",
+    row(
+        "3d. New process: import + open + `list_runs`, s",
+        "<= 1 s",
+        cold,
+        "",
         _get(s, "side", "contexta10", "query.cold_open_list_s"),
-        _get(s, "side", "mlflow", "query.cold_open_list_s"), False,
-        None if cold is None else cold["median"] <= 1.0)
+        _get(s, "side", "mlflow", "query.cold_open_list_s"),
+        False,
+        None if cold is None else cold["median"] <= 1.0,
+    )
     catch = _get(s, "scale", "ours", "catch_up.cold_open_list_s")
-    row("3d'. same, first reader after the writer (folds the runs projection), s", "(reported)",
-        catch, "", None, None, False, None)
+    row(
+        "3d'. same, first reader after the writer (folds the runs projection), s",
+        "(reported)",
+        catch,
+        "",
+        None,
+        None,
+        False,
+        None,
+    )
     lst = _get(s, "list100k", "ours", "query.list_runs")
-    row("3e. `list_runs` over 100,000 runs (warm), s", "<= 1 s", lst, "", None, None, False,
-        None if lst is None else lst["median"] <= 1.0)
+    row(
+        "3e. `list_runs` over 100,000 runs (warm), s",
+        "<= 1 s",
+        lst,
+        "",
+        None,
+        None,
+        False,
+        None if lst is None else lst["median"] <= 1.0,
+    )
     lcold = _get(s, "list100k", "ours", "query.cold_open_list_s")
-    row("3f. 100,000 runs, new process: import + open + `list_runs`, s", "(reported)", lcold, "",
-        None, None, False, None)
+    row(
+        "3f. 100,000 runs, new process: import + open + `list_runs`, s",
+        "(reported)",
+        lcold,
+        "",
+        None,
+        None,
+        False,
+        None,
+    )
     reb = _get(s, "scale", "ours", "rebuild.events_per_s")
-    row("4. `contexta projections rebuild`, first after ingest, events/s", ">= 1,000,000", reb, "", None, None, True,
-        None if reb is None else reb["median"] >= 1_000_000)
+    row(
+        "4. `contexta projections rebuild`, first after ingest, events/s",
+        ">= 1,000,000",
+        reb,
+        "",
+        None,
+        None,
+        True,
+        None if reb is None else reb["median"] >= 1_000_000,
+    )
     again = _get(s, "scale", "ours", "rebuild_again.events_per_s")
-    row("4c. rebuild again, every projection already saved (a user's usual rebuild), events/s",
-        "(reported)", again, "", None, None, True, None)
+    row(
+        "4c. rebuild again, every projection already saved (a user's usual rebuild), events/s",
+        "(reported)",
+        again,
+        "",
+        None,
+        None,
+        True,
+        None,
+    )
     rwall = _get(s, "scale", "ours", "rebuild.wall_events_per_s")
-    row("4a. rebuild, events per second of the whole command (start, import, fold, save)",
-        "(reported)", rwall, "", None, None, True, None)
+    row(
+        "4a. rebuild, events per second of the whole command (start, import, fold, save)",
+        "(reported)",
+        rwall,
+        "",
+        None,
+        None,
+        True,
+        None,
+    )
     rcpu = _get(s, "scale", "ours", "rebuild.cpu_events_per_s")
-    row("4'. rebuild, events per CPU-second of the whole command", "(reported)", rcpu, "", None,
-        None, True, None)
+    row(
+        "4'. rebuild, events per CPU-second of the whole command",
+        "(reported)",
+        rcpu,
+        "",
+        None,
+        None,
+        True,
+        None,
+    )
     rss = _get(s, "scale", "ours", "rebuild.rebuild_peak_rss_mb")
-    row("4b. rebuild peak RSS, MiB (includes the memory-mapped ledger pages it read)", "bounded",
-        rss, "", None, None, False, None)
-    ours_b = _get(s, "scale", "ours", "rebuild.total_bytes") or _get(s, "scale", "ours", "ingest.bytes")
+    row(
+        "4b. rebuild peak RSS, MiB (includes the memory-mapped ledger pages it read)",
+        "bounded",
+        rss,
+        "",
+        None,
+        None,
+        False,
+        None,
+    )
+    ours_b = _get(s, "scale", "ours", "rebuild.total_bytes") or _get(
+        s, "scale", "ours", "ingest.bytes"
+    )
     c10_b = _get(s, "side", "contexta10", "ingest.bytes")
     ml_b = _get(s, "side", "mlflow", "ingest.bytes")
     scales = (1 / scale_metrics, 1 / side_metrics, 1 / side_metrics)
     rb = _ratio(ours_b, c10_b, False, scales[0], scales[1])
-    row("5. Bytes on disk per metric event (ours: ledger + saved projections)", "<= 0.5x 1.0",
-        ours_b, "", c10_b, ml_b, False, None if rb is None else rb >= 2.0, scales)
+    row(
+        "5. Bytes on disk per metric event (ours: ledger + saved projections)",
+        "<= 0.5x 1.0",
+        ours_b,
+        "",
+        c10_b,
+        ml_b,
+        False,
+        None if rb is None else rb >= 2.0,
+        scales,
+    )
     led = _get(s, "scale", "ours", "rebuild.ledger_bytes")
-    row("5'. of which the ledger", "(reported)", led, "", None, None, False, None,
-        (1 / scale_metrics, 1, 1))
+    row(
+        "5'. of which the ledger",
+        "(reported)",
+        led,
+        "",
+        None,
+        None,
+        False,
+        None,
+        (1 / scale_metrics, 1, 1),
+    )
     return rows
 
 
@@ -225,8 +389,16 @@ def _side(s: dict) -> list[list[str]]:
     rows = []
     for key, label, unit, higher in SIDE_ROWS:
         o, c, m = (_get(s, "side", t, key) for t in ("ours", "contexta10", "mlflow"))
-        rows.append([label, _cell(o, unit), _cell(c, unit), _cell(m, unit),
-                     _x(_ratio(o, c, higher)), _x(_ratio(o, m, higher))])
+        rows.append(
+            [
+                label,
+                _cell(o, unit),
+                _cell(c, unit),
+                _cell(m, unit),
+                _x(_ratio(o, c, higher)),
+                _x(_ratio(o, m, higher)),
+            ]
+        )
     return rows
 
 
@@ -253,10 +425,13 @@ def render(results: dict[str, Any]) -> str:
         f"Run `{results['mode']}` on {results['date']}: {m['cores']} cores ({m['cpu'] or 'unknown CPU'}), "
         f"{m['memory_gib']} GiB, **shared machine** (other jobs run beside it; spreads show it). "
         f"Took {results.get('seconds', '?')} s."
-        + (f" Load average {m['load_start']:.1f} at the start, {m.get('load_end', float('nan')):.1f} at "
-           f"the end; an empty Python loop took {m['loop_ns_start']} ns/iteration at the start and "
-           f"{m.get('loop_ns_end', '?')} at the end (15-25 on an idle modern core)."
-           if "loop_ns_start" in m else ""),
+        + (
+            f" Load average {m['load_start']:.1f} at the start, {m.get('load_end', float('nan')):.1f} at "
+            f"the end; an empty Python loop took {m['loop_ns_start']} ns/iteration at the start and "
+            f"{m.get('loop_ns_end', '?')} at the end (15-25 on an idle modern core)."
+            if "loop_ns_start" in m
+            else ""
+        ),
         "",
         "Versions: " + "; ".join(f"{NAMES[t]} {v}" for t, v in sorted(versions.items())) + ".",
         "",
@@ -266,8 +441,7 @@ def render(results: dict[str, Any]) -> str:
         f"{reps['scale']} repetition(s); list {results['workloads']['list100k']['runs']:,} runs, "
         f"{reps['list100k']} repetition(s); training loop {reps['loop']} repetitions. "
         f"Expected select-best answers: side {results['expected']['side']}, scale "
-        f"{results['expected']['scale']}; "
-        + _answers(results),
+        f"{results['expected']['scale']}; " + _answers(results),
         "",
         "### Targets",
         "",
@@ -276,12 +450,16 @@ def render(results: dict[str, Any]) -> str:
         "down and rates (events/s, bytes per metric event) are compared, not totals. Query times of "
         "the peers are at the smaller P, which flatters them. Median (min–max).",
         "",
-        _md(["target", "goal", "ours", "Contexta 1.0", "MLflow", "vs 1.0", "vs MLflow", ""],
-            _targets(results, s)),
+        _md(
+            ["target", "goal", "ours", "Contexta 1.0", "MLflow", "vs 1.0", "vs MLflow", ""],
+            _targets(results, s),
+        ),
         "",
         f"### Side by side, same workload (P={w_side['runs']})",
         "",
-        _md(["measure", "ours", "Contexta 1.0", "MLflow", "ours vs 1.0", "ours vs MLflow"], _side(s)),
+        _md(
+            ["measure", "ours", "Contexta 1.0", "MLflow", "ours vs 1.0", "ours vs MLflow"], _side(s)
+        ),
     ]
     return "\n".join(parts) + "\n"
 
@@ -292,7 +470,9 @@ def _answers(results: dict[str, Any]) -> str:
         for tool, reps in results.get("groups", {}).get(group, {}).items():
             answers = {r["query"].get("select_best_answer") for r in reps if "query" in r}
             ok = answers == {results["expected"][group]}
-            got.append(f"{NAMES[tool]} ({group}) {'agrees' if ok else 'DISAGREES: ' + str(answers)}")
+            got.append(
+                f"{NAMES[tool]} ({group}) {'agrees' if ok else 'DISAGREES: ' + str(answers)}"
+            )
     return "; ".join(got) + "." if got else ""
 
 
@@ -303,7 +483,7 @@ def write_readme(results: dict[str, Any], path: Path) -> None:
     if start < 0 or end < start:
         raise SystemExit(f"{path} has no results markers")
     body = f"{BEGIN}\n\n{render(results)}\n{END}"
-    path.write_text(text[:start] + body + text[end + len(END):])
+    path.write_text(text[:start] + body + text[end + len(END) :])
 
 
 def main(argv: list[str] | None = None) -> int:

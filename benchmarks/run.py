@@ -60,16 +60,24 @@ class Plan:
 SHAPE = dict(stages=3, metrics=10, steps=100)
 PLANS = {
     "quick": Plan(
-        side=Workload(runs=5, **SHAPE), side_reps=2,
-        scale=Workload(runs=2_000, **SHAPE), scale_reps=1,
-        list_runs=100_000, list_reps=1, loop_reps=2,
+        side=Workload(runs=5, **SHAPE),
+        side_reps=2,
+        scale=Workload(runs=2_000, **SHAPE),
+        scale_reps=1,
+        list_runs=100_000,
+        list_reps=1,
+        loop_reps=2,
         loop_n={"ours": 20_000, "contexta10": 100, "mlflow": 100},
         query_reps={"ours": 5, "contexta10": 2, "mlflow": 3},
     ),
     "full": Plan(
-        side=Workload(runs=10, **SHAPE), side_reps=3,
-        scale=Workload(runs=10_000, **SHAPE), scale_reps=2,
-        list_runs=100_000, list_reps=2, loop_reps=3,
+        side=Workload(runs=10, **SHAPE),
+        side_reps=3,
+        scale=Workload(runs=10_000, **SHAPE),
+        scale_reps=2,
+        list_runs=100_000,
+        list_reps=2,
+        loop_reps=3,
         loop_n={"ours": 100_000, "contexta10": 300, "mlflow": 300},
         query_reps={"ours": 15, "contexta10": 3, "mlflow": 7},
     ),
@@ -120,19 +128,38 @@ class DriverError(RuntimeError):
     pass
 
 
-def call(python: str, tool: str, phase: str, workload: Workload, workspace: Path,
-         options: dict[str, Any] | None = None, timeout: float = 1800) -> dict[str, Any]:
+def call(
+    python: str,
+    tool: str,
+    phase: str,
+    workload: Workload,
+    workspace: Path,
+    options: dict[str, Any] | None = None,
+    timeout: float = 1800,
+) -> dict[str, Any]:
     """Run one driver phase in a fresh process; returns its JSON result."""
     cmd = [
-        python, str(DRIVERS / SCRIPTS[tool]), phase,
-        "--workload", json.dumps(workload.to_dict()),
-        "--workspace", str(workspace),
-        "--options", json.dumps(options or {}),
+        python,
+        str(DRIVERS / SCRIPTS[tool]),
+        phase,
+        "--workload",
+        json.dumps(workload.to_dict()),
+        "--workspace",
+        str(workspace),
+        "--options",
+        json.dumps(options or {}),
     ]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                          cwd=str(workspace.parent), check=False)
+    done = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=str(workspace.parent),
+        check=False,
+    )
     if done.returncode != 0:
         raise DriverError(f"{tool} {phase} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -162,7 +189,9 @@ def group_side(plan: Plan, pythons: dict[str, str], scratch: Path) -> dict[str, 
             ingest = call(pythons[tool], tool, "ingest", w, ws)
             query = call(pythons[tool], tool, "query", w, ws, {"reps": plan.query_reps[tool]})
             out[tool].append({"ingest": ingest, "query": query})
-            log(f"side rep {rep + 1}/{plan.side_reps} {tool}: {ingest['events_per_s']:,.0f} events/s")
+            log(
+                f"side rep {rep + 1}/{plan.side_reps} {tool}: {ingest['events_per_s']:,.0f} events/s"
+            )
             shutil.rmtree(ws, ignore_errors=True)
     return out
 
@@ -177,8 +206,10 @@ def group_loop(plan: Plan, pythons: dict[str, str], scratch: Path) -> dict[str, 
             # steady state; the writer's one-off recovery scan at its first commit included)
             result = call(pythons[tool], tool, "loop", plan.side, ws, {"n": n, "scope_n": n})
             out[tool].append({"loop": result})
-            log(f"loop rep {rep + 1}/{plan.loop_reps} {tool}: single append "
-                f"{result['single_append_median_us']:.1f} us")
+            log(
+                f"loop rep {rep + 1}/{plan.loop_reps} {tool}: single append "
+                f"{result['single_append_median_us']:.1f} us"
+            )
             shutil.rmtree(ws, ignore_errors=True)
     return out
 
@@ -189,21 +220,32 @@ def group_scale(plan: Plan, python: str, scratch: Path) -> dict[str, list[dict]]
     for rep in range(plan.scale_reps):
         ws = scratch / f"scale-{rep}"
         ingest = call(python, "ours", "ingest", w, ws)
-        log(f"scale rep {rep + 1}: ingest {ingest['events']:,} events, {ingest['events_per_s']:,.0f}/s")
+        log(
+            f"scale rep {rep + 1}: ingest {ingest['events']:,} events, {ingest['events_per_s']:,.0f}/s"
+        )
         # the first reader after the writer folds the runs projection from the ledger
         catch_up = call(python, "ours", "query", w, ws, {"reps": 1, "list_only": True})
         rebuild = call(python, "ours", "rebuild", w, ws)
         # and once more, as a user rebuilding a workspace whose projections are all saved
         again = call(python, "ours", "rebuild", w, ws)
-        log(f"scale rep {rep + 1}: rebuild {rebuild['events_per_s']:,.0f} events/s, again "
-            f"{again['events_per_s']:,.0f} events/s")
+        log(
+            f"scale rep {rep + 1}: rebuild {rebuild['events_per_s']:,.0f} events/s, again "
+            f"{again['events_per_s']:,.0f} events/s"
+        )
         # steady state: every projection saved, a new process opens and queries
         query = call(python, "ours", "query", w, ws, {"reps": plan.query_reps["ours"]})
-        log(f"scale rep {rep + 1}: open+list {query['cold_open_list_s']:.2f} s, select "
+        log(
+            f"scale rep {rep + 1}: open+list {query['cold_open_list_s']:.2f} s, select "
             f"{query['select_best']['median'] * 1000:.1f} ms, snapshot "
-            f"{query['snapshot']['median'] * 1000:.1f} ms")
-        record = {"ingest": ingest, "catch_up": catch_up, "rebuild": rebuild,
-                  "rebuild_again": again, "query": query}
+            f"{query['snapshot']['median'] * 1000:.1f} ms"
+        )
+        record = {
+            "ingest": ingest,
+            "catch_up": catch_up,
+            "rebuild": rebuild,
+            "rebuild_again": again,
+            "query": query,
+        }
         shutil.rmtree(ws, ignore_errors=True)
         runs.append(record)
     return {"ours": runs}
@@ -216,8 +258,10 @@ def group_list(plan: Plan, python: str, scratch: Path) -> dict[str, list[dict]]:
         ws = scratch / f"list-{rep}"
         ingest = call(python, "ours", "ingest", w, ws, {"runs_only": True})
         query = call(python, "ours", "query", w, ws, {"reps": 5, "list_only": True})
-        log(f"list100k rep {rep + 1}: open+list {query['cold_open_list_s']:.3f} s, warm list "
-            f"{query['list_runs']['median']:.3f} s")
+        log(
+            f"list100k rep {rep + 1}: open+list {query['cold_open_list_s']:.3f} s, warm list "
+            f"{query['list_runs']['median']:.3f} s"
+        )
         runs.append({"ingest": ingest, "query": query})
         shutil.rmtree(ws, ignore_errors=True)
     return {"ours": runs}
@@ -236,9 +280,15 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cores": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem, 1),
-            "platform": platform.platform(), "shared": True, "load_start": os.getloadavg()[0],
-            "loop_ns_start": calibrate()}
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(mem, 1),
+        "platform": platform.platform(),
+        "shared": True,
+        "load_start": os.getloadavg()[0],
+        "loop_ns_start": calibrate(),
+    }
 
 
 def calibrate() -> float:
@@ -259,13 +309,20 @@ def expected_answers(plan: Plan) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--quick", action="store_true", help="the short run (under five minutes)")
-    parser.add_argument("--groups", default="side,loop,scale,list100k",
-                        help="comma-separated subset of side,loop,scale,list100k")
+    parser.add_argument(
+        "--groups",
+        default="side,loop,scale,list100k",
+        help="comma-separated subset of side,loop,scale,list100k",
+    )
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of tools")
     parser.add_argument("--setup", action="store_true", help="create the peer venvs first (uv)")
-    parser.add_argument("--scale-runs", type=int, default=None, help="override the scale workload's P")
+    parser.add_argument(
+        "--scale-runs", type=int, default=None, help="override the scale workload's P"
+    )
     parser.add_argument("--out", default=None, help="results JSON (default results/<mode>.json)")
     parser.add_argument("--readme", action="store_true", help="regenerate benchmarks/README.md")
     args = parser.parse_args(argv)
@@ -279,8 +336,10 @@ def main(argv: list[str] | None = None) -> int:
     for tool in args.tools.split(","):
         python = interpreter(tool)
         if python is None:
-            log(f"skipping {tool}: no interpreter with it installed (run with --setup or set "
-                f"{ENV_VARS.get(tool, '')})")
+            log(
+                f"skipping {tool}: no interpreter with it installed (run with --setup or set "
+                f"{ENV_VARS.get(tool, '')})"
+            )
             continue
         pythons[tool] = python
     groups = [g for g in args.groups.split(",") if g]
@@ -290,10 +349,17 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "interpreters": pythons,
-        "workloads": {"side": plan.side.to_dict(), "scale": plan.scale.to_dict(),
-                      "list100k": {"runs": plan.list_runs}},
-        "reps": {"side": plan.side_reps, "loop": plan.loop_reps, "scale": plan.scale_reps,
-                 "list100k": plan.list_reps},
+        "workloads": {
+            "side": plan.side.to_dict(),
+            "scale": plan.scale.to_dict(),
+            "list100k": {"runs": plan.list_runs},
+        },
+        "reps": {
+            "side": plan.side_reps,
+            "loop": plan.loop_reps,
+            "scale": plan.scale_reps,
+            "list100k": plan.list_reps,
+        },
         "expected": expected_answers(plan),
         "groups": {},
     }

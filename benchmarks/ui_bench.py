@@ -36,14 +36,22 @@ from contexta.surfaces.http import make_server
 START = "2025-01-01T00:00:00Z"
 
 
-def _metric(run: str, key: str, value: float, stage: str | None, i: int,
-            step: int | None = None) -> MetricRecord:
+def _metric(
+    run: str, key: str, value: float, stage: str | None, i: int, step: int | None = None
+) -> MetricRecord:
     tags = None if step is None else {"step": str(step)}
     return MetricRecord(
-        envelope=RecordEnvelope(record_ref=f"record:{run[4:]}.{key}{i}", record_type="metric",
-                                recorded_at=START, observed_at=START, producer_ref="bench",
-                                run_ref=run, stage_execution_ref=stage),
-        payload=MetricPayload(metric_key=key, value=value, value_type="float64", tags=tags))
+        envelope=RecordEnvelope(
+            record_ref=f"record:{run[4:]}.{key}{i}",
+            record_type="metric",
+            recorded_at=START,
+            observed_at=START,
+            producer_ref="bench",
+            run_ref=run,
+            stage_execution_ref=stage,
+        ),
+        payload=MetricPayload(metric_key=key, value=value, value_type="float64", tags=tags),
+    )
 
 
 def write_runs(root: Path, runs: int) -> Contexta:
@@ -54,13 +62,27 @@ def write_runs(root: Path, runs: int) -> Contexta:
     for i in range(runs):
         run = f"run:bench.r{i:06d}"
         started = f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z"
-        ms.runs.put_run(Run(run_ref=run, project_ref="project:bench", name=f"r{i:06d}",
-                            status="failed" if i % 17 == 0 else "completed", started_at=started,
-                            ended_at=started))
+        ms.runs.put_run(
+            Run(
+                run_ref=run,
+                project_ref="project:bench",
+                name=f"r{i:06d}",
+                status="failed" if i % 17 == 0 else "completed",
+                started_at=started,
+                ended_at=started,
+            )
+        )
         stage = f"stage:bench.r{i:06d}.evaluate"
-        ms.stages.put_stage_execution(StageExecution(
-            stage_execution_ref=stage, run_ref=run, stage_name="evaluate", status="completed",
-            started_at=started, ended_at=started))
+        ms.stages.put_stage_execution(
+            StageExecution(
+                stage_execution_ref=stage,
+                run_ref=run,
+                stage_name="evaluate",
+                status="completed",
+                started_at=started,
+                ended_at=started,
+            )
+        )
         records.append(_metric(run, "accuracy", (i * 7919 % 10007) / 10007, stage, i))
         records.append(_metric(run, "loss", (i * 104729 % 10007) / 10007, stage, i))
         if len(records) >= 20_000:
@@ -76,8 +98,16 @@ def write_series(root: Path, steps: int) -> Contexta:
     ctx = Contexta(workspace=root)
     ms = ctx.metadata_store
     ms.projects.put_project(Project(project_ref="project:big", name="big", created_at=START))
-    ms.runs.put_run(Run(run_ref="run:big.long", project_ref="project:big", name="long",
-                        status="completed", started_at=START, ended_at=START))
+    ms.runs.put_run(
+        Run(
+            run_ref="run:big.long",
+            project_ref="project:big",
+            name="long",
+            status="completed",
+            started_at=START,
+            ended_at=START,
+        )
+    )
     batch = []
     for step in range(steps):
         value = 1.0 / (1.0 + step / 1000.0) + (50.0 if step == steps * 2 // 3 else 0.0)
@@ -100,8 +130,13 @@ def timed(base: str, path: str, reps: int) -> dict[str, Any]:
 
     cold, body = once()
     warm = [once()[0] for _ in range(reps)]
-    return {"path": path, "cold_ms": cold * 1000, "warm_median_ms": statistics.median(warm) * 1000,
-            "warm_p90_ms": sorted(warm)[int(len(warm) * 0.9) - 1] * 1000, "body": body}
+    return {
+        "path": path,
+        "cold_ms": cold * 1000,
+        "warm_median_ms": statistics.median(warm) * 1000,
+        "warm_p90_ms": sorted(warm)[int(len(warm) * 0.9) - 1] * 1000,
+        "body": body,
+    }
 
 
 def serve(ctx: Contexta) -> tuple[Any, str]:
@@ -125,8 +160,14 @@ def main(argv: list[str] | None = None) -> int:
             server, base = serve(ctx)
             for label, path in (
                 ("first page, by start time", "/api/table?project=bench&limit=50"),
-                ("first page, by evaluate/accuracy", "/api/table?project=bench&limit=50&sort=evaluate/accuracy"),
-                ("filtered page (status, metric)", "/api/table?project=bench&limit=50&status=completed&where=evaluate/loss<0.2&sort=evaluate/loss&desc=false"),
+                (
+                    "first page, by evaluate/accuracy",
+                    "/api/table?project=bench&limit=50&sort=evaluate/accuracy",
+                ),
+                (
+                    "filtered page (status, metric)",
+                    "/api/table?project=bench&limit=50&status=completed&where=evaluate/loss<0.2&sort=evaluate/loss&desc=false",
+                ),
             ):
                 result = timed(base, path, args.reps)
                 rows.append((f"{n:,} runs: {label}", result))
@@ -141,8 +182,14 @@ def main(argv: list[str] | None = None) -> int:
             server, base = serve(ctx)
             mid = args.steps * 2 // 3
             for label, path in (
-                (f"{args.steps:,}-point curve, reduced to 1,000 buckets", "/api/series?runs=big.long&key=loss&width=1000"),
-                ("zoomed window of 1,000 steps (exact)", f"/api/series?runs=big.long&key=loss&width=1000&from={mid - 500}&to={mid + 499}"),
+                (
+                    f"{args.steps:,}-point curve, reduced to 1,000 buckets",
+                    "/api/series?runs=big.long&key=loss&width=1000",
+                ),
+                (
+                    "zoomed window of 1,000 steps (exact)",
+                    f"/api/series?runs=big.long&key=loss&width=1000&from={mid - 500}&to={mid + 499}",
+                ),
             ):
                 result = timed(base, path, args.reps)
                 rows.append((label, result))
@@ -159,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
             what = f"{len(s['x']):,} points of {s['in_window']:,}, exact={s['exact']}, max={max(s['y']):.2f}"
         else:
             what = f"{len(body['rows'])} rows of {body['matched']:,} matching"
-        print(f"| {label} | {r['cold_ms']:.0f} | {r['warm_median_ms']:.1f} | {r['warm_p90_ms']:.1f} | {what} |")
+        print(
+            f"| {label} | {r['cold_ms']:.0f} | {r['warm_median_ms']:.1f} | {r['warm_p90_ms']:.1f} | {what} |"
+        )
     return 0
 
 

@@ -74,9 +74,12 @@ def _metric(i: int) -> Any:
 
     return MetricRecord(
         envelope=RecordEnvelope(
-            record_ref=f"record:bench.live.m{i}", record_type="metric",
-            recorded_at="2026-01-01T00:00:00Z", observed_at="2026-01-01T00:00:00Z",
-            producer_ref="benchmarks.watch-latency", run_ref="run:bench.live",
+            record_ref=f"record:bench.live.m{i}",
+            record_type="metric",
+            recorded_at="2026-01-01T00:00:00Z",
+            observed_at="2026-01-01T00:00:00Z",
+            producer_ref="benchmarks.watch-latency",
+            run_ref="run:bench.live",
         ),
         payload=MetricPayload(metric_key="loss", value=float(i), value_type="float64"),
     )
@@ -87,8 +90,9 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def scenario(name: str, commits: int, per_commit: int, pause_ms: tuple[float, float],
-             deaf: bool = False) -> dict[str, Any]:
+def scenario(
+    name: str, commits: int, per_commit: int, pause_ms: tuple[float, float], deaf: bool = False
+) -> dict[str, Any]:
     from contexta import Contexta
     from contexta.contract import Project, Run
 
@@ -96,18 +100,36 @@ def scenario(name: str, commits: int, per_commit: int, pause_ms: tuple[float, fl
         workspace = str(Path(tmp) / "ws")
         writer = Contexta(workspace=workspace)
         writer.metadata_store.projects.put_project(
-            Project(project_ref="project:bench", name="bench", created_at="2026-01-01T00:00:00Z"))
-        writer.metadata_store.runs.put_run(Run(
-            run_ref="run:bench.live", project_ref="project:bench", name="live", status="open",
-            started_at="2026-01-01T00:00:00Z"))
+            Project(project_ref="project:bench", name="bench", created_at="2026-01-01T00:00:00Z")
+        )
+        writer.metadata_store.runs.put_run(
+            Run(
+                run_ref="run:bench.live",
+                project_ref="project:bench",
+                name="live",
+                status="open",
+                started_at="2026-01-01T00:00:00Z",
+            )
+        )
         writer.flush()
         total = commits * per_commit
         records = [_metric(i) for i in range(total)]
         out = Path(tmp) / "seen.json"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.watch_latency", "--role", "watcher", workspace,
-             str(total), str(out)] + (["--deaf"] if deaf else []),
-            stdout=subprocess.PIPE, text=True, cwd=HERE.parent,
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.watch_latency",
+                "--role",
+                "watcher",
+                workspace,
+                str(total),
+                str(out),
+            ]
+            + (["--deaf"] if deaf else []),
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=HERE.parent,
         )
         assert proc.stdout is not None
         proc.stdout.readline()  # "ready"
@@ -117,7 +139,7 @@ def scenario(name: str, commits: int, per_commit: int, pause_ms: tuple[float, fl
         committed: list[int] = []
         rng = random.Random(7)
         for c in range(commits):
-            writer.record_store.append_many(records[c * per_commit:(c + 1) * per_commit])
+            writer.record_store.append_many(records[c * per_commit : (c + 1) * per_commit])
             writer.flush()
             now = time.monotonic_ns()
             committed.extend([now] * per_commit)
@@ -127,9 +149,15 @@ def scenario(name: str, commits: int, per_commit: int, pause_ms: tuple[float, fl
         seen = {int(k): v for k, v in json.loads(out.read_text()).items()}
     lat = sorted((seen[i] - committed[i]) / 1e6 for i in range(total))
     return {
-        "scenario": name, "commits": commits, "events": total,
-        "median_ms": statistics.median(lat), "p90_ms": _pct(lat, 90), "p99_ms": _pct(lat, 99),
-        "max_ms": lat[-1], "min_ms": lat[0], "idle_cpu_pct": idle_cpu * 100,
+        "scenario": name,
+        "commits": commits,
+        "events": total,
+        "median_ms": statistics.median(lat),
+        "p90_ms": _pct(lat, 90),
+        "p99_ms": _pct(lat, 99),
+        "max_ms": lat[-1],
+        "min_ms": lat[0],
+        "idle_cpu_pct": idle_cpu * 100,
     }
 
 
@@ -138,8 +166,10 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
-    head = ("| scenario | commits | events | median ms | p90 ms | p99 ms | max ms | "
-            "idle watcher CPU |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+    head = (
+        "| scenario | commits | events | median ms | p90 ms | p99 ms | max ms | "
+        "idle watcher CPU |\n|---|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
     return head + "".join(
         f"| {r['scenario']} | {r['commits']} | {r['events']} | {r['median_ms']:.2f} | "
         f"{r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.2f} | {r['idle_cpu_pct']:.1f}% |\n"
@@ -164,10 +194,19 @@ def main(argv: list[str] | None = None) -> None:
     load_before = os.getloadavg()[0]
     rows = [
         scenario("paced (1 metric per commit, every 2-8 ms)", opts.commits, 1, (2, 8)),
-        scenario("bursts (100 metrics per commit, every 20 ms)", max(10, opts.commits // 20),
-                 100, (20, 20)),
-        scenario("no file events (HEAD poll only, every 50-100 ms)",
-                 max(50, opts.commits // 10), 1, (50, 100), deaf=True),
+        scenario(
+            "bursts (100 metrics per commit, every 20 ms)",
+            max(10, opts.commits // 20),
+            100,
+            (20, 20),
+        ),
+        scenario(
+            "no file events (HEAD poll only, every 50-100 ms)",
+            max(50, opts.commits // 10),
+            1,
+            (50, 100),
+            deaf=True,
+        ),
     ]
     table = _table(rows)
     load = f"load average (1 min) {load_before:.1f} before and {os.getloadavg()[0]:.1f} after"

@@ -21,7 +21,16 @@ __all__ = ["METRIC_KEYS", "STAGE_NAMES", "MetricPoint", "RunSpec", "Workload"]
 PROJECT = "bench"
 STAGE_NAMES = ("train", "evaluate", "package")
 METRIC_KEYS = (
-    "accuracy", "auc", "f1", "precision", "recall", "loss", "mae", "rmse", "latency", "throughput",
+    "accuracy",
+    "auc",
+    "f1",
+    "precision",
+    "recall",
+    "loss",
+    "mae",
+    "rmse",
+    "latency",
+    "throughput",
 )
 STEP_KEY = "step-loss"
 EVENT_KEY = "data.quality-check"
@@ -141,7 +150,9 @@ class Workload:
                 value = round(rng.random(), 6)
                 points.append(MetricPoint(name, METRIC_KEYS[k], value, s_end, -1))
         message = f"quality check passed for {self.run_name(index)} (score {rng.random():.4f})"
-        return RunSpec(index, self.run_name(index), started, ended, tuple(stages), tuple(points), message)
+        return RunSpec(
+            index, self.run_name(index), started, ended, tuple(stages), tuple(points), message
+        )
 
     def iter_runs(self, *, with_metrics: bool = True) -> Iterator[RunSpec]:
         for index in range(self.runs):
@@ -152,6 +163,10 @@ class Workload:
         best_name, best_value = None, None
         for spec in self.iter_runs():
             for p in spec.metrics:
-                if p.stage == stage and p.key == key and (best_value is None or p.value > best_value):
+                if (
+                    p.stage == stage
+                    and p.key == key
+                    and (best_value is None or p.value > best_value)
+                ):
                     best_name, best_value = spec.name, p.value
         return str(best_name)

@@ -56,7 +56,13 @@ MODULES: dict[str, str] = {
     **{
         f"{_I}.{package}.{part}": f"{_I}.{package}"
         for package in (
-            "compare", "diagnostics", "lineage", "trend", "anomaly", "aggregation", "alert",
+            "compare",
+            "diagnostics",
+            "lineage",
+            "trend",
+            "anomaly",
+            "aggregation",
+            "alert",
             "provenance",
         )
         for part in ("service", "models")
@@ -64,25 +70,48 @@ MODULES: dict[str, str] = {
 }
 
 _RECORD_NAMES = (
-    "RECORD_TYPES", "COMPLETENESS_MARKERS", "DEGRADATION_MARKERS", "CorrelationRefs",
-    "RecordEnvelope", "MetricRecord", "StructuredEventRecord", "TraceSpanRecord", "DegradedRecord",
+    "RECORD_TYPES",
+    "COMPLETENESS_MARKERS",
+    "DEGRADATION_MARKERS",
+    "CorrelationRefs",
+    "RecordEnvelope",
+    "MetricRecord",
+    "StructuredEventRecord",
+    "TraceSpanRecord",
+    "DegradedRecord",
     "PRODUCER_REF_PATTERN",
 )
 _PAYLOAD_NAMES = (
-    "ORIGIN_MARKERS", "EVENT_LEVELS", "METRIC_AGGREGATION_SCOPES", "TRACE_SPAN_STATUSES",
-    "TRACE_SPAN_KINDS", "DEGRADED_CATEGORIES", "DEGRADED_SEVERITIES", "MetricPayload",
-    "StructuredEventPayload", "TraceSpanPayload", "DegradedPayload",
+    "ORIGIN_MARKERS",
+    "EVENT_LEVELS",
+    "METRIC_AGGREGATION_SCOPES",
+    "TRACE_SPAN_STATUSES",
+    "TRACE_SPAN_KINDS",
+    "DEGRADED_CATEGORIES",
+    "DEGRADED_SEVERITIES",
+    "MetricPayload",
+    "StructuredEventPayload",
+    "TraceSpanPayload",
+    "DegradedPayload",
 )
 _LINEAGE_NAMES = (
-    "RELATION_TYPES", "LINEAGE_ORIGIN_MARKERS", "ASSERTION_MODES", "CONFIDENCE_MARKERS",
-    "LineageEdge", "ProvenanceRecord",
+    "RELATION_TYPES",
+    "LINEAGE_ORIGIN_MARKERS",
+    "ASSERTION_MODES",
+    "CONFIDENCE_MARKERS",
+    "LineageEdge",
+    "ProvenanceRecord",
 )
 
 #: real module -> ((modules to look in, in order), names it answers besides its own)
 FORWARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "contexta.contract.models": (
-        ("contexta.contract.records", "contexta.contract.payloads", "contexta.contract.lineage",
-         "contexta.contract.artifacts"),
+        (
+            "contexta.contract.records",
+            "contexta.contract.payloads",
+            "contexta.contract.lineage",
+            "contexta.contract.artifacts",
+        ),
         (*_RECORD_NAMES, *_PAYLOAD_NAMES, *_LINEAGE_NAMES, "ARTIFACT_KINDS", "ArtifactManifest"),
     ),
     "contexta.contract.serialization": (
@@ -90,12 +119,28 @@ FORWARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         tuple(
             f"deserialize_{kind}"
             for kind in (
-                "artifact_manifest", "batch_execution", "correlation_refs", "degraded_payload",
-                "degraded_record", "deployment_execution", "environment_snapshot",
-                "extension_field_set", "lineage_edge", "metric_payload", "metric_record",
-                "operation_context", "project", "provenance_record", "record_envelope", "run",
-                "sample_observation", "stable_ref", "stage_execution",
-                "structured_event_payload", "structured_event_record", "trace_span_payload",
+                "artifact_manifest",
+                "batch_execution",
+                "correlation_refs",
+                "degraded_payload",
+                "degraded_record",
+                "deployment_execution",
+                "environment_snapshot",
+                "extension_field_set",
+                "lineage_edge",
+                "metric_payload",
+                "metric_record",
+                "operation_context",
+                "project",
+                "provenance_record",
+                "record_envelope",
+                "run",
+                "sample_observation",
+                "stable_ref",
+                "stage_execution",
+                "structured_event_payload",
+                "structured_event_record",
+                "trace_span_payload",
                 "trace_span_record",
             )
         ),
@@ -103,15 +148,29 @@ FORWARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "contexta.contract.validation": (
         ("contexta.contract.report", "contexta.contract"),
         (
-            "VALIDATION_SEVERITIES", "ValidationIssue", "ValidationReport",
+            "VALIDATION_SEVERITIES",
+            "ValidationIssue",
+            "ValidationReport",
             *(
                 f"validate_{kind}"
                 for kind in (
-                    "artifact_manifest", "batch_execution", "degraded_record",
-                    "deployment_execution", "environment_snapshot", "extension_field_set",
-                    "lineage_edge", "metric_record", "operation_context", "project",
-                    "provenance_record", "record_envelope", "run", "sample_observation",
-                    "stage_execution", "structured_event_record", "trace_span_record",
+                    "artifact_manifest",
+                    "batch_execution",
+                    "degraded_record",
+                    "deployment_execution",
+                    "environment_snapshot",
+                    "extension_field_set",
+                    "lineage_edge",
+                    "metric_record",
+                    "operation_context",
+                    "project",
+                    "provenance_record",
+                    "record_envelope",
+                    "run",
+                    "sample_observation",
+                    "stage_execution",
+                    "structured_event_record",
+                    "trace_span_record",
                 )
             ),
         ),
@@ -119,22 +178,57 @@ FORWARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     f"{_I}.lineage": ((f"{_I}.errors",), ("LineageError",)),
     "contexta.store.metadata": (
         ("contexta.store.standalone", "contexta.store.maintenance"),
-        ("MetadataStoreConfig", "CURRENT_METADATA_STORE_SCHEMA_VERSION", "MigrationPlan",
-         "MigrationResult", "MigrationStep", "RepairCandidate", "RepairPlan", "SchemaInspection",
-         "dry_run_migration_for", "inspect_schema", "migrate_for", "plan_migration_for",
-         "plan_repairs"),
+        (
+            "MetadataStoreConfig",
+            "CURRENT_METADATA_STORE_SCHEMA_VERSION",
+            "MigrationPlan",
+            "MigrationResult",
+            "MigrationStep",
+            "RepairCandidate",
+            "RepairPlan",
+            "SchemaInspection",
+            "dry_run_migration_for",
+            "inspect_schema",
+            "migrate_for",
+            "plan_migration_for",
+            "plan_repairs",
+        ),
     ),
     "contexta.store.artifacts": (
         ("contexta.store.maintenance",),
-        ("open_artifact", "verify_all", "plan_retention", "SweepReport", "RetentionPlan",
-         "RetentionCandidate"),
+        (
+            "open_artifact",
+            "verify_all",
+            "plan_retention",
+            "SweepReport",
+            "RetentionPlan",
+            "RetentionCandidate",
+        ),
     ),
     "contexta.store.records": (
-        ("contexta.store.record_replay", "contexta.contract.records", "contexta.store.standalone",
-         "contexta.store.maintenance"),
-        ("StoreConfig", "RecordStoreConfig", "check_integrity", "rebuild_indexes",
-         "repair_truncated_tails", "export_jsonl", "ReplayMode", "IntegrityState", "KnownGap", "ReplayResult", "ReplayError",
-         "IntegrityIssue", "IntegrityReport", "RepairReport", "CanonicalRecord"),
+        (
+            "contexta.store.record_replay",
+            "contexta.contract.records",
+            "contexta.store.standalone",
+            "contexta.store.maintenance",
+        ),
+        (
+            "StoreConfig",
+            "RecordStoreConfig",
+            "check_integrity",
+            "rebuild_indexes",
+            "repair_truncated_tails",
+            "export_jsonl",
+            "ReplayMode",
+            "IntegrityState",
+            "KnownGap",
+            "ReplayResult",
+            "ReplayError",
+            "IntegrityIssue",
+            "IntegrityReport",
+            "RepairReport",
+            "CanonicalRecord",
+        ),
     ),
 }
 

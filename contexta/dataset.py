@@ -32,7 +32,9 @@ def dataset(workspace: str | Path) -> Any:
     if not root.is_dir():
         raise ValidationError(
             f"No ledger under workspace {str(workspace)!r} (expected the folder {str(root)!r}).",
-            code="dataset_no_ledger", details={"workspace": str(workspace)})
+            code="dataset_no_ledger",
+            details={"workspace": str(workspace)},
+        )
     reader = LedgerReader(root)
     try:
         head = reader.head()

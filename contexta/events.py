@@ -108,49 +108,152 @@ def entity_event(model: Any, actor: str) -> PendingEvent:
     body = encode(model)
     if kind == PROJECT_PUT:
         ref = str(model.project_ref)
-        return PendingEvent(kind, ref, ref, None, None, timestamp_micros(model.created_at),
-                            model.name, None, None, actor, body)
+        return PendingEvent(
+            kind,
+            ref,
+            ref,
+            None,
+            None,
+            timestamp_micros(model.created_at),
+            model.name,
+            None,
+            None,
+            actor,
+            body,
+        )
     if kind == RUN_PUT:
         ref = str(model.run_ref)
-        return PendingEvent(kind, ref, str(model.project_ref), ref, None,
-                            timestamp_micros(model.started_at), model.name, None, None, actor, body)
+        return PendingEvent(
+            kind,
+            ref,
+            str(model.project_ref),
+            ref,
+            None,
+            timestamp_micros(model.started_at),
+            model.name,
+            None,
+            None,
+            actor,
+            body,
+        )
     if kind == STAGE_PUT:
         ref = str(model.stage_execution_ref)
         run = str(model.run_ref)
-        return PendingEvent(kind, ref, project_of(run), run, ref,
-                            timestamp_micros(model.started_at), model.stage_name, None, None,
-                            actor, body)
+        return PendingEvent(
+            kind,
+            ref,
+            project_of(run),
+            run,
+            ref,
+            timestamp_micros(model.started_at),
+            model.stage_name,
+            None,
+            None,
+            actor,
+            body,
+        )
     if kind == DEPLOYMENT_PUT:
-        return PendingEvent(kind, str(model.deployment_execution_ref), str(model.project_ref),
-                            _text(model.run_ref), None, timestamp_micros(model.started_at),
-                            model.deployment_name, None, None, actor, body)
+        return PendingEvent(
+            kind,
+            str(model.deployment_execution_ref),
+            str(model.project_ref),
+            _text(model.run_ref),
+            None,
+            timestamp_micros(model.started_at),
+            model.deployment_name,
+            None,
+            None,
+            actor,
+            body,
+        )
     if kind == BATCH_PUT:
         run = str(model.run_ref)
-        return PendingEvent(kind, str(model.batch_execution_ref), project_of(run), run,
-                            str(model.stage_execution_ref), timestamp_micros(model.started_at),
-                            model.batch_name, None, None, actor, body)
+        return PendingEvent(
+            kind,
+            str(model.batch_execution_ref),
+            project_of(run),
+            run,
+            str(model.stage_execution_ref),
+            timestamp_micros(model.started_at),
+            model.batch_name,
+            None,
+            None,
+            actor,
+            body,
+        )
     if kind == SAMPLE_PUT:
         run = str(model.run_ref)
-        return PendingEvent(kind, str(model.sample_observation_ref), project_of(run), run,
-                            str(model.stage_execution_ref), timestamp_micros(model.observed_at),
-                            model.sample_name, None, None, actor, body)
+        return PendingEvent(
+            kind,
+            str(model.sample_observation_ref),
+            project_of(run),
+            run,
+            str(model.stage_execution_ref),
+            timestamp_micros(model.observed_at),
+            model.sample_name,
+            None,
+            None,
+            actor,
+            body,
+        )
     if kind == ENVIRONMENT_PUT:
         run = str(model.run_ref)
-        return PendingEvent(kind, str(model.environment_snapshot_ref), project_of(run), run,
-                            None, timestamp_micros(model.captured_at), None, None, None, actor, body)
+        return PendingEvent(
+            kind,
+            str(model.environment_snapshot_ref),
+            project_of(run),
+            run,
+            None,
+            timestamp_micros(model.captured_at),
+            None,
+            None,
+            None,
+            actor,
+            body,
+        )
     if kind == RELATION_PUT:
-        return PendingEvent(kind, str(model.relation_ref), None, None, None,
-                            timestamp_micros(model.recorded_at), model.relation_type, None, None,
-                            actor, body)
+        return PendingEvent(
+            kind,
+            str(model.relation_ref),
+            None,
+            None,
+            None,
+            timestamp_micros(model.recorded_at),
+            model.relation_type,
+            None,
+            None,
+            actor,
+            body,
+        )
     if kind == PROVENANCE_PUT:
-        return PendingEvent(kind, str(model.provenance_ref), None, None, None,
-                            timestamp_micros(model.asserted_at), str(model.relation_ref), None,
-                            None, actor, body)
+        return PendingEvent(
+            kind,
+            str(model.provenance_ref),
+            None,
+            None,
+            None,
+            timestamp_micros(model.asserted_at),
+            str(model.relation_ref),
+            None,
+            None,
+            actor,
+            body,
+        )
     if kind == ARTIFACT_PUT:
         run = str(model.run_ref)
-        return PendingEvent(kind, str(model.artifact_ref), project_of(run), run,
-                            _text(model.stage_execution_ref), timestamp_micros(model.created_at),
-                            model.artifact_kind, None, None, actor, body)
+        return PendingEvent(
+            kind,
+            str(model.artifact_ref),
+            project_of(run),
+            run,
+            _text(model.stage_execution_ref),
+            timestamp_micros(model.created_at),
+            model.artifact_kind,
+            None,
+            None,
+            actor,
+            body,
+        )
     raise TypeError(f"not a metadata entity: {type(model).__name__}")  # pragma: no cover
 
 
@@ -218,5 +321,6 @@ _NOTE_ENCODER = msgspec.msgpack.Encoder()
 
 def quarantine_event(kind: str, run_ref: str, reason: str, actor: str) -> PendingEvent:
     body = _NOTE_ENCODER.encode(QuarantineNote(run_ref, reason))
-    return PendingEvent(kind, run_ref, project_of(run_ref), run_ref, None, None, reason, None,
-                        None, actor, body)
+    return PendingEvent(
+        kind, run_ref, project_of(run_ref), run_ref, None, None, reason, None, None, actor, body
+    )

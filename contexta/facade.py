@@ -152,9 +152,17 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
         from .interpretation.run_list import list_runs
 
         return list_runs(
-            self.query_service, project_name, status=status, tags=tags,
-            metric_conditions=metric_conditions, time_range=time_range, limit=limit,
-            offset=offset, sort_by=sort_by, sort_desc=sort_desc, query=query,
+            self.query_service,
+            project_name,
+            status=status,
+            tags=tags,
+            metric_conditions=metric_conditions,
+            time_range=time_range,
+            limit=limit,
+            offset=offset,
+            sort_by=sort_by,
+            sort_desc=sort_desc,
+            query=query,
         )
 
     def get_run_snapshot(self, run_id: str) -> RunSnapshot:
@@ -191,9 +199,7 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
 
         return runs_table(self.query_service, project)
 
-    def metrics_table(
-        self, run_ids: Any = None, keys: Any = None, stages: Any = None
-    ) -> Any:
+    def metrics_table(self, run_ids: Any = None, keys: Any = None, stages: Any = None) -> Any:
         """Every metric point, long form, as a ``pyarrow.Table`` (see :mod:`contexta.tables`)."""
         from .tables import metrics_table
 
@@ -226,8 +232,10 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
 
 def _run_ids(run_ids: Any, method: str) -> Any:
     """``run_ids`` when it is a collection of run ids, else a typed error naming it."""
-    if run_ids is None or isinstance(run_ids, (bytes, int, float)) or not hasattr(
-        run_ids, "__iter__"
+    if (
+        run_ids is None
+        or isinstance(run_ids, (bytes, int, float))
+        or not hasattr(run_ids, "__iter__")
     ):
         raise ValidationError(
             f"{method}(run_ids=...) takes a list of run ids, got {run_ids!r}.",

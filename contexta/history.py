@@ -95,7 +95,18 @@ def iter_history(
         yield from batch_events(batch, run_ref=run_ref, kinds=kinds, upto_us=upto_us)
 
 
-_COLUMNS = ("seq", "tx_time", "kind", "ref", "run_ref", "actor", "key", "value", "valid_time", "body")
+_COLUMNS = (
+    "seq",
+    "tx_time",
+    "kind",
+    "ref",
+    "run_ref",
+    "actor",
+    "key",
+    "value",
+    "valid_time",
+    "body",
+)
 
 
 def batch_events(
@@ -109,8 +120,11 @@ def batch_events(
     """The events of one ledger batch that match the filters (committed at or before
     ``upto_us`` when given), decoded, in seq order."""
     mask = None
-    for column, values in (("run_ref", (run_ref,) if run_ref is not None else None),
-                           ("kind", kinds), ("key", keys)):
+    for column, values in (
+        ("run_ref", (run_ref,) if run_ref is not None else None),
+        ("kind", kinds),
+        ("key", keys),
+    ):
         if values:
             cond = pc.is_in(batch.column(column), value_set=pa.array(list(values), pa.string()))
             mask = cond if mask is None else pc.and_(mask, cond)

@@ -38,7 +38,6 @@ WAKE_STEP_MS = 5
 WAKE_DEBOUNCE_MS = 20
 
 
-
 class LedgerTail:
     """Reads the batches committed after ``after_seq``, a little more on each :meth:`read`.
 
@@ -84,12 +83,16 @@ class LedgerTail:
             raise CorruptionError(
                 f"Segment `{path.name}` is shorter ({buf.size} bytes) than its committed head "
                 f"({end}). Run `contexta ledger verify` to list damage.",
-                file=str(path), offset=buf.size, reason="truncated_committed",
+                file=str(path),
+                offset=buf.size,
+                reason="truncated_committed",
             )
         while offset < end and self.last_seq < head.seq:
             rest = end - offset
-            if segment < head.segment and rest <= len(EOS) and (
-                bytes(memoryview(buf)[offset:end]) == EOS[:rest]
+            if (
+                segment < head.segment
+                and rest <= len(EOS)
+                and (bytes(memoryview(buf)[offset:end]) == EOS[:rest])
             ):
                 break  # the sealed segment's end-of-stream marker (maybe still being written)
             frame = read_frame(buf, offset, end, str(path))
@@ -124,7 +127,9 @@ def _map(path: Path, head: Head) -> pa.Buffer:
         raise CorruptionError(
             f"Segment `{path.name}` is missing (expected by the head at seq {head.seq}). "
             "Run `contexta ledger verify` to list damage.",
-            file=str(path), offset=0, reason="missing_segment",
+            file=str(path),
+            offset=0,
+            reason="missing_segment",
         ) from exc
 
 
@@ -181,7 +186,8 @@ def normalise_kinds(kinds: Iterable[str] | str | None) -> tuple[str, ...] | None
         if not isinstance(kind, str) or not kind.strip():
             raise ValidationError(
                 f"An event kind must be a non-empty string such as 'record.metric', got {kind!r}.",
-                code="watch_invalid_kind", details={"value": repr(kind)},
+                code="watch_invalid_kind",
+                details={"value": repr(kind)},
             )
         kind = kind.strip()
         stored = RECORD_KINDS.get(kind, kind)
@@ -213,7 +219,8 @@ def _keys(keys: Iterable[str] | str | None) -> tuple[str, ...] | None:
         if not isinstance(key, str):
             raise ValidationError(
                 f"A key filter must be a string, got {key!r}.",
-                code="watch_invalid_key", details={"value": repr(key)},
+                code="watch_invalid_key",
+                details={"value": repr(key)},
             )
     return out or None
 
@@ -226,7 +233,8 @@ def _check_number(name: str, value: Any, *, integer: bool = False) -> None:
         kind = "integer" if integer else "number of seconds"
         raise ValidationError(
             f"watch({name}=...) must be None or a non-negative {kind}, got {value!r}.",
-            code=f"watch_invalid_{name}", details={"value": repr(value)},
+            code=f"watch_invalid_{name}",
+            details={"value": repr(value)},
         )
 
 

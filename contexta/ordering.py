@@ -25,7 +25,11 @@ def nulls_last(value: Any) -> tuple[bool, Any]:
 
 def stage_order(stage: Any) -> tuple[Any, ...]:
     """1.0's stage order: order_index (NULLS LAST), started_at, ref."""
-    return (*nulls_last(stage.order_index), instant(stage.started_at), str(stage.stage_execution_ref))
+    return (
+        *nulls_last(stage.order_index),
+        instant(stage.started_at),
+        str(stage.stage_execution_ref),
+    )
 
 
 def string_scalar(text: str) -> pa.Scalar:

@@ -21,8 +21,13 @@ class Progress:
     """``with Progress("export", total) as bar: bar.advance(n)``."""
 
     def __init__(
-        self, label: str, total: int | None = None, *, unit: str = "events",
-        stream: TextIO | None = None, enabled: bool | None = None,
+        self,
+        label: str,
+        total: int | None = None,
+        *,
+        unit: str = "events",
+        stream: TextIO | None = None,
+        enabled: bool | None = None,
     ) -> None:
         self.label = label
         self.total = total

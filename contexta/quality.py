@@ -129,7 +129,8 @@ class QualityMixin:
         else:
             candidates = list(qs.list_runs(project_name))
         chosen = [
-            r for r in candidates
+            r
+            for r in candidates
             if (lower is None or timestamp_micros(r.started_at) >= lower)
             and (upper is None or timestamp_micros(r.started_at) <= upper)
         ]
@@ -140,7 +141,9 @@ class QualityMixin:
             ref = tag_record_ref(run.run_id, event_key, message)
             if ref in existing:
                 continue
-            recorded = now if timestamp_micros(now) >= timestamp_micros(run.started_at) else run.started_at
+            recorded = (
+                now if timestamp_micros(now) >= timestamp_micros(run.started_at) else run.started_at
+            )
             records.append(
                 StructuredEventRecord(
                     envelope=RecordEnvelope(
@@ -165,7 +168,8 @@ class QualityMixin:
             if result.rejected:
                 first = result.rejected[0]
                 raise ValidationError(
-                    f"Tag rejected: {first.message}", code=first.code,
+                    f"Tag rejected: {first.message}",
+                    code=first.code,
                     details={"record_ref": first.record_ref},
                 )
         self._workspace.flush()  # a tag is recorded when the call returns, not later
@@ -186,7 +190,8 @@ class QualityMixin:
         if not isinstance(tags, Mapping):
             raise ValidationError(
                 f"set_tags takes a mapping of tag names to values, got {type(tags).__name__}.",
-                code="quality_invalid_tags", details={"field": "tags", "value": repr(tags)[:200]},
+                code="quality_invalid_tags",
+                details={"field": "tags", "value": repr(tags)[:200]},
             )
         ref = self.query_service.resolve_run(run_id)
         runs = self.metadata_store.runs  # type: ignore[attr-defined]
@@ -204,7 +209,9 @@ class QualityMixin:
         """Lift a quarantine (the quarantine stays in history). Returns the canonical ids."""
         return self._set_quarantine(run_ids, reason, RELEASE)
 
-    def _set_quarantine(self, run_ids: Iterable[str] | str, reason: str, kind: str) -> tuple[str, ...]:
+    def _set_quarantine(
+        self, run_ids: Iterable[str] | str, reason: str, kind: str
+    ) -> tuple[str, ...]:
         self._check_writable()
         text = _reason(reason)
         if isinstance(run_ids, (str, StableRef)):
@@ -239,7 +246,8 @@ class QualityMixin:
         if bound is None:
             raise ValidationError(
                 "as_of needs a time: an ISO-8601 time with a zone or an aware datetime, got None.",
-                code="quality_invalid_time", details={"field": "when", "value": "None"},
+                code="quality_invalid_time",
+                details={"field": "when", "value": "None"},
             )
         return AsOfView(self, final_as_of(self._workspace, bound))
 
@@ -307,7 +315,10 @@ class AsOfView(EntityQueriesMixin, ReportsMixin):
         include_quarantined: bool = False,
     ) -> str | None:
         return self.query_service.select_best_run(
-            run_ids, metric_key, stage_name=stage_name, higher_is_better=higher_is_better,
+            run_ids,
+            metric_key,
+            stage_name=stage_name,
+            higher_is_better=higher_is_better,
             include_quarantined=include_quarantined,
         )
 
@@ -317,12 +328,18 @@ class AsOfView(EntityQueriesMixin, ReportsMixin):
     def runs_with_event(self, event_key: str, project_name: str | None = None) -> tuple[str, ...]:
         return self.query_service.runs_with_event(event_key, project_name)
 
-    def history(self, run_id: str | None = None, *, kinds: Sequence[str] | str | None = None) -> Iterator[LedgerEvent]:
+    def history(
+        self, run_id: str | None = None, *, kinds: Sequence[str] | str | None = None
+    ) -> Iterator[LedgerEvent]:
         from .live import normalise_kinds
 
         run_ref = self.query_service.resolve_run(run_id) if run_id is not None else None
-        return iter_history(self._ctx._workspace, run_ref=run_ref, kinds=normalise_kinds(kinds),
-                            upto_us=self.as_of_us)
+        return iter_history(
+            self._ctx._workspace,
+            run_ref=run_ref,
+            kinds=normalise_kinds(kinds),
+            upto_us=self.as_of_us,
+        )
 
     # ------------------------------------------------------------------ tables
 
@@ -332,9 +349,7 @@ class AsOfView(EntityQueriesMixin, ReportsMixin):
 
         return runs_table(self.query_service, project)
 
-    def metrics_table(
-        self, run_ids: Any = None, keys: Any = None, stages: Any = None
-    ) -> Any:
+    def metrics_table(self, run_ids: Any = None, keys: Any = None, stages: Any = None) -> Any:
         """Every metric point, long form, as a ``pyarrow.Table`` (see :mod:`contexta.tables`)."""
         from .tables import metrics_table
 

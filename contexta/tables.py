@@ -53,42 +53,48 @@ TAGS_NAMESPACE = "contexta.tags"
 
 _TS = pa.timestamp("us", tz="UTC")
 
-RUNS_BASE_SCHEMA = pa.schema([
-    pa.field("run_id", pa.string(), nullable=False),
-    pa.field("project", pa.string(), nullable=False),
-    pa.field("name", pa.string(), nullable=False),
-    pa.field("status", pa.string(), nullable=False),
-    pa.field("started_at", _TS),
-    pa.field("ended_at", _TS),
-    pa.field("quarantined", pa.bool_(), nullable=False),
-])
+RUNS_BASE_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("project", pa.string(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("started_at", _TS),
+        pa.field("ended_at", _TS),
+        pa.field("quarantined", pa.bool_(), nullable=False),
+    ]
+)
 
-METRICS_SCHEMA = pa.schema([
-    pa.field("run_id", pa.string(), nullable=False),
-    pa.field("stage", pa.string()),
-    pa.field("key", pa.string(), nullable=False),
-    pa.field("step", pa.int64()),
-    pa.field("value", pa.float64()),
-    pa.field("observed_at", _TS),
-    pa.field("recorded_at", _TS, nullable=False),
-    pa.field("seq", pa.int64(), nullable=False),
-])
+METRICS_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("stage", pa.string()),
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("step", pa.int64()),
+        pa.field("value", pa.float64()),
+        pa.field("observed_at", _TS),
+        pa.field("recorded_at", _TS, nullable=False),
+        pa.field("seq", pa.int64(), nullable=False),
+    ]
+)
 
-EVENTS_SCHEMA = pa.schema([
-    pa.field("seq", pa.int64(), nullable=False),
-    pa.field("tx_time", _TS, nullable=False),
-    pa.field("kind", pa.string(), nullable=False),
-    pa.field("ref", pa.string()),
-    pa.field("project_ref", pa.string()),
-    pa.field("run_ref", pa.string()),
-    pa.field("stage_ref", pa.string()),
-    pa.field("valid_time", _TS),
-    pa.field("key", pa.string()),
-    pa.field("value", pa.float64()),
-    pa.field("step", pa.int64()),
-    pa.field("actor", pa.string()),
-    pa.field("model", pa.string()),
-])
+EVENTS_SCHEMA = pa.schema(
+    [
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("tx_time", _TS, nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("ref", pa.string()),
+        pa.field("project_ref", pa.string()),
+        pa.field("run_ref", pa.string()),
+        pa.field("stage_ref", pa.string()),
+        pa.field("valid_time", _TS),
+        pa.field("key", pa.string()),
+        pa.field("value", pa.float64()),
+        pa.field("step", pa.int64()),
+        pa.field("actor", pa.string()),
+        pa.field("model", pa.string()),
+    ]
+)
 
 #: rows per batch handed to a writer by the streaming forms
 BATCH_ROWS = 65_536
@@ -110,7 +116,9 @@ def run_labels(run: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return params, tags
 
 
-def runs_table(qs: Any, project: str | None = None, run_ids: Sequence[Any] | None = None) -> pa.Table:
+def runs_table(
+    qs: Any, project: str | None = None, run_ids: Sequence[Any] | None = None
+) -> pa.Table:
     """One row per run of ``project`` (every project when None), in ``list_runs`` order, as of
     the query service's transaction time. ``run_ids`` keeps only those runs."""
     records = qs.list_runs(project)
@@ -132,7 +140,8 @@ def runs_table(qs: Any, project: str | None = None, run_ids: Sequence[Any] | Non
     columns.update(_label_columns(qs, ids))
     columns.update(_metric_columns(qs, id_array))
     fields = list(RUNS_BASE_SCHEMA) + [
-        pa.field(name, array.type) for name, array in columns.items()
+        pa.field(name, array.type)
+        for name, array in columns.items()
         if name not in RUNS_BASE_SCHEMA.names
     ]
     return pa.Table.from_arrays(list(columns.values()), schema=pa.schema(fields))
@@ -161,8 +170,9 @@ def _labels_of(qs: Any, latest: pa.Table, ids: list[str]) -> dict[str, pa.Array]
         return {}
     # only bodies that mention a label namespace are decoded (a byte search, in Arrow)
     bodies = latest.column("body")
-    has_labels = pc.or_(pc.match_substring(bodies, PARAMS_NAMESPACE),
-                        pc.match_substring(bodies, TAGS_NAMESPACE))
+    has_labels = pc.or_(
+        pc.match_substring(bodies, PARAMS_NAMESPACE), pc.match_substring(bodies, TAGS_NAMESPACE)
+    )
     rows = latest.filter(has_labels)
     if rows.num_rows == 0:
         return {}
@@ -225,20 +235,29 @@ def _latest_values(qs: Any) -> pa.Table:
         return cached[1]  # type: ignore[no-any-return]
     keys = ["run_id", "stage", "key"]
     last = pc.ScalarAggregateOptions(skip_nulls=False)
-    grouped = points.select([*keys, "observed_at", "value"]).group_by(
-        keys, use_threads=False).aggregate([
-            ("observed_at", "max"), ("observed_at", "last", last), ("value", "last", last)])
-    late = pc.invert(pc.fill_null(
-        pc.equal(grouped.column("observed_at_max"), grouped.column("observed_at_last")), True))
+    grouped = (
+        points.select([*keys, "observed_at", "value"])
+        .group_by(keys, use_threads=False)
+        .aggregate([("observed_at", "max"), ("observed_at", "last", last), ("value", "last", last)])
+    )
+    late = pc.invert(
+        pc.fill_null(
+            pc.equal(grouped.column("observed_at_max"), grouped.column("observed_at_last")), True
+        )
+    )
     if pc.any(late).as_py():
         runs = pc.unique(grouped.column("run_id").filter(late))
         grouped = grouped.filter(pc.invert(pc.is_in(grouped.column("run_id"), value_set=runs)))
         mine = points.filter(pc.is_in(points.column("run_id"), value_set=runs))
         ordered = mine.sort_by([("observed_at", "ascending"), ("seq", "ascending")])
-        redo = ordered.select([*keys, "observed_at", "value"]).group_by(
-            keys, use_threads=False).aggregate([("value", "last", last)])
-        grouped = pa.concat_tables([
-            grouped.select([*keys, "value_last"]), redo.select([*keys, "value_last"])])
+        redo = (
+            ordered.select([*keys, "observed_at", "value"])
+            .group_by(keys, use_threads=False)
+            .aggregate([("value", "last", last)])
+        )
+        grouped = pa.concat_tables(
+            [grouped.select([*keys, "value_last"]), redo.select([*keys, "value_last"])]
+        )
     stage = grouped.column("stage")
     key = grouped.column("key")
     name = pc.if_else(
@@ -246,8 +265,9 @@ def _latest_values(qs: Any) -> pa.Table:
         pc.binary_join_element_wise("metrics.", key, ""),
         pc.binary_join_element_wise("metrics.", stage, "/", key, ""),
     )
-    latest = pa.table({"name": name, "run_id": grouped.column("run_id"),
-                       "value": grouped.column("value_last")}).sort_by([("name", "ascending")])
+    latest = pa.table(
+        {"name": name, "run_id": grouped.column("run_id"), "value": grouped.column("value_last")}
+    ).sort_by([("name", "ascending")])
     qs.__dict__["_tables_latest"] = (points, latest)
     return latest
 
@@ -267,12 +287,19 @@ def _points(qs: Any) -> pa.Table:
     if cached is not None and cached[0] is table:
         return cached[1]  # type: ignore[no-any-return]
     rows = first_per(as_of(table, qs.as_of_us), "ref")
-    points = pa.Table.from_arrays([
-        _flat(rows.column("run_ref")), _stage_names(rows.column("stage_ref")),
-        _flat(rows.column("key")), _flat(rows.column("step")), _flat(rows.column("value")),
-        _flat(rows.column("valid_time")), _flat(rows.column("tx_time")),
-        _flat(rows.column("seq")),
-    ], schema=METRICS_SCHEMA)
+    points = pa.Table.from_arrays(
+        [
+            _flat(rows.column("run_ref")),
+            _stage_names(rows.column("stage_ref")),
+            _flat(rows.column("key")),
+            _flat(rows.column("step")),
+            _flat(rows.column("value")),
+            _flat(rows.column("valid_time")),
+            _flat(rows.column("tx_time")),
+            _flat(rows.column("seq")),
+        ],
+        schema=METRICS_SCHEMA,
+    )
     qs.__dict__["_tables_points"] = (table, points)
     return points
 
@@ -320,8 +347,11 @@ def _selected(
 ) -> pa.Table:
     points = _points(qs)
     mask = None
-    for column, values in (("run_id", None if run_ids is None else _resolve(qs, run_ids)),
-                           ("key", keys), ("stage", stages)):
+    for column, values in (
+        ("run_id", None if run_ids is None else _resolve(qs, run_ids)),
+        ("key", keys),
+        ("stage", stages),
+    ):
         if values is None:
             continue
         wanted = pa.array([values] if isinstance(values, str) else list(values), pa.string())
@@ -377,7 +407,9 @@ def event_batches(
 
 
 def _picked(
-    batch: pa.RecordBatch, run_refs: list[str] | None, kinds: Sequence[str] | None,
+    batch: pa.RecordBatch,
+    run_refs: list[str] | None,
+    kinds: Sequence[str] | None,
     upto_us: int | None,
 ) -> pa.RecordBatch:
     """The rows of a ledger batch of ``run_refs`` and ``kinds`` committed by ``upto_us``."""
@@ -394,9 +426,7 @@ def _picked(
     return batch if mask is None else batch.filter(pc.fill_null(mask, False))
 
 
-def events_table(
-    qs: Any, kinds: Sequence[str] | str | None = None, run_id: Any = None
-) -> pa.Table:
+def events_table(qs: Any, kinds: Sequence[str] | str | None = None, run_id: Any = None) -> pa.Table:
     """The ledger's events (optionally some kinds or one run's) in seq order."""
     return pa.Table.from_batches(list(event_batches(qs, kinds, run_id)), EVENTS_SCHEMA)
 
@@ -418,7 +448,10 @@ def _models_json(batch: pa.RecordBatch) -> pa.Array:
     out: list[bytes] = [b""] * len(kinds)
     for kind, rows in by_kind.items():
         for i, model in zip(rows, decode_many(kind, [bodies[i] for i in rows]), strict=True):
-            plain = model.to_dict() if hasattr(model, "to_dict") else {
-                name: getattr(model, name) for name in model.__struct_fields__}
+            plain = (
+                model.to_dict()
+                if hasattr(model, "to_dict")
+                else {name: getattr(model, name) for name in model.__struct_fields__}
+            )
             out[i] = _JSON.encode(plain)
     return pa.array(out, pa.binary()).cast(pa.string())

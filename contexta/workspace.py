@@ -94,7 +94,9 @@ def check_root(root: Path | str, *, must_exist: bool, allow_damaged: bool = Fals
         except NotADirectoryError as exc:
             raise WorkspaceError(
                 f"The workspace path {root} goes through a file, not a directory.",
-                code="workspace_not_a_directory", details={"path": str(root)}, cause=exc,
+                code="workspace_not_a_directory",
+                details={"path": str(root)},
+                cause=exc,
             ) from exc
         except OSError as exc:
             raise from_os_error(exc, f"opening the {what}", path) from exc
@@ -104,15 +106,23 @@ def check_root(root: Path | str, *, must_exist: bool, allow_damaged: bool = Fals
             code = "workspace_not_a_directory" if path is root else "workspace_damaged"
             raise WorkspaceError(
                 f"The {what} path {path} is a file, not a directory"
-                + ("." if path is root else ": the workspace is damaged (move that file away "
-                   "or restore a backup)."),
-                code=code, details={"path": str(path)},
+                + (
+                    "."
+                    if path is root
+                    else ": the workspace is damaged (move that file away or restore a backup)."
+                ),
+                code=code,
+                details={"path": str(path)},
             )
 
 
 def _missing(root: Path, *, ledger_only: bool) -> NotFoundError:
-    why = ("it has no ledger/ directory: it is not a Contexta workspace, or nothing was ever "
-           "written to it" if ledger_only else "no such directory")
+    why = (
+        "it has no ledger/ directory: it is not a Contexta workspace, or nothing was ever "
+        "written to it"
+        if ledger_only
+        else "no such directory"
+    )
     close = _close_workspaces(root)
     hint = f" Did you mean {', '.join(str(p) for p in close)}?" if close else ""
     return NotFoundError(
@@ -221,7 +231,8 @@ class Workspace:
         except OSError as exc:
             if report:
                 raise from_os_error(
-                    exc, "saving the projections (every committed event is safe in the ledger; "
+                    exc,
+                    "saving the projections (every committed event is safe in the ledger; "
                     "the projections are rebuilt from it when next opened)",
                     self.root / "projections",
                 ) from exc
@@ -256,7 +267,9 @@ class Workspace:
             self._head = (key, head)
         return head
 
-    def table(self, name: str, *, as_of_us: int | None = None, head: Head | None = None) -> pa.Table:
+    def table(
+        self, name: str, *, as_of_us: int | None = None, head: Head | None = None
+    ) -> pa.Table:
         try:
             projection = self.projector.get(name, head or self.head())
         except CorruptionError as exc:
@@ -281,7 +294,11 @@ class Workspace:
         if ref in self._known.get(kind, ()):
             return True
         table = self.table(projection)
-        found = pc.any(pc.equal(table.column("ref"), string_scalar(ref))).as_py() if table.num_rows else False
+        found = (
+            pc.any(pc.equal(table.column("ref"), string_scalar(ref))).as_py()
+            if table.num_rows
+            else False
+        )
         if found:
             self.remember(kind, ref)
         return bool(found)
@@ -401,8 +418,9 @@ class Workspace:
             raise translate(exc) from exc
 
 
-
-def group_rows(values: pa.ChunkedArray | pa.Array, base: int, mapping: dict[Any, list[int]]) -> None:
+def group_rows(
+    values: pa.ChunkedArray | pa.Array, base: int, mapping: dict[Any, list[int]]
+) -> None:
     """Add ``base + i`` to ``mapping[values[i]]`` for every i, in ascending order per value
     (None for nulls). Equal to the plain loop, done with Arrow: dictionary-encode, a stable sort
     of the codes, and the run ends of the sorted codes; Python touches each distinct value once.

@@ -47,8 +47,9 @@ def accuracy(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.float64:
     return np.mean(((x @ w) > 0) == (y == 1))
 
 
-def train(ctx: Contexta, name: str, lr: float, epochs: int = EPOCHS,
-          nan_epoch: int = NAN_EPOCH) -> str:
+def train(
+    ctx: Contexta, name: str, lr: float, epochs: int = EPOCHS, nan_epoch: int = NAN_EPOCH
+) -> str:
     x_train, y_train, x_val, y_val = make_data()
     w = np.zeros(x_train.shape[1])
     with ctx.run(name, tags={"team": "growth"}) as run:
@@ -75,8 +76,9 @@ def main() -> None:
     parser.add_argument("--workspace", default="demo-train")
     parser.add_argument("--name", default="logreg")
     parser.add_argument("--lr", type=float, default=0.5)
-    parser.add_argument("--nan-epoch", type=int, default=NAN_EPOCH,
-                        help="the epoch whose loss/val is NaN")
+    parser.add_argument(
+        "--nan-epoch", type=int, default=NAN_EPOCH, help="the epoch whose loss/val is NaN"
+    )
     args = parser.parse_args()
     ctx = Contexta(workspace=args.workspace)
     ref = train(ctx, args.name, args.lr, nan_epoch=args.nan_epoch)

@@ -72,9 +72,10 @@ def published_path(root: Path | str, segment: Path | str) -> Path:
 
 
 def _is_sealed(buf: pa.Buffer) -> bool:
-    return buf.size >= len(SCHEMA_MESSAGE) + len(EOS) and bytes(
-        memoryview(buf)[buf.size - len(EOS):]
-    ) == EOS
+    return (
+        buf.size >= len(SCHEMA_MESSAGE) + len(EOS)
+        and bytes(memoryview(buf)[buf.size - len(EOS) :]) == EOS
+    )
 
 
 def read_segment(path: Path) -> tuple[pa.Table, dict[bytes, bytes]] | None:
@@ -100,8 +101,10 @@ def read_segment(path: Path) -> tuple[pa.Table, dict[bytes, bytes]] | None:
         chain = frame.chain
     table = pa.Table.from_batches(batches, EVENT_SCHEMA)
     meta = {
-        b"ledger.segment": path.name.encode(), b"ledger.first_seq": str(first).encode(),
-        b"ledger.last_seq": str(last).encode(), b"ledger.events": str(table.num_rows).encode(),
+        b"ledger.segment": path.name.encode(),
+        b"ledger.first_seq": str(first).encode(),
+        b"ledger.last_seq": str(last).encode(),
+        b"ledger.events": str(table.num_rows).encode(),
         b"ledger.chain": chain.encode(),
     }
     return table, meta
@@ -135,8 +138,11 @@ def _write(target: Path, table: pa.Table, meta: dict[bytes, bytes]) -> None:
 
     temp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
     try:
-        pq.write_table(table.replace_schema_metadata({**(EVENT_SCHEMA.metadata or {}), **meta}),
-                       temp, compression="zstd")
+        pq.write_table(
+            table.replace_schema_metadata({**(EVENT_SCHEMA.metadata or {}), **meta}),
+            temp,
+            compression="zstd",
+        )
         fd = os.open(temp, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -192,8 +198,7 @@ def publish_soon(root: Path | str) -> None:
             _PENDING[key] = True
             return
         _PENDING[key] = False
-    threading.Thread(target=_publish_loop, args=(key,), name="ledger-publish",
-                     daemon=True).start()
+    threading.Thread(target=_publish_loop, args=(key,), name="ledger-publish", daemon=True).start()
 
 
 def _publish_loop(key: str) -> None:
@@ -241,16 +246,26 @@ def published_findings(root: Path | str, sealed: list[Any]) -> list[VerifyFindin
         info = names.get(path.name)
         if info is None:
             if segment_index(path.name.replace(SUFFIX, ".arrows")) is not None:
-                findings.append(VerifyFinding(
-                    "published_orphan", "A published copy of no sealed segment; "
-                    "`contexta ledger publish --rebuild` rewrites the copies", str(path),
-                    severity="warning"))
+                findings.append(
+                    VerifyFinding(
+                        "published_orphan",
+                        "A published copy of no sealed segment; "
+                        "`contexta ledger publish --rebuild` rewrites the copies",
+                        str(path),
+                        severity="warning",
+                    )
+                )
             continue
         problem = _compare(path, info.path)
         if problem is not None:
-            findings.append(VerifyFinding(
-                "published_mismatch", f"{problem}; `contexta ledger publish --rebuild` writes it "
-                "again from the segment", str(path)))
+            findings.append(
+                VerifyFinding(
+                    "published_mismatch",
+                    f"{problem}; `contexta ledger publish --rebuild` writes it "
+                    "again from the segment",
+                    str(path),
+                )
+            )
     return findings
 
 

@@ -240,14 +240,18 @@ class LedgerReader:
                     raise _unlinked(path, frame, link[0])
                 last = frame.first_seq + frame.count - 1
                 link = (last, frame.chain)
-                if index == head.segment and frame.offset + frame.length == head.offset and (
-                    last != head.seq or frame.chain != head.chain
+                if (
+                    index == head.segment
+                    and frame.offset + frame.length == head.offset
+                    and (last != head.seq or frame.chain != head.chain)
                 ):
                     raise _head_mismatch(self.root, path, frame, head)
                 if extends:
                     self._note_checked(index, frame.offset + frame.length)
-                if begin == len(SCHEMA_MESSAGE) and index not in self._first_seq and (
-                    index < head.segment
+                if (
+                    begin == len(SCHEMA_MESSAGE)
+                    and index not in self._first_seq
+                    and (index < head.segment)
                 ):
                     self._first_seq[index] = frame.first_seq
                 if frame.first_seq + frame.count - 1 <= after_seq:
@@ -355,8 +359,10 @@ class LedgerReader:
         segment = self._segment_for(after_seq + 1, head)
         best: tuple[int, int, int] | None = None
         for seq, (index, offset) in self._marks.items():
-            if seq <= min(after_seq, head.seq) and segment <= index <= head.segment and (
-                best is None or seq > best[0]
+            if (
+                seq <= min(after_seq, head.seq)
+                and segment <= index <= head.segment
+                and (best is None or seq > best[0])
             ):
                 best = (seq, index, offset)
         if best is None:
@@ -452,7 +458,9 @@ class LedgerReader:
         end = head.offset if index == head.segment else buf.size
         path = str(self.segment_path(index))
         # CRC-checked metadata only: never decode (and allocate for) unchecked bytes
-        found = check_frame(buf, len(SCHEMA_MESSAGE), end, path) if end > len(SCHEMA_MESSAGE) else None
+        found = (
+            check_frame(buf, len(SCHEMA_MESSAGE), end, path) if end > len(SCHEMA_MESSAGE) else None
+        )
         if found is None:
             return None
         if index < head.segment:

@@ -78,7 +78,11 @@ class RecoveryReport:
 
 
 def scan_segment(
-    info: SegmentInfo, start_seq: int, start_chain: str, *, from_offset: int | None = None,
+    info: SegmentInfo,
+    start_seq: int,
+    start_chain: str,
+    *,
+    from_offset: int | None = None,
     from_state: tuple[int, str, int] | None = None,
 ) -> TailScan:
     """Walk ``info`` validating CRC, seq continuity and chain links; stop at the first problem.
@@ -392,8 +396,10 @@ def recover(
     start_seq, start_chain = _segment_start_state(segments, pos)
     scan = scan_segment(active, start_seq, start_chain)
     same = published is not None and published.segment == active.index
-    if published is not None and same and (
-        published.offset > scan.valid_end or published.seq > scan.last_seq
+    if (
+        published is not None
+        and same
+        and (published.offset > scan.valid_end or published.seq > scan.last_seq)
     ):
         if _restart_explains(published, scan, fs):
             report.lost_from_seq = scan.last_seq + 1
@@ -656,8 +662,12 @@ def _link_break(
 
 
 def _plan_cut(
-    segments: list[SegmentInfo], found: _Break, state: tuple[int, str] | None,
-    published: Head | None, salvage: bool, plan: RepairPlan,
+    segments: list[SegmentInfo],
+    found: _Break,
+    state: tuple[int, str] | None,
+    published: Head | None,
+    salvage: bool,
+    plan: RepairPlan,
 ) -> None:
     info = segments[found.pos]
     reached = published is not None and published.segment >= info.index
@@ -726,8 +736,9 @@ def _unrepairable(
         holds = f"`{info.path.name}` holds {_describe(info)}"
         want = after + 1 if after is not None else None
         owner = [
-            s.path.name for s in segments if s is not info and want is not None
-            and _starts_at(s) == want
+            s.path.name
+            for s in segments
+            if s is not info and want is not None and _starts_at(s) == want
         ]
         what = f"{holds}, but seq {want} is expected there"
         if owner:
@@ -796,8 +807,12 @@ def repair(
         )
     cut = plan.lost is not None or any(why.startswith("salvage") for _, why in plan.strays)
     report = recover(
-        root, fs, dry_run=dry_run, salvage=salvage,
-        published=published, ignore_head=cut,
+        root,
+        fs,
+        dry_run=dry_run,
+        salvage=salvage,
+        published=published,
+        ignore_head=cut,
         exclude=[info.path for info, _ in plan.strays],
     )
     report.actions[:0] = actions
@@ -816,7 +831,10 @@ def _cut_sealed(root: Path, path: Path, at: int, dest: Path, fs: FileSystem) -> 
 
 
 def repair_ledger(
-    root: Path | str, fs: FileSystem | None = None, *, dry_run: bool = True,
+    root: Path | str,
+    fs: FileSystem | None = None,
+    *,
+    dry_run: bool = True,
     salvage: bool = False,
 ) -> RecoveryReport:
     """:func:`repair` under the ledger lock. An OS error is a :class:`LedgerIOError`."""

@@ -122,7 +122,9 @@ def _raise_first(rows: Sequence[Any]) -> None:
         if not isinstance(event, tuple) or len(event) != len(PendingEvent._fields):
             raise LedgerValidationError(
                 f"Event {index} is not a PendingEvent of 11 fields: {_short(event)}.",
-                field="event", value=_short(event), index=index,
+                field="event",
+                value=_short(event),
+                index=index,
             )
         problem = _problem(event)
         if problem is not None:
@@ -131,7 +133,9 @@ def _raise_first(rows: Sequence[Any]) -> None:
             raise LedgerValidationError(
                 f"Event {index} ({_short(event[0])}): {field} {reason}, got {shown}. "
                 "Nothing of this call was buffered.",
-                field=field, value=shown, index=index,
+                field=field,
+                value=shown,
+                index=index,
             )
 
 
@@ -152,14 +156,21 @@ def _problem(event: Any) -> tuple[str, str] | None:
         number = fields[name]
         if number is None:
             continue
-        if not isinstance(number, int) or isinstance(number, bool) or not (
-            INT64_MIN <= number <= INT64_MAX
+        if (
+            not isinstance(number, int)
+            or isinstance(number, bool)
+            or not (INT64_MIN <= number <= INT64_MAX)
         ):
             return name, "must be a 64-bit signed integer (-2**63 to 2**63-1) or None"
     value = fields["value"]
-    if value is not None and not isinstance(value, float) and not (
-        isinstance(value, int) and not isinstance(value, bool)
-        and -_FLOAT_EXACT <= value <= _FLOAT_EXACT
+    if (
+        value is not None
+        and not isinstance(value, float)
+        and not (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and -_FLOAT_EXACT <= value <= _FLOAT_EXACT
+        )
     ):
         return "value", "must be a float (or an int exactly representable as one) or None"
     if not isinstance(fields["body"], bytes):

@@ -189,7 +189,9 @@ def read_frame(
         tx_time = int(custom["ledger.tx_time"][0])
         prev_chain = custom["ledger.prev"][0]
     except (KeyError, ValueError, UnicodeDecodeError) as exc:
-        raise _corrupt(path, offset, f"Unreadable batch metadata ({exc})", reason="metadata") from exc
+        raise _corrupt(
+            path, offset, f"Unreadable batch metadata ({exc})", reason="metadata"
+        ) from exc
     if len(seal) != 40:
         raise _corrupt(path, offset, "Malformed seal", reason="metadata")
     try:
@@ -253,7 +255,9 @@ def check_frame(buf: pa.Buffer, offset: int, end: int, path: str) -> FrameSeal |
         prev_chain = custom["ledger.prev"][0]
         body_length = _body_length(meta)
     except (KeyError, ValueError, UnicodeDecodeError) as exc:
-        raise _corrupt(path, offset, f"Unreadable batch metadata ({exc})", reason="metadata") from exc
+        raise _corrupt(
+            path, offset, f"Unreadable batch metadata ({exc})", reason="metadata"
+        ) from exc
     length = 8 + meta_len + body_length
     if len(seal) != 40 or body_length < 0 or offset + length > end:
         raise _corrupt(path, offset, "Truncated batch body", reason="truncated")
@@ -362,7 +366,12 @@ def is_partial_eos(buf: pa.Buffer, offset: int, end: int) -> bool:
 
 
 def iter_frames(
-    buf: pa.Buffer, start: int, end: int, path: str, *, check_crc: bool = True,
+    buf: pa.Buffer,
+    start: int,
+    end: int,
+    path: str,
+    *,
+    check_crc: bool = True,
     sealed: bool = False,
 ) -> Iterator[BatchFrame]:
     """Yield every batch between ``start`` and ``end``; stop at an end-of-stream marker.
@@ -379,7 +388,10 @@ def iter_frames(
         if frame is None:
             if offset + len(EOS) != end:
                 raise _corrupt(
-                    path, offset, "End-of-stream marker before the committed end", reason="early_eos"
+                    path,
+                    offset,
+                    "End-of-stream marker before the committed end",
+                    reason="early_eos",
                 )
             return
         yield frame
@@ -431,8 +443,15 @@ def scan_frames(
         if count != batch.num_rows:
             raise _corrupt(path, offset, "Row count disagrees with metadata", reason="metadata")
         yield BatchFrame(
-            offset, length, first_seq, count, tx_time, prev_chain, seal[8:].decode("ascii"),
-            seal_at, batch,
+            offset,
+            length,
+            first_seq,
+            count,
+            tx_time,
+            prev_chain,
+            seal[8:].decode("ascii"),
+            seal_at,
+            batch,
         )
         offset += length
 
@@ -453,7 +472,9 @@ def _frame_at(
     if meta_len == 0:
         if offset + len(EOS) != end:
             raise _corrupt(
-                path, offset, "End-of-stream marker before the committed end",
+                path,
+                offset,
+                "End-of-stream marker before the committed end",
                 reason="early_eos",
             )
         return None

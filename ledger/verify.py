@@ -141,9 +141,14 @@ def verify(root: Path | str) -> VerifyReport:
             report.findings.append(VerifyFinding("segment_unreadable", str(exc), path, 0))
             continue
         report.bytes += buf.size
-        if buf.size < len(SCHEMA_MESSAGE) or bytes(memoryview(buf)[: len(SCHEMA_MESSAGE)]) != SCHEMA_MESSAGE:
+        if (
+            buf.size < len(SCHEMA_MESSAGE)
+            or bytes(memoryview(buf)[: len(SCHEMA_MESSAGE)]) != SCHEMA_MESSAGE
+        ):
             report.findings.append(
-                VerifyFinding("schema_mismatch", f"{name} does not start with the ledger schema", path, 0)
+                VerifyFinding(
+                    "schema_mismatch", f"{name} does not start with the ledger schema", path, 0
+                )
             )
             continue
         end = buf.size
@@ -194,7 +199,8 @@ def verify(root: Path | str) -> VerifyReport:
                     )
                 break
             if offset == len(SCHEMA_MESSAGE) and (frame.first_seq, frame.prev_chain) != (
-                seq + 1, chain
+                seq + 1,
+                chain,
             ):
                 report.findings.append(
                     VerifyFinding(

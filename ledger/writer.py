@@ -206,7 +206,9 @@ class Ledger(LedgerReader):
         Returns the commit when one happened."""
         return self.append_many((event,))
 
-    def append_many(self, events: Sequence[PendingEvent] | Iterable[PendingEvent]) -> CommitInfo | None:
+    def append_many(
+        self, events: Sequence[PendingEvent] | Iterable[PendingEvent]
+    ) -> CommitInfo | None:
         """Buffer events in order; they are committed together or with later ones.
 
         Only the buffer lock is taken, so a commit in progress on another thread (the background
@@ -416,8 +418,9 @@ class Ledger(LedgerReader):
             events = guard.before_commit(self, events, head)
             if not events:  # all of it was already committed by another writer
                 status = "FSYNCED" if self.durability == Durability.FSYNC else "FLUSHED"
-                return CommitInfo(first, 0, segment_name(head.segment), head.offset,
-                                  head.tx_time, status)
+                return CommitInfo(
+                    first, 0, segment_name(head.segment), head.offset, head.tx_time, status
+                )
         batch = _build_batch(events, first, tx)
         message, chain = encode_batch(batch, first_seq=first, tx_time=tx, prev_chain=head.chain)
         try:
@@ -626,10 +629,8 @@ class Ledger(LedgerReader):
             fd = self._segment_fd(old)
             self.fs.pwrite(fd, EOS, head.offset)
             self.fs.fsync(fd)
-            try:
+            with contextlib.suppress(OSError):
                 os.chmod(self.root / segment_name(old), 0o444)
-            except OSError:
-                pass
             publish_soon(self.root)  # a Parquet copy for other engines (ledger/publish.py)
         self._close_segment_fd()
         return new_head
@@ -656,10 +657,8 @@ class Ledger(LedgerReader):
 
     def _close_segment_fd(self) -> None:
         if self._seg_fd is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.fs.close(self._seg_fd)
-            except OSError:
-                pass
             self._seg_fd = None
             self._seg_index = -1
 
@@ -668,10 +667,8 @@ class Ledger(LedgerReader):
         for name in ("_lock_fd", "_head_fd"):
             fd = getattr(self, name)
             if fd is not None:
-                try:
+                with contextlib.suppress(OSError):
                     self.fs.close(fd)
-                except OSError:
-                    pass
                 setattr(self, name, None)
 
     # ------------------------------------------------------------------ background commits

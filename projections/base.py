@@ -202,8 +202,7 @@ def _filtered(
     batches) is filtered on its own, so the contiguous ones are not cut at its chunk bounds."""
     out: list[pa.Array | None] = [None] * len(columns)
     flat = [
-        i for i, c in enumerate(columns)
-        if not isinstance(c, pa.ChunkedArray) or c.num_chunks == 1
+        i for i, c in enumerate(columns) if not isinstance(c, pa.ChunkedArray) or c.num_chunks == 1
     ]
     if flat:
         part = pa.RecordBatch.from_arrays(

@@ -233,8 +233,10 @@ class Projector:
             frame = read_frame(buf, checkpoint.offset, end, str(path))
         except (OSError, CorruptionError) as exc:
             raise LoadError(f"checkpoint batch unreadable: {exc}") from exc
-        if frame is None or frame.chain != checkpoint.chain or (
-            frame.first_seq + frame.count - 1 != checkpoint.seq
+        if (
+            frame is None
+            or frame.chain != checkpoint.chain
+            or (frame.first_seq + frame.count - 1 != checkpoint.seq)
         ):
             raise LoadError("checkpoint does not match the ledger")
 

@@ -4,7 +4,17 @@ row; ``body`` holds the full object."""
 
 from .base import Projection
 
-_COLUMNS = ("seq", "tx_time", "ref", "project_ref", "run_ref", "stage_ref", "key", "valid_time", "body")
+_COLUMNS = (
+    "seq",
+    "tx_time",
+    "ref",
+    "project_ref",
+    "run_ref",
+    "stage_ref",
+    "key",
+    "valid_time",
+    "body",
+)
 
 
 class DeploymentsProjection(Projection):

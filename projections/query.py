@@ -35,7 +35,9 @@ def take_rows(table: pa.Table, rows: Sequence[int]) -> pa.Table:
         picked.append(row - starts[b])
     order = sorted(per_batch)
     pieces = [batches[b].take(pa.array(per_batch[b], pa.int64())) for b in order]
-    joined = (pa.Table.from_batches(pieces, table.schema) if pieces else table.slice(0, 0)).combine_chunks()
+    joined = (
+        pa.Table.from_batches(pieces, table.schema) if pieces else table.slice(0, 0)
+    ).combine_chunks()
     offset, base = 0, {}
     for b in order:
         base[b] = offset
@@ -85,15 +87,23 @@ def value_per(table: pa.Table, mode: str, by: str = "run_ref") -> dict[str, floa
         return {}
     if mode in ("max", "min"):
         grouped = table.group_by(by, use_threads=False).aggregate([("value", mode)])
-        return dict(zip(grouped.column(by).to_pylist(), grouped.column(f"value_{mode}").to_pylist(),
-                        strict=True))
+        return dict(
+            zip(
+                grouped.column(by).to_pylist(),
+                grouped.column(f"value_{mode}").to_pylist(),
+                strict=True,
+            )
+        )
     if mode == "mean":
         ordered = table.sort_by([(by, "ascending"), ("seq", "ascending")])
         sums: dict[str, list[float]] = {}
-        for name, value in zip(ordered.column(by).to_pylist(), ordered.column("value").to_pylist(),
-                               strict=True):
+        for name, value in zip(
+            ordered.column(by).to_pylist(), ordered.column("value").to_pylist(), strict=True
+        ):
             sums.setdefault(name, []).append(float(value))
         return {name: sum(values) / len(values) for name, values in sums.items()}
     ordered = table.sort_by([(by, "ascending"), ("valid_time", "ascending"), ("seq", "ascending")])
     last = ordered.group_by(by, use_threads=False).aggregate([("value", "last")])
-    return dict(zip(last.column(by).to_pylist(), last.column("value_last").to_pylist(), strict=True))
+    return dict(
+        zip(last.column(by).to_pylist(), last.column("value_last").to_pylist(), strict=True)
+    )

@@ -14,6 +14,17 @@ class RecordsProjection(Projection):
     kinds = ()
     kind_prefixes = ("record.",)
     columns = (
-        "seq", "tx_time", "kind", "ref", "run_ref", "stage_ref", "key", "value", "step",
-        "valid_time", "segment", "batch_offset", "row",
+        "seq",
+        "tx_time",
+        "kind",
+        "ref",
+        "run_ref",
+        "stage_ref",
+        "key",
+        "value",
+        "step",
+        "valid_time",
+        "segment",
+        "batch_offset",
+        "row",
     )

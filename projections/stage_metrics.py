@@ -8,4 +8,14 @@ class StageMetricsProjection(Projection):
     name = "stage_metrics"
     version = 1
     kinds = ("record.metric",)
-    columns = ("seq", "tx_time", "ref", "run_ref", "stage_ref", "key", "value", "step", "valid_time")
+    columns = (
+        "seq",
+        "tx_time",
+        "ref",
+        "run_ref",
+        "stage_ref",
+        "key",
+        "value",
+        "step",
+        "valid_time",
+    )

@@ -79,7 +79,9 @@ def load_state(folder: Path, projection: Projection) -> tuple[pa.Table, Checkpoi
         if manifest.get("schema") != _schema_fingerprint(projection.schema):
             raise LoadError("schema changed")
         cp = manifest["checkpoint"]
-        checkpoint = Checkpoint(int(cp["seq"]), str(cp["chain"]), int(cp["segment"]), int(cp["offset"]))
+        checkpoint = Checkpoint(
+            int(cp["seq"]), str(cp["chain"]), int(cp["segment"]), int(cp["offset"])
+        )
         chunks = list(manifest["chunks"])
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise LoadError(f"malformed manifest: {exc}") from exc
@@ -107,9 +109,7 @@ def load_state(folder: Path, projection: Projection) -> tuple[pa.Table, Checkpoi
         if not table.schema.equals(projection.schema, check_metadata=False):
             raise LoadError(f"chunk {name} has another schema")
         tables.append(table)
-    table = (
-        pa.concat_tables(tables) if tables else projection.schema.empty_table()
-    )
+    table = pa.concat_tables(tables) if tables else projection.schema.empty_table()
     return table, checkpoint, chunks
 
 

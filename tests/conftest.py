@@ -13,12 +13,18 @@ REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "examples" / "case_studies"
 
 
-def run_script(script: Path, cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_script(
+    script: Path, cwd: Path, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run a Python script with this interpreter in ``cwd``; fail loudly on a non-zero exit."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTEXTA_")}
     done = subprocess.run(
-        [sys.executable, str(script), *args], cwd=cwd, capture_output=True, text=True,
-        timeout=timeout, env=env,
+        [sys.executable, str(script), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
     assert done.returncode == 0, f"{script.name} failed:\n{done.stdout}\n{done.stderr}"
     return done
@@ -27,11 +33,17 @@ def run_script(script: Path, cwd: Path, *args: str, timeout: float = 120) -> sub
 def run_cli(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTEXTA_")}
     done = subprocess.run(
-        [sys.executable, "-m", "contexta.cli", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=120, env=env,
+        [sys.executable, "-m", "contexta.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     if check:
-        assert done.returncode == 0, f"contexta {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        assert done.returncode == 0, (
+            f"contexta {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        )
     return done
 
 

@@ -8,6 +8,7 @@ line. Standard library only: this module runs under Python 3.11 and 3.13 alike.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -33,7 +34,12 @@ def parse(phases: tuple[str, ...]) -> tuple[str, Workload, Path, dict[str, Any]]
     parser.add_argument("--workspace", required=True)
     parser.add_argument("--options", default="{}")
     args = parser.parse_args()
-    return args.phase, Workload(**json.loads(args.workload)), Path(args.workspace), json.loads(args.options)
+    return (
+        args.phase,
+        Workload(**json.loads(args.workload)),
+        Path(args.workspace),
+        json.loads(args.options),
+    )
 
 
 def emit(result: dict[str, Any]) -> None:
@@ -53,10 +59,8 @@ def dir_bytes(path: Path) -> int:
     total = 0
     for root, _dirs, files in os.walk(path):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
     return total
 
 

@@ -39,7 +39,9 @@ def _iso(dt: Any) -> str:
     return iso(dt)
 
 
-def run_models(w: Workload, spec: Any, runs_only: bool = False) -> tuple[list[Any], list[Any], list[Any]]:
+def run_models(
+    w: Workload, spec: Any, runs_only: bool = False
+) -> tuple[list[Any], list[Any], list[Any]]:
     """(run put, stage puts, records) of one run as 1.0 contract objects."""
     from contexta.contract import (
         MetricPayload,
@@ -53,8 +55,12 @@ def run_models(w: Workload, spec: Any, runs_only: bool = False) -> tuple[list[An
 
     run_ref = f"run:{PROJECT}.{spec.name}"
     run = Run(
-        run_ref=run_ref, project_ref=f"project:{PROJECT}", name=spec.name, status="completed",
-        started_at=_iso(spec.started_at), ended_at=_iso(spec.ended_at),
+        run_ref=run_ref,
+        project_ref=f"project:{PROJECT}",
+        name=spec.name,
+        status="completed",
+        started_at=_iso(spec.started_at),
+        ended_at=_iso(spec.ended_at),
     )
     if runs_only:
         return [run], [], []
@@ -63,35 +69,58 @@ def run_models(w: Workload, spec: Any, runs_only: bool = False) -> tuple[list[An
     for order, (name, start, end) in enumerate(spec.stages):
         ref = f"stage:{PROJECT}.{spec.name}.{name}"
         stage_refs[name] = ref
-        stages.append(StageExecution(
-            stage_execution_ref=ref, run_ref=run_ref, stage_name=name, status="completed",
-            started_at=_iso(start), ended_at=_iso(end), order_index=order,
-        ))
+        stages.append(
+            StageExecution(
+                stage_execution_ref=ref,
+                run_ref=run_ref,
+                stage_name=name,
+                status="completed",
+                started_at=_iso(start),
+                ended_at=_iso(end),
+                order_index=order,
+            )
+        )
     records: list[Any] = []
     for n, point in enumerate(spec.metrics):
         at = _iso(point.observed_at)
-        records.append(MetricRecord(
-            envelope=RecordEnvelope(
-                record_ref=f"record:{PROJECT}.{spec.name}.m{n}", record_type="metric",
-                recorded_at=at, observed_at=at, producer_ref="bench", run_ref=run_ref,
-                stage_execution_ref=stage_refs[point.stage],
-            ),
-            payload=MetricPayload(
-                metric_key=point.key, value=point.value, value_type="float64",
-                aggregation_scope="step" if point.step >= 0 else "stage",
-            ),
-        ))
+        records.append(
+            MetricRecord(
+                envelope=RecordEnvelope(
+                    record_ref=f"record:{PROJECT}.{spec.name}.m{n}",
+                    record_type="metric",
+                    recorded_at=at,
+                    observed_at=at,
+                    producer_ref="bench",
+                    run_ref=run_ref,
+                    stage_execution_ref=stage_refs[point.stage],
+                ),
+                payload=MetricPayload(
+                    metric_key=point.key,
+                    value=point.value,
+                    value_type="float64",
+                    aggregation_scope="step" if point.step >= 0 else "stage",
+                ),
+            )
+        )
     at = _iso(spec.started_at)
-    records.append(StructuredEventRecord(
-        envelope=RecordEnvelope(
-            record_ref=f"record:{PROJECT}.{spec.name}.e0", record_type="event", recorded_at=at,
-            observed_at=at, producer_ref="bench", run_ref=run_ref,
-        ),
-        payload=StructuredEventPayload(
-            event_key="data.quality-check", level="info", message=spec.event_message,
-            attributes={"index": spec.index},
-        ),
-    ))
+    records.append(
+        StructuredEventRecord(
+            envelope=RecordEnvelope(
+                record_ref=f"record:{PROJECT}.{spec.name}.e0",
+                record_type="event",
+                recorded_at=at,
+                observed_at=at,
+                producer_ref="bench",
+                run_ref=run_ref,
+            ),
+            payload=StructuredEventPayload(
+                event_key="data.quality-check",
+                level="info",
+                message=spec.event_message,
+                attributes={"index": spec.index},
+            ),
+        )
+    )
     return [run], stages, records
 
 
@@ -107,7 +136,9 @@ def ingest(w: Workload, workspace: Path, runs_only: bool = False) -> dict[str, A
     clock = time.perf_counter
     cpu0 = time.process_time()
     t = clock()
-    project = Project(project_ref=f"project:{PROJECT}", name=PROJECT, created_at="2024-12-31T00:00:00Z")
+    project = Project(
+        project_ref=f"project:{PROJECT}", name=PROJECT, created_at="2024-12-31T00:00:00Z"
+    )
     build += clock() - t
     t = clock()
     metadata.projects.put_project(project)
@@ -148,7 +179,11 @@ def ingest(w: Workload, workspace: Path, runs_only: bool = False) -> dict[str, A
 
 
 def queries(
-    w: Workload, workspace: Path, started: float, import_seconds: float, reps: int,
+    w: Workload,
+    workspace: Path,
+    started: float,
+    import_seconds: float,
+    reps: int,
     list_only: bool = False,
     select_reps: int | None = None,
 ) -> dict[str, Any]:
@@ -173,8 +208,10 @@ def queries(
     out["select_best_first_s"] = first
     out["select_best_answer"] = str(best).rsplit(".", 1)[-1]
     out["select_best"] = median_of(
-        [timed(lambda: ctx.select_best_run(ids, "accuracy", stage_name=stage))[0]
-         for _ in range(reps if select_reps is None else select_reps)]
+        [
+            timed(lambda: ctx.select_best_run(ids, "accuracy", stage_name=stage))[0]
+            for _ in range(reps if select_reps is None else select_reps)
+        ]
     )
     picks = spread_indices(len(ids), reps + 1)
     snap = [timed(lambda i=i: ctx.get_run_snapshot(ids[i]))[0] for i in picks]
@@ -196,22 +233,37 @@ def single_appends(workspace: Path, n: int) -> dict[str, Any]:
 
     ctx = open_ctx(workspace)
     ctx.metadata_store.projects.put_project(
-        Project(project_ref=f"project:{PROJECT}", name=PROJECT, created_at="2024-12-31T00:00:00Z"))
-    ctx.metadata_store.runs.put_run(Run(
-        run_ref=f"run:{PROJECT}.loop", project_ref=f"project:{PROJECT}", name="loop",
-        status="open", started_at="2025-01-01T00:00:00Z"))
+        Project(project_ref=f"project:{PROJECT}", name=PROJECT, created_at="2024-12-31T00:00:00Z")
+    )
+    ctx.metadata_store.runs.put_run(
+        Run(
+            run_ref=f"run:{PROJECT}.loop",
+            project_ref=f"project:{PROJECT}",
+            name="loop",
+            status="open",
+            started_at="2025-01-01T00:00:00Z",
+        )
+    )
 
     def build(prefix: str, count: int) -> list[Any]:
         out = []
         for i in range(count):
             at = f"2025-01-01T00:{(i // 60) % 60:02d}:{i % 60:02d}.{i % 1000000:06d}Z"
-            out.append(MetricRecord(
-                envelope=RecordEnvelope(
-                    record_ref=f"record:{PROJECT}.loop.{prefix}{i}", record_type="metric",
-                    recorded_at=at, observed_at=at, producer_ref="bench", run_ref=f"run:{PROJECT}.loop",
-                ),
-                payload=MetricPayload(metric_key="loss", value=float(i % 97), value_type="float64"),
-            ))
+            out.append(
+                MetricRecord(
+                    envelope=RecordEnvelope(
+                        record_ref=f"record:{PROJECT}.loop.{prefix}{i}",
+                        record_type="metric",
+                        recorded_at=at,
+                        observed_at=at,
+                        producer_ref="bench",
+                        run_ref=f"run:{PROJECT}.loop",
+                    ),
+                    payload=MetricPayload(
+                        metric_key="loss", value=float(i % 97), value_type="float64"
+                    ),
+                )
+            )
         return out
 
     t, singles = timed(lambda: build("s", n))

@@ -33,9 +33,15 @@ def main() -> None:
         result = api.ingest(w, workspace, runs_only=bool(options.get("runs_only")))
         result["bytes"] = dir_bytes(workspace)
     elif phase == "query":
-        result = api.queries(w, workspace, STARTED, import_s, int(options.get("reps", 5)),
-                             list_only=bool(options.get("list_only")),
-                             select_reps=options.get("select_reps"))
+        result = api.queries(
+            w,
+            workspace,
+            STARTED,
+            import_s,
+            int(options.get("reps", 5)),
+            list_only=bool(options.get("list_only")),
+            select_reps=options.get("select_reps"),
+        )
     else:
         result = api.single_appends(workspace, int(options.get("n", 200)))
     result["tool"] = "contexta10"

@@ -82,7 +82,9 @@ def ingest(w: Workload, workspace: Path) -> dict[str, Any]:
             Metric(f"{p.stage}.{p.key}", p.value, millis(p.observed_at), max(p.step, 0))
             for p in spec.metrics
         ]
-        tags = [RunTag(f"stage.{name}.started_at", str(millis(start))) for name, start, _ in spec.stages]
+        tags = [
+            RunTag(f"stage.{name}.started_at", str(millis(start))) for name, start, _ in spec.stages
+        ]
         tags.append(RunTag("event.data.quality-check", spec.event_message))
         t1 = clock()
         build += t1 - t
@@ -109,14 +111,20 @@ def queries(w: Workload, workspace: Path, import_s: float, reps: int) -> dict[st
     exp = _experiment(client, workspace, create=False)
     listed = _search_all(client, exp)
     cold = time.perf_counter() - STARTED
-    out: dict[str, Any] = {"runs_listed": len(listed), "cold_open_list_s": cold, "import_s": import_s}
+    out: dict[str, Any] = {
+        "runs_listed": len(listed),
+        "cold_open_list_s": cold,
+        "import_s": import_s,
+    }
     out["list_runs"] = median_of([timed(lambda: _search_all(client, exp))[0] for _ in range(reps)])
     listed.sort(key=lambda r: r.info.start_time)
     ids = [r.info.run_id for r in listed]
     stage = "evaluate" if w.stages > 1 else "train"
 
     def best() -> Any:
-        return client.search_runs([exp], order_by=[f"metrics.`{stage}.accuracy` DESC"], max_results=1)[0]
+        return client.search_runs(
+            [exp], order_by=[f"metrics.`{stage}.accuracy` DESC"], max_results=1
+        )[0]
 
     first, answer = timed(best)
     out["select_best_first_s"] = first
@@ -135,7 +143,9 @@ def queries(w: Workload, workspace: Path, import_s: float, reps: int) -> dict[st
 
     def compare(a: str, b: str) -> dict[str, float]:
         left, right = client.get_run(a).data.metrics, client.get_run(b).data.metrics
-        return {k: right[k] - left[k] for k in sorted(set(left) & set(right)) if left[k] != right[k]}
+        return {
+            k: right[k] - left[k] for k in sorted(set(left) & set(right)) if left[k] != right[k]
+        }
 
     pairs = [(ids[i], ids[(i + len(ids) // 2 + 1) % len(ids)]) for i in picks]
     comp = [timed(lambda a=a, b=b: compare(a, b))[0] for a, b in pairs]

@@ -41,9 +41,15 @@ def main() -> None:
         result["bytes"] = dir_bytes(workspace)
         result["ledger_bytes"] = dir_bytes(workspace / "ledger")
     elif phase == "query":
-        result = api.queries(w, workspace, STARTED, import_s, int(options.get("reps", 5)),
-                             list_only=bool(options.get("list_only")),
-                             select_reps=options.get("select_reps"))
+        result = api.queries(
+            w,
+            workspace,
+            STARTED,
+            import_s,
+            int(options.get("reps", 5)),
+            list_only=bool(options.get("list_only")),
+            select_reps=options.get("select_reps"),
+        )
     elif phase == "loop":
         result = api.single_appends(workspace, int(options.get("n", 50_000)))
         result.update(_scope_loop(workspace, int(options.get("scope_n", 2_000))))
@@ -81,8 +87,17 @@ def api_ctx(workspace):
 
 
 def _rebuild(workspace) -> dict:
-    cmd = [sys.executable, "-m", "contexta.cli", "--workspace", str(workspace), "--format", "json",
-           "projections", "rebuild"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "contexta.cli",
+        "--workspace",
+        str(workspace),
+        "--format",
+        "json",
+        "projections",
+        "rebuild",
+    ]
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0

@@ -33,21 +33,29 @@ class _FrameAdapter:
             raise ContextaError(
                 f"No table {table_name!r}; the workspace has {', '.join(names)}.",
                 code="frame_adapter_unknown_table",
-                details={"table": table_name, "known": list(names)})
+                details={"table": table_name, "known": list(names)},
+            )
         return workspace.table(table_name)
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         raise ContextaError(
             "The ledger has no SQL engine; load a projection with table(name) and filter the "
-            "DataFrame instead.", code="frame_adapter_sql_unsupported", details={"sql": sql})
+            "DataFrame instead.",
+            code="frame_adapter_sql_unsupported",
+            details={"sql": sql},
+        )
 
 
 class PandasAdapter(_FrameAdapter):
     """``PandasAdapter(ctx).table("runs")`` -> a pandas DataFrame."""
 
     def table(self, table_name: str) -> Any:
-        require("pandas", feature="PandasAdapter", extra="dataframes",
-                code="metadata_pandas_adapter_not_ready")
+        require(
+            "pandas",
+            feature="PandasAdapter",
+            extra="dataframes",
+            code="metadata_pandas_adapter_not_ready",
+        )
         return self._arrow(table_name).to_pandas()
 
 
@@ -55,6 +63,10 @@ class PolarsAdapter(_FrameAdapter):
     """``PolarsAdapter(ctx).table("runs")`` -> a polars DataFrame."""
 
     def table(self, table_name: str) -> Any:
-        polars = require("polars", feature="PolarsAdapter", extra="dataframes",
-                         code="metadata_polars_adapter_not_ready")
+        polars = require(
+            "polars",
+            feature="PolarsAdapter",
+            extra="dataframes",
+            code="metadata_polars_adapter_not_ready",
+        )
         return polars.from_arrow(self._arrow(table_name))

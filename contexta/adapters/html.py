@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["render_html_comparison", "render_html_run_detail", "render_html_run_list",
-           "render_html_trend"]
+__all__ = [
+    "render_html_comparison",
+    "render_html_run_detail",
+    "render_html_run_list",
+    "render_html_trend",
+]
 
 
 def render_html_run_detail(ctx: Any, run_id: str) -> str:
@@ -21,7 +25,11 @@ def render_html_run_list(ctx: Any, project_name: str) -> str:
     return str(ctx.build_project_summary_report(project_name).to_html())
 
 
-def render_html_trend(ctx: Any, metric_key: str, *, project_name: str | None = None,
-                      stage_name: str | None = None) -> str:
-    return str(ctx.build_trend_report(metric_key, project_name=project_name,
-                                      stage_name=stage_name).to_html())
+def render_html_trend(
+    ctx: Any, metric_key: str, *, project_name: str | None = None, stage_name: str | None = None
+) -> str:
+    return str(
+        ctx.build_trend_report(
+            metric_key, project_name=project_name, stage_name=stage_name
+        ).to_html()
+    )

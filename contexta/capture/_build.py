@@ -91,15 +91,28 @@ def _deepest(*refs: StableRef | None) -> str:
     for ref in refs:
         if ref is not None:
             return str(ref)
-    raise CaptureError("Capture requires an active run context.",
-                       code="capture_run_context_required")
+    raise CaptureError(
+        "Capture requires an active run context.", code="capture_run_context_required"
+    )
 
 
 class RecordFactory:
     """Records for one bound context (run, and optionally stage/batch/sample/op/deployment)."""
 
-    __slots__ = ("_counter", "_event", "_event_env", "_metric", "_metric_env", "_metric_payload",
-                 "_prefixes", "_ref", "_span", "_span_env", "run_ref", "subject_ref")
+    __slots__ = (
+        "_counter",
+        "_event",
+        "_event_env",
+        "_metric",
+        "_metric_env",
+        "_metric_payload",
+        "_prefixes",
+        "_ref",
+        "_span",
+        "_span_env",
+        "run_ref",
+        "subject_ref",
+    )
 
     def __init__(
         self,
@@ -116,36 +129,67 @@ class RecordFactory:
         deployment_ref: StableRef | None = None,
     ) -> None:
         self.run_ref = run_ref
-        self.subject_ref = _deepest(op_ref, sample_ref, batch_ref, deployment_ref, stage_ref,
-                                    run_ref)
+        self.subject_ref = _deepest(
+            op_ref, sample_ref, batch_ref, deployment_ref, stage_ref, run_ref
+        )
         self._counter = counter
         # record ref values are <run value>.<family>-<token>-<n>
-        self._prefixes = {family: f"{run_ref.value}.{family}-{token}-"
-                          for family in ("metric", "event", "span", "degraded")}
+        self._prefixes = {
+            family: f"{run_ref.value}.{family}-{token}-"
+            for family in ("metric", "event", "span", "degraded")
+        }
         self._ref = StableRef("record", f"{run_ref.value}.template")
         now = utc_now_text()
 
         def envelope(record_type: str) -> RecordEnvelope:
             return RecordEnvelope(
-                record_ref=self._ref, record_type=record_type, recorded_at=now, observed_at=now,
-                producer_ref=producer_ref, run_ref=run_ref, deployment_execution_ref=deployment_ref,
-                stage_execution_ref=stage_ref, batch_execution_ref=batch_ref,
-                sample_observation_ref=sample_ref, operation_context_ref=op_ref,
+                record_ref=self._ref,
+                record_type=record_type,
+                recorded_at=now,
+                observed_at=now,
+                producer_ref=producer_ref,
+                run_ref=run_ref,
+                deployment_execution_ref=deployment_ref,
+                stage_execution_ref=stage_ref,
+                batch_execution_ref=batch_ref,
+                sample_observation_ref=sample_ref,
+                operation_context_ref=op_ref,
                 schema_version=schema_version,
             )
 
         self._metric_env = envelope("metric")
         self._event_env = envelope("event")
         self._span_env = envelope("span")
-        self._metric = MetricRecord(self._metric_env, MetricPayload(
-            metric_key="template", value=0.0, value_type="float", subject_ref=self.subject_ref,
-            summary_basis="raw_observation"))
+        self._metric = MetricRecord(
+            self._metric_env,
+            MetricPayload(
+                metric_key="template",
+                value=0.0,
+                value_type="float",
+                subject_ref=self.subject_ref,
+                summary_basis="raw_observation",
+            ),
+        )
         self._metric_payload = self._metric.payload
-        self._event = StructuredEventRecord(self._event_env, StructuredEventPayload(
-            event_key="template", level="info", message="template", subject_ref=self.subject_ref))
-        self._span = TraceSpanRecord(self._span_env, TraceSpanPayload(
-            span_id="template", trace_id="template", parent_span_id=None, span_name="template",
-            started_at=now, ended_at=now, status="ok", span_kind="operation"))
+        self._event = StructuredEventRecord(
+            self._event_env,
+            StructuredEventPayload(
+                event_key="template", level="info", message="template", subject_ref=self.subject_ref
+            ),
+        )
+        self._span = TraceSpanRecord(
+            self._span_env,
+            TraceSpanPayload(
+                span_id="template",
+                trace_id="template",
+                parent_span_id=None,
+                span_name="template",
+                started_at=now,
+                ended_at=now,
+                status="ok",
+                span_kind="operation",
+            ),
+        )
 
     # ------------------------------------------------------------------ shared
 
@@ -154,8 +198,9 @@ class RecordFactory:
         _set(ref, "value", f"{self._prefixes[family]}{next(self._counter)}")
         return ref
 
-    def _envelope(self, template: RecordEnvelope, family: str, now: str,
-                  observed: str | None = None) -> RecordEnvelope:
+    def _envelope(
+        self, template: RecordEnvelope, family: str, now: str, observed: str | None = None
+    ) -> RecordEnvelope:
         env = template.__copy__()  # type: ignore[attr-defined]
         _set(env, "record_ref", self.record_ref(family))
         _set(env, "recorded_at", now)
@@ -197,8 +242,10 @@ class RecordFactory:
                 kind = type(value)
         if (
             key in _METRIC_KEYS
-            and ((kind is float and value - value == 0.0)
-                 or (kind is int and INT64_MIN <= value <= INT64_MAX))
+            and (
+                (kind is float and value - value == 0.0)
+                or (kind is int and INT64_MIN <= value <= INT64_MAX)
+            )
             and unit in _UNITS
             and aggregation_scope in _SCOPES
             and summary_basis in _BASES
@@ -221,8 +268,9 @@ class RecordFactory:
             if step is not None:
                 _set(payload, "tags", FrozenMap(step=str(step)))
         else:
-            payload = self._slow_metric(key, value, unit, aggregation_scope, tags,
-                                        summary_basis, step)
+            payload = self._slow_metric(
+                key, value, unit, aggregation_scope, tags, summary_basis, step
+            )
         now, micros = utc_now()
         envelope = self._envelope(self._metric_env, "metric", now)
         record = self._metric.__copy__()  # type: ignore[attr-defined]
@@ -230,20 +278,37 @@ class RecordFactory:
         _set(record, "payload", payload)
         return record, "record:" + envelope.record_ref.value, micros
 
-    def _slow_metric(self, key: Any, value: Any, unit: Any, aggregation_scope: Any, tags: Any,
-                     summary_basis: Any, step: Any) -> MetricPayload:
-        emission = MetricEmission(key=key, value=value, unit=unit,
-                                  aggregation_scope=aggregation_scope, tags=tags,
-                                  summary_basis=summary_basis or "raw_observation", step=step)
+    def _slow_metric(
+        self,
+        key: Any,
+        value: Any,
+        unit: Any,
+        aggregation_scope: Any,
+        tags: Any,
+        summary_basis: Any,
+        step: Any,
+    ) -> MetricPayload:
+        emission = MetricEmission(
+            key=key,
+            value=value,
+            unit=unit,
+            aggregation_scope=aggregation_scope,
+            tags=tags,
+            summary_basis=summary_basis or "raw_observation",
+            step=step,
+        )
         merged = dict(emission.tags or {})
         if emission.step is not None:
             merged["step"] = str(emission.step)
         with logged_grammar():  # the key grammar ML code uses; NaN and infinities kept
             payload = MetricPayload(
-                metric_key=emission.key, value=emission.value,
+                metric_key=emission.key,
+                value=emission.value,
                 value_type="int" if isinstance(emission.value, int) else "float",
-                unit=emission.unit, aggregation_scope=emission.aggregation_scope,
-                subject_ref=self.subject_ref, tags=merged or None,
+                unit=emission.unit,
+                aggregation_scope=emission.aggregation_scope,
+                subject_ref=self.subject_ref,
+                tags=merged or None,
                 summary_basis=emission.summary_basis,
             )
         if payload.metric_key == key:
@@ -256,17 +321,31 @@ class RecordFactory:
 
     # ------------------------------------------------------------------ degraded
 
-    def degraded(self, issue_key: str, summary: str,
-                 attributes: Mapping[str, Any] | None = None) -> DegradedRecord:
+    def degraded(
+        self, issue_key: str, summary: str, attributes: Mapping[str, Any] | None = None
+    ) -> DegradedRecord:
         """A degraded record (a ``capture_gap``) of this context: what could not be recorded
         and why, in place of the emission that failed."""
         now = utc_now_text()
         envelope = msgspec.structs.replace(
-            self._event_env, record_ref=self.record_ref("degraded"), record_type="degraded",
-            recorded_at=now, observed_at=now, degradation_marker="capture_gap")
-        return DegradedRecord(envelope, DegradedPayload(
-            issue_key=issue_key, category="capture", severity="warning", summary=summary,
-            subject_ref=self.subject_ref, attributes=attributes))
+            self._event_env,
+            record_ref=self.record_ref("degraded"),
+            record_type="degraded",
+            recorded_at=now,
+            observed_at=now,
+            degradation_marker="capture_gap",
+        )
+        return DegradedRecord(
+            envelope,
+            DegradedPayload(
+                issue_key=issue_key,
+                category="capture",
+                severity="warning",
+                summary=summary,
+                subject_ref=self.subject_ref,
+                attributes=attributes,
+            ),
+        )
 
     # ------------------------------------------------------------------ event
 
@@ -294,18 +373,24 @@ class RecordFactory:
             _set(payload, "level", level)
             _set(payload, "message", message)
         else:
-            emission = EventEmission(key=key, message=message, level=level,
-                                     attributes=attributes, tags=tags)
+            emission = EventEmission(
+                key=key, message=message, level=level, attributes=attributes, tags=tags
+            )
             merged: dict[str, Any] = dict(emission.attributes or {})
             if emission.tags:
                 if "tags" in merged:
                     raise CaptureError(
                         "event attributes must not contain a 'tags' key when tags= is given.",
-                        code="capture_event_tags_conflict")
+                        code="capture_event_tags_conflict",
+                    )
                 merged["tags"] = dict(emission.tags)
             payload = StructuredEventPayload(
-                event_key=emission.key, level=emission.level, message=emission.message,
-                subject_ref=self.subject_ref, attributes=merged or None)
+                event_key=emission.key,
+                level=emission.level,
+                message=emission.message,
+                subject_ref=self.subject_ref,
+                attributes=merged or None,
+            )
             if payload.event_key == key:
                 _remember(_EVENT_KEYS, key)
         record = copy.copy(self._event)
@@ -335,8 +420,13 @@ class RecordFactory:
         payload = TraceSpanPayload(
             span_id=span_id or f"span-{secrets.token_hex(6)}",
             trace_id=trace_id or f"trace-{secrets.token_hex(8)}",
-            parent_span_id=parent_span_id, span_name=name, started_at=started_at,
-            ended_at=ended_at, status=status, span_kind=span_kind, attributes=attributes,
+            parent_span_id=parent_span_id,
+            span_name=name,
+            started_at=started_at,
+            ended_at=ended_at,
+            status=status,
+            span_kind=span_kind,
+            attributes=attributes,
             linked_refs=tuple(linked_refs),
         )
         now = utc_now_text()
@@ -345,8 +435,11 @@ class RecordFactory:
             envelope = self._envelope(self._span_env, "span", recorded, payload.started_at)
         else:  # validated: a start in the future is refused like any other record
             envelope = msgspec.structs.replace(
-                self._span_env, record_ref=self.record_ref("span"), recorded_at=now,
-                observed_at=payload.started_at)
+                self._span_env,
+                record_ref=self.record_ref("span"),
+                recorded_at=now,
+                observed_at=payload.started_at,
+            )
         record = copy.copy(self._span)
         _set(record, "envelope", envelope)
         _set(record, "payload", payload)

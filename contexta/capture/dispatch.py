@@ -80,8 +80,11 @@ class LocalCaptureFile:
         lines: dict[PayloadFamily, list[bytes]] = {}
         for at, family, payload in queue:
             entry = {
-                "captured_at": _iso(at), "sink_name": self.name, "family": family.value,
-                "payload_type": type(payload).__name__, "payload_ref": _ref_of(payload),
+                "captured_at": _iso(at),
+                "sink_name": self.name,
+                "family": family.value,
+                "payload_type": type(payload).__name__,
+                "payload_ref": _ref_of(payload),
                 "payload": _serialize(payload),
             }
             lines.setdefault(family, []).append(_ENCODE(entry))
@@ -119,8 +122,9 @@ class CaptureDispatcher:
         self.sinks = tuple(sinks)
 
     @classmethod
-    def with_default_local_sink(cls, *, config: Any, sinks: Sequence[Any] | None = None
-                                ) -> CaptureDispatcher:
+    def with_default_local_sink(
+        cls, *, config: Any, sinks: Sequence[Any] | None = None
+    ) -> CaptureDispatcher:
         """``sinks``, or 1.0's default: one JSON-lines sink under ``<cache>/capture``."""
         if sinks is None:
             sinks = (LocalJsonlSink(Path(config.workspace.cache_path) / "capture"),)
@@ -147,24 +151,35 @@ class CaptureDispatcher:
         """Deliveries of ``payload`` to every sink (no outbox: see :meth:`dispatch_capture`)."""
         return self._deliver(family, payload)[0]
 
-    def _deliver(self, family: PayloadFamily, payload: Any
-                 ) -> tuple[tuple[Delivery, ...], list[tuple[Any, BaseException]]]:
+    def _deliver(
+        self, family: PayloadFamily, payload: Any
+    ) -> tuple[tuple[Delivery, ...], list[tuple[Any, BaseException]]]:
         out: list[Delivery] = []
         failures: list[tuple[Any, BaseException]] = []
         attempts = int(self._setting("retry_attempts", 0)) + 1
         for sink in self.sinks:
             name = str(getattr(sink, "name", type(sink).__name__))
             if hasattr(sink, "supports") and not sink.supports(family):
-                out.append(Delivery(name, family, DeliveryStatus.SKIPPED,
-                                    "family not supported"))
+                out.append(Delivery(name, family, DeliveryStatus.SKIPPED, "family not supported"))
                 continue
             try:
                 receipt = self._capture(sink, family, payload)
             except Exception as exc:  # reported on the result, never raised
                 info = FailureInfo.from_exception(exc)
-                out.append(Delivery(name, family, DeliveryStatus.FAILURE, info.message, {
-                    "error_code": info.code, "error_type": info.error_type,
-                    "retryable": info.retryable, "attempts": attempts}))
+                out.append(
+                    Delivery(
+                        name,
+                        family,
+                        DeliveryStatus.FAILURE,
+                        info.message,
+                        {
+                            "error_code": info.code,
+                            "error_type": info.error_type,
+                            "retryable": info.retryable,
+                            "attempts": attempts,
+                        },
+                    )
+                )
                 failures.append((sink, exc))
                 continue
             out.append(Delivery(name, family, receipt.status, receipt.detail))
@@ -178,8 +193,11 @@ class CaptureDispatcher:
         family = PayloadFamily(result.family)
         added, failures = self._deliver(family, result.payload)
         deliveries = (*result.deliveries, *added)
-        failed = [d for d in added if d.status is not DeliveryStatus.SUCCESS
-                  and d.status is not DeliveryStatus.SKIPPED]
+        failed = [
+            d
+            for d in added
+            if d.status is not DeliveryStatus.SUCCESS and d.status is not DeliveryStatus.SKIPPED
+        ]
         if not failed:
             return msgspec.structs.replace(result, deliveries=deliveries)
         reasons = [*result.degradation_reasons, *(f"{d.sink_name}: {d.detail}" for d in failed)]
@@ -191,11 +209,16 @@ class CaptureDispatcher:
                 warnings.append("failed deliveries were queued to the recovery outbox")
                 reasons.append("recovered_to_outbox")
         return CaptureResult.with_degradation(
-            family, payload=result.payload, deliveries=deliveries, metadata=result.metadata,
+            family,
+            payload=result.payload,
+            deliveries=deliveries,
+            metadata=result.metadata,
             warnings=tuple(dict.fromkeys(warnings)),
             degradation_reasons=tuple(dict.fromkeys(reasons)),
             recovered_to_outbox=bool(replay_refs) or result.recovered_to_outbox,
-            replay_refs=(*result.replay_refs, *replay_refs), applied=result.applied)
+            replay_refs=(*result.replay_refs, *replay_refs),
+            applied=result.applied,
+        )
 
     def dispatch_batch(self, batch: BatchCaptureResult) -> BatchCaptureResult:
         results = tuple(self.dispatch_capture(item) for item in batch.results)
@@ -220,8 +243,9 @@ def _replay_ref(family: PayloadFamily) -> str:
     return f"replay:{family.value.lower()}.{millis}.{count}"
 
 
-def write_outbox_entries(config: Any, family: PayloadFamily, payload: Any,
-                         failures: Sequence[tuple[Any, BaseException]]) -> tuple[str, ...]:
+def write_outbox_entries(
+    config: Any, family: PayloadFamily, payload: Any, failures: Sequence[tuple[Any, BaseException]]
+) -> tuple[str, ...]:
     """Append one outbox line per failed sink delivery; returns their replay refs (none when
     the configuration names no outbox)."""
     root = getattr(getattr(config, "recovery", None), "outbox_root", None)
@@ -237,12 +261,22 @@ def write_outbox_entries(config: Any, family: PayloadFamily, payload: Any,
             info = FailureInfo.from_exception(error)
             ref = _replay_ref(family)
             refs.append(ref)
-            lines.append(outbox_line({
-                "replay_ref": ref, "failed_at": iso_utc_now(),
-                "sink_name": str(getattr(sink, "name", type(sink).__name__)),
-                "family": family.value, "payload_type": type(payload).__name__,
-                "payload_ref": _ref_of(payload), "error": info.message,
-                "error_code": info.code, "attempts": attempts, "payload": serialized}))
+            lines.append(
+                outbox_line(
+                    {
+                        "replay_ref": ref,
+                        "failed_at": iso_utc_now(),
+                        "sink_name": str(getattr(sink, "name", type(sink).__name__)),
+                        "family": family.value,
+                        "payload_type": type(payload).__name__,
+                        "payload_ref": _ref_of(payload),
+                        "error": info.message,
+                        "error_code": info.code,
+                        "attempts": attempts,
+                        "payload": serialized,
+                    }
+                )
+            )
         Path(root).mkdir(parents=True, exist_ok=True)
         with (Path(root) / OUTBOX_FILE).open("a", encoding="utf-8", newline="\n") as handle:
             handle.write("".join(lines))
@@ -251,15 +285,17 @@ def write_outbox_entries(config: Any, family: PayloadFamily, payload: Any,
 
 def outbox_line(entry: Mapping[str, Any]) -> str:
     """One outbox entry as 1.0 writes it: sorted keys, compact, non-ASCII kept, newline."""
-    return json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      default=str) + "\n"
+    return (
+        json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+        + "\n"
+    )
 
 
-def dispatch_capture_result(dispatcher: CaptureDispatcher, result: CaptureResult
-                            ) -> CaptureResult:
+def dispatch_capture_result(dispatcher: CaptureDispatcher, result: CaptureResult) -> CaptureResult:
     return dispatcher.dispatch_capture(result)
 
 
-def dispatch_batch_capture_result(dispatcher: CaptureDispatcher, batch: BatchCaptureResult
-                                  ) -> BatchCaptureResult:
+def dispatch_batch_capture_result(
+    dispatcher: CaptureDispatcher, batch: BatchCaptureResult
+) -> BatchCaptureResult:
     return dispatcher.dispatch_batch(batch)

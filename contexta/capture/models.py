@@ -53,8 +53,11 @@ def _fail(code: str, message: str, **details: Any) -> ValidationError:
 
 def _shown(value: Any) -> str:
     """``repr(value)``, shortened: a huge int is named, not printed in full."""
-    text = repr(value) if not isinstance(value, int) or value.bit_length() < 200 else (
-        f"an int of {value.bit_length()} bits")
+    text = (
+        repr(value)
+        if not isinstance(value, int) or value.bit_length() < 200
+        else (f"an int of {value.bit_length()} bits")
+    )
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -65,15 +68,21 @@ def _check_step_tag(raw: str) -> None:
     except ValueError:
         return  # not a number (or of more than 4,300 digits): kept as a plain tag
     if not INT64_MIN <= step <= INT64_MAX:
-        raise _fail("capture_model_invalid_step",
-                    f"tags['step'] must be an int within 64 bits (-2**63 to 2**63-1), got "
-                    f"{_shown(raw)}.", field_name="tags.step", value=_shown(raw))
+        raise _fail(
+            "capture_model_invalid_step",
+            f"tags['step'] must be an int within 64 bits (-2**63 to 2**63-1), got {_shown(raw)}.",
+            field_name="tags.step",
+            value=_shown(raw),
+        )
 
 
 def _text(field: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise _fail("capture_model_invalid_string", f"{field} must be a string, got "
-                    f"{type(value).__name__}.", field_name=field)
+        raise _fail(
+            "capture_model_invalid_string",
+            f"{field} must be a string, got {type(value).__name__}.",
+            field_name=field,
+        )
     text = value.strip()
     if not text:
         raise _fail("capture_model_invalid_string", f"{field} must not be blank.", field_name=field)
@@ -87,8 +96,12 @@ def _optional_text(field: str, value: Any) -> str | None:
 def _marker(field: str, value: Any, allowed: tuple[str, ...]) -> str:
     text = _text(field, value)
     if text not in allowed:
-        raise _fail("capture_model_invalid_marker", f"{field} must be one of "
-                    f"{', '.join(allowed)}, got {text!r}.", field_name=field, value=text)
+        raise _fail(
+            "capture_model_invalid_marker",
+            f"{field} must be one of {', '.join(allowed)}, got {text!r}.",
+            field_name=field,
+            value=text,
+        )
     return text
 
 
@@ -108,9 +121,13 @@ def metric_key(value: Any) -> str:
     try:
         return logged_key("key", text, "capture_model_invalid_metric_key")
     except ValidationError:
-        raise _fail("capture_model_invalid_metric_key", f"Invalid metric key {_shown(text)}. "
-                    f"{LOGGED_KEY_RULE}", field_name="key", value=text,
-                    rule=LOGGED_KEY_RULE) from None
+        raise _fail(
+            "capture_model_invalid_metric_key",
+            f"Invalid metric key {_shown(text)}. {LOGGED_KEY_RULE}",
+            field_name="key",
+            value=text,
+            rule=LOGGED_KEY_RULE,
+        ) from None
 
 
 def metric_value(value: Any) -> int | float:
@@ -119,11 +136,14 @@ def metric_value(value: Any) -> int | float:
     are kept (diagnostics mark them, select-best skips them)."""
     real = real_number(value)
     if real is None or (type(real) is int and not INT64_MIN <= real <= INT64_MAX):
-        raise _fail("capture_model_invalid_metric_value",
-                    f"value must be a real number (an int within 64 bits, a float, NaN or an "
-                    f"infinity; not a bool, str or array), got {_shown(value)} of type "
-                    f"{type(value).__name__}.", value=_shown(value),
-                    value_type=type(value).__name__)
+        raise _fail(
+            "capture_model_invalid_metric_value",
+            f"value must be a real number (an int within 64 bits, a float, NaN or an "
+            f"infinity; not a bool, str or array), got {_shown(value)} of type "
+            f"{type(value).__name__}.",
+            value=_shown(value),
+            value_type=type(value).__name__,
+        )
     return real
 
 
@@ -131,13 +151,18 @@ def _json_map(field: str, mapping: Any) -> Mapping[str, Any]:
     if mapping is None:
         return EMPTY_MAP
     if not isinstance(mapping, Mapping):
-        raise _fail("capture_model_invalid_mapping", f"{field} must be a mapping.",
-                    field_name=field)
+        raise _fail(
+            "capture_model_invalid_mapping", f"{field} must be a mapping.", field_name=field
+        )
     out: dict[str, Any] = {}
     for key, item in mapping.items():
         if not isinstance(key, str) or not key.strip():
-            raise _fail("capture_model_invalid_mapping", f"{field} has an invalid key {key!r}.",
-                        field_name=field, key=repr(key))
+            raise _fail(
+                "capture_model_invalid_mapping",
+                f"{field} has an invalid key {key!r}.",
+                field_name=field,
+                key=repr(key),
+            )
         try:
             out[key.strip()] = freeze_json(f"{field}.{key.strip()}", item)
         except ValidationError as exc:
@@ -149,13 +174,18 @@ def _string_map(field: str, mapping: Any) -> Mapping[str, str]:
     if mapping is None:
         return EMPTY_MAP
     if not isinstance(mapping, Mapping):
-        raise _fail("capture_model_invalid_mapping", f"{field} must be a mapping.",
-                    field_name=field)
+        raise _fail(
+            "capture_model_invalid_mapping", f"{field} must be a mapping.", field_name=field
+        )
     out: dict[str, str] = {}
     for key, item in mapping.items():
         if not isinstance(key, str) or not key.strip():
-            raise _fail("capture_model_invalid_mapping", f"{field} has an invalid key {key!r}.",
-                        field_name=field, key=repr(key))
+            raise _fail(
+                "capture_model_invalid_mapping",
+                f"{field} has an invalid key {key!r}.",
+                field_name=field,
+                key=repr(key),
+            )
         out[key.strip()] = _text(f"{field}.{key.strip()}", item)
     return FrozenMap((key, out[key]) for key in sorted(out))
 
@@ -169,16 +199,22 @@ class EventEmission:
     tags: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", _token("key", self.key, DOTTED_KEBAB,
-                                               "capture_model_invalid_event_key"))
+        object.__setattr__(
+            self, "key", _token("key", self.key, DOTTED_KEBAB, "capture_model_invalid_event_key")
+        )
         object.__setattr__(self, "message", _text("message", self.message))
         object.__setattr__(self, "level", _marker("level", self.level, EVENT_LEVELS))
         object.__setattr__(self, "attributes", _json_map("attributes", self.attributes))
         object.__setattr__(self, "tags", _string_map("tags", self.tags))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "message": self.message, "level": self.level,
-                "attributes": thaw(self.attributes), "tags": dict(self.tags or {})}
+        return {
+            "key": self.key,
+            "message": self.message,
+            "level": self.level,
+            "attributes": thaw(self.attributes),
+            "tags": dict(self.tags or {}),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,26 +231,45 @@ class MetricEmission:
         object.__setattr__(self, "key", metric_key(self.key))
         object.__setattr__(self, "value", metric_value(self.value))
         object.__setattr__(self, "unit", _optional_text("unit", self.unit))
-        object.__setattr__(self, "aggregation_scope", _marker(
-            "aggregation_scope", self.aggregation_scope, AGGREGATION_SCOPES))
+        object.__setattr__(
+            self,
+            "aggregation_scope",
+            _marker("aggregation_scope", self.aggregation_scope, AGGREGATION_SCOPES),
+        )
         object.__setattr__(self, "tags", _string_map("tags", self.tags))
-        object.__setattr__(self, "summary_basis", _token(
-            "summary_basis", self.summary_basis, SNAKE, "capture_model_invalid_summary_basis"))
+        object.__setattr__(
+            self,
+            "summary_basis",
+            _token(
+                "summary_basis", self.summary_basis, SNAKE, "capture_model_invalid_summary_basis"
+            ),
+        )
         tagged = (self.tags or {}).get("step")
         if tagged is not None:
             _check_step_tag(tagged)
         step = self.step
         if step is not None and (
-            not isinstance(step, int) or isinstance(step, bool) or not INT64_MIN <= step <= INT64_MAX
+            not isinstance(step, int)
+            or isinstance(step, bool)
+            or not INT64_MIN <= step <= INT64_MAX
         ):
-            raise _fail("capture_model_invalid_step",
-                        f"step must be an int within 64 bits (-2**63 to 2**63-1), got "
-                        f"{_shown(step)}.", field_name="step", value=_shown(step))
+            raise _fail(
+                "capture_model_invalid_step",
+                f"step must be an int within 64 bits (-2**63 to 2**63-1), got {_shown(step)}.",
+                field_name="step",
+                value=_shown(step),
+            )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "value": self.value, "unit": self.unit,
-                "aggregation_scope": self.aggregation_scope, "tags": dict(self.tags or {}),
-                "summary_basis": self.summary_basis, "step": self.step}
+        return {
+            "key": self.key,
+            "value": self.value,
+            "unit": self.unit,
+            "aggregation_scope": self.aggregation_scope,
+            "tags": dict(self.tags or {}),
+            "summary_basis": self.summary_basis,
+            "step": self.step,
+        }
 
 
 def _linked(values: Any) -> tuple[str, ...]:
@@ -225,8 +280,11 @@ def _linked(values: Any) -> tuple[str, ...]:
         elif isinstance(item, str):
             out.append(str(StableRef.parse(item)))
         else:
-            raise _fail("capture_model_invalid_linked_ref",
-                        "linked_refs must hold StableRef or str values.", index=index)
+            raise _fail(
+                "capture_model_invalid_linked_ref",
+                "linked_refs must hold StableRef or str values.",
+                index=index,
+            )
     return tuple(out)
 
 
@@ -242,10 +300,16 @@ class SpanEmission:
     parent_span_id: str | None = None
 
     def __post_init__(self) -> None:
-        started = None if self.started_at is None else normalize_timestamp(
-            self.started_at, field="SpanEmission.started_at")
-        ended = None if self.ended_at is None else normalize_timestamp(
-            self.ended_at, field="SpanEmission.ended_at")
+        started = (
+            None
+            if self.started_at is None
+            else normalize_timestamp(self.started_at, field="SpanEmission.started_at")
+        )
+        ended = (
+            None
+            if self.ended_at is None
+            else normalize_timestamp(self.ended_at, field="SpanEmission.ended_at")
+        )
         object.__setattr__(self, "name", _text("name", self.name))
         object.__setattr__(self, "started_at", started)
         object.__setattr__(self, "ended_at", ended)
@@ -253,14 +317,21 @@ class SpanEmission:
         object.__setattr__(self, "span_kind", _marker("span_kind", self.span_kind, SPAN_KINDS))
         object.__setattr__(self, "attributes", _json_map("attributes", self.attributes))
         object.__setattr__(self, "linked_refs", _linked(self.linked_refs))
-        object.__setattr__(self, "parent_span_id", _optional_text("parent_span_id",
-                                                                  self.parent_span_id))
+        object.__setattr__(
+            self, "parent_span_id", _optional_text("parent_span_id", self.parent_span_id)
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "started_at": self.started_at, "ended_at": self.ended_at,
-                "status": self.status, "span_kind": self.span_kind,
-                "attributes": thaw(self.attributes), "linked_refs": list(self.linked_refs or ()),
-                "parent_span_id": self.parent_span_id}
+        return {
+            "name": self.name,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "status": self.status,
+            "span_kind": self.span_kind,
+            "attributes": thaw(self.attributes),
+            "linked_refs": list(self.linked_refs or ()),
+            "parent_span_id": self.parent_span_id,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,23 +344,35 @@ class ArtifactRegistrationEmission:
     allow_missing: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "artifact_kind", _token(
-            "artifact_kind", self.artifact_kind, SNAKE, "capture_model_invalid_artifact_kind"))
+        object.__setattr__(
+            self,
+            "artifact_kind",
+            _token(
+                "artifact_kind", self.artifact_kind, SNAKE, "capture_model_invalid_artifact_kind"
+            ),
+        )
         object.__setattr__(self, "path", _text("path", str(self.path)))
         ref = self.artifact_ref
         if isinstance(ref, str):
             object.__setattr__(self, "artifact_ref", StableRef.parse(ref))
         elif ref is not None and not isinstance(ref, StableRef):
-            raise _fail("capture_model_invalid_artifact_ref",
-                        "artifact_ref must be a StableRef, str or None.")
+            raise _fail(
+                "capture_model_invalid_artifact_ref",
+                "artifact_ref must be a StableRef, str or None.",
+            )
         for name in ("compute_hash", "allow_missing"):
             if not isinstance(getattr(self, name), bool):
-                raise _fail("capture_model_invalid_bool", f"{name} must be a bool.",
-                            field_name=name)
+                raise _fail(
+                    "capture_model_invalid_bool", f"{name} must be a bool.", field_name=name
+                )
         object.__setattr__(self, "attributes", _json_map("attributes", self.attributes))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"artifact_kind": self.artifact_kind, "path": self.path,
-                "artifact_ref": None if self.artifact_ref is None else str(self.artifact_ref),
-                "attributes": thaw(self.attributes), "compute_hash": self.compute_hash,
-                "allow_missing": self.allow_missing}
+        return {
+            "artifact_kind": self.artifact_kind,
+            "path": self.path,
+            "artifact_ref": None if self.artifact_ref is None else str(self.artifact_ref),
+            "attributes": thaw(self.attributes),
+            "compute_hash": self.compute_hash,
+            "allow_missing": self.allow_missing,
+        }

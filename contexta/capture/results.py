@@ -114,8 +114,12 @@ class ResultMessage(msgspec.Struct, frozen=True):
     details: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level.value, "code": self.code, "message": self.message,
-                "details": None if self.details is None else dict(self.details)}
+        return {
+            "level": self.level.value,
+            "code": self.code,
+            "message": self.message,
+            "details": None if self.details is None else dict(self.details),
+        }
 
 
 class DegradationNote(msgspec.Struct, frozen=True):
@@ -129,9 +133,14 @@ class DegradationNote(msgspec.Struct, frozen=True):
     details: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "fidelity_loss": self.fidelity_loss,
-                "recoverable": self.recoverable, "affected_planes": list(self.affected_planes),
-                "details": None if self.details is None else dict(self.details)}
+        return {
+            "code": self.code,
+            "message": self.message,
+            "fidelity_loss": self.fidelity_loss,
+            "recoverable": self.recoverable,
+            "affected_planes": list(self.affected_planes),
+            "details": None if self.details is None else dict(self.details),
+        }
 
 
 class FailureInfo(msgspec.Struct, frozen=True):
@@ -146,15 +155,25 @@ class FailureInfo(msgspec.Struct, frozen=True):
     @classmethod
     def from_exception(cls, error: BaseException) -> FailureInfo:
         if isinstance(error, ContextaError):
-            return cls(error.code, error.message, error.retryable, type(error).__name__,
-                       None if error.details is None else dict(error.details))
-        return cls("unexpected_error", str(error) or type(error).__name__, False,
-                   type(error).__name__)
+            return cls(
+                error.code,
+                error.message,
+                error.retryable,
+                type(error).__name__,
+                None if error.details is None else dict(error.details),
+            )
+        return cls(
+            "unexpected_error", str(error) or type(error).__name__, False, type(error).__name__
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "retryable": self.retryable,
-                "error_type": self.error_type,
-                "details": None if self.details is None else dict(self.details)}
+        return {
+            "code": self.code,
+            "message": self.message,
+            "retryable": self.retryable,
+            "error_type": self.error_type,
+            "details": None if self.details is None else dict(self.details),
+        }
 
 
 class Delivery(msgspec.Struct, frozen=True):
@@ -172,9 +191,13 @@ class Delivery(msgspec.Struct, frozen=True):
         _set(self, "metadata", _frozen(self.metadata))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sink_name": self.sink_name, "family": _value(self.family),
-                "status": _value(self.status), "detail": self.detail,
-                "metadata": dict(self.metadata or {})}
+        return {
+            "sink_name": self.sink_name,
+            "family": _value(self.family),
+            "status": _value(self.status),
+            "detail": self.detail,
+            "metadata": dict(self.metadata or {}),
+        }
 
 
 class _Outcome:
@@ -222,8 +245,11 @@ class CaptureResult(msgspec.Struct, _Outcome, frozen=True):
         status = _enum(ResultStatus, self.status, "status")
         _set(self, "status", status)
         _set(self, "family", _enum(PayloadFamily, self.family, "family"))
-        _set(self, "deliveries", tuple(
-            d if isinstance(d, Delivery) else Delivery(**d) for d in self.deliveries))
+        _set(
+            self,
+            "deliveries",
+            tuple(d if isinstance(d, Delivery) else Delivery(**d) for d in self.deliveries),
+        )
         for name in ("warnings", "degradation_reasons", "replay_refs"):
             _set(self, name, tuple(str(item).strip() for item in getattr(self, name)))
         _set(self, "metadata", _frozen(self.metadata))
@@ -233,20 +259,38 @@ class CaptureResult(msgspec.Struct, _Outcome, frozen=True):
             _set(self, "value", self.payload)
         elif self.payload is not None and self.payload != self.value:
             raise _invalid("payload and value must match when both are given.")
-        _set(self, "messages", tuple(self.messages) + tuple(
-            ResultMessage(MessageLevel.WARNING, f"capture_warning_{i + 1}", text)
-            for i, text in enumerate(self.warnings)))
+        _set(
+            self,
+            "messages",
+            tuple(self.messages)
+            + tuple(
+                ResultMessage(MessageLevel.WARNING, f"capture_warning_{i + 1}", text)
+                for i, text in enumerate(self.warnings)
+            ),
+        )
         notes = tuple(self.degradation_notes)
         if status is ResultStatus.DEGRADED and not notes:
             notes = tuple(
-                DegradationNote(f"capture_degradation_{i + 1}", reason, affected_planes=("capture",))
+                DegradationNote(
+                    f"capture_degradation_{i + 1}", reason, affected_planes=("capture",)
+                )
                 for i, reason in enumerate(self.degradation_reasons)
-            ) or (DegradationNote("capture_degraded", "Capture completed with degradation.",
-                                  affected_planes=("capture",)),)
+            ) or (
+                DegradationNote(
+                    "capture_degraded",
+                    "Capture completed with degradation.",
+                    affected_planes=("capture",),
+                ),
+            )
         _set(self, "degradation_notes", notes)
         if status is ResultStatus.FAILURE and self.failure is None:
-            _set(self, "failure", FailureInfo(self.error_code or "capture_failed",
-                                              self.error_message or "Capture failed."))
+            _set(
+                self,
+                "failure",
+                FailureInfo(
+                    self.error_code or "capture_failed", self.error_message or "Capture failed."
+                ),
+            )
         if self.failure is not None:
             if status is ResultStatus.SUCCESS:
                 raise _invalid("A SUCCESS result cannot carry failure info.")
@@ -262,49 +306,101 @@ class CaptureResult(msgspec.Struct, _Outcome, frozen=True):
     # ------------------------------------------------------------------ builders (1.0's)
 
     @classmethod
-    def success(cls, family: PayloadFamily | str, *, payload: Any = None,
-                deliveries: Sequence[Delivery] = (), warnings: Sequence[str] = (),
-                messages: Sequence[ResultMessage] = (), metadata: Mapping[str, Any] | None = None,
-                applied: bool = True) -> CaptureResult:
-        return cls(status=ResultStatus.SUCCESS, family=family, payload=payload,
-                   deliveries=tuple(deliveries), warnings=tuple(warnings),
-                   messages=tuple(messages), metadata=metadata, applied=applied)
+    def success(
+        cls,
+        family: PayloadFamily | str,
+        *,
+        payload: Any = None,
+        deliveries: Sequence[Delivery] = (),
+        warnings: Sequence[str] = (),
+        messages: Sequence[ResultMessage] = (),
+        metadata: Mapping[str, Any] | None = None,
+        applied: bool = True,
+    ) -> CaptureResult:
+        return cls(
+            status=ResultStatus.SUCCESS,
+            family=family,
+            payload=payload,
+            deliveries=tuple(deliveries),
+            warnings=tuple(warnings),
+            messages=tuple(messages),
+            metadata=metadata,
+            applied=applied,
+        )
 
     @classmethod
-    def with_degradation(cls, family: PayloadFamily | str, *, payload: Any = None,
-                         deliveries: Sequence[Delivery] = (), warnings: Sequence[str] = (),
-                         degradation_reasons: Sequence[str] = (),
-                         degradation_notes: Sequence[DegradationNote] = (),
-                         degradation_emitted: bool = False, degradation_payload: Any = None,
-                         recovered_to_outbox: bool = False, replay_refs: Sequence[str] = (),
-                         messages: Sequence[ResultMessage] = (),
-                         metadata: Mapping[str, Any] | None = None, applied: bool = True,
-                         planned_only: bool = False) -> CaptureResult:
-        return cls(status=ResultStatus.DEGRADED, family=family, payload=payload,
-                   deliveries=tuple(deliveries), warnings=tuple(warnings),
-                   degradation_reasons=tuple(degradation_reasons),
-                   degradation_notes=tuple(degradation_notes),
-                   degradation_emitted=degradation_emitted,
-                   degradation_payload=degradation_payload,
-                   recovered_to_outbox=recovered_to_outbox, replay_refs=tuple(replay_refs),
-                   messages=tuple(messages), metadata=metadata, applied=applied,
-                   planned_only=planned_only)
+    def with_degradation(
+        cls,
+        family: PayloadFamily | str,
+        *,
+        payload: Any = None,
+        deliveries: Sequence[Delivery] = (),
+        warnings: Sequence[str] = (),
+        degradation_reasons: Sequence[str] = (),
+        degradation_notes: Sequence[DegradationNote] = (),
+        degradation_emitted: bool = False,
+        degradation_payload: Any = None,
+        recovered_to_outbox: bool = False,
+        replay_refs: Sequence[str] = (),
+        messages: Sequence[ResultMessage] = (),
+        metadata: Mapping[str, Any] | None = None,
+        applied: bool = True,
+        planned_only: bool = False,
+    ) -> CaptureResult:
+        return cls(
+            status=ResultStatus.DEGRADED,
+            family=family,
+            payload=payload,
+            deliveries=tuple(deliveries),
+            warnings=tuple(warnings),
+            degradation_reasons=tuple(degradation_reasons),
+            degradation_notes=tuple(degradation_notes),
+            degradation_emitted=degradation_emitted,
+            degradation_payload=degradation_payload,
+            recovered_to_outbox=recovered_to_outbox,
+            replay_refs=tuple(replay_refs),
+            messages=tuple(messages),
+            metadata=metadata,
+            applied=applied,
+            planned_only=planned_only,
+        )
 
     @classmethod
-    def failure_result(cls, family: PayloadFamily | str, failure: FailureInfo | BaseException, *,
-                       deliveries: Sequence[Delivery] = (), warnings: Sequence[str] = (),
-                       replay_refs: Sequence[str] = (), messages: Sequence[ResultMessage] = (),
-                       metadata: Mapping[str, Any] | None = None, applied: bool = False,
-                       planned_only: bool = False) -> CaptureResult:
+    def failure_result(
+        cls,
+        family: PayloadFamily | str,
+        failure: FailureInfo | BaseException,
+        *,
+        deliveries: Sequence[Delivery] = (),
+        warnings: Sequence[str] = (),
+        replay_refs: Sequence[str] = (),
+        messages: Sequence[ResultMessage] = (),
+        metadata: Mapping[str, Any] | None = None,
+        applied: bool = False,
+        planned_only: bool = False,
+    ) -> CaptureResult:
         info = failure if isinstance(failure, FailureInfo) else FailureInfo.from_exception(failure)
-        return cls(status=ResultStatus.FAILURE, family=family, deliveries=tuple(deliveries),
-                   warnings=tuple(warnings), replay_refs=tuple(replay_refs),
-                   messages=tuple(messages), failure=info, metadata=metadata, applied=applied,
-                   planned_only=planned_only)
+        return cls(
+            status=ResultStatus.FAILURE,
+            family=family,
+            deliveries=tuple(deliveries),
+            warnings=tuple(warnings),
+            replay_refs=tuple(replay_refs),
+            messages=tuple(messages),
+            failure=info,
+            metadata=metadata,
+            applied=applied,
+            planned_only=planned_only,
+        )
 
     @classmethod
-    def _written(cls, template: CaptureResult, payload: Any, metadata: Mapping[str, Any],
-                 deliveries: tuple[Delivery, ...]) -> CaptureResult:
+    def _written(
+        cls,
+        template: CaptureResult,
+        payload: Any,
+        metadata: Mapping[str, Any],
+        deliveries: tuple[Delivery, ...],
+    ) -> CaptureResult:
         """Hot path: a copy of a validated template with the emission's fields set."""
         result = template.__copy__()
         _set(result, "payload", payload)
@@ -382,10 +478,16 @@ class BatchCaptureResult(msgspec.Struct, _Outcome, frozen=True):
         return sum(item.failed for item in self.items)
 
     @classmethod
-    def from_results(cls, family: PayloadFamily | str, results: Sequence[CaptureResult], *,
-                     messages: Sequence[ResultMessage] = (),
-                     metadata: Mapping[str, Any] | None = None, applied: bool | None = None,
-                     planned_only: bool | None = None) -> BatchCaptureResult:
+    def from_results(
+        cls,
+        family: PayloadFamily | str,
+        results: Sequence[CaptureResult],
+        *,
+        messages: Sequence[ResultMessage] = (),
+        metadata: Mapping[str, Any] | None = None,
+        applied: bool | None = None,
+        planned_only: bool | None = None,
+    ) -> BatchCaptureResult:
         items = tuple(results)
         if not items or all(r.succeeded for r in items):
             status = ResultStatus.SUCCESS
@@ -395,18 +497,28 @@ class BatchCaptureResult(msgspec.Struct, _Outcome, frozen=True):
             status = ResultStatus.DEGRADED
         notes = tuple(n for r in items for n in r.degradation_notes)
         if status is ResultStatus.DEGRADED and not notes:
-            notes = (DegradationNote("capture_batch_partial_failure",
-                                     "Batch capture completed with mixed item outcomes.",
-                                     affected_planes=("capture",)),)
+            notes = (
+                DegradationNote(
+                    "capture_batch_partial_failure",
+                    "Batch capture completed with mixed item outcomes.",
+                    affected_planes=("capture",),
+                ),
+            )
         failure = next((r.failure for r in items if r.failure is not None), None)
         return cls(
-            status=status, items=items, messages=tuple(messages), degradation_notes=notes,
+            status=status,
+            items=items,
+            messages=tuple(messages),
+            degradation_notes=notes,
             failure=failure if status is ResultStatus.FAILURE else None,
-            applied=any(r.applied for r in items) if applied is None and items else (
-                True if applied is None else applied),
+            applied=any(r.applied for r in items)
+            if applied is None and items
+            else (True if applied is None else applied),
             planned_only=(bool(items) and all(r.planned_only for r in items))
-            if planned_only is None else planned_only,
-            metadata=metadata, family=family,
+            if planned_only is None
+            else planned_only,
+            metadata=metadata,
+            family=family,
         )
 
     aggregate = from_results

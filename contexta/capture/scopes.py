@@ -47,7 +47,8 @@ __all__ = [
 ]
 
 _CURRENT_SPAN: contextvars.ContextVar[SpanScope | None] = contextvars.ContextVar(
-    "contexta_current_span", default=None)
+    "contexta_current_span", default=None
+)
 
 
 def _frozen(values: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -73,9 +74,17 @@ class BaseScope:
 
     scope_kind = "base"
 
-    def __init__(self, session: RuntimeSession, context: ActiveContext, model: Any, *,
-                 name: str, started_at: str, metadata: Mapping[str, Any] | None = None,
-                 parent: BaseScope | None = None) -> None:
+    def __init__(
+        self,
+        session: RuntimeSession,
+        context: ActiveContext,
+        model: Any,
+        *,
+        name: str,
+        started_at: str,
+        metadata: Mapping[str, Any] | None = None,
+        parent: BaseScope | None = None,
+    ) -> None:
         self._session = session
         self.context = context
         self._model = model
@@ -144,9 +153,11 @@ class BaseScope:
 
     def _ensure_open(self, action: str) -> None:
         if self._closed_at is not None:
-            raise ClosedScopeError(f"Cannot {action} on the closed {self.scope_kind} scope "
-                                   f"{self._ref}.", code="runtime_scope_closed",
-                                   details={"scope_kind": self.scope_kind, "ref": self._ref})
+            raise ClosedScopeError(
+                f"Cannot {action} on the closed {self.scope_kind} scope {self._ref}.",
+                code="runtime_scope_closed",
+                details={"scope_kind": self.scope_kind, "ref": self._ref},
+            )
 
     def _flush_pending_spans(self) -> None:
         for span in list(self._pending):
@@ -155,53 +166,88 @@ class BaseScope:
     def _make_factory(self) -> RecordFactory:
         ctx = self.context
         if ctx.run_ref is None:
-            raise CaptureError("Records need a run: this deployment scope has no run_ref.",
-                               code="capture_run_context_required")
+            raise CaptureError(
+                "Records need a run: this deployment scope has no run_ref.",
+                code="capture_run_context_required",
+            )
         self._factory = RecordFactory(
-            run_ref=ctx.run_ref, producer_ref=self._session.producer_ref,
-            schema_version=self._session.schema_version, counter=self._counter,
-            token=self._record_token, stage_ref=ctx.stage_execution_ref,
-            batch_ref=ctx.batch_execution_ref, sample_ref=ctx.sample_observation_ref,
-            op_ref=ctx.operation_context_ref, deployment_ref=ctx.deployment_execution_ref)
+            run_ref=ctx.run_ref,
+            producer_ref=self._session.producer_ref,
+            schema_version=self._session.schema_version,
+            counter=self._counter,
+            token=self._record_token,
+            stage_ref=ctx.stage_execution_ref,
+            batch_ref=ctx.batch_execution_ref,
+            sample_ref=ctx.sample_observation_ref,
+            op_ref=ctx.operation_context_ref,
+            deployment_ref=ctx.deployment_execution_ref,
+        )
         return self._factory
 
     # ------------------------------------------------------------------ records
 
-    def metric(self, key: str, value: Any, *, unit: str | None = None,
-               aggregation_scope: str = "step", tags: Mapping[str, str] | None = None,
-               summary_basis: str = "raw_observation", step: int | None = None) -> CaptureResult:
+    def metric(
+        self,
+        key: str,
+        value: Any,
+        *,
+        unit: str | None = None,
+        aggregation_scope: str = "step",
+        tags: Mapping[str, str] | None = None,
+        summary_basis: str = "raw_observation",
+        step: int | None = None,
+    ) -> CaptureResult:
         """Record one metric value (``step``, ours, is kept in the record's tags)."""
         if self._closed_at is not None:
             self._ensure_open("metric")
-        return self._session.emit_metric(self._factory or self._make_factory(), key, value, unit,
-                                         aggregation_scope, tags, summary_basis, step)
+        return self._session.emit_metric(
+            self._factory or self._make_factory(),
+            key,
+            value,
+            unit,
+            aggregation_scope,
+            tags,
+            summary_basis,
+            step,
+        )
 
-    def emit_metrics(self, emissions: Sequence[MetricEmission | Mapping[str, Any]]
-                     ) -> BatchCaptureResult:
+    def emit_metrics(
+        self, emissions: Sequence[MetricEmission | Mapping[str, Any]]
+    ) -> BatchCaptureResult:
         self._ensure_open("emit_metrics")
         factory = self._factory or self._make_factory()
         records = []
         for item in emissions:
             try:
                 e = item if isinstance(item, MetricEmission) else MetricEmission(**item)
-                records.append(factory.metric(e.key, e.value, e.unit, e.aggregation_scope,
-                                              e.tags, e.summary_basis, e.step))
+                records.append(
+                    factory.metric(
+                        e.key, e.value, e.unit, e.aggregation_scope, e.tags, e.summary_basis, e.step
+                    )
+                )
             except ValidationError as exc:  # as run.metric: a bad value is degraded, not raised
                 key = item.get("key") if isinstance(item, Mapping) else None
                 value = item.get("value") if isinstance(item, Mapping) else item
                 records.append(self._session.refused_metric(factory, key, value, exc))
         return self._session.emit_many(records, "metric_batch")
 
-    def event(self, key: str, *, message: str, level: str = "info",
-              attributes: Mapping[str, Any] | None = None,
-              tags: Mapping[str, str] | None = None) -> CaptureResult:
+    def event(
+        self,
+        key: str,
+        *,
+        message: str,
+        level: str = "info",
+        attributes: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> CaptureResult:
         """Record one structured event."""
         self._ensure_open("event")
         factory = self._factory or self._make_factory()
         return self._session.emit(factory.event(key, message, level, attributes, tags), "event")
 
-    def emit_events(self, emissions: Sequence[EventEmission | Mapping[str, Any]]
-                    ) -> BatchCaptureResult:
+    def emit_events(
+        self, emissions: Sequence[EventEmission | Mapping[str, Any]]
+    ) -> BatchCaptureResult:
         self._ensure_open("emit_events")
         factory = self._factory or self._make_factory()
         records = []
@@ -210,23 +256,43 @@ class BaseScope:
             records.append(factory.event(e.key, e.message, e.level, e.attributes, e.tags))
         return self._session.emit_many(records, "event_batch")
 
-    def span(self, name: str, *, started_at: str | None = None, ended_at: str | None = None,
-             status: str = "ok", span_kind: str = "operation",
-             attributes: Mapping[str, Any] | None = None, linked_refs: Sequence[Any] | None = None,
-             parent_span_id: str | None = None) -> Any:
+    def span(
+        self,
+        name: str,
+        *,
+        started_at: str | None = None,
+        ended_at: str | None = None,
+        status: str = "ok",
+        span_kind: str = "operation",
+        attributes: Mapping[str, Any] | None = None,
+        linked_refs: Sequence[Any] | None = None,
+        parent_span_id: str | None = None,
+    ) -> Any:
         """A trace span. With ``started_at``/``ended_at`` it is recorded at once (1.0's form)
         and a CaptureResult returned. Without them it returns a :class:`SpanScope`: use it as a
         context manager to time a block (``with stage.span("load"):``); a span scope never
         entered is recorded as an instant when closed (or when its owner closes)."""
         self._ensure_open("span")
         if started_at is None and ended_at is None:
-            return SpanScope(self, name, status=status, span_kind=span_kind,
-                             attributes=attributes, linked_refs=linked_refs,
-                             parent_span_id=parent_span_id)
-        e = SpanEmission(name=name, started_at=started_at, ended_at=ended_at, status=status,
-                         span_kind=span_kind, attributes=attributes,
-                         linked_refs=None if linked_refs is None else tuple(linked_refs),
-                         parent_span_id=parent_span_id)
+            return SpanScope(
+                self,
+                name,
+                status=status,
+                span_kind=span_kind,
+                attributes=attributes,
+                linked_refs=linked_refs,
+                parent_span_id=parent_span_id,
+            )
+        e = SpanEmission(
+            name=name,
+            started_at=started_at,
+            ended_at=ended_at,
+            status=status,
+            span_kind=span_kind,
+            attributes=attributes,
+            linked_refs=None if linked_refs is None else tuple(linked_refs),
+            parent_span_id=parent_span_id,
+        )
         return self._session.emit(self._span_record(e), "span")
 
     def _span_record(self, e: SpanEmission) -> Any:
@@ -234,34 +300,60 @@ class BaseScope:
         start = e.started_at or utc_now_text()
         parent = _CURRENT_SPAN.get()
         return factory.span(
-            e.name, started_at=start, ended_at=e.ended_at or start, status=e.status,
-            span_kind=e.span_kind, attributes=e.attributes, linked_refs=e.linked_refs or (),
+            e.name,
+            started_at=start,
+            ended_at=e.ended_at or start,
+            status=e.status,
+            span_kind=e.span_kind,
+            attributes=e.attributes,
+            linked_refs=e.linked_refs or (),
             parent_span_id=e.parent_span_id or (parent.span_id if parent else None),
-            trace_id=parent.trace_id if parent else None)
+            trace_id=parent.trace_id if parent else None,
+        )
 
-    def emit_spans(self, emissions: Sequence[SpanEmission | Mapping[str, Any]]
-                   ) -> BatchCaptureResult:
+    def emit_spans(
+        self, emissions: Sequence[SpanEmission | Mapping[str, Any]]
+    ) -> BatchCaptureResult:
         self._ensure_open("emit_spans")
-        records = [self._span_record(item if isinstance(item, SpanEmission)
-                                     else SpanEmission(**item)) for item in emissions]
+        records = [
+            self._span_record(item if isinstance(item, SpanEmission) else SpanEmission(**item))
+            for item in emissions
+        ]
         return self._session.emit_many(records, "span_batch")
 
     # ------------------------------------------------------------------ artifacts
 
-    def register_artifact(self, artifact_kind: str, path: str, *, artifact_ref: Any = None,
-                          attributes: Mapping[str, Any] | None = None, compute_hash: bool = True,
-                          allow_missing: bool = False) -> CaptureResult:
+    def register_artifact(
+        self,
+        artifact_kind: str,
+        path: str,
+        *,
+        artifact_ref: Any = None,
+        attributes: Mapping[str, Any] | None = None,
+        compute_hash: bool = True,
+        allow_missing: bool = False,
+    ) -> CaptureResult:
         """Record an artifact manifest (an ``artifact.put`` event) for a file; the body stays
         where it is (use ``ctx.artifact_store.put_artifact`` to store it)."""
         self._ensure_open("register_artifact")
-        e = ArtifactRegistrationEmission(artifact_kind=artifact_kind, path=path,
-                                         artifact_ref=artifact_ref, attributes=attributes,
-                                         compute_hash=compute_hash, allow_missing=allow_missing)
+        e = ArtifactRegistrationEmission(
+            artifact_kind=artifact_kind,
+            path=path,
+            artifact_ref=artifact_ref,
+            attributes=attributes,
+            compute_hash=compute_hash,
+            allow_missing=allow_missing,
+        )
         return self._register(e)
 
-    def log_artifact(self, path: str | Path, name: str | None = None, *,
-                     kind: str = "file", attributes: Mapping[str, Any] | None = None
-                     ) -> CaptureResult:
+    def log_artifact(
+        self,
+        path: str | Path,
+        name: str | None = None,
+        *,
+        kind: str = "file",
+        attributes: Mapping[str, Any] | None = None,
+    ) -> CaptureResult:
         """Store the file at ``path`` in the workspace's content-addressed artifact store, bound
         to this scope's run (and stage), in one call; ``contexta artifact get REF -o PATH``
         fetches it back. The ref is ``artifact:<run>.<name>`` (``name``: the file name by
@@ -271,22 +363,31 @@ class BaseScope:
         self._ensure_open("log_artifact")
         ctx = self.context
         if ctx.run_ref is None:
-            raise CaptureError("Artifact logging requires an active run.",
-                               code="artifact_registration_requires_run")
+            raise CaptureError(
+                "Artifact logging requires an active run.",
+                code="artifact_registration_requires_run",
+            )
         source = Path(path).expanduser()
         if not source.is_file():
-            raise ValidationError(f"log_artifact: {str(source)!r} is not an existing file.",
-                                  code="artifact_source_missing", details={"path": str(source)})
+            raise ValidationError(
+                f"log_artifact: {str(source)!r} is not an existing file.",
+                code="artifact_source_missing",
+                details={"path": str(source)},
+            )
         label = source.name if name is None else name
         base = f"{ctx.run_ref.value}.{ref_component(label)}"
         store = self._session._owner.artifact_store
         manifest = ArtifactManifest(
-            artifact_ref=StableRef("artifact", base), artifact_kind=kind,
-            created_at=utc_now_text(), producer_ref=self._session.producer_ref,
-            run_ref=ctx.run_ref, location_ref=label,
+            artifact_ref=StableRef("artifact", base),
+            artifact_kind=kind,
+            created_at=utc_now_text(),
+            producer_ref=self._session.producer_ref,
+            run_ref=ctx.run_ref,
+            location_ref=label,
             stage_execution_ref=ctx.stage_execution_ref,
             attributes={**(attributes or {}), "name": label},
-            schema_version=self._session.schema_version)
+            schema_version=self._session.schema_version,
+        )
         for version in itertools.count(1):
             ref = base if version == 1 else f"{base}-{version}"
             manifest = msgspec.structs.replace(manifest, artifact_ref=StableRef("artifact", ref))
@@ -295,38 +396,52 @@ class BaseScope:
                 break
             except ConflictError:
                 continue  # another body under this name: the next version
-        payload = {"manifest": manifest, "binding": receipt.binding,
-                   "source": {"kind": "PATH", "uri": str(source.resolve()), "exists": True},
-                   "binding_status": "BOUND"}
+        payload = {
+            "manifest": manifest,
+            "binding": receipt.binding,
+            "source": {"kind": "PATH", "uri": str(source.resolve()), "exists": True},
+            "binding_status": "BOUND",
+        }
         return self._session.registered(manifest, payload, True)
 
-    def register_artifacts(self, emissions: Sequence[ArtifactRegistrationEmission
-                                                     | Mapping[str, Any]]) -> BatchCaptureResult:
+    def register_artifacts(
+        self, emissions: Sequence[ArtifactRegistrationEmission | Mapping[str, Any]]
+    ) -> BatchCaptureResult:
         self._ensure_open("register_artifacts")
         results = []
         for item in emissions:
             try:
-                e = (item if isinstance(item, ArtifactRegistrationEmission)
-                     else ArtifactRegistrationEmission(**item))
+                e = (
+                    item
+                    if isinstance(item, ArtifactRegistrationEmission)
+                    else ArtifactRegistrationEmission(**item)
+                )
                 results.append(self._register(e))
             except Exception as exc:
                 results.append(CaptureResult.failure_result(PayloadFamily.ARTIFACT, exc))
         return BatchCaptureResult.from_results(
-            PayloadFamily.ARTIFACT, results, metadata={"service": "artifact_registration_batch"})
+            PayloadFamily.ARTIFACT, results, metadata={"service": "artifact_registration_batch"}
+        )
 
     def _register(self, e: ArtifactRegistrationEmission) -> CaptureResult:
         ctx = self.context
         if ctx.run_ref is None:
-            raise CaptureError("Artifact registration requires an active run.",
-                               code="artifact_registration_requires_run")
+            raise CaptureError(
+                "Artifact registration requires an active run.",
+                code="artifact_registration_requires_run",
+            )
         source = Path(e.path).expanduser().resolve()
         exists = source.exists()
         if not exists and not e.allow_missing:
-            raise ValidationError(f"Artifact source path {str(source)!r} does not exist.",
-                                  code="artifact_source_missing", details={"path": str(source)})
-        ref = e.artifact_ref or StableRef("artifact", f"{ctx.run_ref.value}."
-                                          f"{e.artifact_kind.replace('_', '-')}-"
-                                          f"{secrets.token_hex(6)}")
+            raise ValidationError(
+                f"Artifact source path {str(source)!r} does not exist.",
+                code="artifact_source_missing",
+                details={"path": str(source)},
+            )
+        ref = e.artifact_ref or StableRef(
+            "artifact",
+            f"{ctx.run_ref.value}.{e.artifact_kind.replace('_', '-')}-{secrets.token_hex(6)}",
+        )
         size = digest = None
         if exists and source.is_file():
             size = source.stat().st_size
@@ -337,18 +452,28 @@ class BaseScope:
                         sha.update(chunk)
                 digest = sha.hexdigest()
         manifest = ArtifactManifest(
-            artifact_ref=ref, artifact_kind=e.artifact_kind, created_at=utc_now_text(),
-            producer_ref=self._session.producer_ref, run_ref=ctx.run_ref,
+            artifact_ref=ref,
+            artifact_kind=e.artifact_kind,
+            created_at=utc_now_text(),
+            producer_ref=self._session.producer_ref,
+            run_ref=ctx.run_ref,
             location_ref=f"path:{source.as_posix()}",
             deployment_execution_ref=ctx.deployment_execution_ref,
-            stage_execution_ref=ctx.stage_execution_ref, batch_execution_ref=ctx.batch_execution_ref,
+            stage_execution_ref=ctx.stage_execution_ref,
+            batch_execution_ref=ctx.batch_execution_ref,
             sample_observation_ref=ctx.sample_observation_ref,
-            operation_context_ref=ctx.operation_context_ref, hash_value=digest, size_bytes=size,
-            attributes=e.attributes or None, schema_version=self._session.schema_version)
+            operation_context_ref=ctx.operation_context_ref,
+            hash_value=digest,
+            size_bytes=size,
+            attributes=e.attributes or None,
+            schema_version=self._session.schema_version,
+        )
         self._session.put(manifest)
-        payload = {"manifest": manifest,
-                   "source": {"kind": "PATH", "uri": str(source), "exists": exists},
-                   "binding_status": "BOUND" if exists else "PENDING"}
+        payload = {
+            "manifest": manifest,
+            "source": {"kind": "PATH", "uri": str(source), "exists": exists},
+            "binding_status": "BOUND" if exists else "PENDING",
+        }
         return self._session.registered(manifest, payload, exists)
 
 
@@ -357,12 +482,25 @@ class SpanScope:
 
     scope_kind = "span"
 
-    def __init__(self, owner: BaseScope, name: str, *, status: str = "ok",
-                 span_kind: str = "operation", attributes: Mapping[str, Any] | None = None,
-                 linked_refs: Sequence[Any] | None = None,
-                 parent_span_id: str | None = None) -> None:
-        e = SpanEmission(name=name, status=status, span_kind=span_kind, attributes=attributes,
-                         linked_refs=tuple(linked_refs or ()), parent_span_id=parent_span_id)
+    def __init__(
+        self,
+        owner: BaseScope,
+        name: str,
+        *,
+        status: str = "ok",
+        span_kind: str = "operation",
+        attributes: Mapping[str, Any] | None = None,
+        linked_refs: Sequence[Any] | None = None,
+        parent_span_id: str | None = None,
+    ) -> None:
+        e = SpanEmission(
+            name=name,
+            status=status,
+            span_kind=span_kind,
+            attributes=attributes,
+            linked_refs=tuple(linked_refs or ()),
+            parent_span_id=parent_span_id,
+        )
         parent = _CURRENT_SPAN.get()
         self._owner = owner
         self._emission = e
@@ -404,10 +542,18 @@ class SpanScope:
         end = start if self.started_at is None else max(utc_now_text(), start, key=instant_key)
         factory = self._owner._factory or self._owner._make_factory()
         record = factory.span(
-            self.name, started_at=start, ended_at=end, status=status or self._emission.status,
-            span_kind=self._emission.span_kind, attributes=self._attributes or None,
-            linked_refs=self._emission.linked_refs or (), parent_span_id=self.parent_span_id,
-            span_id=self.span_id, trace_id=self.trace_id, trusted_times=True)
+            self.name,
+            started_at=start,
+            ended_at=end,
+            status=status or self._emission.status,
+            span_kind=self._emission.span_kind,
+            attributes=self._attributes or None,
+            linked_refs=self._emission.linked_refs or (),
+            parent_span_id=self.parent_span_id,
+            span_id=self.span_id,
+            trace_id=self.trace_id,
+            trusted_times=True,
+        )
         if self in self._owner._pending:
             self._owner._pending.remove(self)
         self.result = self._owner._session.emit(record, "span")
@@ -419,12 +565,23 @@ class RunScope(BaseScope):
 
     scope_kind = "run"
 
-    def __init__(self, session: RuntimeSession, context: ActiveContext, model: Any, *,
-                 tags: Mapping[str, str] | None, metadata: Mapping[str, Any] | None,
-                 code_revision: str | None, config_snapshot: Mapping[str, Any] | None,
-                 dataset_ref: Any, counter: itertools.count[int], token: str) -> None:
-        super().__init__(session, context, model, name=model.name, started_at=model.started_at,
-                         metadata=metadata)
+    def __init__(
+        self,
+        session: RuntimeSession,
+        context: ActiveContext,
+        model: Any,
+        *,
+        tags: Mapping[str, str] | None,
+        metadata: Mapping[str, Any] | None,
+        code_revision: str | None,
+        config_snapshot: Mapping[str, Any] | None,
+        dataset_ref: Any,
+        counter: itertools.count[int],
+        token: str,
+    ) -> None:
+        super().__init__(
+            session, context, model, name=model.name, started_at=model.started_at, metadata=metadata
+        )
         self._counter = counter
         self._record_token = token
         for label, value in (("code_revision", code_revision), ("dataset_ref", dataset_ref)):
@@ -491,8 +648,9 @@ class RunScope(BaseScope):
     def set_tag(self, key: str, value: Any) -> None:
         self.set_tags({key: value})
 
-    def stage(self, name: str, *, stage_ref: Any = None,
-              metadata: Mapping[str, Any] | None = None) -> StageScope:
+    def stage(
+        self, name: str, *, stage_ref: Any = None, metadata: Mapping[str, Any] | None = None
+    ) -> StageScope:
         """Open a stage (order_index = creation order in this run)."""
         return self._session.start_stage(self, name, stage_ref=stage_ref, metadata=metadata)
 
@@ -505,9 +663,13 @@ class RunScope(BaseScope):
     def _write_context_event(self) -> None:
         """What the caller said about the run (tags, metadata, code revision, config, dataset)
         as one ``run.context`` event, so it is in the ledger rather than only in memory."""
-        given = {"tags": dict(self._tags) or None, "metadata": dict(self._metadata) or None,
-                 "code_revision": self._code_revision, "dataset_ref": self._dataset_ref,
-                 "config_snapshot": self._given_config}
+        given = {
+            "tags": dict(self._tags) or None,
+            "metadata": dict(self._metadata) or None,
+            "code_revision": self._code_revision,
+            "dataset_ref": self._dataset_ref,
+            "config_snapshot": self._given_config,
+        }
         attributes = {k: _jsonable(v) for k, v in given.items() if v is not None}
         if attributes:
             self.event("run.context", message="run context", attributes=attributes)
@@ -516,31 +678,59 @@ class RunScope(BaseScope):
 class StageScope(BaseScope):
     scope_kind = "stage"
 
-    def __init__(self, session: RuntimeSession, context: ActiveContext, model: Any, *,
-                 metadata: Mapping[str, Any] | None, parent: BaseScope) -> None:
-        super().__init__(session, context, model, name=model.stage_name,
-                         started_at=model.started_at, metadata=metadata, parent=parent)
+    def __init__(
+        self,
+        session: RuntimeSession,
+        context: ActiveContext,
+        model: Any,
+        *,
+        metadata: Mapping[str, Any] | None,
+        parent: BaseScope,
+    ) -> None:
+        super().__init__(
+            session,
+            context,
+            model,
+            name=model.stage_name,
+            started_at=model.started_at,
+            metadata=metadata,
+            parent=parent,
+        )
         self._batch_order = itertools.count()
 
     @property
     def order_index(self) -> int:
         return self._model.order_index
 
-    def batch(self, name: str, *, batch_ref: Any = None,
-              metadata: Mapping[str, Any] | None = None) -> BatchScope:
+    def batch(
+        self, name: str, *, batch_ref: Any = None, metadata: Mapping[str, Any] | None = None
+    ) -> BatchScope:
         return self._session.start_batch(self, name, batch_ref=batch_ref, metadata=metadata)
 
-    def sample(self, name: str, *, sample_ref: Any = None, retention_class: str | None = None,
-               redaction_profile: str | None = None,
-               metadata: Mapping[str, Any] | None = None) -> SampleScope:
-        return self._session.start_sample(self, name, sample_ref=sample_ref,
-                                          retention_class=retention_class,
-                                          redaction_profile=redaction_profile, metadata=metadata)
+    def sample(
+        self,
+        name: str,
+        *,
+        sample_ref: Any = None,
+        retention_class: str | None = None,
+        redaction_profile: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> SampleScope:
+        return self._session.start_sample(
+            self,
+            name,
+            sample_ref=sample_ref,
+            retention_class=retention_class,
+            redaction_profile=redaction_profile,
+            metadata=metadata,
+        )
 
-    def operation(self, name: str, *, operation_ref: Any = None,
-                  metadata: Mapping[str, Any] | None = None) -> OperationScope:
-        return self._session.start_operation(self, name, operation_ref=operation_ref,
-                                             metadata=metadata)
+    def operation(
+        self, name: str, *, operation_ref: Any = None, metadata: Mapping[str, Any] | None = None
+    ) -> OperationScope:
+        return self._session.start_operation(
+            self, name, operation_ref=operation_ref, metadata=metadata
+        )
 
     def close(self, *, status: str = "completed") -> None:
         self._session.close_stage(self, status)
@@ -552,10 +742,24 @@ class StageScope(BaseScope):
 class BatchScope(BaseScope):
     scope_kind = "batch"
 
-    def __init__(self, session: RuntimeSession, context: ActiveContext, model: Any, *,
-                 metadata: Mapping[str, Any] | None, parent: BaseScope) -> None:
-        super().__init__(session, context, model, name=model.batch_name,
-                         started_at=model.started_at, metadata=metadata, parent=parent)
+    def __init__(
+        self,
+        session: RuntimeSession,
+        context: ActiveContext,
+        model: Any,
+        *,
+        metadata: Mapping[str, Any] | None,
+        parent: BaseScope,
+    ) -> None:
+        super().__init__(
+            session,
+            context,
+            model,
+            name=model.batch_name,
+            started_at=model.started_at,
+            metadata=metadata,
+            parent=parent,
+        )
 
     @property
     def order_index(self) -> int:
@@ -571,10 +775,24 @@ class BatchScope(BaseScope):
 class SampleScope(BaseScope):
     scope_kind = "sample"
 
-    def __init__(self, session: RuntimeSession, context: ActiveContext, model: Any, *,
-                 metadata: Mapping[str, Any] | None, parent: BaseScope) -> None:
-        super().__init__(session, context, model, name=model.sample_name,
-                         started_at=model.observed_at, metadata=metadata, parent=parent)
+    def __init__(
+        self,
+        session: RuntimeSession,
+        context: ActiveContext,
+        model: Any,
+        *,
+        metadata: Mapping[str, Any] | None,
+        parent: BaseScope,
+    ) -> None:
+        super().__init__(
+            session,
+            context,
+            model,
+            name=model.sample_name,
+            started_at=model.observed_at,
+            metadata=metadata,
+            parent=parent,
+        )
 
     @property
     def observed_at(self) -> str:
@@ -587,10 +805,24 @@ class SampleScope(BaseScope):
 class OperationScope(BaseScope):
     scope_kind = "operation"
 
-    def __init__(self, session: RuntimeSession, context: ActiveContext, model: Any, *,
-                 metadata: Mapping[str, Any] | None, parent: BaseScope) -> None:
-        super().__init__(session, context, model, name=model.operation_name,
-                         started_at=model.observed_at, metadata=metadata, parent=parent)
+    def __init__(
+        self,
+        session: RuntimeSession,
+        context: ActiveContext,
+        model: Any,
+        *,
+        metadata: Mapping[str, Any] | None,
+        parent: BaseScope,
+    ) -> None:
+        super().__init__(
+            session,
+            context,
+            model,
+            name=model.operation_name,
+            started_at=model.observed_at,
+            metadata=metadata,
+            parent=parent,
+        )
 
     @property
     def observed_at(self) -> str:
@@ -603,10 +835,24 @@ class OperationScope(BaseScope):
 class DeploymentScope(BaseScope):
     scope_kind = "deployment"
 
-    def __init__(self, session: RuntimeSession, context: ActiveContext, model: Any, *,
-                 metadata: Mapping[str, Any] | None, parent: BaseScope | None) -> None:
-        super().__init__(session, context, model, name=model.deployment_name,
-                         started_at=model.started_at, metadata=metadata, parent=parent)
+    def __init__(
+        self,
+        session: RuntimeSession,
+        context: ActiveContext,
+        model: Any,
+        *,
+        metadata: Mapping[str, Any] | None,
+        parent: BaseScope | None,
+    ) -> None:
+        super().__init__(
+            session,
+            context,
+            model,
+            name=model.deployment_name,
+            started_at=model.started_at,
+            metadata=metadata,
+            parent=parent,
+        )
 
     @property
     def order_index(self) -> int:

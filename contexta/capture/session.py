@@ -70,21 +70,36 @@ _VALUE_CODES = frozenset({"capture_model_invalid_metric_value"})
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _PACKAGES: dict[str, str] | None = None
 LEDGER = "ledger"
-_LEDGER_OK = (Delivery(LEDGER, PayloadFamily.RECORD, DeliveryStatus.SUCCESS,
-                       "appended to the workspace ledger"),)
-_ARTIFACT_OK = (Delivery(LEDGER, PayloadFamily.ARTIFACT, DeliveryStatus.SUCCESS,
-                         "manifest written to the workspace ledger"),)
+_LEDGER_OK = (
+    Delivery(
+        LEDGER, PayloadFamily.RECORD, DeliveryStatus.SUCCESS, "appended to the workspace ledger"
+    ),
+)
+_ARTIFACT_OK = (
+    Delivery(
+        LEDGER,
+        PayloadFamily.ARTIFACT,
+        DeliveryStatus.SUCCESS,
+        "manifest written to the workspace ledger",
+    ),
+)
 _OK = CaptureResult(status=ResultStatus.SUCCESS, family=PayloadFamily.RECORD)
 
 
 def _text(field: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise LifecycleError(f"{field} must be a string, got {type(value).__name__}.",
-                             code="runtime_invalid_value", details={"field_name": field})
+        raise LifecycleError(
+            f"{field} must be a string, got {type(value).__name__}.",
+            code="runtime_invalid_value",
+            details={"field_name": field},
+        )
     text = value.strip()
     if not text:
-        raise LifecycleError(f"{field} must not be blank.", code="runtime_invalid_value",
-                             details={"field_name": field})
+        raise LifecycleError(
+            f"{field} must not be blank.",
+            code="runtime_invalid_value",
+            details={"field_name": field},
+        )
     return text
 
 
@@ -92,9 +107,11 @@ def slug(field: str, value: Any) -> str:
     """1.0's component rule: lower-cased, runs of other characters become ``-``, trimmed."""
     text = _NOT_SLUG.sub("-", _text(field, value).lower()).strip("-")
     if not text:
-        raise LifecycleError(f"{field} {value!r} must contain at least one letter or digit.",
-                             code="runtime_invalid_component",
-                             details={"field_name": field, "value": value})
+        raise LifecycleError(
+            f"{field} {value!r} must contain at least one letter or digit.",
+            code="runtime_invalid_component",
+            details={"field_name": field, "value": value},
+        )
     return text
 
 
@@ -103,9 +120,11 @@ def _exact_ref(raw: Any, kind: str, value: str, field: str) -> StableRef:
         return StableRef(kind, value)
     ref = coerce_ref(field, raw, (kind,))
     if ref.value != value:
-        raise LifecycleError(f"{field} must equal {kind}:{value}, got {ref}.",
-                             code="runtime_ref_mismatch",
-                             details={"field_name": field, "expected": f"{kind}:{value}"})
+        raise LifecycleError(
+            f"{field} must equal {kind}:{value}, got {ref}.",
+            code="runtime_ref_mismatch",
+            details={"field_name": field, "expected": f"{kind}:{value}"},
+        )
     return ref
 
 
@@ -140,20 +159,28 @@ class ActiveContext:
 
     @property
     def scope_kind(self) -> str:
-        for kind, ref in (("operation", self.operation_context_ref),
-                          ("sample", self.sample_observation_ref),
-                          ("batch", self.batch_execution_ref),
-                          ("deployment", self.deployment_execution_ref),
-                          ("stage", self.stage_execution_ref), ("run", self.run_ref)):
+        for kind, ref in (
+            ("operation", self.operation_context_ref),
+            ("sample", self.sample_observation_ref),
+            ("batch", self.batch_execution_ref),
+            ("deployment", self.deployment_execution_ref),
+            ("stage", self.stage_execution_ref),
+            ("run", self.run_ref),
+        ):
             if ref is not None:
                 return kind
         return "project"
 
     @property
     def ref(self) -> str:
-        for ref in (self.operation_context_ref, self.sample_observation_ref,
-                    self.batch_execution_ref, self.deployment_execution_ref,
-                    self.stage_execution_ref, self.run_ref):
+        for ref in (
+            self.operation_context_ref,
+            self.sample_observation_ref,
+            self.batch_execution_ref,
+            self.deployment_execution_ref,
+            self.stage_execution_ref,
+            self.run_ref,
+        ):
             if ref is not None:
                 return str(ref)
         return str(self.project_ref)
@@ -190,7 +217,8 @@ class RuntimeSession:
         self.schema_version = self.config.contract.schema_version
         self._idle = ContextState(current=ActiveContext(project_ref=self.project_ref))
         self._state: ContextVar[ContextState] = ContextVar(
-            f"contexta_runtime_state_{id(self)}", default=self._idle)
+            f"contexta_runtime_state_{id(self)}", default=self._idle
+        )
         self._project_known = False
         self._fresh: Any = None
         self._sinks = tuple(getattr(owner, "sinks", ()) or ())
@@ -232,24 +260,35 @@ class RuntimeSession:
         """The innermost open scope, for ``ctx.metric(...)`` and friends."""
         state = self._state.get()
         if state.run_scope is None and state.deployment_scope is None:
-            raise LifecycleError("Capture requires an active run scope; open one with "
-                                 "`with ctx.run(name) as run:`.",
-                                 code="runtime_capture_requires_run")
+            raise LifecycleError(
+                "Capture requires an active run scope; open one with `with ctx.run(name) as run:`.",
+                code="runtime_capture_requires_run",
+            )
         return state.scope
 
     def _push(self, scope: BaseScope, **levels: Any) -> None:
         state = self._state.get()
-        fields = {name: getattr(state, name) for name in (
-            "run_scope", "deployment_scope", "stage_scope", "batch_scope", "sample_scope",
-            "operation_scope")}
+        fields = {
+            name: getattr(state, name)
+            for name in (
+                "run_scope",
+                "deployment_scope",
+                "stage_scope",
+                "batch_scope",
+                "sample_scope",
+                "operation_scope",
+            )
+        }
         fields.update(levels)
         scope._token = self._state.set(ContextState(current=scope.context, scope=scope, **fields))
 
     def _pop(self, scope: BaseScope, attr: str) -> None:
         if getattr(self._state.get(), attr) is not scope:
-            raise LifecycleError(f"The {scope.scope_kind} scope {scope.ref} is not the active "
-                                 f"{scope.scope_kind} scope in this task.",
-                                 code=f"runtime_inactive_{scope.scope_kind}_scope")
+            raise LifecycleError(
+                f"The {scope.scope_kind} scope {scope.ref} is not the active "
+                f"{scope.scope_kind} scope in this task.",
+                code=f"runtime_inactive_{scope.scope_kind}_scope",
+            )
         self._state.reset(scope._token)
         scope._token = None
 
@@ -258,9 +297,11 @@ class RuntimeSession:
     def put(self, model: Any) -> None:
         """One entity event in the workspace ledger (metadata store's read-only rule applies)."""
         if self.config.metadata.read_only:
-            raise ReadOnlyStoreError("The metadata store is read-only (metadata.read_only is "
-                                     "set); runtime capture cannot open scopes.",
-                                     code="metadata_store_read_only")
+            raise ReadOnlyStoreError(
+                "The metadata store is read-only (metadata.read_only is "
+                "set); runtime capture cannot open scopes.",
+                code="metadata_store_read_only",
+            )
         event = entity_event(model, self._owner._workspace.actor)
         self._owner._workspace.write((event,))
         self._owner._workspace.remember(event.kind, event.ref)
@@ -269,20 +310,35 @@ class RuntimeSession:
         if self._project_known:
             return
         if not self._owner.metadata_store.projects.exists_project(self.project_ref):
-            self.put(Project(project_ref=self.project_ref, name=self.project_name,
-                             created_at=utc_now_text(), schema_version=self.schema_version))
+            self.put(
+                Project(
+                    project_ref=self.project_ref,
+                    name=self.project_name,
+                    created_at=utc_now_text(),
+                    schema_version=self.schema_version,
+                )
+            )
         self._project_known = True
 
     # ------------------------------------------------------------------ emissions
 
     def emit(self, record: Any, service: str) -> CaptureResult:
         """Append one record a scope's factory built and report it."""
-        return self._append_and_report(record, "record:" + record.envelope.record_ref.value, None,
-                                       service)
+        return self._append_and_report(
+            record, "record:" + record.envelope.record_ref.value, None, service
+        )
 
-    def emit_metric(self, factory: RecordFactory, key: str, value: Any, unit: str | None,
-                    aggregation_scope: str, tags: Mapping[str, str] | None,
-                    summary_basis: str | None, step: int | None) -> CaptureResult:
+    def emit_metric(
+        self,
+        factory: RecordFactory,
+        key: str,
+        value: Any,
+        unit: str | None,
+        aggregation_scope: str,
+        tags: Mapping[str, str] | None,
+        summary_basis: str | None,
+        step: int | None,
+    ) -> CaptureResult:
         """A metric observed now, appended and reported (the training-loop path).
 
         A value that is not a real number never raises into the training loop: a degraded
@@ -291,40 +347,53 @@ class RuntimeSession:
         (a programming error, shown at the first call), unless ``contract.validation_mode`` is
         ``lenient``: then it is degraded the same way."""
         try:
-            record, ref, observed_us = factory.fresh_metric(key, value, unit, aggregation_scope,
-                                                            tags, summary_basis, step)
+            record, ref, observed_us = factory.fresh_metric(
+                key, value, unit, aggregation_scope, tags, summary_basis, step
+            )
         except ValidationError as exc:
             return self._degraded_metric(factory, key, value, exc)
         return self._append_and_report(record, ref, observed_us, "metric")
 
-    def refused_metric(self, factory: RecordFactory, key: Any, value: Any,
-                       error: ValidationError) -> Any:
+    def refused_metric(
+        self, factory: RecordFactory, key: Any, value: Any, error: ValidationError
+    ) -> Any:
         """The degraded record of a refused metric emission: a value that is not a number, or
         (``contract.validation_mode = "lenient"``) any refused argument; else ``error`` is
         raised."""
         if error.code not in _VALUE_CODES and self.config.contract.validation_mode != "lenient":
             raise error
         summary = f"metric {str(key)[:120]!r} not recorded: {error.message}"
-        attributes = {"metric_key": str(key)[:250], "value": repr(value)[:200],
-                      "value_type": type(value).__name__, "code": error.code}
+        attributes = {
+            "metric_key": str(key)[:250],
+            "value": repr(value)[:200],
+            "value_type": type(value).__name__,
+            "code": error.code,
+        }
         return factory.degraded("capture.metric_refused", summary, attributes)
 
-    def _degraded_metric(self, factory: RecordFactory, key: Any, value: Any,
-                         error: ValidationError) -> CaptureResult:
+    def _degraded_metric(
+        self, factory: RecordFactory, key: Any, value: Any, error: ValidationError
+    ) -> CaptureResult:
         """Record why a metric emission was refused (a ``capture.metric_refused`` degraded
         record) and report the emission ``DEGRADED`` with that reason."""
         record = self.refused_metric(factory, key, value, error)
         summary = record.payload.summary
-        written = self._append_and_report(record, "record:" + record.envelope.record_ref.value,
-                                          None, "metric")
+        written = self._append_and_report(
+            record, "record:" + record.envelope.record_ref.value, None, "metric"
+        )
         return CaptureResult(
-            status=ResultStatus.DEGRADED, family=PayloadFamily.RECORD, payload=record,
-            deliveries=written.deliveries, degradation_reasons=(summary,),
+            status=ResultStatus.DEGRADED,
+            family=PayloadFamily.RECORD,
+            payload=record,
+            deliveries=written.deliveries,
+            degradation_reasons=(summary,),
             failure=FailureInfo(error.code, error.message),
-            metadata={**written.metadata, "error_code": error.code})
+            metadata={**written.metadata, "error_code": error.code},
+        )
 
-    def _append_and_report(self, record: Any, ref: str, observed_us: int | None,
-                           service: str) -> CaptureResult:
+    def _append_and_report(
+        self, record: Any, ref: str, observed_us: int | None, service: str
+    ) -> CaptureResult:
         """Append a factory-built record (valid, under a ref new by construction) through
         ``record_store.append_fresh``, or ``append`` when that path declines it, and report it.
         ``observed_us``: its ``observed_at`` in epoch microseconds, when known."""
@@ -337,14 +406,23 @@ class RuntimeSession:
             result = self._owner.record_store.append(record)
             status = result.durability_status
             rejection = result.rejected[0] if result.rejected else None
-        metadata = {"service": service, "record_ref": ref,
-                    "record_type": record.envelope.record_type,
-                    "durability": status}  # a str enum: "ACCEPTED", ...
+        metadata = {
+            "service": service,
+            "record_ref": ref,
+            "record_type": record.envelope.record_type,
+            "durability": status,
+        }  # a str enum: "ACCEPTED", ...
         if rejection is not None:
             return CaptureResult.failure_result(
-                PayloadFamily.RECORD, FailureInfo(rejection.code, rejection.message),
-                deliveries=(Delivery(LEDGER, PayloadFamily.RECORD, DeliveryStatus.FAILURE,
-                                     rejection.message),), metadata=metadata)
+                PayloadFamily.RECORD,
+                FailureInfo(rejection.code, rejection.message),
+                deliveries=(
+                    Delivery(
+                        LEDGER, PayloadFamily.RECORD, DeliveryStatus.FAILURE, rejection.message
+                    ),
+                ),
+                metadata=metadata,
+            )
         if self._mirror is not None:
             self._mirror.add(PayloadFamily.RECORD, record)
         result = CaptureResult._written(_OK, record, metadata, _LEDGER_OK)
@@ -357,22 +435,28 @@ class RuntimeSession:
         items = []
         for index, record in enumerate(records):
             envelope = record.envelope
-            metadata = {"service": service.removesuffix("_batch"),
-                        "record_ref": str(envelope.record_ref),
-                        "record_type": envelope.record_type,
-                        "durability": result.durability_status.value}
+            metadata = {
+                "service": service.removesuffix("_batch"),
+                "record_ref": str(envelope.record_ref),
+                "record_type": envelope.record_type,
+                "durability": result.durability_status.value,
+            }
             if index in rejected:
-                items.append(CaptureResult.failure_result(
-                    PayloadFamily.RECORD, FailureInfo(rejected[index].code,
-                                                      rejected[index].message),
-                    metadata=metadata))
+                items.append(
+                    CaptureResult.failure_result(
+                        PayloadFamily.RECORD,
+                        FailureInfo(rejected[index].code, rejected[index].message),
+                        metadata=metadata,
+                    )
+                )
                 continue
             if self._mirror is not None:
                 self._mirror.add(PayloadFamily.RECORD, record)
             item = CaptureResult._written(_OK, record, metadata, _LEDGER_OK)
             items.append(self._dispatcher.dispatch_capture(item) if self._sinks else item)
-        return BatchCaptureResult.from_results(PayloadFamily.RECORD, items,
-                                               metadata={"service": service})
+        return BatchCaptureResult.from_results(
+            PayloadFamily.RECORD, items, metadata={"service": service}
+        )
 
     def registered(self, manifest: Any, payload: dict[str, Any], exists: bool) -> CaptureResult:
         """The result of an artifact registration already written by :meth:`put`."""
@@ -381,20 +465,32 @@ class RuntimeSession:
             self._mirror.add(PayloadFamily.ARTIFACT, payload)
         if not exists:
             result = CaptureResult.with_degradation(
-                PayloadFamily.ARTIFACT, payload=payload, deliveries=_ARTIFACT_OK,
+                PayloadFamily.ARTIFACT,
+                payload=payload,
+                deliveries=_ARTIFACT_OK,
                 metadata=metadata,
-                degradation_reasons=("artifact source is missing but allow_missing=True",))
+                degradation_reasons=("artifact source is missing but allow_missing=True",),
+            )
         else:
-            result = CaptureResult.success(PayloadFamily.ARTIFACT, payload=payload,
-                                           deliveries=_ARTIFACT_OK, metadata=metadata)
+            result = CaptureResult.success(
+                PayloadFamily.ARTIFACT, payload=payload, deliveries=_ARTIFACT_OK, metadata=metadata
+            )
         return self._dispatcher.dispatch_capture(result) if self._sinks else result
 
     # ------------------------------------------------------------------ run
 
-    def start_run(self, name: str, *, run_id: str | None = None,
-                  tags: Mapping[str, str] | None = None, metadata: Mapping[str, Any] | None = None,
-                  code_revision: str | None = None, config_snapshot: Mapping[str, Any] | None = None,
-                  dataset_ref: Any = None, resume: bool = False) -> RunScope:
+    def start_run(
+        self,
+        name: str,
+        *,
+        run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        code_revision: str | None = None,
+        config_snapshot: Mapping[str, Any] | None = None,
+        dataset_ref: Any = None,
+        resume: bool = False,
+    ) -> RunScope:
         """Open a run. Every call starts a new run: its id is the slug of ``run_id`` or
         ``name``, with a short random suffix when a run of the project already has that id
         (the name is kept as given). ``resume=True`` continues the run of that name (or id)
@@ -404,31 +500,57 @@ class RuntimeSession:
 
         state = self._state.get()
         if state.run_scope is not None or state.deployment_scope is not None:
-            raise LifecycleError("Runs cannot be nested in one task: close the open run (or "
-                                 "deployment) first.", code="runtime_nested_run")
+            raise LifecycleError(
+                "Runs cannot be nested in one task: close the open run (or deployment) first.",
+                code="runtime_nested_run",
+            )
         run_name = _text("name", name)
         self._ensure_project()
         run = self._continued(run_name, run_id, resume)
         if run is None:
-            run_ref = StableRef("run", f"{self.project_ref.value}."
-                                       f"{self._free_id(slug('run_id', run_name), run_id)}")
-            run = Run(run_ref=run_ref, project_ref=self.project_ref, name=run_name,
-                      status="open", started_at=utc_now_text(), schema_version=self.schema_version)
+            run_ref = StableRef(
+                "run", f"{self.project_ref.value}.{self._free_id(slug('run_id', run_name), run_id)}"
+            )
+            run = Run(
+                run_ref=run_ref,
+                project_ref=self.project_ref,
+                name=run_name,
+                status="open",
+                started_at=utc_now_text(),
+                schema_version=self.schema_version,
+            )
         if tags or config_snapshot:  # visible as the run's tags and params
             run = with_labels(run, params=config_snapshot, tags=tags)
         run_ref = run.run_ref
         self.put(run)
         context = ActiveContext(project_ref=self.project_ref, run_ref=run_ref)
-        scope = RunScope(self, context, run, tags=tags, metadata=metadata,
-                         code_revision=code_revision, config_snapshot=config_snapshot,
-                         dataset_ref=dataset_ref, counter=itertools.count(1), token=new_token())
+        scope = RunScope(
+            self,
+            context,
+            run,
+            tags=tags,
+            metadata=metadata,
+            code_revision=code_revision,
+            config_snapshot=config_snapshot,
+            dataset_ref=dataset_ref,
+            counter=itertools.count(1),
+            token=new_token(),
+        )
         if self.config.capture.capture_environment_snapshot:
-            packages = installed_packages() if self.config.capture.capture_installed_packages else {}
-            self.put(EnvironmentSnapshot(
-                environment_snapshot_ref=StableRef("environment", f"{run_ref.value}.runtime"),
-                run_ref=run_ref, captured_at=run.started_at,
-                python_version=sys.version.split()[0], platform=_platform(),
-                packages=packages, schema_version=self.schema_version))
+            packages = (
+                installed_packages() if self.config.capture.capture_installed_packages else {}
+            )
+            self.put(
+                EnvironmentSnapshot(
+                    environment_snapshot_ref=StableRef("environment", f"{run_ref.value}.runtime"),
+                    run_ref=run_ref,
+                    captured_at=run.started_at,
+                    python_version=sys.version.split()[0],
+                    platform=_platform(),
+                    packages=packages,
+                    schema_version=self.schema_version,
+                )
+            )
         self._push(scope, run_scope=scope)
         scope._write_context_event()
         return scope
@@ -485,20 +607,26 @@ class RuntimeSession:
         """The run of this project named ``name`` (or whose id is its slug); LifecycleError
         ``runtime_run_ambiguous`` listing them when several runs share the name."""
         prefix = f"run:{self.project_ref.value}."
-        refs = [ref for ref in self._owner.query_service.runs_named(name)
-                if ref.startswith(prefix)]
+        refs = [ref for ref in self._owner.query_service.runs_named(name) if ref.startswith(prefix)]
         if len(refs) > 1:
-            raise LifecycleError(f"resume=True: {len(refs)} runs are named {name!r}: "
-                                 f"{', '.join(refs)}. Pass run_id= to pick one.",
-                                 code="runtime_run_ambiguous",
-                                 details={"name": name, "candidates": refs})
+            raise LifecycleError(
+                f"resume=True: {len(refs)} runs are named {name!r}: "
+                f"{', '.join(refs)}. Pass run_id= to pick one.",
+                code="runtime_run_ambiguous",
+                details={"name": name, "candidates": refs},
+            )
         if refs:
             return StableRef.parse(refs[0])
         ref = StableRef("run", f"{self.project_ref.value}.{slug('run_id', name)}")
         return ref if self._exists(ref) else None
 
-    def relabel(self, scope: RunScope, *, params: Mapping[str, Any] | None = None,
-                tags: Mapping[str, Any] | None = None) -> None:
+    def relabel(
+        self,
+        scope: RunScope,
+        *,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None:
         """Put the run again with ``params``/``tags`` merged into its labels."""
         model = self._with_stored_labels(scope._model)
         scope._model = with_labels(model, params=params, tags=tags)
@@ -528,30 +656,49 @@ class RuntimeSession:
 
     # ------------------------------------------------------------------ children
 
-    def start_stage(self, run: RunScope, name: str, *, stage_ref: Any = None,
-                    metadata: Mapping[str, Any] | None = None) -> Any:
+    def start_stage(
+        self,
+        run: RunScope,
+        name: str,
+        *,
+        stage_ref: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Any:
         from .scopes import StageScope
 
         run._ensure_open("open a stage")
         state = self._state.get()
         if state.run_scope is not run:
-            raise LifecycleError("A stage can only be opened from the active run scope.",
-                                 code="runtime_inactive_run_scope")
+            raise LifecycleError(
+                "A stage can only be opened from the active run scope.",
+                code="runtime_inactive_run_scope",
+            )
         if state.stage_scope is not None:
-            raise LifecycleError(f"Only one stage is open at a time; close "
-                                 f"{state.stage_scope.ref} first.",
-                                 code="runtime_stage_already_open",
-                                 details={"active_stage_ref": state.stage_scope.ref})
+            raise LifecycleError(
+                f"Only one stage is open at a time; close {state.stage_scope.ref} first.",
+                code="runtime_stage_already_open",
+                details={"active_stage_ref": state.stage_scope.ref},
+            )
         stage_name = slug("stage_name", name)
-        ref = _exact_ref(stage_ref, "stage", f"{run.context.run_ref.value}.{stage_name}",  # type: ignore[union-attr]
-                         "stage_ref")
-        model = StageExecution(stage_execution_ref=ref, run_ref=run.context.run_ref,
-                               stage_name=stage_name, status="open", started_at=utc_now_text(),
-                               order_index=run._next_stage_order(),
-                               schema_version=self.schema_version)
+        ref = _exact_ref(
+            stage_ref,
+            "stage",
+            f"{run.context.run_ref.value}.{stage_name}",  # type: ignore[union-attr]
+            "stage_ref",
+        )
+        model = StageExecution(
+            stage_execution_ref=ref,
+            run_ref=run.context.run_ref,
+            stage_name=stage_name,
+            status="open",
+            started_at=utc_now_text(),
+            order_index=run._next_stage_order(),
+            schema_version=self.schema_version,
+        )
         self.put(model)
-        context = ActiveContext(project_ref=self.project_ref, run_ref=run.context.run_ref,
-                                stage_execution_ref=ref)
+        context = ActiveContext(
+            project_ref=self.project_ref, run_ref=run.context.run_ref, stage_execution_ref=ref
+        )
         scope = StageScope(self, context, model, metadata=metadata, parent=run)
         self._push(scope, stage_scope=scope)
         return scope
@@ -568,30 +715,49 @@ class RuntimeSession:
         self._pop(scope, "stage_scope")
         self._finish(scope, status)
 
-    def start_batch(self, stage: Any, name: str, *, batch_ref: Any = None,
-                    metadata: Mapping[str, Any] | None = None) -> Any:
+    def start_batch(
+        self,
+        stage: Any,
+        name: str,
+        *,
+        batch_ref: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Any:
         from .scopes import BatchScope
 
         stage._ensure_open("open a batch")
         state = self._state.get()
         if state.stage_scope is not stage:
-            raise LifecycleError("A batch can only be opened from the active stage scope.",
-                                 code="runtime_inactive_stage_scope")
+            raise LifecycleError(
+                "A batch can only be opened from the active stage scope.",
+                code="runtime_inactive_stage_scope",
+            )
         if state.batch_scope is not None:
-            raise LifecycleError("Only one batch is open per stage at a time.",
-                                 code="runtime_batch_already_open",
-                                 details={"active_batch_ref": state.batch_scope.ref})
+            raise LifecycleError(
+                "Only one batch is open per stage at a time.",
+                code="runtime_batch_already_open",
+                details={"active_batch_ref": state.batch_scope.ref},
+            )
         batch_name = slug("batch_name", name)
         stage_ref = stage.context.stage_execution_ref
         ref = _exact_ref(batch_ref, "batch", f"{stage_ref.value}.{batch_name}", "batch_ref")
-        model = BatchExecution(batch_execution_ref=ref, run_ref=stage.context.run_ref,
-                               stage_execution_ref=stage_ref, batch_name=batch_name,
-                               status="open", started_at=utc_now_text(),
-                               order_index=stage._next_batch_order(),
-                               schema_version=self.schema_version)
+        model = BatchExecution(
+            batch_execution_ref=ref,
+            run_ref=stage.context.run_ref,
+            stage_execution_ref=stage_ref,
+            batch_name=batch_name,
+            status="open",
+            started_at=utc_now_text(),
+            order_index=stage._next_batch_order(),
+            schema_version=self.schema_version,
+        )
         self.put(model)
-        context = ActiveContext(project_ref=self.project_ref, run_ref=stage.context.run_ref,
-                                stage_execution_ref=stage_ref, batch_execution_ref=ref)
+        context = ActiveContext(
+            project_ref=self.project_ref,
+            run_ref=stage.context.run_ref,
+            stage_execution_ref=stage_ref,
+            batch_execution_ref=ref,
+        )
         scope = BatchScope(self, context, model, metadata=metadata, parent=stage)
         self._push(scope, batch_scope=scope)
         return scope
@@ -612,61 +778,94 @@ class RuntimeSession:
         state = self._state.get()
         active = state.batch_scope if state.batch_scope is not None else state.stage_scope
         if active is not owner:
-            raise LifecycleError(f"{what.capitalize()} can only be opened from the active stage "
-                                 "or batch scope.",
-                                 code=f"runtime_inactive_{what.split()[-1]}_owner_scope")
+            raise LifecycleError(
+                f"{what.capitalize()} can only be opened from the active stage or batch scope.",
+                code=f"runtime_inactive_{what.split()[-1]}_owner_scope",
+            )
         ctx = owner.context
         return ctx.batch_execution_ref or ctx.stage_execution_ref
 
-    def start_sample(self, owner: Any, name: str, *, sample_ref: Any = None,
-                     retention_class: str | None = None, redaction_profile: str | None = None,
-                     metadata: Mapping[str, Any] | None = None) -> Any:
+    def start_sample(
+        self,
+        owner: Any,
+        name: str,
+        *,
+        sample_ref: Any = None,
+        retention_class: str | None = None,
+        redaction_profile: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Any:
         from .scopes import SampleScope
 
         owner_ref = self._owner_scope(owner, "a sample")
         state = self._state.get()
         if state.sample_scope is not None or state.operation_scope is not None:
-            raise LifecycleError("Only one sample is open at a time, and not inside an "
-                                 "operation.", code="runtime_sample_already_open")
+            raise LifecycleError(
+                "Only one sample is open at a time, and not inside an operation.",
+                code="runtime_sample_already_open",
+            )
         sample_name = slug("sample_name", name)
         ref = _exact_ref(sample_ref, "sample", f"{owner_ref.value}.{sample_name}", "sample_ref")
         ctx = owner.context
         model = SampleObservation(
-            sample_observation_ref=ref, run_ref=ctx.run_ref,
+            sample_observation_ref=ref,
+            run_ref=ctx.run_ref,
             stage_execution_ref=ctx.stage_execution_ref,
-            batch_execution_ref=ctx.batch_execution_ref, sample_name=sample_name,
-            observed_at=utc_now_text(), retention_class=retention_class,
-            redaction_profile=redaction_profile, schema_version=self.schema_version)
+            batch_execution_ref=ctx.batch_execution_ref,
+            sample_name=sample_name,
+            observed_at=utc_now_text(),
+            retention_class=retention_class,
+            redaction_profile=redaction_profile,
+            schema_version=self.schema_version,
+        )
         self.put(model)
-        context = ActiveContext(project_ref=self.project_ref, run_ref=ctx.run_ref,
-                                stage_execution_ref=ctx.stage_execution_ref,
-                                batch_execution_ref=ctx.batch_execution_ref,
-                                sample_observation_ref=ref)
+        context = ActiveContext(
+            project_ref=self.project_ref,
+            run_ref=ctx.run_ref,
+            stage_execution_ref=ctx.stage_execution_ref,
+            batch_execution_ref=ctx.batch_execution_ref,
+            sample_observation_ref=ref,
+        )
         scope = SampleScope(self, context, model, metadata=metadata, parent=owner)
         self._push(scope, sample_scope=scope)
         return scope
 
-    def start_operation(self, owner: Any, name: str, *, operation_ref: Any = None,
-                        metadata: Mapping[str, Any] | None = None) -> Any:
+    def start_operation(
+        self,
+        owner: Any,
+        name: str,
+        *,
+        operation_ref: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Any:
         from .scopes import OperationScope
 
         owner_ref = self._owner_scope(owner, "an operation")
         state = self._state.get()
         if state.operation_scope is not None or state.sample_scope is not None:
-            raise LifecycleError("Only one operation is open at a time, and not inside a "
-                                 "sample.", code="runtime_operation_already_open")
+            raise LifecycleError(
+                "Only one operation is open at a time, and not inside a sample.",
+                code="runtime_operation_already_open",
+            )
         op_name = slug("operation_name", name)
         ref = _exact_ref(operation_ref, "op", f"{owner_ref.value}.{op_name}", "operation_ref")
         ctx = owner.context
         model = OperationContext(
-            operation_context_ref=ref, run_ref=ctx.run_ref,
+            operation_context_ref=ref,
+            run_ref=ctx.run_ref,
             stage_execution_ref=ctx.stage_execution_ref,
-            batch_execution_ref=ctx.batch_execution_ref, operation_name=op_name,
-            observed_at=utc_now_text(), schema_version=self.schema_version)
-        context = ActiveContext(project_ref=self.project_ref, run_ref=ctx.run_ref,
-                                stage_execution_ref=ctx.stage_execution_ref,
-                                batch_execution_ref=ctx.batch_execution_ref,
-                                operation_context_ref=ref)
+            batch_execution_ref=ctx.batch_execution_ref,
+            operation_name=op_name,
+            observed_at=utc_now_text(),
+            schema_version=self.schema_version,
+        )
+        context = ActiveContext(
+            project_ref=self.project_ref,
+            run_ref=ctx.run_ref,
+            stage_execution_ref=ctx.stage_execution_ref,
+            batch_execution_ref=ctx.batch_execution_ref,
+            operation_context_ref=ref,
+        )
         scope = OperationScope(self, context, model, metadata=metadata, parent=owner)
         self._push(scope, operation_scope=scope)
         return scope
@@ -680,27 +879,47 @@ class RuntimeSession:
 
     # ------------------------------------------------------------------ deployment
 
-    def start_deployment(self, name: str, *, deployment_ref: Any = None, run_ref: Any = None,
-                         artifact_ref: Any = None, environment_snapshot_ref: Any = None,
-                         metadata: Mapping[str, Any] | None = None) -> Any:
+    def start_deployment(
+        self,
+        name: str,
+        *,
+        deployment_ref: Any = None,
+        run_ref: Any = None,
+        artifact_ref: Any = None,
+        environment_snapshot_ref: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Any:
         from .scopes import DeploymentScope
 
         state = self._state.get()
         if state.run_scope is not None or state.deployment_scope is not None:
-            raise LifecycleError("Deployment scopes cannot be nested in run or deployment "
-                                 "scopes.", code="runtime_nested_deployment")
+            raise LifecycleError(
+                "Deployment scopes cannot be nested in run or deployment scopes.",
+                code="runtime_nested_deployment",
+            )
         dep_name = slug("deployment_name", name)
-        ref = _exact_ref(deployment_ref, "deployment", f"{self.project_ref.value}.{dep_name}",
-                         "deployment_ref")
+        ref = _exact_ref(
+            deployment_ref, "deployment", f"{self.project_ref.value}.{dep_name}", "deployment_ref"
+        )
         model = DeploymentExecution(
-            deployment_execution_ref=ref, project_ref=self.project_ref, deployment_name=dep_name,
-            status="open", started_at=utc_now_text(), order_index=0, run_ref=run_ref,
-            artifact_ref=artifact_ref, environment_snapshot_ref=environment_snapshot_ref,
-            schema_version=self.schema_version)
+            deployment_execution_ref=ref,
+            project_ref=self.project_ref,
+            deployment_name=dep_name,
+            status="open",
+            started_at=utc_now_text(),
+            order_index=0,
+            run_ref=run_ref,
+            artifact_ref=artifact_ref,
+            environment_snapshot_ref=environment_snapshot_ref,
+            schema_version=self.schema_version,
+        )
         self._ensure_project()
         self.put(model)
-        context = ActiveContext(project_ref=self.project_ref, run_ref=model.run_ref,  # type: ignore[arg-type]
-                                deployment_execution_ref=ref)
+        context = ActiveContext(
+            project_ref=self.project_ref,
+            run_ref=model.run_ref,  # type: ignore[arg-type]
+            deployment_execution_ref=ref,
+        )
         scope = DeploymentScope(self, context, model, metadata=metadata, parent=None)
         self._push(scope, deployment_scope=scope)
         return scope
@@ -726,12 +945,16 @@ class RuntimeSession:
 
     def _terminal(self, scope: Any, status: str) -> str:
         if scope.is_closed:
-            raise ClosedScopeError(f"The {scope.scope_kind} scope {scope.ref} is already closed.",
-                                   code="runtime_scope_closed",
-                                   details={"scope_kind": scope.scope_kind, "ref": scope.ref})
+            raise ClosedScopeError(
+                f"The {scope.scope_kind} scope {scope.ref} is already closed.",
+                code="runtime_scope_closed",
+                details={"scope_kind": scope.scope_kind, "ref": scope.ref},
+            )
         value = _text("status", status).lower()
         if value not in _TERMINAL:
-            raise LifecycleError(f"A scope closes as one of {', '.join(_TERMINAL)}, got "
-                                 f"{status!r}.", code="runtime_invalid_close_status",
-                                 details={"status": status, "allowed": _TERMINAL})
+            raise LifecycleError(
+                f"A scope closes as one of {', '.join(_TERMINAL)}, got {status!r}.",
+                code="runtime_invalid_close_status",
+                details={"status": status, "allowed": _TERMINAL},
+            )
         return value

@@ -83,9 +83,13 @@ class SinkCaptureRequest:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"family": self.family.value, "payload_type": self.payload_type,
-                "payload_ref": self.payload_ref, "payload": _serialize(self.payload),
-                "metadata": dict(self.metadata)}
+        return {
+            "family": self.family.value,
+            "payload_type": self.payload_type,
+            "payload_ref": self.payload_ref,
+            "payload": _serialize(self.payload),
+            "metadata": dict(self.metadata),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,18 +99,19 @@ class SinkCaptureReceipt:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def success(cls, *, detail: str = "", metadata: Mapping[str, Any] | None = None
-                ) -> SinkCaptureReceipt:
+    def success(
+        cls, *, detail: str = "", metadata: Mapping[str, Any] | None = None
+    ) -> SinkCaptureReceipt:
         return cls(DeliveryStatus.SUCCESS, detail, dict(metadata or {}))
 
     @classmethod
-    def degraded(cls, *, detail: str, metadata: Mapping[str, Any] | None = None
-                 ) -> SinkCaptureReceipt:
+    def degraded(
+        cls, *, detail: str, metadata: Mapping[str, Any] | None = None
+    ) -> SinkCaptureReceipt:
         return cls(DeliveryStatus.DEGRADED, detail, dict(metadata or {}))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status.value, "detail": self.detail,
-                "metadata": dict(self.metadata)}
+        return {"status": self.status.value, "detail": self.detail, "metadata": dict(self.metadata)}
 
 
 @runtime_checkable
@@ -121,27 +126,36 @@ class Sink(Protocol):
 class BaseSink:
     """Name and family filter shared by the built-in sinks."""
 
-    def __init__(self, *, name: str,
-                 supported_families: tuple[PayloadFamily | str, ...] | None = None) -> None:
+    def __init__(
+        self, *, name: str, supported_families: tuple[PayloadFamily | str, ...] | None = None
+    ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise DispatchError("A sink needs a non-blank name.", code="sink_invalid_name")
         self.name = name.strip()
         self.supported_families = tuple(
-            _enum(PayloadFamily, f, "family") for f in (supported_families or tuple(PayloadFamily)))
+            _enum(PayloadFamily, f, "family") for f in (supported_families or tuple(PayloadFamily))
+        )
 
     def supports(self, family: PayloadFamily | str) -> bool:
         return _enum(PayloadFamily, family, "family") in self.supported_families
 
-    def make_request(self, *, family: PayloadFamily | str, payload: object,
-                     metadata: Mapping[str, Any] | None = None) -> SinkCaptureRequest:
+    def make_request(
+        self,
+        *,
+        family: PayloadFamily | str,
+        payload: object,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> SinkCaptureRequest:
         kind: PayloadFamily = _enum(PayloadFamily, family, "family")
         if kind not in self.supported_families:
             raise DispatchError(
                 f"Sink '{self.name}' does not support family '{kind.value}'.",
                 code="sink_family_not_supported",
-                details={"sink_name": self.name, "family": kind.value})
-        return SinkCaptureRequest(kind, payload, type(payload).__name__, _ref_of(payload),
-                                  dict(metadata or {}))
+                details={"sink_name": self.name, "family": kind.value},
+            )
+        return SinkCaptureRequest(
+            kind, payload, type(payload).__name__, _ref_of(payload), dict(metadata or {})
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +185,12 @@ class InMemorySinkEntry:
 class InMemorySink(BaseSink):
     """Keeps every payload in memory (tests, notebooks)."""
 
-    def __init__(self, *, name: str = "memory",
-                 supported_families: tuple[PayloadFamily | str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        name: str = "memory",
+        supported_families: tuple[PayloadFamily | str, ...] | None = None,
+    ) -> None:
         super().__init__(name=name, supported_families=supported_families)
         self._entries: list[InMemorySinkEntry] = []
 
@@ -187,14 +205,20 @@ class InMemorySink(BaseSink):
         self._entries.append(InMemorySinkEntry(self.make_request(family=family, payload=payload)))
         return SinkCaptureReceipt.success(
             detail=f"captured by in-memory sink as entry {len(self._entries)}",
-            metadata={"entry_index": len(self._entries) - 1})
+            metadata={"entry_index": len(self._entries) - 1},
+        )
 
 
 class LocalJsonlSink(BaseSink):
     """Appends each payload as one JSON line to ``<root>/<family>.jsonl``."""
 
-    def __init__(self, root_path: str | Path, *, name: str = "local-jsonl",
-                 supported_families: tuple[PayloadFamily | str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        root_path: str | Path,
+        *,
+        name: str = "local-jsonl",
+        supported_families: tuple[PayloadFamily | str, ...] | None = None,
+    ) -> None:
         super().__init__(name=name, supported_families=supported_families)
         self.root_path = Path(root_path).expanduser().resolve()
         self.root_path.mkdir(parents=True, exist_ok=True)
@@ -207,34 +231,54 @@ class LocalJsonlSink(BaseSink):
 
         request = self.make_request(family=family, payload=payload)
         target = self.file_path_for(request.family)
-        entry = {"captured_at": iso_utc_now(), "sink_name": self.name,
-                 "family": request.family.value, "payload_type": request.payload_type,
-                 "payload_ref": request.payload_ref, "payload": _serialize(request.payload)}
-        line = json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                          default=str)
+        entry = {
+            "captured_at": iso_utc_now(),
+            "sink_name": self.name,
+            "family": request.family.value,
+            "payload_type": request.payload_type,
+            "payload_ref": request.payload_ref,
+            "payload": _serialize(request.payload),
+        }
+        line = json.dumps(
+            entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
+        )
         with target.open("a", encoding="utf-8", newline="\n") as handle:
             handle.write(line + "\n")
-        return SinkCaptureReceipt.success(detail=f"appended payload to {target.name}",
-                                          metadata={"path": str(target)})
+        return SinkCaptureReceipt.success(
+            detail=f"appended payload to {target.name}", metadata={"path": str(target)}
+        )
 
 
 def sink_line(sink_name: str, request: SinkCaptureRequest, **extra: Any) -> dict[str, Any]:
     """The JSON object a line-writing sink emits for ``request`` (1.0's fields)."""
-    return {"sink": sink_name, "family": request.family.value,
-            "payload_type": request.payload_type, "payload_ref": request.payload_ref,
-            "payload": _serialize(request.payload), **extra}
+    return {
+        "sink": sink_name,
+        "family": request.family.value,
+        "payload_type": request.payload_type,
+        "payload_ref": request.payload_ref,
+        "payload": _serialize(request.payload),
+        **extra,
+    }
 
 
 class StdoutSink(BaseSink):
     """Prints each payload as one JSON line on stdout (or stderr): for development and CI."""
 
-    def __init__(self, *, name: str = "stdout", stream: str = "stdout",
-                 supported_families: tuple[PayloadFamily | str, ...] | None = None,
-                 indent: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        name: str = "stdout",
+        stream: str = "stdout",
+        supported_families: tuple[PayloadFamily | str, ...] | None = None,
+        indent: int | None = None,
+    ) -> None:
         super().__init__(name=name, supported_families=supported_families)
         if stream not in ("stdout", "stderr"):
-            raise DispatchError(f"StdoutSink stream must be 'stdout' or 'stderr', got {stream!r}.",
-                                code="sink_invalid_stream", details={"stream": stream})
+            raise DispatchError(
+                f"StdoutSink stream must be 'stdout' or 'stderr', got {stream!r}.",
+                code="sink_invalid_stream",
+                details={"stream": stream},
+            )
         self.stream = stream
         self.indent = indent
 
@@ -242,12 +286,18 @@ class StdoutSink(BaseSink):
         import sys
 
         request = self.make_request(family=family, payload=payload)
-        line = json.dumps(sink_line(self.name, request), ensure_ascii=False,
-                          separators=(",", ":"), indent=self.indent, default=str)
+        line = json.dumps(
+            sink_line(self.name, request),
+            ensure_ascii=False,
+            separators=(",", ":"),
+            indent=self.indent,
+            default=str,
+        )
         print(line, file=sys.stderr if self.stream == "stderr" else sys.stdout, flush=True)
         return SinkCaptureReceipt.success(
             detail=f"printed to {self.stream}",
-            metadata={"stream": self.stream, "payload_ref": request.payload_ref})
+            metadata={"stream": self.stream, "payload_ref": request.payload_ref},
+        )
 
 
 class CompositeSink(BaseSink):

@@ -21,7 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Local-first ML observability on an event-sourced ledger.",
     )
     parser.add_argument(
-        "--workspace", default=None, metavar="PATH",
+        "--workspace",
+        default=None,
+        metavar="PATH",
         help="workspace root (default: $CONTEXTA_WORKSPACE_ROOT_PATH or .contexta)",
     )
     parser.add_argument(
@@ -87,8 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             exc = explain_run_not_found(args.workspace, exc, getattr(args, "_ctx", None))
         return _report(args, exc)
     except LedgerError as exc:  # the ledger's own typed errors, where a command reaches it
-        return _report(args, ContextaError(exc.message, code=exc.code, details=exc.details,
-                                           cause=exc))
+        return _report(
+            args, ContextaError(exc.message, code=exc.code, details=exc.details, cause=exc)
+        )
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -96,19 +99,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # last line: the command did not translate it itself
         return _report(args, from_os_error(exc, f"running `{_command(args)}`"))
     except RecursionError as exc:
-        return _report(args, ContextaError(
-            f"`{_command(args)}` gave up: its input is nested too deeply ({exc}).",
-            code="input_too_deep", cause=exc))
+        return _report(
+            args,
+            ContextaError(
+                f"`{_command(args)}` gave up: its input is nested too deeply ({exc}).",
+                code="input_too_deep",
+                cause=exc,
+            ),
+        )
     except Exception as exc:  # a defect: say so in one line, never a traceback
-        return _report(args, ContextaError(
-            f"`{_command(args)}` failed unexpectedly: {type(exc).__name__}: {exc}. This is a "
-            "defect of contexta; please report it with the command that caused it.",
-            code="internal_error", cause=exc), status=70)
+        return _report(
+            args,
+            ContextaError(
+                f"`{_command(args)}` failed unexpectedly: {type(exc).__name__}: {exc}. This is a "
+                "defect of contexta; please report it with the command that caused it.",
+                code="internal_error",
+                cause=exc,
+            ),
+            status=70,
+        )
 
 
 def _command(args: argparse.Namespace) -> str:
     names = [args.command] + [
-        value for key, value in vars(args).items()
+        value
+        for key, value in vars(args).items()
         if key != "command" and key.endswith(("_command", "action")) and isinstance(value, str)
     ]
     return "contexta " + " ".join(names)

@@ -18,8 +18,15 @@ from typing import Any
 __all__ = ["emit", "emit_error", "emit_json", "emit_json_line", "escape", "safe_text", "table"]
 
 #: Unicode bidirectional controls and line/paragraph separators (shown escaped)
-_INVISIBLE = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A),
-              0x2028, 0x2029)
+_INVISIBLE = (
+    0x061C,
+    0x200E,
+    0x200F,
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+    0x2028,
+    0x2029,
+)
 _NAMED = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
 
 

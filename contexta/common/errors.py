@@ -176,7 +176,8 @@ def from_os_error(exc: OSError, action: str, path: object = None) -> ContextaErr
     where = path if path is not None else exc.filename
     at = f" at {where}" if where is not None else ""
     error_type: type[ContextaError] = {
-        "read_only_filesystem": ReadOnlyStoreError, "disk_full": AppendError,
+        "read_only_filesystem": ReadOnlyStoreError,
+        "disk_full": AppendError,
     }.get(code, WorkspaceError)
     name = _errno.errorcode.get(exc.errno or 0)
     culprit = exc.filename if exc.filename is not None and str(exc.filename) != str(where) else None
@@ -184,8 +185,11 @@ def from_os_error(exc: OSError, action: str, path: object = None) -> ContextaErr
     return error_type(
         f"Failed {action}{at}: {reason}{on}" + (f" ({name})." if name else "."),
         code=code,
-        details={"action": action, "path": None if where is None else str(where),
-                 "errno": exc.errno},
+        details={
+            "action": action,
+            "path": None if where is None else str(where),
+            "errno": exc.errno,
+        },
         retryable=code == "disk_full",
         cause=exc,
     )

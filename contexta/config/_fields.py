@@ -172,8 +172,9 @@ def field_types(cls: type[Any]) -> dict[str, FieldType]:
 #: the longest path and file name accepted (Linux's PATH_MAX and NAME_MAX)
 MAX_PATH = 4096
 MAX_NAME = 255
-PATH_RULE = (f"a path without NUL bytes, at most {MAX_PATH} characters long with at most "
-             f"{MAX_NAME} per name")
+PATH_RULE = (
+    f"a path without NUL bytes, at most {MAX_PATH} characters long with at most {MAX_NAME} per name"
+)
 
 
 def resolve_path(

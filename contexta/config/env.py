@@ -89,8 +89,8 @@ ENV_KEYS: tuple[str, ...] = tuple(_ENV_FIELDS)
 
 #: first words of the setting names (sections and top-level fields): ``RECORDS``, ``PROJECT``...
 _OWNED_WORDS = frozenset(
-    [key[len(CANONICAL_ENV_PREFIX):].split("_", 1)[0] for key in _ENV_FIELDS]
-    + [key[len(CANONICAL_ENV_PREFIX):].split("_", 1)[0] for key in NON_OVERRIDABLE_ENV_KEYS]
+    [key[len(CANONICAL_ENV_PREFIX) :].split("_", 1)[0] for key in _ENV_FIELDS]
+    + [key[len(CANONICAL_ENV_PREFIX) :].split("_", 1)[0] for key in NON_OVERRIDABLE_ENV_KEYS]
 )
 
 
@@ -101,7 +101,7 @@ class ForeignEnvWarning(UserWarning):
 def _looks_like_a_setting(key: str) -> bool:
     """One word after the prefix, or a first word that is (or is close to) a section or
     top-level field: such a name is meant for the config, so an unknown one is an error."""
-    rest = key[len(CANONICAL_ENV_PREFIX):]
+    rest = key[len(CANONICAL_ENV_PREFIX) :]
     first = rest.split("_", 1)[0]
     return "_" not in rest or first in _OWNED_WORDS or bool(close_matches(first, _OWNED_WORDS))
 
@@ -137,7 +137,8 @@ def _check_keys(env: Mapping[str, str]) -> dict[str, str]:
                     f"{key} is not a Contexta setting and is ignored (settings are named "
                     "CONTEXTA_<SECTION>_<FIELD>, e.g. CONTEXTA_RECORDS_DURABILITY_MODE); a tool "
                     "of your own should use a prefix of its own.",
-                    ForeignEnvWarning, stacklevel=4,
+                    ForeignEnvWarning,
+                    stacklevel=4,
                 )
                 continue
             close = close_matches(key, ENV_KEYS, n=1)

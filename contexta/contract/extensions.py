@@ -192,8 +192,12 @@ def labels_of(model: Any) -> tuple[dict[str, Any], dict[str, str]]:
 
 def _label_key(what: str, key: Any) -> str:
     if not isinstance(key, str) or not key.strip():
-        raise _error("extension_invalid_field_key",
-                     f"{what} names must be non-blank strings, got {key!r}.", what, key)
+        raise _error(
+            "extension_invalid_field_key",
+            f"{what} names must be non-blank strings, got {key!r}.",
+            what,
+            key,
+        )
     return key.strip()
 
 
@@ -219,8 +223,9 @@ def _param_value(key: str, value: Any) -> Any:
 _INF = float("inf")
 
 
-def with_labels(model: Any, *, params: Mapping[str, Any] | None = None,
-                tags: Mapping[str, Any] | None = None) -> Any:
+def with_labels(
+    model: Any, *, params: Mapping[str, Any] | None = None, tags: Mapping[str, Any] | None = None
+) -> Any:
     """``model`` (a run) with ``params`` and ``tags`` merged into its ``contexta.params`` /
     ``contexta.tags`` extension field sets (a later value of a name replaces the earlier one);
     the model itself is unchanged (a new version to store)."""
@@ -233,8 +238,11 @@ def with_labels(model: Any, *, params: Mapping[str, Any] | None = None,
     for key, value in (tags or {}).items():
         text = value if isinstance(value, str) else str(value)
         old_tags[_label_key("tags", key)] = text.strip()
-    kept = [e for e in getattr(model, "extensions", ()) or ()
-            if e.namespace not in (PARAMS_NAMESPACE, TAGS_NAMESPACE)]
+    kept = [
+        e
+        for e in getattr(model, "extensions", ()) or ()
+        if e.namespace not in (PARAMS_NAMESPACE, TAGS_NAMESPACE)
+    ]
     if old_params:
         kept.append(ExtensionFieldSet(namespace=PARAMS_NAMESPACE, fields={"values": old_params}))
     if old_tags:

@@ -64,8 +64,9 @@ def _payload_value(value: Any) -> Any:
     if isinstance(value, FrozenMap):
         return _json_value(value)
     if isinstance(value, Mapping):
-        return {key: _payload_value(value[key]) for key in _sorted_keys(value)
-                if value[key] is not None}
+        return {
+            key: _payload_value(value[key]) for key in _sorted_keys(value) if value[key] is not None
+        }
     if isinstance(value, (tuple, list)):
         return [_payload_value(item) for item in value]
     to_dict = getattr(value, "to_dict", None)  # e.g. ValidationReport, ValidationIssue

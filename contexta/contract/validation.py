@@ -95,8 +95,9 @@ def logged_key(where: str, value: Any, code: str) -> str:
         or _LOGGED_KEY.fullmatch(text) is None
         or _ALNUM.search(text) is None
     ):
-        raise fail(code, where, value, "is not a valid metric key", LOGGED_KEY_RULE,
-                   rule=LOGGED_KEY_RULE)
+        raise fail(
+            code, where, value, "is not a valid metric key", LOGGED_KEY_RULE, rule=LOGGED_KEY_RULE
+        )
     _accepted(_LOGGED_KEY).add(text)
     return text
 

@@ -52,8 +52,13 @@ __all__ = ["MLFLOW_NAMESPACE", "ImportReport", "import_mlflow", "metric_key", "s
 
 MLFLOW_NAMESPACE = "contexta.mlflow"
 PRODUCER = "contexta.import.mlflow"
-_STATUS = {"RUNNING": "open", "SCHEDULED": "open", "FINISHED": "completed", "FAILED": "failed",
-           "KILLED": "cancelled"}
+_STATUS = {
+    "RUNNING": "open",
+    "SCHEDULED": "open",
+    "FINISHED": "completed",
+    "FAILED": "failed",
+    "KILLED": "cancelled",
+}
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _PAGE = 1000
 
@@ -75,8 +80,13 @@ class ImportReport:
 
     @property
     def added(self) -> int:
-        return (self.projects_added + self.runs_added + self.runs_updated
-                + self.metric_points_added + self.artifacts_added)
+        return (
+            self.projects_added
+            + self.runs_added
+            + self.runs_updated
+            + self.metric_points_added
+            + self.artifacts_added
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "added": self.added}
@@ -118,7 +128,9 @@ def _client(tracking_uri: str) -> Any:
     except ImportError as exc:
         raise ValidationError(
             "Importing from MLflow needs the mlflow package: pip install 'contexta[mlflow]'.",
-            code="import_mlflow_missing", details={"package": "mlflow"}) from exc
+            code="import_mlflow_missing",
+            details={"package": "mlflow"},
+        ) from exc
     if urlparse(tracking_uri).scheme in ("", "file"):
         # MLflow 3 refuses file stores unless asked; this import only reads them
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
@@ -136,8 +148,10 @@ def _experiments(client: Any, names: Sequence[str] | None) -> list[Any]:
     if missing:
         raise ValidationError(
             f"No experiment named {missing[0]!r} in the tracking store (it has "
-            f"{sorted(by_name)!r}).", code="import_unknown_experiment",
-            details={"experiment": missing[0], "known": sorted(by_name)})
+            f"{sorted(by_name)!r}).",
+            code="import_unknown_experiment",
+            details={"experiment": missing[0], "known": sorted(by_name)},
+        )
     return [by_name[n] for n in names]
 
 
@@ -146,9 +160,13 @@ def _runs(client: Any, experiment_id: str) -> Iterator[Any]:
 
     token = None
     while True:
-        page = client.search_runs([experiment_id], run_view_type=ViewType.ALL,
-                                  max_results=_PAGE, page_token=token,
-                                  order_by=["attributes.start_time ASC"])
+        page = client.search_runs(
+            [experiment_id],
+            run_view_type=ViewType.ALL,
+            max_results=_PAGE,
+            page_token=token,
+            order_by=["attributes.start_time ASC"],
+        )
         yield from page
         token = page.token
         if not token:
@@ -183,13 +201,20 @@ def import_mlflow(
 
 
 def _project(ctx: Any, experiment: Any, report: ImportReport) -> str:
-    ref = f"project:{slug(experiment.name, 'experiment-' + slug(str(experiment.experiment_id), 'x'))}"
+    ref = (
+        f"project:{slug(experiment.name, 'experiment-' + slug(str(experiment.experiment_id), 'x'))}"
+    )
     store = ctx.metadata_store.projects
     if not store.exists_project(ref):
         created = _iso(getattr(experiment, "creation_time", None)) or _iso(0)
-        store.put_project(Project(project_ref=ref, name=experiment.name, created_at=created,
-                                  description=f"imported from MLflow experiment "
-                                              f"{experiment.experiment_id}"))
+        store.put_project(
+            Project(
+                project_ref=ref,
+                name=experiment.name,
+                created_at=created,
+                description=f"imported from MLflow experiment {experiment.experiment_id}",
+            )
+        )
         report.projects_added += 1
     return ref
 
@@ -200,20 +225,35 @@ def _run_model(project: str, run: Any) -> Run:
     ended = _iso(info.end_time) if status != "open" else None
     if status != "open" and ended is None:
         ended = _iso(info.start_time)
-    extensions = [ExtensionFieldSet(namespace=MLFLOW_NAMESPACE, fields={
-        "run_id": info.run_id, "experiment_id": str(info.experiment_id),
-        "artifact_uri": info.artifact_uri or "", "status": info.status,
-        "lifecycle_stage": info.lifecycle_stage})]
+    extensions = [
+        ExtensionFieldSet(
+            namespace=MLFLOW_NAMESPACE,
+            fields={
+                "run_id": info.run_id,
+                "experiment_id": str(info.experiment_id),
+                "artifact_uri": info.artifact_uri or "",
+                "status": info.status,
+                "lifecycle_stage": info.lifecycle_stage,
+            },
+        )
+    ]
     if data.params:
-        extensions.append(ExtensionFieldSet(namespace=PARAMS_NAMESPACE,
-                                            fields={"values": dict(data.params)}))
+        extensions.append(
+            ExtensionFieldSet(namespace=PARAMS_NAMESPACE, fields={"values": dict(data.params)})
+        )
     if data.tags:
-        extensions.append(ExtensionFieldSet(namespace=TAGS_NAMESPACE,
-                                            fields={"values": dict(data.tags)}))
-    return Run(run_ref=f"run:{project[8:]}.{slug(info.run_id, 'run')}", project_ref=project,
-               name=info.run_name or info.run_id, status=status,
-               started_at=_iso(info.start_time) or _iso(0), ended_at=ended,
-               extensions=tuple(extensions))
+        extensions.append(
+            ExtensionFieldSet(namespace=TAGS_NAMESPACE, fields={"values": dict(data.tags)})
+        )
+    return Run(
+        run_ref=f"run:{project[8:]}.{slug(info.run_id, 'run')}",
+        project_ref=project,
+        name=info.run_name or info.run_id,
+        status=status,
+        started_at=_iso(info.start_time) or _iso(0),
+        ended_at=ended,
+        extensions=tuple(extensions),
+    )
 
 
 def _import_run(ctx: Any, client: Any, project: str, run: Any, report: ImportReport) -> None:
@@ -241,11 +281,13 @@ def _import_run(ctx: Any, client: Any, project: str, run: Any, report: ImportRep
     _import_artifacts(ctx, client, model, run, report)
 
 
-def _metric_records(client: Any, run_id: str, run_ref: str, key: str, now: str,
-                    have: set[str], report: ImportReport) -> Iterator[MetricRecord]:
+def _metric_records(
+    client: Any, run_id: str, run_ref: str, key: str, now: str, have: set[str], report: ImportReport
+) -> Iterator[MetricRecord]:
     """The points of ``key``'s history not stored yet (``have``: record refs stored)."""
-    history = sorted(client.get_metric_history(run_id, key),
-                     key=lambda m: (m.step, m.timestamp, m.value))
+    history = sorted(
+        client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp, m.value)
+    )
     name = metric_key(key)
     tag = _digest(key)
     for i, point in enumerate(history):
@@ -259,11 +301,20 @@ def _metric_records(client: Any, run_id: str, run_ref: str, key: str, now: str,
         observed = _iso(point.timestamp)
         yield MetricRecord(
             envelope=RecordEnvelope(
-                record_ref=ref, record_type="metric",
-                recorded_at=now, observed_at=observed, producer_ref=PRODUCER, run_ref=run_ref),
-            payload=MetricPayload(metric_key=name, value=float(point.value),
-                                  value_type="float64",
-                                  tags={"step": str(point.step), "mlflow.key": key}))
+                record_ref=ref,
+                record_type="metric",
+                recorded_at=now,
+                observed_at=observed,
+                producer_ref=PRODUCER,
+                run_ref=run_ref,
+            ),
+            payload=MetricPayload(
+                metric_key=name,
+                value=float(point.value),
+                value_type="float64",
+                tags={"step": str(point.step), "mlflow.key": key},
+            ),
+        )
 
 
 def _local_root(uri: str | None) -> Path | None:
@@ -283,17 +334,24 @@ def _artifact_files(client: Any, run_id: str, path: str | None = None) -> Iterat
             yield item
 
 
-def _import_artifacts(ctx: Any, client: Any, run: Run, mlflow_run: Any,
-                      report: ImportReport) -> None:
+def _import_artifacts(
+    ctx: Any, client: Any, run: Run, mlflow_run: Any, report: ImportReport
+) -> None:
     uri = mlflow_run.info.artifact_uri
     root = _local_root(uri)
     for item in _artifact_files(client, mlflow_run.info.run_id):
         report.artifacts += 1
         ref = f"artifact:{str(run.run_ref)[4:]}.{slug(item.path, 'file')[:50]}-{_digest(item.path)}"
         manifest = ArtifactManifest(
-            artifact_ref=ref, artifact_kind="export_package", created_at=run.started_at,
-            producer_ref=PRODUCER, run_ref=run.run_ref, location_ref=f"{uri}/{item.path}",
-            size_bytes=item.file_size, attributes={"mlflow_path": item.path})
+            artifact_ref=ref,
+            artifact_kind="export_package",
+            created_at=run.started_at,
+            producer_ref=PRODUCER,
+            run_ref=run.run_ref,
+            location_ref=f"{uri}/{item.path}",
+            size_bytes=item.file_size,
+            attributes={"mlflow_path": item.path},
+        )
         source = None if root is None else (root / item.path)
         if source is not None and source.is_file():
             before = ctx._workspace.head().seq

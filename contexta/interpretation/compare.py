@@ -73,7 +73,10 @@ class CompareService:
         include_quarantined: bool = False,
     ) -> str | None:
         return self._service().select_best_run(
-            run_ids, metric_key, stage_name=stage_name, higher_is_better=higher_is_better,
+            run_ids,
+            metric_key,
+            stage_name=stage_name,
+            higher_is_better=higher_is_better,
             include_quarantined=include_quarantined,
         )
 

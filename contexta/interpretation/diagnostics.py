@@ -113,54 +113,112 @@ class DiagnosticsService:
         policy = self.config
         issues: list[DiagnosticsIssue] = []
 
-        def issue(severity: str, code: str, summary: str, subject: str, link: EvidenceLink,
-                  **details: Any) -> None:
-            issues.append(DiagnosticsIssue(severity, code, summary, _frozen(details), subject,
-                                           (link,)))
+        def issue(
+            severity: str, code: str, summary: str, subject: str, link: EvidenceLink, **details: Any
+        ) -> None:
+            issues.append(
+                DiagnosticsIssue(severity, code, summary, _frozen(details), subject, (link,))
+            )
 
         if policy.detect_degraded_records:
             for r in snap.records:
                 if r.degradation_marker != "none":
-                    issue(_degraded_severity(r), "degraded_record",
-                          f"degraded record detected for {r.key}", r.record_id,
-                          EvidenceLink("record", r.record_id, r.key), record_type=r.record_type,
-                          degradation_marker=r.degradation_marker, stage_id=r.stage_id)
+                    issue(
+                        _degraded_severity(r),
+                        "degraded_record",
+                        f"degraded record detected for {r.key}",
+                        r.record_id,
+                        EvidenceLink("record", r.record_id, r.key),
+                        record_type=r.record_type,
+                        degradation_marker=r.degradation_marker,
+                        stage_id=r.stage_id,
+                    )
         for (stage_id, key), (count, first) in _non_finite(snap.records).items():
-            issue("warning", "non_finite_metric",
-                  f"metric {key} has {count} non-finite value(s) (first: {first.value} at "
-                  f"step {_step(first)})", first.record_id,
-                  EvidenceLink("record", first.record_id, key), metric_key=key,
-                  stage_id=stage_id, count=count, run_id=run_id)
+            issue(
+                "warning",
+                "non_finite_metric",
+                f"metric {key} has {count} non-finite value(s) (first: {first.value} at "
+                f"step {_step(first)})",
+                first.record_id,
+                EvidenceLink("record", first.record_id, key),
+                metric_key=key,
+                stage_id=stage_id,
+                count=count,
+                run_id=run_id,
+            )
         with_metrics = {r.stage_id for r in snap.records if r.record_type == "metric"}
         for s in snap.stages:
             link = EvidenceLink("stage", s.stage_id, s.name)
             if s.status != "completed":
-                issue("warning", "incomplete_stage", f"stage {s.name} is not completed",
-                      s.stage_id, link, status=s.status, run_id=run_id)
+                issue(
+                    "warning",
+                    "incomplete_stage",
+                    f"stage {s.name} is not completed",
+                    s.stage_id,
+                    link,
+                    status=s.status,
+                    run_id=run_id,
+                )
             elif policy.require_metrics_for_completed_stages and s.stage_id not in with_metrics:
-                issue("info", "missing_stage_metrics",
-                      f"completed stage {s.name} has no metric records", s.stage_id, link,
-                      stage_name=s.name, run_id=run_id)
+                issue(
+                    "info",
+                    "missing_stage_metrics",
+                    f"completed stage {s.name} has no metric records",
+                    s.stage_id,
+                    link,
+                    stage_name=s.name,
+                    run_id=run_id,
+                )
         for b in snap.batches:
             link = EvidenceLink("batch", b.batch_id, b.name)
             if b.status == "failed":
-                issue("error", "failed_batch", f"batch {b.name} failed", b.batch_id, link,
-                      batch_id=b.batch_id, stage_id=b.stage_id, run_id=run_id)
+                issue(
+                    "error",
+                    "failed_batch",
+                    f"batch {b.name} failed",
+                    b.batch_id,
+                    link,
+                    batch_id=b.batch_id,
+                    stage_id=b.stage_id,
+                    run_id=run_id,
+                )
             elif b.status not in ("completed", "open"):
-                issue("warning", "incomplete_batch", f"batch {b.name} ended with status {b.status}",
-                      b.batch_id, link, batch_id=b.batch_id, status=b.status, run_id=run_id)
+                issue(
+                    "warning",
+                    "incomplete_batch",
+                    f"batch {b.name} ended with status {b.status}",
+                    b.batch_id,
+                    link,
+                    batch_id=b.batch_id,
+                    status=b.status,
+                    run_id=run_id,
+                )
         for d in snap.deployments:
             if d.status == "failed":
-                issue("error", "failed_deployment", f"deployment {d.name} failed", d.deployment_id,
-                      EvidenceLink("deployment", d.deployment_id, d.name),
-                      deployment_id=d.deployment_id, run_id=run_id)
+                issue(
+                    "error",
+                    "failed_deployment",
+                    f"deployment {d.name} failed",
+                    d.deployment_id,
+                    EvidenceLink("deployment", d.deployment_id, d.name),
+                    deployment_id=d.deployment_id,
+                    run_id=run_id,
+                )
         present = {s.name for s in snap.stages}
         for name in policy.expected_terminal_stage_names:
             if name not in present:
-                issue("info", "missing_expected_stage", f"expected terminal stage {name} is missing",
-                      run_id, EvidenceLink("run", run_id, snap.run.name),
-                      expected_stage_name=name, run_id=run_id)
-        notes = tuple(CompletenessNote("warning", n, _frozen({"run_id": run_id}))
-                      for n in snap.completeness_notes)
+                issue(
+                    "info",
+                    "missing_expected_stage",
+                    f"expected terminal stage {name} is missing",
+                    run_id,
+                    EvidenceLink("run", run_id, snap.run.name),
+                    expected_stage_name=name,
+                    run_id=run_id,
+                )
+        notes = tuple(
+            CompletenessNote("warning", n, _frozen({"run_id": run_id}))
+            for n in snap.completeness_notes
+        )
         links = [*snap.evidence_links, *(link for i in issues for link in i.evidence_links)]
         return DiagnosticsResult(run_id, tuple(issues), notes, tuple(dict.fromkeys(links)))

@@ -75,7 +75,9 @@ class EntityReader:
     ``shared`` keeps the relation-endpoint index between readers (a query service's dict).
     """
 
-    def __init__(self, ws: Workspace, as_of_us: int | None, shared: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, ws: Workspace, as_of_us: int | None, shared: dict[str, Any] | None = None
+    ) -> None:
         self.ws = ws
         self.as_of_us = as_of_us
         self._shared = shared if shared is not None else {}
@@ -124,8 +126,11 @@ class EntityReader:
             versions = [v for v in by_ref[ref] if v < limit]
             if self.as_of_us is not None:
                 txs = take_rows(table.select(["tx_time"]), versions).column(0)
-                visible = [v for v, tx in zip(versions, txs.cast(pa.int64()).to_pylist(), strict=True)
-                           if tx <= self.as_of_us]
+                visible = [
+                    v
+                    for v, tx in zip(versions, txs.cast(pa.int64()).to_pylist(), strict=True)
+                    if tx <= self.as_of_us
+                ]
                 versions = visible
             if versions and versions[-1] == row:
                 keep.append(row)
@@ -153,16 +158,19 @@ class EntityReader:
     # ------------------------------------------------------------------ run-scoped entities
 
     def deployments_of_run(self, run_ref: str) -> list[Any]:
-        return sorted(self._where("deployments", DEPLOYMENT_PUT, "run_ref", run_ref),
-                      key=deployment_order)
+        return sorted(
+            self._where("deployments", DEPLOYMENT_PUT, "run_ref", run_ref), key=deployment_order
+        )
 
     def deployments_of_project(self, project_ref: str) -> list[Any]:
         rows = self._where("deployments", DEPLOYMENT_PUT, "project_ref", project_ref)
         return sorted(rows, key=lambda d: (d.deployment_name, *deployment_order(d)))
 
     def all_deployments(self) -> list[Any]:
-        return sorted(self._all("deployments", DEPLOYMENT_PUT), key=lambda d: (
-            str(d.project_ref), d.deployment_name, *deployment_order(d)))
+        return sorted(
+            self._all("deployments", DEPLOYMENT_PUT),
+            key=lambda d: (str(d.project_ref), d.deployment_name, *deployment_order(d)),
+        )
 
     def stages_of(self, run_ref: str) -> list[Any]:
         from ..store.metadata import stage_order
@@ -184,21 +192,26 @@ class EntityReader:
         return sorted(rows, key=lambda s: (str(s.stage_execution_ref), *sample_batch_order(s)))
 
     def samples_of_stage(self, stage_ref: str) -> list[Any]:
-        return sorted(self._where("samples", SAMPLE_PUT, "stage_ref", stage_ref),
-                      key=sample_batch_order)
+        return sorted(
+            self._where("samples", SAMPLE_PUT, "stage_ref", stage_ref), key=sample_batch_order
+        )
 
     def samples_of_batch(self, batch_ref: str) -> list[Any]:
         stage = "stage:" + batch_ref.split(":", 1)[1].rsplit(".", 1)[0]
-        rows = [s for s in self._where("samples", SAMPLE_PUT, "stage_ref", stage)
-                if _opt(s.batch_execution_ref) == batch_ref]
+        rows = [
+            s
+            for s in self._where("samples", SAMPLE_PUT, "stage_ref", stage)
+            if _opt(s.batch_execution_ref) == batch_ref
+        ]
         return sorted(rows, key=sample_order)
 
     def environments_of(self, run_ref: str) -> list[Any]:
         from ..contract.timestamps import timestamp_micros
 
         rows = self._where("environments", ENVIRONMENT_PUT, "run_ref", run_ref)
-        return sorted(rows, key=lambda e: (timestamp_micros(e.captured_at),
-                                           str(e.environment_snapshot_ref)))
+        return sorted(
+            rows, key=lambda e: (timestamp_micros(e.captured_at), str(e.environment_snapshot_ref))
+        )
 
     # ------------------------------------------------------------------ artifacts
 
@@ -273,8 +286,11 @@ class EntityReader:
         relations of the run, its stages, artifacts and deployments."""
         return latest_provenance(
             run_ref,
-            (p for edge in self.subject_relations(run_ref)
-             for p in self.provenance_for_relation(str(edge.relation_ref))),
+            (
+                p
+                for edge in self.subject_relations(run_ref)
+                for p in self.provenance_for_relation(str(edge.relation_ref))
+            ),
         )
 
 
@@ -483,7 +499,9 @@ def _checked(text: str, kind: str) -> str:
     return str(ref)
 
 
-def list_deployments(q: QueryService, project_name: Any = None, run_id: Any = None) -> tuple[DeploymentRecord, ...]:
+def list_deployments(
+    q: QueryService, project_name: Any = None, run_id: Any = None
+) -> tuple[DeploymentRecord, ...]:
     """Contract 4.4 ``list_deployments``: an unknown project gives ``()``; a run id wins over
     the project filter."""
     reader = q.entities()
@@ -528,8 +546,16 @@ def list_samples(
         text = str(batch_id).strip()
         if not text.startswith("batch:"):
             batches = list_batches(q, run_id, stage_id)
-            found = next((b.batch_id for b in batches if b.batch_id == batch_id
-                          or b.name == batch_id or b.batch_id.endswith(f".{batch_id}")), None)
+            found = next(
+                (
+                    b.batch_id
+                    for b in batches
+                    if b.batch_id == batch_id
+                    or b.name == batch_id
+                    or b.batch_id.endswith(f".{batch_id}")
+                ),
+                None,
+            )
             if found is None:
                 raise LookupError(f"Batch not found: {batch_id}")
             text = found

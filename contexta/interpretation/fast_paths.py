@@ -45,8 +45,14 @@ from projections.query import as_of, first_per, latest_per, take_rows, value_per
 _INFINITIES = (float("inf"), float("-inf"))
 
 __all__ = [
-    "FastQueryService", "install", "list_runs", "observations", "resolve_many", "run_model",
-    "select_best_run", "stages_of",
+    "FastQueryService",
+    "install",
+    "list_runs",
+    "observations",
+    "resolve_many",
+    "run_model",
+    "select_best_run",
+    "stages_of",
 ]
 
 #: observations kept by seq per query service (a few hundred runs' worth)
@@ -178,15 +184,21 @@ def list_runs(self: Any, project_name: str | None = None, *, query: Any = None) 
     names = self.project_names()
     cacheable = project_name is None or type(project_name) is str
     cached = self.__dict__.get("_fast_list")
-    if cacheable and cached is not None and cached[0] is table and cached[1] == (project_name, names):
+    if (
+        cacheable
+        and cached is not None
+        and cached[0] is table
+        and cached[1] == (project_name, names)
+    ):
         return cached[2]  # type: ignore[no-any-return]
     if project_name is None:
         keys = [("project_ref", "ascending"), ("valid_time", "ascending"), ("ref", "ascending")]
         picked = table
     else:
         refs = self.project_refs(project_name)
-        picked = table.filter(pc.is_in(table.column("project_ref"),
-                                       value_set=pa.array(sorted(refs), pa.string())))
+        picked = table.filter(
+            pc.is_in(table.column("project_ref"), value_set=pa.array(sorted(refs), pa.string()))
+        )
         keys = [("valid_time", "ascending"), ("ref", "ascending")]
     ordered = picked.sort_by(keys) if picked.num_rows > 1 else picked
     runs = tuple(_run_records(self, ordered, names))
@@ -263,8 +275,11 @@ def _values(self: Any, metric_key: str, stage_name: str | None) -> dict[str, flo
         picked = picked.filter(pc.is_null(picked.column("stage_ref")))
     else:
         chosen = _stage_choice(self, stage_name)
-        picked = picked.filter(pc.is_in(picked.column("stage_ref"),
-                                        value_set=pa.array(list(chosen.values()), pa.string())))
+        picked = picked.filter(
+            pc.is_in(
+                picked.column("stage_ref"), value_set=pa.array(list(chosen.values()), pa.string())
+            )
+        )
     values = value_per(picked, mode)
     if len(cache) > 64:
         cache.clear()

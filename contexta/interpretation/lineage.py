@@ -21,7 +21,13 @@ from .results import CompletenessNote, EvidenceLink, ProvenanceView, Result
 if TYPE_CHECKING:
     from .queries import QueryService
 
-__all__ = ["DIRECTION_ALIASES", "LineageEdge", "LineagePolicy", "LineageService", "LineageTraversal"]
+__all__ = [
+    "DIRECTION_ALIASES",
+    "LineageEdge",
+    "LineagePolicy",
+    "LineageService",
+    "LineageTraversal",
+]
 
 DIRECTIONS = ("inbound", "outbound", "both")
 DIRECTION_ALIASES = {"upstream": "inbound", "downstream": "outbound"}
@@ -66,7 +72,9 @@ class LineagePolicy:
 
 
 def _direction(direction: Any) -> str:
-    resolved = DIRECTION_ALIASES.get(direction, direction) if isinstance(direction, str) else direction
+    resolved = (
+        DIRECTION_ALIASES.get(direction, direction) if isinstance(direction, str) else direction
+    )
     if resolved not in DIRECTIONS:
         raise LineageError(
             f"Unsupported lineage direction {direction!r}; use one of inbound, outbound, both "
@@ -147,8 +155,9 @@ class LineageService:
             visited.append(current)
             relations = reader.subject_relations(current)
             if not relations and depth == 0:
-                notes.append(CompletenessNote("info", "lineage_root_has_no_relations",
-                                              {"root_ref": root}))
+                notes.append(
+                    CompletenessNote("info", "lineage_root_has_no_relations", {"root_ref": root})
+                )
             for edge in relations:
                 edge_way = _edge_direction(current, edge)
                 if way != "both" and edge_way != way:
@@ -175,8 +184,9 @@ class LineageService:
         source, target, ref = str(edge.source_ref), str(edge.target_ref), str(edge.relation_ref)
         provenance = None
         if self.config.include_provenance:
-            provenance = latest_provenance(_run_of(source, target, ref),
-                                           reader.provenance_for_relation(ref))
+            provenance = latest_provenance(
+                _run_of(source, target, ref), reader.provenance_for_relation(ref)
+            )
         return LineageEdge(
             relation_ref=ref,
             source_ref=source,

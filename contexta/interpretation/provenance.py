@@ -105,16 +105,30 @@ class ProvenanceService:
         if env is None:
             notes.append(_note("warning", "environment_snapshot_missing", run_id=run_ref))
         elif not env.packages:
-            notes.append(_note("info", "environment_packages_empty", run_id=run_ref,
-                               environment_ref=str(env.environment_snapshot_ref)))
+            notes.append(
+                _note(
+                    "info",
+                    "environment_packages_empty",
+                    run_id=run_ref,
+                    environment_ref=str(env.environment_snapshot_ref),
+                )
+            )
         if prov is not None and prov.evidence_bundle_ref is None:
-            notes.append(_note("info", "provenance_evidence_bundle_missing", run_id=run_ref,
-                               provenance_ref=prov.provenance_ref))
+            notes.append(
+                _note(
+                    "info",
+                    "provenance_evidence_bundle_missing",
+                    run_id=run_ref,
+                    provenance_ref=prov.provenance_ref,
+                )
+            )
         links = [EvidenceLink("run", run_ref, snapshot.run.name)]
         if prov is not None:
             links.append(EvidenceLink("provenance", prov.provenance_ref, prov.assertion_mode))
         if env is not None:
-            links.append(EvidenceLink("environment", str(env.environment_snapshot_ref), env.platform))
+            links.append(
+                EvidenceLink("environment", str(env.environment_snapshot_ref), env.platform)
+            )
         has = (prov is not None) + (env is not None)
         return ReproducibilityAudit(
             run_id=run_ref,
@@ -141,8 +155,11 @@ class ProvenanceService:
             if env is None
         ]
         links = [EvidenceLink("run", s.run.run_id, s.run.name) for s in (left, right)]
-        links += [EvidenceLink("environment", str(e.environment_snapshot_ref), e.platform)
-                  for e in envs if e is not None]
+        links += [
+            EvidenceLink("environment", str(e.environment_snapshot_ref), e.platform)
+            for e in envs
+            if e is not None
+        ]
         packages = [dict(e.packages) if e is not None else {} for e in envs]
         variables = [dict(e.environment_variables) if e is not None else {} for e in envs]
         return EnvironmentDiff(
@@ -150,7 +167,8 @@ class ProvenanceService:
             right_run_id=right.run.run_id,
             left_environment_ref=_env_ref(envs[0]),
             right_environment_ref=_env_ref(envs[1]),
-            python_version_changed=_field(envs[0], "python_version") != _field(envs[1], "python_version"),
+            python_version_changed=_field(envs[0], "python_version")
+            != _field(envs[1], "python_version"),
             platform_changed=_field(envs[0], "platform") != _field(envs[1], "platform"),
             added_packages=_added(*packages),
             removed_packages=_added(packages[1], packages[0], removed=True),
@@ -171,8 +189,9 @@ def _field(env: Any, name: str) -> Any:
     return None if env is None else getattr(env, name)
 
 
-def _added(left: Mapping[str, str], right: Mapping[str, str], *, removed: bool = False
-           ) -> tuple[EnvironmentValueChange, ...]:
+def _added(
+    left: Mapping[str, str], right: Mapping[str, str], *, removed: bool = False
+) -> tuple[EnvironmentValueChange, ...]:
     """Keys only in ``right`` (for ``removed``: called with the sides swapped)."""
     keys = sorted(set(right) - set(left))
     if removed:
@@ -180,9 +199,14 @@ def _added(left: Mapping[str, str], right: Mapping[str, str], *, removed: bool =
     return tuple(EnvironmentValueChange(k, None, right[k]) for k in keys)
 
 
-def _changed(left: Mapping[str, str], right: Mapping[str, str]) -> tuple[EnvironmentValueChange, ...]:
-    return tuple(EnvironmentValueChange(k, left[k], right[k])
-                 for k in sorted(set(left) & set(right)) if left[k] != right[k])
+def _changed(
+    left: Mapping[str, str], right: Mapping[str, str]
+) -> tuple[EnvironmentValueChange, ...]:
+    return tuple(
+        EnvironmentValueChange(k, left[k], right[k])
+        for k in sorted(set(left) & set(right))
+        if left[k] != right[k]
+    )
 
 
 # ---------------------------------------------------------------------- run comparison parts
@@ -203,22 +227,41 @@ def artifact_changes(left: Sequence[Any], right: Sequence[Any]) -> list[Artifact
     for kind in sorted(groups):
         lg, rg = groups[kind]
         if not lg:
-            changes.append(ArtifactChange(kind, None, rg[0].artifact_ref, "added", _artifact_links(rg)))
+            changes.append(
+                ArtifactChange(kind, None, rg[0].artifact_ref, "added", _artifact_links(rg))
+            )
         elif not rg:
-            changes.append(ArtifactChange(kind, lg[0].artifact_ref, None, "removed", _artifact_links(lg)))
+            changes.append(
+                ArtifactChange(kind, lg[0].artifact_ref, None, "removed", _artifact_links(lg))
+            )
         elif len(lg) != 1 or len(rg) != 1:
-            changes.append(ArtifactChange(kind, lg[0].artifact_ref, rg[0].artifact_ref, "ambiguous",
-                                          change_detail=f"left={len(lg)}, right={len(rg)}"))
+            changes.append(
+                ArtifactChange(
+                    kind,
+                    lg[0].artifact_ref,
+                    rg[0].artifact_ref,
+                    "ambiguous",
+                    change_detail=f"left={len(lg)}, right={len(rg)}",
+                )
+            )
         else:
             a, b = lg[0], rg[0]
             hash_changed = a.hash_value != b.hash_value
             location_changed = a.location != b.location
             if not hash_changed and not location_changed:
                 continue
-            detail = ("both_changed" if hash_changed and location_changed
-                      else "hash_changed" if hash_changed else "location_changed")
-            changes.append(ArtifactChange(kind, a.artifact_ref, b.artifact_ref, "changed",
-                                          _artifact_links((a, b)), detail))
+            detail = (
+                "both_changed"
+                if hash_changed and location_changed
+                else "hash_changed"
+                if hash_changed
+                else "location_changed"
+            )
+            changes.append(
+                ArtifactChange(
+                    kind, a.artifact_ref, b.artifact_ref, "changed", _artifact_links((a, b)), detail
+                )
+            )
     return changes
 
 
@@ -242,7 +285,8 @@ def provenance_comparison(left: RunSnapshot, right: RunSnapshot) -> ProvenanceCo
         return None if view is None else getattr(view, name)
 
     return ProvenanceComparison(
-        code_revision_changed=value(lp, "formation_context_ref") != value(rp, "formation_context_ref"),
+        code_revision_changed=value(lp, "formation_context_ref")
+        != value(rp, "formation_context_ref"),
         config_hash_changed=value(lp, "policy_ref") != value(rp, "policy_ref"),
         environment_changed=sorted(left.run.metadata.items()) != sorted(right.run.metadata.items()),
         dataset_refs_changed=value(lp, "evidence_bundle_ref") != value(rp, "evidence_bundle_ref"),

@@ -49,7 +49,6 @@ _INFINITIES = (float("inf"), float("-inf"))
 __all__ = ["QueryService"]
 
 
-
 @dataclass(frozen=True, slots=True)
 class _Metric:
     """One metric observation used by compare/select: (stage ref, key, value, time, seq)."""
@@ -143,7 +142,9 @@ class QueryService:
         return EntityReader(self.ws, self.as_of_us, self.__dict__.setdefault("_entity_shared", {}))
 
     def list_projects(self) -> tuple[str, ...]:
-        return tuple(p.name for p in sorted(self.projects(), key=lambda p: (p.name, str(p.project_ref))))
+        return tuple(
+            p.name for p in sorted(self.projects(), key=lambda p: (p.name, str(p.project_ref)))
+        )
 
     # ------------------------------------------------------------------ run lookup
 
@@ -190,8 +191,9 @@ class QueryService:
         if cached is not None and cached[0] is table:
             return cached[1]  # type: ignore[no-any-return]
         latest: dict[str, str] = {}
-        for ref, name in zip(table.column("ref").to_pylist(), table.column("key").to_pylist(),
-                             strict=True):
+        for ref, name in zip(
+            table.column("ref").to_pylist(), table.column("key").to_pylist(), strict=True
+        ):
             latest[ref] = name  # rows are in seq order: the last one is the latest version
         names: dict[str, list[str]] = {}
         for ref in sorted(latest):
@@ -394,8 +396,14 @@ class QueryService:
                     continue
                 notes: tuple[CompletenessNote, ...] = ()
                 if lv is None or rv is None:
-                    notes = (_note("warning", f"sparse_metric_capture:{name}:{key}",
-                                   left_value=lv, right_value=rv),)
+                    notes = (
+                        _note(
+                            "warning",
+                            f"sparse_metric_capture:{name}:{key}",
+                            left_value=lv,
+                            right_value=rv,
+                        ),
+                    )
                 deltas.append(
                     MetricDelta(
                         metric_key=key,
@@ -410,8 +418,12 @@ class QueryService:
             stage_notes: tuple[CompletenessNote, ...] = ()
             if ls is None or rs is None:
                 stage_notes = (
-                    _note(self._missing_stage_severity(), f"missing_stage:{name}",
-                          left_present=ls is not None, right_present=rs is not None),
+                    _note(
+                        self._missing_stage_severity(),
+                        f"missing_stage:{name}",
+                        left_present=ls is not None,
+                        right_present=rs is not None,
+                    ),
                 )
             links = tuple(
                 EvidenceLink("stage", s.stage_id, s.name) for s in (ls, rs) if s is not None
@@ -432,8 +444,10 @@ class QueryService:
         artifact_changes = self.artifact_changes(left, right)
         notes = []
         for side, snap in (("left", left), ("right", right)):
-            notes += [_note("warning", f"{side}:{n}", run_id=snap.run.run_id)
-                      for n in snap.completeness_notes]
+            notes += [
+                _note("warning", f"{side}:{n}", run_id=snap.run.run_id)
+                for n in snap.completeness_notes
+            ]
         for row in rows:
             notes += list(row.completeness_notes)
         links = [*left.evidence_links, *right.evidence_links]
@@ -469,13 +483,17 @@ class QueryService:
 
     # ------------------------------------------------------------------ multi / best
 
-    def metric_table(self, run_refs: Sequence[str]) -> dict[tuple[str | None, str], list[float | None]]:
+    def metric_table(
+        self, run_refs: Sequence[str]
+    ) -> dict[tuple[str | None, str], list[float | None]]:
         """(stage name or None, key) -> value per run, by the configured selection."""
         mode = self._selection()
         table: dict[tuple[str | None, str], list[float | None]] = {}
         for position, run_ref in enumerate(run_refs):
             metrics = self.metrics(run_ref)
-            stage_names = {str(s.stage_execution_ref): s.stage_name for s in self.stages_of(run_ref)}
+            stage_names = {
+                str(s.stage_execution_ref): s.stage_name for s in self.stages_of(run_ref)
+            }
             by_stage: dict[str | None, list[_Metric]] = {}
             for m in metrics:
                 if m.stage_ref is None:
@@ -519,7 +537,9 @@ class QueryService:
             metric_table=tuple(rows),
             artifact_kind_counts=tuple(artifact_rows),
             completeness_notes=_dedupe_notes(notes),
-            evidence_links=tuple(dict.fromkeys(link for s in snapshots for link in s.evidence_links)),
+            evidence_links=tuple(
+                dict.fromkeys(link for s in snapshots for link in s.evidence_links)
+            ),
             summary=f"Compared {len(ids)} runs: {len(rows)} metric rows and "
             f"{len(artifact_rows)} artifact kind summaries.",
         )
@@ -560,7 +580,9 @@ class QueryService:
             value = self._metric_value(ref, metric_key, stage_name, mode)
             if value is None or value != value or value in _INFINITIES:
                 continue  # NaN and infinities are stored as logged, never picked as best
-            if best_value is None or (value > best_value if higher_is_better else value < best_value):
+            if best_value is None or (
+                value > best_value if higher_is_better else value < best_value
+            ):
                 best, best_value = run_id, value
         return best
 
@@ -578,16 +600,22 @@ class QueryService:
         must have the metric); with two or more this is ``select_best_run`` itself."""
         ids = _dedupe_ids(run_ids)
         if len(ids) != 1:
-            return self.select_best_run(ids, metric_key, stage_name=stage_name,
-                                        higher_is_better=higher_is_better,
-                                        include_quarantined=include_quarantined)
+            return self.select_best_run(
+                ids,
+                metric_key,
+                stage_name=stage_name,
+                higher_is_better=higher_is_better,
+                include_quarantined=include_quarantined,
+            )
         ref = self.resolve_run(ids[0])
         if not include_quarantined and ref in set(self.quarantined_runs()):
             return None
         value = self._metric_value(ref, metric_key, stage_name, self._selection())
         return None if value is None else ids[0]
 
-    def _metric_value(self, run_ref: str, key: str, stage_name: str | None, mode: str) -> float | None:
+    def _metric_value(
+        self, run_ref: str, key: str, stage_name: str | None, mode: str
+    ) -> float | None:
         metrics = [m for m in self.metrics(run_ref) if m.key == key]
         if not metrics:
             return None
@@ -595,7 +623,9 @@ class QueryService:
             values = _select(metrics, None, mode)
             return values.get(key)
         stage_refs = [
-            str(s.stage_execution_ref) for s in self.stages_of(run_ref) if s.stage_name == stage_name
+            str(s.stage_execution_ref)
+            for s in self.stages_of(run_ref)
+            if s.stage_name == stage_name
         ]
         if not stage_refs:
             return None
@@ -632,7 +662,10 @@ class QueryService:
         if table.num_rows == 0:
             return ()
         rows = table.filter(
-            pc.and_(pc.equal(table.column("kind"), _s("record.event")), pc.equal(table.column("key"), _s(event_key)))
+            pc.and_(
+                pc.equal(table.column("kind"), _s("record.event")),
+                pc.equal(table.column("key"), _s(event_key)),
+            )
         )
         carrying = set(rows.column("run_ref").to_pylist())
         return tuple(r.run_id for r in self.list_runs(project_name) if r.run_id in carrying)
@@ -663,8 +696,11 @@ def _not_found(run_id: Any) -> InterpretationError:
 def param_changes(left: Mapping[str, Any], right: Mapping[str, Any]) -> tuple[ParamChange, ...]:
     """The params whose values differ between two runs, by name."""
     names = sorted(set(left) | set(right))
-    return tuple(ParamChange(n, left.get(n), right.get(n)) for n in names
-                 if left.get(n) != right.get(n) or (n in left) != (n in right))
+    return tuple(
+        ParamChange(n, left.get(n), right.get(n))
+        for n in names
+        if left.get(n) != right.get(n) or (n in left) != (n in right)
+    )
 
 
 def _ambiguous(run_id: Any, refs: Sequence[str]) -> InterpretationError:
@@ -818,6 +854,3 @@ def completeness_notes(
         if stage.stage_id not in with_records:
             notes.append(f"missing_stage_records:{stage.name}")
     return tuple(dict.fromkeys(notes))
-
-
-

@@ -130,8 +130,12 @@ class RepositoryQueryService(QueryService):
             "provenance": repo.get_provenance(ref),
         }
         relations: dict[str, Any] = {}
-        anchors = [ref, *(s.stage_id for s in stages), *(b.batch_id for b in extra["batches"]),
-                   *(a.artifact_ref for a in extra["artifacts"])]
+        anchors = [
+            ref,
+            *(s.stage_id for s in stages),
+            *(b.batch_id for b in extra["batches"]),
+            *(a.artifact_ref for a in extra["artifacts"]),
+        ]
         for anchor in anchors:
             for relation in repo.list_relations(anchor):
                 relations[relation.relation_ref] = relation
@@ -160,15 +164,18 @@ class RepositoryQueryService(QueryService):
             if record.value is None:
                 continue
             observed = timestamp_micros(record.observed_at) if record.observed_at else 0
-            out.append(_Metric(record.stage_id, record.key, float(record.value), observed,
-                               position))
+            out.append(
+                _Metric(record.stage_id, record.key, float(record.value), observed, position)
+            )
         return out
 
     def stages_of(self, run_ref: str) -> list[Any]:
         if self._native is not None:
             return self._native.stages_of(run_ref)
-        return [SimpleNamespace(stage_execution_ref=s.stage_id, stage_name=s.name)
-                for s in self.repository.list_stages(run_ref)]
+        return [
+            SimpleNamespace(stage_execution_ref=s.stage_id, stage_name=s.name)
+            for s in self.repository.list_stages(run_ref)
+        ]
 
 
 def _links(

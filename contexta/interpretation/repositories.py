@@ -152,8 +152,11 @@ class WorkspaceRepository:
     ) -> tuple[ObservationRecord, ...]:
         records = self.query.observations(self.query.resolve_run(run_id))
         if stage_id is not None:
-            records = tuple(r for r in records if r.stage_id == stage_id
-                            or (r.stage_id or "").endswith(f".{stage_id}"))
+            records = tuple(
+                r
+                for r in records
+                if r.stage_id == stage_id or (r.stage_id or "").endswith(f".{stage_id}")
+            )
         if record_type is not None:
             records = tuple(r for r in records if r.record_type == record_type)
         return records
@@ -165,8 +168,9 @@ class WorkspaceRepository:
 
         reader = self.query.entities()
         found: dict[str, Any] = {}
-        subjects = [subject_ref] if subject_ref is not None else [
-            r.run_id for r in self.list_runs()]
+        subjects = (
+            [subject_ref] if subject_ref is not None else [r.run_id for r in self.list_runs()]
+        )
         for subject in subjects:
             for edge in reader.subject_relations(str(subject)):
                 found[str(edge.relation_ref)] = edge
@@ -198,8 +202,11 @@ class WorkspaceRepository:
             rows = [reader.artifact(ref) for ref in reader.artifact_refs()]
         records = [artifact_record(a) for a in rows if a is not None]
         if stage_id is not None:
-            records = [a for a in records if a.stage_id == stage_id
-                       or (a.stage_id or "").endswith(f".{stage_id}")]
+            records = [
+                a
+                for a in records
+                if a.stage_id == stage_id or (a.stage_id or "").endswith(f".{stage_id}")
+            ]
         return tuple(records)
 
 
@@ -207,8 +214,9 @@ class CompositeStoreRepository(WorkspaceRepository):
     """1.0's repository over ``(metadata_store, record_store, artifact_store)``: here the three
     stores share one workspace, whose projections answer."""
 
-    def __init__(self, metadata_store: Any, record_store: Any = None,
-                 artifact_store: Any = None) -> None:
+    def __init__(
+        self, metadata_store: Any, record_store: Any = None, artifact_store: Any = None
+    ) -> None:
         from .fast_paths import FastQueryService
 
         self.metadata_store = metadata_store

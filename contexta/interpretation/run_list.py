@@ -22,7 +22,14 @@ from .results import RunRecord
 if TYPE_CHECKING:
     from .queries import QueryService
 
-__all__ = ["OPERATORS", "SORT_KEYS", "MetricCondition", "RunListQuery", "TimeRange", "filtered_runs"]
+__all__ = [
+    "OPERATORS",
+    "SORT_KEYS",
+    "MetricCondition",
+    "RunListQuery",
+    "TimeRange",
+    "filtered_runs",
+]
 
 SORT_KEYS = ("started_at", "ended_at", "name")
 OPERATORS = ("gt", "lt", "gte", "lte", "eq", "ne")
@@ -44,9 +51,12 @@ def bound_micros(value: Any, field: str) -> int:
     try:
         when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
     except ValueError:
-        raise _invalid("query_invalid_time_range",
-                       f"TimeRange.{field} must be a timestamp like '2025-04-01T00:00:00Z', "
-                       f"got {value!r}.", field=field, value=str(value)) from None
+        raise _invalid(
+            "query_invalid_time_range",
+            f"TimeRange.{field} must be a timestamp like '2025-04-01T00:00:00Z', got {value!r}.",
+            field=field,
+            value=str(value),
+        ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return timestamp_micros(when)
@@ -64,23 +74,39 @@ class TimeRange:
             value = getattr(self, name)
             if value is None:
                 continue
-            if (isinstance(value, str) and not value.strip()) or not isinstance(value, (str, datetime)):
-                raise _invalid("query_invalid_time_range",
-                               f"TimeRange.{name} must be a non-blank timestamp, got {value!r}.",
-                               field=name)
+            if (isinstance(value, str) and not value.strip()) or not isinstance(
+                value, (str, datetime)
+            ):
+                raise _invalid(
+                    "query_invalid_time_range",
+                    f"TimeRange.{name} must be a non-blank timestamp, got {value!r}.",
+                    field=name,
+                )
             bound_micros(value, name)
-        if self.started_after is not None and self.started_before is not None and (
-            self.after_us() > self.before_us()
+        if (
+            self.started_after is not None
+            and self.started_before is not None
+            and (self.after_us() > self.before_us())
         ):
-            raise _invalid("query_invalid_time_range",
-                           f"TimeRange.started_after ({self.started_after}) must not be later "
-                           f"than started_before ({self.started_before}).")
+            raise _invalid(
+                "query_invalid_time_range",
+                f"TimeRange.started_after ({self.started_after}) must not be later "
+                f"than started_before ({self.started_before}).",
+            )
 
     def after_us(self) -> int | None:
-        return None if self.started_after is None else bound_micros(self.started_after, "started_after")
+        return (
+            None
+            if self.started_after is None
+            else bound_micros(self.started_after, "started_after")
+        )
 
     def before_us(self) -> int | None:
-        return None if self.started_before is None else bound_micros(self.started_before, "started_before")
+        return (
+            None
+            if self.started_before is None
+            else bound_micros(self.started_before, "started_before")
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,27 +123,44 @@ class MetricCondition:
     def __post_init__(self) -> None:
         code = "query_invalid_metric_condition"
         if not isinstance(self.metric_key, str) or not self.metric_key.strip():
-            raise _invalid(code, f"MetricCondition.metric_key must be a non-blank string, got "
-                           f"{self.metric_key!r}.", metric_key=repr(self.metric_key))
+            raise _invalid(
+                code,
+                f"MetricCondition.metric_key must be a non-blank string, got {self.metric_key!r}.",
+                metric_key=repr(self.metric_key),
+            )
         op = self.operator.strip().lower() if isinstance(self.operator, str) else ""
         if op not in OPERATORS:
-            raise _invalid(code, f"MetricCondition.operator {self.operator!r} is not one of "
-                           f"{', '.join(OPERATORS)}.", operator=repr(self.operator),
-                           allowed=list(OPERATORS))
+            raise _invalid(
+                code,
+                f"MetricCondition.operator {self.operator!r} is not one of {', '.join(OPERATORS)}.",
+                operator=repr(self.operator),
+                allowed=list(OPERATORS),
+            )
         if not isinstance(self.threshold, (int, float)) or isinstance(self.threshold, bool):
-            raise _invalid(code, f"MetricCondition.threshold must be a number, got "
-                           f"{self.threshold!r}.", threshold=repr(self.threshold))
-        if self.stage_name is not None and (not isinstance(self.stage_name, str)
-                                            or not self.stage_name.strip()):
-            raise _invalid(code, "MetricCondition.stage_name must be a non-blank string when "
-                           f"given, got {self.stage_name!r}.")
+            raise _invalid(
+                code,
+                f"MetricCondition.threshold must be a number, got {self.threshold!r}.",
+                threshold=repr(self.threshold),
+            )
+        if self.stage_name is not None and (
+            not isinstance(self.stage_name, str) or not self.stage_name.strip()
+        ):
+            raise _invalid(
+                code,
+                "MetricCondition.stage_name must be a non-blank string when "
+                f"given, got {self.stage_name!r}.",
+            )
         object.__setattr__(self, "operator", op)
 
     def holds(self, value: float) -> bool:
         t = float(self.threshold)
         return {
-            "gt": value > t, "lt": value < t, "gte": value >= t,
-            "lte": value <= t, "eq": value == t, "ne": value != t,
+            "gt": value > t,
+            "lt": value < t,
+            "gte": value >= t,
+            "lte": value <= t,
+            "eq": value == t,
+            "ne": value != t,
         }[self.operator]
 
 
@@ -141,35 +184,53 @@ class RunListQuery:
         for name in ("project_name", "status"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
-                raise _invalid(code, f"RunListQuery.{name} must be a non-blank string when "
-                               f"given, got {value!r}.", field=name)
+                raise _invalid(
+                    code,
+                    f"RunListQuery.{name} must be a non-blank string when given, got {value!r}.",
+                    field=name,
+                )
         if self.tags is not None:
             if not isinstance(self.tags, Mapping):
                 raise _invalid(code, f"RunListQuery.tags must be a mapping, got {self.tags!r}.")
             for key, value in self.tags.items():
                 if not isinstance(key, str) or not key.strip() or not isinstance(value, str):
-                    raise _invalid(code, "RunListQuery.tags needs non-blank string keys and "
-                                   f"string values, got {key!r}: {value!r}.")
+                    raise _invalid(
+                        code,
+                        "RunListQuery.tags needs non-blank string keys and "
+                        f"string values, got {key!r}: {value!r}.",
+                    )
             object.__setattr__(self, "tags", dict(self.tags))
         if self.time_range is not None and not isinstance(self.time_range, TimeRange):
-            raise _invalid(code, f"RunListQuery.time_range must be a TimeRange, got "
-                           f"{self.time_range!r}.")
+            raise _invalid(
+                code, f"RunListQuery.time_range must be a TimeRange, got {self.time_range!r}."
+            )
         conditions = tuple(self.metric_conditions)
         if any(not isinstance(c, MetricCondition) for c in conditions):
-            raise _invalid(code, "RunListQuery.metric_conditions must hold MetricCondition "
-                           "objects.")
+            raise _invalid(
+                code, "RunListQuery.metric_conditions must hold MetricCondition objects."
+            )
         object.__setattr__(self, "metric_conditions", conditions)
-        if self.limit is not None and (not isinstance(self.limit, int)
-                                       or isinstance(self.limit, bool) or self.limit <= 0):
-            raise _invalid(code, f"RunListQuery.limit must be a positive integer when given, "
-                           f"got {self.limit!r}.", limit=repr(self.limit))
+        if self.limit is not None and (
+            not isinstance(self.limit, int) or isinstance(self.limit, bool) or self.limit <= 0
+        ):
+            raise _invalid(
+                code,
+                f"RunListQuery.limit must be a positive integer when given, got {self.limit!r}.",
+                limit=repr(self.limit),
+            )
         if not isinstance(self.offset, int) or isinstance(self.offset, bool) or self.offset < 0:
-            raise _invalid(code, f"RunListQuery.offset must be a non-negative integer, got "
-                           f"{self.offset!r}.", offset=repr(self.offset))
+            raise _invalid(
+                code,
+                f"RunListQuery.offset must be a non-negative integer, got {self.offset!r}.",
+                offset=repr(self.offset),
+            )
         if self.sort_by not in SORT_KEYS:
-            raise _invalid(code, f"RunListQuery.sort_by {self.sort_by!r} is not one of "
-                           f"{', '.join(SORT_KEYS)}.", sort_by=repr(self.sort_by),
-                           allowed=list(SORT_KEYS))
+            raise _invalid(
+                code,
+                f"RunListQuery.sort_by {self.sort_by!r} is not one of {', '.join(SORT_KEYS)}.",
+                sort_by=repr(self.sort_by),
+                allowed=list(SORT_KEYS),
+            )
         if not isinstance(self.sort_desc, bool):
             raise _invalid(code, f"RunListQuery.sort_desc must be a bool, got {self.sort_desc!r}.")
 
@@ -216,15 +277,22 @@ def filtered_runs(
     keyword options are ignored when ``query`` is given. Unknown project: ``()``."""
     if query is None:
         query = RunListQuery(
-            project_name=project_name, status=status,
+            project_name=project_name,
+            status=status,
             tags=None if tags is None else dict(tags),
-            metric_conditions=tuple(metric_conditions), time_range=time_range, limit=limit,
-            offset=offset, sort_by=sort_by, sort_desc=sort_desc,
+            metric_conditions=tuple(metric_conditions),
+            time_range=time_range,
+            limit=limit,
+            offset=offset,
+            sort_by=sort_by,
+            sort_desc=sort_desc,
         )
         project_name = None
     if not isinstance(query, RunListQuery):
-        raise _invalid("query_invalid_run_list_query",
-                       f"query must be a RunListQuery, got {type(query).__name__}.")
+        raise _invalid(
+            "query_invalid_run_list_query",
+            f"query must be a RunListQuery, got {type(query).__name__}.",
+        )
     active = query.project_name if query.project_name is not None else project_name
     runs = list(query_service.list_runs(active))
     if query.status is not None:
@@ -245,7 +313,7 @@ def filtered_runs(
     if query.metric_conditions:
         runs = [r for r in runs if _metric_ok(query_service, r, query.metric_conditions)]
     end = None if query.limit is None else query.offset + query.limit
-    return tuple(runs[query.offset:end])
+    return tuple(runs[query.offset : end])
 
 
 def list_runs(
@@ -265,14 +333,28 @@ def list_runs(
     """1.0's ``list_runs``: the plain call keeps repository order (oldest first); any option
     that differs from its default goes through the filter pipeline (newest first by default)."""
     plain = (
-        status is None and tags is None and not metric_conditions and time_range is None
-        and limit is None and offset == 0 and sort_by == "started_at" and sort_desc is True
+        status is None
+        and tags is None
+        and not metric_conditions
+        and time_range is None
+        and limit is None
+        and offset == 0
+        and sort_by == "started_at"
+        and sort_desc is True
         and query is None
     )
     if plain:
         return query_service.list_runs(project_name)
     return filtered_runs(
-        query_service, project_name, status=status, tags=tags,
-        metric_conditions=metric_conditions, time_range=time_range, limit=limit, offset=offset,
-        sort_by=sort_by, sort_desc=sort_desc, query=query,
+        query_service,
+        project_name,
+        status=status,
+        tags=tags,
+        metric_conditions=metric_conditions,
+        time_range=time_range,
+        limit=limit,
+        offset=offset,
+        sort_by=sort_by,
+        sort_desc=sort_desc,
+        query=query,
     )

@@ -94,7 +94,10 @@ def shadow_of(model: type) -> type:
         if model is StableRef:
             namespace["__str__"] = _ref_text
         found = _SHADOWS[model] = msgspec.defstruct(
-            f"Stored{model.__name__}", fields, namespace=namespace, forbid_unknown_fields=True,
+            f"Stored{model.__name__}",
+            fields,
+            namespace=namespace,
+            forbid_unknown_fields=True,
         )
         _CONVERTED[found] = tuple(name for name, annotation in fields if _needs_plain(annotation))
     return found

@@ -59,6 +59,7 @@ def _show(fragment: NotebookFragment) -> None:
 
 # ---------------------------------------------------------------------- table rows (1.0's columns)
 
+
 def _kind(value: Any) -> str:
     return type(value).__name__
 
@@ -68,26 +69,58 @@ def table_rows(value: Any) -> list[dict[str, Any]]:
     kind = _kind(value)
     if kind == "RunSnapshot":
         run = value.run
-        return [{"run_id": run.run_id, "run_name": run.name, "project_name": run.project_name,
-                 "status": run.status, "stage_count": len(value.stages),
-                 "artifact_count": len(value.artifacts), "record_count": len(value.records)}]
+        return [
+            {
+                "run_id": run.run_id,
+                "run_name": run.name,
+                "project_name": run.project_name,
+                "status": run.status,
+                "stage_count": len(value.stages),
+                "artifact_count": len(value.artifacts),
+                "record_count": len(value.records),
+            }
+        ]
     if kind == "RunComparison":
-        return [{"stage_name": s.stage_name, "left_status": s.left_status,
-                 "right_status": s.right_status, "metric_delta_count": len(s.metric_deltas)}
-                for s in value.stage_comparisons]
+        return [
+            {
+                "stage_name": s.stage_name,
+                "left_status": s.left_status,
+                "right_status": s.right_status,
+                "metric_delta_count": len(s.metric_deltas),
+            }
+            for s in value.stage_comparisons
+        ]
     if kind == "MultiRunComparison":
-        return [{"metric_key": r.metric_key, "stage_name": r.stage_name,
-                 "best_run_id": r.best_run_id,
-                 **{f"value_{i}": v for i, v in enumerate(r.values)}} for r in value.metric_table]
+        return [
+            {
+                "metric_key": r.metric_key,
+                "stage_name": r.stage_name,
+                "best_run_id": r.best_run_id,
+                **{f"value_{i}": v for i, v in enumerate(r.values)},
+            }
+            for r in value.metric_table
+        ]
     if kind == "MetricTrend":
-        return [{"run_id": p.run_id, "run_name": p.run_name, "stage_name": p.stage_name,
-                 "value": p.value, "captured_at": p.captured_at} for p in value.points]
+        return [
+            {
+                "run_id": p.run_id,
+                "run_name": p.run_name,
+                "stage_name": p.stage_name,
+                "value": p.value,
+                "captured_at": p.captured_at,
+            }
+            for p in value.points
+        ]
     if kind == "ReportDocument":
-        return [{"section_title": s.title, "body": s.body,
-                 "evidence_link_count": len(s.evidence_links)} for s in value.sections]
-    raise RenderingError(f"No table form for a {kind}; use a snapshot, comparison, trend or "
-                         "report.", code="notebook_table_conversion_unsupported",
-                         details={"type": kind})
+        return [
+            {"section_title": s.title, "body": s.body, "evidence_link_count": len(s.evidence_links)}
+            for s in value.sections
+        ]
+    raise RenderingError(
+        f"No table form for a {kind}; use a snapshot, comparison, trend or report.",
+        code="notebook_table_conversion_unsupported",
+        details={"type": kind},
+    )
 
 
 def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -95,43 +128,57 @@ def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def to_pandas(value: Any) -> Any:
-    pandas = require("pandas", feature="to_pandas", extra="dataframes",
-                     code="notebook_pandas_not_ready")
+    pandas = require(
+        "pandas", feature="to_pandas", extra="dataframes", code="notebook_pandas_not_ready"
+    )
     rows = table_rows(value)
     return pandas.DataFrame.from_records(rows, columns=_columns(rows))
 
 
 def to_polars(value: Any) -> Any:
-    polars = require("polars", feature="to_polars", extra="dataframes",
-                     code="notebook_polars_not_ready")
+    polars = require(
+        "polars", feature="to_polars", extra="dataframes", code="notebook_polars_not_ready"
+    )
     rows = table_rows(value)
     return polars.DataFrame(rows, schema=_columns(rows), orient="row")
 
 
 # ---------------------------------------------------------------------- HTML fragments
 
+
 def _table(rows: Sequence[dict[str, Any]], caption: str) -> str:
     columns = _columns(rows)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if row.get(c) is None else str(row.get(c)))}</td>"
-                         for c in columns) + "</tr>" for row in rows)
-    return (f'<div class="contexta-fragment"><table><caption>{html.escape(caption)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape('' if row.get(c) is None else str(row.get(c)))}</td>"
+            for c in columns
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f'<div class="contexta-fragment"><table><caption>{html.escape(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    )
 
 
 def _text(value: Any) -> str:
     """The plain-text line of a fragment (1.0's wording)."""
     kind = _kind(value)
     if kind == "RunSnapshot":
-        return (f"Run {value.run.run_id} ({value.run.status}) stages={len(value.stages)} "
-                f"artifacts={len(value.artifacts)} records={len(value.records)}")
+        return (
+            f"Run {value.run.run_id} ({value.run.status}) stages={len(value.stages)} "
+            f"artifacts={len(value.artifacts)} records={len(value.records)}"
+        )
     if kind == "RunComparison":
-        return (f"Compare {value.left_run_id} vs {value.right_run_id}: {value.summary} "
-                f"stages={len(value.stage_comparisons)}")
+        return (
+            f"Compare {value.left_run_id} vs {value.right_run_id}: {value.summary} "
+            f"stages={len(value.stage_comparisons)}"
+        )
     if kind == "MultiRunComparison":
-        return (f"Multi-run comparison runs={len(value.run_ids)} "
-                f"metrics={len(value.metric_table)}")
+        return f"Multi-run comparison runs={len(value.run_ids)} metrics={len(value.metric_table)}"
     if kind == "MetricTrend":
         return f"Metric trend {value.metric_key} points={len(value.points)}"
     return str(getattr(value, "title", kind))
@@ -150,12 +197,15 @@ def render_html_fragment(value: Any) -> str:
     return fragment(value).html
 
 
-def display_run_snapshot(value: Any, run_id: str | None = None, *,
-                         display: bool = False) -> NotebookFragment:
+def display_run_snapshot(
+    value: Any, run_id: str | None = None, *, display: bool = False
+) -> NotebookFragment:
     if _kind(value) != "RunSnapshot":
         if run_id is None:
-            raise RenderingError("display_run_snapshot(ctx, run_id): run_id is required with a "
-                                 "Contexta.", code="notebook_snapshot_run_id_required")
+            raise RenderingError(
+                "display_run_snapshot(ctx, run_id): run_id is required with a Contexta.",
+                code="notebook_snapshot_run_id_required",
+            )
         value, text = value.get_run_snapshot(run_id), f"Run snapshot for {run_id}"
     else:
         text = None
@@ -165,14 +215,20 @@ def display_run_snapshot(value: Any, run_id: str | None = None, *,
     return result
 
 
-def display_run_comparison(value: Any, left_run_id: str | None = None,
-                           right_run_id: str | None = None, *,
-                           display: bool = False) -> NotebookFragment:
+def display_run_comparison(
+    value: Any,
+    left_run_id: str | None = None,
+    right_run_id: str | None = None,
+    *,
+    display: bool = False,
+) -> NotebookFragment:
     if _kind(value) not in ("RunComparison", "MultiRunComparison"):
         if left_run_id is None or right_run_id is None:
-            raise RenderingError("display_run_comparison(ctx, left, right): both run ids are "
-                                 "required with a Contexta.",
-                                 code="notebook_comparison_run_ids_required")
+            raise RenderingError(
+                "display_run_comparison(ctx, left, right): both run ids are "
+                "required with a Contexta.",
+                code="notebook_comparison_run_ids_required",
+            )
         value = value.compare_runs(left_run_id, right_run_id)
         text: str | None = f"Run comparison for {left_run_id} vs {right_run_id}"
     else:
@@ -183,16 +239,24 @@ def display_run_comparison(value: Any, left_run_id: str | None = None,
     return result
 
 
-def display_metric_trend(value: Any, metric_key: str | None = None, *,
-                         project_name: str | None = None, stage_name: str | None = None,
-                         query: Any = None, display: bool = False) -> NotebookFragment:
+def display_metric_trend(
+    value: Any,
+    metric_key: str | None = None,
+    *,
+    project_name: str | None = None,
+    stage_name: str | None = None,
+    query: Any = None,
+    display: bool = False,
+) -> NotebookFragment:
     if _kind(value) != "MetricTrend":
         if metric_key is None:
-            raise RenderingError("display_metric_trend(ctx, metric_key): metric_key is "
-                                 "required with a Contexta.",
-                                 code="notebook_trend_metric_key_required")
-        value = value.get_metric_trend(metric_key, project_name=project_name,
-                                       stage_name=stage_name, query=query)
+            raise RenderingError(
+                "display_metric_trend(ctx, metric_key): metric_key is required with a Contexta.",
+                code="notebook_trend_metric_key_required",
+            )
+        value = value.get_metric_trend(
+            metric_key, project_name=project_name, stage_name=stage_name, query=query
+        )
         text: str | None = f"Metric trend for {metric_key}"
     else:
         text = None
@@ -213,15 +277,28 @@ class NotebookSurface:
     def show_run(self, run_id: str, *, display: bool = True) -> NotebookFragment:
         return display_run_snapshot(self._ctx, run_id, display=display)
 
-    def compare_runs(self, left_run_id: str, right_run_id: str, *,
-                     display: bool = True) -> NotebookFragment:
+    def compare_runs(
+        self, left_run_id: str, right_run_id: str, *, display: bool = True
+    ) -> NotebookFragment:
         return display_run_comparison(self._ctx, left_run_id, right_run_id, display=display)
 
-    def show_metric_trend(self, metric_key: str, *, project_name: str | None = None,
-                          stage_name: str | None = None, query: Any = None,
-                          display: bool = True) -> NotebookFragment:
-        return display_metric_trend(self._ctx, metric_key, project_name=project_name,
-                                    stage_name=stage_name, query=query, display=display)
+    def show_metric_trend(
+        self,
+        metric_key: str,
+        *,
+        project_name: str | None = None,
+        stage_name: str | None = None,
+        query: Any = None,
+        display: bool = True,
+    ) -> NotebookFragment:
+        return display_metric_trend(
+            self._ctx,
+            metric_key,
+            project_name=project_name,
+            stage_name=stage_name,
+            query=query,
+            display=display,
+        )
 
     def render(self, value: Any) -> str:
         return render_html_fragment(value)

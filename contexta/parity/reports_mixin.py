@@ -143,7 +143,9 @@ class ReportsMixin:
         diagnostics = self.diagnose_run(left_run_id)  # type: ignore[attr-defined]
         snapshots = (self.get_run_snapshot(left_run_id), self.get_run_snapshot(right_run_id))
         return self.report_builder.build_run_report(
-            comparison, diagnostics, snapshots=snapshots,
+            comparison,
+            diagnostics,
+            snapshots=snapshots,
             features_used=features_used(self.query_service),
         )
 

@@ -46,8 +46,11 @@ _CHUNK = 1 << 20
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 #: Subdirectories of each copied tree that a backup leaves out.
-_SKIPPED = {"artifacts": ("staging", "exports", "quarantine"), "cache": ("restore",),
-            "exports": ("backups",)}
+_SKIPPED = {
+    "artifacts": ("staging", "exports", "quarantine"),
+    "cache": ("restore",),
+    "exports": ("backups",),
+}
 
 
 def _now() -> str:
@@ -95,8 +98,13 @@ def commit_live_writers(ledger_root: Path) -> int:
     return committed
 
 
-def plan_workspace_backup(config: Any, *, label: str | None = None, include_cache: bool = False,
-                          include_exports: bool = False) -> BackupPlan:
+def plan_workspace_backup(
+    config: Any,
+    *,
+    label: str | None = None,
+    include_cache: bool = False,
+    include_exports: bool = False,
+) -> BackupPlan:
     """What :func:`create_workspace_backup` will copy, and roughly how many bytes."""
     stem = _SAFE.sub("-", (label or "backup").strip()).strip("-_") or "backup"
     backup_ref = f"{stem}-{_now().replace(':', '-').replace('.', '_')}"
@@ -109,10 +117,14 @@ def plan_workspace_backup(config: Any, *, label: str | None = None, include_cach
             notes.append(f"{name}_excluded")
     sources = _sources(config)
     estimated = sum(_size(sources[s]) for s in sections if s in sources)
-    return BackupPlan(backup_ref=backup_ref, workspace_root=Path(config.workspace.root_path),
-                      backup_root=Path(config.recovery.backup_root),
-                      included_sections=tuple(sections), estimated_bytes=estimated,
-                      notes=tuple(notes))
+    return BackupPlan(
+        backup_ref=backup_ref,
+        workspace_root=Path(config.workspace.root_path),
+        backup_root=Path(config.recovery.backup_root),
+        included_sections=tuple(sections),
+        estimated_bytes=estimated,
+        notes=tuple(notes),
+    )
 
 
 class _Writer:
@@ -142,9 +154,11 @@ class _Writer:
             dst.flush()
             os.fsync(dst.fileno())
         if limit is not None and size != limit:
-            raise BackupError(f"{source} is shorter ({size} bytes) than the committed head says "
-                              f"({limit}).", code="recovery_backup_source_changed",
-                              details={"file": str(source)})
+            raise BackupError(
+                f"{source} is shorter ({size} bytes) than the committed head says ({limit}).",
+                code="recovery_backup_source_changed",
+                details={"file": str(source)},
+            )
         self.record(relative, size, sha.hexdigest())
 
     def write(self, relative: str, data: bytes) -> None:
@@ -200,14 +214,19 @@ def _checked_root(config: Any, plan: BackupPlan, sources: dict[str, Path]) -> Pa
     name (it must not lead out of the root)."""
     ref = plan.backup_ref
     if not isinstance(ref, str) or not _REF.fullmatch(ref) or ".." in ref:
-        raise BackupError(f"Backup ref {ref!r} is not a plain name (letters, digits, '.', '_', "
-                          "'-').", code="recovery_backup_ref_invalid",
-                          details={"backup_ref": repr(ref)})
+        raise BackupError(
+            f"Backup ref {ref!r} is not a plain name (letters, digits, '.', '_', '-').",
+            code="recovery_backup_ref_invalid",
+            details={"backup_ref": repr(ref)},
+        )
     root = Path(plan.backup_root).expanduser().resolve()
     _refuse_inside(root, _owned(config, plan, sources, root))
     if os.path.lexists(root) and not root.is_dir():
-        raise BackupError(f"Backup directory {root} is not a directory.",
-                          code="not_a_directory", details={"backup_root": str(root)})
+        raise BackupError(
+            f"Backup directory {root} is not a directory.",
+            code="not_a_directory",
+            details={"backup_root": str(root)},
+        )
     return root
 
 
@@ -222,7 +241,8 @@ def _owned(config: Any, plan: BackupPlan, sources: dict[str, Path], root: Path) 
             continue
         source = source.expanduser().resolve()
         if root.is_relative_to(source) and not any(
-                root.is_relative_to(source / skip) for skip in _SKIPPED.get(section, ())):
+            root.is_relative_to(source / skip) for skip in _SKIPPED.get(section, ())
+        ):
             inside.append(source)
     return inside
 
@@ -230,10 +250,12 @@ def _owned(config: Any, plan: BackupPlan, sources: dict[str, Path], root: Path) 
 def _refuse_inside(root: Path, inside: list[Path]) -> None:
     for place in inside:
         if root.is_relative_to(place):
-            raise BackupError(f"Backup directory {root} is inside {place}, which the workspace "
-                              "(or this backup) owns; choose another directory.",
-                              code="recovery_backup_root_inside_workspace_data",
-                              details={"backup_root": str(root), "inside": str(place)})
+            raise BackupError(
+                f"Backup directory {root} is inside {place}, which the workspace "
+                "(or this backup) owns; choose another directory.",
+                code="recovery_backup_root_inside_workspace_data",
+                details={"backup_root": str(root), "inside": str(place)},
+            )
 
 
 def create_workspace_backup(config: Any, plan: BackupPlan) -> BackupResult:
@@ -244,8 +266,11 @@ def create_workspace_backup(config: Any, plan: BackupPlan) -> BackupResult:
     backup_root = _checked_root(config, plan, sources)
     final = backup_root / plan.backup_ref
     if os.path.lexists(final):
-        raise BackupError(f"Backup {plan.backup_ref!r} already exists at {final}.",
-                          code="recovery_backup_exists", details={"location": str(final)})
+        raise BackupError(
+            f"Backup {plan.backup_ref!r} already exists at {final}.",
+            code="recovery_backup_exists",
+            details={"location": str(final)},
+        )
     partial = backup_root / f"{plan.backup_ref}.partial"
     try:
         if partial.is_symlink() or partial.is_file():
@@ -273,19 +298,32 @@ def create_workspace_backup(config: Any, plan: BackupPlan) -> BackupResult:
             elif section == "exports":
                 out.tree(sources["exports"], "workspace/exports", _SKIPPED["exports"])
             else:
-                raise BackupError(f"Unknown backup section {section!r}.",
-                                  code="recovery_unknown_section", details={"section": section})
+                raise BackupError(
+                    f"Unknown backup section {section!r}.",
+                    code="recovery_unknown_section",
+                    details={"section": section},
+                )
             copied.append(section)
         report = verify(partial / "workspace" / "ledger")
         warnings = tuple(f.message for f in report.findings) + tuple(
-            f"symlink_skipped:{name}" for name in out.skipped_links)
+            f"symlink_skipped:{name}" for name in out.skipped_links
+        )
         created = _now()
         manifest = {
-            "format": BACKUP_FORMAT, "backup_ref": plan.backup_ref, "created_at": created,
-            "workspace_root": str(plan.workspace_root), "profile_name": config.profile_name,
-            "included_sections": copied, "notes": list(plan.notes),
-            "head": {"seq": head.seq, "segment": head.segment, "offset": head.offset,
-                     "chain": head.chain, "tx_time": head.tx_time},
+            "format": BACKUP_FORMAT,
+            "backup_ref": plan.backup_ref,
+            "created_at": created,
+            "workspace_root": str(plan.workspace_root),
+            "profile_name": config.profile_name,
+            "included_sections": copied,
+            "notes": list(plan.notes),
+            "head": {
+                "seq": head.seq,
+                "segment": head.segment,
+                "offset": head.offset,
+                "chain": head.chain,
+                "tx_time": head.tx_time,
+            },
             "files": out.files,
         }
         (partial / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
@@ -295,13 +333,25 @@ def create_workspace_backup(config: Any, plan: BackupPlan) -> BackupResult:
         raise
     status = "SUCCESS" if report.ok and report.last_seq == head.seq else "DEGRADED"
     return BackupResult(
-        status=status, warnings=warnings, notes=plan.notes, backup_ref=plan.backup_ref,
-        created_at=created, location=final, included_sections=tuple(copied),
+        status=status,
+        warnings=warnings,
+        notes=plan.notes,
+        backup_ref=plan.backup_ref,
+        created_at=created,
+        location=final,
+        included_sections=tuple(copied),
         bytes_written=out.bytes + (final / "manifest.json").stat().st_size,
-        details={"last_seq": head.seq, "chain": head.chain, "file_count": len(out.files),
-                 "events": report.events},
-        verification_notes=(f"ledger_verified:seq={report.last_seq}",
-                            f"files_hashed:{len(out.files)}", "manifest_written"),
+        details={
+            "last_seq": head.seq,
+            "chain": head.chain,
+            "file_count": len(out.files),
+            "events": report.events,
+        },
+        verification_notes=(
+            f"ledger_verified:seq={report.last_seq}",
+            f"files_hashed:{len(out.files)}",
+            "manifest_written",
+        ),
     )
 
 
@@ -323,8 +373,11 @@ def create_backup_archive(config: Any, plan: BackupPlan, output: str | Path) -> 
     stem = archive.with_name(archive.name[:-4])
     _refuse_inside(stem, _owned(config, plan, _sources(config), stem))
     if os.path.lexists(archive):
-        raise BackupError(f"Backup archive {archive} already exists; choose another --output.",
-                          code="recovery_backup_exists", details={"location": str(archive)})
+        raise BackupError(
+            f"Backup archive {archive} already exists; choose another --output.",
+            code="recovery_backup_exists",
+            details={"location": str(archive)},
+        )
     scratch = archive.with_name(f".{archive.name}.{os.getpid()}.partial")
     written = archive.with_name(f".{archive.name}.{os.getpid()}.zip.partial")
     try:
@@ -338,9 +391,13 @@ def create_backup_archive(config: Any, plan: BackupPlan, output: str | Path) -> 
         shutil.rmtree(scratch, ignore_errors=True)
         with contextlib.suppress(OSError):
             written.unlink()
-    return replace(result, location=archive, bytes_written=archive.stat().st_size,
-                   details={**(result.details or {}), "archive": True},
-                   verification_notes=(*result.verification_notes, "archive_written"))
+    return replace(
+        result,
+        location=archive,
+        bytes_written=archive.stat().st_size,
+        details={**(result.details or {}), "archive": True},
+        verification_notes=(*result.verification_notes, "archive_written"),
+    )
 
 
 def _zip_directory(root: Path, target: Path) -> None:

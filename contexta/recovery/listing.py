@@ -70,9 +70,11 @@ def _invalid(field: str, value: Any, why: str) -> RestoreError:
     shown = repr(value)
     if len(shown) > 120:
         shown = shown[:117] + "..."
-    return RestoreError(f"Backup manifest field {field!r} {why} (got {shown}).",
-                        code="recovery_manifest_invalid",
-                        details={"field": field, "value": shown})
+    return RestoreError(
+        f"Backup manifest field {field!r} {why} (got {shown}).",
+        code="recovery_manifest_invalid",
+        details={"field": field, "value": shown},
+    )
 
 
 def safe_name(name: Any) -> bool:
@@ -111,8 +113,9 @@ def parse_manifest(data: Any) -> Manifest:
     files: dict[str, FileFact] = {}
     for name, fact in listed.items():
         if not safe_name(name):
-            raise _invalid("files", name, "lists a name that is not a relative path under "
-                           "workspace/<section>/")
+            raise _invalid(
+                "files", name, "lists a name that is not a relative path under workspace/<section>/"
+            )
         if not isinstance(fact, dict):
             raise _invalid(f"files[{name}]", fact, "must be an object with size and sha256")
         digest = fact.get("sha256")
@@ -147,8 +150,9 @@ def scan_directory(root: Path) -> Iterator[Entry]:
             yield Entry(rel, kind)
 
 
-def check_entries(manifest: Manifest, entries: Iterable[Entry],
-                  digest: Callable[[str], tuple[int, str]]) -> list[str]:
+def check_entries(
+    manifest: Manifest, entries: Iterable[Entry], digest: Callable[[str], tuple[int, str]]
+) -> list[str]:
     """Problems of a backup whose members are ``entries``: ``missing:``, ``not_a_file:``,
     ``symlink:``, ``unlisted:`` and ``hash_mismatch:`` followed by the name. ``digest(name)``
     returns the size and sha256 of a regular-file member."""
@@ -160,8 +164,11 @@ def check_entries(manifest: Manifest, entries: Iterable[Entry],
             problems.append(f"symlink:{entry.name}")
         elif entry.kind == "other":
             problems.append(f"not_a_file:{entry.name}")
-        elif entry.kind == "file" and entry.name != MANIFEST_NAME \
-                and entry.name not in manifest.files:
+        elif (
+            entry.kind == "file"
+            and entry.name != MANIFEST_NAME
+            and entry.name not in manifest.files
+        ):
             problems.append(f"unlisted:{entry.name}")
     for name, fact in sorted(manifest.files.items()):
         kind = kinds.get(name)

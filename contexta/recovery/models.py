@@ -34,15 +34,21 @@ def _frozen(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
 
 def _status(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValidationError("status must be a non-blank string.", code="recovery_invalid_text",
-                              details={"field_name": "status"})
+        raise ValidationError(
+            "status must be a non-blank string.",
+            code="recovery_invalid_text",
+            details={"field_name": "status"},
+        )
     return value.strip().upper()
 
 
 def _count(name: str, value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValidationError(f"{name} must be a non-negative integer, got {value!r}.",
-                              code="recovery_invalid_number", details={"field_name": name})
+        raise ValidationError(
+            f"{name} must be a non-negative integer, got {value!r}.",
+            code="recovery_invalid_number",
+            details={"field_name": name},
+        )
     return value
 
 
@@ -158,8 +164,11 @@ class RestorePlan(_Dict):
             object.__setattr__(self, name, Path(getattr(self, name)))
         for name in ("create_safety_backup", "verify_only"):
             if not isinstance(getattr(self, name), bool):
-                raise ValidationError(f"{name} must be a bool.", code="recovery_invalid_bool",
-                                      details={"field_name": name})
+                raise ValidationError(
+                    f"{name} must be a bool.",
+                    code="recovery_invalid_bool",
+                    details={"field_name": name},
+                )
         object.__setattr__(self, "notes", tuple(self.notes))
 
 

@@ -27,10 +27,15 @@ __all__ = ["replay_outbox"]
 DEAD_LETTER_FILE = "dead_letter.jsonl"
 
 
-def replay_outbox(config: Any, *, target: str | None = None, limit: int | None = None,
-                  acknowledge_successes: bool = True,
-                  dead_letter_after_failures: int | None = None,
-                  sinks: Sequence[Any] | None = None) -> ReplayBatchResult:
+def replay_outbox(
+    config: Any,
+    *,
+    target: str | None = None,
+    limit: int | None = None,
+    acknowledge_successes: bool = True,
+    dead_letter_after_failures: int | None = None,
+    sinks: Sequence[Any] | None = None,
+) -> ReplayBatchResult:
     """Deliver up to ``limit`` outbox entries (all by default) to ``target``: the sink of that
     name among ``sinks``, the first of ``sinks``, or (no sinks given) a JSON-lines sink under
     ``<exports>/replayed``. Status SUCCESS when every entry tried was delivered, FAILURE when
@@ -39,21 +44,30 @@ def replay_outbox(config: Any, *, target: str | None = None, limit: int | None =
     _check_count("dead_letter_after_failures", dead_letter_after_failures)
     root = config.recovery.outbox_root
     if root is None:
-        raise ReplayError("Recovery outbox_root is not configured.",
-                          code="recovery_outbox_root_missing")
+        raise ReplayError(
+            "Recovery outbox_root is not configured.", code="recovery_outbox_root_missing"
+        )
     path = Path(root) / OUTBOX_FILE
     if not path.is_file():
         return ReplayBatchResult(status="SUCCESS", notes=("outbox_empty",))
     with OUTBOX_LOCK:
-        return _replay(path, config, target, limit, acknowledge_successes,
-                       dead_letter_after_failures, sinks)
+        return _replay(
+            path, config, target, limit, acknowledge_successes, dead_letter_after_failures, sinks
+        )
 
 
-def _replay(path: Path, config: Any, target: str | None, limit: int | None, acknowledge: bool,
-            dead_after: int | None, sinks: Sequence[Any] | None) -> ReplayBatchResult:
+def _replay(
+    path: Path,
+    config: Any,
+    target: str | None,
+    limit: int | None,
+    acknowledge: bool,
+    dead_after: int | None,
+    sinks: Sequence[Any] | None,
+) -> ReplayBatchResult:
     entries = _load(path)
     active = entries[: len(entries) if limit is None else limit]
-    pending: list[dict[str, Any]] = list(entries[len(active):])
+    pending: list[dict[str, Any]] = list(entries[len(active) :])
     sink = _target_sink(config, target, sinks)
     results: list[ReplayEntryResult] = []
     dead: list[dict[str, Any]] = []
@@ -62,10 +76,15 @@ def _replay(path: Path, config: Any, target: str | None, limit: int | None, ackn
         outcome = _replay_one(entry, sink, target)
         results.append(outcome)
         if outcome.status == "FAILURE":
-            updated = {**entry, "attempts": outcome.attempts, "last_replayed_at": iso_utc_now(),
-                       "last_error": outcome.detail}
-            (dead if dead_after is not None and outcome.attempts >= dead_after
-             else pending).append(updated)
+            updated = {
+                **entry,
+                "attempts": outcome.attempts,
+                "last_replayed_at": iso_utc_now(),
+                "last_error": outcome.detail,
+            }
+            (dead if dead_after is not None and outcome.attempts >= dead_after else pending).append(
+                updated
+            )
         elif outcome.status == "SKIPPED" or not acknowledge:
             pending.append(entry)
         else:
@@ -75,11 +94,18 @@ def _replay(path: Path, config: Any, target: str | None, limit: int | None, ackn
         with (path.parent / DEAD_LETTER_FILE).open("a", encoding="utf-8", newline="\n") as out:
             out.write("".join(outbox_line(entry) for entry in dead))
     return ReplayBatchResult(
-        status=_status(results), entries=tuple(results), acknowledged_count=acknowledged,
-        pending_count=len(pending), dead_lettered_count=len(dead),
-        warnings=tuple(f"{r.replay_ref or '(no replay_ref)'}: {r.detail}" for r in results
-                       if r.status == "SKIPPED" and r.detail.startswith("not an outbox entry")),
-        notes=(f"dead_lettered:{len(dead)}",) if dead else ())
+        status=_status(results),
+        entries=tuple(results),
+        acknowledged_count=acknowledged,
+        pending_count=len(pending),
+        dead_lettered_count=len(dead),
+        warnings=tuple(
+            f"{r.replay_ref or '(no replay_ref)'}: {r.detail}"
+            for r in results
+            if r.status == "SKIPPED" and r.detail.startswith("not an outbox entry")
+        ),
+        notes=(f"dead_lettered:{len(dead)}",) if dead else (),
+    )
 
 
 def _replay_one(entry: dict[str, Any], sink: Any, target: str | None) -> ReplayEntryResult:
@@ -87,12 +113,18 @@ def _replay_one(entry: dict[str, Any], sink: Any, target: str | None) -> ReplayE
     family = str(entry.get("family", ""))
     attempts = _attempts(entry)
     if "family" not in entry or "payload" not in entry:
-        return ReplayEntryResult(ref, family, sink.name, "SKIPPED",
-                                 "not an outbox entry (no family or payload); kept pending",
-                                 attempts)
+        return ReplayEntryResult(
+            ref,
+            family,
+            sink.name,
+            "SKIPPED",
+            "not an outbox entry (no family or payload); kept pending",
+            attempts,
+        )
     if target is not None and entry.get("sink_name") != target and target != sink.name:
-        return ReplayEntryResult(ref, family, target, "SKIPPED",
-                                 "entry target does not match selected target", attempts)
+        return ReplayEntryResult(
+            ref, family, target, "SKIPPED", "entry target does not match selected target", attempts
+        )
     try:
         receipt = sink.capture(family=family.upper(), payload=entry["payload"])
     except Exception as exc:  # the entry stays in the outbox, with the error
@@ -115,8 +147,11 @@ def _target_sink(config: Any, target: str | None, sinks: Sequence[Any] | None) -
         for sink in sinks:
             if getattr(sink, "name", None) == target:
                 return sink
-        raise ReplayError(f"Replay target sink {target!r} is not among the sinks given.",
-                          code="recovery_replay_target_missing", details={"target": target})
+        raise ReplayError(
+            f"Replay target sink {target!r} is not among the sinks given.",
+            code="recovery_replay_target_missing",
+            details={"target": target},
+        )
     root = Path(config.workspace.exports_path) / "replayed"
     return LocalJsonlSink(root, name=target or "local-jsonl-replay")
 
@@ -129,13 +164,17 @@ def _load(path: Path) -> list[dict[str, Any]]:
         try:
             entry = json.loads(line)
         except ValueError as exc:
-            raise ReplayError(f"Outbox line {number} of {path} is not JSON: {exc}.",
-                              code="recovery_invalid_outbox_entry",
-                              details={"path": str(path), "line": number}) from None
+            raise ReplayError(
+                f"Outbox line {number} of {path} is not JSON: {exc}.",
+                code="recovery_invalid_outbox_entry",
+                details={"path": str(path), "line": number},
+            ) from None
         if not isinstance(entry, dict):
-            raise ReplayError(f"Outbox line {number} of {path} must be a JSON object.",
-                              code="recovery_invalid_outbox_entry",
-                              details={"path": str(path), "line": number})
+            raise ReplayError(
+                f"Outbox line {number} of {path} must be a JSON object.",
+                code="recovery_invalid_outbox_entry",
+                details={"path": str(path), "line": number},
+            )
         entries.append(entry)
     return entries
 
@@ -157,6 +196,8 @@ def _attempts(entry: dict[str, Any]) -> int:
 
 def _check_count(name: str, value: Any) -> None:
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-        raise ReplayError(f"{name} must be a non-negative integer, got {value!r}.",
-                          code="recovery_invalid_limit" if name == "limit"
-                          else "recovery_invalid_count", details={"field": name, "value": value})
+        raise ReplayError(
+            f"{name} must be a non-negative integer, got {value!r}.",
+            code="recovery_invalid_limit" if name == "limit" else "recovery_invalid_count",
+            details={"field": name, "value": value},
+        )

@@ -69,9 +69,11 @@ _CHUNK = 1 << 20
 
 
 def _not_found(text: str, backups: Path) -> RestoreError:
-    return RestoreError(f"No backup {text!r} under {backups} (nor a backup directory at that "
-                        "path).", code="recovery_backup_not_found",
-                        details={"backup_ref": text, "backup_root": str(backups)})
+    return RestoreError(
+        f"No backup {text!r} under {backups} (nor a backup directory at that path).",
+        code="recovery_backup_not_found",
+        details={"backup_ref": text, "backup_root": str(backups)},
+    )
 
 
 def _resolve(config: Any, backup_ref: str | Path) -> tuple[str, Path]:
@@ -80,8 +82,11 @@ def _resolve(config: Any, backup_ref: str | Path) -> tuple[str, Path]:
     ``manifest.json``) or of a backup archive (``backup create --output``'s ``.zip``)."""
     text = str(backup_ref).strip()
     if not text or "\x00" in text:
-        raise RestoreError(f"Backup ref {text!r} is empty or holds a NUL character.",
-                           code="recovery_backup_ref_invalid", details={"backup_ref": text})
+        raise RestoreError(
+            f"Backup ref {text!r} is empty or holds a NUL character.",
+            code="recovery_backup_ref_invalid",
+            details={"backup_ref": text},
+        )
     backups = Path(config.recovery.backup_root).expanduser().resolve()
     plain = "/" not in text and "\\" not in text and text not in (".", "..")
     named = (backups / text).resolve()
@@ -99,25 +104,36 @@ def _resolve(config: Any, backup_ref: str | Path) -> tuple[str, Path]:
         archive = candidate.resolve()
         return archive.name.removesuffix(".zip"), archive
     if not candidate.is_absolute() and not (named == backups or named.parent == backups):
-        raise RestoreError(f"Backup ref {text!r} leads outside the backup root {backups}; name a "
-                           "backup in it, or give the path of a backup directory.",
-                           code="recovery_backup_ref_escape",
-                           details={"backup_ref": text, "backup_root": str(backups)})
+        raise RestoreError(
+            f"Backup ref {text!r} leads outside the backup root {backups}; name a "
+            "backup in it, or give the path of a backup directory.",
+            code="recovery_backup_ref_escape",
+            details={"backup_ref": text, "backup_root": str(backups)},
+        )
     raise _not_found(text, backups)
 
 
-def plan_restore(config: Any, backup_ref: str, *, target_workspace: str | Path | None = None,
-                 verify_only: bool = False) -> RestorePlan:
+def plan_restore(
+    config: Any,
+    backup_ref: str,
+    *,
+    target_workspace: str | Path | None = None,
+    verify_only: bool = False,
+) -> RestorePlan:
     """Plan a restore of ``backup_ref`` (a name under ``recovery.backup_root`` or a backup
     directory) into ``target_workspace`` (default: this config's workspace). The staging
     directory is inside the target, on its file system."""
     ref, source = _resolve(config, backup_ref)
     target = Path(target_workspace or config.workspace.root_path).expanduser().resolve()
     return RestorePlan(
-        backup_ref=ref, source_root=source, target_workspace=target,
+        backup_ref=ref,
+        source_root=source,
+        target_workspace=target,
         staging_root=target / f"{WORK_PREFIX}{secrets.token_hex(6)}",
         create_safety_backup=bool(config.recovery.create_backup_before_restore),
-        verify_only=verify_only, notes=("verify_only" if verify_only else "apply_restore",))
+        verify_only=verify_only,
+        notes=("verify_only" if verify_only else "apply_restore",),
+    )
 
 
 # ---------------------------------------------------------------------------- verification
@@ -159,9 +175,11 @@ class _Archive:
         try:
             self.zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as exc:
-            raise RestoreError(f"Backup archive {path} cannot be read: {exc}",
-                               code="recovery_archive_invalid",
-                               details={"source_root": str(path)}) from exc
+            raise RestoreError(
+                f"Backup archive {path} cannot be read: {exc}",
+                code="recovery_archive_invalid",
+                details={"source_root": str(path)},
+            ) from exc
         self.members = {info.filename: info for info in self.zip.infolist()}
 
     def manifest_bytes(self) -> bytes | None:
@@ -178,17 +196,20 @@ class _Archive:
             with self.zip.open(info) as member:
                 return member.read(limit + 1)
         except (zipfile.BadZipFile, RuntimeError, OSError, ValueError, EOFError) as exc:
-            raise RestoreError(f"Member {info.filename!r} of {self.path} cannot be read: {exc}",
-                               code="recovery_archive_invalid",
-                               details={"member": info.filename}) from exc
+            raise RestoreError(
+                f"Member {info.filename!r} of {self.path} cannot be read: {exc}",
+                code="recovery_archive_invalid",
+                details={"member": info.filename},
+            ) from exc
 
     def _stream(self, name: str, fact: Any, sink: Any) -> tuple[int, str]:
         """Read a member, at most one byte past its listed size, into ``sink``."""
         sha, size = hashlib.sha256(), 0
         try:
             with self.zip.open(self.members[name]) as member:
-                while size <= fact.size and (block := member.read(min(_CHUNK,
-                                                                      fact.size + 1 - size))):
+                while size <= fact.size and (
+                    block := member.read(min(_CHUNK, fact.size + 1 - size))
+                ):
                     size += len(block)
                     sha.update(block)
                     sink(block)
@@ -206,21 +227,23 @@ class _Archive:
             dst.flush()
             os.fsync(dst.fileno())
         if got != (fact.size, fact.sha256):
-            raise RestoreError(f"{name} in {self.path} changed after the backup was verified; "
-                               "nothing was restored.", code="recovery_backup_changed",
-                               details={"file": name})
+            raise RestoreError(
+                f"{name} in {self.path} changed after the backup was verified; "
+                "nothing was restored.",
+                code="recovery_backup_changed",
+                details={"file": name},
+            )
 
     @contextlib.contextmanager
     def ledger(self, manifest: Manifest, config: Any) -> Iterator[Path]:
         """The listed ledger files copied (and checked again) into a private directory."""
         prefix = "workspace/ledger/"
-        with tempfile.TemporaryDirectory(prefix=".contexta-verify-",
-                                         dir=_scratch(config)) as temp:
+        with tempfile.TemporaryDirectory(prefix=".contexta-verify-", dir=_scratch(config)) as temp:
             root = Path(temp) / "ledger"
             root.mkdir()
             for name, fact in sorted(manifest.files.items()):
                 if name.startswith(prefix):
-                    self.copy(name, root.joinpath(*name[len(prefix):].split("/")), fact)
+                    self.copy(name, root.joinpath(*name[len(prefix) :].split("/")), fact)
             yield root
 
     def close(self) -> None:
@@ -249,24 +272,30 @@ def _scratch(config: Any) -> Path:
 def _manifest(source: Path, reader: _Directory | _Archive) -> Manifest:
     body = reader.manifest_bytes()
     if body is None:
-        raise RestoreError(f"Backup manifest {source / MANIFEST_NAME} is missing.",
-                           code="recovery_manifest_missing",
-                           details={"source_root": str(source)})
+        raise RestoreError(
+            f"Backup manifest {source / MANIFEST_NAME} is missing.",
+            code="recovery_manifest_missing",
+            details={"source_root": str(source)},
+        )
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
-        raise RestoreError(f"Backup manifest {source / MANIFEST_NAME} is not JSON: {exc}",
-                           code="recovery_manifest_invalid",
-                           details={"field": "<root>", "source_root": str(source)}) from exc
+        raise RestoreError(
+            f"Backup manifest {source / MANIFEST_NAME} is not JSON: {exc}",
+            code="recovery_manifest_invalid",
+            details={"field": "<root>", "source_root": str(source)},
+        ) from exc
     return parse_manifest(data)
 
 
-def _check(source: Path, reader: _Directory | _Archive, config: Any = None
-           ) -> tuple[Manifest, list[str], list[str], dict[str, Any]]:
+def _check(
+    source: Path, reader: _Directory | _Archive, config: Any = None
+) -> tuple[Manifest, list[str], list[str], dict[str, Any]]:
     manifest = _manifest(source, reader)
     entries, problems = reader.entries()
-    problems += check_entries(manifest, entries,
-                              lambda name: reader.digest(name, manifest.files[name]))
+    problems += check_entries(
+        manifest, entries, lambda name: reader.digest(name, manifest.files[name])
+    )
     facts: dict[str, Any] = {"manifest_seq": manifest.head_seq}
     if problems and isinstance(reader, _Archive):  # nothing more is read from such an archive
         return manifest, problems, [f"files_verified:{len(manifest.files)}"], facts
@@ -274,13 +303,17 @@ def _check(source: Path, reader: _Directory | _Archive, config: Any = None
         if ledger_root.is_dir() and not ledger_root.is_symlink():
             report = verify(ledger_root)
             facts.update(last_seq=report.last_seq, events=report.events, chain=report.chain)
-            problems += [f"ledger:{f.code}:{f.message}" for f in report.findings
-                         if f.severity == "error"]
+            problems += [
+                f"ledger:{f.code}:{f.message}" for f in report.findings if f.severity == "error"
+            ]
             if report.last_seq != manifest.head_seq or report.chain != manifest.head_chain:
-                problems.append(f"ledger_head_mismatch:seq={report.last_seq},"
-                                f"manifest_seq={manifest.head_seq}")
-    notes = [f"files_verified:{len(manifest.files)}",
-             f"ledger_chain_verified:seq={facts.get('last_seq', 0)}"]
+                problems.append(
+                    f"ledger_head_mismatch:seq={report.last_seq},manifest_seq={manifest.head_seq}"
+                )
+    notes = [
+        f"files_verified:{len(manifest.files)}",
+        f"ledger_chain_verified:seq={facts.get('last_seq', 0)}",
+    ]
     return manifest, problems, notes, facts
 
 
@@ -302,17 +335,22 @@ def _counts(workspace: Path) -> dict[str, Any]:
     try:
         runs = ws.latest("runs").num_rows
         records = ws.table("records").num_rows
-        summary = ArtifactStore(VaultConfig(root_path=workspace / "artifacts"),
-                                workspace=ws).inspect_store()
+        summary = ArtifactStore(
+            VaultConfig(root_path=workspace / "artifacts"), workspace=ws
+        ).inspect_store()
     finally:
         ws.close()
-    return {"metadata": {"run_count": runs},
-            "records": {"record_count": records, "integrity_state": "OK"},
-            "artifacts": {"artifact_count": summary.artifact_count,
-                          "verified_count": summary.verified_count,
-                          "missing_count": summary.missing_count,
-                          "drift_count": summary.drift_count,
-                          "orphan_count": summary.orphan_count}}
+    return {
+        "metadata": {"run_count": runs},
+        "records": {"record_count": records, "integrity_state": "OK"},
+        "artifacts": {
+            "artifact_count": summary.artifact_count,
+            "verified_count": summary.verified_count,
+            "missing_count": summary.missing_count,
+            "drift_count": summary.drift_count,
+            "orphan_count": summary.orphan_count,
+        },
+    }
 
 
 # ---------------------------------------------------------------------------- file helpers
@@ -341,13 +379,19 @@ def _copy_listed(source: Path, target: Path, fact: Any) -> None:
     try:
         src = os.open(source, flags)
     except OSError as exc:
-        raise RestoreError(f"Cannot read {source} from the backup: {exc}",
-                           code="recovery_backup_changed", details={"file": str(source)}) from exc
+        raise RestoreError(
+            f"Cannot read {source} from the backup: {exc}",
+            code="recovery_backup_changed",
+            details={"file": str(source)},
+        ) from exc
     sha, size = hashlib.sha256(), 0
     try:
         if not stat.S_ISREG(os.fstat(src).st_mode):
-            raise RestoreError(f"{source} in the backup is not a regular file.",
-                               code="recovery_backup_changed", details={"file": str(source)})
+            raise RestoreError(
+                f"{source} in the backup is not a regular file.",
+                code="recovery_backup_changed",
+                details={"file": str(source)},
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "xb") as dst:
             while block := os.read(src, _CHUNK):
@@ -359,9 +403,11 @@ def _copy_listed(source: Path, target: Path, fact: Any) -> None:
     finally:
         os.close(src)
     if (size, sha.hexdigest()) != (fact.size, fact.sha256):
-        raise RestoreError(f"{source} changed after the backup was verified; nothing was "
-                           "restored.", code="recovery_backup_changed",
-                           details={"file": str(source)})
+        raise RestoreError(
+            f"{source} changed after the backup was verified; nothing was restored.",
+            code="recovery_backup_changed",
+            details={"file": str(source)},
+        )
 
 
 def _stage(reader: _Directory | _Archive, manifest: Manifest, new: Path) -> None:
@@ -543,15 +589,21 @@ def _read_journal(work: Path) -> dict[str, Any] | None:
         return None
     try:
         journal = json.loads(path.read_bytes())
-        if (journal.get("format") != JOURNAL_FORMAT or not isinstance(journal["inodes"], dict)
-                or not isinstance(journal["objects"], list)
-                or not isinstance(journal["merged"], list)):
+        if (
+            journal.get("format") != JOURNAL_FORMAT
+            or not isinstance(journal["inodes"], dict)
+            or not isinstance(journal["objects"], list)
+            or not isinstance(journal["merged"], list)
+        ):
             raise ValueError("unexpected shape")
     except (ValueError, KeyError, AttributeError) as exc:
-        raise RestoreError(f"The restore journal {path} is unreadable ({exc}); the restore it "
-                           "describes was not finished. Move that directory away by hand after "
-                           "checking which ledger is in place.", code="recovery_journal_invalid",
-                           details={"journal": str(path)}) from exc
+        raise RestoreError(
+            f"The restore journal {path} is unreadable ({exc}); the restore it "
+            "describes was not finished. Move that directory away by hand after "
+            "checking which ledger is in place.",
+            code="recovery_journal_invalid",
+            details={"journal": str(path)},
+        ) from exc
     return journal
 
 
@@ -578,8 +630,11 @@ def _locked(target: Path, *, wait: bool) -> Iterator[bool]:
 
 def _leftovers(target: Path) -> list[Path]:
     with contextlib.suppress(OSError):
-        return sorted(p for p in target.iterdir() if p.name.startswith(WORK_PREFIX)
-                      and p.is_dir() and not p.is_symlink())
+        return sorted(
+            p
+            for p in target.iterdir()
+            if p.name.startswith(WORK_PREFIX) and p.is_dir() and not p.is_symlink()
+        )
     return []
 
 
@@ -618,39 +673,61 @@ def _refuse(message: str, code: str, **details: Any) -> RestoreError:
 def _check_target(target: Path, source: Path) -> None:
     """Refuse a target that is not a workspace (nor empty), and a backup the swap would move."""
     if os.path.lexists(target) and not target.is_dir():
-        raise _refuse(f"Restore target {target} is not a directory.",
-                      "recovery_target_not_directory", target_workspace=target)
+        raise _refuse(
+            f"Restore target {target} is not a directory.",
+            "recovery_target_not_directory",
+            target_workspace=target,
+        )
     if target.is_dir():
         ledger = target / "ledger"
         if os.path.lexists(ledger) and not ledger.is_dir():
-            raise _refuse(f"Restore target {target} is not a workspace: its 'ledger' is not a "
-                          "directory. Nothing was changed.", "recovery_target_not_workspace",
-                          target_workspace=target)
-        others = sorted(p.name for p in target.iterdir() if not p.name.startswith(WORK_PREFIX)
-                        and p.name != _LOCK_NAME)
+            raise _refuse(
+                f"Restore target {target} is not a workspace: its 'ledger' is not a "
+                "directory. Nothing was changed.",
+                "recovery_target_not_workspace",
+                target_workspace=target,
+            )
+        others = sorted(
+            p.name
+            for p in target.iterdir()
+            if not p.name.startswith(WORK_PREFIX) and p.name != _LOCK_NAME
+        )
         if not ledger.is_dir() and others:
-            raise _refuse(f"Restore target {target} is not a workspace (no ledger/) and not empty "
-                          f"(it holds {', '.join(others[:5])}); nothing was changed. Restore into "
-                          "a workspace, an empty directory or a new path.",
-                          "recovery_target_not_workspace", target_workspace=target,
-                          entries=others[:20])
+            raise _refuse(
+                f"Restore target {target} is not a workspace (no ledger/) and not empty "
+                f"(it holds {', '.join(others[:5])}); nothing was changed. Restore into "
+                "a workspace, an empty directory or a new path.",
+                "recovery_target_not_workspace",
+                target_workspace=target,
+                entries=others[:20],
+            )
     src, tgt = source.resolve(), target.resolve()
     moved = [tgt / name for name in (*_SWAPPED, "projections")]
-    if src == tgt or tgt.is_relative_to(src) or any(src.is_relative_to(m) for m in moved) \
-            or src.name.startswith(WORK_PREFIX):
-        raise _refuse(f"Backup {src} lies inside what restoring into {tgt} replaces (or holds "
-                      "the target); move the backup elsewhere first.",
-                      "recovery_backup_inside_target", source_root=src, target_workspace=tgt)
+    if (
+        src == tgt
+        or tgt.is_relative_to(src)
+        or any(src.is_relative_to(m) for m in moved)
+        or src.name.startswith(WORK_PREFIX)
+    ):
+        raise _refuse(
+            f"Backup {src} lies inside what restoring into {tgt} replaces (or holds "
+            "the target); move the backup elsewhere first.",
+            "recovery_backup_inside_target",
+            source_root=src,
+            target_workspace=tgt,
+        )
 
 
 def _check_staged_ledger(ledger_root: Path, manifest: Manifest) -> None:
     report = verify(ledger_root)
     errors = [f for f in report.findings if f.severity == "error"]
     if errors or report.last_seq != manifest.head_seq or report.chain != manifest.head_chain:
-        raise RestoreError(f"The staged copy of the ledger does not verify (seq "
-                           f"{report.last_seq}, {len(errors)} error(s)); nothing was restored.",
-                           code="recovery_staging_corrupt",
-                           details={"ledger": str(ledger_root)})
+        raise RestoreError(
+            f"The staged copy of the ledger does not verify (seq "
+            f"{report.last_seq}, {len(errors)} error(s)); nothing was restored.",
+            code="recovery_staging_corrupt",
+            details={"ledger": str(ledger_root)},
+        )
 
 
 def _safety_backup(config: Any, target: Path) -> str | None:
@@ -660,48 +737,67 @@ def _safety_backup(config: Any, target: Path) -> str | None:
         return None
     same = Path(config.workspace.root_path).expanduser().resolve() == target
     target_config = config if same else load_config(workspace=target)
-    safety = replace(plan_workspace_backup(target_config, label="pre-restore-safety"),
-                     backup_root=Path(config.recovery.backup_root))
+    safety = replace(
+        plan_workspace_backup(target_config, label="pre-restore-safety"),
+        backup_root=Path(config.recovery.backup_root),
+    )
     return create_workspace_backup(target_config, safety).backup_ref
 
 
 def _journal_for(manifest: Manifest, new: Path) -> dict[str, Any]:
     prefix = "workspace/artifacts/objects/"
-    return {"format": JOURNAL_FORMAT, "backup_ref": manifest.backup_ref,
-            "inodes": {name: os.lstat(new / name).st_ino for name in _SWAPPED
-                       if os.path.lexists(new / name)},
-            "objects": sorted(n[len(prefix):] for n in manifest.files if n.startswith(prefix)),
-            "merged": [name for name in _MERGED if (new / name).is_dir()]}
+    return {
+        "format": JOURNAL_FORMAT,
+        "backup_ref": manifest.backup_ref,
+        "inodes": {
+            name: os.lstat(new / name).st_ino for name in _SWAPPED if os.path.lexists(new / name)
+        },
+        "objects": sorted(n[len(prefix) :] for n in manifest.files if n.startswith(prefix)),
+        "merged": [name for name in _MERGED if (new / name).is_dir()],
+    }
 
 
 def _live_on(ledger_root: Path) -> bool:
     from ledger import writer
 
     target = ledger_root.resolve()
-    return any(Path(live.root).resolve() == target and not getattr(live, "_closed", False)
-               for live in list(getattr(writer, "_LIVE", ())))
+    return any(
+        Path(live.root).resolve() == target and not getattr(live, "_closed", False)
+        for live in list(getattr(writer, "_LIVE", ()))
+    )
 
 
-def _apply(config: Any, plan: RestorePlan, manifest: Manifest, reader: _Directory | _Archive
-           ) -> tuple[str | None, dict[str, Any]]:
+def _apply(
+    config: Any, plan: RestorePlan, manifest: Manifest, reader: _Directory | _Archive
+) -> tuple[str | None, dict[str, Any]]:
     target = plan.target_workspace
     if target.is_dir() and _leftovers(target):  # a crash cut an earlier restore short
         with _locked(target, wait=False) as held:
             if not held:
-                raise _refuse(f"Another restore into {target} is running.",
-                              "recovery_restore_in_progress", target_workspace=target)
+                raise _refuse(
+                    f"Another restore into {target} is running.",
+                    "recovery_restore_in_progress",
+                    target_workspace=target,
+                )
             _recover(target)
     _check_target(target, plan.source_root)
     target.mkdir(parents=True, exist_ok=True)
     with _locked(target, wait=False) as held:
         if not held:
-            raise _refuse(f"Another restore into {target} is running.",
-                          "recovery_restore_in_progress", target_workspace=target)
+            raise _refuse(
+                f"Another restore into {target} is running.",
+                "recovery_restore_in_progress",
+                target_workspace=target,
+            )
         _recover(target)
         commit_live_writers(target / "ledger")
         if _live_on(target / "ledger"):
-            raise _refuse(f"A Contexta in this process still has {target} open; close it before "
-                          "restoring into it.", "recovery_target_in_use", target_workspace=target)
+            raise _refuse(
+                f"A Contexta in this process still has {target} open; close it before "
+                "restoring into it.",
+                "recovery_target_in_use",
+                target_workspace=target,
+            )
         safety_ref = _safety_backup(config, target) if plan.create_safety_backup else None
         work = plan.staging_root
         if work.parent != target or not work.name.startswith(WORK_PREFIX):
@@ -717,22 +813,27 @@ def _apply(config: Any, plan: RestorePlan, manifest: Manifest, reader: _Director
             with contextlib.suppress(OSError):
                 _remove(work)
             if isinstance(exc, OSError):
-                raise _refuse(f"Could not stage the backup in {work}: {exc}; the target was not "
-                              "changed.", "recovery_staging_failed", target_workspace=target,
-                              error=exc) from exc
+                raise _refuse(
+                    f"Could not stage the backup in {work}: {exc}; the target was not changed.",
+                    "recovery_staging_failed",
+                    target_workspace=target,
+                    error=exc,
+                ) from exc
             raise
         try:
             _complete(target, work, journal)
         except OSError as exc:
-            raise _refuse(f"Restoring into {target} stopped: {exc}. Nothing was lost: the next "
-                          f"open or restore of the workspace finishes the swap from {work.name}.",
-                          "recovery_apply_failed",
-                          target_workspace=target, error=exc) from exc
+            raise _refuse(
+                f"Restoring into {target} stopped: {exc}. Nothing was lost: the next "
+                f"open or restore of the workspace finishes the swap from {work.name}.",
+                "recovery_apply_failed",
+                target_workspace=target,
+                error=exc,
+            ) from exc
     return safety_ref, planes
 
 
-def _verify_copy(config: Any, reader: _Directory | _Archive, manifest: Manifest
-                 ) -> dict[str, Any]:
+def _verify_copy(config: Any, reader: _Directory | _Archive, manifest: Manifest) -> dict[str, Any]:
     """Counts of the backup, read from a private copy (opening a workspace writes to it)."""
     with tempfile.TemporaryDirectory(prefix=".contexta-verify-", dir=_scratch(config)) as temp:
         _stage(reader, manifest, Path(temp) / "new")
@@ -752,14 +853,22 @@ def _restore(config: Any, plan: RestorePlan, reader: _Directory | _Archive) -> R
     manifest, problems, notes, facts = _check(plan.source_root, reader, config)
     if problems:
         if plan.verify_only:
-            return RestoreResult(status="FAILURE", warnings=tuple(problems), notes=plan.notes,
-                                 details=facts, backup_ref=plan.backup_ref,
-                                 target_workspace=plan.target_workspace, applied=False,
-                                 verification_notes=tuple(notes))
-        raise RestoreError(f"Backup {plan.backup_ref!r} failed verification ({len(problems)} "
-                           f"problem(s), first: {problems[0]}); nothing was restored.",
-                           code="recovery_backup_corrupt",
-                           details={"backup_ref": plan.backup_ref, "problems": problems[:20]})
+            return RestoreResult(
+                status="FAILURE",
+                warnings=tuple(problems),
+                notes=plan.notes,
+                details=facts,
+                backup_ref=plan.backup_ref,
+                target_workspace=plan.target_workspace,
+                applied=False,
+                verification_notes=tuple(notes),
+            )
+        raise RestoreError(
+            f"Backup {plan.backup_ref!r} failed verification ({len(problems)} "
+            f"problem(s), first: {problems[0]}); nothing was restored.",
+            code="recovery_backup_corrupt",
+            details={"backup_ref": plan.backup_ref, "problems": problems[:20]},
+        )
     safety_ref = None
     if plan.verify_only:
         planes = _verify_copy(config, reader, manifest)
@@ -769,7 +878,14 @@ def _restore(config: Any, plan: RestorePlan, reader: _Directory | _Archive) -> R
     notes.append(f"manifest:{manifest.backup_ref or plan.backup_ref}")
     if not plan.verify_only:
         notes.append("projections_dropped:rebuilt_on_open")
-    return RestoreResult(status="SUCCESS", notes=plan.notes, details=facts,
-                         backup_ref=plan.backup_ref, target_workspace=plan.target_workspace,
-                         applied=not plan.verify_only, plane_results=planes,
-                         safety_backup_ref=safety_ref, verification_notes=tuple(notes))
+    return RestoreResult(
+        status="SUCCESS",
+        notes=plan.notes,
+        details=facts,
+        backup_ref=plan.backup_ref,
+        target_workspace=plan.target_workspace,
+        applied=not plan.verify_only,
+        plane_results=planes,
+        safety_backup_ref=safety_ref,
+        verification_notes=tuple(notes),
+    )

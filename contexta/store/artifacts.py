@@ -123,8 +123,10 @@ def _choice(kind: type[Enum], value: Any, code: str) -> Any:
         return kind(str(value).strip().lower())
     except ValueError:
         raise ValidationError(
-            f"{value!r} is not one of {', '.join(m.value for m in kind)}.", code=code,
-            details={"value": repr(value), "allowed": [m.value for m in kind]}) from None
+            f"{value!r} is not one of {', '.join(m.value for m in kind)}.",
+            code=code,
+            details={"value": repr(value), "allowed": [m.value for m in kind]},
+        ) from None
 
 
 class _Plain:
@@ -159,27 +161,42 @@ class VaultConfig(_Plain):
     def __post_init__(self) -> None:
         if self.root_path is not None:
             object.__setattr__(self, "root_path", Path(self.root_path).expanduser().resolve())
-        object.__setattr__(self, "default_ingest_mode", _choice(
-            IngestMode, self.default_ingest_mode, "artifact_store_invalid_ingest_mode"))
-        object.__setattr__(self, "verification_mode", _choice(
-            VerificationMode, self.verification_mode, "artifact_store_invalid_verification_mode"))
+        object.__setattr__(
+            self,
+            "default_ingest_mode",
+            _choice(IngestMode, self.default_ingest_mode, "artifact_store_invalid_ingest_mode"),
+        )
+        object.__setattr__(
+            self,
+            "verification_mode",
+            _choice(
+                VerificationMode, self.verification_mode, "artifact_store_invalid_verification_mode"
+            ),
+        )
         if not isinstance(self.chunk_size_bytes, int) or self.chunk_size_bytes <= 0:
-            raise ValidationError("chunk_size_bytes must be a positive integer.",
-                                  code="artifact_store_invalid_config",
-                                  details={"chunk_size_bytes": self.chunk_size_bytes})
+            raise ValidationError(
+                "chunk_size_bytes must be a positive integer.",
+                code="artifact_store_invalid_config",
+                details={"chunk_size_bytes": self.chunk_size_bytes},
+            )
 
     @classmethod
     def from_unified_config(cls, config: Any) -> VaultConfig:
         a = config.artifacts
-        return cls(root_path=a.root_path or config.workspace.artifacts_path,
-                   default_ingest_mode=a.default_ingest_mode,
-                   verification_mode=a.verification_mode,
-                   create_missing_dirs=a.create_missing_dirs, layout_version=a.layout_version,
-                   chunk_size_bytes=a.chunk_size_bytes, read_only=a.read_only)
+        return cls(
+            root_path=a.root_path or config.workspace.artifacts_path,
+            default_ingest_mode=a.default_ingest_mode,
+            verification_mode=a.verification_mode,
+            create_missing_dirs=a.create_missing_dirs,
+            layout_version=a.layout_version,
+            chunk_size_bytes=a.chunk_size_bytes,
+            read_only=a.read_only,
+        )
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], *, base: VaultConfig | None = None
-                     ) -> VaultConfig:
+    def from_mapping(
+        cls, values: Mapping[str, Any], *, base: VaultConfig | None = None
+    ) -> VaultConfig:
         seed = (base or cls()).to_dict()
         seed.update(values)
         return cls(**seed)
@@ -293,8 +310,10 @@ def _manifest(value: Any) -> ArtifactManifest:
         return value
     if isinstance(value, Mapping):
         return deserialize_artifact_manifest(dict(value))
-    raise ValidationError(f"Expected an ArtifactManifest, got {type(value).__name__}.",
-                          code="artifact_store_invalid_manifest")
+    raise ValidationError(
+        f"Expected an ArtifactManifest, got {type(value).__name__}.",
+        code="artifact_store_invalid_manifest",
+    )
 
 
 def _split(manifest: ArtifactManifest) -> tuple[ArtifactManifest, Mapping[str, Any] | None]:
@@ -315,12 +334,14 @@ def _workspace_root(root: Path) -> Path:
 class ArtifactStore:
     """Content-addressed artifact bodies bound to manifests in a workspace ledger."""
 
-    def __init__(self, config: VaultConfig | None = None, *,
-                 workspace: Workspace | None = None) -> None:
+    def __init__(
+        self, config: VaultConfig | None = None, *, workspace: Workspace | None = None
+    ) -> None:
         self.config = config or VaultConfig()
         if self.config.root_path is None:
-            raise ValidationError("ArtifactStore needs a root_path.",
-                                  code="artifact_store_missing_root_path")
+            raise ValidationError(
+                "ArtifactStore needs a root_path.", code="artifact_store_missing_root_path"
+            )
         self.root_path = Path(self.config.root_path)
         self._workspace = workspace
         self._owns_workspace = workspace is None
@@ -328,7 +349,8 @@ class ArtifactStore:
             if not self.root_path.exists():
                 raise ReadOnlyStoreError(
                     f"Artifact store root {str(self.root_path)!r} does not exist (read-only).",
-                    code="artifact_store_missing_root")
+                    code="artifact_store_missing_root",
+                )
         elif self.config.create_missing_dirs:
             for sub in ("objects", "staging", "exports", "quarantine"):
                 (self.root_path / sub).mkdir(parents=True, exist_ok=True)
@@ -339,8 +361,9 @@ class ArtifactStore:
     def workspace(self) -> Workspace:
         """The workspace whose ledger holds this store's manifests."""
         if self._workspace is None:
-            self._workspace = Workspace(_workspace_root(self.root_path),
-                                        read_only=self.config.read_only)
+            self._workspace = Workspace(
+                _workspace_root(self.root_path), read_only=self.config.read_only
+            )
         return self._workspace
 
     def close(self) -> None:
@@ -357,8 +380,9 @@ class ArtifactStore:
 
     def _writable(self) -> None:
         if self.config.read_only:
-            raise ReadOnlyStoreError("The artifact store is read-only.",
-                                     code="artifact_store_read_only")
+            raise ReadOnlyStoreError(
+                "The artifact store is read-only.", code="artifact_store_read_only"
+            )
 
     def _rows(self, ref: str | None = None) -> list[ArtifactManifest]:
         table = self.workspace.table("artifacts")
@@ -371,12 +395,18 @@ class ArtifactStore:
         if facts is None:
             return None
         return ArtifactBinding(
-            artifact_ref=str(manifest.artifact_ref), artifact_kind=manifest.artifact_kind,
-            binding_id=facts["binding_id"], source_name=facts["source_name"],
-            ingest_mode=facts["ingest_mode"], size_bytes=facts["size_bytes"],
-            hash_algorithm=facts["hash_algorithm"], hash_value=facts["hash_value"],
-            layout_version=facts["layout_version"], created_at=facts["bound_at"],
-            manifest_snapshot=manifest)
+            artifact_ref=str(manifest.artifact_ref),
+            artifact_kind=manifest.artifact_kind,
+            binding_id=facts["binding_id"],
+            source_name=facts["source_name"],
+            ingest_mode=facts["ingest_mode"],
+            size_bytes=facts["size_bytes"],
+            hash_algorithm=facts["hash_algorithm"],
+            hash_value=facts["hash_value"],
+            layout_version=facts["layout_version"],
+            created_at=facts["bound_at"],
+            manifest_snapshot=manifest,
+        )
 
     def _binding(self, artifact_ref: str) -> ArtifactBinding | None:
         rows = self._rows(str(artifact_ref).strip())
@@ -401,32 +431,55 @@ class ArtifactStore:
 
     # ------------------------------------------------------------------ writing
 
-    def put_artifact(self, manifest: Any, source: str | Path, *, mode: IngestMode | str | None
-                     = None, source_name: str | None = None) -> ArtifactPutReceipt:
+    def put_artifact(
+        self,
+        manifest: Any,
+        source: str | Path,
+        *,
+        mode: IngestMode | str | None = None,
+        source_name: str | None = None,
+    ) -> ArtifactPutReceipt:
         """Store ``source`` as the body of ``manifest`` (``copy``, ``move``, or ``adopt`` a file
         written under :meth:`staging_path`). Re-putting the same body is a no-op receipt; a
         different body under a bound ref raises ``artifact_binding_conflict``."""
         return self._put(manifest, source, mode=mode, source_name=source_name, replace=False)
 
-    def _put(self, manifest: Any, source: str | Path, *, mode: Any, source_name: str | None,
-             replace: bool) -> ArtifactPutReceipt:
+    def _put(
+        self,
+        manifest: Any,
+        source: str | Path,
+        *,
+        mode: Any,
+        source_name: str | None,
+        replace: bool,
+    ) -> ArtifactPutReceipt:
         self._writable()
         manifest, _ = _split(_manifest(manifest))
-        ingest: IngestMode = self.config.default_ingest_mode if mode is None else _choice(  # type: ignore[assignment]
-            IngestMode, mode, "artifact_store_invalid_ingest_mode")
+        ingest: IngestMode = (
+            self.config.default_ingest_mode
+            if mode is None
+            else _choice(  # type: ignore[assignment]
+                IngestMode, mode, "artifact_store_invalid_ingest_mode"
+            )
+        )
         named = Path(os.path.abspath(Path(source).expanduser()))
         path = named.resolve()
         if not path.is_file():
-            raise ValidationError(f"Artifact source {str(path)!r} is not an existing file.",
-                                  code="artifact_store_missing_source",
-                                  details={"path": str(path)})
+            raise ValidationError(
+                f"Artifact source {str(path)!r} is not an existing file.",
+                code="artifact_store_missing_source",
+                details={"path": str(path)},
+            )
         self._check_source(named, path, ingest)
         if ingest is IngestMode.ADOPT and not path.is_relative_to(
-                (self.root_path / "staging").resolve()):
-            raise ValidationError("adopt mode takes a file under the store's staging directory "
-                                  "(see ArtifactStore.staging_path).",
-                                  code="artifact_store_invalid_adopt_source",
-                                  details={"path": str(path)})
+            (self.root_path / "staging").resolve()
+        ):
+            raise ValidationError(
+                "adopt mode takes a file under the store's staging directory "
+                "(see ArtifactStore.staging_path).",
+                code="artifact_store_invalid_adopt_source",
+                details={"path": str(path)},
+            )
         size, digest = _fingerprint(path, self.config.chunk_size_bytes)
         ref = str(manifest.artifact_ref)
         existing = self._binding(ref)
@@ -434,20 +487,33 @@ class ArtifactStore:
             if existing.hash_value == digest and self.object_path(digest).exists():
                 return ArtifactPutReceipt(existing, self.object_path(digest), 0)
             if existing.hash_value != digest:
-                raise ConflictError(f"{ref} is already bound to a different body "
-                                    f"(sha256 {(existing.hash_value or '')[:12]}...).",
-                                    code="artifact_binding_conflict",
-                                    details={"artifact_ref": ref})
+                raise ConflictError(
+                    f"{ref} is already bound to a different body "
+                    f"(sha256 {(existing.hash_value or '')[:12]}...).",
+                    code="artifact_binding_conflict",
+                    details={"artifact_ref": ref},
+                )
         self._check_claims(manifest, size, digest)
         target = self.object_path(digest)
         written = self._place(path, target, ingest)
-        facts = {"binding_id": f"binding-{secrets.token_hex(16)}",
-                 "source_name": source_name or path.name, "ingest_mode": ingest.value,
-                 "size_bytes": size, "hash_algorithm": "sha256", "hash_value": digest,
-                 "layout_version": self.config.layout_version, "bound_at": _now(),
-                 "object": target.relative_to(self.root_path).as_posix()}
-        stored = msgspec.structs.replace(manifest, extensions=(
-            *manifest.extensions, ExtensionFieldSet(namespace=BINDING_NAMESPACE, fields=facts)))
+        facts = {
+            "binding_id": f"binding-{secrets.token_hex(16)}",
+            "source_name": source_name or path.name,
+            "ingest_mode": ingest.value,
+            "size_bytes": size,
+            "hash_algorithm": "sha256",
+            "hash_value": digest,
+            "layout_version": self.config.layout_version,
+            "bound_at": _now(),
+            "object": target.relative_to(self.root_path).as_posix(),
+        }
+        stored = msgspec.structs.replace(
+            manifest,
+            extensions=(
+                *manifest.extensions,
+                ExtensionFieldSet(namespace=BINDING_NAMESPACE, fields=facts),
+            ),
+        )
         ws = self.workspace
         ws.write((entity_event(stored, ws.actor),))
         ws.remember(ARTIFACT_PUT, ref)
@@ -465,39 +531,53 @@ class ArtifactStore:
                     f"Artifact source {str(named)!r} is inside the workspace's {part} "
                     f"({str(path)!r}); the workspace's own files are never stored as artifacts.",
                     code="artifact_store_source_in_workspace",
-                    details={"path": str(named), "resolved": str(path), "inside": part})
+                    details={"path": str(named), "resolved": str(path), "inside": part},
+                )
         if ingest is IngestMode.COPY:
             return
         if named.is_symlink():
             raise ValidationError(
                 f"Artifact source {str(named)!r} is a symbolic link; {ingest.value} would move "
                 "its target. Copy it (mode 'copy') or name the file itself.",
-                code="artifact_store_symlink_source", details={"path": str(named)})
+                code="artifact_store_symlink_source",
+                details={"path": str(named)},
+            )
         store = self.root_path.resolve()
         if path.is_relative_to(store) and not path.is_relative_to(store / "staging"):
             raise ValidationError(
                 f"Artifact source {str(named)!r} is inside the artifact store ({str(store)!r}); "
                 "moving it would take a stored body away.",
-                code="artifact_store_source_in_store", details={"path": str(named)})
+                code="artifact_store_source_in_store",
+                details={"path": str(named)},
+            )
 
     def _check_claims(self, manifest: ArtifactManifest, size: int, digest: str) -> None:
         mode = self.config.verification_mode
         if mode in (VerificationMode.NONE, VerificationMode.STORED):
             return
-        if mode is VerificationMode.STRICT and (manifest.size_bytes is None
-                                                or manifest.hash_value is None):
-            raise ArtifactError("strict verification needs size_bytes and hash_value in the "
-                                "manifest.", code="artifact_store_strict_verification_missing_claims",
-                                details={"artifact_ref": str(manifest.artifact_ref)})
+        if mode is VerificationMode.STRICT and (
+            manifest.size_bytes is None or manifest.hash_value is None
+        ):
+            raise ArtifactError(
+                "strict verification needs size_bytes and hash_value in the manifest.",
+                code="artifact_store_strict_verification_missing_claims",
+                details={"artifact_ref": str(manifest.artifact_ref)},
+            )
         if manifest.size_bytes is not None and manifest.size_bytes != size:
-            raise ArtifactError(f"The body has {size} bytes; the manifest claims "
-                                f"{manifest.size_bytes}.", code="artifact_store_size_mismatch",
-                                details={"artifact_ref": str(manifest.artifact_ref)})
+            raise ArtifactError(
+                f"The body has {size} bytes; the manifest claims {manifest.size_bytes}.",
+                code="artifact_store_size_mismatch",
+                details={"artifact_ref": str(manifest.artifact_ref)},
+            )
         if manifest.hash_value is not None and manifest.hash_value.lower() not in (
-                digest, f"sha256:{digest}"):
-            raise ArtifactError(f"The body's sha256 is {digest}; the manifest claims "
-                                f"{manifest.hash_value}.", code="artifact_store_hash_mismatch",
-                                details={"artifact_ref": str(manifest.artifact_ref)})
+            digest,
+            f"sha256:{digest}",
+        ):
+            raise ArtifactError(
+                f"The body's sha256 is {digest}; the manifest claims {manifest.hash_value}.",
+                code="artifact_store_hash_mismatch",
+                details={"artifact_ref": str(manifest.artifact_ref)},
+            )
 
     def _place(self, source: Path, target: Path, mode: IngestMode) -> int:
         """Put the body at its content address; returns the bytes newly written."""
@@ -523,9 +603,12 @@ class ArtifactStore:
             _fsync(target.parent, directory=True)
         except OSError as exc:
             temp.unlink(missing_ok=True)
-            raise ArtifactError(f"Could not store the body at {target}: {exc}",
-                                code="artifact_store_finalize_failed",
-                                details={"destination": str(target)}, cause=exc) from exc
+            raise ArtifactError(
+                f"Could not store the body at {target}: {exc}",
+                code="artifact_store_finalize_failed",
+                details={"destination": str(target)},
+                cause=exc,
+            ) from exc
         return target.stat().st_size
 
     # ------------------------------------------------------------------ reading
@@ -533,14 +616,18 @@ class ArtifactStore:
     def get_artifact(self, artifact_ref: str) -> ArtifactHandle:
         binding = self._binding(artifact_ref)
         if binding is None:
-            raise NotFoundError(f"No stored body for {str(artifact_ref).strip()!r}.",
-                                code="artifact_store_binding_not_found",
-                                details={"artifact_ref": str(artifact_ref)})
+            raise NotFoundError(
+                f"No stored body for {str(artifact_ref).strip()!r}.",
+                code="artifact_store_binding_not_found",
+                details={"artifact_ref": str(artifact_ref)},
+            )
         path = self.object_path(binding.hash_value or "")
         if not path.exists():
-            raise NotFoundError(f"The body of {binding.artifact_ref} is missing at {path}.",
-                                code="artifact_store_body_not_found",
-                                details={"artifact_ref": binding.artifact_ref, "path": str(path)})
+            raise NotFoundError(
+                f"The body of {binding.artifact_ref} is missing at {path}.",
+                code="artifact_store_body_not_found",
+                details={"artifact_ref": binding.artifact_ref, "path": str(path)},
+            )
         return ArtifactHandle(binding, path)
 
     def artifact_exists(self, artifact_ref: str) -> bool:
@@ -562,14 +649,18 @@ class ArtifactStore:
         """Re-hash the body and compare with the binding (and the manifest's own claims)."""
         binding = self._binding(artifact_ref)
         if binding is None:
-            raise NotFoundError(f"No stored body for {str(artifact_ref).strip()!r}.",
-                                code="artifact_store_binding_not_found",
-                                details={"artifact_ref": str(artifact_ref)})
+            raise NotFoundError(
+                f"No stored body for {str(artifact_ref).strip()!r}.",
+                code="artifact_store_binding_not_found",
+                details={"artifact_ref": str(artifact_ref)},
+            )
         reference = binding.manifest_snapshot if manifest is None else _manifest(manifest)
         if str(reference.artifact_ref) != binding.artifact_ref:
-            raise ValidationError("The manifest to verify against names another artifact.",
-                                  code="artifact_store_verification_manifest_mismatch",
-                                  details={"artifact_ref": binding.artifact_ref})
+            raise ValidationError(
+                "The manifest to verify against names another artifact.",
+                code="artifact_store_verification_manifest_mismatch",
+                details={"artifact_ref": binding.artifact_ref},
+            )
         return self._evaluate(binding, reference)
 
     def _evaluate(self, binding: ArtifactBinding, manifest: ArtifactManifest) -> VerificationReport:
@@ -578,9 +669,18 @@ class ArtifactStore:
         claimed = (manifest.hash_value or binding.hash_value or "").lower().removeprefix("sha256:")
         now = _now()
         if not path.exists():
-            return VerificationReport(binding.artifact_ref, VerificationStatus.MISSING, False,
-                                      False, None, size, None, claimed or None, now,
-                                      ("artifact body is missing at its object path",))
+            return VerificationReport(
+                binding.artifact_ref,
+                VerificationStatus.MISSING,
+                False,
+                False,
+                None,
+                size,
+                None,
+                claimed or None,
+                now,
+                ("artifact body is missing at its object path",),
+            )
         actual_size, actual = _fingerprint(path, self.config.chunk_size_bytes)
         if actual_size != size:
             status, note = VerificationStatus.SIZE_MISMATCH, "body size differs from the binding"
@@ -588,9 +688,18 @@ class ArtifactStore:
             status, note = VerificationStatus.HASH_MISMATCH, "body hash differs from the binding"
         else:
             status, note = VerificationStatus.VERIFIED, "body matches its binding"
-        return VerificationReport(binding.artifact_ref, status,
-                                  status is VerificationStatus.VERIFIED, True, actual_size, size,
-                                  actual, claimed or None, now, (note,))
+        return VerificationReport(
+            binding.artifact_ref,
+            status,
+            status is VerificationStatus.VERIFIED,
+            True,
+            actual_size,
+            size,
+            actual,
+            claimed or None,
+            now,
+            (note,),
+        )
 
     def inspect_store(self) -> StoreSummary:
         return inspect_store(self)
@@ -610,12 +719,14 @@ class ArtifactStore:
 
         return put_artifact_from_stream(self, manifest, stream, source_name=source_name)
 
-    def export_artifact(self, artifact_ref: str, *, export_root: str | Path | None = None
-                        ) -> ExportReceipt:
+    def export_artifact(
+        self, artifact_ref: str, *, export_root: str | Path | None = None
+    ) -> ExportReceipt:
         return export_artifact(self, artifact_ref, export_root=export_root)
 
-    def import_export_package(self, package_root: str | Path, *,
-                              conflict_policy: Any = "error") -> ImportReceipt:
+    def import_export_package(
+        self, package_root: str | Path, *, conflict_policy: Any = "error"
+    ) -> ImportReceipt:
         return import_export_package(self, package_root, conflict_policy=conflict_policy)
 
 
@@ -638,8 +749,9 @@ def list_refs(store: ArtifactStore) -> list[str]:
     return store.list_refs()
 
 
-def verify_artifact(store: ArtifactStore, artifact_ref: str, *, manifest: Any = None
-                    ) -> VerificationReport:
+def verify_artifact(
+    store: ArtifactStore, artifact_ref: str, *, manifest: Any = None
+) -> VerificationReport:
     return store.verify_artifact(artifact_ref, manifest=manifest)
 
 
@@ -660,12 +772,24 @@ def inspect_store(store: ArtifactStore) -> StoreSummary:
             drift += 1
     bound = {b.hash_value for b in bindings}
     objects = store.root_path / "objects"
-    orphans = sum(1 for p in objects.glob("*/*")
-                  if p.is_file() and not p.name.startswith(".") and
-                  p.parent.name + p.name not in bound) if objects.exists() else 0
-    return StoreSummary(len(bindings), total, dict(sorted(kinds.items())),
-                        counts[VerificationStatus.VERIFIED], counts[VerificationStatus.MISSING],
-                        drift, orphans)
+    orphans = (
+        sum(
+            1
+            for p in objects.glob("*/*")
+            if p.is_file() and not p.name.startswith(".") and p.parent.name + p.name not in bound
+        )
+        if objects.exists()
+        else 0
+    )
+    return StoreSummary(
+        len(bindings),
+        total,
+        dict(sorted(kinds.items())),
+        counts[VerificationStatus.VERIFIED],
+        counts[VerificationStatus.MISSING],
+        drift,
+        orphans,
+    )
 
 
 def _write_new(path: Path, write: Any) -> None:
@@ -684,18 +808,24 @@ def _export_root(store: ArtifactStore, export_root: str | Path | None) -> Path:
         return store.root_path / "exports"
     root = Path(export_root).expanduser().resolve()
     workspace = store.workspace.root.expanduser().resolve()
-    for inside in (workspace / "ledger", workspace / "projections",
-                   store.root_path.resolve() / "objects"):
+    for inside in (
+        workspace / "ledger",
+        workspace / "projections",
+        store.root_path.resolve() / "objects",
+    ):
         if root.is_relative_to(inside):
-            raise ValidationError(f"Export directory {str(root)!r} is inside {str(inside)!r}, "
-                                  "which the workspace owns.",
-                                  code="artifact_export_root_in_workspace",
-                                  details={"export_root": str(root), "inside": str(inside)})
+            raise ValidationError(
+                f"Export directory {str(root)!r} is inside {str(inside)!r}, "
+                "which the workspace owns.",
+                code="artifact_export_root_in_workspace",
+                details={"export_root": str(root), "inside": str(inside)},
+            )
     return root
 
 
-def export_artifact(store: ArtifactStore, artifact_ref: str, *,
-                    export_root: str | Path | None = None) -> ExportReceipt:
+def export_artifact(
+    store: ArtifactStore, artifact_ref: str, *, export_root: str | Path | None = None
+) -> ExportReceipt:
     """Copy a stored artifact to ``<export_root>/artifact__<value>/`` with its binding, its
     manifest and ``export.package.json`` (1.0's package format)."""
     handle = store.get_artifact(artifact_ref)
@@ -703,9 +833,11 @@ def export_artifact(store: ArtifactStore, artifact_ref: str, *,
     root = _export_root(store, export_root)
     directory = root / _sanitize(binding.artifact_ref)
     if directory.is_symlink():
-        raise ValidationError(f"Export directory {str(directory)!r} is a symbolic link.",
-                              code="artifact_export_root_in_workspace",
-                              details={"export_directory": str(directory)})
+        raise ValidationError(
+            f"Export directory {str(directory)!r} is a symbolic link.",
+            code="artifact_export_root_in_workspace",
+            details={"export_directory": str(directory)},
+        )
     directory.mkdir(parents=True, exist_ok=True)
     body = directory / _sanitize(binding.source_name)
     binding_path = directory / f"{_sanitize(binding.artifact_ref)}.binding.json"
@@ -719,19 +851,33 @@ def export_artifact(store: ArtifactStore, artifact_ref: str, *,
 
     dump(binding_path, binding.to_dict())
     dump(manifest_path, binding.manifest_snapshot.to_dict())
-    dump(meta_path, {"package_format_version": PACKAGE_FORMAT_VERSION,
-                     "artifact_ref": binding.artifact_ref, "artifact_kind": binding.artifact_kind,
-                     "exported_at": _now(), "body_file": body.name,
-                     "binding_file": binding_path.name, "manifest_file": manifest_path.name,
-                     "source_layout_version": binding.layout_version,
-                     "hash_algorithm": "sha256", "hash_value": binding.hash_value})
+    dump(
+        meta_path,
+        {
+            "package_format_version": PACKAGE_FORMAT_VERSION,
+            "artifact_ref": binding.artifact_ref,
+            "artifact_kind": binding.artifact_kind,
+            "exported_at": _now(),
+            "body_file": body.name,
+            "binding_file": binding_path.name,
+            "manifest_file": manifest_path.name,
+            "source_layout_version": binding.layout_version,
+            "hash_algorithm": "sha256",
+            "hash_value": binding.hash_value,
+        },
+    )
     return ExportReceipt(binding.artifact_ref, directory, body, binding_path, meta_path)
 
 
-def import_artifact(store: ArtifactStore, manifest: Any, source: str | Path, *,
-                    conflict_policy: ImportConflictPolicy | str = ImportConflictPolicy.ERROR,
-                    _loss: Mapping[str, Any] | None = None,
-                    _source_name: str | None = None) -> ImportReceipt:
+def import_artifact(
+    store: ArtifactStore,
+    manifest: Any,
+    source: str | Path,
+    *,
+    conflict_policy: ImportConflictPolicy | str = ImportConflictPolicy.ERROR,
+    _loss: Mapping[str, Any] | None = None,
+    _source_name: str | None = None,
+) -> ImportReceipt:
     """Put ``source`` under ``manifest`` unless the ref is bound: same body -> ``idempotent``
     (``skipped`` with the skip policy); different body -> error, ``skipped`` or ``replaced``
     (a new binding version; the old one stays in the ledger and its body in ``objects/``)."""
@@ -745,27 +891,39 @@ def import_artifact(store: ArtifactStore, manifest: Any, source: str | Path, *,
         return ImportReceipt(ref, ImportOutcome.IMPORTED, receipt.bytes_written, loss)
     _, digest = _fingerprint(Path(source), store.config.chunk_size_bytes)
     if existing.hash_value == digest:
-        outcome = (ImportOutcome.SKIPPED if policy is ImportConflictPolicy.SKIP
-                   else ImportOutcome.IDEMPOTENT)
+        outcome = (
+            ImportOutcome.SKIPPED
+            if policy is ImportConflictPolicy.SKIP
+            else ImportOutcome.IDEMPOTENT
+        )
         return ImportReceipt(ref, outcome, 0, loss)
     if policy is ImportConflictPolicy.SKIP:
         return ImportReceipt(ref, ImportOutcome.SKIPPED, 0, loss)
     if policy is ImportConflictPolicy.ERROR:
-        raise ConflictError(f"{ref} is already bound to a different body; pass "
-                            "conflict_policy='replace' or 'skip'.",
-                            code="artifact_binding_conflict",
-                            details={"artifact_ref": ref, "conflict_policy": policy.value})
+        raise ConflictError(
+            f"{ref} is already bound to a different body; pass "
+            "conflict_policy='replace' or 'skip'.",
+            code="artifact_binding_conflict",
+            details={"artifact_ref": ref, "conflict_policy": policy.value},
+        )
     receipt = store._put(manifest, source, mode="copy", source_name=_source_name, replace=True)
-    return ImportReceipt(ref, ImportOutcome.REPLACED, receipt.bytes_written, loss,
-                         store.object_path(existing.hash_value or ""))
+    return ImportReceipt(
+        ref,
+        ImportOutcome.REPLACED,
+        receipt.bytes_written,
+        loss,
+        store.object_path(existing.hash_value or ""),
+    )
 
 
 def _package_invalid(root: Path, field: str, value: Any, why: str) -> ValidationError:
     shown = repr(value)
     shown = shown if len(shown) <= 120 else shown[:117] + "..."
-    return ValidationError(f"Export package {str(root)!r}: {field} {why} (got {shown}).",
-                           code="artifact_export_package_invalid",
-                           details={"package_root": str(root), "field": field, "value": shown})
+    return ValidationError(
+        f"Export package {str(root)!r}: {field} {why} (got {shown}).",
+        code="artifact_export_package_invalid",
+        details={"package_root": str(root), "field": field, "value": shown},
+    )
 
 
 def _package_json(root: Path, name: str) -> dict[str, Any]:
@@ -786,18 +944,21 @@ def _package_file(root: Path, field: str, name: Any) -> Path:
     if not isinstance(name, str) or not name.strip() or "\x00" in name:
         raise _package_invalid(root, field, name, "must be a file name")
     if name in (".", "..") or "/" in name or "\\" in name or Path(name).is_absolute():
-        raise ValidationError(f"Export package {str(root)!r}: {field} {name!r} points outside "
-                              "the package; only a file name inside it is accepted.",
-                              code="artifact_export_package_path_escape",
-                              details={"package_root": str(root), "field": field, "value": name})
+        raise ValidationError(
+            f"Export package {str(root)!r}: {field} {name!r} points outside "
+            "the package; only a file name inside it is accepted.",
+            code="artifact_export_package_path_escape",
+            details={"package_root": str(root), "field": field, "value": name},
+        )
     path = root / name
     if path.is_symlink() or not path.is_file():
         raise _package_invalid(root, field, name, "is not a regular file in the package")
     return path
 
 
-def _package_claims(root: Path, meta: dict[str, Any], manifest: dict[str, Any]
-                    ) -> list[tuple[str, str]]:
+def _package_claims(
+    root: Path, meta: dict[str, Any], manifest: dict[str, Any]
+) -> list[tuple[str, str]]:
     """Every sha256 the package states for its body: (where, hex digest)."""
     claims = []
     for where, data in (("export.package.json", meta), ("manifest.snapshot.json", manifest)):
@@ -815,28 +976,36 @@ def _package_claims(root: Path, meta: dict[str, Any], manifest: dict[str, Any]
     return claims
 
 
-def import_export_package(store: ArtifactStore, package_root: str | Path, *,
-                          conflict_policy: ImportConflictPolicy | str = "error") -> ImportReceipt:
+def import_export_package(
+    store: ArtifactStore,
+    package_root: str | Path,
+    *,
+    conflict_policy: ImportConflictPolicy | str = "error",
+) -> ImportReceipt:
     """Import a directory written by :func:`export_artifact` (ours or 1.0's). The body must be
     a file inside the package and match every sha256 the package states for it; it is copied
     to the store's staging area and checked there before it is imported."""
     root = Path(package_root).expanduser().resolve()
     if not root.is_dir():
-        raise NotFoundError(f"Export package {str(root)!r} does not exist.",
-                            code="artifact_export_package_not_found",
-                            details={"package_root": str(root)})
+        raise NotFoundError(
+            f"Export package {str(root)!r} does not exist.",
+            code="artifact_export_package_not_found",
+            details={"package_root": str(root)},
+        )
     meta = _package_json(root, "export.package.json")
     manifest = _package_json(root, "manifest.snapshot.json")
     version = meta.get("package_format_version")
     if version != PACKAGE_FORMAT_VERSION:
-        raise _package_invalid(root, "package_format_version", version,
-                               f"must be {PACKAGE_FORMAT_VERSION!r}")
+        raise _package_invalid(
+            root, "package_format_version", version, f"must be {PACKAGE_FORMAT_VERSION!r}"
+        )
     body = _package_file(root, "body_file", meta.get("body_file"))
     claims = _package_claims(root, meta, manifest)
     created = manifest.get("created_at")
     if not isinstance(created, str):
-        raise _package_invalid(root, "manifest.snapshot.json:created_at", created,
-                               "must be a timestamp string")
+        raise _package_invalid(
+            root, "manifest.snapshot.json:created_at", created, "must be a timestamp string"
+        )
     manifest["created_at"] = normalize_timestamp(created)
     manifest = {k: v for k, v in manifest.items() if v is not None}
     store._writable()
@@ -848,13 +1017,25 @@ def import_export_package(store: ArtifactStore, package_root: str | Path, *,
         _, digest = _fingerprint(staged, store.config.chunk_size_bytes)
         wrong = [where for where, claimed in claims if claimed != digest]
         if wrong:
-            raise IntegrityError(f"Export package {str(root)!r}: the body {body.name!r} has "
-                                 f"sha256 {digest}, not the one stated in {', '.join(wrong)}; "
-                                 "nothing was imported.",
-                                 code="artifact_export_package_hash_mismatch",
-                                 details={"package_root": str(root), "body_file": body.name,
-                                          "actual_sha256": digest, "stated_in": wrong})
-        return import_artifact(store, manifest, staged, conflict_policy=conflict_policy,
-                               _loss={"package_root": str(root)}, _source_name=body.name)
+            raise IntegrityError(
+                f"Export package {str(root)!r}: the body {body.name!r} has "
+                f"sha256 {digest}, not the one stated in {', '.join(wrong)}; "
+                "nothing was imported.",
+                code="artifact_export_package_hash_mismatch",
+                details={
+                    "package_root": str(root),
+                    "body_file": body.name,
+                    "actual_sha256": digest,
+                    "stated_in": wrong,
+                },
+            )
+        return import_artifact(
+            store,
+            manifest,
+            staged,
+            conflict_policy=conflict_policy,
+            _loss={"package_root": str(root)},
+            _source_name=body.name,
+        )
     finally:
         staged.unlink(missing_ok=True)

@@ -53,8 +53,15 @@ __all__ = [
 
 #: the projections the metadata store reads (its "tables")
 METADATA_PROJECTIONS = (
-    "projects", "runs", "stages", "deployments", "batches", "samples", "environments",
-    "relations", "provenance",
+    "projects",
+    "runs",
+    "stages",
+    "deployments",
+    "batches",
+    "samples",
+    "environments",
+    "relations",
+    "provenance",
 )
 
 
@@ -133,6 +140,7 @@ class RetentionPlan:
 
 # ---------------------------------------------------------------------- metadata schema
 
+
 def _code_version() -> str:
     """The metadata projections' declared version (one number while they agree)."""
     from projections import ALL_PROJECTIONS
@@ -163,10 +171,12 @@ def inspect_schema(config: Any, *, target_version: str | None = None) -> SchemaI
     status = {s.name: s for s in workspace.projector.status()} if exists else {}
     notes = tuple(
         f"{name}: version {s.version}, folded through seq {s.checkpoint} of {s.head}"
-        for name, s in status.items() if name in METADATA_PROJECTIONS
+        for name, s in status.items()
+        if name in METADATA_PROJECTIONS
     )
-    return SchemaInspection(exists, current if exists else None, target, False,
-                            target == current, notes)
+    return SchemaInspection(
+        exists, current if exists else None, target, False, target == current, notes
+    )
 
 
 def _unsupported(target: str, current: str) -> ValidationError:
@@ -187,8 +197,12 @@ def plan_migration_for(config: Any, *, target_version: str | None = None) -> Mig
 
 def dry_run_migration_for(config: Any, *, target_version: str | None = None) -> MigrationResult:
     plan = plan_migration_for(config, target_version=target_version)
-    return MigrationResult(plan.current_version, plan.target_version, dry_run=True,
-                           warnings=("no_schema_changes_required",))
+    return MigrationResult(
+        plan.current_version,
+        plan.target_version,
+        dry_run=True,
+        warnings=("no_schema_changes_required",),
+    )
 
 
 def migrate_for(config: Any, *, target_version: str | None = None) -> MigrationResult:
@@ -196,14 +210,16 @@ def migrate_for(config: Any, *, target_version: str | None = None) -> MigrationR
     from ..common.errors import ReadOnlyStoreError
 
     if getattr(config, "read_only", False):
-        raise ReadOnlyStoreError("The metadata store is read-only; nothing was rebuilt.",
-                                 code="metadata_store_read_only")
+        raise ReadOnlyStoreError(
+            "The metadata store is read-only; nothing was rebuilt.", code="metadata_store_read_only"
+        )
     plan = plan_migration_for(config, target_version=target_version)
     workspace = _workspace(config)
     workspace.flush()
     workspace.projector.rebuild(METADATA_PROJECTIONS)
-    return MigrationResult(plan.current_version, plan.target_version,
-                           warnings=("no_schema_changes_required",))
+    return MigrationResult(
+        plan.current_version, plan.target_version, warnings=("no_schema_changes_required",)
+    )
 
 
 def plan_repairs(source: Any = None) -> RepairPlan:
@@ -214,18 +230,26 @@ def plan_repairs(source: Any = None) -> RepairPlan:
     issues = getattr(source, "issues", None)
     if issues is not None:
         candidates = tuple(
-            RepairCandidate(getattr(i, "code", "issue"), getattr(i, "ref", None), "review",
-                            getattr(i, "message", "")) for i in issues)
+            RepairCandidate(
+                getattr(i, "code", "issue"),
+                getattr(i, "ref", None),
+                "review",
+                getattr(i, "message", ""),
+            )
+            for i in issues
+        )
         return RepairPlan(not candidates, candidates)
     report = _workspace(source).ledger.recover(dry_run=True)
     actions = tuple(report.actions)
     candidates = tuple(
         RepairCandidate("ledger_torn_tail", report.segment, "move_aside", action)
-        for action in actions)
+        for action in actions
+    )
     return RepairPlan(not actions, candidates, actions)
 
 
 # ---------------------------------------------------------------------- record store functions
+
 
 def check_integrity(store: Any) -> Any:
     return store.check_integrity()
@@ -245,11 +269,14 @@ def export_jsonl(store: Any, destination: str | Path, scan_filter: Any = None) -
 
 # ---------------------------------------------------------------------- artifact helpers
 
+
 def open_artifact(store: Any, artifact_ref: str, *, mode: str = "rb") -> BinaryIO:
     if "b" not in mode or any(flag in mode for flag in "wa+"):
-        raise ValidationError(f"open_artifact reads bodies in binary only, got mode {mode!r}.",
-                              code="artifact_store_invalid_open_mode",
-                              details={"mode": mode})
+        raise ValidationError(
+            f"open_artifact reads bodies in binary only, got mode {mode!r}.",
+            code="artifact_store_invalid_open_mode",
+            details={"mode": mode},
+        )
     return store.open_artifact(artifact_ref, mode=mode)  # type: ignore[no-any-return]
 
 
@@ -259,8 +286,11 @@ def verify_all(store: Any) -> SweepReport:
 
     reports = tuple(store.verify_artifact(ref) for ref in store.list_refs())
     missing = tuple(r.artifact_ref for r in reports if r.status is VerificationStatus.MISSING)
-    drifted = tuple(r.artifact_ref for r in reports
-                    if r.status not in (VerificationStatus.MISSING, VerificationStatus.VERIFIED))
+    drifted = tuple(
+        r.artifact_ref
+        for r in reports
+        if r.status not in (VerificationStatus.MISSING, VerificationStatus.VERIFIED)
+    )
     return SweepReport(reports, missing, drifted, _orphans(store))
 
 
@@ -269,8 +299,13 @@ def _orphans(store: Any) -> tuple[str, ...]:
     objects = Path(store.root_path) / "objects"
     if not objects.is_dir():
         return ()
-    return tuple(sorted(str(p) for p in objects.glob("*/*")
-                        if p.is_file() and p.parent.name + p.name not in bound))
+    return tuple(
+        sorted(
+            str(p)
+            for p in objects.glob("*/*")
+            if p.is_file() and p.parent.name + p.name not in bound
+        )
+    )
 
 
 def plan_retention(store: Any, *, refs_to_keep: Iterable[str] | None = None) -> RetentionPlan:
@@ -285,8 +320,9 @@ def plan_retention(store: Any, *, refs_to_keep: Iterable[str] | None = None) -> 
     return RetentionPlan(tuple(keep), tuple(review))
 
 
-def put_artifact_from_stream(store: Any, manifest: Any, stream: BinaryIO, *,
-                             source_name: str) -> Any:
+def put_artifact_from_stream(
+    store: Any, manifest: Any, stream: BinaryIO, *, source_name: str
+) -> Any:
     """Write ``stream`` under the store's staging directory, then adopt it as the body."""
     staged = Path(store.staging_path(source_name))
     staged.parent.mkdir(parents=True, exist_ok=True)

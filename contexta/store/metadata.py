@@ -139,8 +139,11 @@ class Repository:
             return []
         _, by_ref = self._ws.index(self._projection, "ref")
         refs = take_rows(table.select(["ref"]), rows).column(0).to_pylist()
-        keep = [row for row, ref in zip(rows, refs, strict=True)
-                if max(v for v in by_ref[ref] if v < limit) == row]
+        keep = [
+            row
+            for row, ref in zip(rows, refs, strict=True)
+            if max(v for v in by_ref[ref] if v < limit) == row
+        ]
         return self._ws.models(take_rows(table, keep), self._kind)
 
     def _find(self, ref: Any) -> Any | None:
@@ -183,8 +186,15 @@ class Repository:
 
 class ProjectRepository(Repository):
     def __init__(self, store: MetadataStore) -> None:
-        super().__init__(store, kind=PROJECT_PUT, projection="projects", model=Project,
-                         ref_kind="project", ref_field="project_ref", label="project")
+        super().__init__(
+            store,
+            kind=PROJECT_PUT,
+            projection="projects",
+            model=Project,
+            ref_kind="project",
+            ref_field="project_ref",
+            label="project",
+        )
 
     def put_project(self, project: Project) -> Project:
         return self._put(project)
@@ -204,12 +214,23 @@ class ProjectRepository(Repository):
 
 class RunRepository(Repository):
     def __init__(self, store: MetadataStore) -> None:
-        super().__init__(store, kind=RUN_PUT, projection="runs", model=Run,
-                         ref_kind="run", ref_field="run_ref", label="run")
+        super().__init__(
+            store,
+            kind=RUN_PUT,
+            projection="runs",
+            model=Run,
+            ref_kind="run",
+            ref_field="run_ref",
+            label="run",
+        )
 
     def put_run(self, run: Run) -> Run:
-        return self._put(run, lambda r: self._require(
-            r.project_ref, PROJECT_PUT, "projects", "metadata_missing_run_project", "Project"))
+        return self._put(
+            run,
+            lambda r: self._require(
+                r.project_ref, PROJECT_PUT, "projects", "metadata_missing_run_project", "Project"
+            ),
+        )
 
     def get_run(self, run_ref: Any) -> Run:
         return self._get(run_ref)
@@ -223,7 +244,11 @@ class RunRepository(Repository):
     def list_runs(self, project_ref: Any = None) -> tuple[Run, ...]:
         runs = self._all()
         if project_ref is None:
-            return tuple(sorted(runs, key=lambda r: (str(r.project_ref), _time(r.started_at), str(r.run_ref))))
+            return tuple(
+                sorted(
+                    runs, key=lambda r: (str(r.project_ref), _time(r.started_at), str(r.run_ref))
+                )
+            )
         text = ref_arg(project_ref, "project", "project_ref")
         chosen = [r for r in runs if str(r.project_ref) == text]
         return tuple(sorted(chosen, key=lambda r: (_time(r.started_at), str(r.run_ref))))
@@ -231,12 +256,23 @@ class RunRepository(Repository):
 
 class StageRepository(Repository):
     def __init__(self, store: MetadataStore) -> None:
-        super().__init__(store, kind=STAGE_PUT, projection="stages", model=StageExecution,
-                         ref_kind="stage", ref_field="stage_execution_ref", label="stage execution")
+        super().__init__(
+            store,
+            kind=STAGE_PUT,
+            projection="stages",
+            model=StageExecution,
+            ref_kind="stage",
+            ref_field="stage_execution_ref",
+            label="stage execution",
+        )
 
     def put_stage_execution(self, stage: StageExecution) -> StageExecution:
-        return self._put(stage, lambda s: self._require(
-            s.run_ref, RUN_PUT, "runs", "metadata_missing_stage_run", "Run"))
+        return self._put(
+            stage,
+            lambda s: self._require(
+                s.run_ref, RUN_PUT, "runs", "metadata_missing_stage_run", "Run"
+            ),
+        )
 
     def get_stage_execution(self, stage_ref: Any) -> StageExecution:
         return self._get(stage_ref)
@@ -259,14 +295,19 @@ def registered_refs(edges: Iterable[Any], records: Iterable[Any]) -> set[str]:
     refs: set[str] = set()
     for edge in edges:
         refs.add(str(edge.relation_ref))
-        refs.update(str(e) for e in (edge.source_ref, edge.target_ref) if e.kind in ("artifact", "op"))
+        refs.update(
+            str(e) for e in (edge.source_ref, edge.target_ref) if e.kind in ("artifact", "op")
+        )
         if edge.operation_context_ref is not None:
             refs.add(str(edge.operation_context_ref))
         refs.update(str(e) for e in edge.evidence_refs)
     for record in records:
         refs.add(str(record.provenance_ref))
-        refs.update(str(r) for r in (record.formation_context_ref, record.evidence_bundle_ref)
-                    if r is not None)
+        refs.update(
+            str(r)
+            for r in (record.formation_context_ref, record.evidence_bundle_ref)
+            if r is not None
+        )
     return refs
 
 

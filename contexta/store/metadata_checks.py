@@ -58,8 +58,13 @@ class IntegrityReport:
 
 
 def _issue(code: str, message: str, ref: str, action: str, **details: Any) -> IntegrityIssue:
-    return IntegrityIssue(code=code, message=message, ref=ref, suggested_action=action,
-                          details=MappingProxyType(details))
+    return IntegrityIssue(
+        code=code,
+        message=message,
+        ref=ref,
+        suggested_action=action,
+        details=MappingProxyType(details),
+    )
 
 
 def check_integrity(store: MetadataStore, *, full: bool = True) -> IntegrityReport:
@@ -79,47 +84,82 @@ def check_integrity(store: MetadataStore, *, full: bool = True) -> IntegrityRepo
     issues: list[IntegrityIssue] = []
     for run in runs:
         if str(run.project_ref) not in projects:
-            issues.append(_issue("missing_run_project", "Run references a missing owning project.",
-                                 str(run.run_ref), "review_or_remove_run",
-                                 project_ref=str(run.project_ref)))
+            issues.append(
+                _issue(
+                    "missing_run_project",
+                    "Run references a missing owning project.",
+                    str(run.run_ref),
+                    "review_or_remove_run",
+                    project_ref=str(run.project_ref),
+                )
+            )
     names: dict[tuple[str, str], int] = {}
     for stage in stages:
         if str(stage.run_ref) not in run_refs:
-            issues.append(_issue("missing_stage_run",
-                                 "Stage execution references a missing owning run.",
-                                 str(stage.stage_execution_ref), "review_or_remove_stage",
-                                 run_ref=str(stage.run_ref)))
+            issues.append(
+                _issue(
+                    "missing_stage_run",
+                    "Stage execution references a missing owning run.",
+                    str(stage.stage_execution_ref),
+                    "review_or_remove_stage",
+                    run_ref=str(stage.run_ref),
+                )
+            )
         key = (str(stage.run_ref), stage.stage_name)
         names[key] = names.get(key, 0) + 1
     for (run_ref, stage_name), count in names.items():
         if count > 1:
-            issues.append(IntegrityIssue(
-                code="duplicate_stage_name_for_run",
-                message="Multiple stage rows share the same run_ref and stage_name.",
-                severity="warning", ref=run_ref, suggested_action="review_stage_ambiguity",
-                details=MappingProxyType({"run_ref": run_ref, "stage_name": stage_name,
-                                          "count": count})))
+            issues.append(
+                IntegrityIssue(
+                    code="duplicate_stage_name_for_run",
+                    message="Multiple stage rows share the same run_ref and stage_name.",
+                    severity="warning",
+                    ref=run_ref,
+                    suggested_action="review_stage_ambiguity",
+                    details=MappingProxyType(
+                        {"run_ref": run_ref, "stage_name": stage_name, "count": count}
+                    ),
+                )
+            )
     for env in environments:
         if str(env.run_ref) not in run_refs:
-            issues.append(_issue("missing_environment_run",
-                                 "Environment snapshot references a missing owning run.",
-                                 str(env.environment_snapshot_ref), "review_or_remove_environment",
-                                 run_ref=str(env.run_ref)))
+            issues.append(
+                _issue(
+                    "missing_environment_run",
+                    "Environment snapshot references a missing owning run.",
+                    str(env.environment_snapshot_ref),
+                    "review_or_remove_environment",
+                    run_ref=str(env.run_ref),
+                )
+            )
     known = set(store.list_registered_refs())
     for edge in relations:
-        for end, code in (("source_ref", "missing_relation_source"),
-                          ("target_ref", "missing_relation_target")):
+        for end, code in (
+            ("source_ref", "missing_relation_source"),
+            ("target_ref", "missing_relation_target"),
+        ):
             text = str(getattr(edge, end))
             if text not in known:
-                issues.append(_issue(code, f"Relation {end[:6]} ref cannot be resolved.",
-                                     str(edge.relation_ref), "review_or_remove_relation",
-                                     **{end: text}))
+                issues.append(
+                    _issue(
+                        code,
+                        f"Relation {end[:6]} ref cannot be resolved.",
+                        str(edge.relation_ref),
+                        "review_or_remove_relation",
+                        **{end: text},
+                    )
+                )
     for record in provenance:
         if str(record.relation_ref) not in relation_refs:
-            issues.append(_issue("missing_provenance_relation",
-                                 "Provenance row references a missing relation.",
-                                 str(record.provenance_ref), "review_or_remove_provenance",
-                                 relation_ref=str(record.relation_ref)))
+            issues.append(
+                _issue(
+                    "missing_provenance_relation",
+                    "Provenance row references a missing relation.",
+                    str(record.provenance_ref),
+                    "review_or_remove_provenance",
+                    relation_ref=str(record.relation_ref),
+                )
+            )
     counts = {"error": 0, "warning": 0}
     for issue in issues:
         counts[issue.severity] += 1
@@ -151,8 +191,15 @@ class MetadataRunSnapshot:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"project": self.project.to_dict(), "run": self.run.to_dict()}
-        for name in ("deployments", "stages", "batches", "samples", "environments",
-                     "relations", "provenance"):
+        for name in (
+            "deployments",
+            "stages",
+            "batches",
+            "samples",
+            "environments",
+            "relations",
+            "provenance",
+        ):
             out[name] = [item.to_dict() for item in getattr(self, name)]
         out["scoped_refs"] = list(self.scoped_refs)
         out["completeness_notes"] = list(self.completeness_notes)
@@ -177,8 +224,11 @@ def build_run_snapshot(store: MetadataStore, run_ref: Any) -> MetadataRunSnapsho
     anchors.update(str(b.batch_execution_ref) for b in batches)
     anchors.update(str(s.sample_observation_ref) for s in samples)
     anchors.update(str(e.environment_snapshot_ref) for e in environments)
-    relations = {str(e.relation_ref): e for e in store.relations._all()
-                 if str(e.source_ref) in anchors or str(e.target_ref) in anchors}
+    relations = {
+        str(e.relation_ref): e
+        for e in store.relations._all()
+        if str(e.source_ref) in anchors or str(e.target_ref) in anchors
+    }
     provenance = {}
     for relation_ref in sorted(relations):
         for record in store.provenance.list_provenance_for_relation(relation_ref):
@@ -193,9 +243,15 @@ def build_run_snapshot(store: MetadataStore, run_ref: Any) -> MetadataRunSnapsho
     notes += ["record_plane_not_projected", "artifact_plane_not_projected"]
     scoped = anchors | set(relations) | set(provenance)
     return MetadataRunSnapshot(
-        project=project, run=run, deployments=deployments, stages=stages, batches=batches,
-        samples=samples, environments=environments,
+        project=project,
+        run=run,
+        deployments=deployments,
+        stages=stages,
+        batches=batches,
+        samples=samples,
+        environments=environments,
         relations=tuple(relations[r] for r in sorted(relations)),
         provenance=tuple(provenance[p] for p in sorted(provenance)),
-        scoped_refs=tuple(sorted(scoped)), completeness_notes=tuple(dict.fromkeys(notes)),
+        scoped_refs=tuple(sorted(scoped)),
+        completeness_notes=tuple(dict.fromkeys(notes)),
     )

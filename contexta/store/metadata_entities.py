@@ -66,15 +66,28 @@ def sample_batch_order(s: Any) -> tuple[Any, ...]:
 
 class DeploymentRepository(Repository):
     def __init__(self, store: MetadataStore) -> None:
-        super().__init__(store, kind=DEPLOYMENT_PUT, projection="deployments",
-                         model=DeploymentExecution, ref_kind="deployment",
-                         ref_field="deployment_execution_ref", label="deployment execution")
+        super().__init__(
+            store,
+            kind=DEPLOYMENT_PUT,
+            projection="deployments",
+            model=DeploymentExecution,
+            ref_kind="deployment",
+            ref_field="deployment_execution_ref",
+            label="deployment execution",
+        )
 
     def put_deployment_execution(self, deployment: DeploymentExecution) -> DeploymentExecution:
         """Upsert; the project must exist (its ``run_ref`` is not checked, as in 1.0)."""
-        return self._put(deployment, lambda d: self._require(
-            d.project_ref, PROJECT_PUT, "projects", "metadata_missing_deployment_project",
-            "Project"))
+        return self._put(
+            deployment,
+            lambda d: self._require(
+                d.project_ref,
+                PROJECT_PUT,
+                "projects",
+                "metadata_missing_deployment_project",
+                "Project",
+            ),
+        )
 
     def get_deployment_execution(self, ref: Any) -> DeploymentExecution:
         return self._get(ref)
@@ -96,20 +109,36 @@ class DeploymentRepository(Repository):
         if project_ref is not None:
             chosen = self._where("project_ref", ref_arg(project_ref, "project", "project_ref"))
             return tuple(sorted(chosen, key=lambda d: (d.deployment_name, *deployment_order(d))))
-        return tuple(sorted(self._all(), key=lambda d: (
-            str(d.project_ref), d.deployment_name, *deployment_order(d))))
+        return tuple(
+            sorted(
+                self._all(),
+                key=lambda d: (str(d.project_ref), d.deployment_name, *deployment_order(d)),
+            )
+        )
 
 
 class BatchRepository(Repository):
     def __init__(self, store: MetadataStore) -> None:
-        super().__init__(store, kind=BATCH_PUT, projection="batches", model=BatchExecution,
-                         ref_kind="batch", ref_field="batch_execution_ref", label="batch execution")
+        super().__init__(
+            store,
+            kind=BATCH_PUT,
+            projection="batches",
+            model=BatchExecution,
+            ref_kind="batch",
+            ref_field="batch_execution_ref",
+            label="batch execution",
+        )
 
     def put_batch_execution(self, batch: BatchExecution) -> BatchExecution:
         def checks(b: BatchExecution) -> None:
             self._require(b.run_ref, RUN_PUT, "runs", "metadata_missing_batch_run", "Run")
-            self._require(b.stage_execution_ref, STAGE_PUT, "stages",
-                          "metadata_missing_batch_stage", "Stage execution")
+            self._require(
+                b.stage_execution_ref,
+                STAGE_PUT,
+                "stages",
+                "metadata_missing_batch_stage",
+                "Stage execution",
+            )
 
         return self._put(batch, checks)
 
@@ -132,25 +161,47 @@ class BatchRepository(Repository):
             return tuple(sorted(chosen, key=batch_order))
         if run_ref is not None:
             chosen = self._where("run_ref", ref_arg(run_ref, "run", "run_ref"))
-            return tuple(sorted(chosen, key=lambda b: (str(b.stage_execution_ref), *batch_order(b))))
-        return tuple(sorted(self._all(), key=lambda b: (
-            str(b.run_ref), str(b.stage_execution_ref), *batch_order(b))))
+            return tuple(
+                sorted(chosen, key=lambda b: (str(b.stage_execution_ref), *batch_order(b)))
+            )
+        return tuple(
+            sorted(
+                self._all(),
+                key=lambda b: (str(b.run_ref), str(b.stage_execution_ref), *batch_order(b)),
+            )
+        )
 
 
 class SampleRepository(Repository):
     def __init__(self, store: MetadataStore) -> None:
-        super().__init__(store, kind=SAMPLE_PUT, projection="samples", model=SampleObservation,
-                         ref_kind="sample", ref_field="sample_observation_ref",
-                         label="sample observation")
+        super().__init__(
+            store,
+            kind=SAMPLE_PUT,
+            projection="samples",
+            model=SampleObservation,
+            ref_kind="sample",
+            ref_field="sample_observation_ref",
+            label="sample observation",
+        )
 
     def put_sample_observation(self, sample: SampleObservation) -> SampleObservation:
         def checks(s: SampleObservation) -> None:
             self._require(s.run_ref, RUN_PUT, "runs", "metadata_missing_sample_run", "Run")
-            self._require(s.stage_execution_ref, STAGE_PUT, "stages",
-                          "metadata_missing_sample_stage", "Stage execution")
+            self._require(
+                s.stage_execution_ref,
+                STAGE_PUT,
+                "stages",
+                "metadata_missing_sample_stage",
+                "Stage execution",
+            )
             if s.batch_execution_ref is not None:
-                self._require(s.batch_execution_ref, BATCH_PUT, "batches",
-                              "metadata_missing_sample_batch", "Batch execution")
+                self._require(
+                    s.batch_execution_ref,
+                    BATCH_PUT,
+                    "batches",
+                    "metadata_missing_sample_batch",
+                    "Batch execution",
+                )
 
         return self._put(sample, checks)
 
@@ -171,29 +222,47 @@ class SampleRepository(Repository):
         if batch_ref is not None:
             batch = parse_ref(batch_ref, "batch", "batch_ref")
             stage = "stage:" + batch.value.rsplit(".", 1)[0]
-            chosen = [s for s in self._where("stage_ref", stage)
-                      if _opt(s.batch_execution_ref) == str(batch)]
+            chosen = [
+                s
+                for s in self._where("stage_ref", stage)
+                if _opt(s.batch_execution_ref) == str(batch)
+            ]
             return tuple(sorted(chosen, key=sample_order))
         if stage_ref is not None:
             chosen = self._where("stage_ref", ref_arg(stage_ref, "stage", "stage_ref"))
             return tuple(sorted(chosen, key=sample_batch_order))
         if run_ref is not None:
             chosen = self._where("run_ref", ref_arg(run_ref, "run", "run_ref"))
-            return tuple(sorted(chosen, key=lambda s: (
-                str(s.stage_execution_ref), *sample_batch_order(s))))
-        return tuple(sorted(self._all(), key=lambda s: (
-            str(s.run_ref), str(s.stage_execution_ref), *sample_batch_order(s))))
+            return tuple(
+                sorted(chosen, key=lambda s: (str(s.stage_execution_ref), *sample_batch_order(s)))
+            )
+        return tuple(
+            sorted(
+                self._all(),
+                key=lambda s: (str(s.run_ref), str(s.stage_execution_ref), *sample_batch_order(s)),
+            )
+        )
 
 
 class EnvironmentRepository(Repository):
     def __init__(self, store: MetadataStore) -> None:
-        super().__init__(store, kind=ENVIRONMENT_PUT, projection="environments",
-                         model=EnvironmentSnapshot, ref_kind="environment",
-                         ref_field="environment_snapshot_ref", label="environment snapshot")
+        super().__init__(
+            store,
+            kind=ENVIRONMENT_PUT,
+            projection="environments",
+            model=EnvironmentSnapshot,
+            ref_kind="environment",
+            ref_field="environment_snapshot_ref",
+            label="environment snapshot",
+        )
 
     def put_environment_snapshot(self, snapshot: EnvironmentSnapshot) -> EnvironmentSnapshot:
-        return self._put(snapshot, lambda e: self._require(
-            e.run_ref, RUN_PUT, "runs", "metadata_missing_environment_run", "Run"))
+        return self._put(
+            snapshot,
+            lambda e: self._require(
+                e.run_ref, RUN_PUT, "runs", "metadata_missing_environment_run", "Run"
+            ),
+        )
 
     def get_environment_snapshot(self, ref: Any) -> EnvironmentSnapshot:
         return self._get(ref)
@@ -207,7 +276,9 @@ class EnvironmentRepository(Repository):
     def list_environment_snapshots(self, run_ref: Any) -> tuple[EnvironmentSnapshot, ...]:
         """The run's snapshots by captured_at, then ref."""
         chosen = self._where("run_ref", ref_arg(run_ref, "run", "run_ref"))
-        return tuple(sorted(chosen, key=lambda e: (_time(e.captured_at), str(e.environment_snapshot_ref))))
+        return tuple(
+            sorted(chosen, key=lambda e: (_time(e.captured_at), str(e.environment_snapshot_ref)))
+        )
 
 
 def relation_order(edge: Any) -> tuple[Any, ...]:
@@ -216,8 +287,15 @@ def relation_order(edge: Any) -> tuple[Any, ...]:
 
 class RelationRepository(Repository):
     def __init__(self, store: MetadataStore) -> None:
-        super().__init__(store, kind=RELATION_PUT, projection="relations", model=LineageEdge,
-                         ref_kind="relation", ref_field="relation_ref", label="relation")
+        super().__init__(
+            store,
+            kind=RELATION_PUT,
+            projection="relations",
+            model=LineageEdge,
+            ref_kind="relation",
+            ref_field="relation_ref",
+            label="relation",
+        )
 
     def put_relation(self, relation: LineageEdge) -> LineageEdge:
         """Upsert; each endpoint must be a stored entity or an already registered ref, except
@@ -258,14 +336,27 @@ class RelationRepository(Repository):
 
 class ProvenanceRepository(Repository):
     def __init__(self, store: MetadataStore) -> None:
-        super().__init__(store, kind=PROVENANCE_PUT, projection="provenance",
-                         model=ProvenanceRecord, ref_kind="provenance",
-                         ref_field="provenance_ref", label="provenance record")
+        super().__init__(
+            store,
+            kind=PROVENANCE_PUT,
+            projection="provenance",
+            model=ProvenanceRecord,
+            ref_kind="provenance",
+            ref_field="provenance_ref",
+            label="provenance record",
+        )
 
     def put_provenance(self, provenance: ProvenanceRecord) -> ProvenanceRecord:
-        return self._put(provenance, lambda p: self._require(
-            p.relation_ref, RELATION_PUT, "relations", "metadata_missing_provenance_relation",
-            "Relation"))
+        return self._put(
+            provenance,
+            lambda p: self._require(
+                p.relation_ref,
+                RELATION_PUT,
+                "relations",
+                "metadata_missing_provenance_relation",
+                "Relation",
+            ),
+        )
 
     def get_provenance(self, ref: Any) -> ProvenanceRecord:
         return self._get(ref)

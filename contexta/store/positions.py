@@ -54,7 +54,9 @@ class PendingPositions:
         table = ws.table("records")
         rows = table.filter(pc.is_in(table.column("ref"), value_set=pa.array(self._refs)))
         found: dict[str, Position] = {}
-        columns = (rows.column(name).to_pylist() for name in ("ref", "seq", "segment", "batch_offset"))
+        columns = (
+            rows.column(name).to_pylist() for name in ("ref", "seq", "segment", "batch_offset")
+        )
         for ref, seq, segment, offset in zip(*columns, strict=True):
             if ref not in found or seq < (found[ref][0] or 0):
                 found[ref] = (seq, f"segment-{segment:012d}", offset)

@@ -31,12 +31,12 @@ __all__ = [
 ]
 
 
-class ReplayMode(str, enum.Enum):
+class ReplayMode(str, enum.Enum):  # noqa: UP042 - 1.0's str() of a member
     STRICT = "strict"
     TOLERANT = "tolerant"
 
 
-class IntegrityState(str, enum.Enum):
+class IntegrityState(str, enum.Enum):  # noqa: UP042 - 1.0's str() of a member
     HEALTHY = "HEALTHY"
     DEGRADED = "DEGRADED"
     CORRUPTED = "CORRUPTED"
@@ -126,13 +126,18 @@ class ReplayMixin:
         )
         errors = any(i.severity == "error" for i in issues)
         state = (
-            IntegrityState.CORRUPTED if errors
-            else IntegrityState.DEGRADED if issues else IntegrityState.HEALTHY
+            IntegrityState.CORRUPTED
+            if errors
+            else IntegrityState.DEGRADED
+            if issues
+            else IntegrityState.HEALTHY
         )
         advice = ()
         if errors:
-            advice = ("Run `contexta ledger verify` for details; `contexta ledger repair --salvage` "
-                      "cuts the log at the first damage (keeping the cut bytes in ledger/torn/).",)
+            advice = (
+                "Run `contexta ledger verify` for details; `contexta ledger repair --salvage` "
+                "cuts the log at the first damage (keeping the cut bytes in ledger/torn/).",
+            )
         elif issues:
             advice = ("Run `contexta ledger repair --apply` to move torn bytes aside.",)
         return IntegrityReport(not errors, issues, report.segments, report.events, state, advice)
@@ -145,7 +150,8 @@ class ReplayMixin:
             if _mode(mode) is ReplayMode.STRICT:
                 raise ReplayError(
                     f"Replay stopped at damaged ledger data: {exc.message}",
-                    details=exc.details, cause=exc,
+                    details=exc.details,
+                    cause=exc,
                 ) from exc
 
     def replay(self, scan_filter: Any = None, *, mode: Any = None) -> ReplayResult:
@@ -160,18 +166,30 @@ class ReplayMixin:
             if chosen is ReplayMode.STRICT:
                 raise ReplayError(
                     f"Replay stopped at damaged ledger data: {exc.message}",
-                    details=exc.details, cause=exc,
+                    details=exc.details,
+                    cause=exc,
                 ) from exc
             details = dict(exc.details or {})
             warnings.append(exc.message)
-            gaps.append(KnownGap(
-                exc.code, exc.message, _segment_id(details.get("file")) or 0, None,
-                details.get("seq"), None, details,
-            ))
+            gaps.append(
+                KnownGap(
+                    exc.code,
+                    exc.message,
+                    _segment_id(details.get("file")) or 0,
+                    None,
+                    details.get("seq"),
+                    None,
+                    details,
+                )
+            )
         state = IntegrityState.DEGRADED if gaps else IntegrityState.HEALTHY
-        return ReplayResult(tuple(records), len(records), chosen, tuple(warnings), tuple(gaps), state)
+        return ReplayResult(
+            tuple(records), len(records), chosen, tuple(warnings), tuple(gaps), state
+        )
 
-    def export_jsonl(self, destination: str | Path, scan_filter: Any = None, *, mode: Any = None) -> ReplayResult:
+    def export_jsonl(
+        self, destination: str | Path, scan_filter: Any = None, *, mode: Any = None
+    ) -> ReplayResult:
         """Write the replayed records as canonical JSON, one per line."""
         result = self.replay(scan_filter, mode=mode)
         target = Path(destination)
@@ -188,7 +206,11 @@ class ReplayMixin:
         stats = self._workspace.projector.rebuild()
         state = self.check_integrity().state
         return RepairReport(
-            True, (), (), True, state,
+            True,
+            (),
+            (),
+            True,
+            state,
             (f"folded {stats.events} events into {len(stats.projections)} projections",),
         )
 
@@ -199,6 +221,10 @@ class ReplayMixin:
         quarantined = (report.torn_path,) if report.torn_path else ()
         state = self.check_integrity().state
         return RepairReport(
-            True, tuple(r for r in repaired if r is not None), quarantined, False, state,
+            True,
+            tuple(r for r in repaired if r is not None),
+            quarantined,
+            False,
+            state,
             tuple(report.actions) or ("nothing to repair",),
         )

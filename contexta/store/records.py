@@ -189,7 +189,12 @@ class RecordStore(ReplayMixin):
         training-loop case) takes a straight path without the batch bookkeeping.
         """
         digests = self._digests
-        if self.read_only or digests is None or type(record) not in _FAST_TYPES or not _plain(record):
+        if (
+            self.read_only
+            or digests is None
+            or type(record) not in _FAST_TYPES
+            or not _plain(record)
+        ):
             return self.append_many((record,))
         envelope = record.envelope
         ref_obj = envelope.record_ref
@@ -322,8 +327,11 @@ class RecordStore(ReplayMixin):
         return _result(ws, commit, meta, duplicates, rejected)
 
     def _late_result(
-        self, commit: Any, meta: list[tuple[str, str, str]],
-        duplicates: list[tuple[str, str, str]], rejected: list[AppendRejection],
+        self,
+        commit: Any,
+        meta: list[tuple[str, str, str]],
+        duplicates: list[tuple[str, str, str]],
+        rejected: list[AppendRejection],
     ) -> AppendResult:
         """An append's result that also reports the conflicts found by commits since the last
         result (records of this call among them are no longer counted as accepted; the
@@ -332,8 +340,13 @@ class RecordStore(ReplayMixin):
         late = self._drain_late()
         lost = {r.record_ref for r in late}
         meta = [m for m in meta if m[0] not in lost]
-        return _result(self._workspace, None if commit is None else _unnumbered(commit), meta,
-                       duplicates, [*rejected, *late])
+        return _result(
+            self._workspace,
+            None if commit is None else _unnumbered(commit),
+            meta,
+            duplicates,
+            [*rejected, *late],
+        )
 
     def _known_digests(self) -> dict[str, int | None]:
         """record_ref -> body hash, for refs stored before this process appended (None: not
@@ -432,8 +445,14 @@ class RecordStore(ReplayMixin):
     def flush(self) -> AppendResult:
         """Commit everything buffered now."""
         commit = self._workspace.flush()
-        status = DurabilityStatus(commit.durability) if commit else (
-            DurabilityStatus.FSYNCED if self._workspace.ledger.durability == "fsync" else DurabilityStatus.FLUSHED
+        status = (
+            DurabilityStatus(commit.durability)
+            if commit
+            else (
+                DurabilityStatus.FSYNCED
+                if self._workspace.ledger.durability == "fsync"
+                else DurabilityStatus.FLUSHED
+            )
         )
         return AppendResult((), self._drain_late(), status, commit.count if commit else 0)
 
@@ -473,9 +492,13 @@ class RecordStore(ReplayMixin):
                     continue
                 seen.add(ref)
                 env = model.envelope
-                if f.batch_execution_ref is not None and str(env.batch_execution_ref) != str(f.batch_execution_ref):
+                if f.batch_execution_ref is not None and str(env.batch_execution_ref) != str(
+                    f.batch_execution_ref
+                ):
                     continue
-                if f.sample_observation_ref is not None and str(env.sample_observation_ref) != str(f.sample_observation_ref):
+                if f.sample_observation_ref is not None and str(env.sample_observation_ref) != str(
+                    f.sample_observation_ref
+                ):
                     continue
                 if start is not None or end is not None:
                     at = timestamp_micros(env.recorded_at)
@@ -534,23 +557,39 @@ _set_attr = object.__setattr__
 
 
 def _receipt(
-    sequence: int | None, segment_id: str | None, offset: int | None, record_ref: str,
-    record_type: str, run_ref: str, status: DurabilityStatus,
+    sequence: int | None,
+    segment_id: str | None,
+    offset: int | None,
+    record_ref: str,
+    record_type: str,
+    run_ref: str,
+    status: DurabilityStatus,
 ) -> AppendReceipt:
     """``AppendReceipt(...)`` at half the cost of the frozen dataclass ``__init__`` (one
     ``__dict__`` store instead of seven frozen-guarded ``setattr``); equal to it in every way."""
     receipt = _new_object(AppendReceipt)
-    _set_attr(receipt, "__dict__", {
-        "sequence": sequence, "segment_id": segment_id, "offset": offset,
-        "record_ref": record_ref, "record_type": record_type, "run_ref": run_ref,
-        "durability_status": status,
-    })
+    _set_attr(
+        receipt,
+        "__dict__",
+        {
+            "sequence": sequence,
+            "segment_id": segment_id,
+            "offset": offset,
+            "record_ref": record_ref,
+            "record_type": record_type,
+            "run_ref": run_ref,
+            "durability_status": status,
+        },
+    )
     return receipt
 
 
 def _receipts(
-    first: int | None, segment: str | None, offset: int | None,
-    meta: list[tuple[str, str, str]], duplicates: list[tuple[str, str, str]],
+    first: int | None,
+    segment: str | None,
+    offset: int | None,
+    meta: list[tuple[str, str, str]],
+    duplicates: list[tuple[str, str, str]],
     status: DurabilityStatus,
     pending: PendingPositions | None = None,
 ) -> tuple[AppendReceipt, ...]:
@@ -597,7 +636,9 @@ def _conflict(index: int, ref: str, record_type: str, *, late: bool = False) -> 
     where = (
         "was committed first by another writer with different content, so the record this "
         "process appended under it (accepted earlier, index -1: not of this call) was not "
-        "written" if late else "is already stored with different content"
+        "written"
+        if late
+        else "is already stored with different content"
     )
     return AppendRejection(
         index,
@@ -687,10 +728,22 @@ def fast_record_event(
     stage = None if stage_ref is None else (_STAGES.get(stage_ref) or _stage_text(stage_ref))
     if rtype == "metric":
         tags = payload.tags
-        return _new_event(PendingEvent, (
-            METRIC, ref, run[1], run[0], stage, observed_us, payload.metric_key,
-            float(payload.value), _step_of(tags) if tags else None, actor, body,
-        ))
+        return _new_event(
+            PendingEvent,
+            (
+                METRIC,
+                ref,
+                run[1],
+                run[0],
+                stage,
+                observed_us,
+                payload.metric_key,
+                float(payload.value),
+                _step_of(tags) if tags else None,
+                actor,
+                body,
+            ),
+        )
     value: float | None = None
     if rtype == "event":
         key = payload.event_key
@@ -699,10 +752,22 @@ def fast_record_event(
         value = span_duration_ms(payload)
     else:
         key = payload.issue_key
-    return _new_event(PendingEvent, (
-        _KIND[rtype], ref, run[1], run[0], stage, observed_us, key, value, None,
-        actor, body,
-    ))
+    return _new_event(
+        PendingEvent,
+        (
+            _KIND[rtype],
+            ref,
+            run[1],
+            run[0],
+            stage,
+            observed_us,
+            key,
+            value,
+            None,
+            actor,
+            body,
+        ),
+    )
 
 
 def _unnumbered(commit: Any) -> Any:
@@ -724,18 +789,33 @@ def _result(
     elif meta:
         status = DurabilityStatus.ACCEPTED
     else:
-        status = DurabilityStatus.FSYNCED if ws.ledger.durability == "fsync" else DurabilityStatus.FLUSHED
+        status = (
+            DurabilityStatus.FSYNCED
+            if ws.ledger.durability == "fsync"
+            else DurabilityStatus.FLUSHED
+        )
     if commit is not None and commit.count >= len(meta):
-        plan = (commit.first_seq + commit.count - len(meta), commit.segment, commit.offset,
-                meta, duplicates, status)
+        plan = (
+            commit.first_seq + commit.count - len(meta),
+            commit.segment,
+            commit.offset,
+            meta,
+            duplicates,
+            status,
+        )
     else:
         pending = PendingPositions(ws, [ref for ref, _, _ in meta]) if meta else None
         plan = (None, None, None, meta, duplicates, status, pending)
     count = len(meta) + len(duplicates)
     result = _new_object(AppendResult)
-    _set_attr(result, "__dict__", {
-        "rejected": tuple(rejected), "durability_status": status,
-        "durable_count": count if status is not DurabilityStatus.ACCEPTED else len(duplicates),
-        "_plan": plan,
-    })
+    _set_attr(
+        result,
+        "__dict__",
+        {
+            "rejected": tuple(rejected),
+            "durability_status": status,
+            "durable_count": count if status is not DurabilityStatus.ACCEPTED else len(duplicates),
+            "_plan": plan,
+        },
+    )
     return result

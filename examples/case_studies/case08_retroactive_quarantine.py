@@ -57,27 +57,47 @@ def log_run(ctx: Contexta, name: str, day: str, accuracy: float, auc: float, f1:
     run_ref = f"run:{PROJECT}.{name}"
     started, ended = f"{day}T09:00:00Z", f"{day}T12:00:00Z"
     store = ctx.metadata_store
-    store.runs.put_run(Run(run_ref=run_ref, project_ref=f"project:{PROJECT}", name=name,
-                           status="completed", started_at=started, ended_at=ended))
+    store.runs.put_run(
+        Run(
+            run_ref=run_ref,
+            project_ref=f"project:{PROJECT}",
+            name=name,
+            status="completed",
+            started_at=started,
+            ended_at=ended,
+        )
+    )
     for order, (stage, start, end) in enumerate(
         [("train", started, f"{day}T10:00:00Z"), ("evaluate", f"{day}T10:00:00Z", ended)]
     ):
-        store.stages.put_stage_execution(StageExecution(
-            stage_execution_ref=f"stage:{PROJECT}.{name}.{stage}", run_ref=run_ref,
-            stage_name=stage, status="completed", started_at=start, ended_at=end,
-            order_index=order,
-        ))
-    ctx.record_store.append_many([
-        MetricRecord(
-            envelope=RecordEnvelope(
-                record_ref=f"record:{PROJECT}.{name}.{key}", record_type="metric",
-                recorded_at=ended, observed_at=ended, producer_ref="contexta.case08",
-                run_ref=run_ref, stage_execution_ref=f"stage:{PROJECT}.{name}.evaluate",
-            ),
-            payload=MetricPayload(metric_key=key, value=value, value_type="float64"),
+        store.stages.put_stage_execution(
+            StageExecution(
+                stage_execution_ref=f"stage:{PROJECT}.{name}.{stage}",
+                run_ref=run_ref,
+                stage_name=stage,
+                status="completed",
+                started_at=start,
+                ended_at=end,
+                order_index=order,
+            )
         )
-        for key, value in (("accuracy", accuracy), ("auc", auc), ("f1", f1))
-    ])
+    ctx.record_store.append_many(
+        [
+            MetricRecord(
+                envelope=RecordEnvelope(
+                    record_ref=f"record:{PROJECT}.{name}.{key}",
+                    record_type="metric",
+                    recorded_at=ended,
+                    observed_at=ended,
+                    producer_ref="contexta.case08",
+                    run_ref=run_ref,
+                    stage_execution_ref=f"stage:{PROJECT}.{name}.evaluate",
+                ),
+                payload=MetricPayload(metric_key=key, value=value, value_type="float64"),
+            )
+            for key, value in (("accuracy", accuracy), ("auc", auc), ("f1", f1))
+        ]
+    )
     return run_ref
 
 
@@ -88,12 +108,14 @@ def short(run_id: str | None) -> str:
 def main(workspace: Path) -> None:
     if (workspace / "ledger").is_dir():
         shutil.rmtree(workspace)
-    ctx = Contexta(config=UnifiedConfig(project_name=PROJECT,
-                                        workspace=WorkspaceConfig(root_path=workspace)))
+    ctx = Contexta(
+        config=UnifiedConfig(project_name=PROJECT, workspace=WorkspaceConfig(root_path=workspace))
+    )
 
     print("1. Training history, logged as it happened (no data-quality tags)")
-    ctx.metadata_store.projects.put_project(Project(
-        project_ref=f"project:{PROJECT}", name=PROJECT, created_at="2025-03-01T00:00:00Z"))
+    ctx.metadata_store.projects.put_project(
+        Project(project_ref=f"project:{PROJECT}", name=PROJECT, created_at="2025-03-01T00:00:00Z")
+    )
     for row in HISTORY:
         log_run(ctx, *row)
     for run in ctx.list_runs(PROJECT):
@@ -114,22 +136,30 @@ def main(workspace: Path) -> None:
     before = sum(1 for _ in ctx.history())
     ctx.tag_runs(EVENT_KEY, message=MESSAGE, attributes=attributes, **window)
     print(f"   tagging again adds nothing: {sum(1 for _ in ctx.history()) - before} new events")
-    quarantined = ctx.quarantine_runs(ctx.runs_with_event(EVENT_KEY, PROJECT),
-                                      reason="vendor schema clamp (data incident DI-2025-041)")
+    quarantined = ctx.quarantine_runs(
+        ctx.runs_with_event(EVENT_KEY, PROJECT),
+        reason="vendor schema clamp (data incident DI-2025-041)",
+    )
     print(f"   quarantined: {', '.join(short(r) for r in quarantined)}")
     retrain = log_run(ctx, *RETRAIN)
     print(f"   clean retrain logged: {short(retrain)}")
 
     print("\n4. Selecting the best run now")
     candidates = [r.run_id for r in ctx.list_runs(PROJECT) if r.started_at >= "2025-04-01"]
-    print(f"   select_best_run(April onwards)      -> {short(ctx.select_best_run(candidates, 'auc', stage_name='evaluate'))}")
-    print(f"   select_best_run(the April cycle)    -> {short(ctx.select_best_run(april, 'auc', stage_name='evaluate'))}")
+    print(
+        f"   select_best_run(April onwards)      -> {short(ctx.select_best_run(candidates, 'auc', stage_name='evaluate'))}"
+    )
+    print(
+        f"   select_best_run(the April cycle)    -> {short(ctx.select_best_run(april, 'auc', stage_name='evaluate'))}"
+    )
     with_flag = ctx.select_best_run(april, "auc", stage_name="evaluate", include_quarantined=True)
     print(f"   ... with include_quarantined=True   -> {short(with_flag)}")
 
     print("\n5. What we knew on release day: as_of(promotion time)")
     then = ctx.as_of(promoted_at)
-    print(f"   select_best_run(April cycle) -> {short(then.select_best_run(april, 'auc', stage_name='evaluate'))}")
+    print(
+        f"   select_best_run(April cycle) -> {short(then.select_best_run(april, 'auc', stage_name='evaluate'))}"
+    )
     print(f"   runs tagged {EVENT_KEY}: {list(then.runs_with_event(EVENT_KEY))}")
     print(f"   quarantined runs: {list(then.quarantined_runs())}")
     print(f"   runs known: {len(then.list_runs(PROJECT))} (the retrain did not exist yet)")
@@ -142,12 +172,18 @@ def main(workspace: Path) -> None:
             detail = f"tag {event.key}, observed {event.model.envelope.observed_at}"
         else:
             detail = f"reason: {event.model.reason}"
-        print(f"   seq {event.seq:>3}  recorded {recorded}  {event.kind:<14} {short(event.run_ref)}  {detail}")
+        print(
+            f"   seq {event.seq:>3}  recorded {recorded}  {event.kind:<14} {short(event.run_ref)}  {detail}"
+        )
     later = sum(1 for event in facts if event.tx_time > promoted_at)
-    print(f"\n   promotion decided at {promoted_at:%Y-%m-%dT%H:%M:%S.%fZ}: {later} of {len(facts)} "
-          "facts above were recorded after it.")
+    print(
+        f"\n   promotion decided at {promoted_at:%Y-%m-%dT%H:%M:%S.%fZ}: {later} of {len(facts)} "
+        "facts above were recorded after it."
+    )
     ctx.close()
-    print(f"\nWorkspace: {workspace.resolve()} (try: contexta --workspace {workspace} audit replay --verify)")
+    print(
+        f"\nWorkspace: {workspace.resolve()} (try: contexta --workspace {workspace} audit replay --verify)"
+    )
 
 
 if __name__ == "__main__":

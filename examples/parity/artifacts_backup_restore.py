@@ -37,50 +37,74 @@ def main() -> None:
     model = base / "model-v1.bin"
     model.write_bytes(b"pretend these are weights\n" * 64)
     manifest = ArtifactManifest(
-        artifact_ref=f"artifact:{run.ref[4:]}.model", artifact_kind="model_bundle",
-        created_at="2025-06-01T12:00:00Z", producer_ref="trainer", run_ref=run.ref,
-        stage_execution_ref=f"stage:{run.ref[4:]}.train", location_ref="vault://model-v1.bin")
+        artifact_ref=f"artifact:{run.ref[4:]}.model",
+        artifact_kind="model_bundle",
+        created_at="2025-06-01T12:00:00Z",
+        producer_ref="trainer",
+        run_ref=run.ref,
+        stage_execution_ref=f"stage:{run.ref[4:]}.train",
+        location_ref="vault://model-v1.bin",
+    )
     ref = str(manifest.artifact_ref)
 
     receipt = ctx.artifact_store.put_artifact(manifest, model)
-    print(f"Stored {ref}: {receipt.bytes_written} bytes at objects/"
-          f"{receipt.path.parent.name}/{receipt.path.name[:12]}...")
+    print(
+        f"Stored {ref}: {receipt.bytes_written} bytes at objects/"
+        f"{receipt.path.parent.name}/{receipt.path.name[:12]}..."
+    )
     print(f"Verify: {ctx.artifact_store.verify_artifact(ref).status.value}")
     summary = inspect_store(ctx.artifact_store)
-    print(f"Store: {summary.artifact_count} artifact(s), {summary.verified_count} verified, "
-          f"{summary.orphan_count} orphan(s)")
-    print(f"Snapshot artifacts: {[a.artifact_ref for a in ctx.get_run_snapshot(run.ref).artifacts]}")
+    print(
+        f"Store: {summary.artifact_count} artifact(s), {summary.verified_count} verified, "
+        f"{summary.orphan_count} orphan(s)"
+    )
+    print(
+        f"Snapshot artifacts: {[a.artifact_ref for a in ctx.get_run_snapshot(run.ref).artifacts]}"
+    )
 
     exported = export_artifact(ctx.artifact_store, ref, export_root=base / "exports")
     print(f"\nExported to {exported.export_directory.name}/")
     other = Contexta(workspace=str(base / "other"))
     imported = import_export_package(other.artifact_store, exported.export_directory)
-    print(f"Import into another workspace: {imported.outcome.value}, "
-          f"{imported.bytes_written} bytes")
+    print(
+        f"Import into another workspace: {imported.outcome.value}, {imported.bytes_written} bytes"
+    )
     again = import_export_package(other.artifact_store, exported.export_directory)
     print(f"Import again: {again.outcome.value}")
 
     backup = create_workspace_backup(ctx.config, plan_workspace_backup(ctx.config, label="demo"))
-    print(f"\nBackup {backup.backup_ref}: {backup.status}, sections "
-          f"{list(backup.included_sections)}, {backup.details['file_count']} files, "
-          f"ledger up to seq {backup.details['last_seq']}")
-    checked = restore_workspace(ctx.config, plan_restore(ctx.config, backup.backup_ref,
-                                                         verify_only=True))
-    print(f"Verify-only restore: {checked.status}, applied={checked.applied}, "
-          f"{list(checked.verification_notes[:2])}")
+    print(
+        f"\nBackup {backup.backup_ref}: {backup.status}, sections "
+        f"{list(backup.included_sections)}, {backup.details['file_count']} files, "
+        f"ledger up to seq {backup.details['last_seq']}"
+    )
+    checked = restore_workspace(
+        ctx.config, plan_restore(ctx.config, backup.backup_ref, verify_only=True)
+    )
+    print(
+        f"Verify-only restore: {checked.status}, applied={checked.applied}, "
+        f"{list(checked.verification_notes[:2])}"
+    )
     target = base / "restored"
-    restored = restore_workspace(ctx.config, plan_restore(ctx.config, backup.backup_ref,
-                                                          target_workspace=target))
-    print(f"Restore into {target.name}/: {restored.status}, "
-          f"runs={restored.plane_results['metadata']['run_count']}, "
-          f"artifacts verified={restored.plane_results['artifacts']['verified_count']}")
+    restored = restore_workspace(
+        ctx.config, plan_restore(ctx.config, backup.backup_ref, target_workspace=target)
+    )
+    print(
+        f"Restore into {target.name}/: {restored.status}, "
+        f"runs={restored.plane_results['metadata']['run_count']}, "
+        f"artifacts verified={restored.plane_results['artifacts']['verified_count']}"
+    )
 
     new = Contexta(workspace=str(target))
     print(f"Restored runs: {[r.run_id for r in new.list_runs()]}")
-    print(f"Restored body matches: {new.artifact_store.read_artifact_bytes(ref) == model.read_bytes()}")
+    print(
+        f"Restored body matches: {new.artifact_store.read_artifact_bytes(ref) == model.read_bytes()}"
+    )
     for event in new.history(kinds="artifact.put"):
         print(f"History: seq {event.seq} {event.kind} {event.ref} by {event.actor.split('@')[0]}")
-    print(f"Outbox replay: {replay_outbox(ctx.config).status} {list(replay_outbox(ctx.config).notes)}")
+    print(
+        f"Outbox replay: {replay_outbox(ctx.config).status} {list(replay_outbox(ctx.config).notes)}"
+    )
     for c in (ctx, other, new):
         c.close()
 

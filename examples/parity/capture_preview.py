@@ -20,8 +20,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workspace", default=None, help="default: a fresh temporary directory")
     root = Path(parser.parse_args().workspace or tempfile.mkdtemp(prefix="contexta-preview-"))
-    ctx = Contexta(config=UnifiedConfig(project_name="capture-preview",
-                                        workspace=WorkspaceConfig(root_path=str(root))))
+    ctx = Contexta(
+        config=UnifiedConfig(
+            project_name="capture-preview", workspace=WorkspaceConfig(root_path=str(root))
+        )
+    )
     with ctx.run("preview") as run:
         run.event("preview.started", message="capture preview")
         with run.stage("train") as stage:

@@ -31,8 +31,10 @@ class OfflineSink:
 
 
 def main(workspace: str) -> None:
-    config = {"project_name": "replay-demo",
-              "capture": {"dispatch_failure_mode": "outbox", "retry_attempts": 0}}
+    config = {
+        "project_name": "replay-demo",
+        "capture": {"dispatch_failure_mode": "outbox", "retry_attempts": 0},
+    }
     ctx = Contexta(workspace=workspace, config=config, sinks=[OfflineSink()])
     with ctx.run("nightly") as run:
         result = run.event("training.started", message="epoch 1 of 3")
@@ -43,8 +45,10 @@ def main(workspace: str) -> None:
     entries = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
     first = entries[0]
     print(f"Outbox entries: {len(entries)}")
-    print(f"  {first['sink_name']} {first['family']} {first['payload_type']} "
-          f"attempts={first['attempts']}: {first['error']}")
+    print(
+        f"  {first['sink_name']} {first['family']} {first['payload_type']} "
+        f"attempts={first['attempts']}: {first['error']}"
+    )
 
     recovered = InMemorySink(name="tracking-server")
     replay = replay_outbox(ctx.config, sinks=[recovered])

@@ -22,8 +22,12 @@ def train(ctx: Contexta, name: str, learning_rate: float, epochs: int = 4) -> st
     """Fit a one-parameter model y = w * x by gradient descent, recording what happens."""
     rng = random.Random(7)
     data = [(x, 3.0 * x + rng.gauss(0, 0.1)) for x in (i / 10 for i in range(20))]
-    with ctx.run(name, tags={"model": "linear"}, code_revision="a1b2c3d",
-                 config_snapshot={"learning_rate": learning_rate, "epochs": epochs}) as run:
+    with ctx.run(
+        name,
+        tags={"model": "linear"},
+        code_revision="a1b2c3d",
+        config_snapshot={"learning_rate": learning_rate, "epochs": epochs},
+    ) as run:
         with run.stage("prepare") as stage, stage.span("load-data"):
             stage.metric("data.rows", len(data))
         weight = 0.0
@@ -72,8 +76,10 @@ def main() -> None:
     print(f"\n{comparison.summary}")
     for stage in comparison.stage_comparisons:
         for delta in stage.metric_deltas:
-            print(f"  {stage.stage_name}/{delta.metric_key}: {delta.left_value} -> "
-                  f"{delta.right_value} (delta {delta.delta:+.6f})")
+            print(
+                f"  {stage.stage_name}/{delta.metric_key}: {delta.left_value} -> "
+                f"{delta.right_value} (delta {delta.delta:+.6f})"
+            )
 
     best = ctx.select_best_run([slow, fast], "eval.score", stage_name="evaluate")
     print(f"\nBest run by eval.score: {best}")

@@ -28,9 +28,15 @@ def build(kind: str) -> object:
 def main() -> None:
     record = MetricRecord(
         envelope=RecordEnvelope(
-            record_ref="record:sinks-demo.r1.loss", record_type="metric", recorded_at=AT,
-            observed_at=AT, producer_ref="sinks-demo", run_ref="run:sinks-demo.r1",
-            completeness_marker="complete", degradation_marker="none"),
+            record_ref="record:sinks-demo.r1.loss",
+            record_type="metric",
+            recorded_at=AT,
+            observed_at=AT,
+            producer_ref="sinks-demo",
+            run_ref="run:sinks-demo.r1",
+            completeness_marker="complete",
+            degradation_marker="none",
+        ),
         payload=MetricPayload(metric_key="train.loss", value=0.125, value_type="float64"),
     )
     receipt = StdoutSink().capture(family="RECORD", payload=record)

@@ -15,7 +15,13 @@ def test_audit_replay_lists_all_35_events_in_order(seeded: Path) -> None:
     events = [json.loads(line) for line in lines]
     assert [e["seq"] for e in events] == list(range(1, 36))
     assert events[0]["kind"] == "project.put"
-    assert {e["kind"] for e in events} == {"project.put", "run.put", "stage.put", "record.metric", "record.event"}
+    assert {e["kind"] for e in events} == {
+        "project.put",
+        "run.put",
+        "stage.put",
+        "record.metric",
+        "record.event",
+    }
     text = run_cli(seeded, "audit", "replay").stdout.splitlines()
     assert len(text) == 36  # header + 35 events
     assert "accuracy=0.934" in text[5]
@@ -58,8 +64,16 @@ def test_projections_rebuild_and_status(seeded: Path) -> None:
 
 
 def test_runs_lists_the_project(seeded: Path) -> None:
-    runs = json.loads(run_cli(seeded, "--format", "json", "runs", "--project", "purchase-intent-model").stdout)["runs"]
-    assert [r["name"] for r in runs] == ["run-2025-03-28", "run-2025-04-03", "run-2025-04-08", "run-2025-04-14", "run-2025-04-21"]
+    runs = json.loads(
+        run_cli(seeded, "--format", "json", "runs", "--project", "purchase-intent-model").stdout
+    )["runs"]
+    assert [r["name"] for r in runs] == [
+        "run-2025-03-28",
+        "run-2025-04-03",
+        "run-2025-04-08",
+        "run-2025-04-14",
+        "run-2025-04-21",
+    ]
     unknown = run_cli(seeded, "runs", "--project", "nope", check=False)  # an error, not "No runs."
     assert unknown.returncode == 2 and "error [project_not_found]" in unknown.stderr
 

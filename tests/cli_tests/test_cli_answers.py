@@ -25,8 +25,9 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("answers") / "ws"
     ctx = Contexta(workspace=str(root), config={"project_name": "shop"})
     for name, lr in (("baseline", 0.1), ("tuned", 0.05)):
-        run = ctx.run(name, tags={"team": "growth"},
-                      config_snapshot={"lr": lr, "optimizer": {"name": "sgd"}})
+        run = ctx.run(
+            name, tags={"team": "growth"}, config_snapshot={"lr": lr, "optimizer": {"name": "sgd"}}
+        )
         with run.stage("train") as stage:
             for step in range(3):
                 stage.metric("train.loss", round(1.0 / (step + 1) + lr, 4), step=step)
@@ -51,8 +52,7 @@ def one_run(tmp_path: Path) -> Path:
     return root
 
 
-def cli(ws: Path, capsys: pytest.CaptureFixture[str], *args: str,
-        code: int = 0) -> tuple[str, str]:
+def cli(ws: Path, capsys: pytest.CaptureFixture[str], *args: str, code: int = 0) -> tuple[str, str]:
     capsys.readouterr()
     assert main(["--workspace", str(ws), *args]) == code
     return capsys.readouterr()
@@ -72,29 +72,40 @@ def rows(text: str) -> list[list[str]]:
 
 
 def test_run_show_prints_params_tags_final_metrics_and_events(
-        ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out, _ = cli(ws, capsys, "run", "show", "baseline")
     lines = rows(out)
     assert ["lr", "0.1"] in lines and ["optimizer.name", "sgd"] in lines  # params
     assert ["team", "growth"] in lines  # tags
-    final = [line for line in lines if line[:2] in (["train", "train.loss"],
-                                                    ["evaluate", "eval.acc"])]
-    assert [line[:4] for line in final] == [["train", "train.loss", "0.4333", "2"],
-                                            ["evaluate", "eval.acc", "0.8", "-"]]
-    assert any(line[1:4] == ["train", "epoch-end", "info"] and " ".join(line[4:]) ==
-               "epoch done at lr 0.1" for line in lines)
+    final = [
+        line for line in lines if line[:2] in (["train", "train.loss"], ["evaluate", "eval.acc"])
+    ]
+    assert [line[:4] for line in final] == [
+        ["train", "train.loss", "0.4333", "2"],
+        ["evaluate", "eval.acc", "0.8", "-"],
+    ]
+    assert any(
+        line[1:4] == ["train", "epoch-end", "info"] and " ".join(line[4:]) == "epoch done at lr 0.1"
+        for line in lines
+    )
     assert "Artifacts (0)" in out
     assert "run.context" not in out  # the capture's own bookkeeping event is not an event
     # 1.0's summary lines stay first
-    assert out.splitlines()[:4] == ["Run: run:shop.baseline", "Project: shop",
-                                    "Status: completed", "Stages: 2"]
+    assert out.splitlines()[:4] == [
+        "Run: run:shop.baseline",
+        "Project: shop",
+        "Status: completed",
+        "Stages: 2",
+    ]
 
 
 # ---------------------------------------------------------------------- compare
 
 
 def test_compare_prints_values_side_by_side_with_the_change(
-        ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out, _ = cli(ws, capsys, "compare", "baseline", "tuned")
     lines = rows(out)
     assert ["stage", "metric", "baseline", "tuned", "change"] in lines
@@ -105,16 +116,29 @@ def test_compare_prints_values_side_by_side_with_the_change(
 
 
 def test_compare_keeps_only_the_metrics_asked_for(
-        ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out, _ = cli(ws, capsys, "compare", "baseline", "tuned", "--metric", "eval.acc")
     assert "eval.acc" in out and "train.loss" not in out
-    data = json.loads(cli(ws, capsys, "--format", "json", "compare-multi", "baseline", "tuned",
-                          "--metric", "train.loss")[0])
+    data = json.loads(
+        cli(
+            ws,
+            capsys,
+            "--format",
+            "json",
+            "compare-multi",
+            "baseline",
+            "tuned",
+            "--metric",
+            "train.loss",
+        )[0]
+    )
     assert [r["metric_key"] for r in data["metric_table"]] == ["train.loss"]
 
 
 def test_compare_multi_prints_a_table_of_values(
-        ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out, _ = cli(ws, capsys, "compare-multi", "tuned", "baseline")
     lines = rows(out)
     assert ["stage", "metric", "tuned", "baseline", "best"] in lines
@@ -130,11 +154,13 @@ def test_series_prints_a_metrics_steps(ws: Path, capsys: pytest.CaptureFixture[s
     lines = rows(out)
     assert lines[1] == ["step", "value", "observed_at"]
     assert [line[:2] for line in lines[2:]] == [["0", "1.1"], ["1", "0.6"], ["2", "0.4333"]]
-    data = json.loads(cli(ws, capsys, "--format", "json", "series", "shop.tuned",
-                          "train.loss")[0])
+    data = json.loads(cli(ws, capsys, "--format", "json", "series", "shop.tuned", "train.loss")[0])
     assert data["run_id"] == "run:shop.tuned" and data["metric_key"] == "train.loss"
     assert [(p["stage"], p["step"], p["value"]) for p in data["points"]] == [
-        ("train", 0, 1.05), ("train", 1, 0.55), ("train", 2, 0.3833)]
+        ("train", 0, 1.05),
+        ("train", 1, 0.55),
+        ("train", 2, 0.3833),
+    ]
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -149,13 +175,21 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 # ---------------------------------------------------------------------- errors that help
 
 
-@pytest.mark.parametrize("args", [
-    ("run", "show", "basline"), ("compare", "basline", "tuned"),
-    ("compare-multi", "tuned", "basline"), ("series", "basline", "train.loss"),
-    ("diagnostics", "basline"), ("best", "eval.acc", "--stage", "evaluate", "--run", "basline"),
-], ids=lambda a: " ".join(a[:2]))
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", "show", "basline"),
+        ("compare", "basline", "tuned"),
+        ("compare-multi", "tuned", "basline"),
+        ("series", "basline", "train.loss"),
+        ("diagnostics", "basline"),
+        ("best", "eval.acc", "--stage", "evaluate", "--run", "basline"),
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
 def test_run_not_found_names_the_id_and_suggests(
-        ws: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]) -> None:
+    ws: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
+) -> None:
     _, err = cli(ws, capsys, *args, code=2)
     assert err.startswith("error [query_run_not_found]: Unknown run 'basline'.")
     assert "Did you mean 'shop.baseline'?" in err
@@ -168,7 +202,8 @@ def test_run_not_found_names_the_id_and_suggests(
 
 
 def test_a_dotted_name_that_is_not_an_id_names_the_stored_one(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = tmp_path / "dots"
     ctx = Contexta(workspace=str(root), config={"project_name": "mnist"})
     ctx.run("sgd-lr0.1").close(status="completed")  # its id may be run:mnist.sgd-lr0-1
@@ -178,8 +213,9 @@ def test_a_dotted_name_that_is_not_an_id_names_the_stored_one(
     assert "Unknown run 'sgd-lr0.2'." in err and stored.split(":", 1)[1] in err
 
 
-def test_an_ambiguous_bare_name_lists_the_runs(tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_ambiguous_bare_name_lists_the_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = tmp_path / "two"
     for project in ("a", "b"):
         ctx = Contexta(workspace=str(root), config={"project_name": project})
@@ -190,24 +226,39 @@ def test_an_ambiguous_bare_name_lists_the_runs(tmp_path: Path,
     assert "run:a.same" in err and "run:b.same" in err
 
 
-@pytest.mark.parametrize("args", [
-    ("best", "eval.ac", "--stage", "evaluate"),
-    ("best", "eval.ac", "--stage", "evaluate", "--project", "shop"),
-    ("trend", "eval.ac", "--stage", "evaluate"),
-    ("trend", "eval.ac"),
-    ("aggregate", "eval.ac", "--stage", "evaluate"),
-    ("aggregate", "eval.ac", "--project", "shop"),
-    ("series", "baseline", "eval.ac"),
-    ("series", "baseline", "eval.ac", "--stage", "evaluate"),
-    ("compare", "baseline", "tuned", "--metric", "eval.ac"),
-    ("compare-multi", "baseline", "tuned", "--metric", "eval.ac"),
-    ("anomaly", "baseline", "--metric", "eval.ac"),
-    ("alert", "baseline", "--metric", "eval.ac", "--operator", "lt", "--threshold", "0.5"),
-    ("alert", "baseline", "--metric", "eval.ac", "--operator", "lt", "--threshold", "0.5",
-     "--stage", "evaluate"),
-], ids=lambda a: " ".join(a))
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("best", "eval.ac", "--stage", "evaluate"),
+        ("best", "eval.ac", "--stage", "evaluate", "--project", "shop"),
+        ("trend", "eval.ac", "--stage", "evaluate"),
+        ("trend", "eval.ac"),
+        ("aggregate", "eval.ac", "--stage", "evaluate"),
+        ("aggregate", "eval.ac", "--project", "shop"),
+        ("series", "baseline", "eval.ac"),
+        ("series", "baseline", "eval.ac", "--stage", "evaluate"),
+        ("compare", "baseline", "tuned", "--metric", "eval.ac"),
+        ("compare-multi", "baseline", "tuned", "--metric", "eval.ac"),
+        ("anomaly", "baseline", "--metric", "eval.ac"),
+        ("alert", "baseline", "--metric", "eval.ac", "--operator", "lt", "--threshold", "0.5"),
+        (
+            "alert",
+            "baseline",
+            "--metric",
+            "eval.ac",
+            "--operator",
+            "lt",
+            "--threshold",
+            "0.5",
+            "--stage",
+            "evaluate",
+        ),
+    ],
+    ids=lambda a: " ".join(a),
+)
 def test_unknown_metric_key_is_an_error_listing_the_known_keys(
-        ws: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]) -> None:
+    ws: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
+) -> None:
     _, err = cli(ws, capsys, *args, code=2)
     assert err.startswith("error [metric_not_found]: Unknown metric key 'eval.ac'")
     assert "Did you mean 'eval.acc'?" in err
@@ -218,7 +269,8 @@ def test_unknown_metric_key_is_an_error_listing_the_known_keys(
 
 
 def test_a_key_of_another_stage_says_where_it_is(
-        ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, err = cli(ws, capsys, "best", "eval.acc", "--stage", "train", code=2)
     assert "It is recorded in stage 'evaluate' (--stage evaluate)." in err
     assert "Known metric keys in stage 'train': train.loss." in err
@@ -228,16 +280,18 @@ def test_a_key_of_another_stage_says_where_it_is(
 
 def test_aggregate_of_nothing_prints_n_a(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, _ = cli(ws, capsys, "aggregate", "eval.acc", "--status", "failed")
-    assert out.splitlines()[1:] == ["Count: 0", "Mean: n/a", "Std: n/a", "Min: n/a",
-                                    "Max: n/a"]
+    assert out.splitlines()[1:] == ["Count: 0", "Mean: n/a", "Std: n/a", "Min: n/a", "Max: n/a"]
     out, _ = cli(ws, capsys, "aggregate", "eval.acc")
     assert "Count: 2" in out and "Max: 0.85" in out
 
 
-@pytest.mark.parametrize("args", [("audit", "replay", "--kind", "metrics"),
-                                  ("watch", "--kind", "metrics", "--timeout", "0")])
-def test_an_unknown_event_kind_is_an_error(ws: Path, capsys: pytest.CaptureFixture[str],
-                                           args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [("audit", "replay", "--kind", "metrics"), ("watch", "--kind", "metrics", "--timeout", "0")],
+)
+def test_an_unknown_event_kind_is_an_error(
+    ws: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
+) -> None:
     _, err = cli(ws, capsys, *args, code=2)
     assert "Unknown event kind 'metrics'" in err and "'metric'" in err
 
@@ -246,15 +300,18 @@ def test_an_unknown_event_kind_is_an_error(ws: Path, capsys: pytest.CaptureFixtu
 
 
 def test_best_of_a_single_run_that_does_not_exist_is_an_error(
-        one_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _, err = cli(one_run, capsys, "best", "val.acc", "--stage", "evaluate", "--run",
-                 "churn.nope", code=2)
+    one_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, err = cli(
+        one_run, capsys, "best", "val.acc", "--stage", "evaluate", "--run", "churn.nope", code=2
+    )
     assert err.startswith("error [query_run_not_found]: Unknown run 'churn.nope'.")
     assert "Best by" not in capsys.readouterr().out
 
 
 def test_best_on_a_one_run_workspace_checks_the_metric(
-        one_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    one_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, err = cli(one_run, capsys, "best", "no.such.metric", "--stage", "nostage", code=2)
     assert err.startswith("error [metric_not_found]:") and "nostage" in err
     out, _ = cli(one_run, capsys, "best", "val.acc", "--stage", "evaluate")
@@ -264,14 +321,24 @@ def test_best_on_a_one_run_workspace_checks_the_metric(
 
 
 def test_best_of_a_single_quarantined_run_is_none(
-        one_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    one_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cli(one_run, capsys, "quarantine", "only", "--reason", "bad data")
     out, _ = cli(one_run, capsys, "run", "show", "only")
     assert "Quarantined: yes (bad data)" in out.splitlines()
     out, _ = cli(one_run, capsys, "best", "val.acc", "--stage", "evaluate", "--run", "only")
     assert out == "Best by evaluate/val.acc: none\n"
-    out, _ = cli(one_run, capsys, "best", "val.acc", "--stage", "evaluate", "--run", "only",
-                 "--include-quarantined")
+    out, _ = cli(
+        one_run,
+        capsys,
+        "best",
+        "val.acc",
+        "--stage",
+        "evaluate",
+        "--run",
+        "only",
+        "--include-quarantined",
+    )
     assert out == "Best by evaluate/val.acc: only\n"
 
 
@@ -286,5 +353,9 @@ def test_query_best_of_checks_a_single_candidate(one_run: Path, ws: Path) -> Non
     assert info.value.code == "query_run_not_found"
     many = Contexta(workspace=str(ws)).query_service  # two or more: select_best_run itself
     assert many.best_of(["baseline", "tuned"], "eval.acc", stage_name="evaluate") == "tuned"
-    assert many.best_of(["baseline", "tuned"], "train.loss", stage_name="train",
-                        higher_is_better=False) == "tuned"
+    assert (
+        many.best_of(
+            ["baseline", "tuned"], "train.loss", stage_name="train", higher_is_better=False
+        )
+        == "tuned"
+    )

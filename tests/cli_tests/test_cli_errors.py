@@ -30,9 +30,16 @@ TYPED = re.compile(r"^error \[([a-z0-9_]+)\]: ", re.MULTILINE)
 
 def _controls(text: str) -> list[str]:
     """Characters a terminal would act on, other than the line breaks."""
-    return [c for c in text if c != "\n" and (
-        unicodedata.category(c) in ("Cc", "Zl", "Zp") or unicodedata.bidirectional(c) in (
-            "LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"))]
+    return [
+        c
+        for c in text
+        if c != "\n"
+        and (
+            unicodedata.category(c) in ("Cc", "Zl", "Zp")
+            or unicodedata.bidirectional(c)
+            in ("LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI")
+        )
+    ]
 
 
 @pytest.fixture()
@@ -69,7 +76,8 @@ def test_escape_shows_every_control_character_as_an_escape() -> None:
     from contexta.cli.output import escape, table
 
     hostile = "".join(chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))) + (
-        "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029")
+        "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029"
+    )
     shown = escape(hostile)
     assert _controls(shown) == [] and "\n" not in shown
     assert shown.startswith("\\x00\\x01") and "\\n" in shown and "\\x1b" in shown
@@ -80,14 +88,25 @@ def test_escape_shows_every_control_character_as_an_escape() -> None:
     assert rows == ["x     y", "a\\nb  c"]
 
 
-@pytest.mark.parametrize("command", [
-    ("runs",), ("run", "list"), ("search", "runs", "evil"), ("audit", "replay"),
-    ("watch", "--after-seq", "0", "--timeout", "0"), ("trend", "loss"),
-    ("compare-multi", "baseline", "RUN"), ("run", "show", "RUN"), ("run", "diagnose", "RUN"),
-    ("export", "csv", "runs"), ("report", "snapshot", "RUN"), ("quarantine", "RUN", "--reason",
-                                                                f"bad {EVIL}"),
-    ("tag", "data.x", "--message", f"m {EVIL}", "--run", "RUN"),
-], ids=lambda c: " ".join(c[:2]))
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("runs",),
+        ("run", "list"),
+        ("search", "runs", "evil"),
+        ("audit", "replay"),
+        ("watch", "--after-seq", "0", "--timeout", "0"),
+        ("trend", "loss"),
+        ("compare-multi", "baseline", "RUN"),
+        ("run", "show", "RUN"),
+        ("run", "diagnose", "RUN"),
+        ("export", "csv", "runs"),
+        ("report", "snapshot", "RUN"),
+        ("quarantine", "RUN", "--reason", f"bad {EVIL}"),
+        ("tag", "data.x", "--message", f"m {EVIL}", "--run", "RUN"),
+    ],
+    ids=lambda c: " ".join(c[:2]),
+)
 def test_text_output_never_carries_control_characters(
     ws: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
 ) -> None:
@@ -111,8 +130,10 @@ def test_runs_table_keeps_one_line_per_run(ws: Path, capsys: pytest.CaptureFixtu
 
 
 def test_error_messages_are_escaped_too(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for args in (("run", "show", "nope\n\x1b[2Jerror [fake]: all good"),
-                 ("--workspace", str(ws) + "\x1b[2J\nerror [fake]: all good", "runs")):
+    for args in (
+        ("run", "show", "nope\n\x1b[2Jerror [fake]: all good"),
+        ("--workspace", str(ws) + "\x1b[2J\nerror [fake]: all good", "runs"),
+    ):
         code, out, err = cli(ws, capsys, *args)
         assert code == 2 and out == ""
         assert len(err.splitlines()) == 1 and _controls(err) == []
@@ -133,8 +154,9 @@ def _forget_writers(root: Path) -> None:
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 def test_close_on_a_full_disk_raises_a_typed_error(ws: Path) -> None:
@@ -156,8 +178,9 @@ def test_close_on_a_full_disk_raises_a_typed_error(ws: Path) -> None:
 
 
 @pytest.mark.parametrize("command", [("projections", "rebuild"), ("backup", "create")])
-@pytest.mark.parametrize("err", [errno.ENOSPC, errno.EACCES, errno.EROFS],
-                         ids=["full", "permission", "read-only"])
+@pytest.mark.parametrize(
+    "err", [errno.ENOSPC, errno.EACCES, errno.EROFS], ids=["full", "permission", "read-only"]
+)
 def test_disk_faults_are_typed_errors_not_tracebacks(
     ws: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...], err: int
 ) -> None:
@@ -169,8 +192,11 @@ def test_disk_faults_are_typed_errors_not_tracebacks(
     finally:
         _forget_writers(ws)
     assert refused and code == 2, (out, stderr)
-    expected = {errno.ENOSPC: "disk_full", errno.EACCES: "permission_denied",
-                errno.EROFS: "read_only_filesystem"}[err]
+    expected = {
+        errno.ENOSPC: "disk_full",
+        errno.EACCES: "permission_denied",
+        errno.EROFS: "read_only_filesystem",
+    }[err]
     assert TYPED.findall(stderr) == [expected]
     assert _snapshot(ws) == before
 
@@ -183,8 +209,13 @@ def test_a_workspace_that_is_a_file_is_a_typed_error(
 ) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("mine\n")
-    for command in (("runs",), ("ledger", "verify"), ("projections", "rebuild"),
-                    ("backup", "create"), ("quarantine", "x", "--reason", "r")):
+    for command in (
+        ("runs",),
+        ("ledger", "verify"),
+        ("projections", "rebuild"),
+        ("backup", "create"),
+        ("quarantine", "x", "--reason", "r"),
+    ):
         code, _, err = cli(path, capsys, *command)
         assert code == 2 and TYPED.findall(err) == ["workspace_not_a_directory"], command
     assert path.read_text() == "mine\n"
@@ -235,8 +266,9 @@ def test_facade_arguments_that_raised_raw_errors(ws: Path) -> None:
     assert repr(ctx.as_of("2020-01-01T00:00:00Z")).startswith("AsOfView(2020-01-01")
 
 
-@pytest.mark.parametrize("path", ["ws\x00evil", "a" * 5000, "d/" + "n" * 300],
-                         ids=["nul", "5000-chars", "long-name"])
+@pytest.mark.parametrize(
+    "path", ["ws\x00evil", "a" * 5000, "d/" + "n" * 300], ids=["nul", "5000-chars", "long-name"]
+)
 def test_workspace_paths_no_file_system_accepts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -276,8 +308,10 @@ def test_an_unknown_kind_is_an_error_listing_the_known_ones(
     ws: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     errors = []
-    for command in (("audit", "replay", "--kind", "metrc"),
-                    ("watch", "--kind", "metrc", "--timeout", "1")):
+    for command in (
+        ("audit", "replay", "--kind", "metrc"),
+        ("watch", "--kind", "metrc", "--timeout", "1"),
+    ):
         code, out, err = cli(ws, capsys, *command)
         assert code == 2 and TYPED.findall(err) == ["unknown_event_kind"], (command, out, err)
         assert "'metrc'" in err and "Did you mean 'metric'" in err
@@ -286,8 +320,11 @@ def test_an_unknown_kind_is_an_error_listing_the_known_ones(
 
     assert all(kind in err for kind in KINDS for err in errors)
     ctx = Contexta(workspace=str(ws))
-    for call in (lambda: ctx.history(kinds="metrc"), lambda: ctx.watch(kinds=["record.metrc"]),
-                 lambda: ctx.as_of("2030-01-01T00:00:00Z").history(kinds="run.putt")):
+    for call in (
+        lambda: ctx.history(kinds="metrc"),
+        lambda: ctx.watch(kinds=["record.metrc"]),
+        lambda: ctx.as_of("2030-01-01T00:00:00Z").history(kinds="run.putt"),
+    ):
         with pytest.raises(ValidationError) as info:
             call()
         assert info.value.code == "unknown_event_kind"
@@ -303,9 +340,16 @@ def test_a_mistyped_workspace_is_an_error_and_is_not_created(
     ws: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     typo = ws.parent / "wss"
-    for command in (("runs",), ("best", "loss"), ("audit", "replay"), ("ledger", "verify"),
-                    ("projections", "status"), ("watch", "--timeout", "0"),
-                    ("search", "runs", "x"), ("recover", "replay")):
+    for command in (
+        ("runs",),
+        ("best", "loss"),
+        ("audit", "replay"),
+        ("ledger", "verify"),
+        ("projections", "status"),
+        ("watch", "--timeout", "0"),
+        ("search", "runs", "x"),
+        ("recover", "replay"),
+    ):
         code, out, err = cli(typo, capsys, *command)
         assert code == 2 and TYPED.findall(err) == ["workspace_not_found"], (command, out, err)
         assert str(typo) in err and f"Did you mean {ws}" in err
@@ -322,17 +366,22 @@ def test_a_write_may_create_a_new_workspace(
     model = tmp_path / "model.bin"
     model.write_bytes(b"w")
     new = tmp_path / "fresh"
-    code, _, err = cli(new, capsys, "artifact", "register", "model", str(model), "--run",
-                       "run:p.r")
+    code, _, err = cli(new, capsys, "artifact", "register", "model", str(model), "--run", "run:p.r")
     assert code == 0, err
     assert (new / "ledger").is_dir()
 
 
-@pytest.mark.parametrize("command", [
-    ("runs", "--project", "shp"), ("best", "loss", "--project", "shp"),
-    ("trend", "loss", "--project", "shp"), ("tag", "x.y", "--message", "m", "--project", "shp"),
-    ("export", "csv", "runs", "--project", "shp"), ("search", "runs", "a", "--project", "shp"),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("runs", "--project", "shp"),
+        ("best", "loss", "--project", "shp"),
+        ("trend", "loss", "--project", "shp"),
+        ("tag", "x.y", "--message", "m", "--project", "shp"),
+        ("export", "csv", "runs", "--project", "shp"),
+        ("search", "runs", "a", "--project", "shp"),
+    ],
+)
 def test_an_unknown_project_is_an_error_naming_it(
     ws: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
 ) -> None:

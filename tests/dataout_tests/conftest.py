@@ -37,59 +37,100 @@ def iso(dt: datetime) -> str:
 
 
 def open_ctx(root: Path) -> Contexta:
-    return Contexta(config=UnifiedConfig(project_name="p",
-                                         workspace=WorkspaceConfig(root_path=root)))
+    return Contexta(
+        config=UnifiedConfig(project_name="p", workspace=WorkspaceConfig(root_path=root))
+    )
 
 
-def run_model(project: str, i: int, version: int, minute: int, done: bool,
-              params: dict[str, str] | None = None, tags: dict[str, str] | None = None) -> Run:
+def run_model(
+    project: str,
+    i: int,
+    version: int,
+    minute: int,
+    done: bool,
+    params: dict[str, str] | None = None,
+    tags: dict[str, str] | None = None,
+) -> Run:
     extensions = []
     if params:
         extensions.append(ExtensionFieldSet(namespace="contexta.params", fields={"values": params}))
     if tags:
         extensions.append(ExtensionFieldSet(namespace="contexta.tags", fields={"values": tags}))
     start = BASE + timedelta(minutes=minute)
-    return Run(run_ref=f"run:{project}.r{i}", project_ref=f"project:{project}",
-               name=f"r{i}-v{version}", status="completed" if done else "open",
-               started_at=iso(start), ended_at=iso(start + timedelta(hours=1)) if done else None,
-               extensions=tuple(extensions))
+    return Run(
+        run_ref=f"run:{project}.r{i}",
+        project_ref=f"project:{project}",
+        name=f"r{i}-v{version}",
+        status="completed" if done else "open",
+        started_at=iso(start),
+        ended_at=iso(start + timedelta(hours=1)) if done else None,
+        extensions=tuple(extensions),
+    )
 
 
-def metric(run: str, n: int, key: str, value: float, second: int, stage: str | None,
-           step: str | None) -> MetricRecord:
+def metric(
+    run: str, n: int, key: str, value: float, second: int, stage: str | None, step: str | None
+) -> MetricRecord:
     at = iso(BASE + timedelta(seconds=second))
     return MetricRecord(
         envelope=RecordEnvelope(
-            record_ref=f"record:{run[4:]}.m{n}", record_type="metric", recorded_at=at,
-            observed_at=at, producer_ref="test", run_ref=run,
-            stage_execution_ref=None if stage is None else f"stage:{run[4:]}.{stage}"),
-        payload=MetricPayload(metric_key=key, value=value, value_type="float64",
-                              tags=None if step is None else {"step": step}))
+            record_ref=f"record:{run[4:]}.m{n}",
+            record_type="metric",
+            recorded_at=at,
+            observed_at=at,
+            producer_ref="test",
+            run_ref=run,
+            stage_execution_ref=None if stage is None else f"stage:{run[4:]}.{stage}",
+        ),
+        payload=MetricPayload(
+            metric_key=key,
+            value=value,
+            value_type="float64",
+            tags=None if step is None else {"step": step},
+        ),
+    )
 
 
 def event(run: str, n: int, second: int) -> StructuredEventRecord:
     at = iso(BASE + timedelta(seconds=second))
     return StructuredEventRecord(
-        envelope=RecordEnvelope(record_ref=f"record:{run[4:]}.e{n}", record_type="event",
-                                recorded_at=at, observed_at=at, producer_ref="test", run_ref=run),
-        payload=StructuredEventPayload(event_key="data.check", level="info", message=f"n{n}"))
+        envelope=RecordEnvelope(
+            record_ref=f"record:{run[4:]}.e{n}",
+            record_type="event",
+            recorded_at=at,
+            observed_at=at,
+            producer_ref="test",
+            run_ref=run,
+        ),
+        payload=StructuredEventPayload(event_key="data.check", level="info", message=f"n{n}"),
+    )
 
 
 # one operation: (kind, run index, small ints/floats) -- interpreted by ``build``
 ops = st.lists(
     st.one_of(
-        st.tuples(st.just("run"), st.integers(0, 5), st.integers(0, 30), st.booleans(),
-                  st.integers(0, 3)),
-        st.tuples(st.just("metric"), st.integers(0, 5), st.sampled_from(KEYS),
-                  st.floats(-1e6, 1e6, allow_nan=False), st.integers(0, 20),
-                  st.sampled_from((None, *STAGES)), st.sampled_from((None, "3", "x", "12"))),
+        st.tuples(
+            st.just("run"), st.integers(0, 5), st.integers(0, 30), st.booleans(), st.integers(0, 3)
+        ),
+        st.tuples(
+            st.just("metric"),
+            st.integers(0, 5),
+            st.sampled_from(KEYS),
+            st.floats(-1e6, 1e6, allow_nan=False),
+            st.integers(0, 20),
+            st.sampled_from((None, *STAGES)),
+            st.sampled_from((None, "3", "x", "12")),
+        ),
         st.tuples(st.just("again"), st.integers(0, 5)),
         st.tuples(st.just("event"), st.integers(0, 5), st.integers(0, 20)),
         st.tuples(st.just("quarantine"), st.integers(0, 5)),
         st.tuples(st.just("release"), st.integers(0, 5)),
-        st.tuples(st.just("moment"),),
+        st.tuples(
+            st.just("moment"),
+        ),
     ),
-    min_size=1, max_size=40,
+    min_size=1,
+    max_size=40,
 )
 
 
@@ -106,8 +147,9 @@ def _run_ref(i: int) -> str:
 def build(ctx: Contexta, operations: list[tuple[Any, ...]]) -> Built:
     store = ctx.metadata_store
     for project in PROJECTS:
-        store.projects.put_project(Project(project_ref=f"project:{project}",
-                                           name=f"{project}-name", created_at=iso(BASE)))
+        store.projects.put_project(
+            Project(project_ref=f"project:{project}", name=f"{project}-name", created_at=iso(BASE))
+        )
     built = Built(ctx)
     versions: dict[int, int] = {}
     sent: list[MetricRecord] = []
@@ -120,14 +162,21 @@ def build(ctx: Contexta, operations: list[tuple[Any, ...]]) -> Built:
             versions[i] = versions.get(i, 0) + 1
             params = {"lr": str(labels / 10), "Batch Size": str(32 * labels)} if labels else None
             tags = {"team": f"t{labels}"} if labels % 2 else None
-            store.runs.put_run(run_model(PROJECTS[i % 2], i, versions[i], minute, done,
-                                         params, tags))
+            store.runs.put_run(
+                run_model(PROJECTS[i % 2], i, versions[i], minute, done, params, tags)
+            )
             if versions[i] == 1:
                 for order, stage in enumerate(STAGES):
-                    store.stages.put_stage_execution(StageExecution(
-                        stage_execution_ref=f"stage:{PROJECTS[i % 2]}.r{i}.{stage}",
-                        run_ref=_run_ref(i), stage_name=stage, status="open",
-                        started_at=iso(BASE), order_index=order))
+                    store.stages.put_stage_execution(
+                        StageExecution(
+                            stage_execution_ref=f"stage:{PROJECTS[i % 2]}.r{i}.{stage}",
+                            run_ref=_run_ref(i),
+                            stage_name=stage,
+                            status="open",
+                            started_at=iso(BASE),
+                            order_index=order,
+                        )
+                    )
             continue
         if kind == "moment":
             ctx.flush()

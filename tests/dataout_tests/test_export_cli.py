@@ -17,10 +17,18 @@ from contexta.progress import Progress
 
 from .conftest import build, open_ctx
 
-OPS = [("run", 0, 3, True, 3), ("run", 1, 1, False, 2), ("run", 2, 2, False, 0),
-       ("metric", 0, "loss", 0.5, 1, None, "1"), ("metric", 0, "acc", 0.9, 1, "eval", None),
-       ("moment",), ("quarantine", 1), ("event", 0, 3), ("metric", 1, "loss", 3.0, 2, "train", "4"),
-       ("metric", 2, "val.loss", 1.5, 0, None, None)]
+OPS = [
+    ("run", 0, 3, True, 3),
+    ("run", 1, 1, False, 2),
+    ("run", 2, 2, False, 0),
+    ("metric", 0, "loss", 0.5, 1, None, "1"),
+    ("metric", 0, "acc", 0.9, 1, "eval", None),
+    ("moment",),
+    ("quarantine", 1),
+    ("event", 0, 3),
+    ("metric", 1, "loss", 3.0, 2, "train", "4"),
+    ("metric", 2, "val.loss", 1.5, 0, None, None),
+]
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +46,9 @@ def read(fmt: str, path: Path, schema: pa.Schema) -> pa.Table:
     if fmt == "arrow":
         with pa.memory_map(str(path)) as source:
             return pa.ipc.open_file(source).read_all()
-    options = pacsv.ConvertOptions(column_types=schema, strings_can_be_null=True,
-                                   quoted_strings_can_be_null=False)
+    options = pacsv.ConvertOptions(
+        column_types=schema, strings_can_be_null=True, quoted_strings_can_be_null=False
+    )
     return pacsv.read_csv(path, convert_options=options)
 
 
@@ -90,11 +99,14 @@ def test_csv_runs_keeps_the_1_0_form(ws, capsys: pytest.CaptureFixture[str]) -> 
     assert len(lines) == 4
 
 
-@pytest.mark.parametrize("args, code", [
-    (["csv", "runs", "--table", "--status", "open"], "export_invalid_options"),
-    (["parquet", "metrics", "--run", "nope"], "query_run_not_found"),
-    (["parquet", "runs", "--as-of", "yesterday"], "quality_invalid_time"),
-])
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["csv", "runs", "--table", "--status", "open"], "export_invalid_options"),
+        (["parquet", "metrics", "--run", "nope"], "query_run_not_found"),
+        (["parquet", "runs", "--as-of", "yesterday"], "quality_invalid_time"),
+    ],
+)
 def test_bad_options_are_typed_errors(ws, tmp_path: Path, capsys, args, code) -> None:
     root, _ = ws
     out = tmp_path / "bad.parquet"

@@ -20,8 +20,11 @@ from .conftest import open_ctx
 mlflow = pytest.importorskip("mlflow")
 
 pytestmark = pytest.mark.filterwarnings(
-    "ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning",
-    "ignore::ResourceWarning", "ignore::PendingDeprecationWarning",
+    "ignore::DeprecationWarning",
+    "ignore::FutureWarning",
+    "ignore::UserWarning",
+    "ignore::ResourceWarning",
+    "ignore::PendingDeprecationWarning",
 )
 
 STEPS = 1000
@@ -36,19 +39,24 @@ def make_store(tmp: Path, uri: str) -> Any:
     for e, name in enumerate(("Image Classifier", "tabular_v2")):
         eid = client.create_experiment(name, artifact_location=(tmp / f"artifacts-{e}").as_uri())
         for r in range(2):
-            run = client.create_run(eid, run_name=f"trial {r}", tags={"team": f"t{e}",
-                                                                      "mlflow.user": "ana"})
+            run = client.create_run(
+                eid, run_name=f"trial {r}", tags={"team": f"t{e}", "mlflow.user": "ana"}
+            )
             rid = run.info.run_id
             ts = 1_700_000_000_000 + 10_000 * r
             points = [Metric("train/loss", 1.0 / (s + 1) + r, ts + 7 * s, s) for s in range(STEPS)]
             points += [Metric("val_acc", 0.5 + s / 100, ts + s, s * 100) for s in range(10)]
             if (e, r) == (0, 1):  # NaN cannot be a stored metric: counted as skipped
                 points += [Metric("diverged", float("nan"), ts, 0), Metric("diverged", 2.0, ts, 1)]
-            params = [Param("lr", str(0.01 * (r + 1))), Param("Batch Size", "32"),
-                      Param("optimizer.name", "adam")]
+            params = [
+                Param("lr", str(0.01 * (r + 1))),
+                Param("Batch Size", "32"),
+                Param("optimizer.name", "adam"),
+            ]
             for start in range(0, len(points), 1000):
-                client.log_batch(rid, metrics=points[start:start + 1000],
-                                 params=params if start == 0 else [])
+                client.log_batch(
+                    rid, metrics=points[start : start + 1000], params=params if start == 0 else []
+                )
             body.write_bytes(bytes(range(256)) * (e + r + 1))
             client.log_artifact(rid, str(body), "model")
             client.set_terminated(rid, "FINISHED" if r == 0 else "FAILED")
@@ -56,8 +64,9 @@ def make_store(tmp: Path, uri: str) -> Any:
 
 
 def ms(value: Any) -> int:
-    return timestamp_micros(value) // 1000 if isinstance(value, str) else int(
-        value.timestamp() * 1000)
+    return (
+        timestamp_micros(value) // 1000 if isinstance(value, str) else int(value.timestamp() * 1000)
+    )
 
 
 def check_equal(client: Any, ctx: Any) -> int:
@@ -77,16 +86,23 @@ def check_equal(client: Any, ctx: Any) -> int:
             assert row["status"] == {"FINISHED": "completed", "FAILED": "failed"}[run.info.status]
             assert ms(row["started_at"]) == run.info.start_time
             assert ms(row["ended_at"]) == run.info.end_time
-            assert {k[7:]: v for k, v in row.items() if k.startswith("params.") and v} \
-                == run.data.params
-            assert {k[5:]: v for k, v in row.items() if k.startswith("tags.") and v} \
-                == run.data.tags
+            assert {
+                k[7:]: v for k, v in row.items() if k.startswith("params.") and v
+            } == run.data.params
+            assert {
+                k[5:]: v for k, v in row.items() if k.startswith("tags.") and v
+            } == run.data.tags
             mine = [m for m in metrics if m["run_id"] == ref]
             for key in run.data.metrics:
-                history = sorted(client.get_metric_history(run.info.run_id, key),
-                                 key=lambda m: (m.step, m.timestamp, m.value))
-                got = [(m["step"], m["value"], ms(m["observed_at"])) for m in mine
-                       if m["key"] == metric_key(key)]
+                history = sorted(
+                    client.get_metric_history(run.info.run_id, key),
+                    key=lambda m: (m.step, m.timestamp, m.value),
+                )
+                got = [
+                    (m["step"], m["value"], ms(m["observed_at"]))
+                    for m in mine
+                    if m["key"] == metric_key(key)
+                ]
                 finite = [m for m in history if math.isfinite(m.value)]
                 assert sorted(got) == [(m.step, m.value, m.timestamp) for m in finite]
                 checked += len(finite)
@@ -94,16 +110,29 @@ def check_equal(client: Any, ctx: Any) -> int:
             snapshot = ctx.get_run_snapshot(ref)
             assert len(snapshot.artifacts) == 1
             local = Path(run.info.artifact_uri.removeprefix("file://")) / "model" / "weights.bin"
-            bodies = [ctx.artifact_store.object_path(b.hash_value)
-                      for b in ctx.artifact_store.bindings() if b.artifact_ref.startswith(
-                          f"artifact:{ref[4:]}.")]
+            bodies = [
+                ctx.artifact_store.object_path(b.hash_value)
+                for b in ctx.artifact_store.bindings()
+                if b.artifact_ref.startswith(f"artifact:{ref[4:]}.")
+            ]
             assert len(bodies) == 1 and bodies[0].read_bytes() == local.read_bytes()
     return checked
 
 
 def imported(root: Path, uri: str, capsys: pytest.CaptureFixture[str], *extra: str) -> dict:
-    code = main(["--workspace", str(root), "--format", "json", "import", "mlflow",
-                 "--tracking-uri", uri, *extra])
+    code = main(
+        [
+            "--workspace",
+            str(root),
+            "--format",
+            "json",
+            "import",
+            "mlflow",
+            "--tracking-uri",
+            uri,
+            *extra,
+        ]
+    )
     assert code == 0
     return json.loads(capsys.readouterr().out)
 
@@ -118,8 +147,11 @@ def file_stores_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_mlflow_store_imports_with_every_value_equal_and_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], store: str
 ) -> None:
-    uri = (f"sqlite:///{tmp_path / 'mlflow.db'}" if store == "sqlite"
-           else (tmp_path / "mlruns").as_uri())
+    uri = (
+        f"sqlite:///{tmp_path / 'mlflow.db'}"
+        if store == "sqlite"
+        else (tmp_path / "mlruns").as_uri()
+    )
     client = make_store(tmp_path, uri)
     root = tmp_path / "ws"
     first = imported(root, uri, capsys)
@@ -151,16 +183,33 @@ def test_unknown_experiment_is_a_typed_error(tmp_path: Path, capsys) -> None:
     from mlflow.tracking import MlflowClient
 
     MlflowClient(tracking_uri=uri).create_experiment("known")
-    code = main(["--workspace", str(tmp_path / "ws"), "import", "mlflow", "--tracking-uri", uri,
-                 "--experiment", "nope"])
+    code = main(
+        [
+            "--workspace",
+            str(tmp_path / "ws"),
+            "import",
+            "mlflow",
+            "--tracking-uri",
+            uri,
+            "--experiment",
+            "nope",
+        ]
+    )
     assert code == 2
     assert "error [import_unknown_experiment]" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("key, expected", [
-    ("train/loss", "train.loss"), ("val_acc", "val-acc"), ("Accuracy", "accuracy"),
-    ("1st/loss", "m1st.loss"), ("a..b//c", "a.b.c"), ("___", "metric"),
-])
+@pytest.mark.parametrize(
+    "key, expected",
+    [
+        ("train/loss", "train.loss"),
+        ("val_acc", "val-acc"),
+        ("Accuracy", "accuracy"),
+        ("1st/loss", "m1st.loss"),
+        ("a..b//c", "a.b.c"),
+        ("___", "metric"),
+    ],
+)
 def test_metric_keys_become_dotted_kebab(key: str, expected: str) -> None:
     from contexta.contract.validation import DOTTED_KEBAB
 

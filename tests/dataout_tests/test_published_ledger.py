@@ -22,10 +22,22 @@ from ledger.segment import SCHEMA_MESSAGE
 
 from .conftest import build, open_ctx
 
-OPS = [("run", i, i, i % 2 == 0, i % 4) for i in range(4)] + [
-    ("metric", i % 4, ("loss", "acc")[i % 2], float(i) / 3, i, (None, "train", "eval")[i % 3],
-     str(i)) for i in range(60)
-] + [("quarantine", 1), ("event", 2, 5)]
+OPS = (
+    [("run", i, i, i % 2 == 0, i % 4) for i in range(4)]
+    + [
+        (
+            "metric",
+            i % 4,
+            ("loss", "acc")[i % 2],
+            float(i) / 3,
+            i,
+            (None, "train", "eval")[i % 3],
+            str(i),
+        )
+        for i in range(60)
+    ]
+    + [("quarantine", 1), ("event", 2, 5)]
+)
 
 
 def sealed_workspace(root: Path) -> tuple[contexta.Contexta, list]:
@@ -97,7 +109,9 @@ def test_duckdb_reads_the_copies(sealed) -> None:
     con = duckdb.connect()
     count, total, seqs = con.execute(
         "SELECT count(*), sum(value) FILTER (WHERE kind = 'record.metric'), sum(seq) "
-        "FROM read_parquet(?)", [pattern]).fetchone()
+        "FROM read_parquet(?)",
+        [pattern],
+    ).fetchone()
     assert count == len(events) and seqs == expected(events)[2]
     assert math.isclose(total, expected(events)[1])
 
@@ -107,9 +121,14 @@ def test_datafusion_reads_the_copies(sealed) -> None:
     root, events = sealed
     ctx = datafusion.SessionContext()
     ctx.register_parquet("events", str(folder(root)))
-    batch = ctx.sql(
-        "SELECT count(*) AS n, sum(CASE WHEN kind = 'record.metric' THEN value END) AS v, "
-        "sum(seq) AS s FROM events").to_arrow_table().to_pylist()[0]
+    batch = (
+        ctx.sql(
+            "SELECT count(*) AS n, sum(CASE WHEN kind = 'record.metric' THEN value END) AS v, "
+            "sum(seq) AS s FROM events"
+        )
+        .to_arrow_table()
+        .to_pylist()[0]
+    )
     assert batch["n"] == len(events) and batch["s"] == expected(events)[2]
     assert math.isclose(batch["v"], expected(events)[1])
 
@@ -125,8 +144,20 @@ def test_contexta_dataset_includes_the_active_segment(tmp_path: Path) -> None:
     data = contexta.dataset(tmp_path / "ws")
     table = data.to_table()
     assert table.schema.names == [
-        "seq", "tx_time", "kind", "ref", "project_ref", "run_ref", "stage_ref", "valid_time",
-        "key", "value", "step", "actor", "body"]
+        "seq",
+        "tx_time",
+        "kind",
+        "ref",
+        "project_ref",
+        "run_ref",
+        "stage_ref",
+        "valid_time",
+        "key",
+        "value",
+        "step",
+        "actor",
+        "body",
+    ]
     assert sorted(table.column("seq").to_pylist()) == [e.seq for e in events]
     assert len(list(folder(tmp_path / "ws").glob("*.parquet"))) >= 1
     head = ctx._workspace.head()
@@ -143,8 +174,10 @@ def test_dataset_of_a_folder_without_a_ledger_is_a_typed_error(tmp_path: Path) -
 
 
 def _digests(root: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in (root / "ledger").glob("segment-*")}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (root / "ledger").glob("segment-*")
+    }
 
 
 def test_publish_command_rebuilds_missing_copies_and_never_touches_segments(
@@ -176,8 +209,11 @@ def test_verify_reports_a_copy_that_differs_from_its_segment(tmp_path: Path, cap
     capsys.readouterr()
     copy = sorted(folder(root).glob("*.parquet"))[1]
     table = pq.read_table(copy)
-    changed = table.set_column(table.schema.get_field_index("value"), "value",
-                               pa.array([42.0] * table.num_rows, pa.float64()))
+    changed = table.set_column(
+        table.schema.get_field_index("value"),
+        "value",
+        pa.array([42.0] * table.num_rows, pa.float64()),
+    )
     pq.write_table(changed.replace_schema_metadata(table.schema.metadata), copy)
     report = verify(root / "ledger")
     assert [f.code for f in report.findings] == ["published_mismatch"]

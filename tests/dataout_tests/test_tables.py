@@ -58,8 +58,9 @@ def check_runs_table(view: Any) -> None:
             want = {f"params.{k}": v for k, v in params.items()}
             want |= {f"tags.{k}": v for k, v in tags.items()}
             assert {k: v for k, v in got.items() if v is not None} == want
-            assert {k: v for k, v in row.items() if k.startswith("metrics.") and v is not None} \
-                == latest_metrics(view, run.run_id)
+            assert {
+                k: v for k, v in row.items() if k.startswith("metrics.") and v is not None
+            } == latest_metrics(view, run.run_id)
 
 
 def latest_metrics(view: Any, run_id: str) -> dict[str, float]:
@@ -89,14 +90,19 @@ def check_metrics_table(view: Any) -> None:
     total = 0
     for run in view.list_runs():
         mine = [r for r in rows if r["run_id"] == run.run_id]
-        records = [r for r in view.get_run_snapshot(run.run_id).records
-                   if r.record_type == "metric"]
+        records = [
+            r for r in view.get_run_snapshot(run.run_id).records if r.record_type == "metric"
+        ]
         total += len(records)
         assert len(mine) == len(records)
         for row, record in zip(mine, records, strict=True):
             stage = None if record.stage_id is None else record.stage_id.rsplit(".", 1)[1]
             assert (row["stage"], row["key"], row["value"], row["step"]) == (
-                stage, record.key, float(record.value), _step(record.payload))
+                stage,
+                record.key,
+                float(record.value),
+                _step(record.payload),
+            )
             assert _us(row["observed_at"]) == _us(record.observed_at)
             assert row["seq"] == first_seq[record.record_id]
             assert row["recorded_at"] == history[record.record_id].tx_time
@@ -104,31 +110,47 @@ def check_metrics_table(view: Any) -> None:
     # the filters keep exactly the rows they name
     for keys, stages in ((["loss"], None), (None, ["eval"]), (["acc", "val.loss"], ["train"])):
         part = view.metrics_table(keys=keys, stages=stages).to_pylist()
-        assert part == [r for r in rows if (keys is None or r["key"] in keys)
-                        and (stages is None or r["stage"] in stages)]
+        assert part == [
+            r
+            for r in rows
+            if (keys is None or r["key"] in keys) and (stages is None or r["stage"] in stages)
+        ]
     for run in view.list_runs()[:2]:
         assert view.metrics_table(run_ids=[run.run_id]).to_pylist() == [
-            r for r in rows if r["run_id"] == run.run_id]
+            r for r in rows if r["run_id"] == run.run_id
+        ]
 
 
 def check_events_table(view: Any) -> None:
-    for kinds, run_id in ((None, None), ("record.metric", None), (["run.put", "run.quarantine"],
-                                                                  None)):
+    for kinds, run_id in (
+        (None, None),
+        ("record.metric", None),
+        (["run.put", "run.quarantine"], None),
+    ):
         table = view.events_table(kinds=kinds, run_id=run_id)
         assert table.schema == EVENTS_SCHEMA
         events = list(view.history(kinds=kinds))
         assert table.num_rows == len(events)
         for row, e in zip(table.to_pylist(), events, strict=True):
-            assert (row["seq"], row["tx_time"], row["kind"], row["ref"], row["run_ref"],
-                    row["actor"], row["key"], row["value"], row["valid_time"]) == (
-                e.seq, e.tx_time, e.kind, e.ref, e.run_ref, e.actor, e.key, e.value,
-                e.valid_time)
-            assert json.loads(row["model"]) == json.loads(json.dumps(e.to_dict()["model"],
-                                                                     default=str))
+            assert (
+                row["seq"],
+                row["tx_time"],
+                row["kind"],
+                row["ref"],
+                row["run_ref"],
+                row["actor"],
+                row["key"],
+                row["value"],
+                row["valid_time"],
+            ) == (e.seq, e.tx_time, e.kind, e.ref, e.run_ref, e.actor, e.key, e.value, e.valid_time)
+            assert json.loads(row["model"]) == json.loads(
+                json.dumps(e.to_dict()["model"], default=str)
+            )
     for run in view.list_runs()[:2]:
         events = list(view.history(run.run_id))
         assert view.events_table(run_id=run.run_id).column("seq").to_pylist() == [
-            e.seq for e in events]
+            e.seq for e in events
+        ]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -146,18 +168,30 @@ def test_tables_equal_the_queries_now_and_as_of(operations: list[tuple[Any, ...]
 
 
 def test_an_example_workspace_has_every_kind_of_column(tmp_path: Path) -> None:
-    operations = [("run", 0, 3, True, 3), ("run", 1, 1, False, 0),
-                  ("metric", 0, "loss", 0.5, 1, None, "1"), ("metric", 0, "loss", 0.25, 2, None,
-                                                               "2"),
-                  ("metric", 0, "acc", 0.9, 1, "eval", None), ("moment",),
-                  ("quarantine", 1), ("metric", 1, "loss", 7.0, 0, "train", "x"), ("again", 1),
-                  ("metric", 0, "loss", 9.0, 0, None, "3")]  # appended last, observed earlier
+    operations = [
+        ("run", 0, 3, True, 3),
+        ("run", 1, 1, False, 0),
+        ("metric", 0, "loss", 0.5, 1, None, "1"),
+        ("metric", 0, "loss", 0.25, 2, None, "2"),
+        ("metric", 0, "acc", 0.9, 1, "eval", None),
+        ("moment",),
+        ("quarantine", 1),
+        ("metric", 1, "loss", 7.0, 0, "train", "x"),
+        ("again", 1),
+        ("metric", 0, "loss", 9.0, 0, None, "3"),
+    ]  # appended last, observed earlier
     built = build(open_ctx(tmp_path / "ws"), operations)
     ctx = built.ctx
     runs = ctx.runs_table()
     assert runs.column_names == [
-        *RUNS_BASE_SCHEMA.names, "params.Batch Size", "params.lr", "tags.team",
-        "metrics.eval/acc", "metrics.loss", "metrics.train/loss"]
+        *RUNS_BASE_SCHEMA.names,
+        "params.Batch Size",
+        "params.lr",
+        "tags.team",
+        "metrics.eval/acc",
+        "metrics.loss",
+        "metrics.train/loss",
+    ]
     assert runs.to_pylist()[0]["run_id"] == "run:p.r0"
     by_id = {r["run_id"]: r for r in runs.to_pylist()}
     assert by_id["run:p.r0"]["metrics.loss"] == 0.25 and by_id["run:p.r0"]["params.lr"] == "0.3"
@@ -184,13 +218,14 @@ def test_an_example_workspace_has_every_kind_of_column(tmp_path: Path) -> None:
 
 def test_unknown_run_ids_are_a_typed_error(tmp_path: Path) -> None:
     built = build(open_ctx(tmp_path / "ws"), [("run", 0, 1, False, 0)])
-    for call in (lambda: built.ctx.metrics_table(run_ids=["nope"]),
-                 lambda: built.ctx.events_table(run_id="nope")):
+    for call in (
+        lambda: built.ctx.metrics_table(run_ids=["nope"]),
+        lambda: built.ctx.events_table(run_id="nope"),
+    ):
         with pytest.raises(ContextaError) as raised:
             call()
         assert raised.value.code == "query_run_not_found"
     built.ctx.close()
-
 
 
 def test_a_record_committed_twice_is_one_point(tmp_path: Path) -> None:

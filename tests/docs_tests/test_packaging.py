@@ -28,7 +28,8 @@ def use_snippet() -> str:
 
 
 def test_use_snippet_runs_twice_in_the_same_directory(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     code = compile(use_snippet(), "README.md[Use]", "exec")
     exec(code, {})
@@ -36,8 +37,11 @@ def test_use_snippet_runs_twice_in_the_same_directory(
 
 
 def test_use_snippet_starts_with_a_run_scope() -> None:
-    lines = [line for line in use_snippet().splitlines()
-             if line.strip() and not line.startswith(("import ", "from ", "shutil.", "ctx ="))]
+    lines = [
+        line
+        for line in use_snippet().splitlines()
+        if line.strip() and not line.startswith(("import ", "from ", "shutil.", "ctx ="))
+    ]
     assert lines[0].startswith("for ") and "with ctx.run(" in lines[1]
 
 
@@ -48,8 +52,9 @@ def test_command_examples_run_through_uv_or_say_how() -> None:
     assert "uv run contexta" in README and "source .venv/bin/activate" in README
 
 
-def test_the_documented_answers_are_real(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_documented_answers_are_real(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Each ``$ uv run contexta --workspace demo-workspace ...`` block of the README prints
     what the README shows, on the workspace the Use snippet leaves behind."""
     monkeypatch.chdir(tmp_path)
@@ -78,8 +83,9 @@ def test_main_job_workspace_is_ignored_by_git() -> None:
     for path in ("case08-workspace/", "case08-workspace/ledger/HEAD", "demo-workspace/"):
         done = subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO, check=False)
         assert done.returncode == 0, f"{path} is not ignored"
-    kept = subprocess.run(["git", "check-ignore", "-q", "examples/case_studies/x.py"], cwd=REPO,
-                          check=False)
+    kept = subprocess.run(
+        ["git", "check-ignore", "-q", "examples/case_studies/x.py"], cwd=REPO, check=False
+    )
     assert kept.returncode == 1
 
 
@@ -121,6 +127,11 @@ def test_version_option_matches_the_package(capsys: pytest.CaptureFixture[str]) 
 def test_deliberate_differences_name_the_new_behaviours() -> None:
     differences = README.split("The deliberate differences, each pinned by a test:", 1)[1]
     differences = differences.split("\n\n", 1)[0]
-    for needle in ("ForeignEnvWarning", "CONTEXTA_BENCH_VENVS", "metric_not_found", "`n/a`",
-                   "query_run_not_found"):
+    for needle in (
+        "ForeignEnvWarning",
+        "CONTEXTA_BENCH_VENVS",
+        "metric_not_found",
+        "`n/a`",
+        "query_run_not_found",
+    ):
         assert needle in differences, needle

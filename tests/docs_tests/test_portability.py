@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-SHIM = r'''
+SHIM = r"""
 import json, os, sys, types
 
 sys.modules["fcntl"] = None  # `import fcntl` raises ImportError, as on Windows
@@ -51,7 +51,7 @@ fs.FileSystem().lock(fd)
 fs.FileSystem().unlock(fd)
 print(json.dumps({"fcntl": fs._fcntl is not None, "got": got, "busy": busy, "calls": calls,
                   "version": contexta.__version__}))
-'''
+"""
 
 
 def test_import_contexta_without_fcntl_uses_msvcrt_locks(tmp_path: Path) -> None:
@@ -59,15 +59,27 @@ def test_import_contexta_without_fcntl_uses_msvcrt_locks(tmp_path: Path) -> None
     script.write_text(SHIM)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONTEXTA_")}
     env["PYTHONPATH"] = str(REPO)
-    done = subprocess.run([sys.executable, str(script), str(tmp_path / "LOCK")], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120, env=env, check=False)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "LOCK")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.splitlines()[-1])
     assert seen["fcntl"] is False and seen["version"]
     assert seen["got"] is True and seen["busy"] is False
     # every call locks (or unlocks) the first byte, whatever the descriptor's position was
-    assert [tuple(c) for c in seen["calls"]] == [(1, 1, 0), (2, 1, 0), (0, 1, 0), (1, 1, 0),
-                                                 (0, 1, 0)]
+    assert [tuple(c) for c in seen["calls"]] == [
+        (1, 1, 0),
+        (2, 1, 0),
+        (0, 1, 0),
+        (1, 1, 0),
+        (0, 1, 0),
+    ]
 
 
 def test_posix_locks_are_flock_and_exclusive(tmp_path: Path) -> None:

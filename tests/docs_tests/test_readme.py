@@ -78,4 +78,6 @@ def test_the_seed_scripts_are_verbatim() -> None:
     if not shared.exists():
         pytest.skip("../shared/seed is not beside the repository")
     for name in ("case08_seed_contamination_data.py", "case08_analyze_contamination.py"):
-        assert (REPO / "examples" / "case_studies" / name).read_bytes() == (shared / name).read_bytes()
+        assert (REPO / "examples" / "case_studies" / name).read_bytes() == (
+            shared / name
+        ).read_bytes()

@@ -36,14 +36,26 @@ def ctx(tmp_path: Path) -> Contexta:
 
 
 def metric_values(ctx: Contexta, run_ref: str) -> list[tuple[str, float]]:
-    return [(r.key, r.value) for r in ctx.get_run_snapshot(run_ref).records
-            if r.record_type == "metric"]
+    return [
+        (r.key, r.value) for r in ctx.get_run_snapshot(run_ref).records if r.record_type == "metric"
+    ]
 
 
 # ---------------------------------------------------------------------- keys
 
-ML_KEYS = ["train_loss", "loss/train", "loss/val", "valAcc", "F1", "epoch_time_s",
-           "val acc", "lr.group-0", "train-loss", "Train_Loss", "a" * 250]
+ML_KEYS = [
+    "train_loss",
+    "loss/train",
+    "loss/val",
+    "valAcc",
+    "F1",
+    "epoch_time_s",
+    "val acc",
+    "lr.group-0",
+    "train-loss",
+    "Train_Loss",
+    "a" * 250,
+]
 
 
 def test_keys_ml_code_uses_are_stored_as_given(ctx: Contexta) -> None:
@@ -59,8 +71,10 @@ def test_keys_ml_code_uses_are_stored_as_given(ctx: Contexta) -> None:
 
 def test_keys_that_differ_only_in_spelling_are_distinct_series(ctx: Contexta) -> None:
     with ctx.run("spelling") as run:
-        refs = {key: str(run.metric(key, float(i)).payload.envelope.record_ref)
-                for i, key in enumerate(["train_loss", "train-loss", "Train_Loss", "train loss"])}
+        refs = {
+            key: str(run.metric(key, float(i)).payload.envelope.record_ref)
+            for i, key in enumerate(["train_loss", "train-loss", "Train_Loss", "train loss"])
+        }
     assert len(set(refs.values())) == 4  # record refs never derive from the key alone
     values = dict(metric_values(ctx, run.ref))
     assert values == {"train_loss": 0.0, "train-loss": 1.0, "Train_Loss": 2.0, "train loss": 3.0}
@@ -83,14 +97,18 @@ def test_lenient_mode_records_a_refused_key_as_degraded(tmp_path: Path) -> None:
         result = run.metric("loss!", 1.0)
         step = run.metric("loss", 1.0, step=2**63)  # strict mode raises capture_model_invalid_step
         run.metric("loss", 1.0)
-    assert step.status is ResultStatus.DEGRADED and step.failure.code == "capture_model_invalid_step"
+    assert (
+        step.status is ResultStatus.DEGRADED and step.failure.code == "capture_model_invalid_step"
+    )
     assert result.status is ResultStatus.DEGRADED
     assert "letters (either case)" in result.degradation_reasons[0]
     assert run.status == "completed"
     records = ctx.get_run_snapshot(run.ref).records
     assert [(r.record_type, r.key) for r in records] == [
-        ("degraded", "capture.metric_refused"), ("degraded", "capture.metric_refused"),
-        ("metric", "loss")]
+        ("degraded", "capture.metric_refused"),
+        ("degraded", "capture.metric_refused"),
+        ("metric", "loss"),
+    ]
     ctx.close()
 
 
@@ -104,9 +122,17 @@ def test_models_built_by_hand_keep_the_1_0_key_rule() -> None:
 # ---------------------------------------------------------------------- values
 
 REALS = [
-    (np.float32(0.25), 0.25), (np.float64(0.5), 0.5), (np.int64(7), 7), (np.int32(-3), -3),
-    (np.uint8(200), 200), (np.array(1.5), 1.5), (np.array(4, dtype=np.int16), 4),
-    (Decimal("2.5"), 2.5), (Fraction(1, 4), 0.25), (3, 3), (0.75, 0.75),
+    (np.float32(0.25), 0.25),
+    (np.float64(0.5), 0.5),
+    (np.int64(7), 7),
+    (np.int32(-3), -3),
+    (np.uint8(200), 200),
+    (np.array(1.5), 1.5),
+    (np.array(4, dtype=np.int16), 4),
+    (Decimal("2.5"), 2.5),
+    (Fraction(1, 4), 0.25),
+    (3, 3),
+    (0.75, 0.75),
 ]
 
 
@@ -137,8 +163,10 @@ def test_nan_and_infinities_are_stored_and_the_loop_goes_on(ctx: Contexta) -> No
     assert [p.step for p in series.points] == [0, 1, 2, 3, 4]
 
 
-@pytest.mark.parametrize("value", ["0.5", None, True, np.bool_(True), 1 + 2j, [1.0],
-                                   np.array([1.0, 2.0]), object(), 2**70])
+@pytest.mark.parametrize(
+    "value",
+    ["0.5", None, True, np.bool_(True), 1 + 2j, [1.0], np.array([1.0, 2.0]), object(), 2**70],
+)
 def test_a_bad_value_is_recorded_as_degraded_not_raised(ctx: Contexta, value: object) -> None:
     with ctx.run("bad-value") as run:
         result = run.metric("loss", value, step=3)
@@ -167,17 +195,26 @@ def _two_runs(ctx: Contexta, last_of_first: float) -> tuple[str, str]:
 def test_select_best_skips_non_finite_values(ctx: Contexta, bad: float) -> None:
     first, second = _two_runs(ctx, bad)
     for higher in (True, False):
-        assert ctx.select_best_run([first, second], "val_loss", stage_name="evaluate",
-                                   higher_is_better=higher) == second
-    assert ctx.query_service.select_best_run([first, second], "val_loss", stage_name="evaluate",
-                                             higher_is_better=False) == second
+        assert (
+            ctx.select_best_run(
+                [first, second], "val_loss", stage_name="evaluate", higher_is_better=higher
+            )
+            == second
+        )
+    assert (
+        ctx.query_service.select_best_run(
+            [first, second], "val_loss", stage_name="evaluate", higher_is_better=False
+        )
+        == second
+    )
 
 
 def test_non_finite_values_are_a_diagnostics_warning_and_shown_in_reports(ctx: Contexta) -> None:
     first, second = _two_runs(ctx, float("nan"))
     issues = [i for i in ctx.diagnose_run(first).issues if i.code == "non_finite_metric"]
     assert [(i.severity, i.details["metric_key"], i.details["count"]) for i in issues] == [
-        ("warning", "val_loss", 1)]
+        ("warning", "val_loss", 1)
+    ]
     assert "nan at step 1" in issues[0].summary
     assert not [i for i in ctx.diagnose_run(second).issues if i.code == "non_finite_metric"]
     report = ctx.build_snapshot_report(first)  # raised on a NaN in a curve before
@@ -192,9 +229,22 @@ def test_non_finite_values_are_a_diagnostics_warning_and_shown_in_reports(ctx: C
 def test_the_ledger_row_checks_take_non_finite_values(tmp_path: Path) -> None:
     from ledger.schema import PendingEvent, check_events
 
-    rows = [PendingEvent("record.metric", f"record:p.r.m{i}", "project:p", "run:p.r", None, 1,
-                         "train_loss", value, i, "me", b"x")
-            for i, value in enumerate([float("nan"), math.inf, -math.inf])]
+    rows = [
+        PendingEvent(
+            "record.metric",
+            f"record:p.r.m{i}",
+            "project:p",
+            "run:p.r",
+            None,
+            1,
+            "train_loss",
+            value,
+            i,
+            "me",
+            b"x",
+        )
+        for i, value in enumerate([float("nan"), math.inf, -math.inf])
+    ]
     assert list(check_events(rows)) == rows
     ctx = open_ctx(tmp_path)
     with ctx.run("stored") as run:
@@ -208,6 +258,7 @@ def test_the_ledger_row_checks_take_non_finite_values(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------- runs
+
 
 def _train(ctx: Contexta, name: str, **kwargs: object) -> str:
     with ctx.run(name, **kwargs) as run, run.stage("train") as stage:
@@ -274,12 +325,21 @@ def test_a_run_is_found_by_its_name_as_given(tmp_path: Path, name: str) -> None:
     ref = _train(ctx, name)
     assert ctx.get_run_snapshot(name).run.run_id == ref
     ctx.close()
-    shown = run_cli(tmp_path, "--workspace", str(tmp_path / ".contexta"), "--format", "json",
-                    "run", "show", name)
+    shown = run_cli(
+        tmp_path,
+        "--workspace",
+        str(tmp_path / ".contexta"),
+        "--format",
+        "json",
+        "run",
+        "show",
+        name,
+    )
     assert ref in shown.stdout and name in shown.stdout
 
 
 # ---------------------------------------------------------------------- params and tags
+
 
 def _labelled(ctx: Contexta, name: str, lr: float, team: str) -> str:
     with ctx.run(name, tags={"team": team}) as run:
@@ -310,11 +370,16 @@ def test_params_and_tags_are_stored_and_shown(ctx: Contexta) -> None:
     summary = ctx.build_snapshot_report(a).sections[0].body
     assert "params: layers=" in summary and "lr=0.1" in summary and "team=growth" in summary
     report = ctx.build_run_report(a, b)
-    assert "lr: left=0.1, right=0.01" in {s.title: s.body for s in report.sections}[
-        "Param Changes"]
+    assert "lr: left=0.1, right=0.01" in {s.title: s.body for s in report.sections}["Param Changes"]
     ctx.close()
-    listed = run_cli(Path(ctx.config.workspace.root_path).parent, "--workspace",
-                     ctx.config.workspace.root_path, "--format", "json", "runs")
+    listed = run_cli(
+        Path(ctx.config.workspace.root_path).parent,
+        "--workspace",
+        ctx.config.workspace.root_path,
+        "--format",
+        "json",
+        "runs",
+    )
     rows = json.loads(listed.stdout)
     rows = rows if isinstance(rows, list) else rows.get("runs", rows)
     tags = {row["run_id"]: row["tags"] for row in rows}
@@ -326,8 +391,11 @@ def test_set_tags_after_the_fact_keeps_history(ctx: Contexta) -> None:
     before = ctx.history(a)
     moment = [e for e in before if e.kind == "run.put"][-1].tx_time
     assert ctx.set_tags("a", {"team": "platform", "reviewed": True}) == a
-    assert dict(ctx.get_run_snapshot(a).tags) == {"dataset": "v2", "reviewed": "True",
-                                                  "team": "platform"}
+    assert dict(ctx.get_run_snapshot(a).tags) == {
+        "dataset": "v2",
+        "reviewed": "True",
+        "team": "platform",
+    }
     assert ctx.list_runs(tags={"team": "growth"}) == ()
     assert ctx.as_of(moment).get_run_snapshot(a).tags["team"] == "growth"  # history kept
     puts = [e for e in ctx.history(a) if e.kind == "run.put"]
@@ -344,6 +412,7 @@ def test_tags_set_from_outside_survive_the_run_closing(ctx: Contexta) -> None:
 
 
 # ---------------------------------------------------------------------- artifacts
+
 
 def test_log_artifact_stores_the_file_and_artifact_get_fetches_it(tmp_path: Path) -> None:
     from tests.conftest import run_cli
@@ -369,15 +438,34 @@ def test_log_artifact_stores_the_file_and_artifact_get_fetches_it(tmp_path: Path
     ws = str(tmp_path / ".contexta")
     done = run_cli(tmp_path, "--workspace", ws, "artifact", "get", refs[0], "-o", str(out))
     assert out.read_bytes() == b"weights-1" and refs[0] in done.stdout
-    again = run_cli(tmp_path, "--workspace", ws, "artifact", "get", refs[1], "-o", str(out),
-                    check=False)
+    again = run_cli(
+        tmp_path, "--workspace", ws, "artifact", "get", refs[1], "-o", str(out), check=False
+    )
     assert again.returncode != 0 and "--force" in again.stderr + again.stdout
     assert out.read_bytes() == b"weights-1"  # untouched
-    run_cli(tmp_path, "--workspace", ws, "artifact", "get", refs[1].removeprefix("artifact:"),
-            "-o", str(out), "--force")
+    run_cli(
+        tmp_path,
+        "--workspace",
+        ws,
+        "artifact",
+        "get",
+        refs[1].removeprefix("artifact:"),
+        "-o",
+        str(out),
+        "--force",
+    )
     assert out.read_bytes() == b"weights-2"
-    missing = run_cli(tmp_path, "--workspace", ws, "artifact", "get", "artifact:demo.train.nope",
-                      "-o", str(tmp_path / "x"), check=False)
+    missing = run_cli(
+        tmp_path,
+        "--workspace",
+        ws,
+        "artifact",
+        "get",
+        "artifact:demo.train.nope",
+        "-o",
+        str(tmp_path / "x"),
+        check=False,
+    )
     assert missing.returncode != 0 and "Traceback" not in missing.stderr
     assert not (tmp_path / "x").exists()
 
@@ -391,12 +479,19 @@ def test_log_artifact_of_a_missing_file_is_a_typed_error(ctx: Contexta, tmp_path
 
 def test_a_bad_value_in_a_batch_of_emissions_is_degraded_too(ctx: Contexta) -> None:
     with ctx.run("batch") as run:
-        result = run.emit_metrics([{"key": "loss", "value": 0.5},
-                                   {"key": "loss", "value": "oops", "step": 1},
-                                   {"key": "valAcc", "value": np.float32(0.75)}])
+        result = run.emit_metrics(
+            [
+                {"key": "loss", "value": 0.5},
+                {"key": "loss", "value": "oops", "step": 1},
+                {"key": "valAcc", "value": np.float32(0.75)},
+            ]
+        )
         with pytest.raises(ValidationError):
             run.emit_metrics([{"key": "bad key!", "value": 1.0}])  # keys still raise (strict)
     assert run.status == "completed" and result.total_count == 3
     kinds = [(r.record_type, r.key) for r in ctx.get_run_snapshot(run.ref).records]
-    assert kinds == [("metric", "loss"), ("degraded", "capture.metric_refused"),
-                     ("metric", "valAcc")]
+    assert kinds == [
+        ("metric", "loss"),
+        ("degraded", "capture.metric_refused"),
+        ("metric", "valAcc"),
+    ]

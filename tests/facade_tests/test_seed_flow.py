@@ -13,8 +13,8 @@ from contexta.common.errors import InterpretationError
 from contexta.contract import MetricPayload, MetricRecord, RecordEnvelope
 from tests.conftest import REPO, SEED, run_cli, run_script
 
-EXPECTED_SEED = (Path(REPO).parent / "shared" / "seed" / "expected_seed_output.txt")
-EXPECTED_ANALYSIS = (Path(REPO).parent / "shared" / "seed" / "expected_analysis_output.txt")
+EXPECTED_SEED = Path(REPO).parent / "shared" / "seed" / "expected_seed_output.txt"
+EXPECTED_ANALYSIS = Path(REPO).parent / "shared" / "seed" / "expected_analysis_output.txt"
 SEED_OUT = "Seeded purchase-intent-model data in .contexta.\n"
 ANALYSIS_OUT = """Runs trained during contamination window:
   run-2025-04-03
@@ -55,8 +55,22 @@ def test_ledger_holds_exactly_one_event_per_put_or_append(seeded: Path) -> None:
     ]
     table = pa.concat_tables(tables)
     assert table.num_rows == 35
-    counts = dict(zip(*[table.column("kind").value_counts().field(f).to_pylist() for f in ("values", "counts")], strict=True))
-    assert counts == {"project.put": 1, "run.put": 5, "stage.put": 10, "record.metric": 15, "record.event": 4}
+    counts = dict(
+        zip(
+            *[
+                table.column("kind").value_counts().field(f).to_pylist()
+                for f in ("values", "counts")
+            ],
+            strict=True,
+        )
+    )
+    assert counts == {
+        "project.put": 1,
+        "run.put": 5,
+        "stage.put": 10,
+        "record.metric": 15,
+        "record.event": 4,
+    }
     assert table.column("seq").to_pylist() == list(range(1, 36))
 
 
@@ -73,9 +87,12 @@ def metric(record: str, value: float, run: str = "run-2025-03-28") -> MetricReco
     project = "purchase-intent-model"
     return MetricRecord(
         envelope=RecordEnvelope(
-            record_ref=f"record:{project}.{run}.{record}", record_type="metric",
-            recorded_at="2025-05-01T00:00:00Z", observed_at="2025-05-01T00:00:00Z",
-            producer_ref="tests", run_ref=f"run:{project}.{run}",
+            record_ref=f"record:{project}.{run}.{record}",
+            record_type="metric",
+            recorded_at="2025-05-01T00:00:00Z",
+            observed_at="2025-05-01T00:00:00Z",
+            producer_ref="tests",
+            run_ref=f"run:{project}.{run}",
             stage_execution_ref=f"stage:{project}.{run}.evaluate",
         ),
         payload=MetricPayload(metric_key="recall", value=value, value_type="float64"),
@@ -106,7 +123,9 @@ def test_a_different_record_under_an_existing_ref_is_rejected(seeded: Path) -> N
     fresh = Contexta(workspace=seeded / ".contexta")
     result = fresh.record_store.append(metric("x2", 0.9))
     assert [r.code for r in result.rejected] == ["record_ref_conflict"]
-    values = [r.value for r in fresh.get_run_snapshot("run-2025-03-28").records if r.key == "recall"]
+    values = [
+        r.value for r in fresh.get_run_snapshot("run-2025-03-28").records if r.key == "recall"
+    ]
     assert values == [0.5]
 
 
@@ -124,7 +143,9 @@ def test_run_ids_resolve_as_1_0_plus_decision_8_1(seeded: Path, run_id: str) -> 
     assert ctx.get_run_snapshot(run_id).run.run_id == "run:purchase-intent-model.run-2025-04-14"
 
 
-@pytest.mark.parametrize("run_id", ["run:purchase-intent-model.nope", "nope", "other.run-2025-04-14"])
+@pytest.mark.parametrize(
+    "run_id", ["run:purchase-intent-model.nope", "nope", "other.run-2025-04-14"]
+)
 def test_unknown_runs_raise_query_run_not_found(seeded: Path, run_id: str) -> None:
     ctx = Contexta(workspace=seeded / ".contexta")
     with pytest.raises(InterpretationError) as info:
@@ -137,7 +158,10 @@ def test_select_best_run_keeps_1_0_rules(seeded: Path) -> None:
     runs = ["run-2025-04-03", "run-2025-04-14", "run-2025-04-14"]
     assert ctx.select_best_run(runs, "auc", stage_name="evaluate") == "run-2025-04-14"
     assert ctx.select_best_run(runs, "auc") is None  # stage metrics need stage_name
-    assert ctx.select_best_run(runs, "auc", stage_name="evaluate", higher_is_better=False) == "run-2025-04-03"
+    assert (
+        ctx.select_best_run(runs, "auc", stage_name="evaluate", higher_is_better=False)
+        == "run-2025-04-03"
+    )
     from contexta.interpretation import ComparisonError
 
     with pytest.raises(ComparisonError) as info:
@@ -149,10 +173,29 @@ def test_read_your_writes_within_a_process(tmp_path: Path) -> None:
     from contexta.contract import Project, Run
 
     ctx = Contexta(workspace=tmp_path / "ws")
-    ctx.metadata_store.projects.put_project(Project(project_ref="project:p", name="p", created_at="2025-01-01T00:00:00Z"))
-    ctx.metadata_store.runs.put_run(Run(run_ref="run:p.r1", project_ref="project:p", name="r1", status="open", started_at="2025-01-02T00:00:00Z"))
+    ctx.metadata_store.projects.put_project(
+        Project(project_ref="project:p", name="p", created_at="2025-01-01T00:00:00Z")
+    )
+    ctx.metadata_store.runs.put_run(
+        Run(
+            run_ref="run:p.r1",
+            project_ref="project:p",
+            name="r1",
+            status="open",
+            started_at="2025-01-02T00:00:00Z",
+        )
+    )
     assert [r.run_id for r in ctx.list_runs("p")] == ["run:p.r1"]
-    ctx.metadata_store.runs.put_run(Run(run_ref="run:p.r1", project_ref="project:p", name="r1", status="completed", started_at="2025-01-02T00:00:00Z", ended_at="2025-01-02T01:00:00Z"))
+    ctx.metadata_store.runs.put_run(
+        Run(
+            run_ref="run:p.r1",
+            project_ref="project:p",
+            name="r1",
+            status="completed",
+            started_at="2025-01-02T00:00:00Z",
+            ended_at="2025-01-02T01:00:00Z",
+        )
+    )
     assert ctx.list_runs("p")[0].status == "completed"
     assert ctx.metadata_store.runs.get_run("run:p.r1").status == "completed"
     assert len([e for e in ctx.history() if e.kind == "run.put"]) == 2  # every version stays
@@ -164,7 +207,15 @@ def test_put_with_missing_owner_raises_not_found(tmp_path: Path) -> None:
 
     ctx = Contexta(workspace=tmp_path / "ws")
     with pytest.raises(NotFoundError) as info:
-        ctx.metadata_store.runs.put_run(Run(run_ref="run:p.r1", project_ref="project:p", name="r1", status="open", started_at="2025-01-02T00:00:00Z"))
+        ctx.metadata_store.runs.put_run(
+            Run(
+                run_ref="run:p.r1",
+                project_ref="project:p",
+                name="r1",
+                status="open",
+                started_at="2025-01-02T00:00:00Z",
+            )
+        )
     assert info.value.code == "metadata_missing_run_project"
     assert list(ctx.history()) == []
 
@@ -189,7 +240,9 @@ def test_two_processes_appending_metric_records_lose_nothing(seeded: Path) -> No
     import subprocess
     import sys
 
-    procs = [subprocess.Popen([sys.executable, "-c", APPENDER, tag], cwd=seeded) for tag in ("a", "b")]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", APPENDER, tag], cwd=seeded) for tag in ("a", "b")
+    ]
     for proc in procs:
         assert proc.wait(timeout=300) == 0
     ctx = Contexta(workspace=seeded / ".contexta")

@@ -18,8 +18,11 @@ EXAMPLE = REPO / "examples" / "train_numpy.py"
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("train")
-    for args in (("--lr", "0.5"), ("--lr", "0.05"), ("--name", "diverged", "--lr", "2.0",
-                                                      "--nan-epoch", "7")):
+    for args in (
+        ("--lr", "0.5"),
+        ("--lr", "0.05"),
+        ("--name", "diverged", "--lr", "2.0", "--nan-epoch", "7"),
+    ):
         run_script(EXAMPLE, root, "--workspace", "ws", *args)
     return root
 
@@ -30,15 +33,21 @@ def cli_json(root: Path, *args: str) -> object:
 
 def last_values(snapshot: dict, key: str) -> float:
     stages = {s["stage_id"]: s["name"] for s in snapshot["stages"]}
-    points = [r for r in snapshot["records"] if r["key"] == key
-              and stages.get(r["stage_id"]) == "evaluate"]
+    points = [
+        r
+        for r in snapshot["records"]
+        if r["key"] == key and stages.get(r["stage_id"]) == "evaluate"
+    ]
     return points[-1]["value"]
 
 
 def test_two_runs_of_the_same_script_are_two_runs_with_params_and_tags(trained: Path) -> None:
     runs = cli_json(trained, "runs")["runs"]
     assert [(r["name"], r["status"]) for r in runs] == [
-        ("logreg", "completed"), ("logreg", "completed"), ("diverged", "completed")]
+        ("logreg", "completed"),
+        ("logreg", "completed"),
+        ("diverged", "completed"),
+    ]
     first, second = runs[0]["run_id"], runs[1]["run_id"]
     assert first == "run:default.logreg" and second.startswith("run:default.logreg-")
     assert runs[0]["tags"] == {"model": "logreg", "team": "growth"}
@@ -46,13 +55,19 @@ def test_two_runs_of_the_same_script_are_two_runs_with_params_and_tags(trained: 
     assert first in text and second in text
     shown = cli_json(trained, "run", "show", second)
     assert shown["params"] == {"epochs": 8, "features": 4, "lr": 0.05, "optimizer": "gd"}
-    steps = [r["tags"].get("step") or r["payload"]["tags"]["step"]
-             for r in shown["records"] if r["key"] == "train_loss"]
+    steps = [
+        r["tags"].get("step") or r["payload"]["tags"]["step"]
+        for r in shown["records"]
+        if r["key"] == "train_loss"
+    ]
     assert steps == [str(i) for i in range(8)]  # one curve, not two merged into a sawtooth
     keys = {r["key"] for r in shown["records"] if r["record_type"] == "metric"}
     assert keys == {"train_loss", "loss/val", "valAcc"}
-    nan_points = [r for r in shown["records"] if r["key"] == "loss/val"
-                  and isinstance(r["value"], float) and math.isnan(r["value"])]
+    nan_points = [
+        r
+        for r in shown["records"]
+        if r["key"] == "loss/val" and isinstance(r["value"], float) and math.isnan(r["value"])
+    ]
     assert len(nan_points) == 1
     ambiguous = run_cli(trained, "--workspace", "ws", "run", "show", "logreg", check=False)
     assert ambiguous.returncode != 0 and first in ambiguous.stderr + ambiguous.stdout
@@ -61,10 +76,12 @@ def test_two_runs_of_the_same_script_are_two_runs_with_params_and_tags(trained: 
 def test_compare_shows_the_param_that_changed_and_the_metric_deltas(trained: Path) -> None:
     runs = cli_json(trained, "runs")["runs"]
     comparison = cli_json(trained, "compare", runs[0]["run_id"], runs[1]["run_id"])
-    assert comparison["param_changes"] == [
-        {"name": "lr", "left_value": 0.5, "right_value": 0.05}]
-    deltas = {(s["stage_name"], d["metric_key"]) for s in comparison["stage_comparisons"]
-              for d in s["metric_deltas"]}
+    assert comparison["param_changes"] == [{"name": "lr", "left_value": 0.5, "right_value": 0.05}]
+    deltas = {
+        (s["stage_name"], d["metric_key"])
+        for s in comparison["stage_comparisons"]
+        for d in s["metric_deltas"]
+    }
     assert ("train", "train_loss") in deltas
 
 
@@ -80,8 +97,9 @@ def test_best_picks_the_better_run_and_skips_a_nan(trained: Path) -> None:
     losses = {i: last_values(s, "loss/val") for i, s in snapshots.items()}
     assert math.isnan(losses[ids[2]])  # the diverged run's last loss/val
     lowest = min(ids[:2], key=lambda i: losses[i])
-    best_loss = run_cli(trained, "--workspace", "ws", "best", "loss/val", "--stage", "evaluate",
-                        "--lower-is-better").stdout
+    best_loss = run_cli(
+        trained, "--workspace", "ws", "best", "loss/val", "--stage", "evaluate", "--lower-is-better"
+    ).stdout
     assert best_loss.strip() == f"Best by evaluate/loss/val: {lowest}"
     issues = cli_json(trained, "diagnostics", ids[2])["issues"]
     assert "non_finite_metric" in [i["code"] for i in issues]
@@ -91,7 +109,8 @@ def test_the_model_file_comes_back(trained: Path) -> None:
     second = cli_json(trained, "runs")["runs"][1]["run_id"]
     (artifact,) = cli_json(trained, "run", "show", second)["artifacts"]
     out = trained / "model-copy.npy"
-    run_cli(trained, "--workspace", "ws", "artifact", "get", artifact["artifact_ref"], "-o",
-            str(out))
+    run_cli(
+        trained, "--workspace", "ws", "artifact", "get", artifact["artifact_ref"], "-o", str(out)
+    )
     weights = np.load(out)
     assert weights.shape == (4,) and np.all(np.isfinite(weights)) and np.all(weights > 0)

@@ -18,8 +18,19 @@ from ledger.segment import EOS, SCHEMA_MESSAGE
 
 
 def event(i: int, kind: str = "record.metric") -> PendingEvent:
-    return PendingEvent(kind, f"record:p.r.m{i}", "project:p", "run:p.r", None, 1_000 + i,
-                        "loss", float(i), i, "tester", f"body-{i}".encode())
+    return PendingEvent(
+        kind,
+        f"record:p.r.m{i}",
+        "project:p",
+        "run:p.r",
+        None,
+        1_000 + i,
+        "loss",
+        float(i),
+        i,
+        "tester",
+        f"body-{i}".encode(),
+    )
 
 
 def read_all(root: Path) -> pa.Table:
@@ -129,11 +140,15 @@ def test_torn_tail_is_moved_aside_and_the_prefix_survives(tmp_path: Path, cut: i
     writer.append(event(100))
     writer.close()
     table = read_all(root)
-    assert table.column("body").to_pylist() == [f"body-{i}".encode() for i in range(5)] + [b"body-100"]
+    assert table.column("body").to_pylist() == [f"body-{i}".encode() for i in range(5)] + [
+        b"body-100"
+    ]
     assert table.column("seq").to_pylist() == list(range(1, 7))
     torn = list((root / "torn").iterdir())
     assert len(torn) == 1 and torn[0].stat().st_size == keep - before.offset
-    assert writer.last_recovery is not None and writer.last_recovery.torn_bytes == keep - before.offset
+    assert (
+        writer.last_recovery is not None and writer.last_recovery.torn_bytes == keep - before.offset
+    )
     assert verify(root).ok
 
 
@@ -161,7 +176,9 @@ def test_two_processes_appending_lose_nothing(tmp_path: Path) -> None:
     assert table.num_rows == 10_000
     assert table.column("seq").to_pylist() == list(range(1, 10_001))
     bodies = table.column("body").to_pylist()
-    assert sorted(bodies) == sorted([f"a:{i}".encode() for i in range(5000)] + [f"b:{i}".encode() for i in range(5000)])
+    assert sorted(bodies) == sorted(
+        [f"a:{i}".encode() for i in range(5000)] + [f"b:{i}".encode() for i in range(5000)]
+    )
     for tag in ("a", "b"):  # each writer's events keep their order
         mine = [b for b in bodies if b.startswith(f"{tag}:".encode())]
         assert mine == [f"{tag}:{i}".encode() for i in range(5000)]

@@ -26,8 +26,19 @@ LIVENESS_S = 60.0  # a thread that has not finished by then is deadlocked, not s
 
 
 def event(tag: str, i: int, size: int = 40) -> PendingEvent:
-    return PendingEvent("record.metric", f"record:p.r.{tag}{i}", "project:p", "run:p.r", None,
-                        1_000 + i, "loss", float(i), i, "tester", f"{tag}:{i}".encode().ljust(size, b"."))
+    return PendingEvent(
+        "record.metric",
+        f"record:p.r.{tag}{i}",
+        "project:p",
+        "run:p.r",
+        None,
+        1_000 + i,
+        "loss",
+        float(i),
+        i,
+        "tester",
+        f"{tag}:{i}".encode().ljust(size, b"."),
+    )
 
 
 def bodies(root: Path) -> list[bytes]:
@@ -123,10 +134,15 @@ def test_a_filling_append_returns_the_commit_that_ends_with_its_events(tmp_path:
     table = Ledger(tmp_path / "l").read_table()
     tags = [x.rstrip(b".").decode() for x in table.column("body").to_pylist()]
     # each returned commit ends with the caller's own events (receipts count back from its end)
-    assert tags[a.first_seq + a.count - 5 : a.first_seq + a.count - 1] == [f"a:{i}" for i in range(4)]
-    assert tags[b.first_seq + b.count - 6 : b.first_seq + b.count - 1] == [f"b:{i}" for i in range(5)]
-    assert sorted(tags) == sorted([f"a:{i}" for i in range(4)] + [f"b:{i}" for i in range(5)]
-                                  + [f"c:{i}" for i in range(2)])
+    assert tags[a.first_seq + a.count - 5 : a.first_seq + a.count - 1] == [
+        f"a:{i}" for i in range(4)
+    ]
+    assert tags[b.first_seq + b.count - 6 : b.first_seq + b.count - 1] == [
+        f"b:{i}" for i in range(5)
+    ]
+    assert sorted(tags) == sorted(
+        [f"a:{i}" for i in range(4)] + [f"b:{i}" for i in range(5)] + [f"c:{i}" for i in range(2)]
+    )
     assert table.column("seq").to_pylist() == list(range(1, 12))
 
 
@@ -242,8 +258,10 @@ _EVENTS = st.lists(
 def _column_by_column(events: list[PendingEvent], first_seq: int, tx: int) -> pa.RecordBatch:
     """The simple path: one ``pa.array`` per column of the transposed tuples."""
     n = len(events)
-    arrays = [pa.array(range(first_seq, first_seq + n), pa.int64()),
-              pa.array([tx] * n, EVENT_SCHEMA.field("tx_time").type)]
+    arrays = [
+        pa.array(range(first_seq, first_seq + n), pa.int64()),
+        pa.array([tx] * n, EVENT_SCHEMA.field("tx_time").type),
+    ]
     for field, values in zip(tuple(EVENT_SCHEMA)[2:], zip(*events, strict=True), strict=True):
         arrays.append(pa.array(values, field.type))
     return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
@@ -253,8 +271,12 @@ def _rows(table: pa.Table) -> list[tuple]:
     def same(value: object) -> object:  # NaN == NaN for the comparison
         return "NaN" if isinstance(value, float) and math.isnan(value) else value
 
-    columns = [table.column(name).cast(pa.int64()).to_pylist() if name == "valid_time"
-               else table.column(name).to_pylist() for name in PendingEvent._fields]
+    columns = [
+        table.column(name).cast(pa.int64()).to_pylist()
+        if name == "valid_time"
+        else table.column(name).to_pylist()
+        for name in PendingEvent._fields
+    ]
     return [tuple(same(v) for v in row) for row in zip(*columns, strict=True)]
 
 
@@ -302,8 +324,9 @@ def test_encoded_batches_are_sealed_frames_compressed_from_the_threshold(
     batch = _build_batch(events, 5, 1_700_000_000_000_000)
 
     def encode() -> tuple[memoryview, str]:
-        return encode_batch(batch, first_seq=5, tx_time=1_700_000_000_000_000,
-                            prev_chain=GENESIS_CHAIN)
+        return encode_batch(
+            batch, first_seq=5, tx_time=1_700_000_000_000_000, prev_chain=GENESIS_CHAIN
+        )
 
     message, chain = encode()
     buf, frame = _frame_of(message)
@@ -334,7 +357,11 @@ def test_a_ledger_mixing_plain_lz4_and_older_zstd_batches_reads_and_verifies(
         sizes.append(ledger.commit().count)
     ledger.close()
     assert sizes == [40, 3, 50, 1]
-    expected = ([f"z:{i}" for i in range(40)] + [f"p:{i}" for i in range(3)]
-                + [f"l:{i}" for i in range(50)] + ["q:0"])
+    expected = (
+        [f"z:{i}" for i in range(40)]
+        + [f"p:{i}" for i in range(3)]
+        + [f"l:{i}" for i in range(50)]
+        + ["q:0"]
+    )
     assert body_tags(root) == expected
     assert verify(root).ok

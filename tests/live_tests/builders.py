@@ -22,24 +22,43 @@ def seed_run(ctx: Any, project: str, run: str, *, stages: tuple[str, ...] = ("tr
     """Put the project (if new), the run and its stages; returns the run ref."""
     store = ctx.metadata_store
     if project not in {p.name for p in store.projects.list_projects()}:
-        store.projects.put_project(Project(project_ref=f"project:{project}", name=project,
-                                           created_at=T0))
+        store.projects.put_project(
+            Project(project_ref=f"project:{project}", name=project, created_at=T0)
+        )
     run_ref = f"run:{project}.{run}"
-    store.runs.put_run(Run(run_ref=run_ref, project_ref=f"project:{project}", name=run,
-                           status="open", started_at=T0))
+    store.runs.put_run(
+        Run(
+            run_ref=run_ref,
+            project_ref=f"project:{project}",
+            name=run,
+            status="open",
+            started_at=T0,
+        )
+    )
     for i, stage in enumerate(stages):
-        store.stages.put_stage_execution(StageExecution(
-            stage_execution_ref=f"stage:{project}.{run}.{stage}", run_ref=run_ref,
-            stage_name=stage, status="open", started_at=T0, order_index=i))
+        store.stages.put_stage_execution(
+            StageExecution(
+                stage_execution_ref=f"stage:{project}.{run}.{stage}",
+                run_ref=run_ref,
+                stage_name=stage,
+                status="open",
+                started_at=T0,
+                order_index=i,
+            )
+        )
     return run_ref
 
 
-def metric(project: str, run: str, key: str, value: float, rid: str, *,
-           stage: str | None = "train") -> MetricRecord:
+def metric(
+    project: str, run: str, key: str, value: float, rid: str, *, stage: str | None = "train"
+) -> MetricRecord:
     return MetricRecord(
         envelope=RecordEnvelope(
-            record_ref=f"record:{project}.{run}.{rid}", record_type="metric",
-            recorded_at=T0, observed_at=T0, producer_ref="tests.live",
+            record_ref=f"record:{project}.{run}.{rid}",
+            record_type="metric",
+            recorded_at=T0,
+            observed_at=T0,
+            producer_ref="tests.live",
             run_ref=f"run:{project}.{run}",
             stage_execution_ref=f"stage:{project}.{run}.{stage}" if stage else None,
         ),
@@ -47,12 +66,23 @@ def metric(project: str, run: str, key: str, value: float, rid: str, *,
     )
 
 
-def event(project: str, run: str, key: str, message: str, rid: str, *,
-          stage: str | None = "train", level: str = "info") -> StructuredEventRecord:
+def event(
+    project: str,
+    run: str,
+    key: str,
+    message: str,
+    rid: str,
+    *,
+    stage: str | None = "train",
+    level: str = "info",
+) -> StructuredEventRecord:
     return StructuredEventRecord(
         envelope=RecordEnvelope(
-            record_ref=f"record:{project}.{run}.{rid}", record_type="event",
-            recorded_at=T0, observed_at=T0, producer_ref="tests.live",
+            record_ref=f"record:{project}.{run}.{rid}",
+            record_type="event",
+            recorded_at=T0,
+            observed_at=T0,
+            producer_ref="tests.live",
             run_ref=f"run:{project}.{run}",
             stage_execution_ref=f"stage:{project}.{run}.{stage}" if stage else None,
         ),

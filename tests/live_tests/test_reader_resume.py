@@ -22,11 +22,14 @@ def _seqs(reader: LedgerReader, after: int, stop_after: int | None = None) -> li
     return out
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     steps=st.lists(
         st.tuples(st.integers(0, 4), st.integers(0, 60), st.none() | st.integers(1, 3)),
-        min_size=1, max_size=12,
+        min_size=1,
+        max_size=12,
     ),
     roll_bytes=st.sampled_from([900, 4000, 1 << 20]),
 )
@@ -39,8 +42,9 @@ def test_scans_in_any_order_match_a_fresh_reader(
     n = 0
     for commits, after, stop_after in steps:
         for _ in range(commits):
-            ledger.append_many(PendingEvent("record.metric", f"r{n + i}", body=b"y" * 30)
-                               for i in range(1 + n % 3))
+            ledger.append_many(
+                PendingEvent("record.metric", f"r{n + i}", body=b"y" * 30) for i in range(1 + n % 3)
+            )
             n += 1 + n % 3
             ledger.commit()
         head = reader.head().seq

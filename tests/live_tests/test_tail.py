@@ -26,8 +26,9 @@ from ledger import (
 
 
 def _event(i: int) -> PendingEvent:
-    return PendingEvent("record.metric", f"r{i}", None, "run:p.r", None, None, "loss", float(i),
-                        body=b"x" * 40)
+    return PendingEvent(
+        "record.metric", f"r{i}", None, "run:p.r", None, None, "loss", float(i), body=b"x" * 40
+    )
 
 
 def _commit(ledger: Ledger, start: int, count: int) -> int:
@@ -40,7 +41,9 @@ def _seqs(batches: list[pa.RecordBatch]) -> list[int]:
     return [s for b in batches for s in b.column("seq").to_pylist()]
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     commits=st.lists(st.lists(st.integers(1, 30), min_size=1, max_size=4), min_size=1, max_size=8),
     roll_bytes=st.sampled_from([700, 3000, 1 << 20]),

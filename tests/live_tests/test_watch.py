@@ -176,8 +176,13 @@ def test_missed_file_events_only_delay(pair, monkeypatch: pytest.MonkeyPatch) ->
 
     def write() -> None:
         for burst in range(10):
-            _write(writer, *(metric("p", "a", "loss", float(burst * 20 + i), f"m{burst}-{i}")
-                             for i in range(20)))
+            _write(
+                writer,
+                *(
+                    metric("p", "a", "loss", float(burst * 20 + i), f"m{burst}-{i}")
+                    for i in range(20)
+                ),
+            )
             time.sleep(0.03)
 
     thread = threading.Thread(target=write)

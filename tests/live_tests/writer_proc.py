@@ -26,7 +26,8 @@ def burst(ctx: Contexta, n: int, size: int, roll_bytes: int) -> None:
     ctx.flush()
     for start in range(0, n, size):
         ctx.record_store.append_many(
-            metric("live", "r1", "loss", float(i), f"m{i}") for i in range(start, min(n, start + size))
+            metric("live", "r1", "loss", float(i), f"m{i}")
+            for i in range(start, min(n, start + size))
         )
         ctx.flush()
         time.sleep(0.001)

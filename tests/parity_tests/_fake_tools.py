@@ -57,19 +57,21 @@ def _otel() -> dict[str, types.ModuleType]:
     root = types.ModuleType("opentelemetry")
     trace = types.ModuleType("opentelemetry.trace")
     metrics = types.ModuleType("opentelemetry.metrics")
-    trace.SpanKind = types.SimpleNamespace(INTERNAL="INTERNAL", CLIENT="CLIENT",
-                                           PRODUCER="PRODUCER")
+    trace.SpanKind = types.SimpleNamespace(
+        INTERNAL="INTERNAL", CLIENT="CLIENT", PRODUCER="PRODUCER"
+    )
     trace.StatusCode = types.SimpleNamespace(OK="OK", ERROR="ERROR")
-    provider = types.SimpleNamespace(get_tracer=lambda name: (CALLS.append(("tracer", name)),
-                                                              _Tracer())[1])
+    provider = types.SimpleNamespace(
+        get_tracer=lambda name: (CALLS.append(("tracer", name)), _Tracer())[1]
+    )
     trace.get_tracer_provider = lambda: provider
     trace.get_current_span = lambda: _Span("current")
-    meters = types.SimpleNamespace(get_meter=lambda name: (CALLS.append(("meter", name)),
-                                                           _Meter())[1])
+    meters = types.SimpleNamespace(
+        get_meter=lambda name: (CALLS.append(("meter", name)), _Meter())[1]
+    )
     metrics.get_meter_provider = lambda: meters
     root.trace, root.metrics = trace, metrics
-    return {"opentelemetry": root, "opentelemetry.trace": trace,
-            "opentelemetry.metrics": metrics}
+    return {"opentelemetry": root, "opentelemetry.trace": trace, "opentelemetry.metrics": metrics}
 
 
 @contextmanager
@@ -107,27 +109,68 @@ def records() -> list[Any]:
     def envelope(key: str, kind: str) -> RecordEnvelope:
         marker = "capture_gap" if kind == "degraded" else "none"
         return RecordEnvelope(
-            record_ref=f"record:p.r.{key}", record_type=kind, recorded_at="2025-01-01T00:00:02Z",
-            observed_at="2025-01-01T00:00:01Z", producer_ref="tests", run_ref="run:p.r",
-            stage_execution_ref="stage:p.r.train", completeness_marker="complete",
-            degradation_marker=marker)
+            record_ref=f"record:p.r.{key}",
+            record_type=kind,
+            recorded_at="2025-01-01T00:00:02Z",
+            observed_at="2025-01-01T00:00:01Z",
+            producer_ref="tests",
+            run_ref="run:p.r",
+            stage_execution_ref="stage:p.r.train",
+            completeness_marker="complete",
+            degradation_marker=marker,
+        )
 
     return [
-        MetricRecord(envelope=envelope("m1", "metric"), payload=MetricPayload(
-            metric_key="train.loss", value=0.25, value_type="float64", unit="nats",
-            tags={"step": "3"})),
-        MetricRecord(envelope=envelope("m2", "metric"), payload=MetricPayload(
-            metric_key="train.loss", value=0.2, value_type="float64", unit="nats",
-            tags={"step": "4"})),
-        StructuredEventRecord(envelope=envelope("e1", "event"), payload=StructuredEventPayload(
-            event_key="train.done", level="info", message="finished", attributes={"epochs": 4})),
-        TraceSpanRecord(envelope=envelope("s1", "span"), payload=TraceSpanPayload(
-            span_id="s1", trace_id="t1", parent_span_id=None, span_name="load-data",
-            started_at="2025-01-01T00:00:00Z", ended_at="2025-01-01T00:00:01Z", status="ok",
-            span_kind="io", attributes={"rows": 20})),
-        DegradedRecord(envelope=envelope("d1", "degraded"), payload=DegradedPayload(
-            issue_key="capture.gap", category="capture", severity="warning",
-            summary="lost a batch", origin_marker="explicit_capture")),
+        MetricRecord(
+            envelope=envelope("m1", "metric"),
+            payload=MetricPayload(
+                metric_key="train.loss",
+                value=0.25,
+                value_type="float64",
+                unit="nats",
+                tags={"step": "3"},
+            ),
+        ),
+        MetricRecord(
+            envelope=envelope("m2", "metric"),
+            payload=MetricPayload(
+                metric_key="train.loss",
+                value=0.2,
+                value_type="float64",
+                unit="nats",
+                tags={"step": "4"},
+            ),
+        ),
+        StructuredEventRecord(
+            envelope=envelope("e1", "event"),
+            payload=StructuredEventPayload(
+                event_key="train.done", level="info", message="finished", attributes={"epochs": 4}
+            ),
+        ),
+        TraceSpanRecord(
+            envelope=envelope("s1", "span"),
+            payload=TraceSpanPayload(
+                span_id="s1",
+                trace_id="t1",
+                parent_span_id=None,
+                span_name="load-data",
+                started_at="2025-01-01T00:00:00Z",
+                ended_at="2025-01-01T00:00:01Z",
+                status="ok",
+                span_kind="io",
+                attributes={"rows": 20},
+            ),
+        ),
+        DegradedRecord(
+            envelope=envelope("d1", "degraded"),
+            payload=DegradedPayload(
+                issue_key="capture.gap",
+                category="capture",
+                severity="warning",
+                summary="lost a batch",
+                origin_marker="explicit_capture",
+            ),
+        ),
     ]
 
 

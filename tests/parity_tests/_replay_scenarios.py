@@ -39,8 +39,10 @@ class Flaky:
 
 
 def _ctx(root: Path, mode: str, sinks: list[Any], retries: int = 0) -> Contexta:
-    config = {"project_name": "outbox", "capture": {"dispatch_failure_mode": mode,
-                                                    "retry_attempts": retries}}
+    config = {
+        "project_name": "outbox",
+        "capture": {"dispatch_failure_mode": mode, "retry_attempts": retries},
+    }
     return Contexta(workspace=str(root), config=config, sinks=sinks)
 
 
@@ -61,11 +63,14 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 def _batch(result: Any) -> dict[str, Any]:
-    return {"status": result.status, "acknowledged": result.acknowledged_count,
-            "pending": result.pending_count, "dead": result.dead_lettered_count,
-            "notes": list(result.notes),
-            "entries": [(e.family, e.target, e.status, e.detail, e.attempts)
-                        for e in result.entries]}
+    return {
+        "status": result.status,
+        "acknowledged": result.acknowledged_count,
+        "pending": result.pending_count,
+        "dead": result.dead_lettered_count,
+        "notes": list(result.notes),
+        "entries": [(e.family, e.target, e.status, e.detail, e.attempts) for e in result.entries],
+    }
 
 
 def _capture(ctx: Contexta, count: int = 1) -> list[dict[str, Any]]:
@@ -73,10 +78,18 @@ def _capture(ctx: Contexta, count: int = 1) -> list[dict[str, Any]]:
     with ctx.run("nightly") as run:
         for step in range(count):
             result = run.metric("loss-" + "abc"[step], 1.0 / (step + 1))
-            out.append({"status": result.status.value, "outbox": result.recovered_to_outbox,
-                        "refs": len(result.replay_refs),
-                        "sinks": [(d.sink_name, d.status.value) for d in result.deliveries
-                                  if d.sink_name != "ledger"]})
+            out.append(
+                {
+                    "status": result.status.value,
+                    "outbox": result.recovered_to_outbox,
+                    "refs": len(result.replay_refs),
+                    "sinks": [
+                        (d.sink_name, d.status.value)
+                        for d in result.deliveries
+                        if d.sink_name != "ledger"
+                    ],
+                }
+            )
     return out
 
 
@@ -95,10 +108,13 @@ def scenarios(work: Path) -> dict[str, Any]:
     ctx = _ctx(work / "fail", "outbox", [Flaky("tracker", 99)])
     _capture(ctx, 3)
     down = Flaky("tracker", 99)
-    out["replay_to_a_sink_still_down"] = (_batch(replay_outbox(ctx.config, sinks=[down])),
-                                          _lines(_outbox(ctx)))
-    out["dead_letter_after_3"] = _batch(replay_outbox(ctx.config, sinks=[down],
-                                                      dead_letter_after_failures=3))
+    out["replay_to_a_sink_still_down"] = (
+        _batch(replay_outbox(ctx.config, sinks=[down])),
+        _lines(_outbox(ctx)),
+    )
+    out["dead_letter_after_3"] = _batch(
+        replay_outbox(ctx.config, sinks=[down], dead_letter_after_failures=3)
+    )
     dead = _outbox(ctx).parent / "dead_letter.jsonl"
     out["dead_letter_file"] = _lines(dead)
     out["outbox_after_dead_letter"] = _outbox(ctx).read_text(encoding="utf-8")
@@ -118,8 +134,9 @@ def scenarios(work: Path) -> dict[str, Any]:
     out["default_sink"] = _batch(replay_outbox(ctx.config))
     replayed = Path(ctx.config.workspace.exports_path) / "replayed" / "record.jsonl"
     out["default_sink_file"] = [
-        (row["sink_name"], row["family"], row["payload_type"]) for row in
-        (json.loads(line) for line in replayed.read_text(encoding="utf-8").splitlines())]
+        (row["sink_name"], row["family"], row["payload_type"])
+        for row in (json.loads(line) for line in replayed.read_text(encoding="utf-8").splitlines())
+    ]
     out["empty_after_default"] = _batch(replay_outbox(ctx.config))
     return out
 

@@ -52,36 +52,64 @@ def _mlflow_store() -> list[dict[str, Any]]:
     out = []
     for experiment in client.search_experiments():
         for run in client.search_runs([experiment.experiment_id]):
-            out.append({
-                "metrics": {key: [(m.value, m.step) for m in client.get_metric_history(
-                    run.info.run_id, key)] for key in sorted(run.data.metrics)},
-                "tags": {k: v for k, v in sorted(run.data.tags.items())
-                         if k.startswith("contexta.")},
-                "params": dict(sorted(run.data.params.items()))})
+            out.append(
+                {
+                    "metrics": {
+                        key: [
+                            (m.value, m.step)
+                            for m in client.get_metric_history(run.info.run_id, key)
+                        ]
+                        for key in sorted(run.data.metrics)
+                    },
+                    "tags": {
+                        k: v for k, v in sorted(run.data.tags.items()) if k.startswith("contexta.")
+                    },
+                    "params": dict(sorted(run.data.params.items())),
+                }
+            )
     return out
 
 
 def _otel_seen(spans: Any, reader: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"spans": [], "metrics": []}
     for span in spans.get_finished_spans():
-        out["spans"].append({
-            "name": span.name, "kind": span.kind.name, "status": span.status.status_code.name,
-            "attributes": dict(sorted((span.attributes or {}).items())),
-            "events": [(e.name, dict(sorted((e.attributes or {}).items())))
-                       for e in span.events],
-            "scope": span.instrumentation_scope.name,
-            "duration_ns": span.end_time - span.start_time})
+        out["spans"].append(
+            {
+                "name": span.name,
+                "kind": span.kind.name,
+                "status": span.status.status_code.name,
+                "attributes": dict(sorted((span.attributes or {}).items())),
+                "events": [
+                    (e.name, dict(sorted((e.attributes or {}).items()))) for e in span.events
+                ],
+                "scope": span.instrumentation_scope.name,
+                "duration_ns": span.end_time - span.start_time,
+            }
+        )
     data = reader.get_metrics_data()
     for resource in data.resource_metrics if data else ():
         for scope in resource.scope_metrics:
             for metric in scope.metrics:
-                points = [{"attributes": dict(sorted(p.attributes.items())),
-                           **{k: getattr(p, k) for k in ("sum", "count", "value", "min", "max")
-                              if hasattr(p, k)}}
-                          for p in metric.data.data_points]
-                out["metrics"].append({"scope": scope.scope.name, "name": metric.name,
-                                       "unit": metric.unit, "type": type(metric.data).__name__,
-                                       "points": points})
+                points = [
+                    {
+                        "attributes": dict(sorted(p.attributes.items())),
+                        **{
+                            k: getattr(p, k)
+                            for k in ("sum", "count", "value", "min", "max")
+                            if hasattr(p, k)
+                        },
+                    }
+                    for p in metric.data.data_points
+                ]
+                out["metrics"].append(
+                    {
+                        "scope": scope.scope.name,
+                        "name": metric.name,
+                        "unit": metric.unit,
+                        "type": type(metric.data).__name__,
+                        "points": points,
+                    }
+                )
     return out
 
 
@@ -103,8 +131,12 @@ def main(work: Path) -> dict[str, Any]:
             receipt = sink.capture(family="RECORD", payload=record)
             receipts.append((sink.name, receipt.status.value, receipt.detail))
     mlflow.end_run()
-    return {"demo": stdout.getvalue().splitlines(), "receipts": receipts,
-            "mlflow": _mlflow_store(), "otel": _otel_seen(spans, reader)}
+    return {
+        "demo": stdout.getvalue().splitlines(),
+        "receipts": receipts,
+        "mlflow": _mlflow_store(),
+        "otel": _otel_seen(spans, reader),
+    }
 
 
 if __name__ == "__main__":

@@ -33,9 +33,15 @@ RUN = "run:vision.r1"
 
 
 def manifest(key: str = "model", *, run: str = RUN, **extra: object) -> ArtifactManifest:
-    return ArtifactManifest(artifact_ref=f"artifact:{run[4:]}.{key}", artifact_kind="model_bundle",
-                            created_at="2025-03-01T10:00:00Z", producer_ref="trainer",
-                            run_ref=run, location_ref=f"vault://{key}.bin", **extra)  # type: ignore[arg-type]
+    return ArtifactManifest(
+        artifact_ref=f"artifact:{run[4:]}.{key}",
+        artifact_kind="model_bundle",
+        created_at="2025-03-01T10:00:00Z",
+        producer_ref="trainer",
+        run_ref=run,
+        location_ref=f"vault://{key}.bin",
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 def body(path: Path, data: bytes) -> Path:
@@ -72,7 +78,11 @@ def test_copy_put_is_content_addressed_and_one_ledger_event(ctx: Contexta, tmp_p
     assert receipt.bytes_written == len(data)
     binding = receipt.binding
     assert (binding.hash_value, binding.size_bytes, binding.ingest_mode, binding.source_name) == (
-        digest, len(data), "copy", "model.bin")
+        digest,
+        len(data),
+        "copy",
+        "model.bin",
+    )
     assert binding.manifest_snapshot == manifest()  # the caller's manifest, untouched
     (stored,) = puts(ctx)
     (ext,) = stored.extensions
@@ -86,7 +96,10 @@ def test_snapshot_lists_stored_artifacts(ctx: Contexta, tmp_path: Path) -> None:
     ctx.artifact_store.put_artifact(m, body(tmp_path / "m.bin", b"x"))
     (record,) = ctx.get_run_snapshot(run.ref).artifacts
     assert (record.artifact_ref, record.kind, record.location) == (
-        str(m.artifact_ref), "model_bundle", "vault://model.bin")
+        str(m.artifact_ref),
+        "model_bundle",
+        "vault://model.bin",
+    )
 
 
 def test_reput_same_body_is_a_noop_and_a_new_body_conflicts(ctx: Contexta, tmp_path: Path) -> None:
@@ -148,11 +161,19 @@ def test_verify_detects_tampering_missing_bodies_and_orphans(ctx: Contexta, tmp_
     orphan.write_bytes(b"nobody")
     report = store.verify_artifact("artifact:vision.r1.bad")
     assert (report.status, report.verified, report.exists) == (
-        VerificationStatus.HASH_MISMATCH, False, True)
+        VerificationStatus.HASH_MISMATCH,
+        False,
+        True,
+    )
     assert store.verify_artifact("artifact:vision.r1.gone").status is VerificationStatus.MISSING
     summary = inspect_store(store)
-    assert (summary.artifact_count, summary.verified_count, summary.missing_count,
-            summary.drift_count, summary.orphan_count) == (3, 1, 1, 1, 1)
+    assert (
+        summary.artifact_count,
+        summary.verified_count,
+        summary.missing_count,
+        summary.drift_count,
+        summary.orphan_count,
+    ) == (3, 1, 1, 1, 1)
     assert dict(summary.kinds) == {"model_bundle": 3}
     assert good.path.exists()
 
@@ -178,8 +199,9 @@ def test_a_standalone_store_shares_the_workspace_ledger(ctx: Contexta, tmp_path:
     assert len(puts(ctx)) == 1
 
 
-def test_projections_rebuild_reproduces_the_store(ctx: Contexta, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_projections_rebuild_reproduces_the_store(
+    ctx: Contexta, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from contexta.cli.main import main
 
     with ctx.run("r1") as run:
@@ -201,8 +223,9 @@ def test_projections_rebuild_reproduces_the_store(ctx: Contexta, tmp_path: Path,
 
 def test_export_then_import_into_another_workspace(ctx: Contexta, tmp_path: Path) -> None:
     ctx.artifact_store.put_artifact(manifest(), body(tmp_path / "model.bin", b"exported"))
-    receipt = export_artifact(ctx.artifact_store, "artifact:vision.r1.model",
-                              export_root=tmp_path / "out")
+    receipt = export_artifact(
+        ctx.artifact_store, "artifact:vision.r1.model", export_root=tmp_path / "out"
+    )
     assert receipt.export_directory.name == "artifact__vision.r1.model"
     assert receipt.body_path.read_bytes() == b"exported"
     assert receipt.package_metadata_path.is_file() and receipt.binding_path.is_file()
@@ -217,18 +240,21 @@ def test_export_then_import_into_another_workspace(ctx: Contexta, tmp_path: Path
 
 def test_import_conflict_policies(ctx: Contexta, tmp_path: Path) -> None:
     ctx.artifact_store.put_artifact(manifest(), body(tmp_path / "model.bin", b"new body"))
-    package = export_artifact(ctx.artifact_store, "artifact:vision.r1.model",
-                              export_root=tmp_path / "out").export_directory
+    package = export_artifact(
+        ctx.artifact_store, "artifact:vision.r1.model", export_root=tmp_path / "out"
+    ).export_directory
     other = Contexta(workspace=str(tmp_path / "other")).artifact_store
     other.put_artifact(manifest(), body(tmp_path / "old.bin", b"old body"))
     with pytest.raises(ConflictError):
         import_export_package(other, package)
     assert import_export_package(other, package, conflict_policy="skip").outcome is (
-        ImportOutcome.SKIPPED)
+        ImportOutcome.SKIPPED
+    )
     replaced = import_export_package(other, package, conflict_policy="replace")
     assert replaced.outcome is ImportOutcome.REPLACED
     assert replaced.quarantine_path is not None and replaced.quarantine_path.read_bytes() == (
-        b"old body")
+        b"old body"
+    )
     assert other.read_artifact_bytes("artifact:vision.r1.model") == b"new body"
 
 

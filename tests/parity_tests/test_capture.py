@@ -79,15 +79,22 @@ def test_exception_closes_the_run_failed_and_propagates(ctx: Contexta) -> None:
 
 def test_project_is_put_once_and_an_existing_one_is_kept(tmp_path: Path) -> None:
     ctx = open_ctx(tmp_path)
-    ctx.metadata_store.projects.put_project(Project(
-        project_ref="project:vision-lab", name="Vision Lab", created_at="2024-01-01T00:00:00Z",
-        description="made by hand"))
+    ctx.metadata_store.projects.put_project(
+        Project(
+            project_ref="project:vision-lab",
+            name="Vision Lab",
+            created_at="2024-01-01T00:00:00Z",
+            description="made by hand",
+        )
+    )
     with ctx.run("a"):
         pass
     with ctx.run("b"):
         pass
     assert kinds(ctx).count("project.put") == 1
-    assert ctx.metadata_store.projects.get_project("project:vision-lab").description == "made by hand"
+    assert (
+        ctx.metadata_store.projects.get_project("project:vision-lab").description == "made by hand"
+    )
     assert ctx.list_projects() == ("Vision Lab",)
 
 
@@ -121,7 +128,9 @@ def test_current_scopes_and_capture_without_a_run(ctx: Contexta) -> None:
         ctx.metric("wall-time", 12)
     records = ctx.get_run_snapshot(run.ref).records
     assert [(r.key, r.stage_id) for r in records] == [
-        ("loss", "stage:vision-lab.r.fit"), ("wall-time", None)]
+        ("loss", "stage:vision-lab.r.fit"),
+        ("wall-time", None),
+    ]
 
 
 # ---------------------------------------------------------------------- stages and records
@@ -137,7 +146,10 @@ def test_stages_are_ordered_by_creation_and_one_is_open_at_a_time(ctx: Contexta)
                 assert err.value.code == "runtime_stage_already_open"
     stages = ctx.get_run_snapshot(run.ref).stages
     assert [(s.name, s.order, s.status) for s in stages] == [
-        ("prep-data", 0, "completed"), ("train", 1, "completed"), ("evaluate", 2, "completed")]
+        ("prep-data", 0, "completed"),
+        ("train", 1, "completed"),
+        ("evaluate", 2, "completed"),
+    ]
 
 
 def test_metric_returns_a_capture_result_holding_the_record(ctx: Contexta) -> None:
@@ -160,7 +172,11 @@ def test_metric_returns_a_capture_result_holding_the_record(ctx: Contexta) -> No
     assert as_dict["status"] == "SUCCESS" and as_dict["payload"]["payload"]["value"] == 0.25
     (obs, tokens) = ctx.get_run_snapshot(run.ref).records
     assert (obs.key, obs.value, obs.unit, obs.payload["tags"]) == (
-        "train.loss", 0.25, "nats", {"step": "7"})
+        "train.loss",
+        0.25,
+        "nats",
+        {"step": "7"},
+    )
     assert tokens.value == 4096
 
 
@@ -194,26 +210,44 @@ def test_invalid_emissions_raise_1_0_codes_and_write_nothing(ctx: Contexta) -> N
 
 def test_event_attributes_and_tags_are_kept(ctx: Contexta) -> None:
     with ctx.run("r") as run:
-        run.event("data.loaded", message="  loaded  ", level="warning",
-                  attributes={"rows": 10, "files": ["a", "b"]}, tags={"source": "s3"})
+        run.event(
+            "data.loaded",
+            message="  loaded  ",
+            level="warning",
+            attributes={"rows": 10, "files": ["a", "b"]},
+            tags={"source": "s3"},
+        )
         run.event("data.loaded", message="plain")
     first, second = ctx.get_run_snapshot(run.ref).records
     assert (first.message, first.payload["level"]) == ("loaded", "warning")
-    assert first.payload["attributes"] == {"files": ["a", "b"], "rows": 10,
-                                           "tags": {"source": "s3"}}
+    assert first.payload["attributes"] == {
+        "files": ["a", "b"],
+        "rows": 10,
+        "tags": {"source": "s3"},
+    }
     assert second.payload["attributes"] == {}
 
 
 def test_run_context_is_recorded_as_one_event(ctx: Contexta) -> None:
-    with ctx.run("r", tags={"team": "cv"}, code_revision="abc123", dataset_ref="ds:v1",
-                 metadata={"seed": 7}, config_snapshot={"lr": 0.1}) as run:
+    with ctx.run(
+        "r",
+        tags={"team": "cv"},
+        code_revision="abc123",
+        dataset_ref="ds:v1",
+        metadata={"seed": 7},
+        config_snapshot={"lr": 0.1},
+    ) as run:
         assert run.tags == {"team": "cv"} and run.code_revision == "abc123"
         assert run.config_snapshot_ref == "artifact:vision-lab.r.config-snapshot"
     (event,) = ctx.get_run_snapshot(run.ref).records
     assert event.key == "run.context"
     assert event.payload["attributes"] == {
-        "code_revision": "abc123", "config_snapshot": {"lr": 0.1}, "dataset_ref": "ds:v1",
-        "metadata": {"seed": 7}, "tags": {"team": "cv"}}
+        "code_revision": "abc123",
+        "config_snapshot": {"lr": 0.1},
+        "dataset_ref": "ds:v1",
+        "metadata": {"seed": 7},
+        "tags": {"team": "cv"},
+    }
 
 
 # ---------------------------------------------------------------------- spans
@@ -240,8 +274,9 @@ def test_span_scope_times_a_block_and_nests(ctx: Contexta) -> None:
 
 def test_span_with_times_is_recorded_at_once_and_an_unentered_span_at_close(ctx: Contexta) -> None:
     with ctx.run("r") as run:
-        result = run.span("warmup", started_at="2025-01-01T00:00:00Z",
-                          ended_at="2025-01-01T00:00:01.5Z")
+        result = run.span(
+            "warmup", started_at="2025-01-01T00:00:00Z", ended_at="2025-01-01T00:00:01.5Z"
+        )
         assert isinstance(result, CaptureResult) and result.succeeded
         pending = run.span("checkpoint")
         assert pending.result is None
@@ -275,7 +310,9 @@ def test_batch_sample_and_operation_scopes(ctx: Contexta) -> None:
     if hasattr(ctx, "list_batches"):
         batches = ctx.list_batches(run.ref)
         assert [(b.name, b.status, b.order) for b in batches] == [
-            ("batch-0", "completed", 0), ("batch-1", "completed", 1)]
+            ("batch-0", "completed", 0),
+            ("batch-1", "completed", 1),
+        ]
 
 
 def test_deployment_scope_puts_its_execution(ctx: Contexta) -> None:
@@ -312,8 +349,9 @@ def test_register_artifact_writes_one_manifest_event(ctx: Contexta, tmp_path: Pa
     weights.write_bytes(b"\x00" * 64)
     with ctx.run("r") as run, run.stage("train") as stage:
         result = stage.register_artifact("checkpoint", str(weights), attributes={"epoch": 3})
-        missing = stage.register_artifact("checkpoint", str(tmp_path / "nope.bin"),
-                                          allow_missing=True)
+        missing = stage.register_artifact(
+            "checkpoint", str(tmp_path / "nope.bin"), allow_missing=True
+        )
         with pytest.raises(ValidationError) as err:
             stage.register_artifact("checkpoint", str(tmp_path / "nope.bin"))
         assert err.value.code == "artifact_source_missing"
@@ -341,7 +379,10 @@ def test_sinks_get_a_copy_and_a_failing_sink_never_loses_the_record(tmp_path: Pa
         result = run.metric("loss", 0.1)
     assert [e.payload_ref for e in memory.entries] == [result.metadata["record_ref"]]
     assert [d.status for d in result.deliveries] == [
-        DeliveryStatus.SUCCESS, DeliveryStatus.SUCCESS, DeliveryStatus.FAILURE]
+        DeliveryStatus.SUCCESS,
+        DeliveryStatus.SUCCESS,
+        DeliveryStatus.FAILURE,
+    ]
     assert result.status is ResultStatus.DEGRADED
     assert [r.key for r in ctx.get_run_snapshot(run.ref).records] == ["loss"]
 
@@ -367,13 +408,20 @@ def test_captured_runs_are_listed_compared_and_snapshotted(tmp_path: Path) -> No
     ctx = open_ctx(tmp_path)  # a fresh process view: everything was committed to the ledger
     assert [r.run_id for r in ctx.list_runs("Vision Lab")] == [base, tuned]
     comparison = ctx.compare_runs(base, tuned)
-    deltas = {(s.stage_name, d.metric_key): d.delta for s in comparison.stage_comparisons
-              for d in s.metric_deltas}
-    assert deltas == {("evaluate", "eval.accuracy"): pytest.approx(0.05),
-                      ("train", "train.loss"): pytest.approx(-0.05)}
+    deltas = {
+        (s.stage_name, d.metric_key): d.delta
+        for s in comparison.stage_comparisons
+        for d in s.metric_deltas
+    }
+    assert deltas == {
+        ("evaluate", "eval.accuracy"): pytest.approx(0.05),
+        ("train", "train.loss"): pytest.approx(-0.05),
+    }
     multi = ctx.compare_multiple_runs([base, tuned])
     assert {(row.stage_name, row.metric_key) for row in multi.metric_table} == {
-        ("evaluate", "eval.accuracy"), ("train", "train.loss")}
+        ("evaluate", "eval.accuracy"),
+        ("train", "train.loss"),
+    }
     assert ctx.select_best_run([base, tuned], "eval.accuracy", stage_name="evaluate") == tuned
     snapshot = ctx.get_run_snapshot("tuned")
     assert [s.name for s in snapshot.stages] == ["train", "evaluate"]

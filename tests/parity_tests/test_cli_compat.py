@@ -16,34 +16,89 @@ from contexta import Contexta
 from contexta.cli.main import build_parser, main
 
 COMPAT = [
-    ("runs",), ("run", "list"), ("run", "show"), ("run", "compare"), ("run", "compare-many"),
-    ("run", "diagnose"), ("compare",), ("compare-multi",), ("diagnostics",), ("lineage",),
-    ("search", "runs"), ("search", "artifacts"), ("trend",), ("aggregate",), ("anomaly",),
-    ("alert",), ("report", "snapshot"), ("report", "compare"), ("export", "html"),
-    ("export", "csv", "runs"), ("export", "csv", "compare"), ("export", "csv", "trend"),
-    ("export", "csv", "anomaly"), ("provenance", "audit"), ("provenance", "diff"),
-    ("artifact", "register"), ("artifact", "put"), ("backup", "create"), ("restore", "apply"),
+    ("runs",),
+    ("run", "list"),
+    ("run", "show"),
+    ("run", "compare"),
+    ("run", "compare-many"),
+    ("run", "diagnose"),
+    ("compare",),
+    ("compare-multi",),
+    ("diagnostics",),
+    ("lineage",),
+    ("search", "runs"),
+    ("search", "artifacts"),
+    ("trend",),
+    ("aggregate",),
+    ("anomaly",),
+    ("alert",),
+    ("report", "snapshot"),
+    ("report", "compare"),
+    ("export", "html"),
+    ("export", "csv", "runs"),
+    ("export", "csv", "compare"),
+    ("export", "csv", "trend"),
+    ("export", "csv", "anomaly"),
+    ("provenance", "audit"),
+    ("provenance", "diff"),
+    ("artifact", "register"),
+    ("artifact", "put"),
+    ("backup", "create"),
+    ("restore", "apply"),
     ("recover", "replay"),
 ]
 
 #: 1.0's arguments of each command (from ``/work/c10venv/bin/contexta <cmd> --help``)
 ARGS_1_0 = {
-    ("runs",): {"--project", "--status", "--after", "--before", "--sort", "--desc", "--limit",
-                "--offset"},
+    ("runs",): {
+        "--project",
+        "--status",
+        "--after",
+        "--before",
+        "--sort",
+        "--desc",
+        "--limit",
+        "--offset",
+    },
     ("run", "diagnose"): {"run_id", "--fail-on"},
     ("lineage",): {"subject_ref", "--direction", "--depth"},
     ("search", "runs"): {"text", "--project", "--status", "--limit"},
     ("search", "artifacts"): {"text", "--kind", "--limit"},
-    ("trend",): {"metric_key", "--project", "--stage", "--status", "--after", "--before",
-                 "--sort", "--desc", "--limit", "--offset"},
+    ("trend",): {
+        "metric_key",
+        "--project",
+        "--stage",
+        "--status",
+        "--after",
+        "--before",
+        "--sort",
+        "--desc",
+        "--limit",
+        "--offset",
+    },
     ("anomaly",): {"run_id", "--metric", "--project", "--stage"},
     ("alert",): {"run_id", "--metric", "--operator", "--threshold", "--stage", "--severity"},
     ("report", "snapshot"): {"run_id", "--render", "--output"},
     ("export", "html"): {"--run", "--left", "--right", "--output"},
-    ("export", "csv", "runs"): {"--project", "--status", "--after", "--before", "--sort",
-                                "--desc", "--limit", "--offset", "--output"},
-    ("artifact", "register"): {"artifact_kind", "source_path", "--run", "--stage",
-                               "--artifact-ref", "--mode"},
+    ("export", "csv", "runs"): {
+        "--project",
+        "--status",
+        "--after",
+        "--before",
+        "--sort",
+        "--desc",
+        "--limit",
+        "--offset",
+        "--output",
+    },
+    ("artifact", "register"): {
+        "artifact_kind",
+        "source_path",
+        "--run",
+        "--stage",
+        "--artifact-ref",
+        "--mode",
+    },
     ("backup", "create"): {"--label", "--output"},
     ("restore", "apply"): {"backup_ref", "--target-workspace", "--verify-only"},
     ("recover", "replay"): {"--mode", "--run", "--stage", "--record-type"},
@@ -82,8 +137,11 @@ def test_commands_keep_1_0_arguments(path: tuple[str, ...]) -> None:
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("cli") / "ws"
     ctx = Contexta(workspace=str(root), config={"project_name": "shop"})
-    for name, lr, status in (("baseline", 0.1, "completed"), ("tuned", 0.05, "completed"),
-                             ("broken", 0.3, "failed")):
+    for name, lr, status in (
+        ("baseline", 0.1, "completed"),
+        ("tuned", 0.05, "completed"),
+        ("broken", 0.3, "failed"),
+    ):
         run = ctx.run(name)
         with run.stage("train") as stage:
             for step in range(3):
@@ -119,15 +177,19 @@ def needs(ws: Path, method: str) -> None:
 def test_runs_filters_and_run_list(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     plain = cli(ws, capsys, "runs").splitlines()
     assert [line.split()[0] for line in plain[1:]] == [
-        "run:shop.baseline", "run:shop.tuned", "run:shop.broken"]
+        "run:shop.baseline",
+        "run:shop.tuned",
+        "run:shop.broken",
+    ]
     assert "run:shop.broken" not in cli(ws, capsys, "runs", "--status", "completed")
     newest = cli(ws, capsys, "runs", "--desc", "--limit", "1").splitlines()
     assert len(newest) == 2 and newest[1].startswith("run:shop.broken")
     listed = cli_json(ws, capsys, "run", "list", "--sort", "name")
     assert [r["name"] for r in listed["runs"]] == ["baseline", "broken", "tuned"]
     assert cli(ws, capsys, "run", "list", "--status", "failed").splitlines() == [
-        "Runs", next(line for line in cli(ws, capsys, "run", "list").splitlines()
-                     if "broken" in line)]
+        "Runs",
+        next(line for line in cli(ws, capsys, "run", "list").splitlines() if "broken" in line),
+    ]
 
 
 def test_run_show_and_compares(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -156,7 +218,8 @@ def test_diagnostics_and_fail_on(ws: Path, capsys: pytest.CaptureFixture[str]) -
 def test_lineage_search_trend_aggregate(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     needs(ws, "traverse_lineage")
     assert cli(ws, capsys, "lineage", "run:shop.baseline", "--direction", "upstream") == (
-        "Lineage: run:shop.baseline\nEdges: 0\nVisited: 1\n")
+        "Lineage: run:shop.baseline\nEdges: 0\nVisited: 1\n"
+    )
     found = cli(ws, capsys, "search", "runs", "TUN")
     assert found.splitlines() == ["Run search", "run:shop.tuned  completed  tuned"]
     needs(ws, "get_metric_trend")
@@ -170,8 +233,20 @@ def test_anomaly_and_alert(ws: Path, capsys: pytest.CaptureFixture[str]) -> None
     anomalies = cli(ws, capsys, "anomaly", "tuned", "--metric", "eval.acc")
     assert anomalies.startswith("Anomalies: tuned\nCount: ")
     needs(ws, "evaluate_alerts")
-    alert = cli(ws, capsys, "alert", "broken", "--metric", "eval.acc", "--operator", "lt",
-                "--threshold", "0.7", "--stage", "evaluate")
+    alert = cli(
+        ws,
+        capsys,
+        "alert",
+        "broken",
+        "--metric",
+        "eval.acc",
+        "--operator",
+        "lt",
+        "--threshold",
+        "0.7",
+        "--stage",
+        "evaluate",
+    )
     assert alert.splitlines()[1] == "eval.acc  actual=0.6  threshold=0.7  triggered=True"
 
 
@@ -182,10 +257,25 @@ def test_reports_and_exports(ws: Path, tmp_path: Path, capsys: pytest.CaptureFix
     as_json = json.loads(cli(ws, capsys, "report", "snapshot", "baseline", "--render", "json"))
     assert as_json["title"] == "Run Snapshot Report: run:shop.baseline"
     out = tmp_path / "compare.html"
-    assert cli(ws, capsys, "report", "compare", "baseline", "tuned", "--render", "html",
-               "--output", str(out)) == f"Wrote output to {out}\n"
+    assert (
+        cli(
+            ws,
+            capsys,
+            "report",
+            "compare",
+            "baseline",
+            "tuned",
+            "--render",
+            "html",
+            "--output",
+            str(out),
+        )
+        == f"Wrote output to {out}\n"
+    )
     html = out.read_text()
-    assert "<article>" in html and "Run Comparison Report: run:shop.baseline vs run:shop.tuned" in html
+    assert (
+        "<article>" in html and "Run Comparison Report: run:shop.baseline vs run:shop.tuned" in html
+    )
     exported = cli(ws, capsys, "export", "html", "--run", "tuned")
     assert "<article>" in exported and "Run Snapshot Report: run:shop.tuned" in exported
     cli(ws, capsys, "export", "html", code=2)  # needs --run or --left/--right
@@ -202,8 +292,9 @@ def test_csv_exports(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     trend = cli(ws, capsys, "export", "csv", "trend", "eval.acc").splitlines()
     assert len(trend) == 4 and trend[0].startswith("run_id,run_name,metric_key")
     anomaly = cli(ws, capsys, "export", "csv", "anomaly", "tuned").splitlines()
-    assert anomaly[0] == ("run_id,metric_key,actual_value,expected_low,expected_high,z_score,"
-                          "severity,notes")
+    assert anomaly[0] == (
+        "run_id,metric_key,actual_value,expected_low,expected_high,z_score,severity,notes"
+    )
 
 
 def test_provenance_commands(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -216,12 +307,23 @@ def test_provenance_commands(ws: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert diff[1:3] == ["Python changed: False", "Platform changed: False"]
 
 
-def test_artifact_backup_restore_recover(ws: Path, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_artifact_backup_restore_recover(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source = tmp_path / "Model_Final.pt"
     source.write_bytes(b"weights")
-    text = cli(ws, capsys, "artifact", "register", "model_bundle", str(source), "--run", "tuned",
-               "--stage", "train")
+    text = cli(
+        ws,
+        capsys,
+        "artifact",
+        "register",
+        "model_bundle",
+        str(source),
+        "--run",
+        "tuned",
+        "--stage",
+        "train",
+    )
     assert text.splitlines()[0] == "Artifact registered: artifact:shop.tuned.model-final"
     assert "Bytes written: 7" in text
     found = cli(ws, capsys, "search", "artifacts", "model", "--kind", "model_bundle")
@@ -232,12 +334,18 @@ def test_artifact_backup_restore_recover(ws: Path, tmp_path: Path,
     checked = cli(ws, capsys, "restore", "apply", created["backup_ref"], "--verify-only")
     assert checked.startswith("Verified backup: ")
     target = tmp_path / "restored"
-    applied = cli(ws, capsys, "restore", "apply", created["location"], "--target-workspace",
-                  str(target))
+    applied = cli(
+        ws, capsys, "restore", "apply", created["location"], "--target-workspace", str(target)
+    )
     assert applied.startswith(f"Restored backup {created['backup_ref']} to {target}")
     assert len(Contexta(workspace=str(target)).list_runs()) == 3
 
     replay = cli(ws, capsys, "recover", "replay", "--run", "tuned", "--record-type", "metric")
-    assert replay.splitlines() == ["Replay mode: tolerant", "Records: 4", "Warnings: 0",
-                                   "Known gaps: 0", "Integrity: OK"]
+    assert replay.splitlines() == [
+        "Replay mode: tolerant",
+        "Records: 4",
+        "Warnings: 0",
+        "Known gaps: 0",
+        "Integrity: OK",
+    ]
     cli(ws, capsys, "restore", "apply", "nope", code=2)

@@ -10,7 +10,9 @@ EXAMPLES = REPO / "examples" / "parity"
 
 
 def test_runtime_capture_example(tmp_path: Path) -> None:
-    done = run_script(EXAMPLES / "runtime_capture.py", tmp_path, "--workspace", str(tmp_path / "ws"))
+    done = run_script(
+        EXAMPLES / "runtime_capture.py", tmp_path, "--workspace", str(tmp_path / "ws")
+    )
     out = done.stdout
     assert "run:capture-demo.slow-lr  completed" in out
     assert "run:capture-demo.fast-lr  completed" in out
@@ -21,8 +23,9 @@ def test_runtime_capture_example(tmp_path: Path) -> None:
 
 
 def test_artifacts_backup_restore_example(tmp_path: Path) -> None:
-    done = run_script(EXAMPLES / "artifacts_backup_restore.py", tmp_path, "--workspace",
-                      str(tmp_path / "demo"))
+    done = run_script(
+        EXAMPLES / "artifacts_backup_restore.py", tmp_path, "--workspace", str(tmp_path / "demo")
+    )
     out = done.stdout
     assert "Verify: verified" in out
     assert "Snapshot artifacts: ['artifact:recovery-demo.train-v1.model']" in out

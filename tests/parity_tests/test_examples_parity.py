@@ -23,7 +23,8 @@ def _lines(name: str, cwd: Path, *args: str) -> list[str]:
 
 def test_quickstart_prints_what_1_0_printed(tmp_path: Path) -> None:
     assert _lines("quickstart_minimal.py", tmp_path, "--workspace", str(tmp_path / "ws")) == (
-        C10_QUICKSTART)
+        C10_QUICKSTART
+    )
 
 
 def test_sinks_demo_prints_what_1_0_printed(tmp_path: Path) -> None:
@@ -31,13 +32,15 @@ def test_sinks_demo_prints_what_1_0_printed(tmp_path: Path) -> None:
     this one lacks them too (with a library installed, its sink must report SUCCESS)."""
     out = _lines("sinks_demo.py", tmp_path)
     assert out[:2] == C10_SINKS_DEMO[:2]
-    for line, expected, module in zip(out[2:], C10_SINKS_DEMO[2:], ("mlflow", "opentelemetry"),
-                                      strict=True):
+    for line, expected, module in zip(
+        out[2:], C10_SINKS_DEMO[2:], ("mlflow", "opentelemetry"), strict=True
+    ):
         if find_spec(module) is None:
             assert line == expected
         else:
-            assert line.endswith(("SUCCESS (recorded metric train.loss)",
-                                  "SUCCESS (logged metric train.loss)"))
+            assert line.endswith(
+                ("SUCCESS (recorded metric train.loss)", "SUCCESS (logged metric train.loss)")
+            )
 
 
 def test_capture_preview_reports_the_capture_file(tmp_path: Path) -> None:

@@ -92,8 +92,10 @@ def test_render_of_something_else_is_a_typed_error(ctx: Any) -> None:
     assert missing.value.code == "notebook_snapshot_run_id_required"
 
 
-@pytest.mark.parametrize(("call", "code"), [
-    ("to_pandas", "notebook_pandas_not_ready"), ("to_polars", "notebook_polars_not_ready")])
+@pytest.mark.parametrize(
+    ("call", "code"),
+    [("to_pandas", "notebook_pandas_not_ready"), ("to_polars", "notebook_polars_not_ready")],
+)
 def test_dataframes_without_the_library_are_typed_errors(
     ctx: Any, monkeypatch: pytest.MonkeyPatch, call: str, code: str
 ) -> None:
@@ -109,8 +111,14 @@ def test_dataframes_with_the_library(ctx: Any) -> None:
     frame = ctx.notebook.to_pandas(_values(ctx)["multi"])
     assert isinstance(frame, pandas.DataFrame)
     # 1.0's row order (its notebook table rows); the recorded rows were printed with sorted keys
-    assert list(frame.columns) == ["metric_key", "stage_name", "best_run_id", "value_0",
-                                   "value_1", "value_2"]
+    assert list(frame.columns) == [
+        "metric_key",
+        "stage_name",
+        "best_run_id",
+        "value_0",
+        "value_1",
+        "value_2",
+    ]
     assert set(frame.columns) == set(C10_TABLE_ROWS["multi"][0])
 
 
@@ -126,7 +134,10 @@ def test_adapter_namespaces_and_csv_helpers(ctx: Any) -> None:
     runs = export_run_list_csv(ctx, project_name="svc").splitlines()
     assert runs[0] == "run_id,name,project_name,status,started_at,ended_at"
     assert [line.split(",")[0] for line in runs[1:]] == [
-        "run:svc.base", "run:svc.tuned", "run:svc.broken"]
+        "run:svc.base",
+        "run:svc.tuned",
+        "run:svc.broken",
+    ]
     compare = export_comparison_csv(ctx, "run:svc.base", "run:svc.tuned").splitlines()
     assert compare[0].startswith("stage_name,metric_key,left_value,right_value,delta")
     assert len(compare) == 3

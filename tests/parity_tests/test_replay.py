@@ -25,9 +25,11 @@ DEMO = REPO / "examples" / "parity" / "replay_outbox_demo.py"
 
 
 def _outbox_ctx(root: Path, *sinks: Any) -> Contexta:
-    return Contexta(workspace=str(root / ".contexta"), config={
-        "project_name": "outbox", "capture": {"dispatch_failure_mode": "outbox"}},
-        sinks=list(sinks))
+    return Contexta(
+        workspace=str(root / ".contexta"),
+        config={"project_name": "outbox", "capture": {"dispatch_failure_mode": "outbox"}},
+        sinks=list(sinks),
+    )
 
 
 def _outbox_file(ctx: Contexta) -> Path:
@@ -50,10 +52,14 @@ def test_replay_demo_prints_what_1_0_printed(tmp_path: Path) -> None:
 
 
 def test_outbox_line_is_1_0s(tmp_path: Path) -> None:
-    ctx = Contexta(workspace=str(tmp_path / "ws"), config={
-        "project_name": "replay-demo",
-        "capture": {"dispatch_failure_mode": "outbox", "retry_attempts": 0}},
-        sinks=[Flaky("tracking-server", 99)])
+    ctx = Contexta(
+        workspace=str(tmp_path / "ws"),
+        config={
+            "project_name": "replay-demo",
+            "capture": {"dispatch_failure_mode": "outbox", "retry_attempts": 0},
+        },
+        sinks=[Flaky("tracking-server", 99)],
+    )
     with ctx.run("nightly") as run:
         result = run.event("training.started", message="epoch 1 of 3")
     (line,) = _outbox_file(ctx).read_text(encoding="utf-8").splitlines()
@@ -76,12 +82,17 @@ def test_dispatcher_queues_failed_deliveries(tmp_path: Path) -> None:
     ctx = _outbox_ctx(tmp_path)
     dispatcher = CaptureDispatcher(config=ctx.config, sinks=[Flaky("tracker", 99)])
     payload = {"artifact_ref": "artifact:outbox.model", "kind": "checkpoint"}
-    result = dispatcher.dispatch_capture(CaptureResult.success(PayloadFamily.ARTIFACT,
-                                                               payload=payload))
+    result = dispatcher.dispatch_capture(
+        CaptureResult.success(PayloadFamily.ARTIFACT, payload=payload)
+    )
     assert result.recovered_to_outbox and len(result.replay_refs) == 1
     (entry,) = [json.loads(x) for x in _outbox_file(ctx).read_text().splitlines()]
     assert (entry["family"], entry["payload_type"], entry["payload_ref"], entry["payload"]) == (
-        "ARTIFACT", "dict", None, payload)  # 1.0 reads no ref out of a plain dict
+        "ARTIFACT",
+        "dict",
+        None,
+        payload,
+    )  # 1.0 reads no ref out of a plain dict
     memory = InMemorySink()
     assert replay_outbox(ctx.config, sinks=[memory]).acknowledged_count == 1
     assert [(e.family.value, e.payload) for e in memory.entries] == [("ARTIFACT", payload)]
@@ -114,8 +125,7 @@ def test_a_replay_that_fails_loses_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text", ["not json\n", "[1, 2]\n", '{"family": "RECORD"}\n{oops\n'])
-def test_a_damaged_outbox_is_a_typed_error_and_stays_as_it_was(tmp_path: Path, text: str
-                                                                ) -> None:
+def test_a_damaged_outbox_is_a_typed_error_and_stays_as_it_was(tmp_path: Path, text: str) -> None:
     ctx = _outbox_ctx(tmp_path)
     path = _outbox_file(ctx)
     path.parent.mkdir(parents=True)

@@ -237,10 +237,12 @@ def test_empty_and_degenerate_charts_render() -> None:
         lambda: ReportChart("line", "t", ("a",), (ChartSeries("s", (1,)),), annotations=("x", "y")),
         lambda: ChartSeries("s", (float("nan"),)),
         # lower_is_better: one flag per label (diverging) or per series (others)
-        lambda: ReportChart("diverging", "t", ("a", "b"), (ChartSeries("s", (1, 2)),),
-                            lower_is_better=(True,)),
-        lambda: ReportChart("heatmap", "t", ("a", "b"), (ChartSeries("s", (1, 2)),),
-                            lower_is_better=(True, False)),
+        lambda: ReportChart(
+            "diverging", "t", ("a", "b"), (ChartSeries("s", (1, 2)),), lower_is_better=(True,)
+        ),
+        lambda: ReportChart(
+            "heatmap", "t", ("a", "b"), (ChartSeries("s", (1, 2)),), lower_is_better=(True, False)
+        ),
     ],
 )
 def test_invalid_chart_data_is_refused(make) -> None:

@@ -61,13 +61,17 @@ def test_compare_service_policy_applies_without_changing_the_query_service(ctx: 
     query, plain = _services(memory_copy(ctx.repository))
     policy = ComparisonPolicy(include_unchanged_metrics=True, metric_selection="max")
     compared = CompareService(query, config=policy).compare_runs("run:svc.base", "run:svc.tuned")
-    deltas = [(row.stage_name, d.metric_key, d.left_value, d.right_value)
-              for row in compared.stage_comparisons for d in row.metric_deltas]
+    deltas = [
+        (row.stage_name, d.metric_key, d.left_value, d.right_value)
+        for row in compared.stage_comparisons
+        for d in row.metric_deltas
+    ]
     assert deltas == C10_POLICY_DELTAS
     # the plain service (and the shared query service) still drop unchanged metrics
     again = plain.compare_runs("run:svc.base", "run:svc.tuned")
-    assert ("train", "acc") not in [(r.stage_name, d.metric_key) for r in again.stage_comparisons
-                                    for d in r.metric_deltas]
+    assert ("train", "acc") not in [
+        (r.stage_name, d.metric_key) for r in again.stage_comparisons for d in r.metric_deltas
+    ]
 
 
 @pytest.mark.parametrize("repository", ["memory", "workspace"])

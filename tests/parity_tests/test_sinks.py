@@ -28,7 +28,24 @@ from ._sinks_c10 import (
     C10_SINKS,
 )
 
-RECORD = MetricRecord(envelope=RecordEnvelope(record_ref="record:p.r.m1", record_type="metric", recorded_at="2025-01-01T00:00:01Z", observed_at="2025-01-01T00:00:01Z", producer_ref="tests", run_ref="run:p.r", stage_execution_ref="stage:p.r.train", completeness_marker="complete", degradation_marker="none"), payload=MetricPayload(metric_key="train.loss", value=0.25, value_type="float64", unit="nats", tags={"step": "3"}))
+RECORD = MetricRecord(
+    envelope=RecordEnvelope(
+        record_ref="record:p.r.m1",
+        record_type="metric",
+        recorded_at="2025-01-01T00:00:01Z",
+        observed_at="2025-01-01T00:00:01Z",
+        producer_ref="tests",
+        run_ref="run:p.r",
+        stage_execution_ref="stage:p.r.train",
+        completeness_marker="complete",
+        degradation_marker="none",
+    ),
+    payload=MetricPayload(
+        metric_key="train.loss", value=0.25, value_type="float64", unit="nats", tags={"step": "3"}
+    ),
+)
+
+
 def probe():
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -37,8 +54,12 @@ def probe():
     LocalJsonlSink(root).capture(family="RECORD", payload=RECORD)
     local = json.loads((root / "record.jsonl").read_text())
     local.pop("captured_at")
-    return {"stdout_line": out.getvalue(), "stdout_receipt": (receipt.status.value, receipt.detail),
-            "local_entry": local, "local_files": sorted(p.name for p in root.iterdir())}
+    return {
+        "stdout_line": out.getvalue(),
+        "stdout_receipt": (receipt.status.value, receipt.detail),
+        "local_entry": local,
+        "local_files": sorted(p.name for p in root.iterdir()),
+    }
 
 
 def _mlflow(**kwargs: Any) -> Any:
@@ -86,9 +107,13 @@ def test_missing_library_is_a_typed_error(name: str) -> None:
 
 
 def _ctx(root: Path, **kwargs: Any) -> Contexta:
-    return Contexta(config=UnifiedConfig(
-        project_name="capture-demo", workspace=WorkspaceConfig(root_path=str(root / ".contexta"))),
-        **kwargs)
+    return Contexta(
+        config=UnifiedConfig(
+            project_name="capture-demo",
+            workspace=WorkspaceConfig(root_path=str(root / ".contexta")),
+        ),
+        **kwargs,
+    )
 
 
 def _preview(ctx: Contexta) -> Any:
@@ -132,8 +157,9 @@ def test_capture_dispatcher_as_1_0(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path, sinks=[])
     default = CaptureDispatcher.with_default_local_sink(config=ctx.config)
     assert [type(s).__name__ for s in default.sinks] == ["LocalJsonlSink"]
-    assert Path(default.sinks[0].root_path) == (tmp_path / ".contexta" / "cache" / "capture"
-                                                ).resolve()
+    assert (
+        Path(default.sinks[0].root_path) == (tmp_path / ".contexta" / "cache" / "capture").resolve()
+    )
 
     class Broken:
         name = "broken"
@@ -154,8 +180,9 @@ def test_runtime_session_from_a_config_as_1_0(tmp_path: Path) -> None:
 
     from contexta.capture import RuntimeSession as CaptureSession
 
-    config = UnifiedConfig(project_name="rt",
-                           workspace=WorkspaceConfig(root_path=str(tmp_path / ".contexta")))
+    config = UnifiedConfig(
+        project_name="rt", workspace=WorkspaceConfig(root_path=str(tmp_path / ".contexta"))
+    )
     session = RuntimeSession(config=config)
     assert RuntimeSession is CaptureSession and str(session.project_ref) == "project:rt"
     with session.start_run("demo") as run:  # 1.0: run:rt.demo

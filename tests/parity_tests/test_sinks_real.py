@@ -24,7 +24,8 @@ def test_sinks_with_mlflow_and_opentelemetry_as_1_0(tmp_path: Path) -> None:
     for span in got["otel"]["spans"]:
         assert span.pop("duration_ns") >= 0
     assert got == C10_SINKS_REAL
-    assert got["demo"][-2:] == ["mlflow sink: SUCCESS (logged metric train.loss)",
-                                "otel sink: SUCCESS (recorded metric train.loss)"]
-    assert [len(got["mlflow"]), len(got["otel"]["spans"]), len(got["otel"]["metrics"])] == [
-        1, 1, 2]
+    assert got["demo"][-2:] == [
+        "mlflow sink: SUCCESS (logged metric train.loss)",
+        "otel sink: SUCCESS (recorded metric train.loss)",
+    ]
+    assert [len(got["mlflow"]), len(got["otel"]["spans"]), len(got["otel"]["metrics"])] == [1, 1, 2]

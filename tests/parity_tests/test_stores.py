@@ -55,10 +55,17 @@ def probe(build):
     ms = MetadataStore(mcfg)
     rs = RecordStore(StoreConfig(root_path=ws / "records"))
     arts = ArtifactStore(VaultConfig(root_path=ws / "artifacts"))
-    manifest = ArtifactManifest(artifact_ref="artifact:svc.base.model", artifact_kind="checkpoint",
-                                created_at="2025-03-01T11:00:00Z", producer_ref="tests",
-                                run_ref="run:svc.base", location_ref="vault://model")
-    receipt = arts.put_artifact_from_stream(manifest, io.BytesIO(b"weights" * 100), source_name="model.bin")
+    manifest = ArtifactManifest(
+        artifact_ref="artifact:svc.base.model",
+        artifact_kind="checkpoint",
+        created_at="2025-03-01T11:00:00Z",
+        producer_ref="tests",
+        run_ref="run:svc.base",
+        location_ref="vault://model",
+    )
+    receipt = arts.put_artifact_from_stream(
+        manifest, io.BytesIO(b"weights" * 100), source_name="model.bin"
+    )
     try:
         with open_artifact(arts, "artifact:svc.base.model") as fh:
             body = len(fh.read())
@@ -74,21 +81,42 @@ def probe(build):
     out = {
         "standalone_runs": [r.name for r in ms.runs.list_runs()],
         "facade_runs": facade_runs,
-        "standalone_stages": [s.stage_name for s in ms.stages.list_stage_executions("run:svc.tuned")],
+        "standalone_stages": [
+            s.stage_name for s in ms.stages.list_stage_executions("run:svc.tuned")
+        ],
         "standalone_records": [str(s.record.envelope.record_ref) for s in rs.scan()],
         "facade_records": facade_records,
-        "tuned_records": [str(s.record.envelope.record_ref)
-                          for s in rs.scan(ScanFilter(run_ref="run:svc.tuned"))],
+        "tuned_records": [
+            str(s.record.envelope.record_ref) for s in rs.scan(ScanFilter(run_ref="run:svc.tuned"))
+        ],
         "stream_bytes": receipt.bytes_written,
         "stream_body": body,
-        "sweep": (len(sweep.verification_records), list(sweep.missing_refs), list(sweep.drifted_refs)),
-        "retention": ([c.artifact_ref for c in retention.keep], [c.artifact_ref for c in retention.review]),
-        "inspection": (inspection.exists, inspection.current_version, inspection.target_version,
-                       inspection.requires_migration, inspection.supported),
-        "plan": (plan.current_version, plan.target_version, len(plan.steps), plan.requires_migration),
+        "sweep": (
+            len(sweep.verification_records),
+            list(sweep.missing_refs),
+            list(sweep.drifted_refs),
+        ),
+        "retention": (
+            [c.artifact_ref for c in retention.keep],
+            [c.artifact_ref for c in retention.review],
+        ),
+        "inspection": (
+            inspection.exists,
+            inspection.current_version,
+            inspection.target_version,
+            inspection.requires_migration,
+            inspection.supported,
+        ),
+        "plan": (
+            plan.current_version,
+            plan.target_version,
+            len(plan.steps),
+            plan.requires_migration,
+        ),
         "dry_run": (dry.dry_run, dry.changed, list(dry.warnings)),
-        "schema_version": ms.get_store_schema_version() if hasattr(ms, "get_store_schema_version")
-                          else ms._backend.get_store_schema_version(),
+        "schema_version": ms.get_store_schema_version()
+        if hasattr(ms, "get_store_schema_version")
+        else ms._backend.get_store_schema_version(),
         "repairs_clean": (lambda p: (p.ok, len(p.candidates)))(plan_repairs(ms.check_integrity())),
         "record_integrity": (integrity.healthy, str(integrity.state.value)),
         "rebuilt": rebuilt.success,
@@ -119,8 +147,9 @@ def test_standalone_writes_are_seen_by_a_contexta(tmp_path: Path) -> None:
 
     ws = tmp_path / ".contexta"
     store = MetadataStore(MetadataStoreConfig(database_path=ws / "metadata" / "ledger.db"))
-    store.projects.put_project(Project(project_ref="project:solo", name="solo",
-                                       created_at="2025-01-01T00:00:00Z"))
+    store.projects.put_project(
+        Project(project_ref="project:solo", name="solo", created_at="2025-01-01T00:00:00Z")
+    )
     store.close()
     assert Contexta(workspace=str(ws)).list_projects() == ("solo",)
     assert (ws / "ledger").is_dir() and not (ws / "metadata" / "ledger.db").exists()

@@ -80,7 +80,8 @@ PROBES: dict[str, Callable[[], Any]] = {
     "core_ref_sample5": lambda: str(validate_core_stable_ref(StableRef("sample", "p.r.s.b.x"))),
     "ref_kind_ok": lambda: str(validate_stable_ref_kind(StableRef("run", "p.r"), ("run", "stage"))),
     "ref_kind_bad": lambda: validate_stable_ref_kind(
-        StableRef("run", "p.r"), "stage", field_name="stage_ref"),
+        StableRef("run", "p.r"), "stage", field_name="stage_ref"
+    ),
     "ref_field_ok": lambda: str(validate_stable_ref_field(StableRef("run", "p.r"), "subject_ref")),
     "ref_field_unknown": lambda: validate_stable_ref_field(StableRef("run", "p.r"), "nope"),
     "ref_field_shape": lambda: validate_stable_ref_field(StableRef("run", "p"), "run_ref"),
@@ -121,9 +122,15 @@ def test_blank_ref_kind_message_says_blank(kind: str) -> None:
 
 
 @pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
-@pytest.mark.parametrize("wrap", [
-    lambda v: {"value": v}, lambda v: [1.0, v], lambda v: {"a": {"b": [v]}}, lambda v: v,
-])
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda v: {"value": v},
+        lambda v: [1.0, v],
+        lambda v: {"a": {"b": [v]}},
+        lambda v: v,
+    ],
+)
 def test_non_finite_floats_anywhere_raise_serialization_error(
     value: float, wrap: Callable[[float], Any]
 ) -> None:
@@ -171,18 +178,19 @@ def test_result_model_fields_and_defaults_are_1_0s(model: type) -> None:
     assert ours == expected
 
 
-
 def test_result_models_built_from_required_fields_equal_1_0s() -> None:
     built = {
         "RunRecord": RunRecord("run:p.r", "p", "r", "open"),
         "ObservationRecord": ObservationRecord(
-            "record:p.r.x", "run:p.r", None, "metric", "acc", "2025-01-01T00:00:00Z"),
+            "record:p.r.x", "run:p.r", None, "metric", "acc", "2025-01-01T00:00:00Z"
+        ),
         "ArtifactRecord": ArtifactRecord("artifact:p.r.m", "run:p.r", None, "checkpoint"),
     }
     for name, obj in built.items():
         flat = {
             f.name: dict(getattr(obj, f.name))
-            if f.name in ("payload", "tags", "metadata", "attributes") else getattr(obj, f.name)
+            if f.name in ("payload", "tags", "metadata", "attributes")
+            else getattr(obj, f.name)
             for f in dataclasses.fields(obj)
         }
         assert flat == C10_RESULT_MINIMAL[name], name
@@ -190,26 +198,44 @@ def test_result_models_built_from_required_fields_equal_1_0s() -> None:
 
 # ---------------------------------------------------------------- buffered receipts
 
+
 def _metric(i: int) -> MetricRecord:
     at = "2025-01-01T00:00:01Z"
     return MetricRecord(
         envelope=RecordEnvelope(
-            record_ref=f"record:p.r.m{i}", record_type="metric", recorded_at=at, observed_at=at,
-            producer_ref="tests", run_ref="run:p.r", completeness_marker="complete",
-            degradation_marker="none"),
+            record_ref=f"record:p.r.m{i}",
+            record_type="metric",
+            recorded_at=at,
+            observed_at=at,
+            producer_ref="tests",
+            run_ref="run:p.r",
+            completeness_marker="complete",
+            degradation_marker="none",
+        ),
         payload=MetricPayload(metric_key="acc", value=float(i), value_type="float64"),
     )
 
 
 @pytest.fixture()
 def ctx(tmp_path: Path) -> Any:
-    ctx = Contexta(config=UnifiedConfig(
-        project_name="p", workspace=WorkspaceConfig(root_path=str(tmp_path / ".contexta"))))
+    ctx = Contexta(
+        config=UnifiedConfig(
+            project_name="p", workspace=WorkspaceConfig(root_path=str(tmp_path / ".contexta"))
+        )
+    )
     store = ctx.metadata_store
-    store.projects.put_project(Project(project_ref="project:p", name="p",
-                                       created_at="2025-01-01T00:00:00Z"))
-    store.runs.put_run(Run(run_ref="run:p.r", project_ref="project:p", name="r", status="open",
-                           started_at="2025-01-01T00:00:00Z"))
+    store.projects.put_project(
+        Project(project_ref="project:p", name="p", created_at="2025-01-01T00:00:00Z")
+    )
+    store.runs.put_run(
+        Run(
+            run_ref="run:p.r",
+            project_ref="project:p",
+            name="r",
+            status="open",
+            started_at="2025-01-01T00:00:00Z",
+        )
+    )
     yield ctx
     ctx.close()
 
@@ -240,6 +266,7 @@ def test_reading_a_receipt_sequence_commits_nothing_twice(ctx: Any) -> None:
 
 
 # ---------------------------------------------------------------- CLI runs JSON
+
 
 def test_cli_runs_json_is_an_object_with_runs(ctx: Any, tmp_path: Path) -> None:
     ctx.flush()

@@ -74,7 +74,8 @@ def test_deep_paths_work_in_a_fresh_interpreter_without_importing_contexta_first
         "assert 'contexta.interpretation.trends' not in sys.modules\n"
         "print(RUN_STAGE_STATUSES)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "('open', 'completed', 'failed', 'cancelled')"

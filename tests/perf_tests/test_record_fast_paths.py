@@ -27,22 +27,26 @@ from contexta.events import record_event
 from contexta.store.records import AppendResult, DurabilityStatus, _canonical_micros, _receipt
 
 BASE = datetime(2025, 1, 1, tzinfo=UTC)
-SETTINGS = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 segment = st.from_regex(r"[a-z][a-z0-9-]{0,6}", fullmatch=True)
 keys = st.lists(segment, min_size=1, max_size=3).map(".".join)
-values = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-2**53, 2**53))
+values = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-(2**53), 2**53))
 units = st.one_of(st.none(), st.sampled_from(["ms", "nats", "%"]))
 scopes = st.sampled_from(["step", "run", "stage", "slice"])
 steps = st.one_of(st.none(), st.integers(-10, 10**9))
-tags = st.one_of(st.none(), st.dictionaries(st.sampled_from(["phase", "device"]),
-                                            st.sampled_from(["warm", "gpu0"]), max_size=2))
+tags = st.one_of(
+    st.none(),
+    st.dictionaries(
+        st.sampled_from(["phase", "device"]), st.sampled_from(["warm", "gpu0"]), max_size=2
+    ),
+)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1)),
-       st.booleans())
+@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1)), st.booleans())
 def test_canonical_micros_equals_timestamp_micros(when: datetime, whole: bool) -> None:
     if whole:
         when = when.replace(microsecond=0)
@@ -52,8 +56,9 @@ def test_canonical_micros_equals_timestamp_micros(when: datetime, whole: bool) -
 
 
 def open_ctx(root: Path) -> Contexta:
-    return Contexta(config=UnifiedConfig(project_name="p",
-                                         workspace=WorkspaceConfig(root_path=root)))
+    return Contexta(
+        config=UnifiedConfig(project_name="p", workspace=WorkspaceConfig(root_path=root))
+    )
 
 
 def spy_on_writes(ctx: Contexta) -> list[Any]:
@@ -71,8 +76,15 @@ def spy_on_writes(ctx: Contexta) -> list[Any]:
     return written
 
 
-def plain_metric(built: MetricRecord, key: str, value: Any, unit: str | None, scope: str,
-                 tag_map: dict[str, str] | None, step: int | None) -> MetricRecord:
+def plain_metric(
+    built: MetricRecord,
+    key: str,
+    value: Any,
+    unit: str | None,
+    scope: str,
+    tag_map: dict[str, str] | None,
+    step: int | None,
+) -> MetricRecord:
     """The record the contract constructors build for this emission (times and ref taken from
     ``built``, the only parts that depend on the clock and the counter)."""
     env = built.envelope
@@ -81,28 +93,43 @@ def plain_metric(built: MetricRecord, key: str, value: Any, unit: str | None, sc
         merged["step"] = str(step)
     return MetricRecord(
         envelope=RecordEnvelope(
-            record_ref=str(env.record_ref), record_type="metric", recorded_at=env.recorded_at,
-            observed_at=env.observed_at, producer_ref=env.producer_ref, run_ref=str(env.run_ref),
-            stage_execution_ref=str(env.stage_execution_ref)),
+            record_ref=str(env.record_ref),
+            record_type="metric",
+            recorded_at=env.recorded_at,
+            observed_at=env.observed_at,
+            producer_ref=env.producer_ref,
+            run_ref=str(env.run_ref),
+            stage_execution_ref=str(env.stage_execution_ref),
+        ),
         payload=MetricPayload(
-            metric_key=key, value=value, value_type="int" if type(value) is int else "float",
-            unit=unit, aggregation_scope=scope, subject_ref=str(env.stage_execution_ref),
-            tags=merged or None, summary_basis="raw_observation"))
+            metric_key=key,
+            value=value,
+            value_type="int" if type(value) is int else "float",
+            unit=unit,
+            aggregation_scope=scope,
+            subject_ref=str(env.stage_execution_ref),
+            tags=merged or None,
+            summary_basis="raw_observation",
+        ),
+    )
 
 
 @SETTINGS
-@given(emissions=st.lists(st.tuples(keys, values, units, scopes, tags, steps), min_size=1,
-                          max_size=6))
-def test_scope_metric_stores_what_the_plain_path_would(tmp_path_factory: Any,
-                                                       emissions: list[Any]) -> None:
+@given(
+    emissions=st.lists(st.tuples(keys, values, units, scopes, tags, steps), min_size=1, max_size=6)
+)
+def test_scope_metric_stores_what_the_plain_path_would(
+    tmp_path_factory: Any, emissions: list[Any]
+) -> None:
     ctx = open_ctx(tmp_path_factory.mktemp("ws"))
     written = spy_on_writes(ctx)
     with ctx.run("fit") as run:
         stage = run.stage("train")
         for key, value, unit, scope, tag_map, step in emissions:
             before = len(written)
-            result = stage.metric(key, value, unit=unit, aggregation_scope=scope, tags=tag_map,
-                                  step=step)
+            result = stage.metric(
+                key, value, unit=unit, aggregation_scope=scope, tags=tag_map, step=step
+            )
             assert result.status.value == "SUCCESS"
             record = result.payload
             expected = plain_metric(record, key, value, unit, scope, tag_map, step)
@@ -113,10 +140,15 @@ def test_scope_metric_stores_what_the_plain_path_would(tmp_path_factory: Any,
             assert event.valid_time == timestamp_micros(record.envelope.observed_at)
             assert decode(MetricRecord, event.body) == expected
             metadata = dict(result.metadata)
-            assert metadata.pop("durability") in (DurabilityStatus.ACCEPTED,
-                                                  DurabilityStatus.FLUSHED)
-            assert metadata == {"service": "metric", "record_ref": str(record.envelope.record_ref),
-                                "record_type": "metric"}
+            assert metadata.pop("durability") in (
+                DurabilityStatus.ACCEPTED,
+                DurabilityStatus.FLUSHED,
+            )
+            assert metadata == {
+                "service": "metric",
+                "record_ref": str(record.envelope.record_ref),
+                "record_type": "metric",
+            }
     stored = [s.record for s in ctx.record_store.scan()]
     assert len(stored) == len(emissions)
     ctx.close()
@@ -133,8 +165,10 @@ def test_scope_metrics_keep_the_append_rules(tmp_path: Path) -> None:
             first = run.stage("train").metric("loss", 0.5, step=1).payload
         again = ctx.record_store.append(first)
         assert again.accepted_count == 1 and not again.rejected
-        changed = MetricRecord(envelope=first.envelope, payload=MetricPayload(
-            metric_key="loss", value=0.25, value_type="float"))
+        changed = MetricRecord(
+            envelope=first.envelope,
+            payload=MetricPayload(metric_key="loss", value=0.25, value_type="float"),
+        )
         conflict = ctx.record_store.append(changed)
         assert [r.code for r in conflict.rejected] == ["record_ref_conflict"]
         assert [s.record for s in ctx.record_store.scan()] == [first]
@@ -168,17 +202,25 @@ def test_scope_metrics_survive_a_reopen(tmp_path: Path) -> None:
 def record(n: int, value: float, *, run: str = "r1") -> MetricRecord:
     at = (BASE + timedelta(seconds=n)).replace(tzinfo=None).isoformat() + "Z"
     return MetricRecord(
-        envelope=RecordEnvelope(record_ref=f"record:p.{run}.m{n}", record_type="metric",
-                                recorded_at=at, observed_at=at, producer_ref="bench",
-                                run_ref=f"run:p.{run}"),
-        payload=MetricPayload(metric_key="loss", value=value, value_type="float64"))
+        envelope=RecordEnvelope(
+            record_ref=f"record:p.{run}.m{n}",
+            record_type="metric",
+            recorded_at=at,
+            observed_at=at,
+            producer_ref="bench",
+            run_ref=f"run:p.{run}",
+        ),
+        payload=MetricPayload(metric_key="loss", value=value, value_type="float64"),
+    )
 
 
 # a pool of records: some share a ref with different content, one is not a record at all
 POOL: list[Any] = [record(n % 6, float(n // 6)) for n in range(12)] + ["not a record"]
 
 
-def model_append(stored: dict[str, Any], batch: list[Any]) -> tuple[list[str], list[tuple[int, str]]]:
+def model_append(
+    stored: dict[str, Any], batch: list[Any]
+) -> tuple[list[str], list[tuple[int, str]]]:
     """The append rules, simply: (accepted refs, (index, code) of the rejected)."""
     accepted: list[str] = []
     written: list[str] = []
@@ -200,13 +242,17 @@ def model_append(stored: dict[str, Any], batch: list[Any]) -> tuple[list[str], l
 
 
 @SETTINGS
-@given(batches=st.lists(st.lists(st.sampled_from(POOL), max_size=8), min_size=1, max_size=4),
-       single=st.booleans())
-def test_append_many_follows_the_simple_rules(tmp_path_factory: Any, batches: list[list[Any]],
-                                              single: bool) -> None:
+@given(
+    batches=st.lists(st.lists(st.sampled_from(POOL), max_size=8), min_size=1, max_size=4),
+    single=st.booleans(),
+)
+def test_append_many_follows_the_simple_rules(
+    tmp_path_factory: Any, batches: list[list[Any]], single: bool
+) -> None:
     ctx = open_ctx(tmp_path_factory.mktemp("ws"))
     ctx.metadata_store.projects.put_project(
-        Project(project_ref="project:p", name="p", created_at="2025-01-01T00:00:00Z"))
+        Project(project_ref="project:p", name="p", created_at="2025-01-01T00:00:00Z")
+    )
     stored: dict[str, Any] = {}
     for batch in batches:
         want_accepted, want_rejected = model_append(stored, batch)
@@ -230,13 +276,27 @@ def test_lazy_receipts_equal_eager_ones(tmp_path: Path) -> None:
     clone = copy.copy(result)
     revived = pickle.loads(pickle.dumps(result))
     eager = AppendResult(
-        accepted=tuple(_receipt(r.sequence, r.segment_id, r.offset, r.record_ref, r.record_type,
-                                r.run_ref, r.durability_status) for r in result.accepted),
-        rejected=result.rejected, durability_status=result.durability_status,
-        durable_count=result.durable_count)
+        accepted=tuple(
+            _receipt(
+                r.sequence,
+                r.segment_id,
+                r.offset,
+                r.record_ref,
+                r.record_type,
+                r.run_ref,
+                r.durability_status,
+            )
+            for r in result.accepted
+        ),
+        rejected=result.rejected,
+        durability_status=result.durability_status,
+        durable_count=result.durable_count,
+    )
     assert result == eager and repr(result) == repr(eager)
     assert clone == eager and revived == eager
     assert [r.record_ref for r in result.accepted] == [
-        *(str(r.envelope.record_ref) for r in records[1:]), "record:p.r1.m0"]
+        *(str(r.envelope.record_ref) for r in records[1:]),
+        "record:p.r1.m0",
+    ]
     assert result.accepted[-1].sequence is None  # the duplicate: nothing written
     ctx.close()

@@ -48,11 +48,16 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
-def make_record(run: str, n: int, rtype: str, at: str, stage: str | None, value: float,
-                correlated: bool = False):
+def make_record(
+    run: str, n: int, rtype: str, at: str, stage: str | None, value: float, correlated: bool = False
+):
     env = RecordEnvelope(
-        record_ref=f"record:{run[4:]}.x{n}", record_type=rtype, recorded_at=at, observed_at=at,
-        producer_ref="bench", run_ref=run,
+        record_ref=f"record:{run[4:]}.x{n}",
+        record_type=rtype,
+        recorded_at=at,
+        observed_at=at,
+        producer_ref="bench",
+        run_ref=run,
         stage_execution_ref=None if stage is None else f"stage:{run[4:]}.{stage}",
         degradation_marker="capture_gap" if rtype == "degraded" else "none",
         correlation_refs=CorrelationRefs(trace_id="t1") if correlated else CorrelationRefs(),
@@ -60,30 +65,65 @@ def make_record(run: str, n: int, rtype: str, at: str, stage: str | None, value:
     if rtype == "metric":
         tags = {"step": str(n)} if n % 2 else None
         number = int(value) if n % 5 == 0 else value
-        return MetricRecord(envelope=env, payload=MetricPayload(
-            metric_key="loss", value=number, value_type="float64", unit="u" if n % 3 else None,
-            tags=tags))
+        return MetricRecord(
+            envelope=env,
+            payload=MetricPayload(
+                metric_key="loss",
+                value=number,
+                value_type="float64",
+                unit="u" if n % 3 else None,
+                tags=tags,
+            ),
+        )
     if rtype == "event":
-        return StructuredEventRecord(envelope=env, payload=StructuredEventPayload(
-            event_key="data.check", level="info", message=f"ok {n}",
-            attributes={"n": n, "nested": {"list": [1, 2.5, "x"], "none": None}}))
+        return StructuredEventRecord(
+            envelope=env,
+            payload=StructuredEventPayload(
+                event_key="data.check",
+                level="info",
+                message=f"ok {n}",
+                attributes={"n": n, "nested": {"list": [1, 2.5, "x"], "none": None}},
+            ),
+        )
     if rtype == "span":
-        return TraceSpanRecord(envelope=env, payload=TraceSpanPayload(
-            span_id="s", trace_id="t", parent_span_id=None, span_name="fwd", started_at=at,
-            ended_at=iso(datetime.fromisoformat(at[:-1]).replace(tzinfo=UTC)
-                         + timedelta(milliseconds=n)),
-            status="ok", span_kind="operation", linked_refs=("run:p.r0", "stage:p.r0.train")))
-    return DegradedRecord(envelope=env, payload=DegradedPayload(
-        issue_key="capture.gap", category="capture", severity="warning", summary=f"gap {n}"))
+        return TraceSpanRecord(
+            envelope=env,
+            payload=TraceSpanPayload(
+                span_id="s",
+                trace_id="t",
+                parent_span_id=None,
+                span_name="fwd",
+                started_at=at,
+                ended_at=iso(
+                    datetime.fromisoformat(at[:-1]).replace(tzinfo=UTC) + timedelta(milliseconds=n)
+                ),
+                status="ok",
+                span_kind="operation",
+                linked_refs=("run:p.r0", "stage:p.r0.train"),
+            ),
+        )
+    return DegradedRecord(
+        envelope=env,
+        payload=DegradedPayload(
+            issue_key="capture.gap", category="capture", severity="warning", summary=f"gap {n}"
+        ),
+    )
 
 
-moments = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1),
-                       timezones=st.just(UTC))
+moments = st.datetimes(
+    min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+)
 
 
 @settings(max_examples=80, deadline=None)
-@given(moments, st.sampled_from(KINDS), st.sampled_from([None, "train"]),
-       st.floats(-1e9, 1e9, allow_nan=False), st.integers(0, 10_000), st.booleans())
+@given(
+    moments,
+    st.sampled_from(KINDS),
+    st.sampled_from([None, "train"]),
+    st.floats(-1e9, 1e9, allow_nan=False),
+    st.integers(0, 10_000),
+    st.booleans(),
+)
 def test_stored_decode_gives_the_contract_views(when, rtype, stage, value, n, correlated) -> None:
     record = make_record("run:p.r1", n, rtype, iso(when), stage, value, correlated)
     kind = KIND_OF[type(record)]
@@ -97,14 +137,30 @@ def test_stored_decode_gives_the_contract_views(when, rtype, stage, value, n, co
 
 def test_stored_decode_of_entities_gives_their_dicts() -> None:
     models = [
-        Run(run_ref="run:p.r1", project_ref="project:p", name="r1", status="completed",
-            started_at="2025-01-01T00:00:00Z", ended_at="2025-01-01T01:00:00Z"),
-        StageExecution(stage_execution_ref="stage:p.r1.train", run_ref="run:p.r1",
-                       stage_name="train", status="open", started_at="2025-01-01T00:00:00Z"),
-        ArtifactManifest(artifact_ref="artifact:p.r1.model", artifact_kind="checkpoint",
-                         created_at="2025-01-01T00:00:00Z", producer_ref="bench",
-                         run_ref="run:p.r1", location_ref="file:///m.bin",
-                         attributes={"k": "v"}),
+        Run(
+            run_ref="run:p.r1",
+            project_ref="project:p",
+            name="r1",
+            status="completed",
+            started_at="2025-01-01T00:00:00Z",
+            ended_at="2025-01-01T01:00:00Z",
+        ),
+        StageExecution(
+            stage_execution_ref="stage:p.r1.train",
+            run_ref="run:p.r1",
+            stage_name="train",
+            status="open",
+            started_at="2025-01-01T00:00:00Z",
+        ),
+        ArtifactManifest(
+            artifact_ref="artifact:p.r1.model",
+            artifact_kind="checkpoint",
+            created_at="2025-01-01T00:00:00Z",
+            producer_ref="bench",
+            run_ref="run:p.r1",
+            location_ref="file:///m.bin",
+            attributes={"k": "v"},
+        ),
     ]
     for model in models:
         kind = KIND_OF[type(model)]
@@ -169,30 +225,55 @@ def test_odd_and_corrupt_bodies_behave_as_through_the_contract(rtype: str) -> No
 
 
 def _workspace(tmp_path: Path) -> Contexta:
-    return Contexta(config=UnifiedConfig(project_name="p",
-                                         workspace=WorkspaceConfig(root_path=tmp_path / "ws")))
+    return Contexta(
+        config=UnifiedConfig(project_name="p", workspace=WorkspaceConfig(root_path=tmp_path / "ws"))
+    )
 
 
 def _fill(ctx: Contexta, runs: int, per_run: int) -> None:
     store = ctx.metadata_store
-    store.projects.put_project(Project(project_ref="project:p", name="p",
-                                       created_at="2024-12-31T00:00:00Z"))
+    store.projects.put_project(
+        Project(project_ref="project:p", name="p", created_at="2024-12-31T00:00:00Z")
+    )
     n = 0
     for i in range(runs):
         run = f"run:p.r{i}"
         start = BASE + timedelta(minutes=(i * 7) % 5)  # ties on started_at
-        store.runs.put_run(Run(run_ref=run, project_ref="project:p", name=f"r{i}",
-                               status="open", started_at=iso(start)))
+        store.runs.put_run(
+            Run(
+                run_ref=run,
+                project_ref="project:p",
+                name=f"r{i}",
+                status="open",
+                started_at=iso(start),
+            )
+        )
         for order, name in enumerate(("train", "evaluate")):
-            store.stages.put_stage_execution(StageExecution(
-                stage_execution_ref=f"stage:p.r{i}.{name}", run_ref=run, stage_name=name,
-                status="open", started_at=iso(start), order_index=order))
+            store.stages.put_stage_execution(
+                StageExecution(
+                    stage_execution_ref=f"stage:p.r{i}.{name}",
+                    run_ref=run,
+                    stage_name=name,
+                    status="open",
+                    started_at=iso(start),
+                    order_index=order,
+                )
+            )
         records = []
         for k in range(per_run):
             n += 1
             stage = (None, "train", "evaluate")[k % 3]
-            records.append(make_record(run, n, KINDS[k % 4], iso(start + timedelta(seconds=k)),
-                                       stage, float(k) / 3, correlated=k % 5 == 0))
+            records.append(
+                make_record(
+                    run,
+                    n,
+                    KINDS[k % 4],
+                    iso(start + timedelta(seconds=k)),
+                    stage,
+                    float(k) / 3,
+                    correlated=k % 5 == 0,
+                )
+            )
         ctx.record_store.append_many(records)
         ctx.record_store.append_many(records[:2])  # identical re-appends add no copy
         if i % 2:
@@ -214,13 +295,28 @@ def test_snapshots_lists_and_comparisons_equal_the_reference(tmp_path: Path) -> 
     moment = ws.head().tx_time
     # later facts: a new project and run, a new run version, more records
     store = ctx.metadata_store
-    store.projects.put_project(Project(project_ref="project:a", name="a",
-                                       created_at="2024-12-31T00:00:00Z"))
-    store.runs.put_run(Run(run_ref="run:a.x", project_ref="project:a", name="x",
-                           status="open", started_at=iso(BASE)))
-    store.runs.put_run(Run(run_ref="run:p.r0", project_ref="project:p", name="r0 again",
-                           status="completed", started_at=iso(BASE + timedelta(hours=1)),
-                           ended_at=iso(BASE + timedelta(hours=2))))
+    store.projects.put_project(
+        Project(project_ref="project:a", name="a", created_at="2024-12-31T00:00:00Z")
+    )
+    store.runs.put_run(
+        Run(
+            run_ref="run:a.x",
+            project_ref="project:a",
+            name="x",
+            status="open",
+            started_at=iso(BASE),
+        )
+    )
+    store.runs.put_run(
+        Run(
+            run_ref="run:p.r0",
+            project_ref="project:p",
+            name="r0 again",
+            status="completed",
+            started_at=iso(BASE + timedelta(hours=1)),
+            ended_at=iso(BASE + timedelta(hours=2)),
+        )
+    )
     ctx.record_store.append(make_record("run:p.r0", 999, "event", iso(BASE), None, 0.0))
     for name in (None, "a", "p", " p ", "missing", "project:a"):
         assert fast.list_runs(name) == reference.list_runs(name), name
@@ -237,13 +333,21 @@ def test_list_runs_answer_is_reused_only_while_nothing_changed(tmp_path: Path) -
     _fill(ctx, runs=3, per_run=1)
     first = ctx.list_runs()
     assert ctx.list_runs() is first  # unchanged: the kept answer
-    ctx.metadata_store.runs.put_run(Run(run_ref="run:p.late", project_ref="project:p",
-                                        name="late", status="open", started_at=iso(BASE)))
+    ctx.metadata_store.runs.put_run(
+        Run(
+            run_ref="run:p.late",
+            project_ref="project:p",
+            name="late",
+            status="open",
+            started_at=iso(BASE),
+        )
+    )
     grown = ctx.list_runs()
     assert grown == QueryService(ctx._workspace, ctx.config).list_runs() and len(grown) == 4
     assert {id(r) for r in first} < {id(r) for r in grown}  # the older runs' records reused
-    ctx.metadata_store.projects.put_project(Project(project_ref="project:p", name="renamed",
-                                                    created_at="2024-12-31T00:00:00Z"))
+    ctx.metadata_store.projects.put_project(
+        Project(project_ref="project:p", name="renamed", created_at="2024-12-31T00:00:00Z")
+    )
     renamed = ctx.list_runs()
     assert renamed is not first and {r.project_name for r in renamed} == {"renamed"}
     assert renamed == QueryService(ctx._workspace, ctx.config).list_runs()
@@ -257,20 +361,39 @@ def test_bodies_are_read_in_row_order_across_batches(tmp_path: Path) -> None:
     rows = ws.table("records")
     order = [7, 0, 19, 3, 3, 12]
     picked = rows.take(order)
-    assert len(set(zip(picked.column("segment").to_pylist(),
-                       picked.column("batch_offset").to_pylist(), strict=True))) > 1
+    assert (
+        len(
+            set(
+                zip(
+                    picked.column("segment").to_pylist(),
+                    picked.column("batch_offset").to_pylist(),
+                    strict=True,
+                )
+            )
+        )
+        > 1
+    )
     bodies = ws.bodies(picked)
-    assert [decode_body(k, b) for k, b in zip(picked.column("kind").to_pylist(), bodies,
-                                              strict=True)] == ws.fetch(picked)
+    assert [
+        decode_body(k, b) for k, b in zip(picked.column("kind").to_pylist(), bodies, strict=True)
+    ] == ws.fetch(picked)
     ctx.close()
 
 
 def test_importing_contexta_loads_no_query_code_it_does_not_need() -> None:
-    lazy = ["contexta.interpretation.entities", "contexta.interpretation.diagnostics",
-            "contexta.interpretation.lineage", "contexta.interpretation.provenance",
-            "contexta.interpretation.trends", "contexta.interpretation.alerts",
-            "contexta.interpretation.reporting", "contexta.interpretation.queries",
-            "contexta.store.records", "contexta.store.metadata", "contexta.capture"]
+    lazy = [
+        "contexta.interpretation.entities",
+        "contexta.interpretation.diagnostics",
+        "contexta.interpretation.lineage",
+        "contexta.interpretation.provenance",
+        "contexta.interpretation.trends",
+        "contexta.interpretation.alerts",
+        "contexta.interpretation.reporting",
+        "contexta.interpretation.queries",
+        "contexta.store.records",
+        "contexta.store.metadata",
+        "contexta.capture",
+    ]
     script = (
         "import json, sys\n"
         "import contexta\n"
@@ -281,6 +404,7 @@ def test_importing_contexta_loads_no_query_code_it_does_not_need() -> None:
         "from contexta.interpretation import AlertRule, LineageService, QueryService, RunRecord\n"
         "print(json.dumps({'loaded': loaded, 'missing': names}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
     assert json.loads(done.stdout) == {"loaded": [], "missing": []}

@@ -12,9 +12,21 @@ from projections import ALL_PROJECTIONS
 from projections.base import batch_kinds
 from projections.query import first_per, latest_per, value_per
 
-KINDS = ["project.put", "run.put", "stage.put", "record.metric", "record.event", "record.span",
-         "record.degraded", "run.quarantine", "run.release", "artifact.put", "relation.put",
-         "batch.put", "unknown.kind"]
+KINDS = [
+    "project.put",
+    "run.put",
+    "stage.put",
+    "record.metric",
+    "record.event",
+    "record.span",
+    "record.degraded",
+    "run.quarantine",
+    "run.release",
+    "artifact.put",
+    "relation.put",
+    "batch.put",
+    "unknown.kind",
+]
 SETTINGS = settings(max_examples=40, deadline=None)
 
 
@@ -38,9 +50,12 @@ def batch_of(kinds: list[str], first_seq: int = 1) -> pa.RecordBatch:
         "batch_offset": [0] * n,
         "row": list(range(n)),
     }
-    fields = list(EVENT_SCHEMA) + [pa.field("segment", pa.int32(), nullable=False),
-                                   pa.field("batch_offset", pa.int64(), nullable=False),
-                                   pa.field("row", pa.int32(), nullable=False)]
+    fields = [
+        *list(EVENT_SCHEMA),
+        pa.field("segment", pa.int32(), nullable=False),
+        pa.field("batch_offset", pa.int64(), nullable=False),
+        pa.field("row", pa.int32(), nullable=False),
+    ]
     return pa.RecordBatch.from_pydict(rows, schema=pa.schema(fields))
 
 
@@ -80,12 +95,16 @@ def test_batch_kinds_are_the_distinct_kinds_in_first_seen_order(kinds: list[str]
 
 
 @SETTINGS
-@given(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "run:x", "é"])), max_size=60),
-       st.integers(0, 5), st.integers(0, 100))
+@given(
+    st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "run:x", "é"])), max_size=60),
+    st.integers(0, 5),
+    st.integers(0, 100),
+)
 def test_group_rows_equals_the_plain_loop(values: list, cut: int, base: int) -> None:
     cut = min(cut, len(values))
-    chunked = pa.chunked_array([pa.array(values[:cut], pa.string()),
-                                pa.array(values[cut:], pa.string())])
+    chunked = pa.chunked_array(
+        [pa.array(values[:cut], pa.string()), pa.array(values[cut:], pa.string())]
+    )
     got: dict = {"a": [-1]}  # extends what is there, after it
     group_rows(chunked, base, got)
     expected: dict = {"a": [-1]}
@@ -95,22 +114,26 @@ def test_group_rows_equals_the_plain_loop(values: list, cut: int, base: int) -> 
 
 
 metric_rows = st.lists(
-    st.tuples(st.sampled_from(["run:p.a", "run:p.b", "run:p.c"]),
-              st.sampled_from(["ref:1", "ref:2", "ref:3", "ref:4"]),
-              st.floats(-1e6, 1e6, allow_nan=False),
-              st.integers(0, 5)),
+    st.tuples(
+        st.sampled_from(["run:p.a", "run:p.b", "run:p.c"]),
+        st.sampled_from(["ref:1", "ref:2", "ref:3", "ref:4"]),
+        st.floats(-1e6, 1e6, allow_nan=False),
+        st.integers(0, 5),
+    ),
     max_size=30,
 )
 
 
 def metric_table(rows: list[tuple]) -> pa.Table:
-    return pa.table({
-        "seq": pa.array(range(1, len(rows) + 1), pa.int64()),
-        "run_ref": pa.array([r[0] for r in rows], pa.string()),
-        "ref": pa.array([r[1] for r in rows], pa.string()),
-        "value": pa.array([r[2] for r in rows], pa.float64()),
-        "valid_time": pa.array([r[3] for r in rows], pa.timestamp("us", tz="UTC")),
-    })
+    return pa.table(
+        {
+            "seq": pa.array(range(1, len(rows) + 1), pa.int64()),
+            "run_ref": pa.array([r[0] for r in rows], pa.string()),
+            "ref": pa.array([r[1] for r in rows], pa.string()),
+            "value": pa.array([r[2] for r in rows], pa.float64()),
+            "valid_time": pa.array([r[3] for r in rows], pa.timestamp("us", tz="UTC")),
+        }
+    )
 
 
 @SETTINGS

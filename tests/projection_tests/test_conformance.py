@@ -14,17 +14,40 @@ from ledger import EVENT_SCHEMA, Ledger, PendingEvent
 from projections import ALL_PROJECTIONS, Projector
 from projections.engine import _with_locator
 
-KINDS = ["project.put", "run.put", "stage.put", "record.metric", "record.event", "record.span",
-         "run.quarantine", "run.release", "deployment.put", "artifact.put", "relation.put"]
+KINDS = [
+    "project.put",
+    "run.put",
+    "stage.put",
+    "record.metric",
+    "record.event",
+    "record.span",
+    "run.quarantine",
+    "run.release",
+    "deployment.put",
+    "artifact.put",
+    "relation.put",
+]
 
 
 def events(n: int, seed: int = 0) -> list[PendingEvent]:
     out = []
     for i in range(n):
         kind = KINDS[(i * 7 + seed) % len(KINDS)]
-        out.append(PendingEvent(kind, f"ref:{i % 13}", "project:p", f"run:p.r{i % 5}",
-                                f"stage:p.r{i % 5}.s{i % 2}", 1000 + i, f"k{i % 4}", float(i),
-                                i, "tester", f"b{i}".encode()))
+        out.append(
+            PendingEvent(
+                kind,
+                f"ref:{i % 13}",
+                "project:p",
+                f"run:p.r{i % 5}",
+                f"stage:p.r{i % 5}.s{i % 2}",
+                1000 + i,
+                f"k{i % 4}",
+                float(i),
+                i,
+                "tester",
+                f"b{i}".encode(),
+            )
+        )
     return out
 
 
@@ -134,4 +157,4 @@ def test_a_deleted_projection_folder_is_rebuilt_without_being_asked(tmp_path: Pa
     shutil.rmtree(tmp_path / "p" / "stage_metrics")
     again = Projector(ledger, tmp_path / "p")
     assert again.get("stage_metrics").table().equals(expected)
-    assert [s.note for s in again.status() if s.name == "stage_metrics"][0].startswith("rebuilt")
+    assert next(s.note for s in again.status() if s.name == "stage_metrics").startswith("rebuilt")

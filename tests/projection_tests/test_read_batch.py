@@ -37,13 +37,16 @@ def crc_counter(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 @SETTINGS
 @given(
-    commits=st.lists(st.lists(st.sampled_from(KINDS), min_size=1, max_size=60), min_size=1,
-                     max_size=10),
+    commits=st.lists(
+        st.lists(st.sampled_from(KINDS), min_size=1, max_size=60), min_size=1, max_size=10
+    ),
     roll_bytes=st.sampled_from([4_000, 10**9]),
     scanned=st.booleans(),
 )
 def test_every_batch_reads_back_equal_to_the_scan(
-    tmp_path_factory: pytest.TempPathFactory, commits: list[list[str]], roll_bytes: int,
+    tmp_path_factory: pytest.TempPathFactory,
+    commits: list[list[str]],
+    roll_bytes: int,
     scanned: bool,
 ) -> None:
     root = tmp_path_factory.mktemp("l")

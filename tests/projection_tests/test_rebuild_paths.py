@@ -27,17 +27,37 @@ from ledger.segment import SCHEMA_MESSAGE, iter_frames, scan_frames
 from projections import ALL_PROJECTIONS, Projector
 from projections.engine import _read_ahead, _with_locator
 
-KINDS = ["project.put", "run.put", "stage.put", "record.metric", "record.event", "record.span",
-         "run.quarantine", "run.release", "deployment.put", "artifact.put", "relation.put"]
+KINDS = [
+    "project.put",
+    "run.put",
+    "stage.put",
+    "record.metric",
+    "record.event",
+    "record.span",
+    "run.quarantine",
+    "run.release",
+    "deployment.put",
+    "artifact.put",
+    "relation.put",
+]
 SETTINGS = settings(max_examples=15, deadline=None)
 
 
 def pending(kinds: list[str], start: int) -> list[PendingEvent]:
     return [
-        PendingEvent(kind, f"ref:{(start + i) % 13}", "project:p", f"run:p.r{(start + i) % 5}",
-                     None if i % 4 == 0 else f"stage:p.r{(start + i) % 5}.s{i % 2}", 1000 + i,
-                     f"k{i % 4}", float(start + i), start + i, "tester",
-                     (f"body-{start + i}-" + "x" * (i % 50)).encode())
+        PendingEvent(
+            kind,
+            f"ref:{(start + i) % 13}",
+            "project:p",
+            f"run:p.r{(start + i) % 5}",
+            None if i % 4 == 0 else f"stage:p.r{(start + i) % 5}.s{i % 2}",
+            1000 + i,
+            f"k{i % 4}",
+            float(start + i),
+            start + i,
+            "tester",
+            (f"body-{start + i}-" + "x" * (i % 50)).encode(),
+        )
         for i, kind in enumerate(kinds)
     ]
 
@@ -130,9 +150,16 @@ def test_scan_frames_yields_what_iter_frames_yields(
     fast = list(scan_frames(buf, end, str(path)))
     assert len(fast) == len(simple) == 3
     for a, b in zip(fast, simple, strict=True):
-        assert (a.offset, a.length, a.first_seq, a.count, a.tx_time, a.prev_chain, a.chain,
-                a.seal_at) == (b.offset, b.length, b.first_seq, b.count, b.tx_time,
-                               b.prev_chain, b.chain, b.seal_at)
+        assert (
+            a.offset,
+            a.length,
+            a.first_seq,
+            a.count,
+            a.tx_time,
+            a.prev_chain,
+            a.chain,
+            a.seal_at,
+        ) == (b.offset, b.length, b.first_seq, b.count, b.tx_time, b.prev_chain, b.chain, b.seal_at)
         assert a.batch.equals(b.batch)
 
 
@@ -146,8 +173,7 @@ def test_compressed_and_plain_ledgers_fold_to_the_same_projections(
         ledger = write(tmp_path / label / "l", commits, roll_bytes=20_000)
         ledger.close()
         folded[label] = rebuilt(Ledger(tmp_path / label / "l"), tmp_path / label / "p", save=True)
-    sizes = {label: sum(s.size for s in list_segments(tmp_path / label / "l"))
-             for label in folded}
+    sizes = {label: sum(s.size for s in list_segments(tmp_path / label / "l")) for label in folded}
     assert sizes["compressed"] < sizes["plain"]  # the ledgers really differ
     for cls in ALL_PROJECTIONS:
         # commit times and where batches lie (segment, byte offset) differ; nothing else

@@ -14,9 +14,15 @@ def _table(sizes: list[int]) -> pa.Table:
     batches, start = [], 0
     for size in sizes:
         ids = list(range(start, start + size))
-        batches.append(pa.record_batch(
-            {"seq": pa.array(ids, pa.int64()), "ref": pa.array([f"r{i % 7}" for i in ids], pa.string()),
-             "value": pa.array([None if i % 5 == 0 else i / 3 for i in ids], pa.float64())}))
+        batches.append(
+            pa.record_batch(
+                {
+                    "seq": pa.array(ids, pa.int64()),
+                    "ref": pa.array([f"r{i % 7}" for i in ids], pa.string()),
+                    "value": pa.array([None if i % 5 == 0 else i / 3 for i in ids], pa.float64()),
+                }
+            )
+        )
         start += size
     schema = pa.schema([("seq", pa.int64()), ("ref", pa.string()), ("value", pa.float64())])
     return pa.Table.from_batches(batches, schema)

@@ -25,7 +25,11 @@ from contexta.contract import (
 from tests.conftest import SEED, run_cli, run_script
 
 P = "purchase-intent-model"
-WINDOW = {"project_name": P, "started_after": "2025-04-01T00:00:00Z", "started_before": "2025-04-21T23:59:59Z"}
+WINDOW = {
+    "project_name": P,
+    "started_after": "2025-04-01T00:00:00Z",
+    "started_before": "2025-04-21T23:59:59Z",
+}
 
 
 def open_seeded(seeded: Path) -> Contexta:
@@ -55,7 +59,12 @@ def test_tagging_and_quarantine_never_change_existing_bytes(seeded: Path) -> Non
 def test_tag_runs_selects_the_window_and_is_idempotent(seeded: Path) -> None:
     ctx = open_seeded(seeded)
     tagged = ctx.tag_runs("data.vendor-clamp", message="clamped", **WINDOW)
-    assert [t.rsplit(".", 1)[1] for t in tagged] == ["run-2025-04-03", "run-2025-04-08", "run-2025-04-14", "run-2025-04-21"]
+    assert [t.rsplit(".", 1)[1] for t in tagged] == [
+        "run-2025-04-03",
+        "run-2025-04-08",
+        "run-2025-04-14",
+        "run-2025-04-21",
+    ]
     events = sum(1 for _ in ctx.history())
     assert ctx.tag_runs("data.vendor-clamp", message="clamped", **WINDOW) == tagged
     assert sum(1 for _ in ctx.history()) == events
@@ -63,7 +72,12 @@ def test_tag_runs_selects_the_window_and_is_idempotent(seeded: Path) -> None:
     assert tag.model.envelope.observed_at == "2025-04-08T09:00:00Z"  # valid time in the past
     assert tag.tx_time > datetime(2025, 5, 1, tzinfo=UTC)  # recorded now
     assert ctx.runs_with_event("data.vendor-clamp") == tagged
-    only = ctx.tag_runs("data.other", message="m", run_ids=["run-2025-03-28", "run-2025-04-14"], started_before="2025-04-01T00:00:00Z")
+    only = ctx.tag_runs(
+        "data.other",
+        message="m",
+        run_ids=["run-2025-03-28", "run-2025-04-14"],
+        started_before="2025-04-01T00:00:00Z",
+    )
     assert only == ("run:purchase-intent-model.run-2025-03-28",)
 
 
@@ -72,8 +86,13 @@ def test_quarantined_runs_are_never_selected_unless_asked(seeded: Path) -> None:
     runs = [r.run_id for r in ctx.list_runs(P)]
     assert ctx.select_best_run(runs, "auc", stage_name="evaluate") == runs[0]
     ctx.quarantine_runs([runs[0]], reason="suspect")
-    assert ctx.select_best_run(runs, "auc", stage_name="evaluate") == "run:purchase-intent-model.run-2025-04-14"
-    assert ctx.select_best_run(runs, "auc", stage_name="evaluate", include_quarantined=True) == runs[0]
+    assert (
+        ctx.select_best_run(runs, "auc", stage_name="evaluate")
+        == "run:purchase-intent-model.run-2025-04-14"
+    )
+    assert (
+        ctx.select_best_run(runs, "auc", stage_name="evaluate", include_quarantined=True) == runs[0]
+    )
     ctx.quarantine_runs(runs, reason="all suspect")
     assert ctx.select_best_run(runs, "auc", stage_name="evaluate") is None
     assert ctx.quarantined_runs(P) == tuple(runs)
@@ -125,7 +144,11 @@ def test_bad_quality_input_raises_typed_errors(seeded: Path) -> None:
 def answers(view, runs: list[str]) -> tuple:
     listed = tuple((r.run_id, r.status) for r in view.list_runs(P))
     best = view.select_best_run(runs, "auc", stage_name="evaluate") if len(runs) >= 2 else None
-    low = view.select_best_run(runs, "auc", stage_name="evaluate", higher_is_better=False) if len(runs) >= 2 else None
+    low = (
+        view.select_best_run(runs, "auc", stage_name="evaluate", higher_is_better=False)
+        if len(runs) >= 2
+        else None
+    )
     snap = tuple((r.key, r.value) for r in view.get_run_snapshot(runs[0]).records) if runs else ()
     return listed, best, low, snap, view.quarantined_runs(), view.runs_with_event("data.flag")
 
@@ -143,28 +166,59 @@ OPS = st.lists(
 )
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(OPS)
 def test_as_of_answers_exactly_what_the_live_workspace_answered(tmp_path_factory, ops) -> None:
     root = tmp_path_factory.mktemp("asof")
     ctx = Contexta(workspace=root / "ws")
-    ctx.metadata_store.projects.put_project(Project(project_ref=f"project:{P}", name=P, created_at="2025-01-01T00:00:00Z"))
+    ctx.metadata_store.projects.put_project(
+        Project(project_ref=f"project:{P}", name=P, created_at="2025-01-01T00:00:00Z")
+    )
     made: list[str] = []
-    counter = 0
     seen = []
-    for op, i, value in ops:
-        counter += 1
+    for counter, (op, i, value) in enumerate(ops, start=1):
         name = f"r{i}"
         ref = f"run:{P}.{name}"
         if op == "run" or (ref not in made and op in ("metric", "tag", "quarantine", "release")):
-            ctx.metadata_store.runs.put_run(Run(run_ref=ref, project_ref=f"project:{P}", name=name, status="completed", started_at=f"2025-04-{i + 1:02d}T00:00:00Z", ended_at=f"2025-04-{i + 1:02d}T01:00:00Z"))
-            ctx.metadata_store.stages.put_stage_execution(StageExecution(stage_execution_ref=f"stage:{P}.{name}.evaluate", run_ref=ref, stage_name="evaluate", status="completed", started_at=f"2025-04-{i + 1:02d}T00:00:00Z", ended_at=f"2025-04-{i + 1:02d}T01:00:00Z"))
+            ctx.metadata_store.runs.put_run(
+                Run(
+                    run_ref=ref,
+                    project_ref=f"project:{P}",
+                    name=name,
+                    status="completed",
+                    started_at=f"2025-04-{i + 1:02d}T00:00:00Z",
+                    ended_at=f"2025-04-{i + 1:02d}T01:00:00Z",
+                )
+            )
+            ctx.metadata_store.stages.put_stage_execution(
+                StageExecution(
+                    stage_execution_ref=f"stage:{P}.{name}.evaluate",
+                    run_ref=ref,
+                    stage_name="evaluate",
+                    status="completed",
+                    started_at=f"2025-04-{i + 1:02d}T00:00:00Z",
+                    ended_at=f"2025-04-{i + 1:02d}T01:00:00Z",
+                )
+            )
             if ref not in made:
                 made.append(ref)
         if op in ("run", "metric"):
-            ctx.record_store.append(MetricRecord(
-                envelope=RecordEnvelope(record_ref=f"record:{P}.{name}.m{counter}", record_type="metric", recorded_at=f"2025-04-{i + 1:02d}T01:00:00Z", observed_at=f"2025-04-{i + 1:02d}T01:00:00Z", producer_ref="tests", run_ref=ref, stage_execution_ref=f"stage:{P}.{name}.evaluate"),
-                payload=MetricPayload(metric_key="auc", value=value, value_type="float64")))
+            ctx.record_store.append(
+                MetricRecord(
+                    envelope=RecordEnvelope(
+                        record_ref=f"record:{P}.{name}.m{counter}",
+                        record_type="metric",
+                        recorded_at=f"2025-04-{i + 1:02d}T01:00:00Z",
+                        observed_at=f"2025-04-{i + 1:02d}T01:00:00Z",
+                        producer_ref="tests",
+                        run_ref=ref,
+                        stage_execution_ref=f"stage:{P}.{name}.evaluate",
+                    ),
+                    payload=MetricPayload(metric_key="auc", value=value, value_type="float64"),
+                )
+            )
         elif op == "tag":
             ctx.tag_runs("data.flag", message="flagged", run_ids=[ref])
         elif op == "quarantine":
@@ -190,28 +244,64 @@ def test_the_example_story_holds_as_of_promotion_and_after_rebuild(tmp_path: Pat
     assert "   select_best_run(April cycle) -> run-2025-04-14" in out
     assert "runs tagged data.contamination-window: []" in out
     assert "8 of 8 facts above were recorded after it." in out
-    before = run_cli(tmp_path, "--workspace", "ws", "best", "auc", "--stage", "evaluate", "--project", P).stdout
+    before = run_cli(
+        tmp_path, "--workspace", "ws", "best", "auc", "--stage", "evaluate", "--project", P
+    ).stdout
     assert before.strip().endswith("run:purchase-intent-model.run-2025-03-28")
     run_cli(tmp_path, "--workspace", "ws", "projections", "rebuild")
-    assert run_cli(tmp_path, "--workspace", "ws", "best", "auc", "--stage", "evaluate", "--project", P).stdout == before
-    with_flag = run_cli(tmp_path, "--workspace", "ws", "--format", "json", "quarantine", "run-2025-03-28", "--reason", "test")
+    assert (
+        run_cli(
+            tmp_path, "--workspace", "ws", "best", "auc", "--stage", "evaluate", "--project", P
+        ).stdout
+        == before
+    )
+    with_flag = run_cli(
+        tmp_path,
+        "--workspace",
+        "ws",
+        "--format",
+        "json",
+        "quarantine",
+        "run-2025-03-28",
+        "--reason",
+        "test",
+    )
     assert '"quarantined"' in with_flag.stdout
-    after = run_cli(tmp_path, "--workspace", "ws", "best", "auc", "--stage", "evaluate", "--project", P).stdout
+    after = run_cli(
+        tmp_path, "--workspace", "ws", "best", "auc", "--stage", "evaluate", "--project", P
+    ).stdout
     assert after.strip().endswith("run:purchase-intent-model.run-2025-05-12")
-    included = run_cli(tmp_path, "--workspace", "ws", "best", "auc", "--stage", "evaluate", "--project", P, "--include-quarantined").stdout
+    included = run_cli(
+        tmp_path,
+        "--workspace",
+        "ws",
+        "best",
+        "auc",
+        "--stage",
+        "evaluate",
+        "--project",
+        P,
+        "--include-quarantined",
+    ).stdout
     assert included.strip().endswith("run:purchase-intent-model.run-2025-03-28")
 
 
 def test_audit_replay_shows_reasons_and_as_of_cuts_history(tmp_path: Path) -> None:
     run_script(SEED / "case08_retroactive_quarantine.py", tmp_path, "ws")
-    replay = run_cli(tmp_path, "--workspace", "ws", "audit", "replay", "--kind", "run.quarantine").stdout
+    replay = run_cli(
+        tmp_path, "--workspace", "ws", "audit", "replay", "--kind", "run.quarantine"
+    ).stdout
     assert replay.count("reason: vendor schema clamp") == 4
-    first = run_cli(tmp_path, "--workspace", "ws", "--format", "json", "audit", "replay").stdout.splitlines()
+    first = run_cli(
+        tmp_path, "--workspace", "ws", "--format", "json", "audit", "replay"
+    ).stdout.splitlines()
     import json
 
     events = [json.loads(line) for line in first]
     cut = events[4]["tx_time"]
-    upto = run_cli(tmp_path, "--workspace", "ws", "--format", "json", "audit", "replay", "--as-of", cut).stdout.splitlines()
+    upto = run_cli(
+        tmp_path, "--workspace", "ws", "--format", "json", "audit", "replay", "--as-of", cut
+    ).stdout.splitlines()
     assert all(json.loads(line)["tx_time"] <= cut for line in upto)
     assert 5 <= len(upto) < len(events)
     assert all(e["actor"] for e in events)
@@ -227,43 +317,87 @@ def test_answers_survive_a_new_process(seeded: Path) -> None:
         "runs = [r.run_id for r in c.list_runs('purchase-intent-model')][1:]\n"
         "print(c.select_best_run(runs, 'auc', stage_name='evaluate'), c.quarantined_runs())\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=seeded, capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "run:purchase-intent-model.run-2025-04-03 ('run:purchase-intent-model.run-2025-04-14',)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=seeded, capture_output=True, text=True, check=True
+    ).stdout
+    assert (
+        out.strip()
+        == "run:purchase-intent-model.run-2025-04-03 ('run:purchase-intent-model.run-2025-04-14',)"
+    )
 
 
 @settings(max_examples=20, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.sampled_from(["train", "evaluate", "test"]), st.sampled_from(["auc", "loss", "f1"]),
-                  st.floats(-10, 10, allow_nan=False, allow_infinity=False)),
-        min_size=1, max_size=30,
+        st.tuples(
+            st.sampled_from(["train", "evaluate", "test"]),
+            st.sampled_from(["auc", "loss", "f1"]),
+            st.floats(-10, 10, allow_nan=False, allow_infinity=False),
+        ),
+        min_size=1,
+        max_size=30,
     ),
     st.sets(st.integers(0, 3), min_size=1),
     st.sampled_from(["train", "evaluate", "test", None]),
     st.sampled_from(["auc", "loss", "f1"]),
     st.booleans(),
 )
-def test_a_quarantined_run_is_never_selected_whatever_the_metric(tmp_path_factory, metrics, bad, stage, key, higher) -> None:
+def test_a_quarantined_run_is_never_selected_whatever_the_metric(
+    tmp_path_factory, metrics, bad, stage, key, higher
+) -> None:
     root = tmp_path_factory.mktemp("q")
     ctx = Contexta(workspace=root / "ws")
-    ctx.metadata_store.projects.put_project(Project(project_ref="project:p", name="p", created_at="2025-01-01T00:00:00Z"))
+    ctx.metadata_store.projects.put_project(
+        Project(project_ref="project:p", name="p", created_at="2025-01-01T00:00:00Z")
+    )
     runs = []
     for r in range(4):
         ref = f"run:p.r{r}"
         runs.append(ref)
-        ctx.metadata_store.runs.put_run(Run(run_ref=ref, project_ref="project:p", name=f"r{r}", status="completed", started_at="2025-01-02T00:00:00Z", ended_at="2025-01-02T01:00:00Z"))
+        ctx.metadata_store.runs.put_run(
+            Run(
+                run_ref=ref,
+                project_ref="project:p",
+                name=f"r{r}",
+                status="completed",
+                started_at="2025-01-02T00:00:00Z",
+                ended_at="2025-01-02T01:00:00Z",
+            )
+        )
         for s in ("train", "evaluate", "test"):
-            ctx.metadata_store.stages.put_stage_execution(StageExecution(stage_execution_ref=f"stage:p.r{r}.{s}", run_ref=ref, stage_name=s, status="completed", started_at="2025-01-02T00:00:00Z", ended_at="2025-01-02T01:00:00Z"))
+            ctx.metadata_store.stages.put_stage_execution(
+                StageExecution(
+                    stage_execution_ref=f"stage:p.r{r}.{s}",
+                    run_ref=ref,
+                    stage_name=s,
+                    status="completed",
+                    started_at="2025-01-02T00:00:00Z",
+                    ended_at="2025-01-02T01:00:00Z",
+                )
+            )
     for i, (s, k, v) in enumerate(metrics):
         for r in range(4):
-            ctx.record_store.append(MetricRecord(
-                envelope=RecordEnvelope(record_ref=f"record:p.r{r}.m{i}", record_type="metric", recorded_at="2025-01-02T01:00:00Z", observed_at="2025-01-02T01:00:00Z", producer_ref="tests", run_ref=f"run:p.r{r}", stage_execution_ref=None if i % 5 == 0 else f"stage:p.r{r}.{s}"),
-                payload=MetricPayload(metric_key=k, value=v * (r + 1), value_type="float64")))
+            ctx.record_store.append(
+                MetricRecord(
+                    envelope=RecordEnvelope(
+                        record_ref=f"record:p.r{r}.m{i}",
+                        record_type="metric",
+                        recorded_at="2025-01-02T01:00:00Z",
+                        observed_at="2025-01-02T01:00:00Z",
+                        producer_ref="tests",
+                        run_ref=f"run:p.r{r}",
+                        stage_execution_ref=None if i % 5 == 0 else f"stage:p.r{r}.{s}",
+                    ),
+                    payload=MetricPayload(metric_key=k, value=v * (r + 1), value_type="float64"),
+                )
+            )
     quarantined = [runs[i] for i in sorted(bad)]
     ctx.quarantine_runs(quarantined, reason="bad")
     best = ctx.select_best_run(runs, key, stage_name=stage, higher_is_better=higher)
     assert best not in quarantined
-    anyway = ctx.select_best_run(runs, key, stage_name=stage, higher_is_better=higher, include_quarantined=True)
+    anyway = ctx.select_best_run(
+        runs, key, stage_name=stage, higher_is_better=higher, include_quarantined=True
+    )
     if best is not None and anyway is not None and anyway not in quarantined:
         assert anyway == best
     ctx.close()
@@ -275,10 +409,15 @@ def test_as_of_views_offer_every_read_of_the_facade(seeded: Path) -> None:
     time.sleep(0.002)
     ctx.tag_runs("data.flag", message="late finding", run_ids=["run-2025-04-14"], level="error")
     then = ctx.as_of(before)
-    assert [i.code for i in then.diagnose_run("run-2025-04-14").issues] == [i.code for i in ctx.diagnose_run("run-2025-04-14").issues]
+    assert [i.code for i in then.diagnose_run("run-2025-04-14").issues] == [
+        i.code for i in ctx.diagnose_run("run-2025-04-14").issues
+    ]
     assert "data.flag" not in then.build_snapshot_report("run-2025-04-14").to_markdown()
     assert "data.flag" in ctx.build_snapshot_report("run-2025-04-14").to_markdown()
-    assert then.get_metric_trend("auc", project_name=P, stage_name="evaluate").values == ctx.get_metric_trend("auc", project_name=P, stage_name="evaluate").values
+    assert (
+        then.get_metric_trend("auc", project_name=P, stage_name="evaluate").values
+        == ctx.get_metric_trend("auc", project_name=P, stage_name="evaluate").values
+    )
 
 
 def test_metric_steps_from_capture_tags_reach_the_step_column(tmp_path: Path) -> None:

@@ -22,8 +22,9 @@ def main() -> None:
     kill_at, commits, batch, roll_bytes = (int(v) for v in sys.argv[4:8])
     partial = float(sys.argv[8])
     fs = KillFS(kill_at or None, partial=partial)
-    ledger = Ledger(root, durability=durability, roll_bytes=roll_bytes, fs=fs,
-                    buffer_max_events=10_000)
+    ledger = Ledger(
+        root, durability=durability, roll_bytes=roll_bytes, fs=fs, buffer_max_events=10_000
+    )
     print("ready", flush=True)
     i = 0
     for c in range(commits):

@@ -68,8 +68,17 @@ def make_event(tag: str, i: int, *, size: int = 0) -> PendingEvent:
     if size > len(body):
         body += b"." * (size - len(body))
     return PendingEvent(
-        "record.metric", f"record:p.r.{tag}-{i}", "project:p", "run:p.r", None, None,
-        "loss", float(i), i, tag, body,
+        "record.metric",
+        f"record:p.r.{tag}-{i}",
+        "project:p",
+        "run:p.r",
+        None,
+        None,
+        "loss",
+        float(i),
+        i,
+        tag,
+        body,
     )
 
 
@@ -83,7 +92,12 @@ class FaultyFS(FileSystem):
     a disk that fills up mid-write does. Only paths containing ``path_part`` count."""
 
     def __init__(
-        self, op: str, err: int = errno_mod.ENOSPC, *, nth: int = 1, times: int | None = 1,
+        self,
+        op: str,
+        err: int = errno_mod.ENOSPC,
+        *,
+        nth: int = 1,
+        times: int | None = 1,
         path_part: str | None = None,
     ) -> None:
         self.op, self.err, self.nth, self.times, self.path_part = op, err, nth, times, path_part
@@ -175,8 +189,9 @@ class CrashFS(FileSystem):
     crash every counted operation raises again (a dead process does nothing more), while
     ``close``/``lock``/``unlock`` still work (the OS releases them at death)."""
 
-    def __init__(self, crash_at: int | None = None, *, partial: float = 0.5,
-                 inner: FileSystem | None = None) -> None:
+    def __init__(
+        self, crash_at: int | None = None, *, partial: float = 0.5, inner: FileSystem | None = None
+    ) -> None:
         self.crash_at = crash_at
         self.partial = partial
         self.inner = inner or FileSystem()

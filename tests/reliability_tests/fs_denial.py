@@ -65,15 +65,24 @@ def deny_writes(root: Path | str, err: int) -> Iterator[list[str]]:
                 text = os.path.join(parent, text) if parent else text
         if text is None:
             return False
-        full = os.path.realpath(os.path.abspath(text)) if os.path.lexists(text) else (
-            os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(text))),
-                         os.path.basename(text)))
+        full = (
+            os.path.realpath(os.path.abspath(text))
+            if os.path.lexists(text)
+            else (
+                os.path.join(
+                    os.path.realpath(os.path.dirname(os.path.abspath(text))), os.path.basename(text)
+                )
+            )
+        )
         return full == base or full.startswith(base + os.sep)
 
     def refuse(name: str, path: Any) -> None:
         refused.append(f"{name} {path}")
-        raise OSError(err, os.strerror(err), os.fsdecode(path) if not isinstance(path, int)
-                      else _fd_path(path))
+        raise OSError(
+            err,
+            os.strerror(err),
+            os.fsdecode(path) if not isinstance(path, int) else _fd_path(path),
+        )
 
     def patch(module: Any, name: str, make: Callable[[Any], Any]) -> None:
         original = getattr(module, name, None)
@@ -95,6 +104,7 @@ def deny_writes(root: Path | str, err: int) -> Iterator[list[str]]:
                 denied_fds.add(fd)
                 return fd
             return original(path, flags, mode, dir_fd=dir_fd)
+
         return os_open
 
     def wrap_path_call(name: str) -> Callable[[Any], Any]:
@@ -104,17 +114,22 @@ def deny_writes(root: Path | str, err: int) -> Iterator[list[str]]:
                 if deny and under(path, kwargs.get("dir_fd")):
                     refuse(name, path)
                 return original(path, *args, **kwargs)
+
             return call
+
         return make
 
     def wrap_two_paths(name: str) -> Callable[[Any], Any]:
         def make(original: Any) -> Any:
             def call(src: Any, dst: Any, *args: Any, **kwargs: Any) -> Any:
-                if not full_disk and (under(src, kwargs.get("src_dir_fd"))
-                                      or under(dst, kwargs.get("dst_dir_fd"))):
+                if not full_disk and (
+                    under(src, kwargs.get("src_dir_fd")) or under(dst, kwargs.get("dst_dir_fd"))
+                ):
                     refuse(name, dst)
                 return original(src, dst, *args, **kwargs)
+
             return call
+
         return make
 
     def wrap_fd_write(name: str) -> Callable[[Any], Any]:
@@ -123,7 +138,9 @@ def deny_writes(root: Path | str, err: int) -> Iterator[list[str]]:
                 if fd in denied_fds or (full_disk and under(fd)):
                     refuse(name, fd)
                 return original(fd, *args, **kwargs)
+
             return call
+
         return make
 
     def wrap_sendfile(original: Any) -> Any:
@@ -131,6 +148,7 @@ def deny_writes(root: Path | str, err: int) -> Iterator[list[str]]:
             if out_fd in denied_fds or under(out_fd):
                 refuse("sendfile", out_fd)
             return original(out_fd, in_fd, *args, **kwargs)
+
         return call
 
     def wrap_builtin_open(original: Any) -> Any:
@@ -139,6 +157,7 @@ def deny_writes(root: Path | str, err: int) -> Iterator[list[str]]:
             if writing and not isinstance(file, int) and under(file):
                 refuse("open", file)
             return original(file, mode, *args, **kwargs)
+
         return call
 
     patch(os, "open", wrap_open)

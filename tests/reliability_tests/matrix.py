@@ -99,7 +99,9 @@ def next_writer_carries_on(root: Path, tally: Tally, where: str, **kwargs: objec
     finally:
         writer.close()
     if info is None or info.first_seq != before + 1:
-        tally.fail(f"{where}: the next writer committed at {info and info.first_seq}, not {before + 1}")
+        tally.fail(
+            f"{where}: the next writer committed at {info and info.first_seq}, not {before + 1}"
+        )
     left = findings(root)
     if left:
         tally.fail(f"{where}: verify after the next writer: {left}")
@@ -108,12 +110,32 @@ def next_writer_carries_on(root: Path, tally: Tally, where: str, **kwargs: objec
 # ---------------------------------------------------------------------------- 1. kill -9
 
 
-def _spawn(root: Path, tag: str, durability: str, kill_at: int, commits: int, batch: int,
-           roll_bytes: int, partial: float) -> subprocess.Popen[str]:
+def _spawn(
+    root: Path,
+    tag: str,
+    durability: str,
+    kill_at: int,
+    commits: int,
+    batch: int,
+    roll_bytes: int,
+    partial: float,
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(CHILD), str(root), tag, durability, str(kill_at), str(commits),
-         str(batch), str(roll_bytes), str(partial)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            str(CHILD),
+            str(root),
+            tag,
+            durability,
+            str(kill_at),
+            str(commits),
+            str(batch),
+            str(roll_bytes),
+            str(partial),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -127,8 +149,15 @@ def _acks(lines: list[str]) -> list[tuple[int, int, int, int]]:
 
 
 def kill_writer_mid_commit(
-    root: Path, tag: str, *, kill_at: int, durability: str = "flush", commits: int = 40,
-    batch: int = 9, roll_bytes: int = 6000, partial: float = 0.5,
+    root: Path,
+    tag: str,
+    *,
+    kill_at: int,
+    durability: str = "flush",
+    commits: int = 40,
+    batch: int = 9,
+    roll_bytes: int = 6000,
+    partial: float = 0.5,
 ) -> tuple[list[tuple[int, int, int, int]], int, str]:
     """Run a writer process that SIGKILLs itself at its ``kill_at``-th file-system call (a
     ``pwrite`` there is cut to ``partial`` of its bytes first). Returns its acknowledged
@@ -139,8 +168,14 @@ def kill_writer_mid_commit(
 
 
 def kill_writer_at_random(
-    root: Path, tag: str, rng: random.Random, *, durability: str = "flush", max_acks: int = 25,
-    batch: int = 9, roll_bytes: int = 6000,
+    root: Path,
+    tag: str,
+    rng: random.Random,
+    *,
+    durability: str = "flush",
+    max_acks: int = 25,
+    batch: int = 9,
+    roll_bytes: int = 6000,
 ) -> tuple[list[tuple[int, int, int, int]], int, str]:
     """Run a writer process committing as fast as it can and ``kill -9`` it after a random
     number of acknowledged commits plus a random sub-millisecond delay."""
@@ -183,7 +218,9 @@ def kill_matrix(workdir: Path, kills: int, seed: int = 1) -> Tally:
             )
             tally.bump("kill points")
         else:
-            acks, code, err = kill_writer_at_random(root, tag, rng, durability=durability, batch=batch)
+            acks, code, err = kill_writer_at_random(
+                root, tag, rng, durability=durability, batch=batch
+            )
             tally.bump("random-time kills")
         if code != -signal.SIGKILL:
             tally.fail(f"round {round_}: writer exited {code}, not killed: {err[-300:]}")
@@ -207,7 +244,9 @@ def kill_matrix(workdir: Path, kills: int, seed: int = 1) -> Tally:
         if len(seen) > acked + batch:
             tally.fail(f"round {round_}: {len(seen) - acked} events past the last ack visible")
         for first_seq, _count, first_i, _ in acks:
-            if table.column("body")[first_seq - 1].as_py() != f"{tag}:{first_i}".encode().ljust(40, b"."):
+            if table.column("body")[first_seq - 1].as_py() != f"{tag}:{first_i}".encode().ljust(
+                40, b"."
+            ):
                 tally.fail(f"round {round_}: ack at seq {first_seq} does not hold {tag}:{first_i}")
                 break
         errors = findings(root, errors_only=True)
@@ -221,13 +260,22 @@ def kill_matrix(workdir: Path, kills: int, seed: int = 1) -> Tally:
 # ---------------------------------------------------------------------------- 2. torn tail
 
 
-def build_ledger(root: Path, *, batches: int = 6, per_batch: int = 7, roll_bytes: int = 4000,
-                 size: int = 40, durability: str = "flush") -> list[Head]:
+def build_ledger(
+    root: Path,
+    *,
+    batches: int = 6,
+    per_batch: int = 7,
+    roll_bytes: int = 4000,
+    size: int = 40,
+    durability: str = "flush",
+) -> list[Head]:
     """A ledger with several segments; returns the published head after each commit."""
     writer = Ledger(root, roll_bytes=roll_bytes, durability=durability, fs=NoSyncFS())
     heads = []
     for b in range(batches):
-        writer.append_many([make_event("b", b * per_batch + i, size=size) for i in range(per_batch)])
+        writer.append_many(
+            [make_event("b", b * per_batch + i, size=size) for i in range(per_batch)]
+        )
         writer.commit()
         heads.append(read_head(root) or Head())
     writer.close()
@@ -349,7 +397,9 @@ def flip_matrix(workdir: Path, per_batch: int | None = None, seed: int = 3) -> T
         path = root / segments[idx].path.name
         positions = list(range(offset, offset + length))
         if per_batch is not None and per_batch < len(positions):
-            positions = sorted({offset, offset + 4, offset + length - 1, *rng.sample(positions, per_batch)})
+            positions = sorted(
+                {offset, offset + 4, offset + length - 1, *rng.sample(positions, per_batch)}
+            )
         for pos in positions:
             mask = masks[pos % len(masks)]
             flip_byte(path, pos, mask)
@@ -446,17 +496,35 @@ def concurrency_run(workdir: Path, writers: int, appends: int, readers: int = 2)
     stop = workdir / "conc" / "STOP"
     rprocs = [
         subprocess.Popen(
-            [sys.executable, "-c", _CONCURRENT_READER, str(root), str(stop),
-             str(workdir / f"reader{r}.json"), str(HERE), "1" if r == 1 else "0"],
-            stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-c",
+                _CONCURRENT_READER,
+                str(root),
+                str(stop),
+                str(workdir / f"reader{r}.json"),
+                str(HERE),
+                "1" if r == 1 else "0",
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for r in range(readers)
     ]
     wprocs = [
         subprocess.Popen(
-            [sys.executable, "-c", _CONCURRENT_WRITER, str(root), f"w{w}", str(appends),
-             str(workdir / f"writer{w}.json"), str(HERE)],
-            stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-c",
+                _CONCURRENT_WRITER,
+                str(root),
+                f"w{w}",
+                str(appends),
+                str(workdir / f"writer{w}.json"),
+                str(HERE),
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for w in range(writers)
     ]
@@ -488,8 +556,10 @@ def concurrency_run(workdir: Path, writers: int, appends: int, readers: int = 2)
         if mine != list(range(appends)):
             lost = appends - len(set(mine))
             tally.lost_events += max(0, lost)
-            tally.fail(f"writer {w}: {len(mine)} events, {len(set(mine))} distinct, order kept: "
-                       f"{mine == sorted(mine)}")
+            tally.fail(
+                f"writer {w}: {len(mine)} events, {len(set(mine))} distinct, order kept: "
+                f"{mine == sorted(mine)}"
+            )
         commits = json.loads((workdir / f"writer{w}.json").read_text())
         tally.bump("commits", len(commits))
         for first, count in commits:

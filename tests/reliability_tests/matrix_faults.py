@@ -142,7 +142,9 @@ def flush_window_kill(workdir: Path, cases: tuple[tuple[int, float], ...]) -> Ta
         root = workdir / f"win{k}" / "ledger"
         proc = subprocess.Popen(
             [sys.executable, "-c", _WINDOW_CHILD, str(root), str(HERE), str(n), str(sleep_ms)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -160,7 +162,9 @@ def flush_window_kill(workdir: Path, cases: tuple[tuple[int, float], ...]) -> Ta
         tally.events_checked += len(seen)
         if seen[:expect] != list(range(expect)):
             tally.lost_events += max(0, expect - len(seen))
-            tally.fail(f"case {k} (n={n}, slept {sleep_ms} ms): {len(seen)} events, want >= {expect}")
+            tally.fail(
+                f"case {k} (n={n}, slept {sleep_ms} ms): {len(seen)} events, want >= {expect}"
+            )
     return tally
 
 
@@ -254,8 +258,9 @@ def _io_case(root: Path, op: str, err: int, durability: str, nth: int, tally: Ta
 # ---------------------------------------------------------------------------- 5. projections
 
 
-def projection_crash_matrix(workdir: Path, *, every_projection: bool, power_loss: bool,
-                            seed: int = 5) -> Tally:
+def projection_crash_matrix(
+    workdir: Path, *, every_projection: bool, power_loss: bool, seed: int = 5
+) -> Tally:
     """Crash at every file-system step of a projection save (write temp, fsync, rename, fsync
     dir), optionally followed by a power loss; the reopened state always matches its
     checkpoint and catches up to the rebuild."""
@@ -284,7 +289,9 @@ def projection_crash_matrix(workdir: Path, *, every_projection: bool, power_loss
     probe.catch_up()
     probe.save()
     steps = counter.calls
-    reference = {c.name: Projector(LedgerReader(root), base, persist=False, classes=classes) for c in classes}
+    reference = {
+        c.name: Projector(LedgerReader(root), base, persist=False, classes=classes) for c in classes
+    }
     rng = random.Random(seed)
     for k in range(1, steps + 1):
         shutil.rmtree(base / "proj")
@@ -301,13 +308,22 @@ def projection_crash_matrix(workdir: Path, *, every_projection: bool, power_loss
         if power is not None:
             power.power_loss("random" if k % 2 else "discard", rng)
         tally.cases += 1
-        _check_reopen(root, base / "proj", classes, heads, reference, tally, f"step {k} ({crash.trace[-1]})")
+        _check_reopen(
+            root, base / "proj", classes, heads, reference, tally, f"step {k} ({crash.trace[-1]})"
+        )
     tally.notes["steps per save"] = steps
     return tally
 
 
-def _check_reopen(root: Path, folder: Path, classes: tuple, heads: dict[int, Head],
-                  reference: dict[str, Projector], tally: Tally, where: str) -> None:
+def _check_reopen(
+    root: Path,
+    folder: Path,
+    classes: tuple,
+    heads: dict[int, Head],
+    reference: dict[str, Projector],
+    tally: Tally,
+    where: str,
+) -> None:
     try:
         reopened = Projector(LedgerReader(root), folder, classes=classes)
         statuses = {s.name: s for s in reopened.status()}
@@ -347,4 +363,3 @@ __all__ = [
     "power_loss_matrix",
     "projection_crash_matrix",
 ]
-

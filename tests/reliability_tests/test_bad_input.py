@@ -39,25 +39,44 @@ def _project(**kw: Any) -> Project:
 
 
 def _run(**kw: Any) -> Run:
-    base = {"run_ref": "run:p.r", "project_ref": "project:p", "name": "r", "status": "completed",
-            "started_at": TS, "ended_at": LATER}
+    base = {
+        "run_ref": "run:p.r",
+        "project_ref": "project:p",
+        "name": "r",
+        "status": "completed",
+        "started_at": TS,
+        "ended_at": LATER,
+    }
     return Run(**{**base, **kw})
 
 
 def _stage(**kw: Any) -> StageExecution:
-    base = {"stage_execution_ref": "stage:p.r.train", "run_ref": "run:p.r", "stage_name": "train",
-            "status": "open", "started_at": TS}
+    base = {
+        "stage_execution_ref": "stage:p.r.train",
+        "run_ref": "run:p.r",
+        "stage_name": "train",
+        "status": "open",
+        "started_at": TS,
+    }
     return StageExecution(**{**base, **kw})
 
 
 def _envelope(**kw: Any) -> RecordEnvelope:
-    base = {"record_ref": "record:p.r.x1", "record_type": "metric", "recorded_at": TS,
-            "observed_at": TS, "producer_ref": "contexta.test", "run_ref": "run:p.r"}
+    base = {
+        "record_ref": "record:p.r.x1",
+        "record_type": "metric",
+        "recorded_at": TS,
+        "observed_at": TS,
+        "producer_ref": "contexta.test",
+        "run_ref": "run:p.r",
+    }
     return RecordEnvelope(**{**base, **kw})
 
 
 def _metric(**kw: Any) -> MetricPayload:
-    return MetricPayload(**{"metric_key": "train.loss", "value": 0.5, "value_type": "float64", **kw})
+    return MetricPayload(
+        **{"metric_key": "train.loss", "value": 0.5, "value_type": "float64", **kw}
+    )
 
 
 blank = st.sampled_from(["", " ", "\t\n"])
@@ -67,9 +86,16 @@ upper = st.from_regex(r"\A[A-Z][a-z]{0,6}\Z")
 bad_status = st.text(min_size=1, max_size=8).filter(
     lambda s: s.strip() and s.strip() not in ("open", "completed", "failed", "cancelled")
 )
-naive_ts = st.sampled_from(["2025-03-01T00:00:00", "2025-03-01", "yesterday", "", "2025-13-01T00:00:00Z"])
-bad_number = st.one_of(st.just(float("nan")), st.just(float("inf")), st.just(float("-inf")),
-                       st.booleans(), st.text(max_size=4))
+naive_ts = st.sampled_from(
+    ["2025-03-01T00:00:00", "2025-03-01", "yesterday", "", "2025-13-01T00:00:00Z"]
+)
+bad_number = st.one_of(
+    st.just(float("nan")),
+    st.just(float("inf")),
+    st.just(float("-inf")),
+    st.booleans(),
+    st.text(max_size=4),
+)
 
 #: (builder, field, strategy of invalid values, documented code) - contract sections 2.0-2.9
 RULES: list[tuple[Any, str, Any, str]] = [
@@ -84,13 +110,28 @@ RULES: list[tuple[Any, str, Any, str]] = [
     (_stage, "stage_name", st.one_of(with_underscore, upper), "context_invalid_component"),
     (_stage, "order_index", st.integers(max_value=-1), "context_invalid_order_index"),
     (_stage, "ended_at", st.just(LATER), "context_invalid_status_transition"),
-    (_envelope, "record_type", st.sampled_from(["Metric", "metrics", "log", "Span"]), "record_invalid_marker"),
+    (
+        _envelope,
+        "record_type",
+        st.sampled_from(["Metric", "metrics", "log", "Span"]),
+        "record_invalid_marker",
+    ),
     (_envelope, "producer_ref", st.one_of(with_underscore, upper), "record_invalid_producer_ref"),
     (_envelope, "observed_at", st.just(LATER), "record_invalid_time_order"),
-    (_envelope, "completeness_marker", st.sampled_from(["full", "Complete"]), "record_invalid_marker"),
+    (
+        _envelope,
+        "completeness_marker",
+        st.sampled_from(["full", "Complete"]),
+        "record_invalid_marker",
+    ),
     (_metric, "metric_key", st.one_of(with_underscore, upper), "record_invalid_metric_key"),
     (_metric, "value", bad_number, "record_invalid_metric_value"),
-    (_metric, "value_type", st.sampled_from(["Float64", "float-64", "1x"]), "record_invalid_value_type"),
+    (
+        _metric,
+        "value_type",
+        st.sampled_from(["Float64", "float-64", "1x"]),
+        "record_invalid_value_type",
+    ),
 ]
 
 
@@ -103,9 +144,14 @@ def ctx(tmp_path_factory: pytest.TempPathFactory) -> Contexta:
     return ctx
 
 
-@pytest.mark.parametrize(("build", "field", "values", "code"), RULES,
-                         ids=[f"{b.__name__[1:]}.{f}->{c}" for b, f, _, c in RULES])
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.parametrize(
+    ("build", "field", "values", "code"),
+    RULES,
+    ids=[f"{b.__name__[1:]}.{f}->{c}" for b, f, _, c in RULES],
+)
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_invalid_field_raises_the_documented_code_and_writes_nothing(
     ctx: Contexta, build: Any, field: str, values: Any, code: str, data: st.DataObject
@@ -134,8 +180,13 @@ def test_invalid_records_are_rejected_in_the_result_and_not_written(ctx: Context
 # ---------------------------------------------------------------------------- fuzzed bytes
 
 _MUTATION = st.lists(
-    st.tuples(st.sampled_from(["flip", "cut", "insert", "zero"]), st.floats(0, 1), st.binary(min_size=1, max_size=16)),
-    min_size=1, max_size=4,
+    st.tuples(
+        st.sampled_from(["flip", "cut", "insert", "zero"]),
+        st.floats(0, 1),
+        st.binary(min_size=1, max_size=16),
+    ),
+    min_size=1,
+    max_size=4,
 )
 
 
@@ -171,7 +222,9 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root.parent
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(which=st.integers(0, 10), ops=_MUTATION)
 def test_fuzzed_segments_never_crash_the_reader(
     tmp_path_factory: pytest.TempPathFactory, pristine: Path, which: int, ops: list
@@ -210,13 +263,17 @@ def test_fuzzed_segments_never_crash_the_reader(
 def saved_projection(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("proj-src")
     build_ledger(base / "ledger", batches=4, per_batch=5)
-    projector = Projector(LedgerReader(base / "ledger"), base / "proj", classes=(RecordsProjection,))
+    projector = Projector(
+        LedgerReader(base / "ledger"), base / "proj", classes=(RecordsProjection,)
+    )
     projector.catch_up()
     projector.save()
     return base
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(manifest=st.booleans(), ops=_MUTATION)
 def test_fuzzed_projection_files_are_rebuilt_not_trusted(
     tmp_path_factory: pytest.TempPathFactory, saved_projection: Path, manifest: bool, ops: list
@@ -229,7 +286,9 @@ def test_fuzzed_projection_files_are_rebuilt_not_trusted(
     target.write_bytes(_mutate(target.read_bytes(), ops))
     reader = LedgerReader(base / "ledger")
     loaded = Projector(reader, base / "proj", classes=(RecordsProjection,)).get("records")
-    fresh = Projector(reader, base / "none", persist=False, classes=(RecordsProjection,)).get("records")
+    fresh = Projector(reader, base / "none", persist=False, classes=(RecordsProjection,)).get(
+        "records"
+    )
     assert loaded.table().equals(fresh.table())
     assert loaded.checkpoint == (read_head(base / "ledger") or object()).seq
     with contextlib.suppress(ValueError):

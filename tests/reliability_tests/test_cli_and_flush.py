@@ -23,7 +23,9 @@ def _workspace(tmp_path: Path) -> Path:
     return ws
 
 
-def test_verify_names_file_offset_and_seq_and_exits_non_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_names_file_offset_and_seq_and_exits_non_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     ws = _workspace(tmp_path)
     assert main(["--workspace", str(ws), "ledger", "verify"]) == 0
     assert "OK: 6 events" in capsys.readouterr().out

@@ -172,7 +172,10 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ctx.quarantine_runs(["b"], reason="held back")
     ctx.close()
     assert main(["--workspace", str(ws), "projections", "rebuild"]) == 0  # saved projections
-    assert main(["--workspace", str(ws), "backup", "create", "--output-dir", str(base / "backups")]) == 0
+    assert (
+        main(["--workspace", str(ws), "backup", "create", "--output-dir", str(base / "backups")])
+        == 0
+    )
     (backup,) = (base / "backups").iterdir()
     return {"ws": ws, "model": model, "backup": backup}
 
@@ -229,8 +232,9 @@ class Outcome:
     refused: int
 
 
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str], case: str, ws: Path,
-            serves: bool = False) -> Outcome:
+def run_cli(
+    argv: list[str], capsys: pytest.CaptureFixture[str], case: str, ws: Path, serves: bool = False
+) -> Outcome:
     if serves:  # the server starts (workspace opened, socket bound) and stops at once
         with mock.patch.object(socketserver.BaseServer, "serve_forever", lambda self: None):
             return run_cli(argv, capsys, case, ws)
@@ -261,13 +265,22 @@ def _main(argv: list[str]) -> int:
 
 def argv_of(command: str, ws: Path, template: dict[str, Path]) -> list[str]:
     spec = COMMANDS[command]
-    fill = {"{model}": str(template["model"]), "{backup}": str(template["backup"]),
-            "{out}": str(ws.parent / "export.out"), "{mlruns}": (ws.parent / "mlruns").as_uri()}
+    fill = {
+        "{model}": str(template["model"]),
+        "{backup}": str(template["backup"]),
+        "{out}": str(ws.parent / "export.out"),
+        "{mlruns}": (ws.parent / "mlruns").as_uri(),
+    }
     return ["--workspace", str(ws), *command.split(), *(fill.get(a, a) for a in spec.args)]
 
 
-def problems(command: str, case: str, result: Outcome, before: dict[str, str] | None,
-             after: dict[str, str] | None) -> list[str]:
+def problems(
+    command: str,
+    case: str,
+    result: Outcome,
+    before: dict[str, str] | None,
+    after: dict[str, str] | None,
+) -> list[str]:
     """What went wrong with ``command`` on ``case`` (empty when the boundary held)."""
     spec = COMMANDS[command]
     found = []
@@ -286,9 +299,12 @@ def problems(command: str, case: str, result: Outcome, before: dict[str, str] | 
     if result.code == 0 and not allowed_success:
         found.append(f"exit 0 ({result.out.strip()[:200]!r})")
     if result.code != 0:
-        damage_report = (spec.reports_damage and case == "damaged" and result.code == 1
-                         and re.search(r"DAMAGED|FAILED|CORRUPT|DEGRADED|error \[ledger",
-                                       result.out))
+        damage_report = (
+            spec.reports_damage
+            and case == "damaged"
+            and result.code == 1
+            and re.search(r"DAMAGED|FAILED|CORRUPT|DEGRADED|error \[ledger", result.out)
+        )
         if not codes and not damage_report:
             found.append(f"exit {result.code} without a typed message: {text.strip()[:300]!r}")
         expected = (RESTORE_CODE if spec.replaces else EXPECTED_CODE).get(case)
@@ -306,8 +322,13 @@ def problems(command: str, case: str, result: Outcome, before: dict[str, str] | 
     return found
 
 
-def walk(commands: list[str], cases: tuple[str, ...], template: dict[str, Path],
-         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
+def walk(
+    commands: list[str],
+    cases: tuple[str, ...],
+    template: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> list[str]:
     failures = []
     for case in cases:
         root = tmp_path / case
@@ -315,8 +336,9 @@ def walk(commands: list[str], cases: tuple[str, ...], template: dict[str, Path],
         ws = make_case(case, template, root)
         for command in commands:
             before = snapshot(ws)
-            result = run_cli(argv_of(command, ws, template), capsys, case, ws,
-                             COMMANDS[command].serves)
+            result = run_cli(
+                argv_of(command, ws, template), capsys, case, ws, COMMANDS[command].serves
+            )
             after = snapshot(ws)
             for problem in problems(command, case, result, before, after):
                 failures.append(f"{case:11} contexta {command}: {problem}")
@@ -352,14 +374,19 @@ def test_every_command_runs_on_the_good_workspace_all(
     _control(list(leaf_commands(build_parser())), template, tmp_path, capsys)
 
 
-def _control(commands: list[str], template: dict[str, Path], tmp_path: Path,
-             capsys: pytest.CaptureFixture[str]) -> None:
+def _control(
+    commands: list[str],
+    template: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     ws = tmp_path / "ws"
     shutil.copytree(template["ws"], ws)
     failed = []
     for command in commands:
-        result = run_cli(argv_of(command, ws, template), capsys, "good", ws,
-                         COMMANDS[command].serves)
+        result = run_cli(
+            argv_of(command, ws, template), capsys, "good", ws, COMMANDS[command].serves
+        )
         if result.code != 0 or "Traceback" in result.out + result.err:
             failed.append(f"{command}: exit {result.code} {result.err.strip()[:200]!r}")
     assert not failed, "\n".join(failed)
@@ -368,8 +395,15 @@ def _control(commands: list[str], template: dict[str, Path], tmp_path: Path,
 #: commands of the default run's fault cases: every command that writes, and reads of each
 #: kind (a table, a snapshot, a report, a live tail, history, a select-best)
 SAMPLE = [c for c, spec in COMMANDS.items() if spec.writes] + [
-    "runs", "run show", "report compare", "watch", "audit replay", "best", "ledger verify",
-    "projections status", "recover replay",
+    "runs",
+    "run show",
+    "report compare",
+    "watch",
+    "audit replay",
+    "best",
+    "ledger verify",
+    "projections status",
+    "recover replay",
 ]
 
 
@@ -382,8 +416,13 @@ def test_every_command_against_bad_workspaces(
     missing = [c for c in commands if c not in COMMANDS]
     assert not missing, f"add minimal arguments for {missing} to COMMANDS"
     failures = walk(commands, ("missing", "file", "ledger_file"), template, tmp_path, capsys)
-    failures += walk([c for c in commands if c in SAMPLE], ("read_only", "full_disk", "damaged"),
-                     template, tmp_path, capsys)
+    failures += walk(
+        [c for c in commands if c in SAMPLE],
+        ("read_only", "full_disk", "damaged"),
+        template,
+        tmp_path,
+        capsys,
+    )
     assert not failures, f"{len(failures)} boundary failures:\n" + "\n".join(failures)
 
 
@@ -420,16 +459,21 @@ def run_process(argv: list[str], case: str, ws: Path) -> Outcome:
     if fault is None:
         cmd = [sys.executable, "-m", "contexta.cli", *argv]
     else:
-        cmd = [sys.executable, "-c", _CHILD.format(here=str(HERE), ws=str(ws), err=fault,
-                                                   argv=argv)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env,
-                          cwd=ws.parent)
+        cmd = [
+            sys.executable,
+            "-c",
+            _CHILD.format(here=str(HERE), ws=str(ws), err=fault, argv=argv),
+        ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, cwd=ws.parent)
     return Outcome(done.returncode, done.stdout, done.stderr, refused=-1)
 
 
 PROCESS_SAMPLE = [("missing", "runs"), ("full_disk", "quarantine")]
-PROCESS_ALL = [(case, command) for case in CASES for command in
-               ("runs", "projections rebuild", "backup create", "quarantine", "ledger repair")]
+PROCESS_ALL = [
+    (case, command)
+    for case in CASES
+    for command in ("runs", "projections rebuild", "backup create", "quarantine", "ledger repair")
+]
 
 
 def _as_processes(

@@ -46,15 +46,29 @@ def _seed(workspace: Path) -> None:
     ctx = Contexta(workspace=str(workspace))
     ms = ctx.metadata_store
     ms.projects.put_project(Project(project_ref="project:p", name="p", created_at=TS))
-    ms.runs.put_run(Run(run_ref="run:p.r", project_ref="project:p", name="r",
-                        status="completed", started_at=TS, ended_at=LATER))
+    ms.runs.put_run(
+        Run(
+            run_ref="run:p.r",
+            project_ref="project:p",
+            name="r",
+            status="completed",
+            started_at=TS,
+            ended_at=LATER,
+        )
+    )
     ctx.close()
 
 
 def _metric(ref: str, value: float) -> MetricRecord:
     return MetricRecord(
-        envelope=RecordEnvelope(record_ref=ref, record_type="metric", recorded_at=TS,
-                                observed_at=TS, producer_ref="t", run_ref="run:p.r"),
+        envelope=RecordEnvelope(
+            record_ref=ref,
+            record_type="metric",
+            recorded_at=TS,
+            observed_at=TS,
+            producer_ref="t",
+            run_ref="run:p.r",
+        ),
         payload=MetricPayload(metric_key="loss", value=value, value_type="float64"),
     )
 
@@ -62,7 +76,10 @@ def _metric(ref: str, value: float) -> MetricRecord:
 def _child(workspace: Path, body: str, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", _PRELUDE + textwrap.dedent(body), str(workspace)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        text=True,
         env={**os.environ, **env},
     )
 
@@ -106,8 +123,11 @@ def test_as_of_now_is_repeatable_while_another_process_commits_large_batches(
     workspace = tmp_path / "ws"
     _seed(workspace)
     # fsync mode: a commit stays in flight through its fsync too (the window the bug lives in)
-    writer = _child(workspace, _BATCH_WRITER.replace("sys.argv[2]", repr(str(seconds))),
-                    CONTEXTA_RECORDS_DURABILITY_MODE="fsync")
+    writer = _child(
+        workspace,
+        _BATCH_WRITER.replace("sys.argv[2]", repr(str(seconds))),
+        CONTEXTA_RECORDS_DURABILITY_MODE="fsync",
+    )
     _wait_line(writer, "ready")
     reader = Contexta(workspace=str(workspace))
     asked: list[tuple[datetime, tuple[str, ...]]] = []
@@ -143,9 +163,16 @@ def test_as_of_a_future_time_answers_as_of_now_and_says_so(tmp_path: Path) -> No
     view = ctx.as_of(future)
     assert view.when < datetime.now(UTC)
     before = tuple(r.run_id for r in view.list_runs("p"))
-    ctx.metadata_store.runs.put_run(Run(run_ref="run:p.later", project_ref="project:p",
-                                        name="later", status="completed", started_at=TS,
-                                        ended_at=LATER))
+    ctx.metadata_store.runs.put_run(
+        Run(
+            run_ref="run:p.later",
+            project_ref="project:p",
+            name="later",
+            status="completed",
+            started_at=TS,
+            ended_at=LATER,
+        )
+    )
     ctx.flush()
     assert tuple(r.run_id for r in view.list_runs("p")) == before  # the view stays put
     assert tuple(r.run_id for r in ctx.as_of(view.when).list_runs("p")) == before
@@ -180,8 +207,11 @@ class _Scripted:
     """A child process appending and flushing on command (one JSON line per answer)."""
 
     def __init__(self, workspace: Path, name: str, durability: str = "flush") -> None:
-        self.proc = _child(workspace, _SCRIPTED.replace("sys.argv[2]", repr(name)),
-                           CONTEXTA_RECORDS_DURABILITY_MODE=durability)
+        self.proc = _child(
+            workspace,
+            _SCRIPTED.replace("sys.argv[2]", repr(name)),
+            CONTEXTA_RECORDS_DURABILITY_MODE=durability,
+        )
         _wait_line(self.proc, "ready")
 
     def send(self, *words: object) -> None:
@@ -212,8 +242,12 @@ def _stored(workspace: Path) -> dict[str, list[float]]:
     does not)."""
     table = LedgerReader(workspace / "ledger").read_table()
     out: dict[str, list[float]] = {}
-    for kind, ref, value in zip(table.column("kind").to_pylist(), table.column("ref").to_pylist(),
-                                table.column("value").to_pylist(), strict=True):
+    for kind, ref, value in zip(
+        table.column("kind").to_pylist(),
+        table.column("ref").to_pylist(),
+        table.column("value").to_pylist(),
+        strict=True,
+    ):
         if kind == "record.metric":
             out.setdefault(ref, []).append(value)
     return out

@@ -53,8 +53,11 @@ _CHILD = textwrap.dedent(
 def test_failed_commit_at_exit_is_reported_and_exits_non_zero(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(workspace)], capture_output=True, text=True,
-        timeout=120, check=False,
+        [sys.executable, "-c", _CHILD, str(workspace)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert "appended" in done.stdout, done.stderr
     assert done.returncode != 0, (done.returncode, done.stderr)
@@ -69,8 +72,11 @@ def test_failed_commit_at_exit_is_reported_and_exits_non_zero(tmp_path: Path) ->
 def test_a_clean_exit_stays_silent_and_zero(tmp_path: Path) -> None:
     child = _CHILD.split("signal.signal")[0] + "print('appended', flush=True)\n"
     done = subprocess.run(
-        [sys.executable, "-c", child, str(tmp_path / "ws")], capture_output=True, text=True,
-        timeout=120, check=False,
+        [sys.executable, "-c", child, str(tmp_path / "ws")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""

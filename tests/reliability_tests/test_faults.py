@@ -63,7 +63,9 @@ def test_flush_window_under_kill_minus_9(tmp_path: Path) -> None:
     assert_clean(flush_window_kill(tmp_path, ((100, 200.0), (1030, 0.0))))
 
 
-def test_a_failed_background_commit_is_retried_by_close_once_the_disk_has_room(tmp_path: Path) -> None:
+def test_a_failed_background_commit_is_retried_by_close_once_the_disk_has_room(
+    tmp_path: Path,
+) -> None:
     import errno
     import time
 

@@ -39,19 +39,32 @@ BAD_TEXT = st.builds(
 def _metric(i: int, *, tags: dict[str, str] | None = None, value: Any = 0.5) -> MetricRecord:
     return MetricRecord(
         envelope=RecordEnvelope(
-            record_ref=f"record:p.r.m{i}", record_type="metric", recorded_at=TS, observed_at=TS,
-            producer_ref="contexta.test", run_ref="run:p.r",
+            record_ref=f"record:p.r.m{i}",
+            record_type="metric",
+            recorded_at=TS,
+            observed_at=TS,
+            producer_ref="contexta.test",
+            run_ref="run:p.r",
         ),
-        payload=MetricPayload(metric_key="train.loss", value=value, value_type="float64",
-                              tags=tags),
+        payload=MetricPayload(
+            metric_key="train.loss", value=value, value_type="float64", tags=tags
+        ),
     )
 
 
 def _seed(ctx: Contexta) -> None:
     ms = ctx.metadata_store
     ms.projects.put_project(Project(project_ref="project:p", name="p", created_at=TS))
-    ms.runs.put_run(Run(run_ref="run:p.r", project_ref="project:p", name="r",
-                        status="completed", started_at=TS, ended_at=LATER))
+    ms.runs.put_run(
+        Run(
+            run_ref="run:p.r",
+            project_ref="project:p",
+            name="r",
+            status="completed",
+            started_at=TS,
+            ended_at=LATER,
+        )
+    )
     ctx.flush()
 
 
@@ -126,8 +139,11 @@ def test_capture_step_beyond_int64_is_refused_and_later_events_commit(tmp_path: 
         assert str(2**63) in str(caught.value)
         run.metric("loss", 0.3, step=3)
         ctx.flush()
-        steps = [e.model.payload.tags["step"] for e in ctx.history(kinds="record.metric")
-                 if e.run_ref == str(run.ref)]
+        steps = [
+            e.model.payload.tags["step"]
+            for e in ctx.history(kinds="record.metric")
+            if e.run_ref == str(run.ref)
+        ]
         assert steps == ["1", "3"]
 
 
@@ -144,7 +160,10 @@ def test_record_store_step_tag_of_twenty_nines_is_rejected_alone(tmp_path: Path)
         rs.flush()
         assert ctx.list_runs("p")
         assert sorted(s.record_ref for s in rs.scan()) == [
-            "record:p.r.m1", "record:p.r.m3", "record:p.r.m5"]
+            "record:p.r.m1",
+            "record:p.r.m3",
+            "record:p.r.m5",
+        ]
 
 
 # ---------------------------------------------------------------------- every write path
@@ -162,16 +181,34 @@ def test_every_public_write_path_refuses_poison_and_keeps_committing(
         # 1.0 record store: the bad record is rejected alone; the good ones of its call commit
         _check_path(ctx, lambda: rs.append(_metric(n, tags={"step": str(step)})))
         _check_path(ctx, lambda: rs.append(_metric(n + 1, value=huge)))
-        _check_path(ctx, lambda: rs.append_many(
-            [_metric(n + 2), _metric(n + 3, tags={"step": str(step)}), _metric(n + 4)]),
-            written=2)
+        _check_path(
+            ctx,
+            lambda: rs.append_many(
+                [_metric(n + 2), _metric(n + 3, tags={"step": str(step)}), _metric(n + 4)]
+            ),
+            written=2,
+        )
         _check_path(ctx, lambda: rs.append_many([_metric(n + 5, value=huge)]))
         # metadata store puts
-        _check_path(ctx, lambda: ms.projects.put_project(
-            Project(project_ref="project:q", name=text, created_at=TS)))
-        _check_path(ctx, lambda: ms.runs.put_run(Run(
-            run_ref="run:p.bad", project_ref="project:p", name=text, status="completed",
-            started_at=TS, ended_at=LATER)))
+        _check_path(
+            ctx,
+            lambda: ms.projects.put_project(
+                Project(project_ref="project:q", name=text, created_at=TS)
+            ),
+        )
+        _check_path(
+            ctx,
+            lambda: ms.runs.put_run(
+                Run(
+                    run_ref="run:p.bad",
+                    project_ref="project:p",
+                    name=text,
+                    status="completed",
+                    started_at=TS,
+                    ended_at=LATER,
+                )
+            ),
+        )
         # quality writes
         _check_path(ctx, lambda: ctx.tag_runs("data.bad", message=text, run_ids=["run:p.r"]))
         _check_path(ctx, lambda: ctx.quarantine_runs(["run:p.r"], reason=text))
@@ -193,10 +230,10 @@ def test_capture_scopes_and_facade_refuse_poison_and_keep_committing(
             # record (one good row) instead of raising into the training loop
             _check_path(ctx, lambda s=scope: s.metric("loss", huge), written=1)
             _check_path(ctx, lambda s=scope: s.event("note", message=text))
-            _check_path(ctx, lambda s=scope: s.event("note", message="m",
-                                                     attributes={"n": huge}))
-            _check_path(ctx, lambda s=scope: s.emit_metrics([{"key": "loss", "value": 1.0,
-                                                              "step": step}]))
+            _check_path(ctx, lambda s=scope: s.event("note", message="m", attributes={"n": huge}))
+            _check_path(
+                ctx, lambda s=scope: s.emit_metrics([{"key": "loss", "value": 1.0, "step": step}])
+            )
         # the facade's capture calls go to the innermost open scope
         _check_path(ctx, lambda: ctx.metric("loss", 0.5, step=step))
         _check_path(ctx, lambda: ctx.event("note", message=text))
@@ -204,8 +241,19 @@ def test_capture_scopes_and_facade_refuse_poison_and_keep_committing(
 
 # ---------------------------------------------------------------------- the ledger itself
 
-_GOOD = PendingEvent("record.metric", "record:p.r.a", "project:p", "run:p.r", None,
-                     1_700_000_000_000_000, "loss", 0.5, 3, "me@host:1", b"body")
+_GOOD = PendingEvent(
+    "record.metric",
+    "record:p.r.a",
+    "project:p",
+    "run:p.r",
+    None,
+    1_700_000_000_000_000,
+    "loss",
+    0.5,
+    3,
+    "me@host:1",
+    b"body",
+)
 _POISON = {
     "step": OUT_OF_INT64,
     "valid_time": OUT_OF_INT64,
@@ -228,7 +276,9 @@ def _poisoned(draw: st.DrawFn) -> tuple[str, PendingEvent]:
 @settings(max_examples=60, deadline=None)
 @given(case=_poisoned(), before=st.integers(0, 3), durability=st.sampled_from(["flush", "fsync"]))
 def test_ledger_refuses_a_poisoned_row_and_buffers_nothing(
-    tmp_path_factory: pytest.TempPathFactory, case: tuple[str, PendingEvent], before: int,
+    tmp_path_factory: pytest.TempPathFactory,
+    case: tuple[str, PendingEvent],
+    before: int,
     durability: str,
 ) -> None:
     field, bad = case

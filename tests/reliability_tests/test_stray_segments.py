@@ -52,17 +52,41 @@ BEST = "run:demo.run-c"
 def _put_run(ctx: Contexta, name: str, auc: float) -> None:
     run = f"run:demo.{name}"
     at = "2025-04-02T09:00:00Z"
-    ctx.metadata_store.runs.put_run(Run(run_ref=run, project_ref="project:demo", name=name,
-                                        status="completed", started_at=at, ended_at=at))
+    ctx.metadata_store.runs.put_run(
+        Run(
+            run_ref=run,
+            project_ref="project:demo",
+            name=name,
+            status="completed",
+            started_at=at,
+            ended_at=at,
+        )
+    )
     stage = f"stage:demo.{name}.evaluate"
-    ctx.metadata_store.stages.put_stage_execution(StageExecution(
-        stage_execution_ref=stage, run_ref=run, stage_name="evaluate", status="completed",
-        started_at=at, ended_at=at))
-    ctx.record_store.append(MetricRecord(
-        envelope=RecordEnvelope(record_ref=f"record:demo.{name}.auc", record_type="metric",
-                                recorded_at=at, observed_at=at, producer_ref="demo",
-                                run_ref=run, stage_execution_ref=stage),
-        payload=MetricPayload(metric_key="auc", value=auc, value_type="float64")))
+    ctx.metadata_store.stages.put_stage_execution(
+        StageExecution(
+            stage_execution_ref=stage,
+            run_ref=run,
+            stage_name="evaluate",
+            status="completed",
+            started_at=at,
+            ended_at=at,
+        )
+    )
+    ctx.record_store.append(
+        MetricRecord(
+            envelope=RecordEnvelope(
+                record_ref=f"record:demo.{name}.auc",
+                record_type="metric",
+                recorded_at=at,
+                observed_at=at,
+                producer_ref="demo",
+                run_ref=run,
+                stage_execution_ref=stage,
+            ),
+            payload=MetricPayload(metric_key="auc", value=auc, value_type="float64"),
+        )
+    )
     ctx.flush()
 
 
@@ -74,7 +98,8 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ctx = Contexta(workspace=str(ws))
     ctx._workspace.ledger.roll_bytes = 1
     ctx.metadata_store.projects.put_project(
-        Project(project_ref="project:demo", name="demo", created_at="2025-04-01T00:00:00Z"))
+        Project(project_ref="project:demo", name="demo", created_at="2025-04-01T00:00:00Z")
+    )
     ctx.flush()
     names = list(RUNS)
     for name in names[:-1]:
@@ -215,8 +240,17 @@ def garbage_middle(ws: Path) -> None:
 Damage = Callable[[Path], None]
 #: damage that repair clears without losing an acknowledged event
 REPAIRABLE: list[Damage] = [
-    stray_next, stray_far, stray_copy_of_active, stray_two, stray_garbage, stray_empty_file,
-    stray_with_garbage_head, bytes_after_seal, garbage_head, foreign_head, head_short_seq,
+    stray_next,
+    stray_far,
+    stray_copy_of_active,
+    stray_two,
+    stray_garbage,
+    stray_empty_file,
+    stray_with_garbage_head,
+    bytes_after_seal,
+    garbage_head,
+    foreign_head,
+    head_short_seq,
     stale_head,
 ]
 #: damage that leaves reads and writes correct: repair has nothing to move
@@ -308,7 +342,8 @@ def test_repair_keeps_every_event_and_never_moves_head_back(
     assert code == 0, done
     # the dry run listed exactly what --apply did (the move names differ only by time stamp)
     assert [line.split(" to ")[0] for line in dry.splitlines() if line.startswith("Would")] == [
-        line.replace("Did:", "Would:").split(" to ")[0] for line in done.splitlines()
+        line.replace("Did:", "Would:").split(" to ")[0]
+        for line in done.splitlines()
         if line.startswith("Did")
     ]
     repaired = read_head(ws / "ledger")
@@ -328,8 +363,9 @@ def test_the_damage_is_reported_before_repair(ws: Path, damage: Damage) -> None:
     assert verify(ws / "ledger").findings
 
 
-@pytest.mark.parametrize("damage", [stray_next, stray_far, stray_copy_of_active, stray_garbage],
-                         ids=lambda d: d.__name__)
+@pytest.mark.parametrize(
+    "damage", [stray_next, stray_far, stray_copy_of_active, stray_garbage], ids=lambda d: d.__name__
+)
 def test_a_writer_never_adopts_an_unlinked_segment(ws: Path, damage: Damage) -> None:
     """Opening the ledger to write: refuse with a typed error naming the stray, or write after
     the real head; never continue the stray's seqs."""
@@ -435,7 +471,9 @@ def test_repair_clears_a_non_arrow_stray_and_bytes_after_a_seal(
     assert code == 0 and out.count("Did: moved") == 2, out
     assert sealed.stat().st_size == size and not sealed.stat().st_mode & 0o222
     assert sorted(p.name.split(".")[0] for p in (ws / "ledger" / "torn").iterdir()) == [
-        sealed.stem, stray.stem]
+        sealed.stem,
+        stray.stem,
+    ]
     _assert_whole(ws, before)
 
 
@@ -452,10 +490,12 @@ def test_the_last_batch_found_from_the_end_is_the_last_batch_walked(
     writer = Ledger(root, roll_bytes=6_000)
     lookalike = b"\xff\xff\xff\xff\x08\x00\x00\x00" * 40
     for commit in range(10):
-        writer.append_many([
-            make_event("x", commit * rows + i)._replace(body=lookalike + bytes([commit]))
-            for i in range(rows)
-        ])
+        writer.append_many(
+            [
+                make_event("x", commit * rows + i)._replace(body=lookalike + bytes([commit]))
+                for i in range(rows)
+            ]
+        )
         writer.commit()
     writer.close()
     segments = list_segments(root)
@@ -467,8 +507,12 @@ def test_the_last_batch_found_from_the_end_is_the_last_batch_walked(
 
 @pytest.mark.parametrize(
     ("damage", "code", "which"),
-    [(missing_middle, "segment_missing", 2), (stray_next, "unlinked_segment", None),
-     (stray_far, "unlinked_segment", None), (swapped, "unlinked_segment", 1)],
+    [
+        (missing_middle, "segment_missing", 2),
+        (stray_next, "unlinked_segment", None),
+        (stray_far, "unlinked_segment", None),
+        (swapped, "unlinked_segment", 1),
+    ],
     ids=["missing_middle", "stray_next", "stray_far", "swapped"],
 )
 def test_verify_names_the_missing_or_unlinked_segment_file(
@@ -482,8 +526,9 @@ def test_verify_names_the_missing_or_unlinked_segment_file(
     assert Path(findings[0].file).name == expected and "repair" in findings[0].message
 
 
-@pytest.mark.parametrize("damage", [missing_middle, swapped, replaced_middle],
-                         ids=lambda d: d.__name__)
+@pytest.mark.parametrize(
+    "damage", [missing_middle, swapped, replaced_middle], ids=lambda d: d.__name__
+)
 def test_without_a_readable_head_a_broken_log_is_still_refused(
     ws: Path, damage: Damage, capsys: pytest.CaptureFixture[str]
 ) -> None:

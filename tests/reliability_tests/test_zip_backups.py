@@ -44,93 +44,139 @@ def ws(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def archive(ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    rc, _out, err = cli(capsys, "--workspace", str(ws), "backup", "create", "--output",
-                       str(tmp_path / "out" / "b1"))
+    rc, _out, err = cli(
+        capsys, "--workspace", str(ws), "backup", "create", "--output", str(tmp_path / "out" / "b1")
+    )
     assert rc == 0, err
     return tmp_path / "out" / "b1.zip"
 
 
-def test_output_writes_p_zip_as_1_0(ws: Path, archive: Path, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_output_writes_p_zip_as_1_0(
+    ws: Path, archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert [p.name for p in archive.parent.iterdir()] == ["b1.zip"]
     assert zipfile.is_zipfile(archive)
-    rc, out, _ = cli(capsys, "--workspace", str(ws), "backup", "create", "--output",
-                     str(tmp_path / "b2.zip"))
+    rc, out, _ = cli(
+        capsys, "--workspace", str(ws), "backup", "create", "--output", str(tmp_path / "b2.zip")
+    )
     assert rc == 0 and out.splitlines()[0] == C10_CREATED.format(path=tmp_path / "b2")
     from contexta.recovery.backup import archive_path
 
-    assert archive_path(tmp_path / "b2.zip") == archive_path(tmp_path / "b2") == (
-        tmp_path / "b2.zip")
+    assert (
+        archive_path(tmp_path / "b2.zip") == archive_path(tmp_path / "b2") == (tmp_path / "b2.zip")
+    )
     names = zipfile.ZipFile(archive).namelist()
     assert names[0] == "manifest.json" and "workspace/ledger/HEAD" in names
     assert all(n.startswith(("manifest.json", "workspace/")) for n in names)
 
 
 def test_verify_only_on_an_archive_exits_0_and_changes_nothing(
-        ws: Path, archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws: Path, archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before, kept = tree(ws), archive.read_bytes()
-    rc, out, err = cli(capsys, "--workspace", str(ws), "restore", "apply", str(archive),
-                       "--verify-only")
+    rc, out, err = cli(
+        capsys, "--workspace", str(ws), "restore", "apply", str(archive), "--verify-only"
+    )
     assert rc == 0, err
     assert out.splitlines()[0] == C10_VERIFIED.format(path=archive)
     scratch = {"cache/restore": ("dir",)}  # private copies for verification (left empty)
     assert tree(ws) in (before, {**before, **scratch}) and archive.read_bytes() == kept
-    rc, out, err = cli(capsys, "--workspace", str(tmp_path / "nowhere"), "restore", "apply",
-                       str(archive), "--verify-only")
+    rc, out, err = cli(
+        capsys,
+        "--workspace",
+        str(tmp_path / "nowhere"),
+        "restore",
+        "apply",
+        str(archive),
+        "--verify-only",
+    )
     assert rc == 0 and not (tmp_path / "nowhere").exists(), err
 
 
-def test_restore_apply_from_an_archive(ws: Path, archive: Path, tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_restore_apply_from_an_archive(
+    ws: Path, archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "restored"
-    rc, _out, err = cli(capsys, "--workspace", str(ws), "restore", "apply", str(archive),
-                       "--target-workspace", str(target))
+    rc, _out, err = cli(
+        capsys,
+        "--workspace",
+        str(ws),
+        "restore",
+        "apply",
+        str(archive),
+        "--target-workspace",
+        str(target),
+    )
     assert rc == 0, err
     assert run_names(target) == run_names(ws) == ["a", "b"]
     ledger_clean(capsys, target)
     ctx = open_ctx(target)
     try:
-        bodies = sorted(ctx.artifact_store.read_artifact_bytes(ref)
-                        for ref in ctx.artifact_store.list_refs())
+        bodies = sorted(
+            ctx.artifact_store.read_artifact_bytes(ref) for ref in ctx.artifact_store.list_refs()
+        )
     finally:
         ctx.close()
     assert bodies == [b"weights-a", b"weights-b"]
 
 
 def test_an_archive_under_the_backup_root_restores_by_name(
-        ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     backups = ws / "exports" / "backups"
-    rc, _, err = cli(capsys, "--workspace", str(ws), "backup", "create", "--output",
-                     str(backups / "nightly"))
+    rc, _, err = cli(
+        capsys, "--workspace", str(ws), "backup", "create", "--output", str(backups / "nightly")
+    )
     assert rc == 0, err
     for name in ("nightly", "nightly.zip"):
-        rc, out, err = cli(capsys, "--workspace", str(ws), "restore", "apply", name,
-                           "--verify-only")
+        rc, out, err = cli(
+            capsys, "--workspace", str(ws), "restore", "apply", name, "--verify-only"
+        )
         assert rc == 0 and out.startswith("Verified backup: "), err
 
 
-def test_an_existing_file_is_never_overwritten(ws: Path, archive: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_existing_file_is_never_overwritten(
+    ws: Path, archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     kept = archive.read_bytes()
-    refused(capsys, "recovery_backup_exists", "--workspace", str(ws), "backup", "create",
-            "--output", str(archive))
+    refused(
+        capsys,
+        "recovery_backup_exists",
+        "--workspace",
+        str(ws),
+        "backup",
+        "create",
+        "--output",
+        str(archive),
+    )
     assert archive.read_bytes() == kept
     assert sorted(p.name for p in archive.parent.iterdir()) == ["b1.zip"]  # no partial left
 
 
-def test_output_naming_workspace_data_is_refused(ws: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_output_naming_workspace_data_is_refused(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = tree(ws)
     for inside in (ws / "ledger", ws / "ledger" / "b", ws / "projections" / "b"):
-        refused(capsys, "recovery_backup_root_inside_workspace_data", "--workspace", str(ws),
-                "backup", "create", "--output", str(inside))
+        refused(
+            capsys,
+            "recovery_backup_root_inside_workspace_data",
+            "--workspace",
+            str(ws),
+            "backup",
+            "create",
+            "--output",
+            str(inside),
+        )
     assert tree(ws) == before
 
 
-def test_output_dir_keeps_the_directory_form(ws: Path, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
-    rc, _, err = cli(capsys, "--workspace", str(ws), "backup", "create", "--output-dir",
-                     str(tmp_path / "dirs"))
+def test_output_dir_keeps_the_directory_form(
+    ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, _, err = cli(
+        capsys, "--workspace", str(ws), "backup", "create", "--output-dir", str(tmp_path / "dirs")
+    )
     assert rc == 0, err
     (made,) = (tmp_path / "dirs").iterdir()
     assert made.is_dir() and (made / "manifest.json").is_file()
@@ -139,11 +185,15 @@ def test_output_dir_keeps_the_directory_form(ws: Path, tmp_path: Path,
 # ---------------------------------------------------------------------------- hostile archives
 
 
-def _rewrite(source: Path, target: Path,
-             change: Callable[[zipfile.ZipFile, zipfile.ZipFile], None]) -> Path:
+def _rewrite(
+    source: Path, target: Path, change: Callable[[zipfile.ZipFile, zipfile.ZipFile], None]
+) -> Path:
     """A copy of ``source`` with ``change`` applied (members written by the caller)."""
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new, \
-            warnings.catch_warnings():
+    with (
+        zipfile.ZipFile(source) as old,
+        zipfile.ZipFile(target, "w") as new,
+        warnings.catch_warnings(),
+    ):
         warnings.simplefilter("ignore")  # duplicate names are the point of some cases
         change(old, new)
     return target
@@ -163,6 +213,7 @@ def _extra(name: str, body: bytes = b"owned") -> Callable[..., None]:
     def change(old: zipfile.ZipFile, new: zipfile.ZipFile) -> None:
         _copy_all(old, new)
         new.writestr(name, body)
+
     return change
 
 
@@ -172,6 +223,7 @@ def _symlink(name: str, link: str) -> Callable[..., None]:
         info = zipfile.ZipInfo(name)
         info.external_attr = (stat.S_IFLNK | 0o777) << 16
         new.writestr(info, link)
+
     return change
 
 
@@ -212,21 +264,30 @@ CASES: dict[str, tuple[Callable[..., None], str]] = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_hostile_archive_is_refused_and_writes_nothing(
-        case: str, ws: Path, archive: Path, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    case: str, ws: Path, archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     change, problem = CASES[case]
     bad = _rewrite(archive, tmp_path / f"{case}.zip", change)
     outside = sorted(p.name for p in tmp_path.iterdir())
     before = tree(ws)
-    rc, out, err = cli(capsys, "--workspace", str(ws), "restore", "apply", str(bad),
-                       "--verify-only")
+    rc, out, err = cli(
+        capsys, "--workspace", str(ws), "restore", "apply", str(bad), "--verify-only"
+    )
     assert rc == 1 and out.startswith("Backup FAILED verification"), out + err
     assert problem in out and "Traceback" not in out + err
-    refused(capsys, "recovery_backup_corrupt", "--workspace", str(ws), "restore", "apply",
-            str(bad))
+    refused(capsys, "recovery_backup_corrupt", "--workspace", str(ws), "restore", "apply", str(bad))
     target = tmp_path / "target"
-    refused(capsys, "recovery_backup_corrupt", "--workspace", str(ws), "restore", "apply",
-            str(bad), "--target-workspace", str(target))
+    refused(
+        capsys,
+        "recovery_backup_corrupt",
+        "--workspace",
+        str(ws),
+        "restore",
+        "apply",
+        str(bad),
+        "--target-workspace",
+        str(target),
+    )
     assert {k: v for k, v in tree(ws).items() if k != "cache/restore"} == before
     assert not target.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == outside
@@ -234,21 +295,41 @@ def test_a_hostile_archive_is_refused_and_writes_nothing(
     ledger_clean(capsys, ws)
 
 
-def test_a_broken_archive_is_a_typed_error(ws: Path, archive: Path, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_broken_archive_is_a_typed_error(
+    ws: Path, archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = archive.read_bytes()
     cut = tmp_path / "cut.zip"
     cut.write_bytes(data[: len(data) // 2])
     not_zip = tmp_path / "plain.zip"
     not_zip.write_bytes(b"PK\x03\x04 but nothing else")
     for path in (cut, not_zip):
-        err = refused(capsys, "recovery_backup_not_found", "--workspace", str(ws), "restore",
-                      "apply", str(path), "--verify-only")
+        err = refused(
+            capsys,
+            "recovery_backup_not_found",
+            "--workspace",
+            str(ws),
+            "restore",
+            "apply",
+            str(path),
+            "--verify-only",
+        )
         assert str(path) in err
-    no_manifest = _rewrite(archive, tmp_path / "nomanifest.zip",
-                           lambda old, new: _copy_all(old, new, skip="manifest.json"))
-    refused(capsys, "recovery_manifest_missing", "--workspace", str(ws), "restore", "apply",
-            str(no_manifest), "--verify-only")
+    no_manifest = _rewrite(
+        archive,
+        tmp_path / "nomanifest.zip",
+        lambda old, new: _copy_all(old, new, skip="manifest.json"),
+    )
+    refused(
+        capsys,
+        "recovery_manifest_missing",
+        "--workspace",
+        str(ws),
+        "restore",
+        "apply",
+        str(no_manifest),
+        "--verify-only",
+    )
 
 
 def test_the_python_api_reads_archives_too(ws: Path, archive: Path, tmp_path: Path) -> None:
@@ -258,7 +339,6 @@ def test_the_python_api_reads_archives_too(ws: Path, archive: Path, tmp_path: Pa
     assert checked.plane_results["metadata"] == {"run_count": 2}
     bad = _rewrite(archive, tmp_path / "bad.zip", _extra("../evil.txt"))
     with pytest.raises(RestoreError) as err:
-        restore_workspace(config, plan_restore(config, str(bad),
-                                               target_workspace=tmp_path / "t"))
+        restore_workspace(config, plan_restore(config, str(bad), target_workspace=tmp_path / "t"))
     assert err.value.code == "recovery_backup_corrupt"
     assert any(p.startswith("unsafe_name:") for p in err.value.details["problems"])

@@ -21,13 +21,24 @@ import pytest
 
 CHROMIUM = os.environ.get("BROWSER_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("BROWSER_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1400,1000")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1000",
+)
 #: where the tests write a screenshot of each page (docs/screenshots holds two for the README:
 #: BROWSER_TEST_SCREENSHOTS=docs/screenshots regenerates them)
-SCREENSHOTS = Path(os.environ.get("BROWSER_TEST_SCREENSHOTS")
-                   or Path(tempfile.gettempdir()) / "contexta-screenshots")
+SCREENSHOTS = Path(
+    os.environ.get("BROWSER_TEST_SCREENSHOTS")
+    or Path(tempfile.gettempdir()) / "contexta-screenshots"
+)
 
 
 def launch() -> Any:
@@ -35,8 +46,10 @@ def launch() -> Any:
         pytest.skip("SKIP_BROWSER_TESTS=1")
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not (Path(p).exists() or shutil.which(p))]
     if missing:
-        pytest.fail(f"Browser tests need {', '.join(missing)} (apt-get install chromium "
-                    "chromium-driver), or SKIP_BROWSER_TESTS=1 to skip them.")
+        pytest.fail(
+            f"Browser tests need {', '.join(missing)} (apt-get install chromium "
+            "chromium-driver), or SKIP_BROWSER_TESTS=1 to skip them."
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -26,15 +26,17 @@ class Client:
         request = urllib.request.Request(self.base + path, headers=headers or {})
         return _open(request)
 
-    def post(self, path: str, body: Any, headers: dict[str, str] | None = None,
-             token: bool = True) -> tuple[int, Any]:
+    def post(
+        self, path: str, body: Any, headers: dict[str, str] | None = None, token: bool = True
+    ) -> tuple[int, Any]:
         data = json.dumps(body).encode()
         merged = {"Content-Type": "application/json"}
         if token:
             merged["X-Contexta-Token"] = self.server.token
         merged.update(headers or {})
-        return _open(urllib.request.Request(self.base + path, data=data, headers=merged,
-                                            method="POST"))
+        return _open(
+            urllib.request.Request(self.base + path, data=data, headers=merged, method="POST")
+        )
 
 
 def _open(request: urllib.request.Request) -> tuple[int, Any]:

@@ -48,53 +48,106 @@ class Scenario:
         self.rs = ctx.record_store
         self.n = 0
 
-    def run(self, p: str, r: str, day: int, status: str = "completed",
-            params: dict[str, Any] | None = None) -> None:
-        extensions = () if not params else (
-            ExtensionFieldSet(namespace="train.params", fields=params),)
-        self.ms.runs.put_run(Run(
-            run_ref=f"run:{p}.{r}", project_ref=f"project:{p}", name=r, status=status,
-            started_at=at(day, 9), ended_at=None if status == "open" else at(day, 12),
-            extensions=extensions))
+    def run(
+        self,
+        p: str,
+        r: str,
+        day: int,
+        status: str = "completed",
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        extensions = (
+            () if not params else (ExtensionFieldSet(namespace="train.params", fields=params),)
+        )
+        self.ms.runs.put_run(
+            Run(
+                run_ref=f"run:{p}.{r}",
+                project_ref=f"project:{p}",
+                name=r,
+                status=status,
+                started_at=at(day, 9),
+                ended_at=None if status == "open" else at(day, 12),
+                extensions=extensions,
+            )
+        )
 
-    def stage(self, p: str, r: str, s: str, day: int, order: int, status: str = "completed") -> None:
-        self.ms.stages.put_stage_execution(StageExecution(
-            stage_execution_ref=f"stage:{p}.{r}.{s}", run_ref=f"run:{p}.{r}", stage_name=s,
-            status=status, started_at=at(day, 9 + order), ended_at=at(day, 10 + order),
-            order_index=order))
+    def stage(
+        self, p: str, r: str, s: str, day: int, order: int, status: str = "completed"
+    ) -> None:
+        self.ms.stages.put_stage_execution(
+            StageExecution(
+                stage_execution_ref=f"stage:{p}.{r}.{s}",
+                run_ref=f"run:{p}.{r}",
+                stage_name=s,
+                status=status,
+                started_at=at(day, 9 + order),
+                ended_at=at(day, 10 + order),
+                order_index=order,
+            )
+        )
 
-    def envelope(self, p: str, r: str, kind: str, stage: str | None, observed: str,
-                 marker: str = "none") -> RecordEnvelope:
+    def envelope(
+        self, p: str, r: str, kind: str, stage: str | None, observed: str, marker: str = "none"
+    ) -> RecordEnvelope:
         self.n += 1
         return RecordEnvelope(
-            record_ref=f"record:{p}.{r}.r{self.n}", record_type=kind, recorded_at=observed,
-            observed_at=observed, producer_ref="scenario", run_ref=f"run:{p}.{r}",
+            record_ref=f"record:{p}.{r}.r{self.n}",
+            record_type=kind,
+            recorded_at=observed,
+            observed_at=observed,
+            producer_ref="scenario",
+            run_ref=f"run:{p}.{r}",
             stage_execution_ref=None if stage is None else f"stage:{p}.{r}.{stage}",
-            degradation_marker=marker)
+            degradation_marker=marker,
+        )
 
-    def metric(self, p: str, r: str, key: str, value: float, stage: str | None, observed: str,
-               step: int | None = None) -> None:
+    def metric(
+        self,
+        p: str,
+        r: str,
+        key: str,
+        value: float,
+        stage: str | None,
+        observed: str,
+        step: int | None = None,
+    ) -> None:
         tags = None if step is None else {"step": str(step)}
-        self.rs.append(MetricRecord(
-            envelope=self.envelope(p, r, "metric", stage, observed),
-            payload=MetricPayload(metric_key=key, value=value, value_type="float64", tags=tags)))
+        self.rs.append(
+            MetricRecord(
+                envelope=self.envelope(p, r, "metric", stage, observed),
+                payload=MetricPayload(metric_key=key, value=value, value_type="float64", tags=tags),
+            )
+        )
 
 
 def build(root: Path, *, params: bool = False) -> Any:
     """Write the scenario into a new workspace at ``root``; returns its Contexta. ``params``
     gives two runs params as extension fields (this package shows them; 1.0 refuses to read
     runs with an unregistered extension namespace, so the recorded answers have none)."""
-    ctx = Contexta(config=UnifiedConfig(project_name="vision",
-                                        workspace=WorkspaceConfig(root_path=root)))
+    ctx = Contexta(
+        config=UnifiedConfig(project_name="vision", workspace=WorkspaceConfig(root_path=root))
+    )
     s = Scenario(ctx)
-    s.ms.projects.put_project(Project(project_ref="project:vision", name="vision",
-                                      created_at="2025-03-01T00:00:00Z"))
-    s.ms.projects.put_project(Project(project_ref="project:nlp", name="nlp",
-                                      created_at="2025-03-01T00:00:00Z"))
-    runs = [("baseline", 1, "completed"), ("wide", 2, "completed"), ("broken", 3, "failed"),
-            ("pending", 4, "open")]
-    given = {"baseline": {"lr": 0.001, "batch_size": 64, "optimizer": "adam"},
-             "wide": {"lr": 0.0005, "batch_size": 64, "optimizer": "adam"}} if params else {}
+    s.ms.projects.put_project(
+        Project(project_ref="project:vision", name="vision", created_at="2025-03-01T00:00:00Z")
+    )
+    s.ms.projects.put_project(
+        Project(project_ref="project:nlp", name="nlp", created_at="2025-03-01T00:00:00Z")
+    )
+    runs = [
+        ("baseline", 1, "completed"),
+        ("wide", 2, "completed"),
+        ("broken", 3, "failed"),
+        ("pending", 4, "open"),
+    ]
+    given = (
+        {
+            "baseline": {"lr": 0.001, "batch_size": 64, "optimizer": "adam"},
+            "wide": {"lr": 0.0005, "batch_size": 64, "optimizer": "adam"},
+        }
+        if params
+        else {}
+    )
     for name, day, status in runs:
         s.run("vision", name, day, status, given.get(name))
     s.run("nlp", "bert", 5)
@@ -116,37 +169,78 @@ def build(root: Path, *, params: bool = False) -> Any:
     s.metric("vision", "baseline", "throughput", 410.0, None, at(1, 12))
     s.metric("vision", "wide", "throughput", 380.0, None, at(2, 12))
     s.metric("nlp", "bert", "loss", 0.3, "train", at(5, 10), 1)
-    s.rs.append(StructuredEventRecord(
-        envelope=s.envelope("vision", "baseline", "event", "prepare", at(1, 9, 5)),
-        payload=StructuredEventPayload(event_key="data.loaded", level="info",
-                                       message="loaded 50000 images")))
-    s.rs.append(DegradedRecord(
-        envelope=s.envelope("vision", "broken", "degraded", "train", at(3, 10, 2), "capture_gap"),
-        payload=DegradedPayload(issue_key="gpu.oom", category="capture", severity="error",
-                                summary="out of memory on device 0")))
+    s.rs.append(
+        StructuredEventRecord(
+            envelope=s.envelope("vision", "baseline", "event", "prepare", at(1, 9, 5)),
+            payload=StructuredEventPayload(
+                event_key="data.loaded", level="info", message="loaded 50000 images"
+            ),
+        )
+    )
+    s.rs.append(
+        DegradedRecord(
+            envelope=s.envelope(
+                "vision", "broken", "degraded", "train", at(3, 10, 2), "capture_gap"
+            ),
+            payload=DegradedPayload(
+                issue_key="gpu.oom",
+                category="capture",
+                severity="error",
+                summary="out of memory on device 0",
+            ),
+        )
+    )
     for name, key, py, packages in (
         ("baseline", "main", "3.11.4", {"torch": "2.1", "numpy": "1.26"}),
         ("wide", "main", "3.11.6", {"torch": "2.2", "numpy": "1.26", "timm": "0.9"}),
     ):
-        s.ms.environments.put_environment_snapshot(EnvironmentSnapshot(
-            environment_snapshot_ref=f"environment:vision.{name}.{key}",
-            run_ref=f"run:vision.{name}", captured_at=at(1, 9), python_version=py,
-            platform="linux", packages=packages, environment_variables={"SEED": "7"}))
-    s.ms.relations.put_relation(LineageEdge(
-        relation_ref="relation:vision.baseline.produced", relation_type="produced_by",
-        source_ref="artifact:vision.baseline.model", target_ref="run:vision.baseline",
-        recorded_at=at(1, 12), origin_marker="explicit", confidence_marker="high"))
-    s.ms.provenance.put_provenance(ProvenanceRecord(
-        provenance_ref="provenance:vision.baseline", relation_ref="relation:vision.baseline.produced",
-        assertion_mode="explicit", asserted_at=at(1, 12), formation_context_ref="op:vision.baseline.train.fit",
-        policy_ref="policy.v1", evidence_bundle_ref="artifact:vision.baseline.bundle"))
+        s.ms.environments.put_environment_snapshot(
+            EnvironmentSnapshot(
+                environment_snapshot_ref=f"environment:vision.{name}.{key}",
+                run_ref=f"run:vision.{name}",
+                captured_at=at(1, 9),
+                python_version=py,
+                platform="linux",
+                packages=packages,
+                environment_variables={"SEED": "7"},
+            )
+        )
+    s.ms.relations.put_relation(
+        LineageEdge(
+            relation_ref="relation:vision.baseline.produced",
+            relation_type="produced_by",
+            source_ref="artifact:vision.baseline.model",
+            target_ref="run:vision.baseline",
+            recorded_at=at(1, 12),
+            origin_marker="explicit",
+            confidence_marker="high",
+        )
+    )
+    s.ms.provenance.put_provenance(
+        ProvenanceRecord(
+            provenance_ref="provenance:vision.baseline",
+            relation_ref="relation:vision.baseline.produced",
+            assertion_mode="explicit",
+            asserted_at=at(1, 12),
+            formation_context_ref="op:vision.baseline.train.fit",
+            policy_ref="policy.v1",
+            evidence_bundle_ref="artifact:vision.baseline.bundle",
+        )
+    )
     body = root.parent / f"{root.name}-model.bin"
     body.write_bytes(b"weights-of-the-baseline-model")
-    s.ctx.artifact_store.put_artifact(ArtifactManifest(
-        artifact_ref="artifact:vision.baseline.model", artifact_kind="model_bundle",
-        created_at=at(1, 12), producer_ref="scenario", run_ref="run:vision.baseline",
-        stage_execution_ref="stage:vision.baseline.train", location_ref="vault://baseline/model.bin"),
-        body)
+    s.ctx.artifact_store.put_artifact(
+        ArtifactManifest(
+            artifact_ref="artifact:vision.baseline.model",
+            artifact_kind="model_bundle",
+            created_at=at(1, 12),
+            producer_ref="scenario",
+            run_ref="run:vision.baseline",
+            stage_execution_ref="stage:vision.baseline.train",
+            location_ref="vault://baseline/model.bin",
+        ),
+        body,
+    )
     return ctx
 
 
@@ -176,8 +270,14 @@ ROUTES: list[tuple[str, str]] = [
     ("trend", "/metrics/trend?metric=accuracy&project=vision&stage=evaluate"),
     ("trend_loss", "/metrics/trend?metric=loss&project=vision"),
     ("aggregate", "/metrics/aggregate?metric=accuracy&project=vision&stage=evaluate"),
-    ("alerts", "/alerts/evaluate/run:vision.baseline?metric=accuracy&operator=lt&threshold=0.85&stage=evaluate"),
-    ("alerts_ok", "/alerts/evaluate/run:vision.wide?metric=accuracy&operator=lt&threshold=0.85&severity=error"),
+    (
+        "alerts",
+        "/alerts/evaluate/run:vision.baseline?metric=accuracy&operator=lt&threshold=0.85&stage=evaluate",
+    ),
+    (
+        "alerts_ok",
+        "/alerts/evaluate/run:vision.wide?metric=accuracy&operator=lt&threshold=0.85&severity=error",
+    ),
     ("search_runs", "/search/runs?q=WI"),
     ("search_runs_project", "/search/runs?q=b&project=vision&limit=5"),
     ("search_artifacts", "/search/artifacts?q=model"),

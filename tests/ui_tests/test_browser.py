@@ -35,12 +35,16 @@ class Site:
 
     def open(self, path: str) -> None:
         self.driver.get(f"{self.server.url}{path}#token={self.server.token}")
-        wait_for(lambda: self.driver.execute_script("return document.body.dataset.ready"),
-                 what=f"{path} to render")
+        wait_for(
+            lambda: self.driver.execute_script("return document.body.dataset.ready"),
+            what=f"{path} to render",
+        )
 
     def rows(self) -> list[str]:
-        return [row.get_attribute("data-run")
-                for row in self.driver.find_elements(By.CSS_SELECTOR, "#runs-table tbody tr")]
+        return [
+            row.get_attribute("data-run")
+            for row in self.driver.find_elements(By.CSS_SELECTOR, "#runs-table tbody tr")
+        ]
 
     def text(self, css: str) -> str:
         return self.driver.find_element(By.CSS_SELECTOR, css).text
@@ -73,11 +77,15 @@ def test_table_loads_sorts_and_filters(site: Site) -> None:
     site.open("/ui")
     wait_for(lambda: len(site.rows()) == 5, what="five vision runs")
     _click(site, 'th[data-col="evaluate/accuracy"]')
-    wait_for(lambda: site.rows()[:3] == ["run:vision.late", "run:vision.wide",
-                                         "run:vision.baseline"], what="sorted by accuracy desc")
+    wait_for(
+        lambda: site.rows()[:3] == ["run:vision.late", "run:vision.wide", "run:vision.baseline"],
+        what="sorted by accuracy desc",
+    )
     _click(site, 'th[data-col="evaluate/accuracy"]')
-    wait_for(lambda: site.rows()[:3] == ["run:vision.baseline", "run:vision.wide",
-                                         "run:vision.late"], what="sorted by accuracy asc")
+    wait_for(
+        lambda: site.rows()[:3] == ["run:vision.baseline", "run:vision.wide", "run:vision.late"],
+        what="sorted by accuracy asc",
+    )
     cell = site.text('tr[data-run="run:vision.wide"] td[data-col="evaluate/accuracy"]')
     assert cell == "0.86"
     shot(site.driver, "runs")
@@ -102,8 +110,10 @@ def test_run_page_opens_with_stages_metrics_and_audit_trail(site: Site) -> None:
     assert "artifact:vision.baseline.model" in site.text("#artifacts")
     audit = site.text("#audit")
     assert "run.put" in audit and "record.event" in audit
-    wait_for(lambda: site.driver.execute_script(
-        "return document.querySelector('#curve').dataset.drawn"), what="loss curve")
+    wait_for(
+        lambda: site.driver.execute_script("return document.querySelector('#curve').dataset.drawn"),
+        what="loss curve",
+    )
     wait_for(lambda: "Loading" not in site.text("#diagnostics"), what="diagnostics")
     shot(site.driver, "run")
 
@@ -121,8 +131,10 @@ def test_compare_shows_differences_and_best_per_row(site: Site) -> None:
     assert [cell.text for cell in best] == ["0.86"]  # higher is better: wide
     loss = site.driver.find_element(By.CSS_SELECTOR, 'tr[data-metric="train/loss"]')
     assert [cell.text for cell in loss.find_elements(By.CSS_SELECTOR, "td.best")] == ["0.5"]
-    wait_for(lambda: site.driver.execute_script(
-        "return document.querySelector('#curve').dataset.drawn"), what="overlaid curves")
+    wait_for(
+        lambda: site.driver.execute_script("return document.querySelector('#curve').dataset.drawn"),
+        what="overlaid curves",
+    )
     shot(site.driver, "compare")
 
 
@@ -159,36 +171,55 @@ def test_quarantine_from_the_page_makes_select_best_skip_the_run(site: Site) -> 
     assert "quarantined" in row.get_attribute("class")
     events = list(site.ctx.history("vision.late", kinds="run.quarantine"))
     assert len(events) == 1 and events[0].actor
-    assert site.ctx.select_best_run(["vision.late", "vision.wide"], "accuracy",
-                                    stage_name="evaluate") == "vision.wide"
+    assert (
+        site.ctx.select_best_run(["vision.late", "vision.wide"], "accuracy", stage_name="evaluate")
+        == "vision.wide"
+    )
     shot(site.driver, "quarantine")
 
 
 def test_a_commit_by_another_process_shows_on_the_open_page_within_a_second(site: Site) -> None:
     site.open("/ui")
     wait_for(lambda: len(site.rows()) == 5, what="rows")
-    wait_for(lambda: site.driver.execute_script(
-        "return document.querySelector('#live').classList.contains('on')"), what="live stream")
+    wait_for(
+        lambda: site.driver.execute_script(
+            "return document.querySelector('#live').classList.contains('on')"
+        ),
+        what="live stream",
+    )
     site.driver.execute_script("""
         window.__seen = null;
         new MutationObserver(() => {
           if (!window.__seen && document.querySelector('tr[data-run="run:vision.live1"]'))
             window.__seen = Date.now() / 1000;
         }).observe(document.querySelector('#app'), {childList: true, subtree: true});""")
-    done = subprocess.run([sys.executable, str(HERE / "writer_proc.py"), str(site.root), "live1"],
-                          capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, str(HERE / "writer_proc.py"), str(site.root), "live1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     committed = float(done.stdout.split()[-1])
-    seen = wait_for(lambda: site.driver.execute_script("return window.__seen"), timeout=10,
-                    what="the new run on the open page")
+    seen = wait_for(
+        lambda: site.driver.execute_script("return window.__seen"),
+        timeout=10,
+        what="the new run on the open page",
+    )
     assert seen - committed < 1.0, f"shown {seen - committed:.3f} s after the commit"
-    assert site.driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
+    assert (
+        site.driver.execute_script("return performance.getEntriesByType('navigation').length") == 1
+    )
     shot(site.driver, "live")
 
 
-@pytest.mark.parametrize(("path", "css", "text"), [
-    ("/ui/compare?left=run:vision.baseline&right=run:vision.wide", "#params", "0.0005"),
-    ("/ui/runs/run:vision.broken/diagnostics", "#run-title", "broken"),
-])
+@pytest.mark.parametrize(
+    ("path", "css", "text"),
+    [
+        ("/ui/compare?left=run:vision.baseline&right=run:vision.wide", "#params", "0.0005"),
+        ("/ui/runs/run:vision.broken/diagnostics", "#run-title", "broken"),
+    ],
+)
 def test_1_0_page_addresses_open_their_page(site: Site, path: str, css: str, text: str) -> None:
     site.open(path)
     wait_for(lambda: text in site.text(css), what=f"{path} showing {text}")

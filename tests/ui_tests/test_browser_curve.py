@@ -41,9 +41,13 @@ def _chart(driver: Any) -> dict[str, Any]:
 def test_a_million_step_curve_draws_and_zooming_shows_exact_points(long_site: Any) -> None:
     driver, server = long_site
     driver.get(f"{server.url}/ui/runs/run:big.long")
-    wait_for(lambda: driver.execute_script(
-        "return document.querySelector('#curve') && document.querySelector('#curve').__plot"),
-        timeout=600, what="the curve")
+    wait_for(
+        lambda: driver.execute_script(
+            "return document.querySelector('#curve') && document.querySelector('#curve').__plot"
+        ),
+        timeout=600,
+        what="the curve",
+    )
     chart = _chart(driver)
     assert chart["exact"] == "false" and chart["inWindow"] == STEPS
     assert len(chart["x"]) <= 4 * 4000 and len(chart["x"]) < STEPS / 100
@@ -56,10 +60,12 @@ def test_a_million_step_curve_draws_and_zooming_shows_exact_points(long_site: An
 
     over = driver.find_element(By.CSS_SELECTOR, "#curve .u-over")
     spike_px = driver.execute_script(
-        f"return document.querySelector('#curve').__plot.valToPos({SPIKE_STEP}, 'x')")
+        f"return document.querySelector('#curve').__plot.valToPos({SPIKE_STEP}, 'x')"
+    )
     left = over.size["width"] / 2
-    ActionChains(driver).move_to_element_with_offset(over, int(spike_px - left) - 1, 10) \
-        .click_and_hold().move_by_offset(3, 0).release().perform()
+    ActionChains(driver).move_to_element_with_offset(
+        over, int(spike_px - left) - 1, 10
+    ).click_and_hold().move_by_offset(3, 0).release().perform()
     wait_for(lambda: _chart(driver)["exact"] == "true", timeout=120, what="exact points")
     zoomed = _chart(driver)
     xs = zoomed["x"]

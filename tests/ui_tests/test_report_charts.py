@@ -135,11 +135,16 @@ def test_heatmap_shades_the_best_cell_darkest_for_either_direction(ctx) -> None:
     doc = ctx.build_multi_run_report(["r01", "r02", "r03"])
     heatmap = doc.section("Metric Table").charts[0]
     html = heatmap_table(heatmap)
-    rows = dict(re.findall(r'<tr><th scope="row">([^<]+)<span[^>]*>.</span></th>(.*?)</tr>',
-                           html.replace(" <span", "<span")))
+    rows = dict(
+        re.findall(
+            r'<tr><th scope="row">([^<]+)<span[^>]*>.</span></th>(.*?)</tr>',
+            html.replace(" <span", "<span"),
+        )
+    )
     darkest = "#93c5fd"
-    cells = {name: re.findall(r'background:(#[0-9a-f]{6})">([^<]+)<', row)
-             for name, row in rows.items()}
+    cells = {
+        name: re.findall(r'background:(#[0-9a-f]{6})">([^<]+)<', row) for name, row in rows.items()
+    }
     assert (darkest, "0.25") in cells["train/loss"]  # r03's lowest loss is the best
     assert (darkest, "0.86") in cells["evaluate/accuracy"]  # r03's highest accuracy
     assert "\u2193" in html and "\u2191" in html
@@ -191,8 +196,7 @@ def test_notes_about_features_the_workspace_never_used_are_not_warning_badges(ct
     html = doc.to_html()
     for code in UNUSED:
         assert (
-            f'<span class="quiet" title="not used in this workspace">warning: {code}</span>'
-            in html
+            f'<span class="quiet" title="not used in this workspace">warning: {code}</span>' in html
         ), code
     # a real gap keeps its warning badge, here and in the diagnostics
     assert '<span class="sev sev-warning">warning</span>: missing_stage_records:prep' in html
@@ -209,7 +213,7 @@ def test_notes_about_features_the_workspace_never_used_are_not_warning_badges(ct
 def test_run_and_multi_run_reports_quiet_the_prefixed_notes_too(ctx) -> None:
     for doc in (ctx.build_run_report("r01", "r02"), ctx.build_multi_run_report(["r01", "r02"])):
         html = doc.to_html()
-        assert "sev-warning\">warning</span>: left:deployment_list_empty" not in html
+        assert 'sev-warning">warning</span>: left:deployment_list_empty' not in html
         assert re.search(r'class="quiet"[^>]*>warning: (left:)?deployment_list_empty<', html)
 
 
@@ -230,7 +234,6 @@ def test_markdown_keeps_the_warnings_as_recorded_from_1_0(ctx) -> None:
     markdown = ctx.build_snapshot_report("r02").to_markdown()
     for code in UNUSED:
         assert f"warning: {code}" in markdown
-
 
 
 def test_a_feature_first_used_later_makes_its_notes_warnings_again_but_not_as_of_before(

@@ -54,7 +54,8 @@ def test_route_answers_as_1_0(client: Any, label: str) -> None:
 def test_deliberate_differences_are_the_documented_ones(client: Any) -> None:
     _, diagnostics = client.get(RECORDED["run_diagnostics"]["path"])
     assert [i["severity"] for i in diagnostics["issues"] if i["code"] == "degraded_record"] == [
-        "error"]
+        "error"
+    ]
     _, report = client.get(RECORDED["run_report"]["path"])
     bodies = [section["body"] for section in report["sections"]]
     assert "warning: deployment_list_empty\nwarning: batch_list_empty" in bodies
@@ -70,11 +71,16 @@ def test_mixed_compare_multi_answers_where_1_0_crashed(client: Any) -> None:
 
 
 UI_PAGES = [
-    "/ui", "/ui/runs", "/ui/runs?project=vision", "/ui/runs/run:vision.baseline",
-    "/ui/runs/run:vision.broken/diagnostics", "/ui/runs/run:vision.wide/anomalies",
+    "/ui",
+    "/ui/runs",
+    "/ui/runs?project=vision",
+    "/ui/runs/run:vision.baseline",
+    "/ui/runs/run:vision.broken/diagnostics",
+    "/ui/runs/run:vision.wide/anomalies",
     "/ui/compare?left=run:vision.baseline&right=run:vision.wide",
     "/ui/compare/multi?run_ids=run:vision.baseline,run:vision.wide",
-    "/ui/metrics/trend?metric=accuracy&project=vision", "/ui/metrics/aggregate?metric=accuracy",
+    "/ui/metrics/trend?metric=accuracy&project=vision",
+    "/ui/metrics/aggregate?metric=accuracy",
 ]
 
 

@@ -33,11 +33,9 @@ def test_a_write_with_the_token_is_recorded_with_an_actor(client: Client) -> Non
     assert [e.run_ref for e in events] == ["run:vision.wide"] and events[0].actor
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-Contexta-Token": "wrong"},
-                                     {"X-Contexta-Token": ""}])
+@pytest.mark.parametrize("headers", [{}, {"X-Contexta-Token": "wrong"}, {"X-Contexta-Token": ""}])
 def test_a_write_without_the_right_token_is_refused(client: Client, headers: Any) -> None:
-    status, body = client.post("/api/quality/quarantine", QUARANTINE, headers=headers,
-                               token=False)
+    status, body = client.post("/api/quality/quarantine", QUARANTINE, headers=headers, token=False)
     assert status == 401 and body["error"]["code"] == "http_token_required"
     _nothing_written(client)
 
@@ -52,15 +50,19 @@ def test_every_write_action_needs_the_token(client: Client, action: str) -> None
 
 
 def test_a_cross_site_write_is_refused_even_with_the_token(client: Client) -> None:
-    status, body = client.post("/api/quality/quarantine", QUARANTINE,
-                               headers={"Origin": "http://evil.example"})
+    status, body = client.post(
+        "/api/quality/quarantine", QUARANTINE, headers={"Origin": "http://evil.example"}
+    )
     assert status == 403 and body["error"]["code"] == "http_forbidden_origin"
     _nothing_written(client)
 
 
 def test_a_form_post_is_refused(client: Client) -> None:
-    status, _body = client.post("/api/quality/quarantine", QUARANTINE,
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, _body = client.post(
+        "/api/quality/quarantine",
+        QUARANTINE,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 415
     _nothing_written(client)
 
@@ -77,11 +79,18 @@ def test_read_only_refuses_writes(scenario_ctx: Any) -> None:
         server.server_close()
 
 
-@pytest.mark.parametrize("path", [
-    "/ui/static/../server.py", "/ui/static/%2e%2e/server.py", "/ui/static/..%2fserver.py",
-    "/ui/static/vendor/../../server.py", "/ui/static/%2e%2e/%2e%2e/%2e%2e/pyproject.toml",
-    "/runs/..%2f..%2fetc%2fpasswd", "/ui/static/%00",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ui/static/../server.py",
+        "/ui/static/%2e%2e/server.py",
+        "/ui/static/..%2fserver.py",
+        "/ui/static/vendor/../../server.py",
+        "/ui/static/%2e%2e/%2e%2e/%2e%2e/pyproject.toml",
+        "/runs/..%2f..%2fetc%2fpasswd",
+        "/ui/static/%00",
+    ],
+)
 def test_a_path_leaving_its_folder_is_refused(client: Client, path: str) -> None:
     status, body = _raw(client, path)
     assert status == 403, body
@@ -99,8 +108,9 @@ def _raw(client: Client, path: str) -> tuple[int, Any]:
         connection.close()
 
 
-def test_an_artifact_body_outside_the_workspace_is_not_served(client: Client,
-                                                               monkeypatch: Any) -> None:
+def test_an_artifact_body_outside_the_workspace_is_not_served(
+    client: Client, monkeypatch: Any
+) -> None:
     from pathlib import Path
 
     store = client.server.contexta.artifact_store
@@ -126,9 +136,17 @@ def test_a_foreign_host_header_is_refused_on_loopback(client: Client) -> None:
     assert client.get("/projects", headers={"Host": "localhost"})[0] == 200
 
 
-@pytest.mark.parametrize(("host", "loopback"), [("127.0.0.1", True), ("localhost", True),
-                                                ("::1", True), ("0.0.0.0", False),
-                                                ("192.168.1.4", False), ("", False)])
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("0.0.0.0", False),
+        ("192.168.1.4", False),
+        ("", False),
+    ],
+)
 def test_loopback_is_recognised(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
@@ -138,9 +156,21 @@ def test_cli_serve_prints_the_address_and_token_and_answers(tmp_path: Any) -> No
 
     build(tmp_path / "ws").close()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "contexta.cli", "--workspace", str(tmp_path / "ws"), "ui",
-         "--no-browser", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "contexta.cli",
+            "--workspace",
+            str(tmp_path / "ws"),
+            "ui",
+            "--no-browser",
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         first = proc.stdout.readline()
         assert first.startswith("Serving HTTP on http://127.0.0.1:"), first
@@ -168,11 +198,25 @@ def test_cli_serve_on_a_taken_port_is_a_typed_error(client: Client, tmp_path: An
     other = tmp_path / "other"
     ctx = Contexta(workspace=str(other))  # a workspace (reads never create one)
     ctx.metadata_store.projects.put_project(
-        Project(project_ref="project:other", name="other", created_at="2025-01-01T00:00:00Z"))
+        Project(project_ref="project:other", name="other", created_at="2025-01-01T00:00:00Z")
+    )
     ctx.close()
     done = subprocess.run(
-        [sys.executable, "-m", "contexta.cli", "--workspace", str(other), "serve",
-         "http", "--port", str(port)], capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "contexta.cli",
+            "--workspace",
+            str(other),
+            "serve",
+            "http",
+            "--port",
+            str(port),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0
     assert "serve_bind_failed" in done.stderr or "Cannot serve" in done.stderr
     assert "Traceback" not in done.stderr

@@ -36,8 +36,9 @@ def _brute(ys: list[float], buckets: int) -> list[tuple[float, float]]:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=3000),
-       st.integers(1, 200))
+@given(
+    st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=3000), st.integers(1, 200)
+)
 def test_every_bucket_keeps_its_min_and_max(ys: list[float], buckets: int) -> None:
     x = pa.array([float(i) for i in range(len(ys))], pa.float64())
     answer = reduce_window(x, pa.array(ys, pa.float64()), None, None, buckets)
@@ -74,7 +75,8 @@ def test_blocks_give_the_raw_extremes_per_bucket() -> None:
     assert max(via_blocks["y"]) == max(raw["y"]) == max(ys)
     assert min(via_blocks["y"]) == min(raw["y"]) == min(ys)
     assert set(zip(raw["x"], raw["y"], strict=True)) & set(
-        zip(via_blocks["x"], via_blocks["y"], strict=True))
+        zip(via_blocks["x"], via_blocks["y"], strict=True)
+    )
 
 
 def test_a_narrow_window_is_exact() -> None:

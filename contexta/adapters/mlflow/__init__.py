@@ -36,19 +36,22 @@ class MLflowSink(BaseSink):
         body: Any = getattr(payload, "payload", None)
         if kind == "metric":
             self._metric(payload, body)
-            return SinkCaptureReceipt.success(detail=f"logged metric {body.metric_key}",
-                                              metadata={"metric_key": body.metric_key})
+            return SinkCaptureReceipt.success(
+                detail=f"logged metric {body.metric_key}", metadata={"metric_key": body.metric_key}
+            )
         if kind == "event":
             self._tag_once("contexta.run_ref", str(payload.envelope.run_ref))  # type: ignore[attr-defined]
             self._tag(f"contexta.event.{body.event_key}", str(body.message)[:TAG_LIMIT])
             self._tag_once(f"contexta.event_level.{body.event_key}", body.level)
-            return SinkCaptureReceipt.success(detail=f"tagged event {body.event_key}",
-                                              metadata={"event_key": body.event_key})
+            return SinkCaptureReceipt.success(
+                detail=f"tagged event {body.event_key}", metadata={"event_key": body.event_key}
+            )
         if kind == "degraded":
             self._tag(f"contexta.degraded.{body.issue_key}", f"{body.category}:{body.severity}")
             self._tag_once("contexta.degraded_run_ref", str(payload.envelope.run_ref))  # type: ignore[attr-defined]
-            return SinkCaptureReceipt.success(detail=f"tagged degraded {body.issue_key}",
-                                              metadata={"issue_key": body.issue_key})
+            return SinkCaptureReceipt.success(
+                detail=f"tagged degraded {body.issue_key}", metadata={"issue_key": body.issue_key}
+            )
         return SinkCaptureReceipt.success(detail="unrecognised record type; skipped")
 
     def _metric(self, record: Any, body: Any) -> None:

@@ -14,7 +14,12 @@ from .common import _run_forms, number, require_metric
 from .compat_support import emit_result, facade
 
 __all__ = [
-    "compare_lines", "compare_many_lines", "register", "run_params", "run_tags", "show_lines",
+    "compare_lines",
+    "compare_many_lines",
+    "register",
+    "run_params",
+    "run_tags",
+    "show_lines",
 ]
 
 #: the event the capture scope writes with what the caller said about a run
@@ -23,11 +28,16 @@ _CONTEXT_EVENT = "run.context"
 
 def register(commands: argparse._SubParsersAction) -> None:
     series = commands.add_parser(
-        "series", help="a metric's step series in one run (step, value, observed_at)")
+        "series", help="a metric's step series in one run (step, value, observed_at)"
+    )
     series.add_argument("run_id", metavar="RUN")
     series.add_argument("metric_key", metavar="METRIC")
-    series.add_argument("--stage", default=None, metavar="S",
-                        help="only this stage (default: every stage that has the metric)")
+    series.add_argument(
+        "--stage",
+        default=None,
+        metavar="S",
+        help="only this stage (default: every stage that has the metric)",
+    )
     series.set_defaults(handler=_series)
 
 
@@ -109,8 +119,10 @@ def final_metrics(snapshot: Any) -> list[tuple[str, str, Any, str, str]]:
             last[(record.stage_id, record.key)] = record
     order = {stage: i for i, stage in enumerate(names)}
     rows = sorted(last.items(), key=lambda item: order.get(item[0][0], len(order)))
-    return [(names.get(stage, stage or ""), key, r.value, _step(r), r.observed_at)
-            for (stage, key), r in rows]
+    return [
+        (names.get(stage, stage or ""), key, r.value, _step(r), r.observed_at)
+        for (stage, key), r in rows
+    ]
 
 
 def show_lines(snapshot: Any, quarantine: tuple[bool, str, int] | None = None) -> list[str]:
@@ -118,9 +130,12 @@ def show_lines(snapshot: Any, quarantine: tuple[bool, str, int] | None = None) -
     (``quarantine``: the run's (quarantined, reason, when) state, if it has one)."""
     run = snapshot.run
     lines = [
-        f"Run: {escape(run.run_id)}", f"Project: {escape(run.project_name)}",
-        f"Status: {escape(run.status)}", f"Stages: {len(snapshot.stages)}",
-        f"Artifacts: {len(snapshot.artifacts)}", f"Records: {len(snapshot.records)}",
+        f"Run: {escape(run.run_id)}",
+        f"Project: {escape(run.project_name)}",
+        f"Status: {escape(run.status)}",
+        f"Stages: {len(snapshot.stages)}",
+        f"Artifacts: {len(snapshot.artifacts)}",
+        f"Records: {len(snapshot.records)}",
         f"Completeness notes: {len(snapshot.completeness_notes)}",
         f"Name: {escape(run.name)}",
         f"Started: {escape(run.started_at)}  Ended: {escape(run.ended_at or '-')}",
@@ -129,32 +144,62 @@ def show_lines(snapshot: Any, quarantine: tuple[bool, str, int] | None = None) -
         lines.append(f"Quarantined: yes ({escape(quarantine[1])})")
     params = _flat(run_params(snapshot))
     lines += ["", f"Params ({len(params)})"]
-    lines += _indent(table([(k, _shown(v)) for k, v in params], ("param", "value"))
-                     if params else "(none)")
+    lines += _indent(
+        table([(k, _shown(v)) for k, v in params], ("param", "value")) if params else "(none)"
+    )
     tags = _flat(run_tags(snapshot))
     lines += ["", f"Tags ({len(tags)})"]
-    lines += _indent(table([(k, _shown(v)) for k, v in tags], ("tag", "value"))
-                     if tags else "(none)")
+    lines += _indent(
+        table([(k, _shown(v)) for k, v in tags], ("tag", "value")) if tags else "(none)"
+    )
     metrics = final_metrics(snapshot)
     lines += ["", "Final metrics (last value per stage and key)"]
-    lines += _indent(table([(s, k, number(v), step, at) for s, k, v, step, at in metrics],
-                           ("stage", "metric", "value", "step", "observed_at"))
-                     if metrics else "(none)")
+    lines += _indent(
+        table(
+            [(s, k, number(v), step, at) for s, k, v, step, at in metrics],
+            ("stage", "metric", "value", "step", "observed_at"),
+        )
+        if metrics
+        else "(none)"
+    )
     names = _stage_names(snapshot)
-    events = [r for r in snapshot.records
-              if r.record_type == "event" and r.key != _CONTEXT_EVENT]
+    events = [r for r in snapshot.records if r.record_type == "event" and r.key != _CONTEXT_EVENT]
     lines += ["", f"Events ({len(events)})"]
-    lines += _indent(table([(r.observed_at, names.get(r.stage_id, r.stage_id or ""), r.key,
-                             (r.payload or {}).get("level", ""), r.message or "")
-                            for r in events],
-                           ("observed_at", "stage", "event", "level", "message"))
-                     if events else "(none)")
+    lines += _indent(
+        table(
+            [
+                (
+                    r.observed_at,
+                    names.get(r.stage_id, r.stage_id or ""),
+                    r.key,
+                    (r.payload or {}).get("level", ""),
+                    r.message or "",
+                )
+                for r in events
+            ],
+            ("observed_at", "stage", "event", "level", "message"),
+        )
+        if events
+        else "(none)"
+    )
     lines += ["", f"Artifacts ({len(snapshot.artifacts)})"]
-    lines += _indent(table([(a.artifact_ref, a.kind, names.get(a.stage_id, a.stage_id or ""),
-                             "" if a.size_bytes is None else a.size_bytes, a.location)
-                            for a in snapshot.artifacts],
-                           ("artifact", "kind", "stage", "bytes", "location"))
-                     if snapshot.artifacts else "(none)")
+    lines += _indent(
+        table(
+            [
+                (
+                    a.artifact_ref,
+                    a.kind,
+                    names.get(a.stage_id, a.stage_id or ""),
+                    "" if a.size_bytes is None else a.size_bytes,
+                    a.location,
+                )
+                for a in snapshot.artifacts
+            ],
+            ("artifact", "kind", "stage", "bytes", "location"),
+        )
+        if snapshot.artifacts
+        else "(none)"
+    )
     return lines
 
 
@@ -190,30 +235,47 @@ def compare_lines(comparison: Any, left: Any = None, right: Any = None) -> list[
     """The metric values of both runs side by side with the change (right minus left), then
     the params that differ (when both snapshots are given)."""
     labels = run_labels([comparison.left_run_id, comparison.right_run_id])
-    rows = [(d.stage_name or "(run)", d.metric_key, number(d.left_value),
-             number(d.right_value), _change(d.left_value, d.right_value))
-            for s in comparison.stage_comparisons for d in s.metric_deltas]
+    rows = [
+        (
+            d.stage_name or "(run)",
+            d.metric_key,
+            number(d.left_value),
+            number(d.right_value),
+            _change(d.left_value, d.right_value),
+        )
+        for s in comparison.stage_comparisons
+        for d in s.metric_deltas
+    ]
     lines = ["", "Metrics"]
     lines += _indent(table(rows, ("stage", "metric", *labels, "change")) if rows else "(none)")
     if left is not None and right is not None:
-        lines += params_diff(dict(_flat(run_params(left))), dict(_flat(run_params(right))),
-                             labels)
+        lines += params_diff(dict(_flat(run_params(left))), dict(_flat(run_params(right))), labels)
     changes = [c for c in comparison.artifact_changes if c.change != "unchanged"]
     if changes:
         lines += ["", "Artifacts"]
-        lines += _indent(table([(c.artifact_kind, c.left_ref or "-", c.right_ref or "-",
-                                 c.change) for c in changes],
-                               ("kind", *labels, "change")))
+        lines += _indent(
+            table(
+                [
+                    (c.artifact_kind, c.left_ref or "-", c.right_ref or "-", c.change)
+                    for c in changes
+                ],
+                ("kind", *labels, "change"),
+            )
+        )
     return lines
 
 
-def params_diff(left: Mapping[str, Any], right: Mapping[str, Any],
-                labels: Sequence[str]) -> list[str]:
+def params_diff(
+    left: Mapping[str, Any], right: Mapping[str, Any], labels: Sequence[str]
+) -> list[str]:
     keys = sorted(set(left) | set(right))
     if not keys:
         return []
-    differ = [(k, _shown(left[k]) if k in left else "-", _shown(right[k]) if k in right else "-")
-              for k in keys if left.get(k, _MISSING) != right.get(k, _MISSING)]
+    differ = [
+        (k, _shown(left[k]) if k in left else "-", _shown(right[k]) if k in right else "-")
+        for k in keys
+        if left.get(k, _MISSING) != right.get(k, _MISSING)
+    ]
     same = len(keys) - len(differ)
     lines = ["", f"Params that differ ({len(differ)}; {same} equal)"]
     lines += _indent(table(differ, ("param", *labels)) if differ else "(none)")
@@ -226,9 +288,15 @@ _MISSING = object()
 def compare_many_lines(comparison: Any) -> list[str]:
     labels = run_labels(list(comparison.run_ids))
     best = dict(zip(comparison.run_ids, labels, strict=True))
-    rows = [(r.stage_name or "(run)", r.metric_key, *(number(v) for v in r.values),
-             best.get(r.best_run_id, r.best_run_id or "-") if r.best_run_id else "-")
-            for r in comparison.metric_table]
+    rows = [
+        (
+            r.stage_name or "(run)",
+            r.metric_key,
+            *(number(v) for v in r.values),
+            best.get(r.best_run_id, r.best_run_id or "-") if r.best_run_id else "-",
+        )
+        for r in comparison.metric_table
+    ]
     lines = ["", "Metrics (best: highest value)"]
     lines += _indent(table(rows, ("stage", "metric", *labels, "best")) if rows else "(none)")
     return lines
@@ -252,8 +320,14 @@ def _series(args: argparse.Namespace) -> int:
     if args.stage is not None:
         observed = [o for o in observed if stages.get(o.stage_ref) == args.stage]
     if not observed:
-        require_metric(qs, args.metric_key, args.stage, run_refs=[run_ref],
-                       any_stage=args.stage is None, scope=f"run {args.run_id!r}")
+        require_metric(
+            qs,
+            args.metric_key,
+            args.stage,
+            run_refs=[run_ref],
+            any_stage=args.stage is None,
+            scope=f"run {args.run_id!r}",
+        )
     payloads = metric_payloads(qs, run_ref, observed)
     points = []
     position: dict[str | None, int] = {}
@@ -261,19 +335,34 @@ def _series(args: argparse.Namespace) -> int:
         index = position.get(o.stage_ref, 0)
         position[o.stage_ref] = index + 1
         step = recorded_step(o, payload)
-        points.append({"stage": stages.get(o.stage_ref) if o.stage_ref else None,
-                       "step": index if step is None else step, "value": o.value,
-                       "observed_at": o.observed_at})
+        points.append(
+            {
+                "stage": stages.get(o.stage_ref) if o.stage_ref else None,
+                "step": index if step is None else step,
+                "value": o.value,
+                "observed_at": o.observed_at,
+            }
+        )
     unit = getattr(payloads[0], "unit", None) if payloads else None
-    payload = {"run_id": run_ref, "metric_key": args.metric_key, "stage": args.stage,
-               "unit": unit, "points": points}
+    payload = {
+        "run_id": run_ref,
+        "metric_key": args.metric_key,
+        "stage": args.stage,
+        "unit": unit,
+        "points": points,
+    }
     several = len({p["stage"] for p in points}) > 1
     where = f" in stage {args.stage}" if args.stage else ""
-    header = (f"Series: {escape(args.metric_key)} of {escape(run_ref)}{escape(where)} "
-              f"({len(points)} point{'' if len(points) == 1 else 's'}{', unit ' + escape(unit) if unit else ''})")
-    columns = ("stage", "step", "value", "observed_at") if several else (
-        "step", "value", "observed_at")
-    rows = [((p["stage"] or "(run)",) if several else ()) + (p["step"], number(p["value"]),
-                                                             p["observed_at"])
-            for p in points]
+    header = (
+        f"Series: {escape(args.metric_key)} of {escape(run_ref)}{escape(where)} "
+        f"({len(points)} point{'' if len(points) == 1 else 's'}{', unit ' + escape(unit) if unit else ''})"
+    )
+    columns = (
+        ("stage", "step", "value", "observed_at") if several else ("step", "value", "observed_at")
+    )
+    rows = [
+        ((p["stage"] or "(run)",) if several else ())
+        + (p["step"], number(p["value"]), p["observed_at"])
+        for p in points
+    ]
     return emit_result(args, payload, header + "\n" + table(rows, columns))

@@ -19,15 +19,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     replay.add_argument("--run", default=None, metavar="RUN", help="only events of this run")
     replay.add_argument(
-        "--kind", action="append", default=None, metavar="KIND",
+        "--kind",
+        action="append",
+        default=None,
+        metavar="KIND",
         help="only events of this kind (e.g. record.metric, run.quarantine); repeatable",
     )
     replay.add_argument(
-        "--as-of", default=None, metavar="T",
+        "--as-of",
+        default=None,
+        metavar="T",
         help="only events recorded at or before transaction time T (ISO-8601 with zone)",
     )
     replay.add_argument(
-        "--verify", action="store_true",
+        "--verify",
+        action="store_true",
         help="first check every CRC, the hash chain and seq continuity; exit 1 on damage",
     )
     replay.set_defaults(handler=_replay)
@@ -92,7 +98,9 @@ def _replay(args: argparse.Namespace) -> int:
         if args.format == "json":
             emit_json_line(dict(event.to_dict(), detail=describe(event)))
         else:
-            rows.append((event.seq, iso(event.tx_time), event.kind, event.ref or "", describe(event)))
+            rows.append(
+                (event.seq, iso(event.tx_time), event.kind, event.ref or "", describe(event))
+            )
     if args.format != "json":
         emit(table(rows, ("seq", "recorded_at", "kind", "ref", "detail")) if rows else "No events.")
     return 0

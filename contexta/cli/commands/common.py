@@ -15,8 +15,14 @@ from ...history import iso_utc
 from ...workspace import check_root
 
 __all__ = [
-    "explain_run_not_found", "guard_os", "iso", "known_metric_keys", "number", "open_workspace",
-    "require_metric", "require_project",
+    "explain_run_not_found",
+    "guard_os",
+    "iso",
+    "known_metric_keys",
+    "number",
+    "open_workspace",
+    "require_metric",
+    "require_project",
 ]
 
 
@@ -75,8 +81,9 @@ def _run_forms(run_ref: str) -> tuple[str, str, str]:
     return run_ref, dotted, dotted.split(".", 1)[-1]
 
 
-def explain_run_not_found(workspace: str | None, error: ContextaError,
-                          ctx: Any = None) -> ContextaError:
+def explain_run_not_found(
+    workspace: str | None, error: ContextaError, ctx: Any = None
+) -> ContextaError:
     """``error`` (code ``query_run_not_found``) reworded for a person: the id as typed, close
     matches among the workspace's runs, or the runs a bare name is ambiguous between. The code
     stays the same; when the workspace cannot be read the id alone is named."""
@@ -90,27 +97,38 @@ def explain_run_not_found(workspace: str | None, error: ContextaError,
     text = given.strip()
     sharing = [ref for ref in refs if _run_forms(ref)[2] == text]
     if len(sharing) > 1:
-        message = (f"Run {given!r} is ambiguous: {len(sharing)} runs are named so "
-                   f"({', '.join(sharing[:10])}); give '<project>.<run>' or the full id.")
+        message = (
+            f"Run {given!r} is ambiguous: {len(sharing)} runs are named so "
+            f"({', '.join(sharing[:10])}); give '<project>.<run>' or the full id."
+        )
         close: list[str] = []
     else:
         forms = {form: ref for ref in refs for form in _run_forms(ref)}
-        close = list(dict.fromkeys(_run_forms(forms[c])[1]
-                                   for c in close_matches(text, list(forms))))
+        close = list(
+            dict.fromkeys(_run_forms(forms[c])[1] for c in close_matches(text, list(forms)))
+        )
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        known = ("`contexta runs` lists its runs." if refs
-                 else "The workspace has no runs.")
+        known = "`contexta runs` lists its runs." if refs else "The workspace has no runs."
         message = f"Unknown run {given!r}.{hint} {known}"
-    return type(error)(message, code=error.code,
-                       details={"run_id": given, "close_matches": close,
-                                "ambiguous_between": sharing if len(sharing) > 1 else []})
+    return type(error)(
+        message,
+        code=error.code,
+        details={
+            "run_id": given,
+            "close_matches": close,
+            "ambiguous_between": sharing if len(sharing) > 1 else [],
+        },
+    )
 
 
 # ---------------------------------------------------------------------- metric keys
 
 
-def known_metric_keys(query_service: Any, *, run_refs: Iterable[str] | None = None,
-                      ) -> dict[str | None, list[str]]:
+def known_metric_keys(
+    query_service: Any,
+    *,
+    run_refs: Iterable[str] | None = None,
+) -> dict[str | None, list[str]]:
     """Metric keys recorded per stage name (None: run level) in the runs ``run_refs`` (all runs
     when None), as of the query service's transaction time."""
     import pyarrow as pa
@@ -124,25 +142,35 @@ def known_metric_keys(query_service: Any, *, run_refs: Iterable[str] | None = No
     if run_refs is not None:
         wanted = pa.array(sorted(set(run_refs)), pa.string())
         metrics = metrics.filter(pc.is_in(metrics.column("run_ref"), value_set=wanted))
-    stage_names = dict(zip(stages.column("ref").to_pylist(), stages.column("key").to_pylist(),
-                           strict=True))
+    stage_names = dict(
+        zip(stages.column("ref").to_pylist(), stages.column("key").to_pylist(), strict=True)
+    )
     pairs = metrics.select(["stage_ref", "key"]).group_by(["stage_ref", "key"]).aggregate([])
     out: dict[str | None, set[str]] = {}
-    for stage_ref, key in zip(pairs.column("stage_ref").to_pylist(),
-                              pairs.column("key").to_pylist(), strict=True):
+    for stage_ref, key in zip(
+        pairs.column("stage_ref").to_pylist(), pairs.column("key").to_pylist(), strict=True
+    ):
         name = None if stage_ref is None else stage_names.get(stage_ref, stage_ref)
         out.setdefault(name, set()).add(key)
-    return {name: sorted(keys) for name, keys in sorted(
-        out.items(), key=lambda item: (item[0] is not None, item[0] or ""))}
+    return {
+        name: sorted(keys)
+        for name, keys in sorted(out.items(), key=lambda item: (item[0] is not None, item[0] or ""))
+    }
 
 
 def _where(stage: str | None) -> str:
     return "at run level" if stage is None else f"in stage {stage!r}"
 
 
-def require_metric(query_service: Any, metric_key: str, stage_name: str | None, *,
-                   run_refs: Sequence[str] | None = None, any_stage: bool = False,
-                   scope: str = "the workspace") -> None:
+def require_metric(
+    query_service: Any,
+    metric_key: str,
+    stage_name: str | None,
+    *,
+    run_refs: Sequence[str] | None = None,
+    any_stage: bool = False,
+    scope: str = "the workspace",
+) -> None:
     """Raise ``metric_not_found`` unless ``metric_key`` is recorded (in ``stage_name``, or at
     run level when it is None and not ``any_stage``) in the runs ``run_refs``: the message
     names the key, the keys that are known there and the stages that do have the key."""
@@ -162,21 +190,36 @@ def require_metric(query_service: Any, metric_key: str, stage_name: str | None, 
     elsewhere = [s for s, keys in by_stage.items() if metric_key in keys and s != stage_name]
     also = ""
     if elsewhere:
-        also = " It is recorded " + ", ".join(
-            "at run level (omit --stage)" if s is None else f"in stage {s!r} (--stage {s})"
-            for s in elsewhere) + "."
+        also = (
+            " It is recorded "
+            + ", ".join(
+                "at run level (omit --stage)" if s is None else f"in stage {s!r} (--stage {s})"
+                for s in elsewhere
+            )
+            + "."
+        )
     stages = [s for s in by_stage if s is not None]
     if stage_name is not None and stage_name not in by_stage and not any_stage:
-        listed = (f" No metric is recorded in a stage {stage_name!r}; stages with metrics: "
-                  f"{', '.join(stages) or 'none'}.")
+        listed = (
+            f" No metric is recorded in a stage {stage_name!r}; stages with metrics: "
+            f"{', '.join(stages) or 'none'}."
+        )
     else:
-        listed = (f" Known metric keys{where}: {', '.join(known[:50])}." if known
-                  else f" No metric is recorded{where} in {scope}.")
+        listed = (
+            f" Known metric keys{where}: {', '.join(known[:50])}."
+            if known
+            else f" No metric is recorded{where} in {scope}."
+        )
     raise NotFoundError(
         f"Unknown metric key {metric_key!r}{where} in {scope}.{hint}{also}{listed}",
         code="metric_not_found",
-        details={"metric_key": metric_key, "stage": stage_name, "close_matches": close,
-                 "known": known[:50], "stages_with_key": elsewhere},
+        details={
+            "metric_key": metric_key,
+            "stage": stage_name,
+            "close_matches": close,
+            "known": known[:50],
+            "stages_with_key": elsewhere,
+        },
     )
 
 

@@ -22,8 +22,9 @@ __all__ = ["anomaly_results", "register"]
 def register(commands: argparse._SubParsersAction) -> None:
     lineage = commands.add_parser("lineage", help="trace lineage from a subject ref")
     lineage.add_argument("subject_ref", help="full ref, e.g. run:my-proj.run-01")
-    lineage.add_argument("--direction",
-                         choices=("upstream", "downstream", "inbound", "outbound", "both"))
+    lineage.add_argument(
+        "--direction", choices=("upstream", "downstream", "inbound", "outbound", "both")
+    )
     lineage.add_argument("--depth", type=int, default=3, help="maximum depth (default 3)")
     lineage.set_defaults(handler=_lineage)
 
@@ -36,8 +37,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     runs.add_argument("--status")
     runs.add_argument("--limit", type=int, default=20)
     runs.set_defaults(handler=_search_runs)
-    artifacts = sub.add_parser("artifacts", help="artifacts whose ref, kind or location contains "
-                               "TEXT")
+    artifacts = sub.add_parser(
+        "artifacts", help="artifacts whose ref, kind or location contains TEXT"
+    )
     artifacts.add_argument("text")
     artifacts.add_argument("--kind")
     artifacts.add_argument("--limit", type=int, default=20)
@@ -46,15 +48,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     trend = commands.add_parser("trend", help="a metric across runs")
     _metric_query(trend)
     trend.set_defaults(handler=_trend)
-    aggregate = commands.add_parser("aggregate", help="count/mean/std/min/max of a metric "
-                                    "across runs")
+    aggregate = commands.add_parser(
+        "aggregate", help="count/mean/std/min/max of a metric across runs"
+    )
     _metric_query(aggregate)
     aggregate.set_defaults(handler=_aggregate)
 
     anomaly = commands.add_parser("anomaly", help="a run's metrics against the other runs")
     anomaly.add_argument("run_id")
-    anomaly.add_argument("--metric", action="append", dest="metrics", default=[],
-                         help="metric key (repeatable; default: the configured ones)")
+    anomaly.add_argument(
+        "--metric",
+        action="append",
+        dest="metrics",
+        default=[],
+        help="metric key (repeatable; default: the configured ones)",
+    )
     anomaly.add_argument("--project", help="baseline: this project's runs")
     anomaly.add_argument("--stage")
     anomaly.set_defaults(handler=_anomaly)
@@ -76,23 +84,36 @@ def _metric_query(parser: argparse.ArgumentParser) -> None:
 
 
 def _lineage(args: argparse.Namespace) -> int:
-    direction = {"upstream": "inbound", "downstream": "outbound"}.get(args.direction or "",
-                                                                      args.direction)
+    direction = {"upstream": "inbound", "downstream": "outbound"}.get(
+        args.direction or "", args.direction
+    )
     traversal = require(facade(args), "traverse_lineage")(
-        args.subject_ref, direction=direction, max_depth=args.depth)
-    text = "\n".join((f"Lineage: {escape(args.subject_ref)}", f"Edges: {len(traversal.edges)}",
-                      f"Visited: {len(traversal.visited_refs)}"))
+        args.subject_ref, direction=direction, max_depth=args.depth
+    )
+    text = "\n".join(
+        (
+            f"Lineage: {escape(args.subject_ref)}",
+            f"Edges: {len(traversal.edges)}",
+            f"Visited: {len(traversal.visited_refs)}",
+        )
+    )
     return emit_result(args, traversal, text)
 
 
 def _search_runs(args: argparse.Namespace) -> int:
     runs = facade(args).list_runs(args.project, status=args.status, limit=args.limit)
     needle = args.text.lower()
-    matches = tuple(r for r in runs if needle in r.run_id.lower() or needle in r.name.lower()
-                    or needle in r.project_name.lower())[: args.limit]
-    lines = ["Run search"] + ([f"{escape(r.run_id)}  {escape(r.status)}  {escape(r.name)}"
-                               for r in matches]
-                              or ["(empty)"])
+    matches = tuple(
+        r
+        for r in runs
+        if needle in r.run_id.lower()
+        or needle in r.name.lower()
+        or needle in r.project_name.lower()
+    )[: args.limit]
+    lines = ["Run search"] + (
+        [f"{escape(r.run_id)}  {escape(r.status)}  {escape(r.name)}" for r in matches]
+        or ["(empty)"]
+    )
     return emit_result(args, {"runs": matches}, "\n".join(lines))
 
 
@@ -103,14 +124,29 @@ def _search_artifacts(args: argparse.Namespace) -> int:
         ref, kind = str(manifest.artifact_ref), manifest.artifact_kind
         if args.kind is not None and kind != args.kind:
             continue
-        if needle in ref.lower() or needle in kind.lower() or needle in manifest.location_ref.lower():
-            matches.append({"artifact_ref": ref, "kind": kind, "run_id": str(manifest.run_ref),
-                            "location": manifest.location_ref, "created_at": manifest.created_at})
+        if (
+            needle in ref.lower()
+            or needle in kind.lower()
+            or needle in manifest.location_ref.lower()
+        ):
+            matches.append(
+                {
+                    "artifact_ref": ref,
+                    "kind": kind,
+                    "run_id": str(manifest.run_ref),
+                    "location": manifest.location_ref,
+                    "created_at": manifest.created_at,
+                }
+            )
         if len(matches) >= args.limit:
             break
-    lines = ["Artifact search"] + ([f"{escape(m['artifact_ref'])}  {escape(m['kind'])}  "
-                                    f"{escape(m['run_id'])}"
-                                    for m in matches] or ["(empty)"])
+    lines = ["Artifact search"] + (
+        [
+            f"{escape(m['artifact_ref'])}  {escape(m['kind'])}  {escape(m['run_id'])}"
+            for m in matches
+        ]
+        or ["(empty)"]
+    )
     return emit_result(args, {"artifacts": matches}, "\n".join(lines))
 
 
@@ -124,18 +160,27 @@ def _require_metric(ctx: Any, args: argparse.Namespace) -> None:
     if args.project is not None:
         refs = [r.run_id for r in ctx.list_runs(args.project)]
     scope = f"project {args.project!r}" if args.project is not None else "the workspace"
-    require_metric(service, args.metric_key, args.stage, run_refs=refs,
-                   any_stage=args.stage is None, scope=scope)
+    require_metric(
+        service,
+        args.metric_key,
+        args.stage,
+        run_refs=refs,
+        any_stage=args.stage is None,
+        scope=scope,
+    )
 
 
 def _trend(args: argparse.Namespace) -> int:
     _require_metric(facade(args), args)
     trend = require(facade(args), "get_metric_trend")(
-        args.metric_key, project_name=args.project, stage_name=args.stage, query=run_query(args))
+        args.metric_key, project_name=args.project, stage_name=args.stage, query=run_query(args)
+    )
     lines = [f"Trend: {escape(trend.metric_key)}", f"Points: {len(trend.points)}"]
-    lines += [f"{escape(p.run_id)}  {escape(p.stage_name or '-')}  {p.value}  "
-              f"{escape(p.captured_at or '-')}"
-              for p in trend.points]
+    lines += [
+        f"{escape(p.run_id)}  {escape(p.stage_name or '-')}  {p.value}  "
+        f"{escape(p.captured_at or '-')}"
+        for p in trend.points
+    ]
     return emit_result(args, trend, "\n".join(lines))
 
 
@@ -146,8 +191,10 @@ def _interpretation(name: str) -> Any:
     module = importlib.import_module("contexta.interpretation")
     service = getattr(module, name, None)
     if service is None:
-        raise CommandUnavailable(f"contexta.interpretation.{name} is not available in this "
-                                 "build.", details={"name": name})
+        raise CommandUnavailable(
+            f"contexta.interpretation.{name} is not available in this build.",
+            details={"name": name},
+        )
     return service
 
 
@@ -155,31 +202,46 @@ def _aggregate(args: argparse.Namespace) -> int:
     ctx = facade(args)
     _require_metric(ctx, args)
     service = _interpretation("AggregationService")(
-        ctx.query_service, metric_aggregation=ctx.config.interpretation.trend.metric_aggregation)
-    result = service.aggregate_metric(args.metric_key, query=run_query(args),
-                                      project_name=args.project, stage_name=args.stage)
+        ctx.query_service, metric_aggregation=ctx.config.interpretation.trend.metric_aggregation
+    )
+    result = service.aggregate_metric(
+        args.metric_key, query=run_query(args), project_name=args.project, stage_name=args.stage
+    )
+
     def shown(value: Any) -> Any:  # an aggregate of nothing is not 0.0
         return value if result.count else "n/a"
 
-    text = "\n".join((f"Aggregate: {escape(result.metric_key)}", f"Count: {result.count}",
-                      f"Mean: {shown(result.mean)}", f"Std: {shown(result.std)}",
-                      f"Min: {shown(result.min)}", f"Max: {shown(result.max)}"))
+    text = "\n".join(
+        (
+            f"Aggregate: {escape(result.metric_key)}",
+            f"Count: {result.count}",
+            f"Mean: {shown(result.mean)}",
+            f"Std: {shown(result.std)}",
+            f"Min: {shown(result.min)}",
+            f"Max: {shown(result.max)}",
+        )
+    )
     return emit_result(args, result, text)
 
 
-def anomaly_results(ctx: Any, run_id: str, metrics: list[str], project: str | None,
-                    stage: str | None) -> Any:
+def anomaly_results(
+    ctx: Any, run_id: str, metrics: list[str], project: str | None, stage: str | None
+) -> Any:
     """1.0's ``anomaly`` computation (also behind ``export csv anomaly``)."""
     policy = ctx.config.interpretation.anomaly
     service = _interpretation("AnomalyService")(
-        ctx.query_service, z_score_threshold=policy.z_score_threshold,
-        min_baseline_runs=policy.min_baseline_runs, monitored_metrics=policy.monitored_metrics,
-        metric_aggregation=ctx.config.interpretation.trend.metric_aggregation)
+        ctx.query_service,
+        z_score_threshold=policy.z_score_threshold,
+        min_baseline_runs=policy.min_baseline_runs,
+        monitored_metrics=policy.monitored_metrics,
+        metric_aggregation=ctx.config.interpretation.trend.metric_aggregation,
+    )
     baseline = None
     if project is not None:
         baseline = _interpretation("RunListQuery")(project_name=project)
-    return service.detect_anomalies_in_run(run_id, baseline_query=baseline,
-                                           metric_keys=tuple(metrics) or None, stage_name=stage)
+    return service.detect_anomalies_in_run(
+        run_id, baseline_query=baseline, metric_keys=tuple(metrics) or None, stage_name=stage
+    )
 
 
 def _require_run_metrics(ctx: Any, run_id: str, keys: list[str], stage: str | None) -> None:
@@ -190,26 +252,42 @@ def _require_run_metrics(ctx: Any, run_id: str, keys: list[str], stage: str | No
         return
     ref = ctx.query_service.resolve_run(run_id)
     for key in keys:
-        require_metric(ctx.query_service, key, stage, run_refs=[ref], any_stage=stage is None,
-                       scope=f"run {run_id!r}")
+        require_metric(
+            ctx.query_service,
+            key,
+            stage,
+            run_refs=[ref],
+            any_stage=stage is None,
+            scope=f"run {run_id!r}",
+        )
 
 
 def _anomaly(args: argparse.Namespace) -> int:
     _require_run_metrics(facade(args), args.run_id, args.metrics, args.stage)
     results = anomaly_results(facade(args), args.run_id, args.metrics, args.project, args.stage)
     lines = [f"Anomalies: {escape(args.run_id)}", f"Count: {len(results)}"]
-    lines += [f"{escape(r.metric_key)}  actual={r.actual_value}  z={r.z_score}  severity={escape(r.severity)}"
-              for r in results]
+    lines += [
+        f"{escape(r.metric_key)}  actual={r.actual_value}  z={r.z_score}  severity={escape(r.severity)}"
+        for r in results
+    ]
     return emit_result(args, {"anomalies": results}, "\n".join(lines))
 
 
 def _alert(args: argparse.Namespace) -> int:
     ctx = facade(args)
     _require_run_metrics(ctx, args.run_id, [args.metric], args.stage)
-    rule = _interpretation("AlertRule")(metric_key=args.metric, operator=args.operator, threshold=args.threshold,
-                     stage_name=args.stage, severity=args.severity)
+    rule = _interpretation("AlertRule")(
+        metric_key=args.metric,
+        operator=args.operator,
+        threshold=args.threshold,
+        stage_name=args.stage,
+        severity=args.severity,
+    )
     results = require(ctx, "evaluate_alerts")(args.run_id, [rule])
     lines = [f"Alerts: {escape(args.run_id)}"]
-    lines += [f"{escape(r.metric_key)}  actual={r.actual_value}  threshold={r.threshold}  "
-              f"triggered={r.triggered}" for r in results]
+    lines += [
+        f"{escape(r.metric_key)}  actual={r.actual_value}  threshold={r.threshold}  "
+        f"triggered={r.triggered}"
+        for r in results
+    ]
     return emit_result(args, {"results": results}, "\n".join(lines))

@@ -98,8 +98,11 @@ def _render(report: Any, render: str) -> str:
 
 
 def _emit_report(args: argparse.Namespace, report: Any) -> int:
-    payload = (report.to_json() if args.render == "json"
-               else {"title": report.title, "render": args.render})
+    payload = (
+        report.to_json()
+        if args.render == "json"
+        else {"title": report.title, "render": args.render}
+    )
     return emit_result(args, payload, _render(report, args.render), args.output)
 
 
@@ -120,8 +123,9 @@ def _export_html(args: argparse.Namespace) -> int:
         report = require(ctx, "build_run_report")(args.left, args.right)
     else:
         raise invalid("export html needs --run, or --left and --right.")
-    return emit_result(args, {"title": report.title, "render": "html"}, report.to_html(),
-                       args.output)
+    return emit_result(
+        args, {"title": report.title, "render": "html"}, report.to_html(), args.output
+    )
 
 
 def _csv(args: argparse.Namespace, kind: str, text: str) -> int:
@@ -130,9 +134,14 @@ def _csv(args: argparse.Namespace, kind: str, text: str) -> int:
 
 def _csv_runs(args: argparse.Namespace) -> int:
     runs = facade(args).list_runs(None, query=run_query(args))
-    return _csv(args, "runs", write_csv(
-        ("run_id", "name", "project_name", "status", "started_at", "ended_at"),
-        ((r.run_id, r.name, r.project_name, r.status, r.started_at, r.ended_at) for r in runs)))
+    return _csv(
+        args,
+        "runs",
+        write_csv(
+            ("run_id", "name", "project_name", "status", "started_at", "ended_at"),
+            ((r.run_id, r.name, r.project_name, r.status, r.started_at, r.ended_at) for r in runs),
+        ),
+    )
 
 
 def _csv_compare(args: argparse.Namespace) -> int:
@@ -140,41 +149,118 @@ def _csv_compare(args: argparse.Namespace) -> int:
     rows = []
     for stage in comparison.stage_comparisons:
         for delta in stage.metric_deltas:
-            notes = "; ".join(n.summary for n in (*delta.completeness_notes,
-                                                  *stage.completeness_notes))
-            rows.append((stage.stage_name, delta.metric_key, delta.left_value, delta.right_value,
-                         delta.delta, delta.change_ratio, stage.left_status, stage.right_status,
-                         notes))
-    return _csv(args, "compare", write_csv(
-        ("stage_name", "metric_key", "left_value", "right_value", "delta", "change_ratio",
-         "left_status", "right_status", "notes"), rows))
+            notes = "; ".join(
+                n.summary for n in (*delta.completeness_notes, *stage.completeness_notes)
+            )
+            rows.append(
+                (
+                    stage.stage_name,
+                    delta.metric_key,
+                    delta.left_value,
+                    delta.right_value,
+                    delta.delta,
+                    delta.change_ratio,
+                    stage.left_status,
+                    stage.right_status,
+                    notes,
+                )
+            )
+    return _csv(
+        args,
+        "compare",
+        write_csv(
+            (
+                "stage_name",
+                "metric_key",
+                "left_value",
+                "right_value",
+                "delta",
+                "change_ratio",
+                "left_status",
+                "right_status",
+                "notes",
+            ),
+            rows,
+        ),
+    )
 
 
 def _csv_trend(args: argparse.Namespace) -> int:
     trend = require(facade(args), "get_metric_trend")(
-        args.metric_key, project_name=args.project, stage_name=args.stage, query=run_query(args))
-    return _csv(args, "trend", write_csv(
-        ("run_id", "run_name", "metric_key", "project_name", "stage_name", "value", "captured_at"),
-        ((p.run_id, p.run_name, trend.metric_key, trend.project_name or args.project or "",
-          p.stage_name or args.stage or "", p.value, p.captured_at) for p in trend.points)))
+        args.metric_key, project_name=args.project, stage_name=args.stage, query=run_query(args)
+    )
+    return _csv(
+        args,
+        "trend",
+        write_csv(
+            (
+                "run_id",
+                "run_name",
+                "metric_key",
+                "project_name",
+                "stage_name",
+                "value",
+                "captured_at",
+            ),
+            (
+                (
+                    p.run_id,
+                    p.run_name,
+                    trend.metric_key,
+                    trend.project_name or args.project or "",
+                    p.stage_name or args.stage or "",
+                    p.value,
+                    p.captured_at,
+                )
+                for p in trend.points
+            ),
+        ),
+    )
 
 
 def _csv_anomaly(args: argparse.Namespace) -> int:
     results = anomaly_results(facade(args), args.run_id, args.metrics, args.project, args.stage)
-    return _csv(args, "anomaly", write_csv(
-        ("run_id", "metric_key", "actual_value", "expected_low", "expected_high", "z_score",
-         "severity", "notes"),
-        ((r.run_id, r.metric_key, r.actual_value, r.expected_range[0], r.expected_range[1],
-          r.z_score, r.severity, "; ".join(n.summary for n in r.completeness_notes))
-         for r in results)))
+    return _csv(
+        args,
+        "anomaly",
+        write_csv(
+            (
+                "run_id",
+                "metric_key",
+                "actual_value",
+                "expected_low",
+                "expected_high",
+                "z_score",
+                "severity",
+                "notes",
+            ),
+            (
+                (
+                    r.run_id,
+                    r.metric_key,
+                    r.actual_value,
+                    r.expected_range[0],
+                    r.expected_range[1],
+                    r.z_score,
+                    r.severity,
+                    "; ".join(n.summary for n in r.completeness_notes),
+                )
+                for r in results
+            ),
+        ),
+    )
 
 
 def _provenance_audit(args: argparse.Namespace) -> int:
     audit = require(facade(args), "audit_reproducibility")(args.run_id)
-    text = "\n".join((f"Provenance audit: {escape(audit.run_id)}",
-                      f"Status: {escape(audit.reproducibility_status)}",
-                      f"Environment ref: {escape(audit.environment_ref or '-')}",
-                      f"Package count: {audit.package_count}"))
+    text = "\n".join(
+        (
+            f"Provenance audit: {escape(audit.run_id)}",
+            f"Status: {escape(audit.reproducibility_status)}",
+            f"Environment ref: {escape(audit.environment_ref or '-')}",
+            f"Package count: {audit.package_count}",
+        )
+    )
     return emit_result(args, audit, text)
 
 
@@ -182,8 +268,13 @@ def _provenance_diff(args: argparse.Namespace) -> int:
     d = require(facade(args), "compare_environments")(args.left_run_id, args.right_run_id)
     packages = len(d.added_packages) + len(d.removed_packages) + len(d.changed_packages)
     variables = len(d.added_variables) + len(d.removed_variables) + len(d.changed_variables)
-    text = "\n".join((f"Environment diff: {escape(d.left_run_id)} vs {escape(d.right_run_id)}",
-                      f"Python changed: {d.python_version_changed}",
-                      f"Platform changed: {d.platform_changed}",
-                      f"Package changes: {packages}", f"Variable changes: {variables}"))
+    text = "\n".join(
+        (
+            f"Environment diff: {escape(d.left_run_id)} vs {escape(d.right_run_id)}",
+            f"Python changed: {d.python_version_changed}",
+            f"Platform changed: {d.platform_changed}",
+            f"Package changes: {packages}",
+            f"Variable changes: {variables}",
+        )
+    )
     return emit_result(args, d, text)

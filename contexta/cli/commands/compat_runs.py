@@ -27,8 +27,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         add_run_list_options(runs)
         runs.set_defaults(handler=_runs_filtered, _plain_handler=None)
 
-    run = commands.add_parser("run", help="run-oriented commands (list, show, compare, "
-                              "compare-many, diagnose)")
+    run = commands.add_parser(
+        "run", help="run-oriented commands (list, show, compare, compare-many, diagnose)"
+    )
     sub = run.add_subparsers(dest="run_command", metavar="ACTION")
     sub.required = True
     listing = sub.add_parser("list", help="list runs (1.0's filters)")
@@ -47,9 +48,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _metric_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--metric", action="append", dest="metrics", default=None,
-                        metavar="KEY", help="only this metric (repeatable); an unknown key is an "
-                        "error listing the known ones")
+    parser.add_argument(
+        "--metric",
+        action="append",
+        dest="metrics",
+        default=None,
+        metavar="KEY",
+        help="only this metric (repeatable); an unknown key is an error listing the known ones",
+    )
 
 
 def _compare_parser(parser: argparse.ArgumentParser) -> None:
@@ -71,22 +77,29 @@ def _only_metrics(ctx: Any, args: argparse.Namespace, run_ids: Any) -> set[str] 
         return None
     refs = [ctx.query_service.resolve_run(r) for r in run_ids]
     for key in args.metrics:
-        require_metric(ctx.query_service, key, None, run_refs=refs, any_stage=True,
-                       scope="the compared runs")
+        require_metric(
+            ctx.query_service, key, None, run_refs=refs, any_stage=True, scope="the compared runs"
+        )
     return set(args.metrics)
 
 
 def _diagnose_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_id")
-    parser.add_argument("--fail-on", choices=("info", "warning", "error"), default=None,
-                        help="exit 1 when an issue of this severity or worse is found")
+    parser.add_argument(
+        "--fail-on",
+        choices=("info", "warning", "error"),
+        default=None,
+        help="exit 1 when an issue of this severity or worse is found",
+    )
     parser.set_defaults(handler=_diagnose)
 
 
 def _lines(runs: Any) -> str:
     lines = ["Runs"]
-    lines += [f"{escape(r.run_id)}  {escape(r.status)}  {escape(r.started_at)}  {escape(r.name)}"
-              for r in runs] or ["(empty)"]
+    lines += [
+        f"{escape(r.run_id)}  {escape(r.status)}  {escape(r.started_at)}  {escape(r.name)}"
+        for r in runs
+    ] or ["(empty)"]
     return "\n".join(lines)
 
 
@@ -99,14 +112,32 @@ def _runs_filtered(args: argparse.Namespace) -> int:
     records = ctx.list_runs(None, query=query)
     quarantined = set(ctx.quarantined_runs()) if hasattr(ctx, "quarantined_runs") else set()
     if args.format == "json":
-        return emit_result(args, {"runs": [dict(r.to_dict(), quarantined=r.run_id in quarantined)
-                                           for r in records]}, "")
+        return emit_result(
+            args,
+            {"runs": [dict(r.to_dict(), quarantined=r.run_id in quarantined) for r in records]},
+            "",
+        )
     if not records:
         return emit_result(args, None, "No runs.")
-    return emit_result(args, None, table(
-        [(r.run_id, r.project_name, r.name, r.status, r.started_at, r.ended_at or "",
-          "yes" if r.run_id in quarantined else "") for r in records],
-        ("run_id", "project", "name", "status", "started_at", "ended_at", "quarantined")))
+    return emit_result(
+        args,
+        None,
+        table(
+            [
+                (
+                    r.run_id,
+                    r.project_name,
+                    r.name,
+                    r.status,
+                    r.started_at,
+                    r.ended_at or "",
+                    "yes" if r.run_id in quarantined else "",
+                )
+                for r in records
+            ],
+            ("run_id", "project", "name", "status", "started_at", "ended_at", "quarantined"),
+        ),
+    )
 
 
 def _run_list(args: argparse.Namespace) -> int:
@@ -128,17 +159,29 @@ def _compare(args: argparse.Namespace) -> int:
     comparison = ctx.compare_runs(args.left_run_id, args.right_run_id)
     keys = _only_metrics(ctx, args, (args.left_run_id, args.right_run_id))
     if keys is not None:
-        comparison = replace(comparison, stage_comparisons=tuple(
-            replace(s, metric_deltas=tuple(d for d in s.metric_deltas if d.metric_key in keys))
-            for s in comparison.stage_comparisons))
+        comparison = replace(
+            comparison,
+            stage_comparisons=tuple(
+                replace(s, metric_deltas=tuple(d for d in s.metric_deltas if d.metric_key in keys))
+                for s in comparison.stage_comparisons
+            ),
+        )
     if args.format == "json":
         return emit_result(args, comparison, "")
-    lines = [f"Compare: {escape(comparison.left_run_id)} vs {escape(comparison.right_run_id)}",
-             escape(comparison.summary)]
-    lines += [f"[{escape(s.stage_name)}] left={escape(s.left_status or '-')} right={escape(s.right_status or '-')} "
-              f"deltas={len(s.metric_deltas)}" for s in comparison.stage_comparisons]
-    lines += compare_lines(comparison, ctx.get_run_snapshot(comparison.left_run_id),
-                           ctx.get_run_snapshot(comparison.right_run_id))
+    lines = [
+        f"Compare: {escape(comparison.left_run_id)} vs {escape(comparison.right_run_id)}",
+        escape(comparison.summary),
+    ]
+    lines += [
+        f"[{escape(s.stage_name)}] left={escape(s.left_status or '-')} right={escape(s.right_status or '-')} "
+        f"deltas={len(s.metric_deltas)}"
+        for s in comparison.stage_comparisons
+    ]
+    lines += compare_lines(
+        comparison,
+        ctx.get_run_snapshot(comparison.left_run_id),
+        ctx.get_run_snapshot(comparison.right_run_id),
+    )
     return emit_result(args, comparison, "\n".join(lines))
 
 
@@ -147,14 +190,20 @@ def _compare_many(args: argparse.Namespace) -> int:
     comparison = ctx.compare_multiple_runs(args.run_ids)
     keys = _only_metrics(ctx, args, args.run_ids)
     if keys is not None:
-        comparison = replace(comparison, metric_table=tuple(
-            r for r in comparison.metric_table if r.metric_key in keys))
-    lines = [f"Compare many: {', '.join(escape(r) for r in comparison.run_ids)}",
-             escape(comparison.summary)]
+        comparison = replace(
+            comparison,
+            metric_table=tuple(r for r in comparison.metric_table if r.metric_key in keys),
+        )
+    lines = [
+        f"Compare many: {', '.join(escape(r) for r in comparison.run_ids)}",
+        escape(comparison.summary),
+    ]
     for row in comparison.metric_table:
         values = ", ".join(escape(v) for v in row.values)
-        lines.append(f"{escape(row.stage_name or 'run')} | {escape(row.metric_key)} | {values} | "
-                     f"best={escape(row.best_run_id or '-')}")
+        lines.append(
+            f"{escape(row.stage_name or 'run')} | {escape(row.metric_key)} | {values} | "
+            f"best={escape(row.best_run_id or '-')}"
+        )
     lines += compare_many_lines(comparison)
     return emit_result(args, comparison, "\n".join(lines))
 
@@ -162,8 +211,10 @@ def _compare_many(args: argparse.Namespace) -> int:
 def _diagnose(args: argparse.Namespace) -> int:
     result = require(facade(args), "diagnose_run")(args.run_id)
     lines = [f"Diagnostics: {escape(args.run_id)}", f"Issues: {len(result.issues)}"]
-    lines += [f"{escape(i.severity)}: {escape(i.code)} | {escape(i.summary)} | "
-              f"{escape(i.subject_ref)}" for i in result.issues]
+    lines += [
+        f"{escape(i.severity)}: {escape(i.code)} | {escape(i.summary)} | {escape(i.subject_ref)}"
+        for i in result.issues
+    ]
     emit_result(args, result, "\n".join(lines))
     if args.fail_on is None:
         return 0

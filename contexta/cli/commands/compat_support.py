@@ -49,8 +49,10 @@ def require(ctx: Any, name: str) -> Any:
     """``ctx.<name>`` or a clear ``command_unavailable`` error."""
     method = getattr(ctx, name, None)
     if method is None:
-        raise CommandUnavailable(f"This command needs Contexta.{name}(), which this build does "
-                                 "not provide.", details={"method": name})
+        raise CommandUnavailable(
+            f"This command needs Contexta.{name}(), which this build does not provide.",
+            details={"method": name},
+        )
     return method
 
 
@@ -78,18 +80,30 @@ def run_query(args: argparse.Namespace, *, allow_project: bool = True) -> Any:
     after, before = getattr(args, "after", None), getattr(args, "before", None)
     limit, offset = getattr(args, "limit", None), getattr(args, "offset", 0)
     sort_by, desc = getattr(args, "sort", "started_at"), bool(getattr(args, "desc", False))
-    if (all(v is None for v in (project, status, after, before, limit)) and offset == 0
-            and sort_by == "started_at" and not desc):
+    if (
+        all(v is None for v in (project, status, after, before, limit))
+        and offset == 0
+        and sort_by == "started_at"
+        and not desc
+    ):
         return None
     from ...interpretation.run_list import RunListQuery, TimeRange
 
     window = None if after is None and before is None else TimeRange(after, before)
-    return RunListQuery(project_name=project, status=status, time_range=window, limit=limit,
-                        offset=offset, sort_by=sort_by, sort_desc=desc)
+    return RunListQuery(
+        project_name=project,
+        status=status,
+        time_range=window,
+        limit=limit,
+        offset=offset,
+        sort_by=sort_by,
+        sort_desc=desc,
+    )
 
 
-def emit_result(args: argparse.Namespace, payload: Any, text: str,
-                output: str | None = None) -> int:
+def emit_result(
+    args: argparse.Namespace, payload: Any, text: str, output: str | None = None
+) -> int:
     """JSON of ``payload`` with ``--format json``, else ``text``; to ``output`` when given."""
     if args.format == "json":
         if output:

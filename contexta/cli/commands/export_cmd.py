@@ -26,8 +26,11 @@ FORMATS = ("parquet", "csv", "arrow")
 TABLES = ("runs", "metrics", "events")
 
 
-def extend(formats: argparse._SubParsersAction, csv_tables: argparse._SubParsersAction,
-           csv_runs: argparse.ArgumentParser) -> None:
+def extend(
+    formats: argparse._SubParsersAction,
+    csv_tables: argparse._SubParsersAction,
+    csv_runs: argparse.ArgumentParser,
+) -> None:
     """Add the table exports under ``export``: ``parquet`` and ``arrow`` with every table,
     ``csv metrics|events``, and the table options on 1.0's ``csv runs``."""
     for fmt in ("parquet", "arrow"):
@@ -39,9 +42,11 @@ def extend(formats: argparse._SubParsersAction, csv_tables: argparse._SubParsers
     for table in ("metrics", "events"):
         _table_parser(csv_tables, "csv", table)
     _add_table_options(csv_runs, "runs", output=False)
-    csv_runs.add_argument("--table", action="store_true",
-                          help="the runs table (params.*, tags.*, metrics.* columns), not 1.0's "
-                               "six columns")
+    csv_runs.add_argument(
+        "--table",
+        action="store_true",
+        help="the runs table (params.*, tags.*, metrics.* columns), not 1.0's six columns",
+    )
     compat = csv_runs.get_default("handler")
     csv_runs.set_defaults(handler=lambda args: _csv_runs(args, compat), fmt="csv", what="runs")
 
@@ -62,25 +67,57 @@ def _table_parser(tables: argparse._SubParsersAction, fmt: str, table: str) -> N
 
 def _add_table_options(parser: argparse.ArgumentParser, table: str, *, output: bool) -> None:
     if output:
-        parser.add_argument("-o", "--output", default=None, metavar="PATH",
-                            help="write here (default: standard output)")
-        parser.add_argument("--project", default=None, metavar="NAME",
-                            help="only runs of this project")
+        parser.add_argument(
+            "-o",
+            "--output",
+            default=None,
+            metavar="PATH",
+            help="write here (default: standard output)",
+        )
+        parser.add_argument(
+            "--project", default=None, metavar="NAME", help="only runs of this project"
+        )
     else:
-        parser.add_argument("-o", dest="output", default=None, metavar="PATH",
-                            help="write here (same as --output)")
-    parser.add_argument("--run", action="append", dest="runs", default=None, metavar="RUN",
-                        help="only this run (repeatable)")
-    parser.add_argument("--as-of", default=None, metavar="T",
-                        help="as the workspace stood at transaction time T (ISO-8601 with zone)")
+        parser.add_argument(
+            "-o", dest="output", default=None, metavar="PATH", help="write here (same as --output)"
+        )
+    parser.add_argument(
+        "--run",
+        action="append",
+        dest="runs",
+        default=None,
+        metavar="RUN",
+        help="only this run (repeatable)",
+    )
+    parser.add_argument(
+        "--as-of",
+        default=None,
+        metavar="T",
+        help="as the workspace stood at transaction time T (ISO-8601 with zone)",
+    )
     if table == "metrics":
-        parser.add_argument("--key", action="append", dest="keys", default=None,
-                            help="only this metric key (repeatable)")
-        parser.add_argument("--stage", action="append", dest="stages", default=None,
-                            help="only this stage (repeatable)")
+        parser.add_argument(
+            "--key",
+            action="append",
+            dest="keys",
+            default=None,
+            help="only this metric key (repeatable)",
+        )
+        parser.add_argument(
+            "--stage",
+            action="append",
+            dest="stages",
+            default=None,
+            help="only this stage (repeatable)",
+        )
     if table == "events":
-        parser.add_argument("--kind", action="append", dest="kinds", default=None,
-                            help="only events of this kind (repeatable)")
+        parser.add_argument(
+            "--kind",
+            action="append",
+            dest="kinds",
+            default=None,
+            help="only events of this kind (repeatable)",
+        )
 
 
 def _csv_runs(args: argparse.Namespace, compat: Callable[[argparse.Namespace], int]) -> int:
@@ -90,7 +127,10 @@ def _csv_runs(args: argparse.Namespace, compat: Callable[[argparse.Namespace], i
         if getattr(args, option, None) is not None:
             raise ValidationError(
                 f"--{option} filters 1.0's run list; it cannot be combined with --table, --as-of "
-                "or --run.", code="export_invalid_options", details={"option": option})
+                "or --run.",
+                code="export_invalid_options",
+                details={"option": option},
+            )
     return _export(args)
 
 
@@ -129,18 +169,27 @@ def _progress(args: argparse.Namespace, total: int | None, unit: str) -> Progres
     return Progress(f"export {args.fmt} {args.what}", total, unit=unit)
 
 
-def _write(args: argparse.Namespace, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
-           total: int | None, unit: str, progress: Progress | None = None) -> int:
+def _write(
+    args: argparse.Namespace,
+    schema: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    total: int | None,
+    unit: str,
+    progress: Progress | None = None,
+) -> int:
     bar = progress or _progress(args, total, unit)
     if args.output is None and args.fmt != "csv" and sys.stdout.isatty():
         raise ValidationError(
             f"export {args.fmt} writes binary data; give -o PATH or pipe the output.",
-            code="export_needs_output", details={"format": args.fmt})
+            code="export_needs_output",
+            details={"format": args.fmt},
+        )
     path = None if args.output is None else Path(args.output).expanduser().resolve()
     with bar:
         if path is None:
-            rows = write_batches(args.fmt, sys.stdout.buffer, schema, batches,
-                                 None if progress else bar.advance)
+            rows = write_batches(
+                args.fmt, sys.stdout.buffer, schema, batches, None if progress else bar.advance
+            )
         else:
             rows = _write_file(args.fmt, path, schema, batches, None if progress else bar.advance)
     if path is not None:
@@ -148,16 +197,27 @@ def _write(args: argparse.Namespace, schema: pa.Schema, batches: Iterator[pa.Rec
     return 0
 
 
-def _write_file(fmt: str, path: Path, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
-                advance: Callable[[int], None] | None) -> int:
+def _write_file(
+    fmt: str,
+    path: Path,
+    schema: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    advance: Callable[[int], None] | None,
+) -> int:
     """Write to ``path`` through a temporary file renamed at the end: a failed export never
     leaves a half-written file under the name asked for."""
     if path.is_dir():
-        raise ValidationError(f"--output {str(path)!r} is a directory; name a file.",
-                              code="export_output_is_directory", details={"output": str(path)})
+        raise ValidationError(
+            f"--output {str(path)!r} is a directory; name a file.",
+            code="export_output_is_directory",
+            details={"output": str(path)},
+        )
     if not path.parent.is_dir():
-        raise ValidationError(f"--output {str(path)!r}: folder {str(path.parent)!r} does not exist.",
-                              code="export_output_folder_missing", details={"output": str(path)})
+        raise ValidationError(
+            f"--output {str(path)!r}: folder {str(path.parent)!r} does not exist.",
+            code="export_output_folder_missing",
+            details={"output": str(path)},
+        )
     temp = path.with_name(f".{path.name}.partial")
     try:
         with open(temp, "wb") as sink:
@@ -168,8 +228,13 @@ def _write_file(fmt: str, path: Path, schema: pa.Schema, batches: Iterator[pa.Re
     return rows
 
 
-def write_batches(fmt: str, sink: BinaryIO, schema: pa.Schema, batches: Iterator[pa.RecordBatch],
-                  advance: Callable[[int], None] | None = None) -> int:
+def write_batches(
+    fmt: str,
+    sink: BinaryIO,
+    schema: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    advance: Callable[[int], None] | None = None,
+) -> int:
     """Write ``batches`` to ``sink`` as ``fmt`` one at a time; returns the rows written."""
     writer = _writer(fmt, sink, schema)
     rows = 0

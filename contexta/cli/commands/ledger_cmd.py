@@ -37,14 +37,26 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(dry run unless --apply)",
     )
     mode = repair.add_mutually_exclusive_group()
-    mode.add_argument("--dry-run", dest="dry_run", action="store_true", default=True,
-                      help="report what would be done (the default)")
-    mode.add_argument("--apply", dest="dry_run", action="store_false",
-                      help="do it: move what is listed to ledger/torn/ and republish the head")
-    repair.add_argument("--salvage", action="store_true",
-                        help="also cut the log at damage before the head (a damaged batch, a "
-                        "missing, swapped or replaced segment); the seqs after it leave the log "
-                        "(their bytes are kept in ledger/torn/)")
+    mode.add_argument(
+        "--dry-run",
+        dest="dry_run",
+        action="store_true",
+        default=True,
+        help="report what would be done (the default)",
+    )
+    mode.add_argument(
+        "--apply",
+        dest="dry_run",
+        action="store_false",
+        help="do it: move what is listed to ledger/torn/ and republish the head",
+    )
+    repair.add_argument(
+        "--salvage",
+        action="store_true",
+        help="also cut the log at damage before the head (a damaged batch, a "
+        "missing, swapped or replaced segment); the seqs after it leave the log "
+        "(their bytes are kept in ledger/torn/)",
+    )
     repair.set_defaults(handler=_repair)
 
 
@@ -55,24 +67,29 @@ def _verify(args: argparse.Namespace) -> int:
         emit_json(report.to_dict())
     else:
         for f in report.findings:
-            emit(f"{f.severity.upper()} {f.code}: {f.message} (file {f.file}, offset {f.offset}, seq {f.seq})")
+            emit(
+                f"{f.severity.upper()} {f.code}: {f.message} (file {f.file}, offset {f.offset}, seq {f.seq})"
+            )
         state = "OK" if report.ok else "DAMAGED"
-        emit(f"{state}: {report.events} events, {report.batches} batches, {report.segments} segment(s), "
-             f"last seq {report.last_seq}, {len(report.findings)} finding(s).")
+        emit(
+            f"{state}: {report.events} events, {report.batches} batches, {report.segments} segment(s), "
+            f"last seq {report.last_seq}, {len(report.findings)} finding(s)."
+        )
     return 1 if report.findings else 0
 
 
 def _repair(args: argparse.Namespace) -> int:
     ctx = open_workspace(args)
     try:
-        report = repair_ledger(ctx._workspace.ledger.root, dry_run=args.dry_run,
-                               salvage=args.salvage)
+        report = repair_ledger(
+            ctx._workspace.ledger.root, dry_run=args.dry_run, salvage=args.salvage
+        )
     except LedgerError as exc:
         details = {k: v for k, v in exc.details.items() if k in ("file", "offset", "seq", "reason")}
-        hint = "" if args.salvage or "--salvage" in exc.message or not isinstance(
-            exc, CorruptionError
-        ) else (
-            " To cut the log at the damage, run `contexta ledger repair --apply --salvage`."
+        hint = (
+            ""
+            if args.salvage or "--salvage" in exc.message or not isinstance(exc, CorruptionError)
+            else (" To cut the log at the damage, run `contexta ledger repair --apply --salvage`.")
         )
         if args.format == "json":
             emit_json({"error": {"code": exc.code, "message": exc.message, "details": details}})
@@ -85,13 +102,19 @@ def _repair(args: argparse.Namespace) -> int:
         for name in set_aside_stale(ctx._workspace.ledger.root):  # derived copies, kept in torn/
             report.actions.append(f"moved the stale published copy {name} to ledger/torn/")
     if args.format == "json":
-        emit_json({
-            "dry_run": report.dry_run, "actions": report.actions, "torn_offset": report.torn_offset,
-            "torn_bytes": report.torn_bytes, "torn_path": report.torn_path,
-            "head_seq": report.head.seq if report.head else 0,
-            "lost_seqs": [report.lost_from_seq, report.lost_to_seq]
-            if report.lost_from_seq is not None else None,
-        })
+        emit_json(
+            {
+                "dry_run": report.dry_run,
+                "actions": report.actions,
+                "torn_offset": report.torn_offset,
+                "torn_bytes": report.torn_bytes,
+                "torn_path": report.torn_path,
+                "head_seq": report.head.seq if report.head else 0,
+                "lost_seqs": [report.lost_from_seq, report.lost_to_seq]
+                if report.lost_from_seq is not None
+                else None,
+            }
+        )
         return 0
     if not report.actions:
         emit("Nothing to repair: the active segment ends at the committed head.")

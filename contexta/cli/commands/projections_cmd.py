@@ -23,8 +23,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="On each wake (a file event on the ledger, or a 250 ms poll) fold every "
         "projection up to the head and save it, printing one line per save.",
     )
-    watch.add_argument("--interval", type=float, default=0.5, metavar="SECONDS",
-                       help="at most one save per this many seconds (default 0.5)")
+    watch.add_argument(
+        "--interval",
+        type=float,
+        default=0.5,
+        metavar="SECONDS",
+        help="at most one save per this many seconds (default 0.5)",
+    )
     add_follow_options(watch)
     watch.set_defaults(handler=follow_projections)
 
@@ -32,17 +37,20 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _rebuild(args: argparse.Namespace) -> int:
     ctx = open_workspace(args)
     ws = ctx._workspace
-    with guard_os("saving the rebuilt projections (the ledger is not touched)",
-                  ws.root / "projections"):
+    with guard_os(
+        "saving the rebuilt projections (the ledger is not touched)", ws.root / "projections"
+    ):
         stats = ws.projector.rebuild()
     if args.format == "json":
-        emit_json({
-            "events": stats.events,
-            "batches": stats.batches,
-            "seconds": round(stats.seconds, 6),
-            "events_per_second": round(stats.events_per_second, 1),
-            "projections": list(stats.projections),
-        })
+        emit_json(
+            {
+                "events": stats.events,
+                "batches": stats.batches,
+                "seconds": round(stats.seconds, 6),
+                "events_per_second": round(stats.events_per_second, 1),
+                "projections": list(stats.projections),
+            }
+        )
     else:
         emit(
             f"Rebuilt {len(stats.projections)} projections: folded {stats.events} events "
@@ -57,18 +65,37 @@ def _status(args: argparse.Namespace) -> int:
     ctx._workspace.flush()
     rows = ctx._workspace.projector.status()
     if args.format == "json":
-        emit_json([
-            {
-                "name": s.name, "version": s.version, "checkpoint": s.checkpoint,
-                "head": s.head, "behind": s.behind, "rows": s.rows,
-                "saved_checkpoint": s.saved_checkpoint, "note": s.note,
-            }
-            for s in rows
-        ])
+        emit_json(
+            [
+                {
+                    "name": s.name,
+                    "version": s.version,
+                    "checkpoint": s.checkpoint,
+                    "head": s.head,
+                    "behind": s.behind,
+                    "rows": s.rows,
+                    "saved_checkpoint": s.saved_checkpoint,
+                    "note": s.note,
+                }
+                for s in rows
+            ]
+        )
         return 0
-    emit(table(
-        [(s.name, s.version, s.saved_checkpoint if s.saved_checkpoint is not None else "-",
-          s.head, s.behind, s.rows, s.note) for s in rows],
-        ("projection", "version", "saved_checkpoint", "ledger_head", "behind", "rows", "state"),
-    ))
+    emit(
+        table(
+            [
+                (
+                    s.name,
+                    s.version,
+                    s.saved_checkpoint if s.saved_checkpoint is not None else "-",
+                    s.head,
+                    s.behind,
+                    s.rows,
+                    s.note,
+                )
+                for s in rows
+            ],
+            ("projection", "version", "saved_checkpoint", "ledger_head", "behind", "rows", "state"),
+        )
+    )
     return 0

@@ -20,10 +20,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     group = commands.choices["ledger"]
     actions = next(a for a in group._actions if isinstance(a, argparse._SubParsersAction))
     parser = actions.add_parser(
-        "publish", help="write Parquet copies of sealed segments for other engines "
-        f"(ledger/{PUBLISHED_DIR}/)")
-    parser.add_argument("--rebuild", action="store_true",
-                        help="rewrite every copy from its segment, not only the missing ones")
+        "publish",
+        help=f"write Parquet copies of sealed segments for other engines (ledger/{PUBLISHED_DIR}/)",
+    )
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="rewrite every copy from its segment, not only the missing ones",
+    )
     parser.set_defaults(handler=_publish)
 
 
@@ -41,6 +45,8 @@ def _publish(args: argparse.Namespace) -> int:
         return 0
     for name in report.written:
         emit(f"published {name}")
-    emit(f"{len(report.written)} written, {report.current} already current, "
-         f"{len(report.skipped)} not sealed; folder {root / PUBLISHED_DIR}")
+    emit(
+        f"{len(report.written)} written, {report.current} already current, "
+        f"{len(report.skipped)} not sealed; folder {root / PUBLISHED_DIR}"
+    )
     return 0

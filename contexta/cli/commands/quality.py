@@ -10,17 +10,29 @@ from .common import open_workspace, require_metric
 
 def register(commands: argparse._SubParsersAction) -> None:
     tag = commands.add_parser(
-        "tag", help="tag runs retroactively with a structured event (recorded now, observed "
-        "at each run's start)"
+        "tag",
+        help="tag runs retroactively with a structured event (recorded now, observed "
+        "at each run's start)",
     )
     tag.add_argument("event_key", metavar="EVENT_KEY", help="e.g. data.contamination-window")
     tag.add_argument("--message", required=True, metavar="M", help="what happened")
     tag.add_argument("--project", default=None, metavar="P", help="tag runs of this project")
-    tag.add_argument("--run", action="append", default=None, metavar="RUN",
-                     help="tag this run (repeatable); combine with --project to restrict")
-    tag.add_argument("--started-after", default=None, metavar="T", help="inclusive lower bound on started_at")
-    tag.add_argument("--started-before", default=None, metavar="T", help="inclusive upper bound on started_at")
-    tag.add_argument("--level", default="warning", choices=("debug", "info", "warning", "error", "critical"))
+    tag.add_argument(
+        "--run",
+        action="append",
+        default=None,
+        metavar="RUN",
+        help="tag this run (repeatable); combine with --project to restrict",
+    )
+    tag.add_argument(
+        "--started-after", default=None, metavar="T", help="inclusive lower bound on started_at"
+    )
+    tag.add_argument(
+        "--started-before", default=None, metavar="T", help="inclusive upper bound on started_at"
+    )
+    tag.add_argument(
+        "--level", default="warning", choices=("debug", "info", "warning", "error", "critical")
+    )
     tag.set_defaults(handler=_tag)
 
     for name, verb in (("quarantine", "quarantine"), ("release", "release")):
@@ -33,29 +45,53 @@ def register(commands: argparse._SubParsersAction) -> None:
         cmd.add_argument("--reason", required=True, metavar="R")
         cmd.set_defaults(handler=_quarantine if name == "quarantine" else _release)
 
-    best = commands.add_parser("best", help="select the best run by a metric (quarantined runs excluded)")
+    best = commands.add_parser(
+        "best", help="select the best run by a metric (quarantined runs excluded)"
+    )
     best.add_argument("metric", metavar="METRIC")
-    best.add_argument("--stage", default=None, metavar="S", help="stage name (omit for run-level metrics)")
-    best.add_argument("--project", default=None, metavar="P", help="candidates: this project's runs (default: all)")
-    best.add_argument("--run", action="append", default=None, metavar="RUN", help="candidate run (repeatable)")
+    best.add_argument(
+        "--stage", default=None, metavar="S", help="stage name (omit for run-level metrics)"
+    )
+    best.add_argument(
+        "--project",
+        default=None,
+        metavar="P",
+        help="candidates: this project's runs (default: all)",
+    )
+    best.add_argument(
+        "--run", action="append", default=None, metavar="RUN", help="candidate run (repeatable)"
+    )
     best.add_argument("--lower-is-better", action="store_true")
     best.add_argument("--include-quarantined", action="store_true")
-    best.add_argument("--as-of", default=None, metavar="T", help="answer as the workspace stood at transaction time T")
+    best.add_argument(
+        "--as-of",
+        default=None,
+        metavar="T",
+        help="answer as the workspace stood at transaction time T",
+    )
     best.set_defaults(handler=_best)
 
 
 def _tag(args: argparse.Namespace) -> int:
     ctx = open_workspace(args)
     tagged = ctx.tag_runs(
-        args.event_key, message=args.message, project_name=args.project, run_ids=args.run,
-        started_after=args.started_after, started_before=args.started_before, level=args.level,
+        args.event_key,
+        message=args.message,
+        project_name=args.project,
+        run_ids=args.run,
+        started_after=args.started_after,
+        started_before=args.started_before,
+        level=args.level,
     )
     ctx.close()
     if args.format == "json":
         emit_json({"event_key": args.event_key, "tagged": list(tagged)})
     else:
-        emit(f"Tagged {len(tagged)} run(s) with {escape(args.event_key)}:" if tagged
-             else "No run matched.")
+        emit(
+            f"Tagged {len(tagged)} run(s) with {escape(args.event_key)}:"
+            if tagged
+            else "No run matched."
+        )
         for run in tagged:
             emit(f"  {escape(run)}")
     return 0
@@ -102,14 +138,23 @@ def _best(args: argparse.Namespace) -> int:
     if candidates:
         require_metric(service, args.metric, args.stage, run_refs=refs, scope=scope)
         best = service.best_of(
-            candidates, args.metric, stage_name=args.stage,
+            candidates,
+            args.metric,
+            stage_name=args.stage,
             higher_is_better=not args.lower_is_better,
             include_quarantined=args.include_quarantined,
         )
     if args.format == "json":
-        emit_json({"metric": args.metric, "stage": args.stage, "best": best,
-                   "candidates": len(candidates), "as_of": args.as_of,
-                   "include_quarantined": args.include_quarantined})
+        emit_json(
+            {
+                "metric": args.metric,
+                "stage": args.stage,
+                "best": best,
+                "candidates": len(candidates),
+                "as_of": args.as_of,
+                "include_quarantined": args.include_quarantined,
+            }
+        )
     else:
         where = f" as of {args.as_of}" if args.as_of else ""
         stage = f"{args.stage}/" if args.stage else ""

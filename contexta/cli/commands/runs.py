@@ -19,15 +19,28 @@ def _runs(args: argparse.Namespace) -> int:
     records = ctx.list_runs(args.project)
     quarantined = set(ctx.quarantined_runs()) if hasattr(ctx, "quarantined_runs") else set()
     if args.format == "json":
-        emit_json({"runs": [dict(r.to_dict(), quarantined=r.run_id in quarantined)
-                            for r in records]})
+        emit_json(
+            {"runs": [dict(r.to_dict(), quarantined=r.run_id in quarantined) for r in records]}
+        )
         return 0
     if not records:
         emit("No runs.")
         return 0
-    emit(table(
-        [(r.run_id, r.project_name, r.name, r.status, r.started_at, r.ended_at or "",
-          "yes" if r.run_id in quarantined else "") for r in records],
-        ("run_id", "project", "name", "status", "started_at", "ended_at", "quarantined"),
-    ))
+    emit(
+        table(
+            [
+                (
+                    r.run_id,
+                    r.project_name,
+                    r.name,
+                    r.status,
+                    r.started_at,
+                    r.ended_at or "",
+                    "yes" if r.run_id in quarantined else "",
+                )
+                for r in records
+            ],
+            ("run_id", "project", "name", "status", "started_at", "ended_at", "quarantined"),
+        )
+    )
     return 0

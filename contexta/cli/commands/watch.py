@@ -26,13 +26,31 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Print one line per event as any process commits it: time, seq, run, "
         "stage, kind, key, and the value or message. --format json prints JSON lines.",
     )
-    watch.add_argument("--run", default=None, metavar="RUN",
-                       help="only this run (run ref, <project>.<run>, or a known run name)")
-    watch.add_argument("--key", dest="keys", action="extend", nargs="+", default=None,
-                       metavar="KEY", help="only these metric/event keys")
-    watch.add_argument("--kind", dest="kinds", action="extend", nargs="+", default=None,
-                       metavar="KIND", help="only these kinds (metric, event, span, degraded, "
-                       "run.put, stage.put, run.quarantine, ...)")
+    watch.add_argument(
+        "--run",
+        default=None,
+        metavar="RUN",
+        help="only this run (run ref, <project>.<run>, or a known run name)",
+    )
+    watch.add_argument(
+        "--key",
+        dest="keys",
+        action="extend",
+        nargs="+",
+        default=None,
+        metavar="KEY",
+        help="only these metric/event keys",
+    )
+    watch.add_argument(
+        "--kind",
+        dest="kinds",
+        action="extend",
+        nargs="+",
+        default=None,
+        metavar="KIND",
+        help="only these kinds (metric, event, span, degraded, "
+        "run.put, stage.put, run.quarantine, ...)",
+    )
     add_follow_options(watch, after_seq=True)
     watch.set_defaults(handler=_watch)
 
@@ -40,10 +58,20 @@ def register(commands: argparse._SubParsersAction) -> None:
 def add_follow_options(parser: argparse.ArgumentParser, *, after_seq: bool = False) -> None:
     """``--timeout`` (and ``--after-seq``) for the commands that follow the ledger."""
     if after_seq:
-        parser.add_argument("--after-seq", type=int, default=None, metavar="SEQ",
-                            help="start after this seq instead of the current head")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                        help="stop after this many seconds without new events")
+        parser.add_argument(
+            "--after-seq",
+            type=int,
+            default=None,
+            metavar="SEQ",
+            help="start after this seq instead of the current head",
+        )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop after this many seconds without new events",
+    )
 
 
 # ---------------------------------------------------------------------- contexta watch
@@ -51,8 +79,9 @@ def add_follow_options(parser: argparse.ArgumentParser, *, after_seq: bool = Fal
 
 def _watch(args: argparse.Namespace) -> int:
     ctx = open_workspace(args)
-    events = ctx.watch(args.run, kinds=args.kinds, keys=args.keys, timeout=args.timeout,
-                       after_seq=args.after_seq)
+    events = ctx.watch(
+        args.run, kinds=args.kinds, keys=args.keys, timeout=args.timeout, after_seq=args.after_seq
+    )
     count, last = 0, None
     widths = [0, 6, 12, 5, 9, 10]
     sys.stderr.write(f"watching {escape(_shown(ctx._workspace.ledger.root))} (Ctrl-C stops)\n")
@@ -71,8 +100,9 @@ def _watch(args: argparse.Namespace) -> int:
         return 0
     finally:
         events.close()
-    sys.stderr.write(f"stopped after {count} events" + (f" (last seq {last})" if last else "")
-                     + "\n")
+    sys.stderr.write(
+        f"stopped after {count} events" + (f" (last seq {last})" if last else "") + "\n"
+    )
     return 0
 
 
@@ -84,8 +114,18 @@ def format_event(event: LedgerEvent, widths: list[int] | None = None) -> str:
     when = event.tx_time.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     run = (event.run_ref or "-").removeprefix("run:")
     kind = event.kind.removeprefix("record.")
-    fields = [escape(field) for field in (when, f"#{event.seq}", run, _stage(event) or "-", kind,
-                                          event.key or "-", _what(event))]
+    fields = [
+        escape(field)
+        for field in (
+            when,
+            f"#{event.seq}",
+            run,
+            _stage(event) or "-",
+            kind,
+            event.key or "-",
+            _what(event),
+        )
+    ]
     if widths is not None:
         for i, value in enumerate(fields[:-1]):
             widths[i] = max(widths[i], len(value))
@@ -98,8 +138,9 @@ def _stage(event: LedgerEvent) -> str | None:
     if event.kind == "stage.put":
         return str(model.stage_name)
     envelope = getattr(model, "envelope", None)
-    ref = getattr(envelope, "stage_execution_ref", None) or getattr(model, "stage_execution_ref",
-                                                                     None)
+    ref = getattr(envelope, "stage_execution_ref", None) or getattr(
+        model, "stage_execution_ref", None
+    )
     return None if ref is None else str(ref).rsplit(".", 1)[-1]
 
 
@@ -183,8 +224,10 @@ def follow_projections(args: argparse.Namespace) -> int:
             if folded_to is None or head.seq > folded_to:
                 started = time.perf_counter()
                 try:
-                    with _DeferInterrupt(), guard_os("saving the projections",
-                                                     ws.root / "projections"):
+                    with (
+                        _DeferInterrupt(),
+                        guard_os("saving the projections", ws.root / "projections"),
+                    ):
                         events = ws.projector.catch_up(head=head)
                         saved = ws.projector.save()
                 except CorruptionError as exc:
@@ -216,6 +259,7 @@ def _report_save(
     if args.format == "json":
         emit_json_line({"seq": seq, "events": events, "saved": saved, "ms": round(millis, 1)})
     else:
-        sys.stdout.write(f"seq {seq}  folded {events} events  saved {len(saved)} projections  "
-                         f"{millis:.1f} ms\n")
+        sys.stdout.write(
+            f"seq {seq}  folded {events} events  saved {len(saved)} projections  {millis:.1f} ms\n"
+        )
     sys.stdout.flush()

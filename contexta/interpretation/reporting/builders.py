@@ -303,8 +303,9 @@ class ReportBuilder:
         note = None
         if runs_total is not None and runs_total > kept:
             note = f"Only the last {kept} of {runs_total} runs are kept" + (
-                f" (trend window: {window} runs, set by interpretation.trend."
-                "default_window_runs)." if window is not None else "."
+                f" (trend window: {window} runs, set by interpretation.trend.default_window_runs)."
+                if window is not None
+                else "."
             )
         if points:
             stage = points[0].stage_name
@@ -312,8 +313,9 @@ class ReportBuilder:
             if trend.completeness_notes:
                 missing = len(trend.completeness_notes)
                 caption += f"; {missing} without it (see Completeness Notes)"
-            caption += "; lower is better" if lower_is_better(trend.metric_key) else (
-                "; higher is better")
+            caption += (
+                "; lower is better" if lower_is_better(trend.metric_key) else ("; higher is better")
+            )
             charts = (
                 ReportChart(
                     "line",
@@ -369,8 +371,10 @@ class ReportBuilder:
 def _labels(snapshot: Any) -> str:
     """The run's params and tags as summary lines (none when it has neither, as in 1.0)."""
     lines = ""
-    for label, values in (("params", getattr(snapshot, "params", None)),
-                          ("tags", getattr(snapshot, "tags", None))):
+    for label, values in (
+        ("params", getattr(snapshot, "params", None)),
+        ("tags", getattr(snapshot, "tags", None)),
+    ):
         if values:
             lines += f"\n{label}: " + ", ".join(f"{k}={values[k]}" for k in sorted(values))
     return lines
@@ -381,8 +385,12 @@ def _param_section(comparison: Any) -> tuple[ReportSection, ...]:
     changes = getattr(comparison, "param_changes", ())
     if not changes:
         return ()
-    return (ReportSection("Param Changes", "\n".join(
-        f"{c.name}: left={c.left_value}, right={c.right_value}" for c in changes)),)
+    return (
+        ReportSection(
+            "Param Changes",
+            "\n".join(f"{c.name}: left={c.left_value}, right={c.right_value}" for c in changes),
+        ),
+    )
 
 
 def _metric_groups(snapshot: Any) -> dict[tuple[str, str], list[Any]]:
@@ -419,8 +427,10 @@ def metric_curves(snapshot: Any) -> tuple[ReportChart, ...]:
                 f"{stage}/{key} by {'step' if by_step else 'observation'}",
                 tuple(labels),
                 (ChartSeries(key, tuple(_plotted(r.value) for r in records)),),
-                tuple(f"step {x} at {r.observed_at}" + _not_plotted(r.value)
-                      for x, r in zip(labels, records, strict=True)),
+                tuple(
+                    f"step {x} at {r.observed_at}" + _not_plotted(r.value)
+                    for x, r in zip(labels, records, strict=True)
+                ),
             )
         )
     return tuple(charts)

@@ -9,8 +9,11 @@ import re
 __all__ = ["lower_is_better"]
 
 #: metric keys whose smaller values are better
-_LOWER = re.compile(r"(^|[._/-])(loss|error|err|mae|mse|rmse|perplexity|ppl|latency|"
-                    r"duration|time|wer|cer|fpr|fnr)($|[._/-])", re.IGNORECASE)
+_LOWER = re.compile(
+    r"(^|[._/-])(loss|error|err|mae|mse|rmse|perplexity|ppl|latency|"
+    r"duration|time|wer|cer|fpr|fnr)($|[._/-])",
+    re.IGNORECASE,
+)
 
 
 def lower_is_better(metric: str) -> bool:

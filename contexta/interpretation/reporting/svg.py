@@ -101,8 +101,9 @@ def line_chart(chart: ReportChart, *, width: int = 680, height: int = 260) -> st
     values = [v for s in chart.series for v in s.values if v is not None]
     if n == 0 or not values:
         return '<p class="empty">No values to chart.</p>'
-    legend_rows = _legend_rows([s.name for s in chart.series], width - 80) if len(
-        chart.series) > 1 else []
+    legend_rows = (
+        _legend_rows([s.name for s in chart.series], width - 80) if len(chart.series) > 1 else []
+    )
     legend = 20 * len(legend_rows) + 2 if legend_rows else 0
     left, right, top = 60, 20, 18 + legend
     marked = _label_positions(labels)
@@ -197,8 +198,10 @@ def line_chart(chart: ReportChart, *, width: int = 680, height: int = 260) -> st
         for name in names:
             color = PALETTE[k % len(PALETTE)]
             out.append(f'<rect x="{x}" y="{y}" width="12" height="12" rx="2" fill="{color}"/>')
-            out.append(f'<text x="{x + 17}" y="{y + 10}" font-size="12" fill="#374151">'
-                       f"{escape(_short(name, 28))}</text>")
+            out.append(
+                f'<text x="{x + 17}" y="{y + 10}" font-size="12" fill="#374151">'
+                f"{escape(_short(name, 28))}</text>"
+            )
             x += _legend_width(name)
             k += 1
     out.append("</svg>")

@@ -22,8 +22,7 @@ from .serializers import to_jsonable
 from .series import SeriesCache, reduce_series
 from .tables import MAX_LIMIT, RunTable, TableRequest, run_params
 
-__all__ = ["best", "compare", "lower_is_better", "run_detail", "series", "table",
-           "table_request"]
+__all__ = ["best", "compare", "lower_is_better", "run_detail", "series", "table", "table_request"]
 
 
 def _flag(query: Query, key: str) -> bool:
@@ -54,11 +53,16 @@ def table_request(query: Query) -> TableRequest:
         raise BadRequest(f"limit must be 1..{MAX_LIMIT} and offset >= 0, got {limit}, {offset}.")
     desc = param(query, "desc")
     return TableRequest(
-        project=param(query, "project"), offset=offset, limit=limit,
+        project=param(query, "project"),
+        offset=offset,
+        limit=limit,
         sort=param(query, "sort") or "started_at",
         desc=desc is None or desc.lower() in ("1", "true", "yes"),
-        status=param(query, "status") or None, text=param(query, "q") or None,
-        flag=param(query, "flag") or None, where=_where(query))
+        status=param(query, "status") or None,
+        text=param(query, "q") or None,
+        flag=param(query, "flag") or None,
+        where=_where(query),
+    )
 
 
 def table(source: Any, runs: RunTable, query: Query) -> dict[str, Any]:
@@ -70,9 +74,22 @@ def table(source: Any, runs: RunTable, query: Query) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- run page
 
-_AUDIT_KINDS = ("run.put", "stage.put", "record.event", "record.span", "record.degraded",
-                "run.quarantine", "run.release", "artifact.put", "environment.put",
-                "deployment.put", "batch.put", "sample.put", "provenance.put", "relation.put")
+_AUDIT_KINDS = (
+    "run.put",
+    "stage.put",
+    "record.event",
+    "record.span",
+    "record.degraded",
+    "run.quarantine",
+    "run.release",
+    "artifact.put",
+    "environment.put",
+    "deployment.put",
+    "batch.put",
+    "sample.put",
+    "provenance.put",
+    "relation.put",
+)
 
 
 def _metric_summary(qs: Any, run_ref: str) -> list[dict[str, Any]]:
@@ -80,28 +97,54 @@ def _metric_summary(qs: Any, run_ref: str) -> list[dict[str, Any]]:
     rows = qs.record_rows(run_ref)
     mask = pc.equal(rows.column("kind"), METRIC)
     if qs.as_of_us is not None:
-        mask = pc.and_(mask, pc.less_equal(
-            rows.column("tx_time"), pa.scalar(qs.as_of_us, rows.schema.field("tx_time").type)))
+        mask = pc.and_(
+            mask,
+            pc.less_equal(
+                rows.column("tx_time"), pa.scalar(qs.as_of_us, rows.schema.field("tx_time").type)
+            ),
+        )
     rows = rows.filter(pc.fill_null(mask, False))
     if rows.num_rows == 0:
         return []
     stage = pc.replace_substring_regex(rows.column("stage_ref"), r"^.*\.", "")
-    work = pa.table({"stage": stage, "key": rows.column("key"),
-                     "value": pc.cast(rows.column("value"), pa.float64()),
-                     "valid_time": rows.column("valid_time"), "seq": rows.column("seq"),
-                     "step": rows.column("step")})
+    work = pa.table(
+        {
+            "stage": stage,
+            "key": rows.column("key"),
+            "value": pc.cast(rows.column("value"), pa.float64()),
+            "valid_time": rows.column("valid_time"),
+            "seq": rows.column("seq"),
+            "step": rows.column("step"),
+        }
+    )
     work = work.sort_by([("valid_time", "ascending"), ("seq", "ascending")])
-    grouped = work.group_by(["stage", "key"], use_threads=False).aggregate([
-        ("value", "count"), ("value", "first"), ("value", "last"), ("value", "min"),
-        ("value", "max"), ("step", "max")])
+    grouped = work.group_by(["stage", "key"], use_threads=False).aggregate(
+        [
+            ("value", "count"),
+            ("value", "first"),
+            ("value", "last"),
+            ("value", "min"),
+            ("value", "max"),
+            ("step", "max"),
+        ]
+    )
     out = []
     for item in grouped.to_pylist():
         label = item["key"] if item["stage"] is None else f"{item['stage']}/{item['key']}"
-        out.append({"stage": item["stage"], "key": item["key"], "label": label,
-                    "count": item["value_count"], "first": item["value_first"],
-                    "last": item["value_last"], "min": item["value_min"],
-                    "max": item["value_max"], "last_step": item["step_max"],
-                    "lower_is_better": lower_is_better(item["key"])})
+        out.append(
+            {
+                "stage": item["stage"],
+                "key": item["key"],
+                "label": label,
+                "count": item["value_count"],
+                "first": item["value_first"],
+                "last": item["value_last"],
+                "min": item["value_min"],
+                "max": item["value_max"],
+                "last_step": item["step_max"],
+                "lower_is_better": lower_is_better(item["key"]),
+            }
+        )
     return sorted(out, key=lambda m: (m["stage"] or "", m["key"]))
 
 
@@ -109,14 +152,23 @@ def _audit(source: Any, run_ref: str) -> list[dict[str, Any]]:
     events = []
     for event in source.history(run_ref, kinds=_AUDIT_KINDS):
         model = event.model
-        detail = (getattr(getattr(model, "payload", None), "message", None)
-                  or getattr(model, "reason", None) or getattr(model, "status", None))
-        events.append({
-            "seq": event.seq, "kind": event.kind, "ref": event.ref, "actor": event.actor,
-            "recorded_at": iso_utc(event.tx_time),
-            "observed_at": iso_utc(event.valid_time) if event.valid_time else None,
-            "key": event.key, "detail": None if detail is None else str(detail),
-        })
+        detail = (
+            getattr(getattr(model, "payload", None), "message", None)
+            or getattr(model, "reason", None)
+            or getattr(model, "status", None)
+        )
+        events.append(
+            {
+                "seq": event.seq,
+                "kind": event.kind,
+                "ref": event.ref,
+                "actor": event.actor,
+                "recorded_at": iso_utc(event.tx_time),
+                "observed_at": iso_utc(event.valid_time) if event.valid_time else None,
+                "key": event.key,
+                "detail": None if detail is None else str(detail),
+            }
+        )
     return events
 
 
@@ -135,9 +187,15 @@ def run_detail(source: Any, run_id: str) -> dict[str, Any]:
     return {
         "run": to_jsonable(record),
         "params": to_jsonable(run_params(model)),
-        "quarantined": state[0], "quarantine_reason": state[1] or None,
-        "tags": sorted({e["key"] for e in records if e["kind"] == "record.event"
-                        and ".tag-" in (e["ref"] or "")}),
+        "quarantined": state[0],
+        "quarantine_reason": state[1] or None,
+        "tags": sorted(
+            {
+                e["key"]
+                for e in records
+                if e["kind"] == "record.event" and ".tag-" in (e["ref"] or "")
+            }
+        ),
         "stages": to_jsonable([stage_record(s) for s in stages]),
         "metrics": _metric_summary(qs, run_ref),
         "events": records,
@@ -203,16 +261,24 @@ def compare(source: Any, query: Query) -> dict[str, Any]:
         lower = lower_is_better(label)
         present = [v for v in values if v is not None]
         best = (min(present) if lower else max(present)) if present else None
-        metrics.append({"label": label, "values": values, "lower_is_better": lower,
-                        "best": [v is not None and v == best for v in values],
-                        "points": [summary.get(label, {}).get("count", 0) for summary in summaries],
-                        "differs": len(set(values)) > 1})
+        metrics.append(
+            {
+                "label": label,
+                "values": values,
+                "lower_is_better": lower,
+                "best": [v is not None and v == best for v in values],
+                "points": [summary.get(label, {}).get("count", 0) for summary in summaries],
+                "differs": len(set(values)) > 1,
+            }
+        )
     quarantined = {run for run, (on, _, _) in qs.quarantine_state().items() if on}
     return {
         "runs": to_jsonable(records),
         "quarantined": [ref in quarantined for ref in refs],
-        "params": [{"name": name, "values": values, "differs": len(set(values)) > 1}
-                   for name, values in sorted(params.items())],
+        "params": [
+            {"name": name, "values": values, "differs": len(set(values)) > 1}
+            for name, values in sorted(params.items())
+        ],
         "metrics": metrics,
         "curves": [m["label"] for m in metrics if max(m["points"]) > 1],
     }
@@ -224,12 +290,24 @@ def best(source: Any, query: Query) -> dict[str, Any]:
     stage = param(query, "stage") or None
     lower = _flag(query, "lower") if param(query, "lower") is not None else lower_is_better(metric)
     runs = [r.run_id for r in source.query_service.list_runs(param(query, "project"))]
-    answer: dict[str, Any] = {"metric": metric, "stage": stage, "lower_is_better": lower,
-                              "runs": len(runs)}
+    answer: dict[str, Any] = {
+        "metric": metric,
+        "stage": stage,
+        "lower_is_better": lower,
+        "runs": len(runs),
+    }
     for name, include in (("best", False), ("best_with_quarantined", True)):
-        answer[name] = None if len(runs) < 2 else source.select_best_run(
-            runs, metric, stage_name=stage, higher_is_better=not lower,
-            include_quarantined=include)
+        answer[name] = (
+            None
+            if len(runs) < 2
+            else source.select_best_run(
+                runs,
+                metric,
+                stage_name=stage,
+                higher_is_better=not lower,
+                include_quarantined=include,
+            )
+        )
     return answer
 
 

@@ -41,12 +41,17 @@ def _summaries(batches: list[pa.RecordBatch]) -> tuple[int, list[str], list[dict
                 dropped += 1
                 continue
             when = columns["valid_time"][i]
-            events.append({
-                "seq": columns["seq"][i], "kind": columns["kind"][i], "run_ref": run,
-                "key": columns["key"][i], "value": columns["value"][i],
-                "step": columns["step"][i],
-                "time": None if when is None else when.timestamp(),
-            })
+            events.append(
+                {
+                    "seq": columns["seq"][i],
+                    "kind": columns["kind"][i],
+                    "run_ref": run,
+                    "key": columns["key"][i],
+                    "value": columns["value"][i],
+                    "step": columns["step"][i],
+                    "time": None if when is None else when.timestamp(),
+                }
+            )
     return head, list(runs), events, dropped
 
 

@@ -70,10 +70,19 @@ def run_list_query(query: Query) -> Any:
     defaults = (status, after, before, limit) == (None, None, None, None)
     if defaults and offset == 0 and sort_by == "started_at" and sort_desc:
         return None
-    window = None if after is None and before is None else TimeRange(
-        started_after=after, started_before=before)
-    return RunListQuery(status=status, time_range=window, limit=limit, offset=offset,
-                        sort_by=sort_by, sort_desc=sort_desc)
+    window = (
+        None
+        if after is None and before is None
+        else TimeRange(started_after=after, started_before=before)
+    )
+    return RunListQuery(
+        status=status,
+        time_range=window,
+        limit=limit,
+        offset=offset,
+        sort_by=sort_by,
+        sort_desc=sort_desc,
+    )
 
 
 # ---------------------------------------------------------------------- routes
@@ -102,10 +111,12 @@ def _anomaly_service(source: Any) -> Any:
 
     policy = source.config.interpretation
     return AnomalyService(
-        source.query_service, z_score_threshold=policy.anomaly.z_score_threshold,
+        source.query_service,
+        z_score_threshold=policy.anomaly.z_score_threshold,
         min_baseline_runs=policy.anomaly.min_baseline_runs,
         monitored_metrics=policy.anomaly.monitored_metrics,
-        metric_aggregation=policy.trend.metric_aggregation)
+        metric_aggregation=policy.trend.metric_aggregation,
+    )
 
 
 def _run_route(source: Any, run_id: str, rest: list[str], query: Query) -> Payload:
@@ -130,7 +141,8 @@ def _run_route(source: Any, run_id: str, rest: list[str], query: Query) -> Paylo
             run_id,
             baseline_query=None if project is None else RunListQuery(project_name=project),
             metric_keys=None if metric is None else (metric,),
-            stage_name=param(query, "stage"))
+            stage_name=param(query, "stage"),
+        )
         return {"anomalies": to_jsonable(found)}
     if suffix == "reproducibility":
         return reproducibility_payload(source.audit_reproducibility(run_id))
@@ -152,8 +164,11 @@ def _compare_multi(source: Any, query: Query) -> Payload:
 
 def _trend(source: Any, query: Query) -> Payload:
     trend = source.get_metric_trend(
-        required(query, "metric"), project_name=param(query, "project"),
-        stage_name=param(query, "stage"), query=run_list_query(query))
+        required(query, "metric"),
+        project_name=param(query, "project"),
+        stage_name=param(query, "stage"),
+        query=run_list_query(query),
+    )
     return to_jsonable(trend)
 
 
@@ -163,10 +178,14 @@ def _aggregate(source: Any, query: Query) -> Payload:
     metric = required(query, "metric")
     service = AggregationService(
         source.query_service,
-        metric_aggregation=source.config.interpretation.trend.metric_aggregation)
-    result = service.aggregate_metric(metric, query=run_list_query(query),
-                                      project_name=param(query, "project"),
-                                      stage_name=param(query, "stage"))
+        metric_aggregation=source.config.interpretation.trend.metric_aggregation,
+    )
+    result = service.aggregate_metric(
+        metric,
+        query=run_list_query(query),
+        project_name=param(query, "project"),
+        stage_name=param(query, "stage"),
+    )
     return to_jsonable(result)
 
 
@@ -179,8 +198,13 @@ def _alerts(source: Any, run_id: str, query: Query) -> Payload:
     except ValueError:
         raise BadRequest(f"could not convert string to float: {threshold_text!r}") from None
     severity = param(query, "severity") or source.config.interpretation.alert.default_severity
-    rule = AlertRule(metric_key=required(query, "metric"), operator=required(query, "operator"),
-                     threshold=threshold, stage_name=param(query, "stage"), severity=severity)
+    rule = AlertRule(
+        metric_key=required(query, "metric"),
+        operator=required(query, "operator"),
+        threshold=threshold,
+        stage_name=param(query, "stage"),
+        severity=severity,
+    )
     return {"results": to_jsonable(source.evaluate_alerts(run_id, [rule]))}
 
 
@@ -188,8 +212,11 @@ def _search_runs(source: Any, query: Query) -> Payload:
     needle = required(query, "q").lower()
     limit = int_param(query, "limit", 20)
     runs = source.list_runs(param(query, "project"), status=param(query, "status"), limit=limit)
-    hits = [run for run in runs
-            if any(needle in text.lower() for text in (run.run_id, run.name, run.project_name))]
+    hits = [
+        run
+        for run in runs
+        if any(needle in text.lower() for text in (run.run_id, run.name, run.project_name))
+    ]
     return {"runs": to_jsonable(hits[:limit])}
 
 

@@ -52,8 +52,10 @@ def error_envelope(code: str, message: str, details: Any = None) -> dict[str, An
 def run_summary_payload(snapshot: Any) -> dict[str, Any]:
     """``GET /runs/{id}``: the run's fields, its stages, and counts of what it holds."""
     run = snapshot.run
-    summary = {name: getattr(run, name) for name in
-               ("run_id", "project_name", "name", "status", "started_at", "ended_at")}
+    summary = {
+        name: getattr(run, name)
+        for name in ("run_id", "project_name", "name", "status", "started_at", "ended_at")
+    }
     summary.update(
         stages=to_jsonable(list(snapshot.stages)),
         artifact_count=len(snapshot.artifacts),
@@ -70,9 +72,14 @@ _SCORES = {"complete": 1.0, "partial": 0.5}
 def reproducibility_payload(audit: Any) -> dict[str, Any]:
     """``GET /runs/{id}/reproducibility``: what a rerun would need, and what is missing."""
     provenance = audit.provenance
-    missing = [name for name, present in (("provenance", provenance is not None),
-                                          ("environment_ref", audit.environment_ref is not None))
-               if not present]
+    missing = [
+        name
+        for name, present in (
+            ("provenance", provenance is not None),
+            ("environment_ref", audit.environment_ref is not None),
+        )
+        if not present
+    ]
     bundle = None if provenance is None else provenance.evidence_bundle_ref
     return {
         "run_id": audit.run_id,
@@ -91,14 +98,21 @@ def environment_diff_payload(diff: Any) -> dict[str, Any]:
     """``GET /runs/{id}/environment-diff/{other}``: which parts of two environments differ."""
     packages = (diff.added_packages, diff.removed_packages, diff.changed_packages)
     variables = (diff.added_variables, diff.removed_variables, diff.changed_variables)
-    changed = [name for name, hit in (
-        ("python_version", diff.python_version_changed),
-        ("platform", diff.platform_changed),
-        ("packages", any(packages)),
-        ("environment_variables", any(variables)),
-    ) if hit]
-    missing = [f"{side}_environment_ref" for side in ("left", "right")
-               if getattr(diff, f"{side}_environment_ref") is None]
+    changed = [
+        name
+        for name, hit in (
+            ("python_version", diff.python_version_changed),
+            ("platform", diff.platform_changed),
+            ("packages", any(packages)),
+            ("environment_variables", any(variables)),
+        )
+        if hit
+    ]
+    missing = [
+        f"{side}_environment_ref"
+        for side in ("left", "right")
+        if getattr(diff, f"{side}_environment_ref") is None
+    ]
     payload: dict[str, Any] = {
         "left_run_id": diff.left_run_id,
         "right_run_id": diff.right_run_id,

@@ -27,16 +27,13 @@ from projections.query import first_per
 from ...events import METRIC
 from .routes import BadRequest
 
-__all__ = ["BLOCK", "EXACT_PER_BUCKET", "Series", "SeriesCache", "reduce_series",
-           "reduce_window"]
+__all__ = ["BLOCK", "EXACT_PER_BUCKET", "Series", "SeriesCache", "reduce_series", "reduce_window"]
 
 #: a window with at most this many points per bucket is sent whole
 EXACT_PER_BUCKET = 2
 MAX_BUCKETS = 4000
 #: points per block of the pre-reduced copy used for wide windows (first/min/max/last each)
 BLOCK = 64
-
-
 
 
 class _Axis:
@@ -100,9 +97,10 @@ def _load(qs: Any, table: pa.Table, run_ref: str, key: str) -> Series:
     if table.num_rows == 0:
         rows = table
     else:
-        mask = pc.and_(pc.and_(pc.equal(table.column("run_ref"), run_ref),
-                               pc.equal(table.column("key"), key)),
-                       pc.equal(table.column("kind"), METRIC))
+        mask = pc.and_(
+            pc.and_(pc.equal(table.column("run_ref"), run_ref), pc.equal(table.column("key"), key)),
+            pc.equal(table.column("kind"), METRIC),
+        )
         if qs.as_of_us is not None:
             bound = pa.scalar(qs.as_of_us, table.schema.field("tx_time").type)
             mask = pc.and_(mask, pc.less_equal(table.column("tx_time"), bound))
@@ -110,15 +108,22 @@ def _load(qs: Any, table: pa.Table, run_ref: str, key: str) -> Series:
     rows = first_per(rows, "ref")
     rows = rows.filter(pc.is_valid(rows.column("value")))
     time_s = pc.divide(pc.cast(pc.cast(rows.column("valid_time"), pa.int64()), pa.float64()), 1e6)
-    work = pa.table({"step": rows.column("step"), "time": time_s, "seq": rows.column("seq"),
-                     "y": pc.cast(rows.column("value"), pa.float64())})
+    work = pa.table(
+        {
+            "step": rows.column("step"),
+            "time": time_s,
+            "seq": rows.column("seq"),
+            "y": pc.cast(rows.column("value"), pa.float64()),
+        }
+    )
     has_steps = work.num_rows > 0 and work.column("step").null_count == 0
     by_time = work.sort_by([("time", "ascending"), ("seq", "ascending")])
     time_axis = _Axis(_flat(by_time.column("time")), _flat(by_time.column("y")))
     if has_steps:
         by_step = work.sort_by([("step", "ascending"), ("seq", "ascending")])
-        step_axis = _Axis(_flat(pc.cast(by_step.column("step"), pa.float64())),
-                          _flat(by_step.column("y")))
+        step_axis = _Axis(
+            _flat(pc.cast(by_step.column("step"), pa.float64())), _flat(by_step.column("y"))
+        )
     else:  # no steps logged: the position in time order stands for the step
         step_axis = _Axis(pa.array(range(1, work.num_rows + 1), pa.float64()), time_axis.y)
     return Series(run_ref, key, has_steps, step_axis, time_axis)
@@ -149,8 +154,9 @@ def _window(x: pa.Array, lo: float | None, hi: float | None) -> tuple[int, int]:
     return start, max(start, end)
 
 
-def reduce_series(series: Series, axis: str, lo: float | None, hi: float | None,
-                  buckets: int) -> dict[str, Any]:
+def reduce_series(
+    series: Series, axis: str, lo: float | None, hi: float | None, buckets: int
+) -> dict[str, Any]:
     """:func:`reduce_window` on one axis of ``series``, from the pre-reduced copy when the
     window holds at least ``BLOCK`` points per bucket."""
     line = series.axis(axis)
@@ -159,8 +165,9 @@ def reduce_series(series: Series, axis: str, lo: float | None, hi: float | None,
     if count >= buckets * BLOCK * 2:
         bx, by = line.blocks()
         b_start, b_end = _window(bx, lo, hi)
-        answer = reduce_window(bx.slice(b_start, b_end - b_start), by.slice(b_start, b_end - b_start),
-                               lo, hi, buckets)
+        answer = reduce_window(
+            bx.slice(b_start, b_end - b_start), by.slice(b_start, b_end - b_start), lo, hi, buckets
+        )
         answer.update(total=len(line.x), in_window=count, exact=False)
         return answer
     answer = reduce_window(line.x.slice(start, count), line.y.slice(start, count), lo, hi, buckets)
@@ -168,8 +175,9 @@ def reduce_series(series: Series, axis: str, lo: float | None, hi: float | None,
     return answer
 
 
-def reduce_window(x: pa.Array, y: pa.Array, lo: float | None, hi: float | None,
-                  buckets: int) -> dict[str, Any]:
+def reduce_window(
+    x: pa.Array, y: pa.Array, lo: float | None, hi: float | None, buckets: int
+) -> dict[str, Any]:
     """Points of a window (``x`` sorted, already cut to ``[lo, hi]``): all of them when there
     are few, else first/min/max/last of each of ``buckets`` equal slices of ``[lo, hi]``."""
     if buckets < 1 or buckets > MAX_BUCKETS:
@@ -192,25 +200,37 @@ def _extremes(x: pa.Array, y: pa.Array, slot: pa.Array) -> tuple[list[float], li
     its own x, in x order, without repeats."""
     work = pa.table({"slot": slot, "x": x, "y": y})
     groups = work.group_by("slot", use_threads=False).aggregate(
-        [("x", "first"), ("y", "first"), ("x", "last"), ("y", "last"), ("y", "min"), ("y", "max")])
+        [("x", "first"), ("y", "first"), ("x", "last"), ("y", "last"), ("y", "min"), ("y", "max")]
+    )
     member = pc.index_in(slot, value_set=groups.column("slot"))
     where = []
     for name in ("y_min", "y_max"):
         hit = pc.equal(y, pc.take(groups.column(name), member))
         found = work.filter(hit).group_by("slot", use_threads=False).aggregate([("x", "first")])
-        where.append(dict(zip(found.column("slot").to_pylist(),
-                              found.column("x_first").to_pylist(), strict=True)))
-    columns = {name: groups.column(name).to_pylist()
-               for name in ("slot", "x_first", "y_first", "x_last", "y_last", "y_min", "y_max")}
+        where.append(
+            dict(
+                zip(
+                    found.column("slot").to_pylist(),
+                    found.column("x_first").to_pylist(),
+                    strict=True,
+                )
+            )
+        )
+    columns = {
+        name: groups.column(name).to_pylist()
+        for name in ("slot", "x_first", "y_first", "x_last", "y_last", "y_min", "y_max")
+    }
     xs: list[float] = []
     ys: list[float] = []
     for i, s in enumerate(columns["slot"]):
-        for px, py in sorted({
-            (columns["x_first"][i], columns["y_first"][i]),
-            (where[0][s], columns["y_min"][i]),
-            (where[1][s], columns["y_max"][i]),
-            (columns["x_last"][i], columns["y_last"][i]),
-        }):
+        for px, py in sorted(
+            {
+                (columns["x_first"][i], columns["y_first"][i]),
+                (where[0][s], columns["y_min"][i]),
+                (where[1][s], columns["y_max"][i]),
+                (columns["x_last"][i], columns["y_last"][i]),
+            }
+        ):
             xs.append(px)
             ys.append(py)
     return xs, ys

@@ -35,8 +35,14 @@ from .serializers import error_envelope, to_jsonable
 from .series import SeriesCache
 from .tables import RunTable
 
-__all__ = ["TOKEN_HEADER", "ContextaRequestHandler", "ContextaServer", "is_loopback",
-           "make_server", "serve"]
+__all__ = [
+    "TOKEN_HEADER",
+    "ContextaRequestHandler",
+    "ContextaServer",
+    "is_loopback",
+    "make_server",
+    "serve",
+]
 
 TOKEN_HEADER = "X-Contexta-Token"
 STATIC_ROOT = Path(__file__).parent / "static"
@@ -79,8 +85,15 @@ class ContextaServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, contexta: Any, host: str, port: int, *, read_only: bool = False,
-                 token: str | None = None) -> None:
+    def __init__(
+        self,
+        contexta: Any,
+        host: str,
+        port: int,
+        *,
+        read_only: bool = False,
+        token: str | None = None,
+    ) -> None:
         self.contexta = contexta
         self.read_only = read_only
         self.token = token or secrets.token_urlsafe(24)
@@ -117,14 +130,26 @@ class ContextaServer(ThreadingHTTPServer):
         super().server_close()
 
 
-def make_server(contexta: Any, host: str = "127.0.0.1", port: int = 8080, *,
-                read_only: bool = False, token: str | None = None) -> ContextaServer:
+def make_server(
+    contexta: Any,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    read_only: bool = False,
+    token: str | None = None,
+) -> ContextaServer:
     """A server over ``contexta`` (not started: call ``serve_forever``)."""
     return ContextaServer(contexta, host, port, read_only=read_only, token=token)
 
 
-def serve(contexta: Any, host: str = "127.0.0.1", port: int = 8080, *,
-          read_only: bool = False, token: str | None = None) -> ContextaServer:
+def serve(
+    contexta: Any,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    read_only: bool = False,
+    token: str | None = None,
+) -> ContextaServer:
     """Serve until interrupted; returns the (closed) server."""
     server = make_server(contexta, host, port, read_only=read_only, token=token)
     try:
@@ -156,8 +181,11 @@ class ContextaRequestHandler(BaseHTTPRequestHandler):
             path = split.path.rstrip("/") or "/"
             parts = [unquote(part) for part in path.split("/") if part]
             if any(_leaves(part) for part in parts):
-                raise Refused(403, "http_forbidden_path",
-                              f"The path {split.path!r} leaves the workspace; it is refused.")
+                raise Refused(
+                    403,
+                    "http_forbidden_path",
+                    f"The path {split.path!r} leaves the workspace; it is refused.",
+                )
             self._check_host()
             method(path, parts, parse_qs(split.query, keep_blank_values=False))
         except Refused as exc:
@@ -173,8 +201,14 @@ class ContextaRequestHandler(BaseHTTPRequestHandler):
         except ValueError as exc:
             self._json(400, error_envelope("http_bad_request", str(exc)))
         except Exception as exc:
-            self._json(500, error_envelope("http_internal_error", "Unexpected internal error.",
-                                           {"type": type(exc).__name__, "message": str(exc)}))
+            self._json(
+                500,
+                error_envelope(
+                    "http_internal_error",
+                    "Unexpected internal error.",
+                    {"type": type(exc).__name__, "message": str(exc)},
+                ),
+            )
 
     def _check_host(self) -> None:
         bound = str(self.server.server_address[0])
@@ -183,8 +217,11 @@ class ContextaRequestHandler(BaseHTTPRequestHandler):
         host = (self.headers.get("Host") or "").strip()
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
         if name.strip("[]") not in ("localhost", "127.0.0.1", "::1", bound):
-            raise Refused(403, "http_forbidden_host",
-                          f"Host {host!r} is not this server's address; request refused.")
+            raise Refused(
+                403,
+                "http_forbidden_host",
+                f"Host {host!r} is not this server's address; request refused.",
+            )
 
     # ------------------------------------------------------------------ GET
 
@@ -214,8 +251,9 @@ class ContextaRequestHandler(BaseHTTPRequestHandler):
         if name == "table":
             return self._json(200, api.table(source, views.table, query))
         if name == "run":
-            return self._json(200, api.run_detail(source, api.text_of(
-                {"id": param(query, "id")}, "id")))
+            return self._json(
+                200, api.run_detail(source, api.text_of({"id": param(query, "id")}, "id"))
+            )
         if name == "run/diagnostics":
             return self._json(200, to_jsonable(source.diagnose_run(param(query, "id") or "")))
         if name == "series":
@@ -231,11 +269,16 @@ class ContextaRequestHandler(BaseHTTPRequestHandler):
         head = ctx._workspace.head()
         projects = list(ctx.list_projects())
         preferred = getattr(ctx, "project_name", None)
-        return {"workspace": Path(ctx.workspace).name, "read_only": self.server.read_only,
-                "projects": projects, "head": head.seq,
-                "default_project": preferred if preferred in projects else
-                (projects[0] if projects else None),
-                "actor": ctx._workspace.actor}
+        return {
+            "workspace": Path(ctx.workspace).name,
+            "read_only": self.server.read_only,
+            "projects": projects,
+            "head": head.seq,
+            "default_project": preferred
+            if preferred in projects
+            else (projects[0] if projects else None),
+            "actor": ctx._workspace.actor,
+        }
 
     # ------------------------------------------------------------------ POST (writes)
 
@@ -248,30 +291,49 @@ class ContextaRequestHandler(BaseHTTPRequestHandler):
         runs = api.ids_of(body)
         with self.server.write_lock:
             if action == "tag":
-                done = ctx.tag_runs(api.text_of(body, "event_key"),
-                                    message=api.text_of(body, "message"), run_ids=runs)
+                done = ctx.tag_runs(
+                    api.text_of(body, "event_key"),
+                    message=api.text_of(body, "message"),
+                    run_ids=runs,
+                )
             elif action == "quarantine":
                 done = ctx.quarantine_runs(runs, reason=api.text_of(body, "reason"))
             elif action == "release":
                 done = ctx.release_runs(runs, reason=api.text_of(body, "reason"))
             else:
                 raise NotFound(f"Unknown endpoint: {path}")
-        self._json(200, {"action": action, "runs": api.strings(done),
-                         "actor": ctx._workspace.actor, "head": ctx._workspace.head().seq})
+        self._json(
+            200,
+            {
+                "action": action,
+                "runs": api.strings(done),
+                "actor": ctx._workspace.actor,
+                "head": ctx._workspace.head().seq,
+            },
+        )
 
     def _checked_write(self) -> dict[str, Any]:
         if self.server.read_only:
-            raise Refused(403, "http_read_only", "This server was started with --read-only; "
-                          "writes are refused.")
+            raise Refused(
+                403,
+                "http_read_only",
+                "This server was started with --read-only; writes are refused.",
+            )
         given = self.headers.get(TOKEN_HEADER) or ""
         if not hmac.compare_digest(given.encode(), self.server.token.encode()):
-            raise Refused(401, "http_token_required",
-                          f"A write needs the server's token in the {TOKEN_HEADER} header "
-                          "(printed when the server started).")
+            raise Refused(
+                401,
+                "http_token_required",
+                f"A write needs the server's token in the {TOKEN_HEADER} header "
+                "(printed when the server started).",
+            )
         origin = self.headers.get("Origin")
         if origin is not None and origin.rstrip("/") != self._own_origin():
-            raise Refused(403, "http_forbidden_origin",
-                          f"Writes from origin {origin!r} are refused (cross-site).")
+            raise Refused(
+                403,
+                "http_forbidden_origin",
+                f"Writes from origin {origin!r} are refused (cross-site).",
+            )
         if not (self.headers.get("Content-Type") or "").startswith("application/json"):
             raise Refused(415, "http_unsupported_media_type", "A write needs a JSON body.")
         length = int(self.headers.get("Content-Length") or 0)
@@ -318,11 +380,18 @@ class ContextaRequestHandler(BaseHTTPRequestHandler):
         root = Path(ctx.workspace).resolve()
         path = Path(handle.path).resolve()
         if not path.is_relative_to(root):
-            raise Refused(403, "http_forbidden_path",
-                          f"The body of {ref} lies outside the workspace; it is not served.")
+            raise Refused(
+                403,
+                "http_forbidden_path",
+                f"The body of {ref} lies outside the workspace; it is not served.",
+            )
         name = ref.rsplit(".", 1)[-1] or "artifact"
-        self._send(200, path.read_bytes(), "application/octet-stream",
-                   {"Content-Disposition": f'attachment; filename="{name}.bin"'})
+        self._send(
+            200,
+            path.read_bytes(),
+            "application/octet-stream",
+            {"Content-Disposition": f'attachment; filename="{name}.bin"'},
+        )
 
     def _events(self, query: Query) -> None:
         after = int_param(query, "after_seq", None)
@@ -349,8 +418,9 @@ class ContextaRequestHandler(BaseHTTPRequestHandler):
     def _redirect(self, location: str) -> None:
         self._send(302, b"", "text/plain", {"Location": location})
 
-    def _send(self, status: int, body: bytes, kind: str,
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, kind: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))

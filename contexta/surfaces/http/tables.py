@@ -25,8 +25,14 @@ __all__ = ["FIXED_COLUMNS", "RunTable", "TablePage", "TableRequest"]
 
 #: columns every run has (sortable by name)
 FIXED_COLUMNS = ("name", "status", "started_at", "ended_at", "duration_s", "run_id")
-_OPERATORS = {"<": pc.less, "<=": pc.less_equal, ">": pc.greater, ">=": pc.greater_equal,
-              "=": pc.equal, "!=": pc.not_equal}
+_OPERATORS = {
+    "<": pc.less,
+    "<=": pc.less_equal,
+    ">": pc.greater,
+    ">=": pc.greater_equal,
+    "=": pc.equal,
+    "!=": pc.not_equal,
+}
 MAX_LIMIT = 500
 
 
@@ -53,9 +59,14 @@ class TablePage:
     param_columns: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "matched": self.matched, "offset": self.offset,
-                "rows": self.rows, "metric_columns": self.metric_columns,
-                "param_columns": self.param_columns}
+        return {
+            "total": self.total,
+            "matched": self.matched,
+            "offset": self.offset,
+            "rows": self.rows,
+            "metric_columns": self.metric_columns,
+            "param_columns": self.param_columns,
+        }
 
 
 def run_params(run: Any) -> dict[str, Any]:
@@ -71,22 +82,27 @@ class _Base:
 
     def __init__(self, runs: Sequence[Any], params: dict[str, dict[str, Any]]) -> None:
         self.runs = runs
-        self.params = {r.run_id: {**params.get(r.run_id, {}), **r.metadata, **r.tags}
-                       for r in runs}
+        self.params = {r.run_id: {**params.get(r.run_id, {}), **r.metadata, **r.tags} for r in runs}
         self.index = {run.run_id: i for i, run in enumerate(runs)}
         self.columns: dict[str, pa.Array] = {
             "run_id": pa.array([r.run_id for r in runs], pa.string()),
             "name": pa.array([r.name for r in runs], pa.string()),
             "status": pa.array([r.status for r in runs], pa.string()),
             "started_at": pa.array([timestamp_micros(r.started_at) for r in runs], pa.int64()),
-            "ended_at": pa.array([None if r.ended_at is None else timestamp_micros(r.ended_at)
-                                  for r in runs], pa.int64()),
+            "ended_at": pa.array(
+                [None if r.ended_at is None else timestamp_micros(r.ended_at) for r in runs],
+                pa.int64(),
+            ),
         }
         self.columns["duration_s"] = pc.divide(
-            pc.cast(pc.subtract(self.columns["ended_at"], self.columns["started_at"]),
-                    pa.float64()), 1e6)
-        self.search = pc.utf8_lower(pc.binary_join_element_wise(
-            self.columns["name"], self.columns["run_id"], " "))
+            pc.cast(
+                pc.subtract(self.columns["ended_at"], self.columns["started_at"]), pa.float64()
+            ),
+            1e6,
+        )
+        self.search = pc.utf8_lower(
+            pc.binary_join_element_wise(self.columns["name"], self.columns["run_id"], " ")
+        )
         keys: dict[str, None] = {}
         for mapping in self.params.values():
             keys.update(dict.fromkeys(str(k) for k in mapping))
@@ -100,19 +116,31 @@ class _Metrics:
         if table.num_rows == 0:
             self.labels: list[str] = []
             self._aligned: dict[str, tuple[_Base, pa.Array]] = {}
-            self.rows = pa.table({"run_ref": pa.array([], pa.string()),
-                                  "label": pa.array([], pa.string()),
-                                  "value": pa.array([], pa.float64())})
+            self.rows = pa.table(
+                {
+                    "run_ref": pa.array([], pa.string()),
+                    "label": pa.array([], pa.string()),
+                    "value": pa.array([], pa.float64()),
+                }
+            )
             return
         stage = pc.replace_substring_regex(table.column("stage_ref"), r"^.*\.", "")
-        label = pc.if_else(pc.is_null(stage), table.column("key"),
-                           pc.binary_join_element_wise(stage, table.column("key"), "/"))
-        work = pa.table({"run_ref": table.column("run_ref"), "label": label,
-                         "value": pc.cast(table.column("value"), pa.float64()),
-                         "valid_time": table.column("valid_time"), "seq": table.column("seq")})
+        label = pc.if_else(
+            pc.is_null(stage),
+            table.column("key"),
+            pc.binary_join_element_wise(stage, table.column("key"), "/"),
+        )
+        work = pa.table(
+            {
+                "run_ref": table.column("run_ref"),
+                "label": label,
+                "value": pc.cast(table.column("value"), pa.float64()),
+                "valid_time": table.column("valid_time"),
+                "seq": table.column("seq"),
+            }
+        )
         work = work.sort_by([("valid_time", "ascending"), ("seq", "ascending")])
-        last = work.group_by(["run_ref", "label"], use_threads=False).aggregate(
-            [("value", "last")])
+        last = work.group_by(["run_ref", "label"], use_threads=False).aggregate([("value", "last")])
         self.rows = last.rename_columns(["run_ref", "label", "value"])
         self.labels = sorted(pc.unique(self.rows.column("label")).to_pylist())
         self._aligned: dict[str, tuple[_Base, pa.Array]] = {}
@@ -129,12 +157,16 @@ class _Metrics:
         return column
 
     def of_runs(self, run_ids: list[str]) -> dict[str, dict[str, float]]:
-        rows = self.rows.filter(pc.is_in(self.rows.column("run_ref"),
-                                         value_set=pa.array(run_ids, pa.string())))
+        rows = self.rows.filter(
+            pc.is_in(self.rows.column("run_ref"), value_set=pa.array(run_ids, pa.string()))
+        )
         out: dict[str, dict[str, float]] = {}
-        for run, label, value in zip(rows.column("run_ref").to_pylist(),
-                                     rows.column("label").to_pylist(),
-                                     rows.column("value").to_pylist(), strict=True):
+        for run, label, value in zip(
+            rows.column("run_ref").to_pylist(),
+            rows.column("label").to_pylist(),
+            rows.column("value").to_pylist(),
+            strict=True,
+        ):
             out.setdefault(run, {})[label] = value
         return out
 
@@ -174,8 +206,14 @@ class RunTable:
         order = _order(base, metrics, request, mask)
         picked = order.slice(request.offset, request.limit).to_pylist()
         rows = _rows(base, metrics, marks, picked)
-        return TablePage(total=len(runs), matched=len(order), offset=request.offset, rows=rows,
-                         metric_columns=metrics.labels, param_columns=base.param_columns)
+        return TablePage(
+            total=len(runs),
+            matched=len(order),
+            offset=request.offset,
+            rows=rows,
+            metric_columns=metrics.labels,
+            param_columns=base.param_columns,
+        )
 
 
 def _params(qs: Any) -> dict[str, dict[str, Any]]:
@@ -185,8 +223,11 @@ def _params(qs: Any) -> dict[str, dict[str, Any]]:
 
     table = qs.ws.latest("runs", as_of_us=qs.as_of_us)
     out = {}
-    for ref, run in zip(table.column("ref").to_pylist(),
-                        decode_many(RUN_PUT, table.column("body").to_pylist()), strict=True):
+    for ref, run in zip(
+        table.column("ref").to_pylist(),
+        decode_many(RUN_PUT, table.column("body").to_pylist()),
+        strict=True,
+    ):
         found = run_params(run)
         if found:
             out[ref] = found
@@ -199,8 +240,12 @@ def _marks(qs: Any) -> dict[str, set[str]]:
     table = qs.ws.table("event_keys", as_of_us=qs.as_of_us)
     tagged: set[str] = set()
     if table.num_rows:
-        rows = table.filter(pc.and_(pc.equal(table.column("kind"), EVENT),
-                                    pc.match_substring(table.column("ref"), ".tag-")))
+        rows = table.filter(
+            pc.and_(
+                pc.equal(table.column("kind"), EVENT),
+                pc.match_substring(table.column("ref"), ".tag-"),
+            )
+        )
         tagged = set(rows.column("run_ref").to_pylist())
     return {"quarantined": quarantined, "tagged": tagged}
 
@@ -212,12 +257,15 @@ def _column(base: _Base, metrics: _Metrics, name: str) -> pa.Array:
         return metrics.column(name, base)
     if name in base.param_columns:
         values = [base.params[run.run_id].get(name) for run in base.runs]
-        if all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
-               for v in values):
+        if all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values
+        ):
             return pa.array(values, pa.float64())
         return pa.array([None if v is None else _text(v) for v in values], pa.string())
-    raise BadRequest(f"Unknown column {name!r}: use one of {', '.join(FIXED_COLUMNS)}, a "
-                     "metric column such as 'evaluate/accuracy', or a param column.")
+    raise BadRequest(
+        f"Unknown column {name!r}: use one of {', '.join(FIXED_COLUMNS)}, a "
+        "metric column such as 'evaluate/accuracy', or a param column."
+    )
 
 
 def _param(values: dict[str, Any], name: str) -> Any:
@@ -225,8 +273,9 @@ def _param(values: dict[str, Any], name: str) -> Any:
     return None if value is None else _text(value)
 
 
-def _filter(base: _Base, metrics: _Metrics, marks: dict[str, set[str]],
-            request: TableRequest) -> pa.Array | None:
+def _filter(
+    base: _Base, metrics: _Metrics, marks: dict[str, set[str]], request: TableRequest
+) -> pa.Array | None:
     conditions = []
     if request.status:
         conditions.append(pc.equal(base.columns["status"], request.status))
@@ -236,11 +285,16 @@ def _filter(base: _Base, metrics: _Metrics, marks: dict[str, set[str]],
         if request.flag not in ("quarantined", "tagged", "clean"):
             raise BadRequest(f"flag must be quarantined, tagged or clean, got {request.flag!r}.")
         if request.flag == "clean":
-            hit = pc.invert(pc.is_in(base.columns["run_id"], value_set=pa.array(
-                sorted(marks["quarantined"]), pa.string())))
+            hit = pc.invert(
+                pc.is_in(
+                    base.columns["run_id"],
+                    value_set=pa.array(sorted(marks["quarantined"]), pa.string()),
+                )
+            )
         else:
-            hit = pc.is_in(base.columns["run_id"], value_set=pa.array(
-                sorted(marks[request.flag]), pa.string()))
+            hit = pc.is_in(
+                base.columns["run_id"], value_set=pa.array(sorted(marks[request.flag]), pa.string())
+            )
         conditions.append(hit)
     for name, operator, value in request.where:
         compare = _OPERATORS.get(operator)
@@ -259,8 +313,9 @@ def _filter(base: _Base, metrics: _Metrics, marks: dict[str, set[str]],
     return pc.fill_null(mask, False)
 
 
-def _order(base: _Base, metrics: _Metrics, request: TableRequest,
-           mask: pa.Array | None) -> pa.ChunkedArray:
+def _order(
+    base: _Base, metrics: _Metrics, request: TableRequest, mask: pa.Array | None
+) -> pa.ChunkedArray:
     column = _column(base, metrics, request.sort)
     positions = pa.array(range(len(base.runs)), pa.int64())
     work = pa.table({"key": column, "position": positions})
@@ -276,24 +331,33 @@ def _sorted_nulls_last(work: pa.Table, direction: str) -> pa.Table:
     try:
         return work.sort_by([("key", direction, "at_end"), ("position", "ascending", "at_end")])
     except (TypeError, ValueError, pa.ArrowInvalid):
-        return work.sort_by([("key", direction), ("position", "ascending")],
-                            null_placement="at_end")
+        return work.sort_by(
+            [("key", direction), ("position", "ascending")], null_placement="at_end"
+        )
 
 
-def _rows(base: _Base, metrics: _Metrics, marks: dict[str, set[str]],
-          picked: list[int]) -> list[dict[str, Any]]:
+def _rows(
+    base: _Base, metrics: _Metrics, marks: dict[str, set[str]], picked: list[int]
+) -> list[dict[str, Any]]:
     runs = [base.runs[i] for i in picked]
     values = metrics.of_runs([run.run_id for run in runs])
     out = []
     for run in runs:
         params = {k: _text(v) for k, v in base.params[run.run_id].items()}
-        out.append({
-            "run_id": run.run_id, "name": run.name, "project_name": run.project_name,
-            "status": run.status, "started_at": run.started_at, "ended_at": run.ended_at,
-            "params": params, "metrics": values.get(run.run_id, {}),
-            "quarantined": run.run_id in marks["quarantined"],
-            "tagged": run.run_id in marks["tagged"],
-        })
+        out.append(
+            {
+                "run_id": run.run_id,
+                "name": run.name,
+                "project_name": run.project_name,
+                "status": run.status,
+                "started_at": run.started_at,
+                "ended_at": run.ended_at,
+                "params": params,
+                "metrics": values.get(run.run_id, {}),
+                "quarantined": run.run_id in marks["quarantined"],
+                "tagged": run.run_id in marks["tagged"],
+            }
+        )
     return out
 
 
