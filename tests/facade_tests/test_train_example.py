@@ -114,3 +114,37 @@ def test_the_model_file_comes_back(trained: Path) -> None:
     )
     weights = np.load(out)
     assert weights.shape == (4,) and np.all(np.isfinite(weights)) and np.all(weights > 0)
+
+
+def text(root: Path, *args: str) -> str:
+    return run_cli(root, "--workspace", "ws", *args).stdout
+
+
+def test_run_show_and_compare_in_text_list_the_params(trained: Path) -> None:
+    first, second = (r["run_id"] for r in cli_json(trained, "runs")["runs"][:2])
+    shown = text(trained, "run", "show", second).splitlines()
+    at = shown.index("Params (4)")
+    assert [line.split() for line in shown[at + 1 : at + 6]] == [
+        ["param", "value"],
+        ["epochs", "8"],
+        ["features", "4"],
+        ["lr", "0.05"],
+        ["optimizer", "gd"],
+    ]
+    compared = text(trained, "compare", first, second).splitlines()
+    at = compared.index("Params that differ (1; 3 equal)")
+    assert compared[at + 2].split() == ["lr", "0.5", "0.05"]
+
+
+def test_the_series_command_prints_each_step_of_a_curve_nan_included(trained: Path) -> None:
+    diverged = cli_json(trained, "runs")["runs"][2]["run_id"]
+    lines = text(trained, "series", diverged, "loss/val").splitlines()
+    assert lines[0] == f"Series: loss/val of {diverged} (8 points)"
+    rows = [line.split() for line in lines[2:]]
+    assert [int(r[0]) for r in rows] == list(range(8))
+    assert [r[1] for r in rows].count("nan") == 1 and rows[7][1] == "nan"
+    points = cli_json(trained, "series", diverged, "loss/val")["points"]
+    assert [p["step"] for p in points] == list(range(8))
+    assert all(p["stage"] == "evaluate" for p in points)
+    values = [p["value"] for p in points]
+    assert math.isnan(values[7]) and all(math.isfinite(v) for v in values[:7])

@@ -59,7 +59,11 @@ def run_params(snapshot: Any) -> Mapping[str, Any]:
     """The run's parameters: first-class params when the snapshot has them, else the config
     snapshot given to ``ctx.run(..., config_snapshot=...)``."""
     run = snapshot.run
-    params = getattr(run, "params", None) or (run.metadata or {}).get("params")
+    params = (
+        getattr(snapshot, "params", None)
+        or getattr(run, "params", None)
+        or (run.metadata or {}).get("params")
+    )
     if isinstance(params, Mapping) and params:
         return params
     given = _context_attributes(snapshot).get("config_snapshot")
