@@ -10,9 +10,11 @@ run          a run: ref ``run:<project>.<MLflow run id>``, name = run name, stat
              ``contexta.tags`` extension field sets (``runs_table``'s ``params.*`` and ``tags.*``),
              MLflow's ids and artifact URI in ``contexta.mlflow``;
 metric point one metric record per point of every key's history, observed at its timestamp, with
-             its step (``tags["step"]``) and original key (``tags["mlflow.key"]``); keys become
-             dotted lower-kebab (``train/Loss_1`` -> ``train.loss-1``). NaN and infinite values
-             cannot be stored as metrics and are counted as skipped;
+             its step (``tags["step"]``) and original key (``tags["mlflow.key"]``); the key is
+             kept as given (MLflow's key rule is within the logged key grammar), except one
+             outside it (a ``:``, over 250 characters), which becomes dotted lower-kebab
+             (``a:b/Loss_1`` -> ``a-b.loss-1``). NaN and infinite values are stored as they are
+             (counted as non-finite; select-best skips them, diagnostics flag them);
 artifact     one manifest per file (kind ``export_package``, ``location_ref`` = its MLflow URI);
              files under a local artifact root are copied into the artifact store.
 
@@ -45,6 +47,7 @@ from ..contract import (
     RecordEnvelope,
     Run,
 )
+from ..contract.validation import LOGGED_KEY_MAX, logged_grammar, logged_key
 from ..events import entity_event
 from ..tables import PARAMS_NAMESPACE, TAGS_NAMESPACE
 
@@ -72,7 +75,7 @@ class ImportReport:
     runs_updated: int = 0
     metric_points: int = 0
     metric_points_added: int = 0
-    metric_points_skipped: int = 0  # NaN or infinite values
+    metric_points_nonfinite: int = 0  # NaN or infinite values (stored as they are)
     artifacts: int = 0
     artifacts_added: int = 0
     artifacts_copied: int = 0
@@ -100,16 +103,29 @@ def slug(text: str, fallback: str) -> str:
 
 
 def metric_key(key: str) -> str:
-    """An MLflow metric key as a dotted lower-kebab key: ``/`` and ``.`` separate segments,
-    anything else not a letter or digit becomes ``-``, and a segment that does not start with
-    a letter gets an ``m`` in front."""
+    """An MLflow metric key as stored: as given when it fits the logged key grammar
+    (:data:`~contexta.contract.validation.LOGGED_KEY_RULE`), else :func:`kebab_key`."""
+    try:
+        return logged_key("metric_key", key, "import_metric_key")
+    except ValidationError:
+        return kebab_key(key)
+
+
+def kebab_key(key: str) -> str:
+    """``key`` as a dotted lower-kebab key: ``/`` and ``.`` separate segments, anything else
+    not a letter or digit becomes ``-``, and a segment that does not start with a letter gets an
+    ``m`` in front; one longer than the grammar allows keeps its first 239 characters and a
+    digest of the whole key."""
     segments = []
     for part in re.split(r"[/.]+", key):
         text = _NOT_SLUG.sub("-", part.lower()).strip("-")
         if not text:
             continue
         segments.append(text if text[0].isalpha() else "m" + text)
-    return ".".join(segments) or "metric"
+    out = ".".join(segments) or "metric"
+    if len(out) > LOGGED_KEY_MAX:
+        out = f"{out[:239].rstrip('.-')}-{_digest(key)}"
+    return out
 
 
 def _iso(ms: int | None) -> str | None:
@@ -293,28 +309,35 @@ def _metric_records(
     for i, point in enumerate(history):
         report.metric_points += 1
         if not math.isfinite(point.value):
-            report.metric_points_skipped += 1
-            continue
+            report.metric_points_nonfinite += 1
         ref = f"record:{run_ref[4:]}.mlflow-{tag}-{i}"
         if ref in have:
             continue
         observed = _iso(point.timestamp)
-        yield MetricRecord(
-            envelope=RecordEnvelope(
-                record_ref=ref,
-                record_type="metric",
-                recorded_at=now,
-                observed_at=observed,
-                producer_ref=PRODUCER,
-                run_ref=run_ref,
-            ),
-            payload=MetricPayload(
-                metric_key=name,
-                value=float(point.value),
-                value_type="float64",
-                tags={"step": str(point.step), "mlflow.key": key},
-            ),
-        )
+        with logged_grammar():  # the key as MLflow has it; NaN and infinities kept
+            record = _metric_record(ref, now, observed, run_ref, name, point, key)
+        yield record
+
+
+def _metric_record(
+    ref: str, now: str, observed: str | None, run_ref: str, name: str, point: Any, key: str
+) -> MetricRecord:
+    return MetricRecord(
+        envelope=RecordEnvelope(
+            record_ref=ref,
+            record_type="metric",
+            recorded_at=now,
+            observed_at=observed,
+            producer_ref=PRODUCER,
+            run_ref=run_ref,
+        ),
+        payload=MetricPayload(
+            metric_key=name,
+            value=float(point.value),
+            value_type="float64",
+            tags={"step": str(point.step), "mlflow.key": key},
+        ),
+    )
 
 
 def _local_root(uri: str | None) -> Path | None:

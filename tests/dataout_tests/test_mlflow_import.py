@@ -13,7 +13,7 @@ import pytest
 
 from contexta.cli.main import main
 from contexta.contract.timestamps import timestamp_micros
-from contexta.importers.mlflow import metric_key, slug
+from contexta.importers.mlflow import kebab_key, metric_key, slug
 
 from .conftest import open_ctx
 
@@ -46,7 +46,7 @@ def make_store(tmp: Path, uri: str) -> Any:
             ts = 1_700_000_000_000 + 10_000 * r
             points = [Metric("train/loss", 1.0 / (s + 1) + r, ts + 7 * s, s) for s in range(STEPS)]
             points += [Metric("val_acc", 0.5 + s / 100, ts + s, s * 100) for s in range(10)]
-            if (e, r) == (0, 1):  # NaN cannot be a stored metric: counted as skipped
+            if (e, r) == (0, 1):  # NaN is stored as it is (counted as non-finite)
                 points += [Metric("diverged", float("nan"), ts, 0), Metric("diverged", 2.0, ts, 1)]
             params = [
                 Param("lr", str(0.01 * (r + 1))),
@@ -61,6 +61,11 @@ def make_store(tmp: Path, uri: str) -> Any:
             client.log_artifact(rid, str(body), "model")
             client.set_terminated(rid, "FINISHED" if r == 0 else "FAILED")
     return client
+
+
+def shown(value: float) -> float | str:
+    """NaN as text, so that points compare equal."""
+    return "nan" if math.isnan(value) else value
 
 
 def ms(value: Any) -> int:
@@ -99,14 +104,14 @@ def check_equal(client: Any, ctx: Any) -> int:
                     key=lambda m: (m.step, m.timestamp, m.value),
                 )
                 got = [
-                    (m["step"], m["value"], ms(m["observed_at"]))
+                    (m["step"], shown(m["value"]), ms(m["observed_at"]))
                     for m in mine
                     if m["key"] == metric_key(key)
                 ]
-                finite = [m for m in history if math.isfinite(m.value)]
-                assert sorted(got) == [(m.step, m.value, m.timestamp) for m in finite]
-                checked += len(finite)
-                assert row[f"metrics.{metric_key(key)}"] in {m.value for m in finite}
+                assert metric_key(key) == key  # MLflow's keys are stored as given
+                assert sorted(got) == [(m.step, shown(m.value), m.timestamp) for m in history]
+                checked += len(history)
+                assert row[f"metrics.{key}"] == history[-1].value
             snapshot = ctx.get_run_snapshot(ref)
             assert len(snapshot.artifacts) == 1
             local = Path(run.info.artifact_uri.removeprefix("file://")) / "model" / "weights.bin"
@@ -156,10 +161,10 @@ def test_mlflow_store_imports_with_every_value_equal_and_once(
     root = tmp_path / "ws"
     first = imported(root, uri, capsys)
     assert first["runs_added"] == 4 and first["artifacts_copied"] == 4
-    assert first["metric_points_added"] == 4 * (STEPS + 10) + 1
-    assert first["metric_points_skipped"] == 1
+    assert first["metric_points_added"] == 4 * (STEPS + 10) + 2
+    assert first["metric_points_nonfinite"] == 1
     ctx = open_ctx(root)
-    assert check_equal(client, ctx) == 4 * (STEPS + 10) + 1
+    assert check_equal(client, ctx) == 4 * (STEPS + 10) + 2
     head = ctx._workspace.head().seq
     ctx.close()
     again = imported(root, uri, capsys)
@@ -210,7 +215,30 @@ def test_unknown_experiment_is_a_typed_error(tmp_path: Path, capsys) -> None:
         ("___", "metric"),
     ],
 )
-def test_metric_keys_become_dotted_kebab(key: str, expected: str) -> None:
+def test_kebab_keys_are_dotted_kebab(key: str, expected: str) -> None:
     from contexta.contract.validation import DOTTED_KEBAB
 
-    assert metric_key(key) == expected and DOTTED_KEBAB.fullmatch(expected)
+    assert kebab_key(key) == expected and DOTTED_KEBAB.fullmatch(expected)
+
+
+@pytest.mark.parametrize(
+    "key, expected",
+    [
+        ("train/loss", "train/loss"),
+        ("val_acc", "val_acc"),
+        ("Accuracy", "Accuracy"),
+        ("1st/loss", "1st/loss"),
+        ("epoch time s", "epoch time s"),
+        ("a:b/Loss_1", "a-b.loss-1"),  # MLflow allows ':', the logged grammar does not
+    ],
+)
+def test_metric_keys_are_kept_as_given_when_the_grammar_allows(key: str, expected: str) -> None:
+    assert metric_key(key) == expected
+
+
+def test_keys_longer_than_the_grammar_stay_apart() -> None:
+    from contexta.contract.validation import DOTTED_KEBAB
+
+    one, two = metric_key("k" * 300 + "a"), metric_key("k" * 300 + "b")
+    assert one != two and len(one) <= 250 and len(two) <= 250
+    assert one.startswith("k" * 239) and DOTTED_KEBAB.fullmatch(one)

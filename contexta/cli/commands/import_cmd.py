@@ -55,7 +55,7 @@ def _import_mlflow(args: argparse.Namespace) -> int:
         f"{report.experiments} experiment(s), {report.runs} run(s) "
         f"({report.runs_added} new, {report.runs_updated} updated), "
         f"{report.metric_points} metric point(s) ({report.metric_points_added} new, "
-        f"{report.metric_points_skipped} skipped: not finite), {report.artifacts} artifact(s) "
+        f"{report.metric_points_nonfinite} not finite, stored as such), {report.artifacts} artifact(s) "
         f"({report.artifacts_added} new, {report.artifacts_copied} copied)."
     )
     for note in report.notes:
