@@ -55,6 +55,7 @@ __all__ = ["MLFLOW_NAMESPACE", "ImportReport", "import_mlflow", "metric_key", "s
 
 MLFLOW_NAMESPACE = "contexta.mlflow"
 PRODUCER = "contexta.import.mlflow"
+_EPOCH = "1970-01-01T00:00:00.000000Z"
 _STATUS = {
     "RUNNING": "open",
     "SCHEDULED": "open",
@@ -129,6 +130,7 @@ def kebab_key(key: str) -> str:
 
 
 def _iso(ms: int | None) -> str | None:
+    """MLflow's epoch milliseconds as a UTC timestamp (None stays None)."""
     if ms is None:
         return None
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -222,7 +224,7 @@ def _project(ctx: Any, experiment: Any, report: ImportReport) -> str:
     )
     store = ctx.metadata_store.projects
     if not store.exists_project(ref):
-        created = _iso(getattr(experiment, "creation_time", None)) or _iso(0)
+        created = _iso(getattr(experiment, "creation_time", None)) or _EPOCH
         store.put_project(
             Project(
                 project_ref=ref,
@@ -266,7 +268,7 @@ def _run_model(project: str, run: Any) -> Run:
         project_ref=project,
         name=info.run_name or info.run_id,
         status=status,
-        started_at=_iso(info.start_time) or _iso(0),
+        started_at=_iso(info.start_time) or _EPOCH,
         ended_at=ended,
         extensions=tuple(extensions),
     )
@@ -285,8 +287,8 @@ def _import_run(ctx: Any, client: Any, project: str, run: Any, report: ImportRep
         else:
             report.runs_updated += 1
     have = set(ctx.query_service.record_rows(ref).column("ref").to_pylist()) if stored else set()
-    now = _iso(int(datetime.now(UTC).timestamp() * 1000))
-    records = []
+    now = _iso(int(datetime.now(UTC).timestamp() * 1000)) or _EPOCH
+    records: list[MetricRecord] = []
     for key in sorted(run.data.metrics):
         records += _metric_records(client, run.info.run_id, ref, key, now, have, report)
     if records:
@@ -313,14 +315,14 @@ def _metric_records(
         ref = f"record:{run_ref[4:]}.mlflow-{tag}-{i}"
         if ref in have:
             continue
-        observed = _iso(point.timestamp)
+        observed = _iso(point.timestamp) or now
         with logged_grammar():  # the key as MLflow has it; NaN and infinities kept
             record = _metric_record(ref, now, observed, run_ref, name, point, key)
         yield record
 
 
 def _metric_record(
-    ref: str, now: str, observed: str | None, run_ref: str, name: str, point: Any, key: str
+    ref: str, now: str, observed: str, run_ref: str, name: str, point: Any, key: str
 ) -> MetricRecord:
     return MetricRecord(
         envelope=RecordEnvelope(

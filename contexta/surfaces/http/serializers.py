@@ -31,8 +31,9 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         return [to_jsonable(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        if "to_dict" in type(value).__dict__:  # a result that shapes its own answer
-            return to_jsonable(value.to_dict())
+        shaped = type(value).__dict__.get("to_dict")
+        if shaped is not None:  # a result that shapes its own answer
+            return to_jsonable(shaped(value))
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     for method in ("to_json", "to_dict"):
         convert = getattr(value, method, None)

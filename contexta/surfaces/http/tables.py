@@ -113,9 +113,9 @@ class _Metrics:
     """Latest value per (run, stage, metric key) of the ``stage_metrics`` rows."""
 
     def __init__(self, table: pa.Table) -> None:
+        self._aligned: dict[str, tuple[_Base, pa.Array]] = {}
         if table.num_rows == 0:
             self.labels: list[str] = []
-            self._aligned: dict[str, tuple[_Base, pa.Array]] = {}
             self.rows = pa.table(
                 {
                     "run_ref": pa.array([], pa.string()),
@@ -143,7 +143,6 @@ class _Metrics:
         last = work.group_by(["run_ref", "label"], use_threads=False).aggregate([("value", "last")])
         self.rows = last.rename_columns(["run_ref", "label", "value"])
         self.labels = sorted(pc.unique(self.rows.column("label")).to_pylist())
-        self._aligned: dict[str, tuple[_Base, pa.Array]] = {}
 
     def column(self, label: str, base: _Base) -> pa.Array:
         """``label``'s latest values aligned with ``base``'s runs (null where a run has none)."""
