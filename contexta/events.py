@@ -268,7 +268,7 @@ def record_event(record: Any, actor: str, body: bytes | None = None) -> PendingE
     if kind == METRIC:
         key = payload.metric_key
         value = float(payload.value)
-        step = _step_of(payload.tags)
+        step = step_of(payload.tags)
     elif kind == EVENT:
         key = payload.event_key
     elif kind == SPAN:
@@ -292,7 +292,7 @@ def record_event(record: Any, actor: str, body: bytes | None = None) -> PendingE
     )
 
 
-def _step_of(tags: Any) -> int | None:
+def step_of(tags: Any) -> int | None:
     """The training step a metric carries in ``tags["step"]`` (runtime capture puts it there)."""
     if not tags:
         return None

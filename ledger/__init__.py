@@ -21,7 +21,7 @@ from .recovery import RecoveryReport
 from .schema import COLUMNS, EVENT_SCHEMA, SCHEMA_VERSION, PendingEvent
 from .segment import segment_name
 from .verify import VerifyFinding, VerifyReport, verify
-from .writer import CommitInfo, Durability, Ledger
+from .writer import CommitInfo, Durability, Ledger, open_writers
 
 __all__ = [
     "COLUMNS",
@@ -45,6 +45,7 @@ __all__ = [
     "VerifyFinding",
     "VerifyReport",
     "list_segments",
+    "open_writers",
     "read_head",
     "segment_name",
     "verify",

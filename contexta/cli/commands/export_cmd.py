@@ -147,7 +147,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.what == "metrics":
         batches = tables.metric_batches(qs, run_ids, args.keys, args.stages)
         return _write(args, tables.METRICS_SCHEMA, batches, None, "points")
-    progress = _progress(args, ctx._workspace.head().seq, "events")
+    progress = _progress(args, ctx.maintenance.head().seq, "events")
     batches = tables.event_batches(qs, args.kinds, run_ids=run_ids, scanned=progress.advance)
     return _write(args, tables.EVENTS_SCHEMA, batches, None, "events", progress)
 

@@ -84,7 +84,7 @@ def _watch(args: argparse.Namespace) -> int:
     )
     count, last = 0, None
     widths = [0, 6, 12, 5, 9, 10]
-    sys.stderr.write(f"watching {escape(_shown(ctx._workspace.ledger.root))} (Ctrl-C stops)\n")
+    sys.stderr.write(f"watching {escape(_shown(ctx.maintenance.ledger_root))} (Ctrl-C stops)\n")
     try:
         for event in events:
             count, last = count + 1, event.seq
@@ -206,32 +206,24 @@ class _DeferInterrupt:
 
 def follow_projections(args: argparse.Namespace) -> int:
     """``contexta projections watch``: fold and save every projection on each wake."""
-    from ledger import CorruptionError
-
     from ...live import ChangeWaker
-    from ...workspace import translate
 
-    ctx = open_workspace(args)
-    ws = ctx._workspace
-    waker = ChangeWaker(ws.ledger.root)
+    maintenance = open_workspace(args).maintenance
+    waker = ChangeWaker(maintenance.ledger_root)
     folded_to: int | None = None
     idle_since = time.monotonic()
     rounds = 0
-    sys.stderr.write(f"keeping {escape(_shown(ws.root / 'projections'))} folded (Ctrl-C stops)\n")
+    sys.stderr.write(f"keeping {escape(_shown(maintenance.projections_root))} folded (Ctrl-C stops)\n")
     try:
         while True:
-            head = ws.ledger.head()
+            head = maintenance.committed_head()
             if folded_to is None or head.seq > folded_to:
                 started = time.perf_counter()
-                try:
-                    with (
-                        _DeferInterrupt(),
-                        guard_os("saving the projections", ws.root / "projections"),
-                    ):
-                        events = ws.projector.catch_up(head=head)
-                        saved = ws.projector.save()
-                except CorruptionError as exc:
-                    raise translate(exc) from exc
+                with (
+                    _DeferInterrupt(),
+                    guard_os("saving the projections", maintenance.projections_root),
+                ):
+                    events, saved = maintenance.fold(head)
                 millis = (time.perf_counter() - started) * 1000
                 folded_to = head.seq
                 if saved:
