@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger import Head, LedgerError, RecoveryReport, VerifyReport, verify
+from ledger import Head, LedgerError, LedgerTail, RecoveryReport, VerifyReport, verify
 from ledger.publish import PublishReport, publish, set_aside_stale
 from ledger.recovery import repair_ledger
 from projections import ProjectionStatus, RebuildStats
@@ -20,7 +20,6 @@ from .events import entity_event
 from .workspace import translate
 
 if TYPE_CHECKING:
-    from .live import LedgerTail
     from .workspace import Workspace
 
 __all__ = ["Maintenance"]
@@ -102,8 +101,6 @@ class Maintenance:
 
     def tail(self, after_seq: int | None = None) -> LedgerTail:
         """A reader of the batches committed after ``after_seq`` (None: after the head now)."""
-        from .live import LedgerTail
-
         if after_seq is None:
             head = self.head()
             return LedgerTail(self.ledger_root, after_seq=head.seq, head=head)

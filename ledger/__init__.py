@@ -20,6 +20,7 @@ from .reader import LedgerReader, list_segments
 from .recovery import RecoveryReport
 from .schema import COLUMNS, EVENT_SCHEMA, SCHEMA_VERSION, PendingEvent
 from .segment import segment_name
+from .tail import LedgerTail
 from .verify import VerifyFinding, VerifyReport, verify
 from .writer import CommitInfo, Durability, Ledger, open_writers
 
@@ -39,6 +40,7 @@ __all__ = [
     "LedgerIOError",
     "LedgerLockError",
     "LedgerReader",
+    "LedgerTail",
     "LedgerValidationError",
     "PendingEvent",
     "RecoveryReport",

@@ -16,6 +16,8 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 
+from projections.kinds import ALL_KINDS
+
 from ...common.errors import ValidationError
 from ...progress import Progress
 from .common import open_workspace
@@ -116,7 +118,7 @@ def _add_table_options(parser: argparse.ArgumentParser, table: str, *, output: b
             action="append",
             dest="kinds",
             default=None,
-            help="only events of this kind (repeatable)",
+            help=f"only events of this kind ({', '.join(ALL_KINDS)}); repeatable",
         )
 
 
