@@ -90,8 +90,8 @@ class Maintenance:
         return report
 
     def publish(self, *, rebuild: bool = False) -> PublishReport:
-        """Write the Parquet copy of every sealed segment that has none (``rebuild``: all)."""
-        self._ws.flush()
+        """Write the Parquet copy of every sealed segment that has none (``rebuild``: all); a
+        damaged sealed segment is an :class:`~contexta.common.errors.IntegrityError`."""
         try:
             return publish(self.ledger_root, rebuild=rebuild)
         except LedgerError as exc:
