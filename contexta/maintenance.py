@@ -110,10 +110,12 @@ class Maintenance:
         """Write ``model`` as its put event unless ``projection`` already holds its ref;
         True when it was written."""
         event = entity_event(model, self._ws.actor)
-        if self._ws.exists(event.kind, projection, event.ref):
+        ref = event.ref
+        assert ref is not None  # an entity event always carries its entity's ref
+        if self._ws.exists(event.kind, projection, ref):
             return False
         self._ws.write((event,))
-        self._ws.remember(event.kind, event.ref)
+        self._ws.remember(event.kind, ref)
         return True
 
     def run_refs(self) -> list[str]:
