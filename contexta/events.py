@@ -1,7 +1,7 @@
 """Stored event kinds and the mapping between contract objects and ledger events.
 
-Kinds are stable strings written down once here, never derived from class names, so renaming a
-class can never orphan history. Each put or append becomes exactly one event whose hot columns
+Kinds are stable strings written down once, in :mod:`projections.kinds`, never derived from
+class names, so renaming a class can never orphan history. Each put or append becomes exactly one event whose hot columns
 (refs, valid time, key, value) are filled for the projections and whose ``body`` is the msgspec
 encoding of the full contract object.
 """
@@ -13,6 +13,25 @@ from typing import Any
 import msgspec
 
 from ledger import PendingEvent
+from projections.kinds import (  # the catalog of kinds; the names stay importable from here
+    ALL_KINDS,
+    ARTIFACT_PUT,
+    BATCH_PUT,
+    DEGRADED,
+    DEPLOYMENT_PUT,
+    ENVIRONMENT_PUT,
+    EVENT,
+    METRIC,
+    PROJECT_PUT,
+    PROVENANCE_PUT,
+    QUARANTINE,
+    RELATION_PUT,
+    RELEASE,
+    RUN_PUT,
+    SAMPLE_PUT,
+    SPAN,
+    STAGE_PUT,
+)
 
 from .contract import (
     ArtifactManifest,
@@ -45,22 +64,6 @@ __all__ = [
     "record_event",
 ]
 
-PROJECT_PUT = "project.put"
-RUN_PUT = "run.put"
-STAGE_PUT = "stage.put"
-DEPLOYMENT_PUT = "deployment.put"
-BATCH_PUT = "batch.put"
-SAMPLE_PUT = "sample.put"
-ENVIRONMENT_PUT = "environment.put"
-RELATION_PUT = "relation.put"
-PROVENANCE_PUT = "provenance.put"
-ARTIFACT_PUT = "artifact.put"
-METRIC = "record.metric"
-EVENT = "record.event"
-SPAN = "record.span"
-DEGRADED = "record.degraded"
-QUARANTINE = "run.quarantine"
-RELEASE = "run.release"
 
 MODEL_OF: dict[str, type[Any]] = {
     PROJECT_PUT: Project,
@@ -80,8 +83,8 @@ MODEL_OF: dict[str, type[Any]] = {
 }
 KIND_OF: dict[type[Any], str] = {model: kind for kind, model in MODEL_OF.items()}
 RECORD_KINDS = {"metric": METRIC, "event": EVENT, "span": SPAN, "degraded": DEGRADED}
-#: every kind the ledger stores, in the order above
-KINDS: tuple[str, ...] = (*MODEL_OF, QUARANTINE, RELEASE)
+#: every kind the ledger stores (the catalog's order: entities, records, quality)
+KINDS: tuple[str, ...] = ALL_KINDS
 
 
 class QuarantineNote(msgspec.Struct, frozen=True):
@@ -268,7 +271,7 @@ def record_event(record: Any, actor: str, body: bytes | None = None) -> PendingE
     if kind == METRIC:
         key = payload.metric_key
         value = float(payload.value)
-        step = _step_of(payload.tags)
+        step = step_of(payload.tags)
     elif kind == EVENT:
         key = payload.event_key
     elif kind == SPAN:
@@ -292,7 +295,7 @@ def record_event(record: Any, actor: str, body: bytes | None = None) -> PendingE
     )
 
 
-def _step_of(tags: Any) -> int | None:
+def step_of(tags: Any) -> int | None:
     """The training step a metric carries in ``tags["step"]`` (runtime capture puts it there)."""
     if not tags:
         return None

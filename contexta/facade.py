@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .history import LedgerEvent
     from .interpretation.queries import QueryService
     from .interpretation.results import MultiRunComparison, RunComparison, RunRecord, RunSnapshot
+    from .maintenance import Maintenance
     from .store.metadata import MetadataStore
     from .store.records import RecordStore
 
@@ -102,6 +103,14 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
         from .interpretation.compare import CompareService
 
         return CompareService(self.query_service, config=self.config.interpretation.comparison)
+
+    @cached_property
+    def maintenance(self) -> Maintenance:
+        """Rebuild, status, verify, repair (dry run first), publish and the head of this
+        workspace: the public entry point of the CLI's maintenance commands."""
+        from .maintenance import Maintenance
+
+        return Maintenance(self._workspace)
 
     @cached_property
     def notebook(self) -> Any:

@@ -8,7 +8,17 @@ import pyarrow as pa
 
 from .contract.timestamps import timestamp_micros
 
-__all__ = ["instant", "nulls_last", "stage_order", "string_scalar"]
+__all__ = [
+    "batch_order",
+    "deployment_order",
+    "instant",
+    "nulls_last",
+    "relation_order",
+    "sample_batch_order",
+    "sample_order",
+    "stage_order",
+    "string_scalar",
+]
 
 _BEFORE_ALL = -(2**62)
 
@@ -30,6 +40,32 @@ def stage_order(stage: Any) -> tuple[Any, ...]:
         instant(stage.started_at),
         str(stage.stage_execution_ref),
     )
+
+
+def deployment_order(d: Any) -> tuple[Any, ...]:
+    """1.0's deployment order: order_index (NULLS LAST), started_at, ref."""
+    return (nulls_last(d.order_index), instant(d.started_at), str(d.deployment_execution_ref))
+
+
+def batch_order(b: Any) -> tuple[Any, ...]:
+    """1.0's batch order: order_index (NULLS LAST), started_at, ref."""
+    return (nulls_last(b.order_index), instant(b.started_at), str(b.batch_execution_ref))
+
+
+def sample_order(s: Any) -> tuple[Any, ...]:
+    """1.0's sample order: observed_at, ref."""
+    return (instant(s.observed_at), str(s.sample_observation_ref))
+
+
+def sample_batch_order(s: Any) -> tuple[Any, ...]:
+    """Samples grouped by batch (samples of no batch last), then in sample order."""
+    batch = None if s.batch_execution_ref is None else str(s.batch_execution_ref)
+    return (nulls_last(batch), *sample_order(s))
+
+
+def relation_order(edge: Any) -> tuple[Any, ...]:
+    """1.0's lineage edge order: recorded_at, ref."""
+    return (instant(edge.recorded_at), str(edge.relation_ref))
 
 
 def string_scalar(text: str) -> pa.Scalar:

@@ -206,6 +206,10 @@ class Workspace:
         """Note that this process put ``ref`` (for referential checks without a read)."""
         self._known.setdefault(kind, set()).add(ref)
 
+    def remembered(self, kind: str, ref: str) -> bool:
+        """Whether this process put ``ref`` as a ``kind`` event (see :meth:`remember`)."""
+        return ref in self._known.get(kind, ())
+
     def flush(self) -> Any:
         try:
             return self.ledger.flush()
@@ -238,7 +242,7 @@ class Workspace:
                 ) from exc
 
     def reopen(self) -> None:
-        if self.ledger._closed:
+        if self.ledger.closed:
             self.ledger.reopen()
 
     # ------------------------------------------------------------------ reading
@@ -291,7 +295,7 @@ class Workspace:
         return latest
 
     def exists(self, kind: str, projection: str, ref: str) -> bool:
-        if ref in self._known.get(kind, ()):
+        if self.remembered(kind, ref):
             return True
         table = self.table(projection)
         found = (

@@ -20,8 +20,9 @@ from .reader import LedgerReader, list_segments
 from .recovery import RecoveryReport
 from .schema import COLUMNS, EVENT_SCHEMA, SCHEMA_VERSION, PendingEvent
 from .segment import segment_name
+from .tail import LedgerTail
 from .verify import VerifyFinding, VerifyReport, verify
-from .writer import CommitInfo, Durability, Ledger
+from .writer import CommitInfo, Durability, Ledger, open_writers
 
 __all__ = [
     "COLUMNS",
@@ -39,12 +40,14 @@ __all__ = [
     "LedgerIOError",
     "LedgerLockError",
     "LedgerReader",
+    "LedgerTail",
     "LedgerValidationError",
     "PendingEvent",
     "RecoveryReport",
     "VerifyFinding",
     "VerifyReport",
     "list_segments",
+    "open_writers",
     "read_head",
     "segment_name",
     "verify",

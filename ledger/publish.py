@@ -28,17 +28,15 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
 from .errors import CorruptionError, LedgerIOError
-from .reader import list_segments
+from .findings import VerifyFinding
 from .schema import EVENT_SCHEMA
 from .segment import EOS, SCHEMA_MESSAGE, scan_frames, segment_index
-
-if TYPE_CHECKING:
-    from .verify import VerifyFinding
+from .segment_files import SegmentInfo, list_segments
 
 __all__ = [
     "PUBLISHED_DIR",
@@ -230,12 +228,10 @@ def wait_published(root: Path | str, timeout: float = 30.0) -> bool:
 # ---------------------------------------------------------------------- verify
 
 
-def published_findings(root: Path | str, sealed: list[Any]) -> list[VerifyFinding]:
+def published_findings(root: Path | str, sealed: list[SegmentInfo]) -> list[VerifyFinding]:
     """Every published copy compared with its segment (``sealed``: the ledger's segment
     infos but the newest); a copy whose rows or seal facts differ is an error, a copy of no
     segment a warning. A segment without a copy is not reported."""
-    from .verify import VerifyFinding
-
     root = Path(root)
     folder = root / PUBLISHED_DIR
     if not folder.is_dir():

@@ -12,14 +12,15 @@ import json
 import os
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 
 from .errors import CorruptionError, LedgerIOError
-from .fs import lock_fd
+from .fs import FileSystem, lock_fd
 from .head import Head, read_head
+from .recovery import recover
+from .schema import EVENT_SCHEMA
 from .segment import (
     EOS,
     GENESIS_CHAIN,
@@ -30,58 +31,14 @@ from .segment import (
     iter_frames,
     read_frame,
     scan_frames,
-    segment_index,
     segment_name,
 )
+from .segment_files import SegmentInfo, check_schema_prefix, list_segments, map_segment
 
-__all__ = ["LedgerReader", "SegmentInfo", "list_segments"]
+__all__ = ["LedgerReader", "SegmentInfo", "list_segments"]  # the last two re-exported
 
 #: How many scan end points a reader remembers to resume later scans from.
 RESUME_MARKS = 32
-
-
-@dataclass(frozen=True, slots=True)
-class SegmentInfo:
-    index: int
-    path: Path
-    size: int
-
-
-def list_segments(root: Path) -> list[SegmentInfo]:
-    """Segment files of the ledger in log order."""
-    out: list[SegmentInfo] = []
-    try:
-        entries = list(os.scandir(root))
-    except FileNotFoundError:
-        return out
-    for entry in entries:
-        index = segment_index(entry.name)
-        if index is not None:
-            out.append(SegmentInfo(index, Path(entry.path), entry.stat().st_size))
-    out.sort(key=lambda s: s.index)
-    return out
-
-
-def _map(path: Path) -> pa.Buffer:
-    try:
-        with pa.memory_map(str(path), "r") as source:
-            return source.read_buffer()
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise LedgerIOError(f"Cannot read segment `{path.name}`: {exc}", file=str(path)) from exc
-
-
-def check_schema_prefix(buf: pa.Buffer, path: Path) -> None:
-    size = len(SCHEMA_MESSAGE)
-    if buf.size < size or bytes(memoryview(buf)[:size]) != SCHEMA_MESSAGE:
-        raise CorruptionError(
-            f"Segment header is not the ledger schema at `{path.name}` offset 0. "
-            "Run `contexta ledger verify` to list damage.",
-            file=str(path),
-            offset=0,
-            reason="schema",
-        )
 
 
 class LedgerReader:
@@ -129,9 +86,6 @@ class LedgerReader:
         return self._derive_head(head)
 
     def _derive_head(self, published: Head | None) -> Head:
-        from .fs import FileSystem
-        from .recovery import recover
-
         lock_path = self.root / "LOCK"
         fd = None
         try:
@@ -171,7 +125,7 @@ class LedgerReader:
             return self._sealed[index]
         path = self.segment_path(index)
         try:
-            buf = _map(path)
+            buf = map_segment(path)
         except FileNotFoundError as exc:
             raise CorruptionError(
                 f"Segment `{path.name}` is missing (expected by the head at seq {head.seq}). "
@@ -433,7 +387,6 @@ class LedgerReader:
                 yield batch
 
     def read_table(self, head: Head | None = None, *, after_seq: int = 0) -> pa.Table:
-        from .schema import EVENT_SCHEMA
 
         return pa.Table.from_batches(list(self.batches(head, after_seq=after_seq)), EVENT_SCHEMA)
 

@@ -22,7 +22,6 @@ import pyarrow as pa
 from .errors import CorruptionError, DurabilityError, LedgerIOError
 from .fs import FileSystem
 from .head import Head, open_head, read_head, write_head
-from .reader import SegmentInfo, _map, check_schema_prefix, list_segments
 from .segment import (
     EOS,
     GENESIS_CHAIN,
@@ -34,6 +33,7 @@ from .segment import (
     read_frame,
     segment_name,
 )
+from .segment_files import SegmentInfo, check_schema_prefix, list_segments, map_segment
 
 __all__ = ["RecoveryReport", "TailScan", "recover", "scan_segment"]
 
@@ -69,6 +69,8 @@ class RecoveryReport:
     lost_from_seq: int | None = None  # seqs published but never fsynced, lost in a restart
     lost_to_seq: int | None = None
     sealed_previous: bool = False
+    #: the newest segment ends with its end-of-stream marker: the next commit needs a new one
+    active_sealed: bool = False
     dry_run: bool = False
     actions: list[str] = field(default_factory=list)
 
@@ -90,7 +92,7 @@ def scan_segment(
     With ``from_offset``/``from_state`` (seq, chain, tx) the walk starts mid-segment, trusting
     the prefix before it (used to extend a published head).
     """
-    buf = _map(info.path)
+    buf = map_segment(info.path)
     check_schema_prefix(buf, info.path)
     offset = from_offset if from_offset is not None else len(SCHEMA_MESSAGE)
     seq, chain, tx = from_state if from_state is not None else (start_seq, start_chain, 0)
@@ -160,7 +162,7 @@ def _segment_start_state(segments: list[SegmentInfo], pos: int) -> tuple[int, st
     ``verify``), the first batch's own metadata is used.
     """
     info = segments[pos]
-    buf = _map(info.path)
+    buf = map_segment(info.path)
     check_schema_prefix(buf, info.path)
     frame = None
     if buf.size > len(SCHEMA_MESSAGE):
@@ -212,7 +214,7 @@ def last_frame(info: SegmentInfo) -> FrameSeal | None:
     key = (str(info.path), st.st_size, st.st_mtime_ns, st.st_ino)
     if key in _LAST:
         return _LAST[key]
-    buf = _map(info.path)
+    buf = map_segment(info.path)
     check_schema_prefix(buf, info.path)
     view = memoryview(buf)
     end = buf.size - len(EOS) if bytes(view[-len(EOS) :]) == EOS else buf.size
@@ -313,7 +315,7 @@ def segment_bounds(info: SegmentInfo) -> SegmentBounds:
     known = _BOUNDS.get(key)
     if known is not None:
         return known
-    buf = _map(info.path)
+    buf = map_segment(info.path)
     check_schema_prefix(buf, info.path)
     path = str(info.path)
     offset = len(SCHEMA_MESSAGE)
@@ -464,6 +466,7 @@ def recover(
     if scan.sealed:
         # The active segment is sealed but no segment follows: finish the roll by re-opening it
         # as the active one is not allowed (sealed segments never change), so a new one starts.
+        report.active_sealed = True
         report.actions.append(f"segment {active.path.name} is sealed; a new segment will start")
     if tail_start < scan.size:
         report.torn_offset = tail_start
@@ -526,7 +529,7 @@ def _restart_explains(published: Head, scan: TailScan, fs: FileSystem) -> bool:
 
 def _move_tail_aside(root: Path, path: Path, start: int, dest: Path, fs: FileSystem) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    buf = _map(path)
+    buf = map_segment(path)
     data = memoryview(buf)[start:].tobytes()
     del buf
     fd = fs.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
@@ -547,7 +550,7 @@ def _move_tail_aside(root: Path, path: Path, start: int, dest: Path, fs: FileSys
 def _ensure_sealed(info: SegmentInfo, fs: FileSystem) -> bool:
     """Append the end-of-stream marker to a finished segment that lacks it (a roll interrupted
     after the next segment was published). Returns True when it wrote the marker."""
-    buf = _map(info.path)
+    buf = map_segment(info.path)
     if buf.size >= len(EOS) and bytes(memoryview(buf)[-len(EOS) :]) == EOS:
         return False
     size = buf.size
@@ -642,7 +645,7 @@ def _link_break(
     segments: list[SegmentInfo], pos: int, state: tuple[int, str] | None
 ) -> _Break | None:
     info = segments[pos]
-    buf = _map(info.path)
+    buf = map_segment(info.path)
     size = len(SCHEMA_MESSAGE)
     if buf.size < size or bytes(memoryview(buf)[:size]) != SCHEMA_MESSAGE:
         return _Break(pos, "not_segment", None)

@@ -25,7 +25,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import pyarrow as pa
 
@@ -216,7 +216,8 @@ def read_frame(
     )
 
 
-class FrameSeal(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class FrameSeal:
     """What a batch's framing and seal say, read without decoding the batch."""
 
     length: int
@@ -275,7 +276,7 @@ def _sealed_crc(view: memoryview, offset: int, length: int, seal_at: int) -> str
     return f"{zlib.crc32(view[at + 8 : offset + length], crc):08x}"
 
 
-def _body_length(meta: bytes) -> int:
+def _body_length(meta: bytes | memoryview) -> int:
     """Message field 3 (``bodyLength: long``) of a message flatbuffer."""
     root = int.from_bytes(meta[0:4], "little")
     vtable = root - int.from_bytes(meta[root : root + 4], "little", signed=True)
@@ -316,7 +317,8 @@ def _custom_metadata(meta: bytes | memoryview) -> dict[str, tuple[str, int]]:
     def u32(pos: int) -> int:
         if pos < 0 or pos + 4 > size:
             raise ValueError("offset out of bounds")
-        return _U32(data, pos)[0]
+        value: int = _U32(data, pos)[0]
+        return value
 
     def field(table: int, index: int) -> int | None:
         if table < 0 or table + 4 > size:

@@ -7,15 +7,16 @@ applies, the seq at which the damage starts.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import CorruptionError, LedgerIOError
+from .findings import VerifyFinding
 from .head import HEAD_NAME, Head, read_head
-from .reader import _map, list_segments
+from .publish import published_findings
 from .segment import (
     EOS,
     GENESIS_CHAIN,
@@ -26,21 +27,9 @@ from .segment import (
     segment_name,
     verify_chain,
 )
+from .segment_files import list_segments, map_segment
 
 __all__ = ["VerifyFinding", "VerifyReport", "verify"]
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyFinding:
-    code: str
-    message: str
-    file: str
-    offset: int | None = None
-    seq: int | None = None
-    severity: str = "error"  # "error" (damage) or "warning" (e.g. an uncommitted torn tail)
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 @dataclass(slots=True)
@@ -136,7 +125,7 @@ def verify(root: Path | str) -> VerifyReport:
                 )
             )
         try:
-            buf = _map(info.path)
+            buf = map_segment(info.path)
         except (OSError, LedgerIOError) as exc:
             report.findings.append(VerifyFinding("segment_unreadable", str(exc), path, 0))
             continue
@@ -278,8 +267,7 @@ def verify(root: Path | str) -> VerifyReport:
                     severity="warning",
                 )
             )
-    from .publish import published_findings  # derived Parquet copies must equal their segments
-
+    # derived Parquet copies must equal their segments
     report.findings += published_findings(root, segments[:-1])
     report.last_seq = seq
     report.chain = chain

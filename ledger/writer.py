@@ -280,6 +280,11 @@ class Ledger(LedgerReader):
                 self._release_fds()
                 _LIVE.discard(self)
 
+    @property
+    def closed(self) -> bool:
+        """Whether this writer is closed (by ``close`` or by a failed fsync)."""
+        return self._closed
+
     def reopen(self) -> None:
         """Make a closed ledger usable again (a fatal durability error stays fatal)."""
         with self._commit_lock:
@@ -551,7 +556,7 @@ class Ledger(LedgerReader):
         if report.head is None:
             return self._create_first_segment()
         head = report.head
-        if any("is sealed" in action for action in report.actions):
+        if report.active_sealed:
             head = self._roll(head, seal=False)
         return head
 
@@ -846,6 +851,13 @@ def _timer_loop(ref: weakref.ref[Ledger], wake: threading.Event, first_wait: flo
 
 
 _LIVE: weakref.WeakSet[Ledger] = weakref.WeakSet()
+
+
+def open_writers(root: Path | str) -> list[Ledger]:
+    """This process's writers on the ledger at ``root`` that are not closed: what a backup
+    commits before it copies, and what a restore must not replace the files under."""
+    target = Path(root).resolve()
+    return [w for w in list(_LIVE) if not w.closed and Path(w.root).resolve() == target]
 
 
 @atexit.register

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, TypeAlias
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,7 +31,7 @@ LOCATOR_FIELDS = (
 _EPOCHS = itertools.count(1)
 
 #: What ``apply`` folds: one ledger batch, or a table of consecutive ones.
-Events = pa.RecordBatch | pa.Table
+Events: TypeAlias = pa.RecordBatch | pa.Table
 
 #: Chunks of at least this many rows are kept as they are when the state is compacted: Arrow
 #: compute over a few dozen large chunks costs about the same as over one, and copying them
@@ -161,7 +161,8 @@ class Projection:
         self._chunks.append(kept)
         self._table = None
         self.generation += 1
-        return kept.num_rows
+        rows: int = kept.num_rows
+        return rows
 
     def apply_all(self, batches: Sequence[pa.RecordBatch]) -> int:
         return sum(self.apply(b) for b in batches)

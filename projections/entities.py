@@ -3,6 +3,15 @@ environments, relations, provenance and artifact manifests. Every version of eve
 row; ``body`` holds the full object."""
 
 from .base import Projection
+from .kinds import (
+    ARTIFACT_PUT,
+    BATCH_PUT,
+    DEPLOYMENT_PUT,
+    ENVIRONMENT_PUT,
+    PROVENANCE_PUT,
+    RELATION_PUT,
+    SAMPLE_PUT,
+)
 
 _COLUMNS = (
     "seq",
@@ -20,47 +29,47 @@ _COLUMNS = (
 class DeploymentsProjection(Projection):
     name = "deployments"
     version = 1
-    kinds = ("deployment.put",)
+    kinds = (DEPLOYMENT_PUT,)
     columns = _COLUMNS
 
 
 class BatchesProjection(Projection):
     name = "batches"
     version = 1
-    kinds = ("batch.put",)
+    kinds = (BATCH_PUT,)
     columns = _COLUMNS
 
 
 class SamplesProjection(Projection):
     name = "samples"
     version = 1
-    kinds = ("sample.put",)
+    kinds = (SAMPLE_PUT,)
     columns = _COLUMNS
 
 
 class EnvironmentsProjection(Projection):
     name = "environments"
     version = 1
-    kinds = ("environment.put",)
+    kinds = (ENVIRONMENT_PUT,)
     columns = _COLUMNS
 
 
 class RelationsProjection(Projection):
     name = "relations"
     version = 1
-    kinds = ("relation.put",)
+    kinds = (RELATION_PUT,)
     columns = _COLUMNS
 
 
 class ProvenanceProjection(Projection):
     name = "provenance"
     version = 1
-    kinds = ("provenance.put",)
+    kinds = (PROVENANCE_PUT,)
     columns = _COLUMNS
 
 
 class ArtifactsProjection(Projection):
     name = "artifacts"
     version = 1
-    kinds = ("artifact.put",)
+    kinds = (ARTIFACT_PUT,)
     columns = _COLUMNS

@@ -6,13 +6,14 @@ at the row in the ledger, where the full record is read when a snapshot needs it
 """
 
 from .base import Projection
+from .kinds import RECORD_PREFIX
 
 
 class RecordsProjection(Projection):
     name = "records"
     version = 1
     kinds = ()
-    kind_prefixes = ("record.",)
+    kind_prefixes = (RECORD_PREFIX,)
     columns = (
         "seq",
         "tx_time",

@@ -5,10 +5,11 @@
 """
 
 from .base import Projection
+from .kinds import RUN_PUT
 
 
 class RunsProjection(Projection):
     name = "runs"
     version = 1
-    kinds = ("run.put",)
+    kinds = (RUN_PUT,)
     columns = ("seq", "tx_time", "ref", "project_ref", "key", "valid_time", "actor", "body")

@@ -2,12 +2,13 @@
 compare and select-best. ``key`` is the metric key, ``valid_time`` the observation time."""
 
 from .base import Projection
+from .kinds import METRIC
 
 
 class StageMetricsProjection(Projection):
     name = "stage_metrics"
     version = 1
-    kinds = ("record.metric",)
+    kinds = (METRIC,)
     columns = (
         "seq",
         "tx_time",

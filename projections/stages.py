@@ -2,10 +2,11 @@
 name and ``valid_time`` its ``started_at``."""
 
 from .base import Projection
+from .kinds import STAGE_PUT
 
 
 class StagesProjection(Projection):
     name = "stages"
     version = 1
-    kinds = ("stage.put",)
+    kinds = (STAGE_PUT,)
     columns = ("seq", "tx_time", "ref", "run_ref", "key", "valid_time", "body")

@@ -27,7 +27,8 @@ class _FrameAdapter:
         self.source = source
 
     def _arrow(self, table_name: str) -> Any:
-        workspace = getattr(self.source, "_workspace", self.source)
+        maintenance = getattr(self.source, "maintenance", None)  # a Contexta, or a Workspace
+        workspace = self.source if maintenance is None else maintenance.workspace
         names = workspace.projector.names
         if table_name not in names:
             raise ContextaError(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import itertools
 import secrets
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ from msgspec.structs import force_setattr as _set
 
 from ledger.schema import INT64_MAX, INT64_MIN
 
+from ..common.clock import utc_now, utc_now_text  # their home; still importable from here
 from ..contract import (
     DegradedPayload,
     DegradedRecord,
@@ -52,26 +52,6 @@ _UNITS: set[str | None] = {None}
 _BASES: set[str | None] = {"raw_observation"}
 _SCOPES = frozenset(AGGREGATION_SCOPES)
 _LEVELS = frozenset(EVENT_LEVELS)
-
-_clock: list[Any] = [-1, ""]  # [whole second, its formatted text]
-_time_ns = time.time_ns
-
-
-def utc_now() -> tuple[str, int]:
-    """Now as canonical contract text (``...:SS.ffffffZ``, fraction omitted when zero) and as
-    microseconds since the epoch (what ``timestamp_micros`` of that text gives), one clock read."""
-    micros = _time_ns() // 1000
-    seconds, fraction = divmod(micros, 1_000_000)
-    if seconds != _clock[0]:
-        _clock[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-        _clock[0] = seconds
-    prefix = _clock[1]
-    return (f"{prefix}.{fraction:06d}Z" if fraction else prefix + "Z"), micros
-
-
-def utc_now_text() -> str:
-    """Now as canonical contract text (see :func:`utc_now`)."""
-    return utc_now()[0]
 
 
 def new_token() -> str:

@@ -302,9 +302,10 @@ class RuntimeSession:
                 "set); runtime capture cannot open scopes.",
                 code="metadata_store_read_only",
             )
-        event = entity_event(model, self._owner._workspace.actor)
-        self._owner._workspace.write((event,))
-        self._owner._workspace.remember(event.kind, event.ref)
+        ws = self._owner.maintenance.workspace
+        event = entity_event(model, ws.actor)
+        ws.write((event,))
+        ws.remember(event.kind, event.ref)
 
     def _ensure_project(self) -> None:
         if self._project_known:
@@ -559,9 +560,9 @@ class RuntimeSession:
         """Whether a run has ``ref``: put by this process, or committed by any. Read at the
         committed head without committing this process's buffer (opening a run is not a
         commit point: a full disk still shows at the next commit, as before)."""
-        ws = self._owner._workspace
+        ws = self._owner.maintenance.workspace
         text = str(ref)
-        if text in ws._known.get(RUN_PUT, ()):
+        if ws.remembered(RUN_PUT, text):
             return True
         ws.reopen()
         try:

@@ -48,7 +48,6 @@ from ..contract import (
     Run,
 )
 from ..contract.validation import LOGGED_KEY_MAX, logged_grammar, logged_key
-from ..events import entity_event
 from ..tables import PARAMS_NAMESPACE, TAGS_NAMESPACE
 
 __all__ = ["MLFLOW_NAMESPACE", "ImportReport", "import_mlflow", "metric_key", "slug"]
@@ -379,14 +378,11 @@ def _import_artifacts(
         )
         source = None if root is None else (root / item.path)
         if source is not None and source.is_file():
-            before = ctx._workspace.head().seq
+            before = ctx.maintenance.head().seq
             ctx.artifact_store.put_artifact(manifest, source, mode="copy")
-            if ctx._workspace.head().seq != before:  # a new binding (same body again: none)
+            if ctx.maintenance.head().seq != before:  # a new binding (same body again: none)
                 report.artifacts_added += 1
                 report.artifacts_copied += 1
             continue
-        ws = ctx._workspace
-        if not ws.exists("artifact.put", "artifacts", ref):
-            ws.write((entity_event(manifest, ws.actor),))
-            ws.remember("artifact.put", ref)
+        if ctx.maintenance.put_once(manifest, projection="artifacts"):
             report.artifacts_added += 1

@@ -28,7 +28,7 @@ from ..events import (
     SAMPLE_PUT,
     STAGE_PUT,
 )
-from ..store.metadata_entities import (
+from ..ordering import (
     batch_order,
     deployment_order,
     relation_order,
@@ -173,7 +173,7 @@ class EntityReader:
         )
 
     def stages_of(self, run_ref: str) -> list[Any]:
-        from ..store.metadata import stage_order
+        from ..ordering import stage_order
 
         return sorted(self._where("stages", STAGE_PUT, "run_ref", run_ref), key=stage_order)
 

@@ -54,7 +54,7 @@ _SKIPPED = {
 
 
 def _now() -> str:
-    from ..capture._build import utc_now_text
+    from ..common.clock import utc_now_text
 
     return utc_now_text()
 
@@ -87,15 +87,12 @@ def _sources(config: Any) -> dict[str, Path]:
 
 def commit_live_writers(ledger_root: Path) -> int:
     """Commit the buffers of this process's open writers on ``ledger_root``."""
-    from ledger import writer
+    from ledger import open_writers
 
-    committed = 0
-    target = ledger_root.resolve()
-    for live in list(getattr(writer, "_LIVE", ())):
-        if Path(live.root).resolve() == target and not getattr(live, "_closed", False):
-            live.commit()
-            committed += 1
-    return committed
+    writers = open_writers(ledger_root)
+    for live in writers:
+        live.commit()
+    return len(writers)
 
 
 def plan_workspace_backup(

@@ -758,13 +758,9 @@ def _journal_for(manifest: Manifest, new: Path) -> dict[str, Any]:
 
 
 def _live_on(ledger_root: Path) -> bool:
-    from ledger import writer
+    from ledger import open_writers
 
-    target = ledger_root.resolve()
-    return any(
-        Path(live.root).resolve() == target and not getattr(live, "_closed", False)
-        for live in list(getattr(writer, "_LIVE", ()))
-    )
+    return bool(open_writers(ledger_root))
 
 
 def _apply(

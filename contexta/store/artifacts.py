@@ -279,7 +279,7 @@ class ImportReceipt(_Plain):
 
 
 def _now() -> str:
-    from ..capture._build import utc_now_text
+    from ..common.clock import utc_now_text
 
     return utc_now_text()
 

@@ -28,7 +28,14 @@ from ..events import (
     SAMPLE_PUT,
     STAGE_PUT,
 )
-from .metadata import Repository, _opt, _time, nulls_last, parse_ref, ref_arg
+from ..ordering import (  # the sort keys live there; imported here under their old home
+    batch_order,
+    deployment_order,
+    relation_order,
+    sample_batch_order,
+    sample_order,
+)
+from .metadata import Repository, _opt, _time, parse_ref, ref_arg
 
 if TYPE_CHECKING:
     from .metadata import MetadataStore
@@ -46,22 +53,6 @@ __all__ = [
     "sample_batch_order",
     "sample_order",
 ]
-
-
-def deployment_order(d: Any) -> tuple[Any, ...]:
-    return (nulls_last(d.order_index), _time(d.started_at), str(d.deployment_execution_ref))
-
-
-def batch_order(b: Any) -> tuple[Any, ...]:
-    return (nulls_last(b.order_index), _time(b.started_at), str(b.batch_execution_ref))
-
-
-def sample_order(s: Any) -> tuple[Any, ...]:
-    return (_time(s.observed_at), str(s.sample_observation_ref))
-
-
-def sample_batch_order(s: Any) -> tuple[Any, ...]:
-    return (nulls_last(_opt(s.batch_execution_ref)), *sample_order(s))
 
 
 class DeploymentRepository(Repository):
@@ -279,10 +270,6 @@ class EnvironmentRepository(Repository):
         return tuple(
             sorted(chosen, key=lambda e: (_time(e.captured_at), str(e.environment_snapshot_ref)))
         )
-
-
-def relation_order(edge: Any) -> tuple[Any, ...]:
-    return (_time(edge.recorded_at), str(edge.relation_ref))
 
 
 class RelationRepository(Repository):

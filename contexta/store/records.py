@@ -22,7 +22,7 @@ from ..common.errors import ReadOnlyStoreError, ValidationError
 from ..contract import DegradedRecord, MetricRecord, StructuredEventRecord, TraceSpanRecord
 from ..contract.codec import ENCODER, encode
 from ..contract.timestamps import timestamp_micros
-from ..events import DEGRADED, EVENT, METRIC, SPAN, _step_of, span_duration_ms
+from ..events import DEGRADED, EVENT, METRIC, SPAN, span_duration_ms, step_of
 from ..ordering import string_scalar
 from ..workspace import Workspace
 from .positions import PendingPositions, resolve_receipt_field
@@ -739,7 +739,7 @@ def fast_record_event(
                 observed_us,
                 payload.metric_key,
                 float(payload.value),
-                _step_of(tags) if tags else None,
+                step_of(tags) if tags else None,
                 actor,
                 body,
             ),

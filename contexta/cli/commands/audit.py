@@ -5,6 +5,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from projections.kinds import (
+    ALL_KINDS,
+    DEGRADED,
+    EVENT,
+    METRIC,
+    PROJECT_PUT,
+    QUALITY_KINDS,
+    RUN_PUT,
+    SPAN,
+    STAGE_PUT,
+)
+
 from ...history import LedgerEvent
 from ..output import emit, emit_json_line, table
 from .common import iso, open_workspace
@@ -23,7 +35,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         action="append",
         default=None,
         metavar="KIND",
-        help="only events of this kind (e.g. record.metric, run.quarantine); repeatable",
+        help=f"only events of this kind ({', '.join(ALL_KINDS)}); repeatable",
     )
     replay.add_argument(
         "--as-of",
@@ -43,22 +55,22 @@ def describe(event: LedgerEvent) -> str:
     """One line of detail: the key/value, event key, name or reason of an event."""
     model: Any = event.model
     kind = event.kind
-    if kind == "record.metric":
+    if kind == METRIC:
         return f"{event.key}={model.payload.value!r} observed_at={model.envelope.observed_at}"
-    if kind == "record.event":
+    if kind == EVENT:
         payload = model.payload
         return f"{payload.event_key} [{payload.level}] observed_at={model.envelope.observed_at}: {payload.message}"
-    if kind == "record.span":
+    if kind == SPAN:
         return f"{event.key} {event.value} ms"
-    if kind == "record.degraded":
+    if kind == DEGRADED:
         return f"{event.key} [{model.payload.severity}]: {model.payload.summary}"
-    if kind in ("run.quarantine", "run.release"):
+    if kind in QUALITY_KINDS:
         return f"reason: {model.reason}"
-    if kind == "project.put":
+    if kind == PROJECT_PUT:
         return f"name={model.name}"
-    if kind == "run.put":
+    if kind == RUN_PUT:
         return f"name={model.name} status={model.status} started_at={model.started_at}"
-    if kind == "stage.put":
+    if kind == STAGE_PUT:
         return f"stage={model.stage_name} status={model.status}"
     return event.key or ""
 

@@ -91,7 +91,7 @@ def explain_run_not_found(
     refs: list[str] = []
     try:
         ctx = ctx if ctx is not None else Contexta(workspace=workspace)
-        refs = sorted(ctx.query_service._run_refs())
+        refs = ctx.maintenance.run_refs()
     except ContextaError:
         pass
     text = given.strip()

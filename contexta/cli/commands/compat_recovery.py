@@ -137,7 +137,7 @@ def _run_ref(ctx: object, text: str) -> str:
 
 
 def _artifact_register(args: argparse.Namespace) -> int:
-    from ...capture._build import utc_now_text
+    from ...common.clock import utc_now_text
 
     ctx = facade(args)
     source = Path(os.path.abspath(Path(args.source_path).expanduser()))  # a link stays a link

@@ -16,6 +16,8 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 
+from projections.kinds import ALL_KINDS
+
 from ...common.errors import ValidationError
 from ...progress import Progress
 from .common import open_workspace
@@ -116,7 +118,7 @@ def _add_table_options(parser: argparse.ArgumentParser, table: str, *, output: b
             action="append",
             dest="kinds",
             default=None,
-            help="only events of this kind (repeatable)",
+            help=f"only events of this kind ({', '.join(ALL_KINDS)}); repeatable",
         )
 
 
@@ -147,7 +149,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.what == "metrics":
         batches = tables.metric_batches(qs, run_ids, args.keys, args.stages)
         return _write(args, tables.METRICS_SCHEMA, batches, None, "points")
-    progress = _progress(args, ctx._workspace.head().seq, "events")
+    progress = _progress(args, ctx.maintenance.head().seq, "events")
     batches = tables.event_batches(qs, args.kinds, run_ids=run_ids, scanned=progress.advance)
     return _write(args, tables.EVENTS_SCHEMA, batches, None, "events", progress)
 

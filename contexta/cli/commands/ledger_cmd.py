@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 
 from ledger import CorruptionError, LedgerError
-from ledger.recovery import repair_ledger
 
 from ..output import emit, emit_json
 from .common import open_workspace
@@ -79,11 +78,9 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _repair(args: argparse.Namespace) -> int:
-    ctx = open_workspace(args)
+    maintenance = open_workspace(args).maintenance
     try:
-        report = repair_ledger(
-            ctx._workspace.ledger.root, dry_run=args.dry_run, salvage=args.salvage
-        )
+        report = maintenance.repair(dry_run=args.dry_run, salvage=args.salvage)
     except LedgerError as exc:
         details = {k: v for k, v in exc.details.items() if k in ("file", "offset", "seq", "reason")}
         hint = (
@@ -96,11 +93,6 @@ def _repair(args: argparse.Namespace) -> int:
         else:
             emit(f"error [{exc.code}]: {exc.message}{hint}")
         return 1
-    if not report.dry_run and report.actions:
-        from ledger.publish import set_aside_stale
-
-        for name in set_aside_stale(ctx._workspace.ledger.root):  # derived copies, kept in torn/
-            report.actions.append(f"moved the stale published copy {name} to ledger/torn/")
     if args.format == "json":
         emit_json(
             {

@@ -35,12 +35,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    ctx = open_workspace(args)
-    ws = ctx._workspace
+    maintenance = open_workspace(args).maintenance
     with guard_os(
-        "saving the rebuilt projections (the ledger is not touched)", ws.root / "projections"
+        "saving the rebuilt projections (the ledger is not touched)",
+        maintenance.projections_root,
     ):
-        stats = ws.projector.rebuild()
+        stats = maintenance.rebuild()
     if args.format == "json":
         emit_json(
             {
@@ -61,9 +61,7 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    ctx = open_workspace(args)
-    ctx._workspace.flush()
-    rows = ctx._workspace.projector.status()
+    rows = open_workspace(args).maintenance.status()
     if args.format == "json":
         emit_json(
             [

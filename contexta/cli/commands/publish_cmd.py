@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import argparse
 
-from ledger import LedgerError
-from ledger.publish import PUBLISHED_DIR, publish
+from ledger.publish import PUBLISHED_DIR
 
-from ...common.errors import IntegrityError
 from ..output import emit, emit_json
 from .common import open_workspace
 
@@ -35,11 +33,8 @@ def _publish(args: argparse.Namespace) -> int:
     ctx = open_workspace(args)
     ctx.flush()
     ctx.list_projects()  # a damaged ledger is refused here, not published from
-    root = ctx._workspace.ledger.root
-    try:
-        report = publish(root, rebuild=args.rebuild)
-    except LedgerError as exc:
-        raise IntegrityError(exc.message, code=exc.code, details=exc.details, cause=exc) from exc
+    root = ctx.maintenance.ledger_root
+    report = ctx.maintenance.publish(rebuild=args.rebuild)
     if args.format == "json":
         emit_json({"folder": str(root / PUBLISHED_DIR), **report.to_dict()})
         return 0

@@ -12,6 +12,17 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from projections.kinds import (
+    ALL_KINDS,
+    DEGRADED,
+    EVENT,
+    METRIC,
+    QUALITY_KINDS,
+    RECORD_PREFIX,
+    SPAN,
+    STAGE_PUT,
+)
+
 from ...history import LedgerEvent
 from ..output import emit_json_line, escape
 from .common import guard_os, open_workspace
@@ -48,8 +59,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         nargs="+",
         default=None,
         metavar="KIND",
-        help="only these kinds (metric, event, span, degraded, "
-        "run.put, stage.put, run.quarantine, ...)",
+        help="only these kinds ("
+        + ", ".join(kind.removeprefix(RECORD_PREFIX) for kind in ALL_KINDS)
+        + ")",
     )
     add_follow_options(watch, after_seq=True)
     watch.set_defaults(handler=_watch)
@@ -84,7 +96,7 @@ def _watch(args: argparse.Namespace) -> int:
     )
     count, last = 0, None
     widths = [0, 6, 12, 5, 9, 10]
-    sys.stderr.write(f"watching {escape(_shown(ctx._workspace.ledger.root))} (Ctrl-C stops)\n")
+    sys.stderr.write(f"watching {escape(_shown(ctx.maintenance.ledger_root))} (Ctrl-C stops)\n")
     try:
         for event in events:
             count, last = count + 1, event.seq
@@ -113,7 +125,7 @@ def format_event(event: LedgerEvent, widths: list[int] | None = None) -> str:
     widest value seen so far, so a stream of lines stays aligned."""
     when = event.tx_time.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     run = (event.run_ref or "-").removeprefix("run:")
-    kind = event.kind.removeprefix("record.")
+    kind = event.kind.removeprefix(RECORD_PREFIX)
     fields = [
         escape(field)
         for field in (
@@ -135,7 +147,7 @@ def format_event(event: LedgerEvent, widths: list[int] | None = None) -> str:
 
 def _stage(event: LedgerEvent) -> str | None:
     model = event.model
-    if event.kind == "stage.put":
+    if event.kind == STAGE_PUT:
         return str(model.stage_name)
     envelope = getattr(model, "envelope", None)
     ref = getattr(envelope, "stage_execution_ref", None) or getattr(
@@ -147,16 +159,16 @@ def _stage(event: LedgerEvent) -> str | None:
 def _what(event: LedgerEvent) -> str:
     model, kind = event.model, event.kind
     payload = getattr(model, "payload", None)
-    if kind == "record.metric":
+    if kind == METRIC:
         unit = f" {payload.unit}" if payload.unit else ""
         return f"{payload.value:.6g}{unit}"
-    if kind == "record.event":
+    if kind == EVENT:
         return f"[{payload.level}] {payload.message}"
-    if kind == "record.span":
+    if kind == SPAN:
         return f"{event.value:.1f} ms {payload.status}"
-    if kind == "record.degraded":
+    if kind == DEGRADED:
         return f"[{payload.severity}] {payload.summary}"
-    if kind in ("run.quarantine", "run.release"):
+    if kind in QUALITY_KINDS:
         return str(model.reason)
     status = getattr(model, "status", None)
     return str(status) if status is not None else (event.ref or "")
@@ -206,32 +218,26 @@ class _DeferInterrupt:
 
 def follow_projections(args: argparse.Namespace) -> int:
     """``contexta projections watch``: fold and save every projection on each wake."""
-    from ledger import CorruptionError
-
     from ...live import ChangeWaker
-    from ...workspace import translate
 
-    ctx = open_workspace(args)
-    ws = ctx._workspace
-    waker = ChangeWaker(ws.ledger.root)
+    maintenance = open_workspace(args).maintenance
+    waker = ChangeWaker(maintenance.ledger_root)
     folded_to: int | None = None
     idle_since = time.monotonic()
     rounds = 0
-    sys.stderr.write(f"keeping {escape(_shown(ws.root / 'projections'))} folded (Ctrl-C stops)\n")
+    sys.stderr.write(
+        f"keeping {escape(_shown(maintenance.projections_root))} folded (Ctrl-C stops)\n"
+    )
     try:
         while True:
-            head = ws.ledger.head()
+            head = maintenance.committed_head()
             if folded_to is None or head.seq > folded_to:
                 started = time.perf_counter()
-                try:
-                    with (
-                        _DeferInterrupt(),
-                        guard_os("saving the projections", ws.root / "projections"),
-                    ):
-                        events = ws.projector.catch_up(head=head)
-                        saved = ws.projector.save()
-                except CorruptionError as exc:
-                    raise translate(exc) from exc
+                with (
+                    _DeferInterrupt(),
+                    guard_os("saving the projections", maintenance.projections_root),
+                ):
+                    events, saved = maintenance.fold(head)
                 millis = (time.perf_counter() - started) * 1000
                 folded_to = head.seq
                 if saved:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ...live import ChangeWaker, LedgerTail
+from ...live import ChangeWaker
 
 __all__ = ["MAX_EVENTS", "stream"]
 
@@ -57,12 +57,7 @@ def _summaries(batches: list[pa.RecordBatch]) -> tuple[int, list[str], list[dict
 
 def stream(ctx: Any, after_seq: int | None, alive: Callable[[], bool]) -> Iterator[bytes]:
     """SSE frames: one ``data:`` message per wake with new commits, a comment as heartbeat."""
-    ws = ctx._workspace
-    if after_seq is None:
-        head = ws.head()
-        tail = LedgerTail(ws.ledger.root, after_seq=head.seq, head=head)
-    else:
-        tail = LedgerTail(ws.ledger.root, after_seq=after_seq)
+    tail = ctx.maintenance.tail(after_seq)
     waker = ChangeWaker(tail.root)
     yield f"event: hello\ndata: {json.dumps({'head': tail.last_seq})}\n\n".encode()
     quiet_since = time.monotonic()

@@ -266,7 +266,7 @@ class ContextaRequestHandler(BaseHTTPRequestHandler):
 
     def _info(self) -> dict[str, Any]:
         ctx = self.server.contexta
-        head = ctx._workspace.head()
+        head = ctx.maintenance.head()
         projects = list(ctx.list_projects())
         preferred = getattr(ctx, "project_name", None)
         return {
@@ -277,7 +277,7 @@ class ContextaRequestHandler(BaseHTTPRequestHandler):
             "default_project": preferred
             if preferred in projects
             else (projects[0] if projects else None),
-            "actor": ctx._workspace.actor,
+            "actor": ctx.maintenance.actor,
         }
 
     # ------------------------------------------------------------------ POST (writes)
@@ -307,8 +307,8 @@ class ContextaRequestHandler(BaseHTTPRequestHandler):
             {
                 "action": action,
                 "runs": api.strings(done),
-                "actor": ctx._workspace.actor,
-                "head": ctx._workspace.head().seq,
+                "actor": ctx.maintenance.actor,
+                "head": ctx.maintenance.head().seq,
             },
         )
 
