@@ -55,7 +55,7 @@ class RemoteLedger(Ledger):
         cache = self.root.parent
         marker = read_marker(cache)
         url = parse_url(str(marker["url"]))
-        outbox_options = {
+        outbox_options: dict[str, Any] = {
             k: options[k]
             for k in ("durability", "buffer_max_events", "buffer_max_ms")
             if k in options

@@ -14,6 +14,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub = group.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
     rebuild = sub.add_parser("rebuild", help="fold the whole ledger into fresh projections")
+    rebuild.add_argument("--engine", choices=("builtin", "duckdb", "datafusion"), default="builtin")
     rebuild.set_defaults(handler=_rebuild)
     status = sub.add_parser("status", help="each projection's checkpoint against the ledger head")
     status.set_defaults(handler=_status)
@@ -40,7 +41,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     with guard_os(
         "saving the rebuilt projections (the ledger is not touched)", ws.root / "projections"
     ):
-        stats = ws.projector.rebuild()
+        stats = _engine_rebuild(ws.projector, args.engine)
     if args.format == "json":
         emit_json(
             {
@@ -99,3 +100,11 @@ def _status(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _engine_rebuild(projector: object, engine: str) -> object:
+    if engine == "builtin":
+        return projector.rebuild()  # type: ignore[attr-defined]
+    from projections.engines import rebuild_with
+
+    return rebuild_with(projector, engine)  # type: ignore[arg-type]
