@@ -172,3 +172,66 @@ def test_big_outboxes_are_sent_in_bounded_batches(bucket: str, tmp_path: Path) -
     report = w.sync()
     assert (report.commits, report.events) == (5, 30)
     assert mirror_refs(tmp_path / "w") == [f"w:{n}" for n in range(30)]
+
+
+class _DiesAt(S3Store):
+    """A store whose process 'dies' (raises) at one step of the first commit: after the batch
+    upload, or after the manifest create (before anything local records it)."""
+
+    def __init__(self, bucket: str, step: str) -> None:
+        super().__init__(bucket)
+        self.step = step
+
+    def put(self, key: str, data: bytes) -> None:
+        super().put(key, data)
+        if self.step == "after_upload" and "/writers/" in key:
+            self.step = ""
+            raise KeyboardInterrupt("killed after the upload")
+
+    def create(self, key: str, data: bytes) -> None:
+        super().create(key, data)
+        if self.step == "after_create" and b'"type":"commit"' in data:
+            self.step = ""
+            raise KeyboardInterrupt("killed after the create")
+
+
+@pytest.mark.parametrize("step", ["after_upload", "after_create"])
+def test_a_writer_killed_mid_commit_resyncs_exactly_once(
+    bucket: str, tmp_path: Path, step: str
+) -> None:
+    dying = ObjectLedger(_DiesAt(bucket, step), "ws", tmp_path / "w", writer_id="w")
+    _append(dying, "w", range(8))
+    with pytest.raises(KeyboardInterrupt):
+        dying.sync()
+    dying.close()
+    restarted = _open(bucket, tmp_path / "w", "w")  # same cache: same outbox, same epoch
+    report = restarted.sync()
+    assert report.events == (8 if step == "after_upload" else 0)
+    assert restarted.sync().events == 0
+    assert mirror_refs(tmp_path / "w") == [f"w:{n}" for n in range(8)]
+    summary = restarted.verify()
+    assert summary["events"] == 8
+    assert len(summary["orphans"]) == (1 if step == "after_upload" else 0)
+
+
+def test_a_rewritten_manifest_breaks_the_chain_and_is_reported(bucket: str, tmp_path: Path) -> None:
+    w = _open(bucket, tmp_path / "w", "w")
+    for start in (0, 5):
+        _append(w, "w", range(start, start + 5))
+        w.sync(pull=False)
+    store = S3Store(bucket)
+    import json
+
+    key = "ws/manifest/00000000000000000002"
+    outer = json.loads(store.get(key))
+    outer["manifest"]["chain"] = "f" * 32  # a forged chain hash, with a matching CRC
+    import zlib
+
+    body = json.dumps(outer["manifest"], sort_keys=True, separators=(",", ":"))
+    outer["crc"] = zlib.crc32(body.encode())
+    store.put(key, json.dumps(outer).encode())
+    with pytest.raises(CorruptionError) as caught:
+        _open(bucket, tmp_path / "r", "r").pull()
+    assert caught.value.details["file"] in (key, "ws/manifest/00000000000000000003")
+    with pytest.raises(CorruptionError):
+        w.verify()
