@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CorruptionError
+from ..head import Head
 from ..schema import PendingEvent
 from ..writer import CommitInfo, Ledger
 from .errors import ObjectStoreError
@@ -92,6 +93,17 @@ class RemoteLedger(Ledger):
         if info is None and time.monotonic() - self._last_pull >= self.pull_interval_s:
             self._sync()
         return info
+
+    def settled_head(self) -> tuple[Head, int]:
+        """The mirror's head after a sync, and its ``tx_time`` as the time up to which answers
+        are final: transaction times grow strictly along the manifests, so every commit the
+        mirror does not hold yet (another host's, not pulled; one this host cannot reach) is
+        later than the head. (The local rule, "final up to now", does not hold here: a commit
+        in another host's hands may carry a time before this host's clock.)"""
+        with self._commit_lock:
+            self._sync()
+            head = self.head()
+            return head, head.tx_time
 
     def _sync(self) -> None:
         if self.read_only:

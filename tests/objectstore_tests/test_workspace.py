@@ -95,3 +95,31 @@ def test_cli_workspace_s3(bucket: str, caches: Path, s3_env: dict[str, str]) -> 
     assert done.returncode == 0, done.stderr
     assert "run:demo.run-a" in done.stdout
     assert json.loads(done.stdout)
+
+
+def test_as_of_on_an_s3_workspace_is_final_across_hosts(
+    bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As of a time later than every commit a host has pulled, the answer is bounded by its
+    mirror's last commit: another host's later commit can never change it."""
+    from datetime import UTC, datetime
+
+    url = f"s3://{bucket}/asof"
+    config = {"project_name": "demo"}
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "host-a"))
+    host_a = Contexta(workspace=url, config=config)
+    _runs(host_a, "demo", [("run-a", 0.5)])
+    host_a.flush()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "host-r"))
+    reader = Contexta(workspace=url, config=config)  # pulls run-a
+    reader._workspace.ledger.pull_interval_s = 3600.0  # no pull on its own before as_of
+    _runs(host_a, "demo", [("run-b", 0.9)])  # committed on another host, not pulled yet
+    host_a.flush()
+    view = reader.as_of(datetime(2999, 1, 1, tzinfo=UTC))
+    answer = [r.run_id for r in view.list_runs("demo")]
+    host_a.close()
+    reader.close()
+    again = Contexta(workspace=url, config=config)  # pulls everything
+    assert [r.run_id for r in again.as_of(view.when).list_runs("demo")] == answer
+    assert len(again.list_runs("demo")) == 2
+    again.close()
