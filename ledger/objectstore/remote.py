@@ -46,9 +46,11 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -411,10 +413,13 @@ class ObjectLedger:
             if sent >= head.seq:
                 return
             batch = self._unsent(outbox, sent, head)
+            lost = 0
             while not self._commit(batch, sent + 1, report):
                 self._check_epoch(report)  # a fence may have taken the number
                 if self.state.sent.get(self.outbox_id, 0) != sent:
                     break  # (cannot happen: only this cache sends its outbox) re-read
+                lost += 1
+                _back_off(lost)
 
     def _unsent(self, outbox: Ledger, sent: int, head: Any) -> pa.RecordBatch:
         """Up to ``max_batch_events`` outbox events after local seq ``sent``, as one batch."""
@@ -560,6 +565,16 @@ def _frame_crc(data: bytes) -> str:
     if frame is None:  # pragma: no cover - encode_batch always writes a batch
         raise LedgerError("encoded batch is empty")
     return bytes(data[8 + frame.seal_at : 8 + frame.seal_at + 8]).decode()
+
+
+#: After the n-th lost race in a row a writer waits a random time up to
+#: ``BACKOFF_S * 2**min(n - 1, 6)``: writers that all retry at once for the next number would
+#: mostly lose again, each loss costing a batch upload.
+BACKOFF_S = 0.01
+
+
+def _back_off(lost: int) -> None:
+    time.sleep(random.uniform(0, BACKOFF_S * 2 ** min(lost - 1, 6)))
 
 
 def _requests(store: ObjectStore) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from projections.engine import Projector, RebuildStats
+
 from ..output import emit, emit_json, table
 from .common import guard_os, open_workspace
 from .watch import add_follow_options, follow_projections
@@ -102,9 +104,16 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine_rebuild(projector: object, engine: str) -> object:
+def _engine_rebuild(projector: Projector, engine: str) -> RebuildStats:
     if engine == "builtin":
-        return projector.rebuild()  # type: ignore[attr-defined]
-    from projections.engines import rebuild_with
+        return projector.rebuild()
+    from projections.engines import EngineError, rebuild_with
 
-    return rebuild_with(projector, engine)  # type: ignore[arg-type]
+    from ...common.errors import ValidationError
+
+    try:
+        return rebuild_with(projector, engine)
+    except EngineError as exc:
+        raise ValidationError(
+            str(exc), code=exc.code, details={"field": "engine", "value": engine}, cause=exc
+        ) from exc
