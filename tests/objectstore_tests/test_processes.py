@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -56,30 +57,51 @@ def _run(
     kill: bool,
     seed: int,
 ) -> None:
+    """``writers`` processes append ``events`` each, ``per`` a commit and a sync; with
+    ``kill``, half of them are killed with SIGKILL after a random number of local commits
+    (anywhere in the sync that follows), then restarted to sync their outbox."""
     rng = random.Random(seed)
     names = [f"w{i}" for i in range(writers)]
     procs = {n: _spawn(env, bucket, tmp_path / n, n, str(events), str(per)) for n in names}
-    victims = set(rng.sample(names, writers // 2)) if kill else set()
-    deadline = {n: time.monotonic() + rng.uniform(0.5, 3.0) for n in victims}
+    lines: dict[str, list[str]] = {n: [] for n in names}
+    readers = [
+        threading.Thread(target=lambda n=n: lines[n].extend(procs[n].stdout), daemon=True)
+        for n in names
+    ]
+    for thread in readers:
+        thread.start()
+    commits = -(-events // per)
+    victims = (
+        {n: rng.randint(1, max(1, commits - 1)) for n in rng.sample(names, writers // 2)}
+        if kill
+        else {}
+    )
     while any(p.poll() is None for p in procs.values()):
-        for n in list(victims):
-            if time.monotonic() >= deadline[n] and procs[n].poll() is None:
+        for n, after in list(victims.items()):
+            if sum(line.startswith("local") for line in lines[n]) >= after:
+                time.sleep(rng.uniform(0, 0.05))  # somewhere in the sync that follows
                 os.kill(procs[n].pid, signal.SIGKILL)
-                victims.discard(n)
-        time.sleep(0.02)
+                del victims[n]
+        time.sleep(0.005)
+    for thread in readers:
+        thread.join()
     acked: dict[str, int] = {}
     for n, proc in procs.items():
-        out, err = proc.communicate()
+        err = proc.stderr.read() if proc.stderr is not None else ""
+        proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
         assert proc.returncode in (0, -signal.SIGKILL), err
-        local = [int(line.split()[1]) for line in out.splitlines() if line.startswith("local")]
+        local = [int(line.split()[1]) for line in lines[n] if line.startswith("local")]
         acked[n] = max(local, default=0)
         if proc.returncode != 0:  # restart the killed writer: it sends its outbox
             again = _spawn(env, bucket, tmp_path / n, n, "0", "0", "sync-only")
-            _, err2 = again.communicate(timeout=120)
+            _, err2 = again.communicate(timeout=300)
             assert again.returncode == 0, err2
+    if kill:  # someone was really killed
+        assert any(p.returncode == -signal.SIGKILL for p in procs.values())
     _check_log(bucket, tmp_path, acked, dict.fromkeys(names, events))
-    for n in names:  # everything acknowledged locally is in the store once restarted
-        assert acked[n] <= sum(1 for r in mirror_refs(tmp_path / "reader") if r.startswith(f"{n}:"))
 
 
 def test_writer_processes_append_concurrently(
@@ -92,7 +114,7 @@ def test_writer_processes_append_concurrently(
 def test_kill_minus_9_of_writer_processes_loses_nothing_acknowledged(
     bucket: str, tmp_path: Path, s3_env: dict[str, str]
 ) -> None:
-    _run(bucket, tmp_path, child_env(s3_env), 3, 200, 4, kill=True, seed=2)
+    _run(bucket, tmp_path, child_env(s3_env), 4, 60, 4, kill=True, seed=2)
 
 
 @pytest.mark.slow
