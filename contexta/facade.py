@@ -46,6 +46,10 @@ class Contexta(QualityMixin, EntityQueriesMixin, ReportsMixin, CaptureMixin, Liv
     ) -> None:
         from .config import resolve_config
 
+        if isinstance(workspace, str) and workspace[:5].lower() == "s3://":
+            from .remote_workspace import attach  # an object-store workspace's local cache
+
+            workspace = attach(workspace)
         self.config = resolve_config(config, workspace=workspace, profile=profile)
         self.profile = self.config.profile_name
         self.workspace = str(Path(self.config.workspace.root_path))

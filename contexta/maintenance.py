@@ -15,7 +15,7 @@ from ledger.publish import PublishReport, publish, set_aside_stale
 from ledger.recovery import repair_ledger
 from projections import ProjectionStatus, RebuildStats
 
-from .common.errors import IntegrityError
+from .common.errors import IntegrityError, ValidationError
 from .events import entity_event
 from .workspace import translate
 
@@ -124,9 +124,21 @@ class Maintenance:
 
     # ------------------------------------------------------------------ the projections
 
-    def rebuild(self) -> RebuildStats:
-        """Fold every projection again from the first event and save it."""
-        return self._ws.projector.rebuild()
+    def rebuild(self, *, engine: str = "builtin") -> RebuildStats:
+        """Fold every projection again from the first event and save it: with the built-in
+        fold, or with ``engine`` (``duckdb``, ``datafusion``: the same tables, see
+        ``projections/engines.py``); an engine that is unknown or not installed is a
+        ``ValidationError`` naming it."""
+        if engine == "builtin":
+            return self._ws.projector.rebuild()
+        from projections.engines import EngineError, rebuild_with
+
+        try:
+            return rebuild_with(self._ws.projector, engine)
+        except EngineError as exc:
+            raise ValidationError(
+                str(exc), code=exc.code, details={"field": "engine", "value": engine}, cause=exc
+            ) from exc
 
     def status(self) -> list[ProjectionStatus]:
         """Each projection's version, checkpoint, rows and how far behind the head it is."""

@@ -178,7 +178,9 @@ class Workspace:
         self.root = Path(root)
         if not read_only:
             _finish_interrupted_restore(self.root)
-        self.ledger = Ledger(
+        from .remote_workspace import remote_ledger_class  # s3:// workspaces (their cache)
+
+        self.ledger = (remote_ledger_class(self.root) or Ledger)(
             self.root / "ledger",
             durability=durability,
             buffer_max_events=buffer_max_events,

@@ -14,6 +14,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub = group.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
     rebuild = sub.add_parser("rebuild", help="fold the whole ledger into fresh projections")
+    rebuild.add_argument("--engine", choices=("builtin", "duckdb", "datafusion"), default="builtin")
     rebuild.set_defaults(handler=_rebuild)
     status = sub.add_parser("status", help="each projection's checkpoint against the ledger head")
     status.set_defaults(handler=_status)
@@ -40,7 +41,7 @@ def _rebuild(args: argparse.Namespace) -> int:
         "saving the rebuilt projections (the ledger is not touched)",
         maintenance.projections_root,
     ):
-        stats = maintenance.rebuild()
+        stats = maintenance.rebuild(engine=args.engine)
     if args.format == "json":
         emit_json(
             {
