@@ -322,7 +322,7 @@ def _series(args: argparse.Namespace) -> int:
     stages = {str(s.stage_execution_ref): s.stage_name for s in qs.stages_of(run_ref)}
     observed = metric_observations(qs, run_ref, args.metric_key)
     if args.stage is not None:
-        observed = [o for o in observed if stages.get(o.stage_ref) == args.stage]
+        observed = [o for o in observed if stages.get(str(o.stage_ref)) == args.stage]
     if not observed:
         require_metric(
             qs,

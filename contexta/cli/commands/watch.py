@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Generator
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -111,7 +112,8 @@ def _watch(args: argparse.Namespace) -> int:
         _silence_stdout()
         return 0
     finally:
-        events.close()
+        if isinstance(events, Generator):  # stop the tail now, not when it is collected
+            events.close()
     sys.stderr.write(
         f"stopped after {count} events" + (f" (last seq {last})" if last else "") + "\n"
     )
@@ -158,7 +160,9 @@ def _stage(event: LedgerEvent) -> str | None:
 
 def _what(event: LedgerEvent) -> str:
     model, kind = event.model, event.kind
-    payload = getattr(model, "payload", None)
+    payload: Any = getattr(model, "payload", None)
+    if payload is None and kind in (METRIC, EVENT, SPAN, DEGRADED):
+        return event.ref or ""
     if kind == METRIC:
         unit = f" {payload.unit}" if payload.unit else ""
         return f"{payload.value:.6g}{unit}"
