@@ -26,13 +26,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .events import RUN_PUT
+
+if TYPE_CHECKING:
+    from .interpretation.workspace_queries import QueryService
 
 __all__ = [
     "EVENTS_SCHEMA",
@@ -314,12 +317,10 @@ def _stage_names(stage_refs: pa.ChunkedArray | pa.Array) -> pa.Array:
     return names.take(encoded.indices)
 
 
-def _resolve(qs: Any, run_ids: Sequence[Any] | Any) -> list[str]:
-    from .interpretation.fast_paths import resolve_many
-
+def _resolve(qs: QueryService, run_ids: Sequence[Any] | Any) -> list[str]:
     if isinstance(run_ids, str) or not isinstance(run_ids, Sequence):
         run_ids = [run_ids]
-    return resolve_many(qs, list(run_ids))
+    return qs.resolve_many(list(run_ids))
 
 
 # ---------------------------------------------------------------------- metrics
@@ -436,9 +437,9 @@ _JSON = msgspec.json.Encoder(order="sorted", enc_hook=str)
 
 def _models_json(batch: pa.RecordBatch) -> pa.Array:
     """The ``model`` column of a ledger batch: each body decoded (without re-validation, see
-    :mod:`contexta.interpretation.stored`: the same ``to_dict`` as ``history()`` gives) and
+    :mod:`contexta.interpretation.body_decoding`: the same ``to_dict`` as ``history()`` gives) and
     written as JSON, one kind at a time."""
-    from .interpretation.stored import decode_many
+    from .interpretation.body_decoding import decode_many
 
     kinds = batch.column("kind").to_pylist()
     bodies = batch.column("body").to_pylist()

@@ -47,7 +47,7 @@ from .results import (
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
-    from .queries import QueryService
+    from .workspace_queries import QueryService
 
 __all__ = [
     "EntityReader",
@@ -90,7 +90,7 @@ class EntityReader:
         if table is None:
             head = self._cache.get("head")
             if head is None:
-                head = self._cache["head"] = self.ws.head()
+                head = self._cache["head"] = self.ws.read_head()
             table = self._cache[key] = self.ws.table(name, head=head)
         return table
 

@@ -20,7 +20,7 @@ from ..contract.timestamps import normalize_timestamp, timestamp_micros
 from .results import RunRecord
 
 if TYPE_CHECKING:
-    from .queries import QueryService
+    from .workspace_queries import QueryService
 
 __all__ = [
     "OPERATORS",
