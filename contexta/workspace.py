@@ -68,15 +68,20 @@ class LRU(OrderedDict[Any, Any]):
 
 
 class Snapshot:
-    """One read's view of the workspace: the committed head read once, and every projection
-    caught up to it in one pass. Tables handed out are cut at the head's seq, so a projection
-    another thread folds further meanwhile never shows a row past it."""
+    """One read's view of the workspace: the committed head, read once, and the projections
+    caught up to it. On the first projection asked for, every projection this process already
+    has in use is caught up in one pass (one fold of the new events serves them all); a
+    projection first used later in the read is loaded from its saved state at the same head.
+    Tables handed out are cut at the head's seq, so a projection another thread folds further
+    meanwhile never shows a row past it."""
 
-    __slots__ = ("_tables", "head", "projections")
+    __slots__ = ("_in_use", "_projector", "_tables", "head", "projections")
 
-    def __init__(self, head: Head, projections: dict[str, Projection]) -> None:
+    def __init__(self, head: Head, projector: Projector, in_use: set[str]) -> None:
         self.head = head
-        self.projections = projections
+        self.projections: dict[str, Projection] = {}
+        self._projector = projector
+        self._in_use = in_use
         self._tables: dict[str, pa.Table] = {}
 
     @property
@@ -89,11 +94,24 @@ class Snapshot:
         """The transaction time (microseconds) of the head: ``as_of`` it answers the same."""
         return self.head.tx_time
 
+    def projection(self, name: str) -> Projection:
+        """Projection ``name`` folded up to the head."""
+        found = self.projections.get(name)
+        if found is not None:
+            return found
+        names = {name} if self.projections else self._in_use | {name}
+        try:
+            self.projections.update(self._projector.get_many(sorted(names), self.head))
+        except CorruptionError as exc:
+            raise translate(exc) from exc
+        self._in_use.update(names)
+        return self.projections[name]
+
     def table(self, name: str) -> pa.Table:
         """Projection ``name``'s table as of the head (the same object on every call)."""
         table = self._tables.get(name)
         if table is None:
-            projection = self.projections[name]
+            projection = self.projection(name)
             table = projection.table()
             if projection.checkpoint > self.head.seq:  # folded further by another thread
                 bound = pa.scalar(self.head.seq, table.schema.field("seq").type)
@@ -231,6 +249,7 @@ class Workspace:
         self._latest: dict[str, tuple[pa.Table, pa.Table]] = {}
         self._head: tuple[tuple[int, int, int, int], Head] | None = None
         self._pins = threading.local()  # this thread's open snapshot and its last one
+        self._in_use: set[str] = set()  # projections snapshots have used (caught up together)
 
     # ------------------------------------------------------------------ writing
 
@@ -308,20 +327,15 @@ class Workspace:
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Snapshot]:
         """Pin this thread's reads to one snapshot while the block runs: the head is read once
-        (committing this process's buffer first) and every projection is caught up to it in
-        one pass; :meth:`table`, :meth:`latest`, :meth:`index`, :meth:`bodies` and
+        (committing this process's buffer first) and the projections are caught up to it (see
+        :class:`Snapshot`); :meth:`table`, :meth:`latest`, :meth:`index`, :meth:`bodies` and
         :meth:`events` answer from it. Nested blocks share the outer snapshot."""
         pins = self._pins
         current: Snapshot | None = getattr(pins, "open", None)
         if current is not None:
             yield current
             return
-        head = self.head()
-        try:
-            projections = self.projector.get_many(self.projector.names, head)
-        except CorruptionError as exc:
-            raise translate(exc) from exc
-        snap = pins.open = pins.last = Snapshot(head, projections)
+        snap = pins.open = pins.last = Snapshot(self.head(), self.projector, self._in_use)
         try:
             yield snap
         finally:
@@ -345,7 +359,7 @@ class Workspace:
     def _projection_table(self, name: str, head: Head | None) -> tuple[Projection, pa.Table]:
         snap = self.pinned()
         if snap is not None and (head is None or head.seq == snap.head.seq):
-            return snap.projections[name], snap.table(name)
+            return snap.projection(name), snap.table(name)
         try:
             projection = self.projector.get(name, head or self.head())
         except CorruptionError as exc:

@@ -112,7 +112,7 @@ def test_every_answer_under_a_concurrent_writer_equals_as_of_its_head(
     try:
         reads_agree_with_the_past()
     finally:
-        out, err = writer.communicate(timeout=60)
+        _out, err = writer.communicate(timeout=60)
         ctx.close()
     assert writer.returncode == 0, err
     assert len(seqs) > 3, f"the reads saw too few heads to test anything: {sorted(seqs)}"
