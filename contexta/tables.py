@@ -32,6 +32,8 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledger import EVENT_SCHEMA
+
 from .events import RUN_PUT
 
 if TYPE_CHECKING:
@@ -81,22 +83,10 @@ METRICS_SCHEMA = pa.schema(
     ]
 )
 
+#: the ledger's event columns (:data:`ledger.EVENT_SCHEMA`) with the stored ``body`` replaced by
+#: the decoded object as JSON text (``model``)
 EVENTS_SCHEMA = pa.schema(
-    [
-        pa.field("seq", pa.int64(), nullable=False),
-        pa.field("tx_time", _TS, nullable=False),
-        pa.field("kind", pa.string(), nullable=False),
-        pa.field("ref", pa.string()),
-        pa.field("project_ref", pa.string()),
-        pa.field("run_ref", pa.string()),
-        pa.field("stage_ref", pa.string()),
-        pa.field("valid_time", _TS),
-        pa.field("key", pa.string()),
-        pa.field("value", pa.float64()),
-        pa.field("step", pa.int64()),
-        pa.field("actor", pa.string()),
-        pa.field("model", pa.string()),
-    ]
+    [*(f for f in EVENT_SCHEMA if f.name != "body"), pa.field("model", pa.string())]
 )
 
 #: rows per batch handed to a writer by the streaming forms

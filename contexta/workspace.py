@@ -439,7 +439,7 @@ class Workspace:
         else:
             kinds = table.column("kind").to_pylist()
         for i, body in zip(missing, bodies.to_pylist(), strict=True):
-            model = decode_body(kind if kinds is None else kinds[i], body)
+            model = decode_body(kinds[i] if kinds is not None else str(kind), body)
             out[i] = model
             cache.put(seqs[i], model)
         return out

@@ -76,11 +76,11 @@ class EntityReader:
     """
 
     def __init__(
-        self, ws: Workspace, as_of_us: int | None, shared: dict[str, Any] | None = None
+        self, ws: Workspace, as_of_us: int | None, shared: dict[object, Any] | None = None
     ) -> None:
         self.ws = ws
         self.as_of_us = as_of_us
-        self._shared = shared if shared is not None else {}
+        self._shared: dict[object, Any] = shared if shared is not None else {}
         self._cache: dict[Any, Any] = {}
 
     def _table(self, name: str) -> pa.Table:

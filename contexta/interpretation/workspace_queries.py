@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -46,7 +46,16 @@ from ..ordering import stage_order as _stage_order
 from ..ordering import string_scalar as _s
 from ..workspace import LRU, Workspace
 from .body_decoding import decode_many, decode_one
+from .entities import (
+    EntityReader,
+    artifact_origin,
+    list_batches,
+    list_deployments,
+    list_samples,
+    snapshot_extras,
+)
 from .errors import ComparisonError
+from .provenance import artifact_changes, artifact_kind_counts, provenance_comparison
 from .results import (
     CompletenessNote,
     EvidenceLink,
@@ -61,9 +70,6 @@ from .results import (
     StageComparison,
     StageRecord,
 )
-
-if TYPE_CHECKING:
-    from .entities import EntityReader
 
 _INFINITIES = (float("inf"), float("-inf"))
 
@@ -109,25 +115,17 @@ class QueryService:
     def list_deployments(
         self, project_name: str | None = None, run_id: str | None = None
     ) -> tuple[Any, ...]:
-        from .entities import list_deployments
-
         return list_deployments(self, project_name, run_id)
 
     def list_batches(self, run_id: str, stage_id: str | None = None) -> tuple[Any, ...]:
-        from .entities import list_batches
-
         return list_batches(self, run_id, stage_id)
 
     def list_samples(
         self, run_id: str, stage_id: str | None = None, batch_id: str | None = None
     ) -> tuple[Any, ...]:
-        from .entities import list_samples
-
         return list_samples(self, run_id, stage_id, batch_id)
 
     def get_artifact_origin(self, artifact_ref: str) -> RunSnapshot | None:
-        from .entities import artifact_origin
-
         return artifact_origin(self, artifact_ref)
 
     # ------------------------------------------------------------------ entities
@@ -162,8 +160,6 @@ class QueryService:
     def entities(self) -> EntityReader:
         """Deployments, batches, samples, environments, artifacts, relations and provenance
         as of this service's transaction time."""
-        from .entities import EntityReader
-
         return EntityReader(self.ws, self.as_of_us, self.__dict__.setdefault("_entity_shared", {}))
 
     def list_projects(self) -> tuple[str, ...]:
@@ -416,8 +412,6 @@ class QueryService:
     def snapshot_extras(self, run_ref: str, stages: Sequence[Any]) -> dict[str, Any]:
         """Deployments, batches, samples, artifacts, relations and provenance of a run, and
         their evidence links (``lead_links`` go right after the run's)."""
-        from .entities import snapshot_extras
-
         return snapshot_extras(self, run_ref, stages)
 
     # ------------------------------------------------------------------ compare
@@ -460,9 +454,9 @@ class QueryService:
                 lv, rv = lvals.get(key), rvals.get(key)
                 if lv is not None and rv is not None and lv == rv and not self._include_unchanged():
                     continue
-                notes: tuple[CompletenessNote, ...] = ()
+                sparse: tuple[CompletenessNote, ...] = ()
                 if lv is None or rv is None:
-                    notes = (
+                    sparse = (
                         _note(
                             "warning",
                             f"sparse_metric_capture:{name}:{key}",
@@ -478,7 +472,7 @@ class QueryService:
                         delta=(rv - lv) if lv is not None and rv is not None else None,
                         change_ratio=(rv / lv) if lv not in (None, 0) and rv is not None else None,
                         stage_name=name,
-                        completeness_notes=notes,
+                        completeness_notes=sparse,
                     )
                 )
             stage_notes: tuple[CompletenessNote, ...] = ()
@@ -508,7 +502,7 @@ class QueryService:
                 )
             )
         artifact_changes = self.artifact_changes(left, right)
-        notes = []
+        notes: list[CompletenessNote] = []
         for side, snap in (("left", left), ("right", right)):
             notes += [
                 _note("warning", f"{side}:{n}", run_id=snap.run.run_id)
@@ -516,9 +510,9 @@ class QueryService:
             ]
         for row in rows:
             notes += list(row.completeness_notes)
-        links = [*left.evidence_links, *right.evidence_links]
-        links += [link for row in rows for link in row.evidence_links]
-        links += [link for change in artifact_changes for link in change.evidence_links]
+        all_links = [*left.evidence_links, *right.evidence_links]
+        all_links += [link for row in rows for link in row.evidence_links]
+        all_links += [link for change in artifact_changes for link in change.evidence_links]
         summary = (
             f"Compared {left.run.name} and {right.run.name}: {len(rows)} stage rows, "
             f"{delta_count} metric deltas, {len(artifact_changes)} artifact changes."
@@ -530,21 +524,17 @@ class QueryService:
             stage_comparisons=tuple(rows),
             artifact_changes=tuple(artifact_changes),
             completeness_notes=_dedupe_notes(notes),
-            evidence_links=tuple(dict.fromkeys(links)),
+            evidence_links=tuple(dict.fromkeys(all_links)),
             provenance_comparison=self.provenance_comparison(left, right),
             param_changes=param_changes(left.params, right.params),
         )
 
     def artifact_changes(self, left: RunSnapshot, right: RunSnapshot) -> list[Any]:
         """Artifact differences by kind: added, removed, ambiguous or changed."""
-        from .provenance import artifact_changes
-
         return artifact_changes(left.artifacts, right.artifacts)
 
     def provenance_comparison(self, left: RunSnapshot, right: RunSnapshot) -> Any:
         """What differs between the two runs' provenance (None when neither has any)."""
-        from .provenance import provenance_comparison
-
         return provenance_comparison(left, right)
 
     # ------------------------------------------------------------------ multi / best
@@ -606,8 +596,6 @@ class QueryService:
 
     def artifact_kind_counts(self, snapshots: Sequence[RunSnapshot]) -> list[Any]:
         """Per artifact kind (sorted), how many artifacts each run has."""
-        from .provenance import artifact_kind_counts
-
         return artifact_kind_counts(snapshots)
 
     def select_best_run(
@@ -751,24 +739,23 @@ class QueryService:
         cache[key] = (table, stages, values)
         return values
 
-    def _run_records(self, rows: pa.Table, names: dict[str, str]) -> list[Any]:
+    def _run_records(self, rows: pa.Table, names: dict[str, str]) -> list[RunRecord]:
         """The run records of the runs projection's ``rows``, in order. Each is kept by seq (a
         stored run version never changes) while the project names are equal, so after a few new
         runs only those are decoded; only the versions of the latest answer are kept."""
         kept = self.__dict__.get("_fast_run_records")
-        if kept is None or kept[0] != names:
-            kept = (names, {})
-        by_seq = kept[1]
+        by_seq: dict[int, RunRecord] = kept[1] if kept is not None and kept[0] == names else {}
         seqs = rows.column("seq").to_pylist()
-        out = [by_seq.get(seq) for seq in seqs]
-        missing = [i for i, found in enumerate(out) if found is None]
+        found = [by_seq.get(seq) for seq in seqs]
+        missing = [i for i, record in enumerate(found) if record is None]
         if missing:
             bodies = rows.column("body")
             if len(missing) < len(seqs):
                 bodies = bodies.take(pa.array(missing, pa.int64()))
-            record = self.run_record
             for i, run in zip(missing, decode_many(RUN_PUT, bodies.to_pylist()), strict=True):
-                out[i] = record(run, names)
+                found[i] = self.run_record(run, names)
+        out = [record for record in found if record is not None]
+        if missing:
             by_seq = dict(zip(seqs, out, strict=True))
         self.__dict__["_fast_run_records"] = (names, by_seq)
         return out
