@@ -29,6 +29,13 @@ if TYPE_CHECKING:
 
     from .capture import BatchCaptureResult, CaptureResult, RunScope, RuntimeSession
     from .capture.dispatch import LocalCaptureFile
+    from .capture.models import (
+        ArtifactRegistrationEmission,
+        EventEmission,
+        MetricEmission,
+        SpanEmission,
+    )
+    from .capture.scopes import DeploymentScope
     from .config.models import UnifiedConfig
     from .history import LedgerEvent
     from .interpretation.alert_evaluation import AlertReport, AlertResult, AlertRule, AlertService
@@ -64,7 +71,7 @@ if TYPE_CHECKING:
     from .notebook import NotebookSurface
     from .store.artifacts import ArtifactStore
     from .store.metadata import MetadataStore
-    from .store.records import RecordStore
+    from .store.records import AppendResult, RecordStore
 
 __all__ = ["Contexta"]
 
@@ -80,7 +87,7 @@ class Contexta:
         *,
         workspace: str | Path | None = None,
         profile: str | None = None,
-        config: Any = None,
+        config: UnifiedConfig | Mapping[str, Any] | None = None,
         sinks: Iterable[Any] | None = None,
     ) -> None:
         from .config import resolve_config
@@ -135,7 +142,7 @@ class Contexta:
 
     # ------------------------------------------------------------------ lifetime
 
-    def flush(self) -> Any:
+    def flush(self) -> AppendResult:
         """Commit everything buffered; returns once it is as durable as the mode promises."""
         if self.capture_file is not None:
             self.capture_file.flush()
@@ -208,7 +215,7 @@ class Contexta:
         artifact_ref: str | None = None,
         environment_snapshot_ref: str | None = None,
         metadata: Mapping[str, Any] | None = None,
-    ) -> Any:
+    ) -> DeploymentScope:
         """Open a deployment scope (a ``DeploymentExecution`` put open, closed at exit)."""
         return self.session.start_deployment(
             name,
@@ -219,7 +226,7 @@ class Contexta:
             metadata=metadata,
         )
 
-    def current_run(self) -> Any:
+    def current_run(self) -> RunScope:
         return self.session.current_run()
 
     def current_stage(self) -> Any:
@@ -319,16 +326,24 @@ class Contexta:
             allow_missing=allow_missing,
         )
 
-    def emit_metrics(self, emissions: Sequence[Any]) -> BatchCaptureResult:
+    def emit_metrics(
+        self, emissions: Sequence[MetricEmission | Mapping[str, Any]]
+    ) -> BatchCaptureResult:
         return self.session.capture_scope().emit_metrics(emissions)
 
-    def emit_events(self, emissions: Sequence[Any]) -> BatchCaptureResult:
+    def emit_events(
+        self, emissions: Sequence[EventEmission | Mapping[str, Any]]
+    ) -> BatchCaptureResult:
         return self.session.capture_scope().emit_events(emissions)
 
-    def emit_spans(self, emissions: Sequence[Any]) -> BatchCaptureResult:
+    def emit_spans(
+        self, emissions: Sequence[SpanEmission | Mapping[str, Any]]
+    ) -> BatchCaptureResult:
         return self.session.capture_scope().emit_spans(emissions)
 
-    def register_artifacts(self, emissions: Sequence[Any]) -> BatchCaptureResult:
+    def register_artifacts(
+        self, emissions: Sequence[ArtifactRegistrationEmission | Mapping[str, Any]]
+    ) -> BatchCaptureResult:
         return self.session.capture_scope().register_artifacts(emissions)
 
     # ------------------------------------------------------------------ artifacts
