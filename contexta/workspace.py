@@ -335,7 +335,11 @@ class Workspace:
         if current is not None:
             yield current
             return
-        snap = pins.open = pins.last = Snapshot(self.head(), self.projector, self._in_use)
+        try:
+            head = self.head()
+        except CorruptionError as exc:  # damage found deriving the head: a typed error
+            raise translate(exc) from exc
+        snap = pins.open = pins.last = Snapshot(head, self.projector, self._in_use)
         try:
             yield snap
         finally:
