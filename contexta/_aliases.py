@@ -103,6 +103,15 @@ _LINEAGE_NAMES = (
     "ProvenanceRecord",
 )
 
+#: modules renamed in this package -> their new names, for code of the package (the HTTP
+#: surface) that still imports the old ones; not 1.0 paths, and not public
+RENAMED: dict[str, str] = {
+    f"{_I}.queries": f"{_I}.workspace_queries",
+    f"{_I}.stored": f"{_I}.body_decoding",
+    f"{_I}.alerts": f"{_I}.alert_evaluation",
+    f"{_I}.trends": f"{_I}.trend_analysis",
+}
+
 #: real module -> ((modules to look in, in order), names it answers besides its own)
 FORWARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "contexta.contract.models": (
@@ -308,7 +317,7 @@ class _Finder:
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
-        alias = MODULES.get(fullname)
+        alias = MODULES.get(fullname) or RENAMED.get(fullname)
         if alias is not None:
             return ModuleSpec(fullname, _AliasLoader(alias))
         if fullname in _PARENTS or fullname in FORWARDS:

@@ -10,6 +10,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledger import Head
+
 from .events import decode_body
 from .workspace import Workspace
 
@@ -90,8 +92,11 @@ def iter_history(
     run_ref: str | None = None,
     kinds: Sequence[str] | None = None,
     upto_us: int | None = None,
+    head: Head | None = None,
 ) -> Iterator[LedgerEvent]:
-    for batch in workspace.events():
+    """The events of the ledger up to ``head`` (default: the committed head when iteration
+    starts) matching the filters, in seq order."""
+    for batch in workspace.events(head=head):
         yield from batch_events(batch, run_ref=run_ref, kinds=kinds, upto_us=upto_us)
 
 

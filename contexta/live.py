@@ -1,4 +1,4 @@
-"""Following other processes' commits as they happen (mixed into ``Contexta``).
+"""Following other processes' commits as they happen (``Contexta.watch``).
 
 The ledger only grows, and readers trust only the committed head (``HEAD``, see
 :meth:`ledger.LedgerReader.head`). So a live reader keeps its byte position in the ledger and,
@@ -9,15 +9,16 @@ arrives, so a missed event costs at most that delay and never a skipped or stale
 
 - :class:`LedgerTail` -- batches committed after a seq, read incrementally across segment rolls;
 - :class:`ChangeWaker` -- sleeps until the ledger directory changes or the poll interval ends;
-- :class:`LiveMixin` -- ``ctx.watch(...)``, an iterator of :class:`~contexta.history.LedgerEvent`.
+- :func:`watch` -- what ``ctx.watch(...)`` returns: an iterator of
+  :class:`~contexta.history.LedgerEvent`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger import CorruptionError
 from ledger.tail import LedgerTail  # the tail reads the ledger; it lives there
@@ -26,7 +27,10 @@ from .common.errors import ValidationError, close_matches
 from .events import KINDS, RECORD_KINDS
 from .history import LedgerEvent, batch_events
 
-__all__ = ["POLL_SECONDS", "ChangeWaker", "LedgerTail", "LiveMixin", "batch_events"]
+if TYPE_CHECKING:
+    from .workspace import Workspace
+
+__all__ = ["POLL_SECONDS", "ChangeWaker", "LedgerTail", "batch_events", "normalise_kinds", "watch"]
 
 #: A waiting reader re-reads HEAD at least this often, file event or not.
 POLL_SECONDS = 0.25
@@ -141,57 +145,42 @@ def _check_number(name: str, value: Any, *, integer: bool = False) -> None:
         )
 
 
-class LiveMixin:
-    """Mixed into ``Contexta``; uses ``self._workspace`` and ``self.query_service``."""
+def watch(
+    workspace: Workspace,
+    resolve_run: Callable[[str], str],
+    run_id: str | None = None,
+    *,
+    kinds: Sequence[str] | str | None = None,
+    keys: Sequence[str] | str | None = None,
+    timeout: float | None = None,
+    after_seq: int | None = None,
+) -> Iterator[LedgerEvent]:
+    """``Contexta.watch`` (see there) over ``workspace``; ``resolve_run`` names a bare run."""
+    _check_number("timeout", timeout)
+    _check_number("after_seq", after_seq, integer=True)
+    run_ref = _watched_run(run_id, resolve_run) if run_id is not None else None
+    kind_filter = normalise_kinds(kinds)
+    key_filter = _keys(keys)
+    if after_seq is None:
+        head = workspace.head()
+        tail = LedgerTail(workspace.ledger.root, after_seq=head.seq, head=head)
+    else:
+        tail = LedgerTail(workspace.ledger.root, after_seq=after_seq)
+    return _follow(tail, run_ref, kind_filter, key_filter, timeout)
 
-    _workspace: Any
-    query_service: Any
 
-    def watch(
-        self,
-        run_id: str | None = None,
-        *,
-        kinds: Sequence[str] | str | None = None,
-        keys: Sequence[str] | str | None = None,
-        timeout: float | None = None,
-        after_seq: int | None = None,
-    ) -> Iterator[LedgerEvent]:
-        """Events as any process commits them, in ledger order, each exactly once.
+def _watched_run(run_id: object, resolve_run: Callable[[str], str]) -> str:
+    """A run ref to watch: full refs and ``<project>.<run>`` need not exist yet."""
+    from .contract import StableRef
 
-        Starts after the head committed when called (this process's buffered writes are
-        committed first), or after ``after_seq`` when given. ``run_id`` (a run ref,
-        ``<project>.<run>``, or a known bare run name), ``kinds`` (``record.metric`` or just
-        ``metric``, ``run.put``, ...) and ``keys`` (metric/event keys) filter what is yielded.
-        ``timeout=None`` follows until the consumer stops (``close()`` the iterator or break out
-        of the loop); a number ends the iteration after that many seconds of waiting without a
-        matching event. Woken by file events on ``<workspace>/ledger`` (watchfiles), with HEAD
-        re-read at least every 250 ms in case an event is missed.
-        """
-        _check_number("timeout", timeout)
-        _check_number("after_seq", after_seq, integer=True)
-        run_ref = self._watched_run(run_id) if run_id is not None else None
-        kind_filter = normalise_kinds(kinds)
-        key_filter = _keys(keys)
-        ws = self._workspace
-        if after_seq is None:
-            head = ws.head()
-            tail = LedgerTail(ws.ledger.root, after_seq=head.seq, head=head)
-        else:
-            tail = LedgerTail(ws.ledger.root, after_seq=after_seq)
-        return _follow(tail, run_ref, kind_filter, key_filter, timeout)
-
-    def _watched_run(self, run_id: Any) -> str:
-        """A run ref to watch: full refs and ``<project>.<run>`` need not exist yet."""
-        from .contract import StableRef
-
-        text = str(run_id).strip()
-        if not text.startswith("run:") and "." in text:
-            text = "run:" + text
-        if text.startswith("run:"):
-            ref = StableRef.parse(text)
-            if ref.kind == "run":
-                return str(ref)
-        return str(self.query_service.resolve_run(run_id))
+    text = str(run_id).strip()
+    if not text.startswith("run:") and "." in text:
+        text = "run:" + text
+    if text.startswith("run:"):
+        ref = StableRef.parse(text)
+        if ref.kind == "run":
+            return str(ref)
+    return str(resolve_run(run_id))  # type: ignore[arg-type]  # resolve_run names bad input
 
 
 def _follow(

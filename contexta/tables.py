@@ -26,13 +26,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledger import EVENT_SCHEMA
+
 from .events import RUN_PUT
+
+if TYPE_CHECKING:
+    from .interpretation.workspace_queries import QueryService
 
 __all__ = [
     "EVENTS_SCHEMA",
@@ -78,22 +83,10 @@ METRICS_SCHEMA = pa.schema(
     ]
 )
 
+#: the ledger's event columns (:data:`ledger.EVENT_SCHEMA`) with the stored ``body`` replaced by
+#: the decoded object as JSON text (``model``)
 EVENTS_SCHEMA = pa.schema(
-    [
-        pa.field("seq", pa.int64(), nullable=False),
-        pa.field("tx_time", _TS, nullable=False),
-        pa.field("kind", pa.string(), nullable=False),
-        pa.field("ref", pa.string()),
-        pa.field("project_ref", pa.string()),
-        pa.field("run_ref", pa.string()),
-        pa.field("stage_ref", pa.string()),
-        pa.field("valid_time", _TS),
-        pa.field("key", pa.string()),
-        pa.field("value", pa.float64()),
-        pa.field("step", pa.int64()),
-        pa.field("actor", pa.string()),
-        pa.field("model", pa.string()),
-    ]
+    [*(f for f in EVENT_SCHEMA if f.name != "body"), pa.field("model", pa.string())]
 )
 
 #: rows per batch handed to a writer by the streaming forms
@@ -314,12 +307,10 @@ def _stage_names(stage_refs: pa.ChunkedArray | pa.Array) -> pa.Array:
     return names.take(encoded.indices)
 
 
-def _resolve(qs: Any, run_ids: Sequence[Any] | Any) -> list[str]:
-    from .interpretation.fast_paths import resolve_many
-
+def _resolve(qs: QueryService, run_ids: Sequence[Any] | Any) -> list[str]:
     if isinstance(run_ids, str) or not isinstance(run_ids, Sequence):
         run_ids = [run_ids]
-    return resolve_many(qs, list(run_ids))
+    return qs.resolve_many(list(run_ids))
 
 
 # ---------------------------------------------------------------------- metrics
@@ -436,9 +427,9 @@ _JSON = msgspec.json.Encoder(order="sorted", enc_hook=str)
 
 def _models_json(batch: pa.RecordBatch) -> pa.Array:
     """The ``model`` column of a ledger batch: each body decoded (without re-validation, see
-    :mod:`contexta.interpretation.stored`: the same ``to_dict`` as ``history()`` gives) and
+    :mod:`contexta.interpretation.body_decoding`: the same ``to_dict`` as ``history()`` gives) and
     written as JSON, one kind at a time."""
-    from .interpretation.stored import decode_many
+    from .interpretation.body_decoding import decode_many
 
     kinds = batch.column("kind").to_pylist()
     bodies = batch.column("body").to_pylist()

@@ -7,14 +7,16 @@ made before it.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import getpass
 import os
 import socket
 import stat
+import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ import pyarrow.compute as pc
 
 from ledger import CorruptionError, Head, Ledger, LedgerError, LedgerValidationError, PendingEvent
 from ledger.head import HEAD_NAME
-from projections import Projector, as_of, latest_per
+from projections import Projection, Projector, as_of, latest_per
 
 from .common.errors import (
     AppendError,
@@ -36,7 +38,7 @@ from .common.errors import (
 from .events import decode_body
 from .ordering import string_scalar
 
-__all__ = ["LRU", "Workspace", "check_root", "default_actor"]
+__all__ = ["LRU", "Snapshot", "Workspace", "check_root", "default_actor"]
 
 
 #: How long after its last write HEAD must have been read for the parsed head to be reused:
@@ -63,6 +65,59 @@ class LRU(OrderedDict[Any, Any]):
         self[key] = value
         if len(self) > self.size:
             self.popitem(last=False)
+
+
+class Snapshot:
+    """One read's view of the workspace: the committed head, read once, and the projections
+    caught up to it. On the first projection asked for, every projection this process already
+    has in use is caught up in one pass (one fold of the new events serves them all); a
+    projection first used later in the read is loaded from its saved state at the same head.
+    Tables handed out are cut at the head's seq, so a projection another thread folds further
+    meanwhile never shows a row past it."""
+
+    __slots__ = ("_in_use", "_projector", "_tables", "head", "projections")
+
+    def __init__(self, head: Head, projector: Projector, in_use: set[str]) -> None:
+        self.head = head
+        self.projections: dict[str, Projection] = {}
+        self._projector = projector
+        self._in_use = in_use
+        self._tables: dict[str, pa.Table] = {}
+
+    @property
+    def seq(self) -> int:
+        """The seq of the last event the snapshot holds."""
+        return self.head.seq
+
+    @property
+    def tx_time_us(self) -> int:
+        """The transaction time (microseconds) of the head: ``as_of`` it answers the same."""
+        return self.head.tx_time
+
+    def projection(self, name: str) -> Projection:
+        """Projection ``name`` folded up to the head."""
+        found = self.projections.get(name)
+        if found is not None:
+            return found
+        names = {name} if self.projections else self._in_use | {name}
+        try:
+            self.projections.update(self._projector.get_many(sorted(names), self.head))
+        except CorruptionError as exc:
+            raise translate(exc) from exc
+        self._in_use.update(names)
+        return self.projections[name]
+
+    def table(self, name: str) -> pa.Table:
+        """Projection ``name``'s table as of the head (the same object on every call)."""
+        table = self._tables.get(name)
+        if table is None:
+            projection = self.projection(name)
+            table = projection.table()
+            if projection.checkpoint > self.head.seq:  # folded further by another thread
+                bound = pa.scalar(self.head.seq, table.schema.field("seq").type)
+                table = table.filter(pc.less_equal(table.column("seq"), bound))
+            self._tables[name] = table
+        return table
 
 
 def translate(exc: LedgerError) -> Exception:
@@ -195,6 +250,8 @@ class Workspace:
         self._indexes: dict[tuple[str, str], tuple[Any, int, dict[Any, list[int]]]] = {}
         self._latest: dict[str, tuple[pa.Table, pa.Table]] = {}
         self._head: tuple[tuple[int, int, int, int], Head] | None = None
+        self._pins = threading.local()  # this thread's open snapshot and its last one
+        self._in_use: set[str] = set()  # projections snapshots have used (caught up together)
 
     # ------------------------------------------------------------------ writing
 
@@ -273,14 +330,56 @@ class Workspace:
             self._head = (key, head)
         return head
 
-    def table(
-        self, name: str, *, as_of_us: int | None = None, head: Head | None = None
-    ) -> pa.Table:
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """Pin this thread's reads to one snapshot while the block runs: the head is read once
+        (committing this process's buffer first) and the projections are caught up to it (see
+        :class:`Snapshot`); :meth:`table`, :meth:`latest`, :meth:`index`, :meth:`bodies` and
+        :meth:`events` answer from it. Nested blocks share the outer snapshot."""
+        pins = self._pins
+        current: Snapshot | None = getattr(pins, "open", None)
+        if current is not None:
+            yield current
+            return
+        try:
+            head = self.head()
+        except CorruptionError as exc:  # damage found deriving the head: a typed error
+            raise translate(exc) from exc
+        snap = pins.open = pins.last = Snapshot(head, self.projector, self._in_use)
+        try:
+            yield snap
+        finally:
+            pins.open = None
+
+    def pinned(self) -> Snapshot | None:
+        """This thread's open snapshot (None outside :meth:`snapshot`)."""
+        found: Snapshot | None = getattr(self._pins, "open", None)
+        return found
+
+    def last_snapshot(self) -> Snapshot | None:
+        """The snapshot this thread's latest read was answered from (None before any)."""
+        found: Snapshot | None = getattr(self._pins, "last", None)
+        return found
+
+    def read_head(self) -> Head:
+        """The pinned head inside a snapshot, else the committed head now."""
+        snap = self.pinned()
+        return snap.head if snap is not None else self.head()
+
+    def _projection_table(self, name: str, head: Head | None) -> tuple[Projection, pa.Table]:
+        snap = self.pinned()
+        if snap is not None and (head is None or head.seq == snap.head.seq):
+            return snap.projection(name), snap.table(name)
         try:
             projection = self.projector.get(name, head or self.head())
         except CorruptionError as exc:
             raise translate(exc) from exc
-        return as_of(projection.table(), as_of_us)
+        return projection, projection.table()
+
+    def table(
+        self, name: str, *, as_of_us: int | None = None, head: Head | None = None
+    ) -> pa.Table:
+        return as_of(self._projection_table(name, head)[1], as_of_us)
 
     def latest(self, name: str, *, as_of_us: int | None = None) -> pa.Table:
         """The latest version of each entity of projection ``name``.
@@ -316,11 +415,7 @@ class Workspace:
         New rows are grouped with Arrow (dictionary-encode, stable sort, run ends), so the
         Python work is per distinct value, not per row.
         """
-        try:
-            projection = self.projector.get(name, self.head())
-        except CorruptionError as exc:
-            raise translate(exc) from exc
-        table = projection.table()
+        projection, table = self._projection_table(name, None)
         key = (name, column)
         cached = self._indexes.get(key)
         epoch = (id(projection), projection.epoch)
@@ -354,7 +449,7 @@ class Workspace:
         else:
             kinds = table.column("kind").to_pylist()
         for i, body in zip(missing, bodies.to_pylist(), strict=True):
-            model = decode_body(kind if kinds is None else kinds[i], body)
+            model = decode_body(kinds[i] if kinds is not None else str(kind), body)
             out[i] = model
             cache.put(seqs[i], model)
         return out
@@ -403,15 +498,18 @@ class Workspace:
         if cached is not None:
             return cached
         try:
-            frame = self.ledger.read_batch(segment, offset, self.head())
+            frame = self.ledger.read_batch(segment, offset, self.read_head())
         except CorruptionError as exc:
             raise translate(exc) from exc
         self._batches.put((segment, offset), frame.batch)
         return frame.batch
 
-    def events(self, *, after_seq: int = 0, upto: int | None = None) -> Iterable[pa.RecordBatch]:
-        """Committed ledger batches (for history and scans)."""
-        head = self.head()
+    def events(
+        self, *, after_seq: int = 0, upto: int | None = None, head: Head | None = None
+    ) -> Iterable[pa.RecordBatch]:
+        """Committed ledger batches (for history and scans) up to ``head`` (default: the pinned
+        head in a snapshot, else the committed head when iteration starts)."""
+        head = head or self.read_head()
         try:
             for batch in self.ledger.batches(head, after_seq=after_seq):
                 if upto is not None:

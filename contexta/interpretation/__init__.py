@@ -31,7 +31,7 @@ _HOMES = {
     "MetricCondition": "run_list",
     "ProvenanceError": "provenance",
     "ProvenanceService": "provenance",
-    "QueryService": "queries",
+    "QueryService": "workspace_queries",
     "ReproducibilityAudit": "provenance",
     "RunListQuery": "run_list",
     "TimeRange": "run_list",
@@ -39,8 +39,8 @@ _HOMES = {
 
 __all__ = [*sorted(_HOMES), *_results]
 
-#: modules whose public names are re-exported on first access (built concurrently elsewhere)
-_LAZY_MODULES = ("trends", "alerts", "aggregation", "anomaly", "reports")
+#: modules whose public names (``__all__``) are re-exported on first access
+_LAZY_MODULES = ("trend_analysis", "alert_evaluation", "aggregation", "anomaly", "reports")
 
 
 def __getattr__(name: str) -> Any:
@@ -51,11 +51,8 @@ def __getattr__(name: str) -> Any:
         return value
     if find_spec(f"{__name__}.{name}") is not None:  # a submodule: no sweep of the others
         return import_module(f"{__name__}.{name}")
-    for module_name in _LAZY_MODULES:
-        try:
-            module = import_module(f"{__name__}.{module_name}")
-        except ImportError:
-            continue
+    for module_name in _LAZY_MODULES:  # a module that fails to import fails this lookup
+        module = import_module(f"{__name__}.{module_name}")
         if name in getattr(module, "__all__", ()):
             value = getattr(module, name)
             globals()[name] = value

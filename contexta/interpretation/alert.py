@@ -1,5 +1,5 @@
-"""1.0 import path ``contexta.interpretation.alert``: see :mod:`contexta.interpretation.alerts`."""
+"""1.0 import path ``contexta.interpretation.alert``: see :mod:`contexta.interpretation.alert_evaluation`."""
 
-from .alerts import AlertError, AlertReport, AlertResult, AlertRule, AlertService
+from .alert_evaluation import AlertError, AlertReport, AlertResult, AlertRule, AlertService
 
 __all__ = ["AlertError", "AlertReport", "AlertResult", "AlertRule", "AlertService"]

@@ -20,7 +20,7 @@ from .errors import DiagnosticsError
 from .results import CompletenessNote, EvidenceLink, ObservationRecord, Result
 
 if TYPE_CHECKING:
-    from .queries import QueryService
+    from .workspace_queries import QueryService
 
 __all__ = [
     "DiagnosticsError",

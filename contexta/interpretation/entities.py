@@ -47,7 +47,7 @@ from .results import (
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
-    from .queries import QueryService
+    from .workspace_queries import QueryService
 
 __all__ = [
     "EntityReader",
@@ -76,11 +76,11 @@ class EntityReader:
     """
 
     def __init__(
-        self, ws: Workspace, as_of_us: int | None, shared: dict[str, Any] | None = None
+        self, ws: Workspace, as_of_us: int | None, shared: dict[object, Any] | None = None
     ) -> None:
         self.ws = ws
         self.as_of_us = as_of_us
-        self._shared = shared if shared is not None else {}
+        self._shared: dict[object, Any] = shared if shared is not None else {}
         self._cache: dict[Any, Any] = {}
 
     def _table(self, name: str) -> pa.Table:
@@ -90,7 +90,7 @@ class EntityReader:
         if table is None:
             head = self._cache.get("head")
             if head is None:
-                head = self._cache["head"] = self.ws.head()
+                head = self._cache["head"] = self.ws.read_head()
             table = self._cache[key] = self.ws.table(name, head=head)
         return table
 

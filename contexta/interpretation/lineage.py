@@ -19,7 +19,7 @@ from .errors import LineageError, LineagePolicyError
 from .results import CompletenessNote, EvidenceLink, ProvenanceView, Result
 
 if TYPE_CHECKING:
-    from .queries import QueryService
+    from .workspace_queries import QueryService
 
 __all__ = [
     "DIRECTION_ALIASES",

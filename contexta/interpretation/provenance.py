@@ -23,7 +23,7 @@ from .results import (
 )
 
 if TYPE_CHECKING:
-    from .queries import QueryService
+    from .workspace_queries import QueryService
 
 __all__ = [
     "EnvironmentDiff",

@@ -29,7 +29,7 @@ from .results import (
 )
 
 if TYPE_CHECKING:
-    from .queries import QueryService
+    from .workspace_queries import QueryService
 
 __all__ = [
     "ArtifactRecord",
@@ -128,7 +128,7 @@ class WorkspaceRepository:
         return list_deployments(self.query, project_name, run_id)
 
     def list_stages(self, run_id: str) -> tuple[StageRecord, ...]:
-        from .queries import stage_record
+        from .workspace_queries import stage_record
 
         q = self.query
         return tuple(stage_record(s) for s in q.stages_of(q.resolve_run(run_id)))
@@ -217,13 +217,13 @@ class CompositeStoreRepository(WorkspaceRepository):
     def __init__(
         self, metadata_store: Any, record_store: Any = None, artifact_store: Any = None
     ) -> None:
-        from .fast_paths import FastQueryService
+        from .workspace_queries import QueryService
 
         self.metadata_store = metadata_store
         self.record_store = record_store
         self.artifact_store = artifact_store
         workspace = _workspace_of(metadata_store, record_store, artifact_store)
-        super().__init__(FastQueryService(workspace, None))
+        super().__init__(QueryService(workspace, None))
 
 
 def _workspace_of(*stores: Any) -> Any:

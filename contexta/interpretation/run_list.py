@@ -20,7 +20,7 @@ from ..contract.timestamps import normalize_timestamp, timestamp_micros
 from .results import RunRecord
 
 if TYPE_CHECKING:
-    from .queries import QueryService
+    from .workspace_queries import QueryService
 
 __all__ = [
     "OPERATORS",
@@ -83,11 +83,8 @@ class TimeRange:
                     field=name,
                 )
             bound_micros(value, name)
-        if (
-            self.started_after is not None
-            and self.started_before is not None
-            and (self.after_us() > self.before_us())
-        ):
+        after, before = self.after_us(), self.before_us()
+        if after is not None and before is not None and after > before:
             raise _invalid(
                 "query_invalid_time_range",
                 f"TimeRange.started_after ({self.started_after}) must not be later "

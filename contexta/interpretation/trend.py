@@ -1,6 +1,6 @@
-"""1.0 import path ``contexta.interpretation.trend``: see :mod:`contexta.interpretation.trends`."""
+"""1.0 import path ``contexta.interpretation.trend``: see :mod:`contexta.interpretation.trend_analysis`."""
 
-from .trends import (
+from .trend_analysis import (
     ArtifactSizePoint,
     ArtifactSizeTrend,
     DurationTrend,

@@ -12,7 +12,7 @@ from contexta.common.errors import InterpretationError, ValidationError
 from contexta.contract import ArtifactManifest
 from contexta.events import entity_event
 from contexta.interpretation import entities
-from contexta.interpretation.queries import QueryService
+from contexta.interpretation.workspace_queries import QueryService
 
 from ._entities_data import Writer, build, open_ctx
 
@@ -565,10 +565,10 @@ def test_queries_answer_as_of_a_past_transaction_time(tmp_path: Path) -> None:
     assert ctx.get_run_snapshot("r1").provenance.provenance_ref == "provenance:late.p"
 
 
-def test_the_mixin_answers_through_any_query_service(tmp_path: Path) -> None:
-    """A view holding a past query service (as an as-of view does) gets every entity query
-    as of its time just by mixing in ``EntityQueriesMixin``."""
-    from contexta.parity.entities_mixin import EntityQueriesMixin
+def test_the_read_surface_answers_as_of_its_time(tmp_path: Path) -> None:
+    """The read surface pinned at a past transaction time (what an as-of view is) answers
+    every entity query as of that time."""
+    from contexta.reads import Reads
 
     ctx = build(tmp_path / ".contexta")
     then = list(ctx.history())[-1].tx_time
@@ -582,11 +582,7 @@ def test_the_mixin_answers_through_any_query_service(tmp_path: Path) -> None:
         "2025-02-02T00:00:00Z",
     )
 
-    class View(EntityQueriesMixin):
-        def __init__(self, query_service: QueryService) -> None:
-            self.query_service = query_service
-
-    view = View(QueryService(ctx._workspace, ctx.config, int(then.timestamp() * 1_000_000)))
+    view = Reads(ctx._workspace, ctx.config, int(then.timestamp() * 1_000_000))
     assert _ids(view.list_batches("r1", "train"), "batch_id") == TRAIN_BATCHES
     assert len(ctx.list_batches("r1", "train")) == 4
     assert [i.subject_ref for i in view.diagnose_run("r1").issues].count(

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from contexta.common.errors import ValidationError
 from contexta.interpretation import LineageError, LineageService, LineageTraversal
-from contexta.interpretation.queries import QueryService
+from contexta.interpretation.workspace_queries import QueryService
 
 from ._entities_data import Writer, build, open_ctx
 

@@ -11,8 +11,8 @@ import pytest
 
 from contexta.common.errors import ValidationError
 from contexta.interpretation import MetricCondition, RunListQuery, TimeRange
-from contexta.interpretation.queries import QueryService
 from contexta.interpretation.run_list import filtered_runs
+from contexta.interpretation.workspace_queries import QueryService
 
 from ._entities_data import Writer, build
 

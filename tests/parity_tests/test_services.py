@@ -95,10 +95,9 @@ def test_an_empty_repository_lists_nothing_and_refuses_comparisons() -> None:
 
 
 def test_workspace_query_service_still_takes_a_workspace(ctx: Any, tmp_path: Path) -> None:
-    from contexta.interpretation.fast_paths import FastQueryService
-    from contexta.interpretation.queries import QueryService
+    from contexta.interpretation.workspace_queries import QueryService
 
     direct = QueryService(ctx._workspace, ctx.config)
     assert type(direct) is QueryService
-    assert type(ctx.query_service) is FastQueryService
+    assert type(ctx.query_service) is QueryService  # one query implementation in the product
     assert direct.get_run_snapshot("tuned") == ctx.get_run_snapshot("tuned")

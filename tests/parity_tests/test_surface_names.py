@@ -71,7 +71,7 @@ def test_deep_paths_work_in_a_fresh_interpreter_without_importing_contexta_first
         "from contexta.contract.models.context import RUN_STAGE_STATUSES\n"
         "import sys\n"
         "assert iso_utc_now().endswith('Z')\n"
-        "assert 'contexta.interpretation.trends' not in sys.modules\n"
+        "assert 'contexta.interpretation.trend_analysis' not in sys.modules\n"
         "print(RUN_STAGE_STATUSES)\n"
     )
     done = subprocess.run(

@@ -214,8 +214,8 @@ def test_models_and_fetch_decode_every_row_like_decode_body(tmp_path: Path) -> N
 
 
 def test_proposed_select_best_run_answers_like_the_original(tmp_path: Path) -> None:
-    from contexta.interpretation import fast_paths as fast_queries
-    from contexta.interpretation.queries import QueryService
+    from contexta.interpretation.workspace_queries import QueryService
+    from tests.perf_tests.reference_queries import ReferenceQueryService
 
     ctx = workspace(tmp_path)
     store = ctx.metadata_store
@@ -272,8 +272,8 @@ def test_proposed_select_best_run_answers_like_the_original(tmp_path: Path) -> N
         ctx, "quarantine_runs"
     ) else None
     ids = [f"run:p.r{i}" for i in range(len(values))] + ["r3", "p.r4"]
-    original = QueryService(ctx._workspace, ctx.config)
-    fast = fast_queries.install(type("Fast", (QueryService,), {}))(ctx._workspace, ctx.config)
+    original = ReferenceQueryService(ctx._workspace, ctx.config)
+    fast = QueryService(ctx._workspace, ctx.config)
     for stage in ("evaluate", "train", None, "missing"):
         for higher in (True, False):
             for include in (True, False):

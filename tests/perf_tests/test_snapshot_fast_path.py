@@ -36,9 +36,10 @@ from contexta.contract import (
 )
 from contexta.contract.codec import encode
 from contexta.events import KIND_OF, decode_body
-from contexta.interpretation.fast_paths import FastQueryService
-from contexta.interpretation.queries import QueryService, observation
-from contexta.interpretation.stored import decode_many, decode_one
+from contexta.interpretation.body_decoding import decode_many, decode_one
+from contexta.interpretation.workspace_queries import QueryService as FastQueryService
+from contexta.interpretation.workspace_queries import observation
+from tests.perf_tests.reference_queries import ReferenceQueryService as QueryService
 
 BASE = datetime(2025, 1, 1, tzinfo=UTC)
 KINDS = ["metric", "event", "span", "degraded"]
@@ -187,7 +188,7 @@ def _same_outcome(kind: str, body: bytes) -> None:
 def _odd_bodies(record) -> list[bytes]:
     """Bodies another writer or version might store, or damage might leave. (Not here: a well
     formed body whose values break a contract rule, which only a writer bypassing the contract
-    could store; such values are trusted, see ``contexta.interpretation.stored``.)"""
+    could store; such values are trusted, see ``contexta.interpretation.body_decoding``.)"""
     body = encode(record)
     raw = msgspec.msgpack.decode(body)
     variants: list[dict] = []
@@ -386,10 +387,10 @@ def test_importing_contexta_loads_no_query_code_it_does_not_need() -> None:
         "contexta.interpretation.diagnostics",
         "contexta.interpretation.lineage",
         "contexta.interpretation.provenance",
-        "contexta.interpretation.trends",
-        "contexta.interpretation.alerts",
+        "contexta.interpretation.trend_analysis",
+        "contexta.interpretation.alert_evaluation",
         "contexta.interpretation.reporting",
-        "contexta.interpretation.queries",
+        "contexta.interpretation.workspace_queries",
         "contexta.store.records",
         "contexta.store.metadata",
         "contexta.capture",

@@ -1,7 +1,28 @@
-"""Run queries over the projections: listing, snapshots, comparison, best-run selection.
+"""Run queries over the workspace's projections: listing, snapshots, comparison, best run.
 
-All queries take an optional transaction time (``as_of_us``): only facts committed at or before
-it are seen, so an as-of view answers exactly what the live workspace answered then.
+:class:`QueryService` is the one query implementation the product uses (the facade, as-of views,
+``ctx.repository``, the services). All queries take an optional transaction time
+(``as_of_us``): only facts committed at or before it are seen, so an as-of view answers exactly
+what the live workspace answered then.
+
+Its hot paths are vectorised; ``tests/perf_tests/reference_queries.py`` holds the plain
+row-at-a-time answers they stand for, and the property tests compare the two on generated
+workspaces (quarantines and stage choices included):
+
+``_run_refs``       the known run refs, cached per runs table (select-best over 10k ids resolves
+                    each id in a dict, not a scan: linear, not quadratic);
+``select_best_run`` one pass over the rows of the metric key (the workspace index by key): first
+                    copy per record ref, the chosen stage per run (the stages projection, latest
+                    versions), one value per run (``projections.query.value_per``), cached per
+                    (key, stage, selection) while those tables are unchanged; quarantined runs
+                    from ``quarantine_state`` alone;
+``run_model``       the run's rows through the workspace index by ``ref``;
+``stages_of``       the run's stage rows through the workspace index by ``run_ref``;
+``list_runs``       sorted by Arrow on the projection's columns, bodies decoded without
+                    re-validation (:mod:`.body_decoding`), the answer kept while the runs table
+                    and the project names are unchanged;
+``observations``    bodies read per ledger batch and decoded without re-validation, each
+                    observation kept by seq.
 """
 
 from __future__ import annotations
@@ -9,23 +30,32 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from projections.query import take_rows
+from projections.query import as_of, first_per, latest_per, take_rows, value_per
 
-from ..common.errors import InterpretationError
+from ..common.errors import InterpretationError, ValidationError
 from ..contract import StableRef
 from ..contract.base import plain
 from ..contract.extensions import labels_of
 from ..events import PROJECT_PUT, QUARANTINE, RELEASE, RUN_PUT, STAGE_PUT, span_duration_ms
-from ..ordering import instant as _t
 from ..ordering import stage_order as _stage_order
 from ..ordering import string_scalar as _s
-from ..workspace import Workspace
+from ..workspace import LRU, Workspace
+from .body_decoding import decode_many, decode_one
+from .entities import (
+    EntityReader,
+    artifact_origin,
+    list_batches,
+    list_deployments,
+    list_samples,
+    snapshot_extras,
+)
 from .errors import ComparisonError
+from .provenance import artifact_changes, artifact_kind_counts, provenance_comparison
 from .results import (
     CompletenessNote,
     EvidenceLink,
@@ -41,10 +71,10 @@ from .results import (
     StageRecord,
 )
 
-if TYPE_CHECKING:
-    from .entities import EntityReader
-
 _INFINITIES = (float("inf"), float("-inf"))
+
+#: observations kept by seq per query service (a few hundred runs' worth)
+_OBSERVATIONS_KEPT = 50_000
 
 __all__ = ["QueryService"]
 
@@ -67,7 +97,7 @@ class QueryService:
         """``QueryService(workspace, config)`` reads a workspace; 1.0's ``QueryService(repository)``
         (any :class:`~.repositories.CompositeRepository`) gives a repository-backed service."""
         if cls is QueryService and source is not None and not isinstance(source, Workspace):
-            from .query import RepositoryQueryService
+            from .repository_queries import RepositoryQueryService
 
             return object.__new__(RepositoryQueryService)
         return object.__new__(cls)
@@ -85,25 +115,17 @@ class QueryService:
     def list_deployments(
         self, project_name: str | None = None, run_id: str | None = None
     ) -> tuple[Any, ...]:
-        from .entities import list_deployments
-
         return list_deployments(self, project_name, run_id)
 
     def list_batches(self, run_id: str, stage_id: str | None = None) -> tuple[Any, ...]:
-        from .entities import list_batches
-
         return list_batches(self, run_id, stage_id)
 
     def list_samples(
         self, run_id: str, stage_id: str | None = None, batch_id: str | None = None
     ) -> tuple[Any, ...]:
-        from .entities import list_samples
-
         return list_samples(self, run_id, stage_id, batch_id)
 
     def get_artifact_origin(self, artifact_ref: str) -> RunSnapshot | None:
-        from .entities import artifact_origin
-
         return artifact_origin(self, artifact_ref)
 
     # ------------------------------------------------------------------ entities
@@ -115,11 +137,12 @@ class QueryService:
         return self.ws.models(self.ws.latest("runs", as_of_us=self.as_of_us), RUN_PUT)
 
     def stages_of(self, run_ref: str) -> list[Any]:
-        table = self.ws.table("stages", as_of_us=self.as_of_us)
-        if table.num_rows == 0:
+        table, index = self.ws.index("stages", "run_ref")
+        rows = index.get(run_ref)
+        if not rows:
             return []
-        rows = table.filter(pc.equal(table.column("run_ref"), _s(run_ref)))
-        stages = self.ws.models(_latest(rows), STAGE_PUT)
+        picked = as_of(take_rows(table, rows), self.as_of_us)
+        stages = self.ws.models(latest_per(picked), STAGE_PUT)
         return sorted(stages, key=_stage_order)
 
     def project_names(self) -> dict[str, str]:
@@ -137,8 +160,6 @@ class QueryService:
     def entities(self) -> EntityReader:
         """Deployments, batches, samples, environments, artifacts, relations and provenance
         as of this service's transaction time."""
-        from .entities import EntityReader
-
         return EntityReader(self.ws, self.as_of_us, self.__dict__.setdefault("_entity_shared", {}))
 
     def list_projects(self) -> tuple[str, ...]:
@@ -203,22 +224,25 @@ class QueryService:
         return found
 
     def _run_refs(self) -> dict[str, None]:
-        """Known run refs, cached while the runs table is the same object (a projection hands
-        out one cached table until it folds more rows), so resolving many ids is linear."""
+        """Known run refs, cached while the runs table is the same object (the projection hands out
+        one cached table until it folds more rows; the cache keeps it alive, so identity is safe)."""
         table = self.ws.table("runs", as_of_us=self.as_of_us)
-        cached = self.__dict__.get("_run_refs_cache")
+        cached = self.__dict__.get("_fast_run_refs")
         if cached is not None and cached[0] is table:
             return cached[1]
         refs = dict.fromkeys(table.column("ref").to_pylist())
-        self.__dict__["_run_refs_cache"] = (table, refs)
+        self.__dict__["_fast_run_refs"] = (table, refs)
         return refs
 
     def run_model(self, run_ref: str) -> Any:
-        table = self.ws.table("runs", as_of_us=self.as_of_us)
-        rows = table.filter(pc.equal(table.column("ref"), _s(run_ref)))
-        if rows.num_rows == 0:
+        """The run's latest version (as of), found through the workspace index by ref instead of a
+        string comparison over every run row."""
+        table, index = self.ws.index("runs", "ref")
+        rows = index.get(run_ref)
+        picked = as_of(take_rows(table, rows), self.as_of_us) if rows else None
+        if picked is None or picked.num_rows == 0:
             raise _not_found(run_ref)
-        return self.ws.models(rows.slice(rows.num_rows - 1), RUN_PUT)[0]
+        return self.ws.models(picked.slice(picked.num_rows - 1), RUN_PUT)[0]
 
     def run_record(self, run: Any, names: dict[str, str] | None = None) -> RunRecord:
         names = names if names is not None else self.project_names()
@@ -244,24 +268,47 @@ class QueryService:
             if p.name == wanted or str(p.project_ref) == wanted
         }
 
-    def list_runs(
-        self, project_name: str | None = None, *, query: Any = None
-    ) -> tuple[RunRecord, ...]:
+    def list_runs(self, project_name: str | None = None, *, query: Any = None) -> tuple[Any, ...]:
         """1.0's repository order: started_at then ref (grouped by project when unfiltered);
-        ``query`` (a ``RunListQuery``) goes through 1.0's filters."""
+        ``query`` (a ``RunListQuery``) goes through 1.0's filters. The sort is done by Arrow on
+        the runs projection's columns (``project_ref``, ``valid_time`` = started_at in
+        microseconds, ``ref``: the same keys; UTF-8 byte order is code point order), so bodies
+        are decoded already sorted (without re-validation, :mod:`.body_decoding`) and no
+        timestamp is parsed per run.
+
+        The answer is kept while the runs table is the same object (a projection hands out one
+        table until it folds more rows; the cache keeps it alive, so identity is safe) and the
+        project names are equal: a warm list costs a comparison, not a run record per run; after
+        new runs, only theirs are built (:meth:`_run_records`)."""
         if query is not None:
             from .run_list import filtered_runs
 
             return filtered_runs(self, project_name, query=query)
-        runs = self.runs()
+        table = self.ws.latest("runs", as_of_us=self.as_of_us)
         names = self.project_names()
+        cacheable = project_name is None or type(project_name) is str
+        cached = self.__dict__.get("_fast_list")
+        if (
+            cacheable
+            and cached is not None
+            and cached[0] is table
+            and cached[1] == (project_name, names)
+        ):
+            return cached[2]  # type: ignore[no-any-return]
         if project_name is None:
-            runs.sort(key=lambda r: (str(r.project_ref), _t(r.started_at), str(r.run_ref)))
+            keys = [("project_ref", "ascending"), ("valid_time", "ascending"), ("ref", "ascending")]
+            picked = table
         else:
             refs = self.project_refs(project_name)
-            runs = [r for r in runs if str(r.project_ref) in refs]
-            runs.sort(key=lambda r: (_t(r.started_at), str(r.run_ref)))
-        return tuple(self.run_record(r, names) for r in runs)
+            picked = table.filter(
+                pc.is_in(table.column("project_ref"), value_set=pa.array(sorted(refs), pa.string()))
+            )
+            keys = [("valid_time", "ascending"), ("ref", "ascending")]
+        ordered = picked.sort_by(keys) if picked.num_rows > 1 else picked
+        runs = tuple(self._run_records(ordered, names))
+        if cacheable:
+            self.__dict__["_fast_list"] = (table, (project_name, names), runs)
+        return runs
 
     # ------------------------------------------------------------------ records
 
@@ -285,9 +332,24 @@ class QueryService:
             picked = picked.take(pa.array(keep, pa.int64()))
         return picked
 
-    def observations(self, run_ref: str) -> tuple[ObservationRecord, ...]:
+    def observations(self, run_ref: str) -> tuple[Any, ...]:
+        """The run's records as observations, from the stored bodies decoded without
+        re-validation (:mod:`.body_decoding`), each kept by seq (a stored event never changes)."""
         rows = self.record_rows(run_ref)
-        return tuple(observation(m) for m in self.ws.fetch(rows))
+        seqs = rows.column("seq").to_pylist()
+        cache = self.__dict__.get("_fast_observations")
+        if cache is None:
+            cache = self.__dict__["_fast_observations"] = LRU(_OBSERVATIONS_KEPT)
+        out = [cache.get(seq) for seq in seqs]
+        missing = [i for i, found in enumerate(out) if found is None]
+        if missing:
+            if len(missing) < len(seqs):
+                rows = rows.take(pa.array(missing, pa.int64()))
+            kinds = rows.column("kind").to_pylist()
+            for i, kind, body in zip(missing, kinds, self.ws.bodies(rows), strict=True):
+                found = out[i] = observation(decode_one(kind, body))
+                cache.put(seqs[i], found)
+        return tuple(out)
 
     def metrics(self, run_ref: str) -> list[_Metric]:
         """The run's metric observations (first copy per record_ref), append order."""
@@ -350,8 +412,6 @@ class QueryService:
     def snapshot_extras(self, run_ref: str, stages: Sequence[Any]) -> dict[str, Any]:
         """Deployments, batches, samples, artifacts, relations and provenance of a run, and
         their evidence links (``lead_links`` go right after the run's)."""
-        from .entities import snapshot_extras
-
         return snapshot_extras(self, run_ref, stages)
 
     # ------------------------------------------------------------------ compare
@@ -394,9 +454,9 @@ class QueryService:
                 lv, rv = lvals.get(key), rvals.get(key)
                 if lv is not None and rv is not None and lv == rv and not self._include_unchanged():
                     continue
-                notes: tuple[CompletenessNote, ...] = ()
+                sparse: tuple[CompletenessNote, ...] = ()
                 if lv is None or rv is None:
-                    notes = (
+                    sparse = (
                         _note(
                             "warning",
                             f"sparse_metric_capture:{name}:{key}",
@@ -412,7 +472,7 @@ class QueryService:
                         delta=(rv - lv) if lv is not None and rv is not None else None,
                         change_ratio=(rv / lv) if lv not in (None, 0) and rv is not None else None,
                         stage_name=name,
-                        completeness_notes=notes,
+                        completeness_notes=sparse,
                     )
                 )
             stage_notes: tuple[CompletenessNote, ...] = ()
@@ -442,7 +502,7 @@ class QueryService:
                 )
             )
         artifact_changes = self.artifact_changes(left, right)
-        notes = []
+        notes: list[CompletenessNote] = []
         for side, snap in (("left", left), ("right", right)):
             notes += [
                 _note("warning", f"{side}:{n}", run_id=snap.run.run_id)
@@ -450,9 +510,9 @@ class QueryService:
             ]
         for row in rows:
             notes += list(row.completeness_notes)
-        links = [*left.evidence_links, *right.evidence_links]
-        links += [link for row in rows for link in row.evidence_links]
-        links += [link for change in artifact_changes for link in change.evidence_links]
+        all_links = [*left.evidence_links, *right.evidence_links]
+        all_links += [link for row in rows for link in row.evidence_links]
+        all_links += [link for change in artifact_changes for link in change.evidence_links]
         summary = (
             f"Compared {left.run.name} and {right.run.name}: {len(rows)} stage rows, "
             f"{delta_count} metric deltas, {len(artifact_changes)} artifact changes."
@@ -464,21 +524,17 @@ class QueryService:
             stage_comparisons=tuple(rows),
             artifact_changes=tuple(artifact_changes),
             completeness_notes=_dedupe_notes(notes),
-            evidence_links=tuple(dict.fromkeys(links)),
+            evidence_links=tuple(dict.fromkeys(all_links)),
             provenance_comparison=self.provenance_comparison(left, right),
             param_changes=param_changes(left.params, right.params),
         )
 
     def artifact_changes(self, left: RunSnapshot, right: RunSnapshot) -> list[Any]:
         """Artifact differences by kind: added, removed, ambiguous or changed."""
-        from .provenance import artifact_changes
-
         return artifact_changes(left.artifacts, right.artifacts)
 
     def provenance_comparison(self, left: RunSnapshot, right: RunSnapshot) -> Any:
         """What differs between the two runs' provenance (None when neither has any)."""
-        from .provenance import provenance_comparison
-
         return provenance_comparison(left, right)
 
     # ------------------------------------------------------------------ multi / best
@@ -508,13 +564,7 @@ class QueryService:
         return table
 
     def compare_multiple_runs(self, run_ids: Sequence[Any]) -> MultiRunComparison:
-        ids = _dedupe_ids(run_ids)
-        if len(ids) < 2:
-            raise ComparisonError(
-                f"compare_multiple_runs needs at least 2 distinct runs, got {len(ids)}.",
-                code="compare_requires_multiple_runs",
-                details={"run_ids": list(ids)},
-            )
+        ids = _distinct_ids(run_ids, "compare_multiple_runs")
         snapshots = [self.snapshot(i) for i in ids]
         refs = [s.run.run_id for s in snapshots]
         values = self.metric_table(refs)
@@ -546,8 +596,6 @@ class QueryService:
 
     def artifact_kind_counts(self, snapshots: Sequence[RunSnapshot]) -> list[Any]:
         """Per artifact kind (sorted), how many artifacts each run has."""
-        from .provenance import artifact_kind_counts
-
         return artifact_kind_counts(snapshots)
 
     def select_best_run(
@@ -561,24 +609,12 @@ class QueryService:
     ) -> str | None:
         """1.0's rules (stage_name None = run-level metrics only; strict comparison so ties go
         to the earliest id; the caller's string is returned) and a quarantined run is never
-        returned unless ``include_quarantined``."""
-        ids = _dedupe_ids(run_ids)
-        if len(ids) < 2:
-            raise ComparisonError(
-                f"select_best_run needs at least 2 distinct runs, got {len(ids)}.",
-                code="compare_requires_multiple_runs",
-                details={"run_ids": list(ids)},
-            )
-        refs = [self.resolve_run(i) for i in ids]
-        quarantined = set() if include_quarantined else set(self.quarantined_runs())
-        mode = self._selection()
+        returned unless ``include_quarantined``; answered in one vectorised pass."""
+        ids = _distinct_ids(run_ids, "select_best_run")
         best: str | None = None
         best_value: float | None = None
-        for run_id, ref in zip(ids, refs, strict=True):
-            if ref in quarantined:
-                continue
-            value = self._metric_value(ref, metric_key, stage_name, mode)
-            if value is None or value != value or value in _INFINITIES:
+        for run_id, value in self._candidates(ids, metric_key, stage_name, include_quarantined):
+            if value != value or value in _INFINITIES:
                 continue  # NaN and infinities are stored as logged, never picked as best
             if best_value is None or (
                 value > best_value if higher_is_better else value < best_value
@@ -598,7 +634,7 @@ class QueryService:
         """``select_best_run`` over one run or more: a single candidate passes the same checks
         as any other (it must exist, must not be quarantined unless ``include_quarantined``,
         must have the metric); with two or more this is ``select_best_run`` itself."""
-        ids = _dedupe_ids(run_ids)
+        ids = _dedupe_ids(check_run_ids(run_ids, "best_of"))
         if len(ids) != 1:
             return self.select_best_run(
                 ids,
@@ -607,29 +643,122 @@ class QueryService:
                 higher_is_better=higher_is_better,
                 include_quarantined=include_quarantined,
             )
-        ref = self.resolve_run(ids[0])
-        if not include_quarantined and ref in set(self.quarantined_runs()):
-            return None
-        value = self._metric_value(ref, metric_key, stage_name, self._selection())
-        return None if value is None else ids[0]
+        found = self._candidates(ids, metric_key, stage_name, include_quarantined)
+        return ids[0] if found else None
 
-    def _metric_value(
-        self, run_ref: str, key: str, stage_name: str | None, mode: str
-    ) -> float | None:
-        metrics = [m for m in self.metrics(run_ref) if m.key == key]
-        if not metrics:
+    def _candidates(
+        self,
+        ids: Sequence[Any],
+        metric_key: str,
+        stage_name: str | None,
+        include_quarantined: bool,
+    ) -> list[tuple[Any, float]]:
+        """(id as given, selected value) of each of ``ids`` that is not quarantined (unless
+        ``include_quarantined``) and has ``metric_key`` (at its first stage named
+        ``stage_name``, or run level), in the order given; unknown ids raise."""
+        refs = self.resolve_many(ids)
+        if include_quarantined:
+            quarantined: set[str] = set()
+        else:
+            quarantined = {run for run, (on, _, _) in self.quarantine_state().items() if on}
+        values = self._values(metric_key, stage_name)
+        if values is None:
+            return []
+        out = []
+        for run_id, ref in zip(ids, refs, strict=True):
+            value = values.get(ref)
+            if value is not None and ref not in quarantined:
+                out.append((run_id, value))
+        return out
+
+    def resolve_many(self, run_ids: Sequence[Any]) -> list[str]:
+        """``[self.resolve_run(i) for i in run_ids]`` reading the known refs once: a full run ref
+        that is known is its own canonical text; anything else takes ``resolve_run``."""
+        known = self._run_refs()
+        out = []
+        for run_id in run_ids:
+            if type(run_id) is str and run_id in known:
+                out.append(run_id)
+            else:
+                out.append(self.resolve_run(run_id))
+        return out
+
+    def _stage_choice(self, stage_name: str) -> dict[str, str]:
+        """run ref -> the ref of its first stage (1.0's stage order) named ``stage_name``. (The
+        contract makes a stage's ref ``<run>.<stage name>``, so a run has at most one; the loop over
+        ``several`` keeps the answer right should that rule ever be relaxed.)"""
+        stages = latest_per(self.ws.table("stages", as_of_us=self.as_of_us))
+        named = stages.filter(pc.equal(stages.column("key"), stage_name))
+        run_refs = named.column("run_ref").to_pylist()
+        refs = named.column("ref").to_pylist()
+        chosen: dict[str, str] = {}
+        several: set[str] = set()
+        for run, ref in zip(run_refs, refs, strict=True):
+            if run in chosen:
+                several.add(run)
+            chosen[run] = ref
+        for run in several:  # rare: more than one stage of that name in a run
+            candidates = [s for s in self.stages_of(run) if s.stage_name == stage_name]
+            chosen[run] = str(sorted(candidates, key=_stage_order)[0].stage_execution_ref)
+        return chosen
+
+    def _values(self, metric_key: str, stage_name: str | None) -> dict[str, float] | None:
+        """run ref -> the selected value of ``metric_key`` (at the run's first stage named
+        ``stage_name``, or run level), for every run that has one; None when no run has the key.
+
+        Cached per (key, stage name, selection) while the stage_metrics and stages tables are the
+        same objects (a projection hands out one table until it folds more rows; the cache keeps
+        them alive, so identity is safe): a warm select-best only loops over the ids.
+        """
+        table, index = self.ws.index("stage_metrics", "key")
+        stages = self.ws.table("stages", as_of_us=self.as_of_us) if stage_name is not None else None
+        mode = self._selection()
+        cache = self.__dict__.setdefault("_fast_values", {})
+        key = (metric_key, stage_name, mode, self.as_of_us)
+        hit = cache.get(key)
+        if hit is not None and hit[0] is table and hit[1] is stages:
+            return hit[2]
+        rows = index.get(metric_key)
+        if not rows:
             return None
+        # first copy of each record ref (as QueryService.metrics does), then the chosen stage
+        picked = first_per(as_of(take_rows(table, rows), self.as_of_us), "ref")
         if stage_name is None:
-            values = _select(metrics, None, mode)
-            return values.get(key)
-        stage_refs = [
-            str(s.stage_execution_ref)
-            for s in self.stages_of(run_ref)
-            if s.stage_name == stage_name
-        ]
-        if not stage_refs:
-            return None
-        return _select(metrics, stage_refs[0], mode).get(key)
+            picked = picked.filter(pc.is_null(picked.column("stage_ref")))
+        else:
+            chosen = self._stage_choice(stage_name)
+            picked = picked.filter(
+                pc.is_in(
+                    picked.column("stage_ref"),
+                    value_set=pa.array(list(chosen.values()), pa.string()),
+                )
+            )
+        values = value_per(picked, mode)
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = (table, stages, values)
+        return values
+
+    def _run_records(self, rows: pa.Table, names: dict[str, str]) -> list[RunRecord]:
+        """The run records of the runs projection's ``rows``, in order. Each is kept by seq (a
+        stored run version never changes) while the project names are equal, so after a few new
+        runs only those are decoded; only the versions of the latest answer are kept."""
+        kept = self.__dict__.get("_fast_run_records")
+        by_seq: dict[int, RunRecord] = kept[1] if kept is not None and kept[0] == names else {}
+        seqs = rows.column("seq").to_pylist()
+        found = [by_seq.get(seq) for seq in seqs]
+        missing = [i for i, record in enumerate(found) if record is None]
+        if missing:
+            bodies = rows.column("body")
+            if len(missing) < len(seqs):
+                bodies = bodies.take(pa.array(missing, pa.int64()))
+            for i, run in zip(missing, decode_many(RUN_PUT, bodies.to_pylist()), strict=True):
+                found[i] = self.run_record(run, names)
+        out = [record for record in found if record is not None]
+        if missing:
+            by_seq = dict(zip(seqs, out, strict=True))
+        self.__dict__["_fast_run_records"] = (names, by_seq)
+        return out
 
     # ------------------------------------------------------------------ quarantine & tags
 
@@ -710,6 +839,35 @@ def _ambiguous(run_id: Any, refs: Sequence[str]) -> InterpretationError:
         code="query_run_ambiguous",
         details={"run_id": str(run_id), "candidates": list(refs)},
     )
+
+
+def check_run_ids(run_ids: object, method: str) -> Iterable[Any]:
+    """``run_ids`` when it is a collection of run ids (or one id), else a typed error naming
+    ``method``'s ``run_ids`` argument (code ``query_invalid_run_ids``)."""
+    if (
+        run_ids is None
+        or isinstance(run_ids, (bytes, int, float))
+        or not hasattr(run_ids, "__iter__")
+    ):
+        raise ValidationError(
+            f"{method}(run_ids=...) takes a list of run ids, got {run_ids!r}.",
+            code="query_invalid_run_ids",
+            details={"field": "run_ids", "value": repr(run_ids)},
+        )
+    return run_ids  # type: ignore[return-value]
+
+
+def _distinct_ids(run_ids: object, method: str) -> list[Any]:
+    """The distinct ids of ``run_ids`` (first spelling kept, order kept): at least two, else
+    ``compare_requires_multiple_runs``."""
+    ids = _dedupe_ids(check_run_ids(run_ids, method))
+    if len(ids) < 2:
+        raise ComparisonError(
+            f"{method} needs at least 2 distinct runs, got {len(ids)}.",
+            code="compare_requires_multiple_runs",
+            details={"run_ids": list(ids)},
+        )
+    return ids
 
 
 def _dedupe_ids(run_ids: Iterable[Any]) -> list[Any]:
