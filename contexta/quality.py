@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow.compute as pc
 
+from projections.kinds import EVENT
+
 from .common.errors import ReadOnlyStoreError, ValidationError
 from .contract import RecordEnvelope, StableRef, StructuredEventPayload, StructuredEventRecord
 from .contract.extensions import with_labels
@@ -179,7 +181,7 @@ def _existing_event_refs(workspace: Workspace) -> set[str]:
     table = workspace.table("event_keys")
     if table.num_rows == 0:
         return set()
-    rows = table.filter(pc.equal(table.column("kind"), "record.event"))
+    rows = table.filter(pc.equal(table.column("kind"), EVENT))
     return set(rows.column("ref").to_pylist())
 
 

@@ -35,6 +35,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from projections.kinds import EVENT
 from projections.query import as_of, first_per, latest_per, take_rows, value_per
 
 from ..common.errors import InterpretationError, ValidationError
@@ -792,7 +793,7 @@ class QueryService:
             return ()
         rows = table.filter(
             pc.and_(
-                pc.equal(table.column("kind"), _s("record.event")),
+                pc.equal(table.column("kind"), _s(EVENT)),
                 pc.equal(table.column("key"), _s(event_key)),
             )
         )

@@ -14,6 +14,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from projections import kinds
+
 from ...events import METRIC
 from ...history import iso_utc
 from ...interpretation.reporting.direction import lower_is_better
@@ -75,20 +77,20 @@ def table(source: Any, runs: RunTable, query: Query) -> dict[str, Any]:
 # ---------------------------------------------------------------------- run page
 
 _AUDIT_KINDS = (
-    "run.put",
-    "stage.put",
-    "record.event",
-    "record.span",
-    "record.degraded",
-    "run.quarantine",
-    "run.release",
-    "artifact.put",
-    "environment.put",
-    "deployment.put",
-    "batch.put",
-    "sample.put",
-    "provenance.put",
-    "relation.put",
+    kinds.RUN_PUT,
+    kinds.STAGE_PUT,
+    kinds.EVENT,
+    kinds.SPAN,
+    kinds.DEGRADED,
+    kinds.QUARANTINE,
+    kinds.RELEASE,
+    kinds.ARTIFACT_PUT,
+    kinds.ENVIRONMENT_PUT,
+    kinds.DEPLOYMENT_PUT,
+    kinds.BATCH_PUT,
+    kinds.SAMPLE_PUT,
+    kinds.PROVENANCE_PUT,
+    kinds.RELATION_PUT,
 )
 
 
@@ -183,18 +185,14 @@ def run_detail(source: Any, run_id: str) -> dict[str, Any]:
     extras = qs.snapshot_extras(run_ref, stages)
     state = qs.quarantine_state().get(run_ref, (False, "", 0))
     audit = _audit(source, run_ref)
-    records = [e for e in audit if e["kind"].startswith("record.")]
+    records = [e for e in audit if e["kind"].startswith(kinds.RECORD_PREFIX)]
     return {
         "run": to_jsonable(record),
         "params": to_jsonable(run_params(model)),
         "quarantined": state[0],
         "quarantine_reason": state[1] or None,
         "tags": sorted(
-            {
-                e["key"]
-                for e in records
-                if e["kind"] == "record.event" and ".tag-" in (e["ref"] or "")
-            }
+            {e["key"] for e in records if e["kind"] == kinds.EVENT and ".tag-" in (e["ref"] or "")}
         ),
         "stages": to_jsonable([stage_record(s) for s in stages]),
         "metrics": _metric_summary(qs, run_ref),
