@@ -42,7 +42,7 @@ import pyarrow as pa
 from ledger.fs import FileSystem
 
 from .base import COMPACT_ROWS, Projection, one_batch
-from .index import INDEXED, ChunkIndex, SavedIndex, merge_indexes, partial_index
+from .index import INDEX_SCHEMA, INDEXED, ChunkIndex, SavedIndex, merge_indexes, partial_index
 
 __all__ = [
     "FORMAT",
@@ -133,10 +133,12 @@ def load_index(folder: Path, chunks: list[Entry], column: str) -> SavedIndex | N
         entry = (chunk.get("indexes") or {}).get(column)
         if not isinstance(entry, dict):
             return None
-        batches = _read_table(folder, entry).to_batches()
-        if len(batches) != 1:
+        table = _read_table(folder, entry)
+        batches = table.to_batches()
+        if len(batches) > 1 or not table.schema.equals(INDEX_SCHEMA, check_metadata=False):
             raise LoadError(f"index {entry.get('file')!r} is malformed")
-        parts.append(ChunkIndex(batches[0], base))
+        if batches:  # an empty chunk's index has no rows
+            parts.append(ChunkIndex(batches[0], base))
         base += int(chunk["rows"])
     return SavedIndex(parts, base)
 
