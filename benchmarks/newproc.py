@@ -58,8 +58,11 @@ UNITS = {
     "history": "event",
     "cli_replay": "event",
 }
-#: set by ``--source``: the checkout whose packages the probes import instead of this one
+#: the checkout whose packages the current probe imports instead of this one (``--source``;
+#: per variant with ``--variants``)
 SOURCE: list[str] = []
+#: variant tool name (``ours@NAME``) -> its checkout
+VARIANTS: dict[str, str] = {}
 DEFAULT_CACHE = Path(os.environ.get("NEWPROC_CACHE", "/tmp/contexta-newproc"))
 
 
@@ -153,20 +156,41 @@ def _compile(python: str) -> None:
 # ---------------------------------------------------------------------- workspaces
 
 
+def _use(tool: str) -> None:
+    """Point the children at ``tool``'s checkout (a variant's, else --source's, else this)."""
+    if tool in VARIANTS:
+        SOURCE[:] = [VARIANTS[tool]]
+    elif "default" in VARIANTS:
+        SOURCE[:] = [VARIANTS["default"]]
+    else:
+        SOURCE[:] = []
+
+
 def workspace(tool: str, python: str, w: Workload, cache: Path, fresh: bool) -> Path:
-    """The cached, settled workspace of ``tool`` for ``w`` (built when missing or ``fresh``)."""
+    """The cached, settled workspace of ``tool`` for ``w`` (built when missing or ``fresh``).
+    A variant of ours starts from a copy of another ours workspace's ledger (the ledger format
+    is shared) and saves its projections with its own code."""
+    import shutil
+
     ws = cache / f"{tool}-{w.runs}" / "ws"
     marker = ws.parent / "built.json"
     if marker.exists() and not fresh:
         return ws
-    import shutil
-
     shutil.rmtree(ws.parent, ignore_errors=True)
     ws.parent.mkdir(parents=True)
-    script = "ours.py" if tool == "ours" else "mlflow_driver.py"
+    if tool.startswith("ours"):
+        donors = [d / "ws" for d in sorted(cache.glob(f"ours*-{w.runs}")) if d != ws.parent]
+        donors = [d for d in donors if (d.parent / "built.json").exists()]
+        if donors:
+            log(f"{tool} {w.runs:,}: the ledger of {donors[0]}, projections rebuilt")
+            shutil.copytree(donors[0] / "ledger", ws / "ledger")
+            _cli(python, ["projections", "rebuild"], ws)
+            shutil.copy(donors[0].parent / "built.json", marker)
+            return ws
+    script = "ours.py" if tool.startswith("ours") else "mlflow_driver.py"
     log(f"building {tool} workspace of {w.runs:,} runs ({w.events:,} events)")
     built = _driver(python, script, "ingest", w, ws, {})
-    if tool == "ours":
+    if tool.startswith("ours"):
         _cli(python, ["projections", "rebuild"], ws)
     marker.write_text(json.dumps(built, indent=1) + "\n")
     log(f"built {tool} {w.runs:,}: {built['events_per_s']:,.0f} events/s")
@@ -182,7 +206,7 @@ def probe(tool: str, python: str, name: str, w: Workload, ws: Path, rep: int) ->
         return _cli(python, ["best", "accuracy", "--stage", "evaluate"], ws)
     if name == "cli_replay":
         return _cli(python, ["audit", "replay", "--run", run], ws)
-    script = "newproc_ours.py" if tool == "ours" else "newproc_mlflow.py"
+    script = "newproc_ours.py" if tool.startswith("ours") else "newproc_mlflow.py"
     options: dict[str, Any] = {"tag": f"{rep}-{time.time_ns()}"}
     return _driver(python, script, name, w, ws, options)
 
@@ -209,28 +233,37 @@ def stats(samples: list[float]) -> dict[str, float]:
 def measure(
     tools: dict[str, str], scales: list[int], reps: int, cache: Path, fresh: bool
 ) -> dict[str, Any]:
+    """Every probe of every tool at every scale; within a repetition tools and probes run in
+    rotated order, so drifting load on the shared machine hits them alike."""
     out: dict[str, Any] = {}
     for runs in scales:
         w = Workload(runs=runs, **SHAPE)
-        for tool, python in tools.items():
-            if tool == "mlflow" and runs > 10_000:
-                continue
-            ws = workspace(tool, python, w, cache, fresh)
-            names = OURS_PROBES if tool == "ours" else MLFLOW_PROBES
-            samples: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
-            for rep in range(reps):
+        here = {t: p for t, p in tools.items() if not (t == "mlflow" and runs > 10_000)}
+        spaces = {}
+        for tool, python in here.items():
+            _use(tool)
+            spaces[tool] = workspace(tool, python, w, cache, fresh)
+        samples: dict[str, dict[str, list[dict[str, Any]]]] = {t: {} for t in here}
+        for rep in range(reps):
+            for tool in rotated(tuple(here), rep):
+                _use(tool)
+                names = OURS_PROBES if tool.startswith("ours") else MLFLOW_PROBES
                 for name in rotated(names, rep):
-                    samples[name].append(probe(tool, python, name, w, ws, rep))
+                    result = probe(tool, here[tool], name, w, spaces[tool], rep)
+                    samples[tool].setdefault(name, []).append(result)
+            log(f"{runs:,} runs: repetition {rep + 1}/{reps} done")
+        for tool, by_probe in samples.items():
             row: dict[str, Any] = {}
-            for name, results in samples.items():
+            for name, results in by_probe.items():
                 call = [r["call_s"] for r in results]
+                n = units(name, w, results[0])
                 row[name] = {
                     "call_s": stats(call),
                     "process_s": stats([r["process_s"] for r in results]),
                     "peak_rss_mb": stats([r["peak_rss_mb"] for r in results]),
-                    "units": units(name, w, results[0]),
+                    "units": n,
                     "unit": UNITS[name],
-                    "per_unit_us": statistics.median(call) / units(name, w, results[0]) * 1e6,
+                    "per_unit_us": statistics.median(call) / n * 1e6,
                     "answers": sorted({str(r.get("answer")) for r in results if "answer" in r}),
                     "calls_s": results[0].get("calls_s"),
                 }
@@ -291,6 +324,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--source", default=None, help="import contexta/ledger/projections from this checkout"
     )
+    parser.add_argument(
+        "--variants",
+        default="",
+        help="NAME=DIR,...: also measure ours as imported from each checkout DIR (tool ours@NAME)",
+    )
     parser.add_argument("--label", default="", help="a note stored with the results")
     parser.add_argument("--out", default=None, help="results JSON (default results/newproc.json)")
     args = parser.parse_args(argv)
@@ -302,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         else [1_000, 10_000]
     )
     if args.source:
-        SOURCE[:] = [str(Path(args.source).resolve())]
+        VARIANTS["default"] = str(Path(args.source).resolve())
     tools: dict[str, str] = {}
     for tool in args.tools.split(","):
         python = interpreter(tool)
@@ -310,7 +348,15 @@ def main(argv: list[str] | None = None) -> int:
             log(f"skipping {tool}: no interpreter with it installed")
             continue
         tools[tool] = python
+        _use(tool)
         _compile(python)
+    for spec in filter(None, args.variants.split(",")):
+        name, _, path = spec.partition("=")
+        tool = f"ours@{name}"
+        VARIANTS[tool] = str(Path(path).resolve())
+        tools[tool] = sys.executable
+        _use(tool)
+        _compile(sys.executable)
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "label": args.label,
