@@ -304,7 +304,9 @@ class Workspace:
             self.remember(kind, ref)
         return bool(found)
 
-    def index(self, name: str, column: str) -> tuple[pa.Table, RowIndex]:
+    def index(
+        self, name: str, column: str, *, head: Head | None = None
+    ) -> tuple[pa.Table, RowIndex]:
         """Projection ``name`` and a mapping from each value of ``column`` to its row numbers
         (ascending), extended incrementally as the (append-only) projection grows.
 
@@ -314,7 +316,7 @@ class Workspace:
         ends), so the Python work is per distinct value, not per row.
         """
         try:
-            projection = self.projector.get(name, self.head())
+            projection = self.projector.get(name, head or self.head())
         except CorruptionError as exc:
             raise translate(exc) from exc
         table = projection.table()

@@ -246,3 +246,4 @@ def group_rows(
         else:
             found.extend(rows[start:end])
         start = end
+
