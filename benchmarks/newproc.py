@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.source:
         VARIANTS["default"] = str(Path(args.source).resolve())
     tools: dict[str, str] = {}
-    for tool in args.tools.split(","):
+    for tool in filter(None, args.tools.split(",")):
         python = interpreter(tool)
         if python is None:
             log(f"skipping {tool}: no interpreter with it installed")
