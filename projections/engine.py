@@ -7,9 +7,10 @@ and folds the whole log in one streaming pass.
 
 Events are folded in groups of consecutive ledger batches (:data:`GROUP_ROWS` events per
 ``apply``), which keeps the per-call cost of thirteen projections off every small commit. A
-saving rebuild reads the next groups on a second thread, compresses each group's new rows on
-a third as it goes and drops them, so its memory is a few groups plus the compressed state,
-whatever the ledger's size.
+saving rebuild reads the next groups on a second thread, writes each group's new rows (and
+their partial row indexes) to the chunk's temp file on a third as it goes and drops them, so
+its memory is a few groups plus the row indexes being gathered (about 4 bytes per row per
+indexed column, merged when the chunk is finished), not the state nor its encoding.
 """
 
 from __future__ import annotations
