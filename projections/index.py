@@ -138,7 +138,8 @@ class ChunkIndex:
                 hi = mid
         return lo if lo < self._n and values[lo].as_py() == value else -1
 
-    def keys(self) -> list[Any]:
+    def all_values(self) -> list[Any]:
+        """Every distinct value of the chunk (reads the whole values column)."""
         return self._values.to_pylist()  # type: ignore[no-any-return]
 
 
@@ -159,8 +160,9 @@ class SavedIndex:
                 out.extend(found)
         return out
 
-    def keys(self) -> set[Any]:
-        return {k for chunk in self.chunks for k in chunk.keys()}  # noqa: SIM118 (ChunkIndex is no dict)
+    def all_values(self) -> set[Any]:
+        """Every distinct value over the chunks (reads every values column)."""
+        return {value for chunk in self.chunks for value in chunk.all_values()}
 
 
 class RowIndex(Mapping[Any, list[int]]):
@@ -207,7 +209,7 @@ class RowIndex(Mapping[Any, list[int]]):
         return self._lookup(value) is not None
 
     def _keys(self) -> list[Any]:
-        keys = self.saved.keys() if self.saved is not None else set()
+        keys = self.saved.all_values() if self.saved is not None else set()
         keys.update(self.tail)
         return sorted(keys, key=lambda k: (k is None, "" if k is None else k))
 
