@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from ledger import CorruptionError, Head, Ledger, LedgerError, LedgerValidationError, PendingEvent
 from ledger.head import HEAD_NAME
 from projections import Projection, Projector, as_of, latest_per
+from projections.index import RowIndex, group_rows
 
 from .common.errors import (
     AppendError,
@@ -38,7 +39,7 @@ from .common.errors import (
 from .events import decode_body
 from .ordering import string_scalar
 
-__all__ = ["LRU", "Snapshot", "Workspace", "check_root", "default_actor"]
+__all__ = ["LRU", "Snapshot", "Workspace", "check_root", "default_actor", "group_rows"]
 
 
 #: How long after its last write HEAD must have been read for the parsed head to be reused:
@@ -247,7 +248,7 @@ class Workspace:
         self._models: LRU = LRU(200_000)
         self._batches: LRU = LRU(64)
         self._known: dict[str, set[str]] = {}
-        self._indexes: dict[tuple[str, str], tuple[Any, int, dict[Any, list[int]]]] = {}
+        self._indexes: dict[tuple[str, str], tuple[Any, int, RowIndex]] = {}
         self._latest: dict[str, tuple[pa.Table, pa.Table]] = {}
         self._head: tuple[tuple[int, int, int, int], Head] | None = None
         self._pins = threading.local()  # this thread's open snapshot and its last one
@@ -408,23 +409,31 @@ class Workspace:
             self.remember(kind, ref)
         return bool(found)
 
-    def index(self, name: str, column: str) -> tuple[pa.Table, dict[Any, list[int]]]:
-        """Projection ``name`` and a dict from each value of ``column`` to its row numbers
+    def index(
+        self, name: str, column: str, *, head: Head | None = None
+    ) -> tuple[pa.Table, RowIndex]:
+        """Projection ``name`` and a mapping from each value of ``column`` to its row numbers
         (ascending), extended incrementally as the (append-only) projection grows.
 
-        New rows are grouped with Arrow (dictionary-encode, stable sort, run ends), so the
-        Python work is per distinct value, not per row.
+        Rows saved with a row index (:mod:`projections.index`) are looked up in it, value by
+        value, through the memory-mapped file: a new process pays for the values it asks for.
+        Rows folded since the load are grouped with Arrow (dictionary-encode, stable sort, run
+        ends), so the Python work is per distinct value, not per row.
         """
-        projection, table = self._projection_table(name, None)
+        projection, table = self._projection_table(name, head)
         key = (name, column)
         cached = self._indexes.get(key)
         epoch = (id(projection), projection.epoch)
         if cached is None or cached[0] != epoch or cached[1] > table.num_rows:
-            done, mapping = 0, {}
+            saved = self.projector.saved_index(name, column)
+            if saved is not None and saved.rows > table.num_rows:  # a table pinned before a save
+                saved = None
+            done = saved.rows if saved is not None else 0
+            mapping = RowIndex(saved, {})
         else:
             done, mapping = cached[1], cached[2]
         if done < table.num_rows:
-            group_rows(table.column(column).slice(done), done, mapping)
+            mapping.extend(table.column(column).slice(done), done)
         self._indexes[key] = (epoch, table.num_rows, mapping)
         return table, mapping
 
@@ -520,33 +529,3 @@ class Workspace:
                 yield batch
         except CorruptionError as exc:
             raise translate(exc) from exc
-
-
-def group_rows(
-    values: pa.ChunkedArray | pa.Array, base: int, mapping: dict[Any, list[int]]
-) -> None:
-    """Add ``base + i`` to ``mapping[values[i]]`` for every i, in ascending order per value
-    (None for nulls). Equal to the plain loop, done with Arrow: dictionary-encode, a stable sort
-    of the codes, and the run ends of the sorted codes; Python touches each distinct value once.
-    """
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    if len(values) == 0:
-        return
-    encoded = pc.dictionary_encode(values)
-    codes = encoded.indices
-    order = pc.sort_indices(codes)  # stable: row order kept within a value; nulls last
-    runs = pc.run_end_encode(codes.take(order))
-    ends = runs.run_ends.to_pylist()
-    run_codes = runs.values.to_pylist()
-    dictionary = encoded.dictionary.to_pylist()
-    rows = pc.add(order, pa.scalar(base, pa.uint64())).to_pylist() if base else order.to_pylist()
-    start = 0
-    for end, code in zip(ends, run_codes, strict=True):
-        value = None if code is None else dictionary[code]
-        found = mapping.get(value)
-        if found is None:
-            mapping[value] = rows[start:end]
-        else:
-            found.extend(rows[start:end])
-        start = end

@@ -7,9 +7,10 @@ and folds the whole log in one streaming pass.
 
 Events are folded in groups of consecutive ledger batches (:data:`GROUP_ROWS` events per
 ``apply``), which keeps the per-call cost of thirteen projections off every small commit. A
-saving rebuild reads the next groups on a second thread, compresses each group's new rows on
-a third as it goes and drops them, so its memory is a few groups plus the compressed state,
-whatever the ledger's size.
+saving rebuild reads the next groups on a second thread, writes each group's new rows (and
+their partial row indexes) to the chunk's temp file on a third as it goes and drops them, so
+its memory is a few groups plus the row indexes being gathered (about 4 bytes per row per
+indexed column, merged when the chunk is finished), not the state nor its encoding.
 """
 
 from __future__ import annotations
@@ -43,12 +44,23 @@ from .entities import (
     SamplesProjection,
 )
 from .event_keys import EventKeysProjection
+from .index import INDEXED, SavedIndex
 from .projects import ProjectsProjection
 from .records import RecordsProjection
 from .runs import RunsProjection
 from .stage_metrics import StageMetricsProjection
 from .stages import StagesProjection
-from .store import Checkpoint, ChunkEncoder, LoadError, load_state, publish_state, save_state
+from .store import (
+    Checkpoint,
+    ChunkEncoder,
+    Entry,
+    LoadError,
+    is_current,
+    load_index,
+    load_state,
+    publish_state,
+    save_state,
+)
 
 __all__ = ["ALL_PROJECTIONS", "ProjectionStatus", "Projector", "RebuildStats"]
 
@@ -105,16 +117,29 @@ class ProjectionStatus:
 class _Slot:
     """A projection plus what the engine knows about its saved copy."""
 
-    __slots__ = ("chunks", "dirty_from", "load_note", "loaded", "position", "projection", "saved")
+    __slots__ = (
+        "chunks",
+        "dirty_from",
+        "indexes",
+        "load_note",
+        "loaded",
+        "position",
+        "projection",
+        "saved",
+        "upgrade",
+    )
 
     def __init__(self, projection: Projection) -> None:
         self.projection = projection
         self.loaded = False
-        self.chunks: list[dict] = []
+        self.chunks: list[Entry] = []
         self.saved: int | None = None  # checkpoint of the saved copy
         self.dirty_from = 0  # row count already saved
         self.position: tuple[int, int, str] | None = None  # (segment, offset, chain) of checkpoint
         self.load_note = ""
+        self.upgrade = False  # saved in an older format: rewrite at the next save
+        #: column -> (projection epoch, saved chunks it covers, index or None)
+        self.indexes: dict[str, tuple[int, int, SavedIndex | None]] = {}
 
 
 class Projector:
@@ -214,6 +239,8 @@ class Projector:
         self.reader.check(checkpoint.seq, head)
         projection.load(table, checkpoint.seq)
         slot.chunks = chunks
+        slot.upgrade = not is_current(chunks)
+        slot.indexes = {}
         slot.saved = checkpoint.seq
         slot.dirty_from = table.num_rows
         slot.position = (checkpoint.segment, checkpoint.offset, checkpoint.chain)
@@ -248,7 +275,9 @@ class Projector:
         for name in names or self._slots:
             slot = self._slots[name]
             projection = slot.projection
-            if not slot.loaded or slot.position is None or slot.saved == projection.checkpoint:
+            if not slot.loaded or slot.position is None:
+                continue
+            if slot.saved == projection.checkpoint and not slot.upgrade:
                 continue
             segment, offset, chain = slot.position
             checkpoint = Checkpoint(projection.checkpoint, chain, segment, offset)
@@ -261,8 +290,32 @@ class Projector:
                 )
             slot.saved = projection.checkpoint
             slot.dirty_from = projection.num_rows
+            slot.upgrade = False
             saved.append(name)
         return saved
+
+    def saved_index(self, name: str, column: str) -> SavedIndex | None:
+        """The row index of ``column`` saved with projection ``name``'s chunks, covering its
+        first ``index.rows`` rows (the rest are rows folded since the load), or None when
+        there is none (not an indexed column, nothing saved, an older format, or a damaged
+        index file: the caller indexes the rows itself)."""
+        slot = self._slots[name]
+        if column not in INDEXED.get(name, ()) or not slot.loaded or not slot.chunks:
+            return None
+        epoch = slot.projection.epoch
+        cached = slot.indexes.get(column)
+        if cached is not None and cached[0] == epoch and cached[1] == len(slot.chunks):
+            return cached[2]
+        found: SavedIndex | None = None
+        if is_current(slot.chunks):
+            try:
+                found = load_index(self._folder(name), slot.chunks, column)
+            except LoadError:
+                found = None
+        if found is not None and found.rows > slot.projection.num_rows:
+            found = None  # cannot happen while the chunks are this projection's rows
+        slot.indexes[column] = (epoch, len(slot.chunks), found)
+        return found
 
     def rebuild(self, names: Iterable[str] | None = None, *, save: bool = True) -> RebuildStats:
         """Throw state away and fold the whole ledger (one streaming pass)."""
@@ -281,19 +334,29 @@ class Projector:
             slot.dirty_from = 0
             slot.position = None
             slot.load_note = "rebuilt"
+            slot.upgrade = False
+            slot.indexes = {}
         head = self.reader.head()
         slots = [self._slots[n] for n in chosen]
         frames = self.reader.frames(head, keep_segments=False)
         if not (save and self.persist):
             events, batches = self._fold(slots, frames, read_ahead=True)
             return RebuildStats(events, batches, time.perf_counter() - started, chosen)
-        # Save as we go: each group's new rows are compressed (on a second thread, while the
-        # next group is folded) and dropped, so the fold holds a few groups of state in memory,
-        # not the whole state.
+        # Save as we go: each group's new rows are written to the chunk's temp file (on a second
+        # thread, while the next group is folded) and dropped, so the fold holds a few groups
+        # of state in memory, not the whole state (nor its encoding).
+        encoders: dict[str, ChunkEncoder] = {}
         try:
             with ThreadPoolExecutor(1, thread_name_prefix="projection-save") as executor:
                 encoders = {
-                    s.projection.name: ChunkEncoder(s.projection.schema, executor) for s in slots
+                    s.projection.name: ChunkEncoder(
+                        s.projection.schema,
+                        executor,
+                        folder=self._folder(s.projection.name),
+                        fs=self.fs,
+                        name=s.projection.name,
+                    )
+                    for s in slots
                 }
 
                 def spill() -> None:
@@ -308,6 +371,8 @@ class Projector:
         except BaseException:
             # the drained projections hold a checkpoint without its rows: forget them, so the
             # next use loads what is saved (untouched until the end) or folds again
+            for encoder in encoders.values():
+                encoder.abandon()
             for slot in slots:
                 slot.projection.reset()
                 slot.loaded = False
@@ -321,6 +386,7 @@ class Projector:
         folder = self._folder(projection.name)
         if slot.position is None:
             # an empty ledger: nothing to checkpoint, drop stale saved state
+            encoder.abandon()
             with contextlib.suppress(FileNotFoundError):
                 (folder / "MANIFEST.json").unlink()
             return
@@ -334,6 +400,7 @@ class Projector:
         slot.chunks = []
         slot.saved = None
         slot.position = None
+        slot.indexes = {}
 
     def status(self) -> list[ProjectionStatus]:
         head = self.reader.head()

@@ -1,12 +1,24 @@
 """Saving and loading projection state together with its checkpoint.
 
-A projection's folder holds immutable chunk files (Arrow IPC file format, LZ4-compressed, each
-the rows folded between two saves, or a whole rebuild's) and ``MANIFEST.json``, which names the
-chunks, their sizes and CRCs, the projection's version and schema, and the checkpoint: the last
-folded seq and the chain hash and position of the ledger batch it ends in. Chunks are written
+A projection's folder holds immutable chunk files (Arrow IPC file format, uncompressed, each
+the rows folded between two saves, or a whole rebuild's), for the indexed projections one row
+index per chunk and indexed column (:mod:`projections.index`), and ``MANIFEST.json``, which
+names the chunks, their sizes, CRCs and file stamps, the projection's version and schema, and
+the checkpoint: the last folded seq and the chain hash and position of the ledger batch it ends
+in. Chunks are written
 (temp, fsync, rename) before the manifest; the manifest is replaced by one atomic rename (temp,
 fsync, rename, fsync dir). So a crash at any step leaves either the old manifest with its old chunks or the new one with its
 new chunks: state and checkpoint can never be paired wrongly, and a half file is never named.
+
+Loading costs what a query touches, not the size of the state: chunks and indexes are
+memory-mapped and used in place (no decode, no copy; pages are read when a query reads them).
+A file's CRC is checked in full once, when it is written; on load the file must still carry the
+stamp (inode, size, mtime, ctime) recorded then, or its CRC is checked again (streamed through
+a small buffer, not mapped), as the ledger does for sealed segments. Any write to a file after
+it was saved changes its stamp, so a file changed on disk is never trusted unchecked.
+
+Format 1 (LZ4-compressed chunks, no stamps and no indexes, as saved before) still loads, by a
+full decode; the engine then rewrites the state in the current format (:func:`is_current`).
 
 Anything unexpected on load (missing or damaged files, another version, another schema, a
 checkpoint the ledger no longer has) makes the caller rebuild from the ledger.
@@ -23,22 +35,41 @@ from collections import deque
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
 from ledger.fs import FileSystem
 
 from .base import COMPACT_ROWS, Projection, one_batch
+from .index import INDEX_SCHEMA, INDEXED, ChunkIndex, SavedIndex, merge_indexes, partial_index
 
-__all__ = ["Checkpoint", "ChunkEncoder", "LoadError", "load_state", "publish_state", "save_state"]
+__all__ = [
+    "FORMAT",
+    "Checkpoint",
+    "ChunkEncoder",
+    "LoadError",
+    "is_current",
+    "load_index",
+    "load_state",
+    "publish_state",
+    "save_state",
+]
+
+#: A manifest's entry for one saved file (chunk or index): name, bytes, CRC, stamp, ...
+Entry = dict[str, Any]
 
 MANIFEST = "MANIFEST.json"
 MAX_CHUNKS = 24
-#: Chunks are written LZ4-compressed: the state shrinks about 4x (zstd: 6x, at twice the CPU
-#: to write and to read). The IPC file reader decompresses whatever a chunk says it holds, so
-#: chunks written plain load as they are.
-CHUNK_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4", use_threads=False)
+#: The saved-state format: 2 = plain (memory-mappable) chunks with stamps and row indexes.
+FORMAT = 2
+#: Chunks are written plain, so a loaded state is the mapped file itself (LZ4 shrank it about
+#: 4x but every process decoded all of it, 1.6 GB for ``stage_metrics`` at 100k runs, before
+#: its first answer). The IPC file reader decompresses whatever a chunk says it holds, so
+#: compressed chunks (format 1) still load.
+CHUNK_OPTIONS = pa.ipc.IpcWriteOptions(use_threads=False)
 _MAX_MANIFEST_BYTES = 1 << 20
+_CRC_BLOCK = 1 << 20
 
 
 class LoadError(Exception):
@@ -57,19 +88,10 @@ def _schema_fingerprint(schema: pa.Schema) -> str:
     return f"{zlib.crc32(schema.serialize().to_pybytes()):08x}"
 
 
-def load_state(folder: Path, projection: Projection) -> tuple[pa.Table, Checkpoint, list[dict]]:
+def load_state(folder: Path, projection: Projection) -> tuple[pa.Table, Checkpoint, list[Entry]]:
     """Read the saved state of ``projection``; raises :class:`LoadError` when unusable."""
-    path = folder / MANIFEST
+    manifest = _read_manifest(folder)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise LoadError("no saved state") from exc
-    except OSError as exc:
-        raise LoadError(f"cannot read manifest: {exc}") from exc
-    if len(raw) > _MAX_MANIFEST_BYTES:
-        raise LoadError("manifest too large")
-    try:
-        manifest = json.loads(raw)
         if manifest.get("name") != projection.name:
             raise LoadError("manifest names another projection")
         if manifest.get("version") != projection.version:
@@ -87,30 +109,102 @@ def load_state(folder: Path, projection: Projection) -> tuple[pa.Table, Checkpoi
         raise LoadError(f"malformed manifest: {exc}") from exc
     tables = []
     for chunk in chunks:
-        try:
-            name, size, crc = str(chunk["file"]), int(chunk["bytes"]), str(chunk["crc"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise LoadError(f"malformed chunk entry: {exc}") from exc
-        if "/" in name or name.startswith("."):
-            raise LoadError(f"bad chunk name {name!r}")
-        chunk_path = folder / name
-        try:
-            if chunk_path.stat().st_size != size:
-                raise LoadError(f"chunk {name} has the wrong size")
-            source = pa.memory_map(str(chunk_path), "r")
-            buf = source.read_buffer()
-            if f"{zlib.crc32(memoryview(buf)):08x}" != crc:
-                raise LoadError(f"chunk {name} fails its CRC")
-            table = pa.ipc.open_file(buf).read_all()
-        except LoadError:
-            raise
-        except (OSError, ValueError, pa.ArrowException) as exc:
-            raise LoadError(f"chunk {name} unreadable: {exc}") from exc
+        if not isinstance(chunk, dict):
+            raise LoadError("malformed chunk entry")
+        table = _read_table(folder, chunk)
         if not table.schema.equals(projection.schema, check_metadata=False):
-            raise LoadError(f"chunk {name} has another schema")
+            raise LoadError(f"chunk {chunk['file']} has another schema")
         tables.append(table)
     table = pa.concat_tables(tables) if tables else projection.schema.empty_table()
     return table, checkpoint, chunks
+
+
+def is_current(chunks: list[Entry]) -> bool:
+    """Whether saved ``chunks`` are in the current format (else the state is to be rewritten)."""
+    return all(c.get("format") == FORMAT for c in chunks)
+
+
+def load_index(folder: Path, chunks: list[Entry], column: str) -> SavedIndex | None:
+    """The saved row index of ``column`` over ``chunks`` (None when a chunk has none); raises
+    :class:`LoadError` when an index file is damaged."""
+    parts = []
+    base = 0
+    for chunk in chunks:
+        entry = (chunk.get("indexes") or {}).get(column)
+        if not isinstance(entry, dict):
+            return None
+        table = _read_table(folder, entry)
+        batches = table.to_batches()
+        if len(batches) > 1 or not table.schema.equals(INDEX_SCHEMA, check_metadata=False):
+            raise LoadError(f"index {entry.get('file')!r} is malformed")
+        if batches:  # an empty chunk's index has no rows
+            parts.append(ChunkIndex(batches[0], base))
+        base += int(chunk["rows"])
+    return SavedIndex(parts, base)
+
+
+def _read_manifest(folder: Path) -> Entry:
+    path = folder / MANIFEST
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise LoadError("no saved state") from exc
+    except OSError as exc:
+        raise LoadError(f"cannot read manifest: {exc}") from exc
+    if len(raw) > _MAX_MANIFEST_BYTES:
+        raise LoadError("manifest too large")
+    try:
+        manifest = json.loads(raw)
+    except ValueError as exc:
+        raise LoadError(f"malformed manifest: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise LoadError("malformed manifest")
+    return manifest
+
+
+#: Files whose full CRC this process checked: path -> the stamp they had then.
+_VERIFIED: dict[str, list[int]] = {}
+
+
+def _stamp(path: Path) -> list[int]:
+    st = os.stat(path)
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _read_table(folder: Path, entry: Entry) -> pa.Table:
+    """The table in the saved file ``entry`` names, memory-mapped, after the checks above."""
+    try:
+        name, size, crc = str(entry["file"]), int(entry["bytes"]), str(entry["crc"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LoadError(f"malformed chunk entry: {exc}") from exc
+    if "/" in name or "\\" in name or name.startswith("."):
+        raise LoadError(f"bad chunk name {name!r}")
+    path = folder / name
+    try:
+        stamp = _stamp(path)
+        if stamp[1] != size:
+            raise LoadError(f"chunk {name} has the wrong size")
+        if stamp not in (entry.get("stamp"), _VERIFIED.get(str(path))):
+            if _file_crc(path) != crc:
+                raise LoadError(f"chunk {name} fails its CRC")
+            _VERIFIED[str(path)] = stamp
+        source = pa.memory_map(str(path), "r")
+        table = pa.ipc.open_file(source).read_all()
+    except LoadError:
+        raise
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise LoadError(f"chunk {name} unreadable: {exc}") from exc
+    return table
+
+
+def _file_crc(path: Path) -> str:
+    """CRC-32 of the file, read through a small buffer (its pages are not mapped, so checking
+    a large chunk does not grow the process)."""
+    crc = 0
+    with open(path, "rb") as f:
+        while block := f.read(_CRC_BLOCK):
+            crc = zlib.crc32(block, crc)
+    return f"{crc:08x}"
 
 
 def save_state(
@@ -118,25 +212,31 @@ def save_state(
     projection: Projection,
     new_rows: pa.Table,
     checkpoint: Checkpoint,
-    previous_chunks: list[dict],
+    previous_chunks: list[Entry],
     fs: FileSystem | None = None,
-) -> list[dict]:
+) -> list[Entry]:
     """Write ``new_rows`` as a chunk and publish a manifest naming ``previous_chunks`` plus it.
 
-    When the chunk count would pass :data:`MAX_CHUNKS` the whole state is written as one chunk
-    instead. Returns the chunk list now published.
+    When the chunk count would pass :data:`MAX_CHUNKS`, or the saved chunks are of an older
+    format, the whole state is written as one chunk instead. Returns the chunk list now
+    published.
     """
     fs = fs or FileSystem()
     folder.mkdir(parents=True, exist_ok=True)
     chunks = list(previous_chunks)
-    if chunks != _published_chunks(folder) or len(chunks) + 1 > MAX_CHUNKS:
-        # another process published since we loaded (or too many chunks): write it all
+    if (
+        chunks != _published_chunks(folder)
+        or len(chunks) + 1 > MAX_CHUNKS
+        or not is_current(chunks)
+    ):
+        # another process published since we loaded, too many chunks, or an older format:
+        # write it all
         new_rows = projection.table()
         chunks = []
     if new_rows.num_rows or not chunks:
-        encoder = ChunkEncoder(projection.schema)
+        encoder = ChunkEncoder(projection.schema, folder=folder, fs=fs, name=projection.name)
         encoder.write(new_rows)
-        chunks.append(_write_chunk(folder, encoder.finish(), encoder.rows, checkpoint.seq, fs))
+        chunks.append(encoder.finish(checkpoint.seq))
     return _publish(folder, projection, chunks, projection.num_rows, checkpoint, fs)
 
 
@@ -146,29 +246,33 @@ def publish_state(
     chunk: ChunkEncoder,
     checkpoint: Checkpoint,
     fs: FileSystem | None = None,
-) -> list[dict]:
+) -> list[Entry]:
     """Replace the saved state of ``projection`` by the one chunk ``chunk`` (a rebuild's whole
-    state, encoded as it was folded). Returns the chunk list now published."""
+    state, written to disk as it was folded). Returns the chunk list now published."""
     fs = fs or FileSystem()
     folder.mkdir(parents=True, exist_ok=True)
     rows = chunk.rows
-    chunks = [_write_chunk(folder, chunk.finish(), rows, checkpoint.seq, fs)]
+    chunks = [chunk.finish(checkpoint.seq)]
     return _publish(folder, projection, chunks, rows, checkpoint, fs)
 
 
 def _publish(
     folder: Path,
     projection: Projection,
-    chunks: list[dict],
+    chunks: list[Entry],
     rows: int,
     checkpoint: Checkpoint,
     fs: FileSystem,
-) -> list[dict]:
+) -> list[Entry]:
     """Atomically replace the manifest by one naming ``chunks`` (already written and synced),
-    then delete the chunk files it no longer names."""
+    then delete the chunk files it no longer names. Chunks this process CRC-checked since their
+    stamp changed (a copied or restored workspace) get their new stamp, so the next process
+    does not check them again."""
+    chunks = [_restamped(folder, c) for c in chunks]
     manifest = {
         "name": projection.name,
         "version": projection.version,
+        "format": FORMAT,
         "schema": _schema_fingerprint(projection.schema),
         "checkpoint": {
             "seq": checkpoint.seq,
@@ -189,11 +293,30 @@ def _publish(
         fs.close(fd)
     fs.replace(tmp, folder / MANIFEST)
     fs.fsync_dir(folder)
-    _remove_unlisted(folder, {c["file"] for c in chunks})
+    keep = {c["file"] for c in chunks}
+    keep.update(i["file"] for c in chunks for i in (c.get("indexes") or {}).values())
+    _remove_unlisted(folder, keep)
     return chunks
 
 
-def _published_chunks(folder: Path) -> list[dict] | None:
+def _restamped(folder: Path, chunk: Entry) -> Entry:
+    files = [chunk, *(chunk.get("indexes") or {}).values()]
+    if all(_VERIFIED.get(str(folder / f["file"])) in (None, f.get("stamp")) for f in files):
+        return chunk
+    out = dict(chunk)
+    fresh = _VERIFIED.get(str(folder / chunk["file"]))
+    if fresh is not None:
+        out["stamp"] = fresh
+    indexes = {}
+    for column, entry in (chunk.get("indexes") or {}).items():
+        fresh = _VERIFIED.get(str(folder / entry["file"]))
+        indexes[column] = {**entry, "stamp": fresh} if fresh is not None else entry
+    if indexes:
+        out["indexes"] = indexes
+    return out
+
+
+def _published_chunks(folder: Path) -> list[Entry] | None:
     try:
         return list(json.loads((folder / MANIFEST).read_bytes())["chunks"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -201,23 +324,40 @@ def _published_chunks(folder: Path) -> list[dict] | None:
 
 
 class ChunkEncoder:
-    """One chunk file being encoded in memory, batch by batch, compressed.
+    """One chunk file being written, batch by batch, straight to a temp file in ``folder``.
 
     A rebuild hands each group of folded rows to the encoder as it goes and drops them, so
-    only the compressed state is held until the chunk is written (:func:`publish_state`).
-    Given an ``executor`` (one worker), batches are compressed there, in order, while the
-    caller folds the next rows; at most :data:`_IN_FLIGHT` batches wait for it.
+    neither the rows nor their encoding are held until the chunk is published
+    (:func:`publish_state`): the memory is a few batches whatever the state's size. The row
+    index of each indexed column is gathered batch by batch (a partial index per batch) and
+    merged when the chunk is finished. Given an ``executor`` (one worker), batches are written
+    there, in order, while the caller folds the next rows; at most :data:`_IN_FLIGHT` batches
+    wait for it.
     """
 
-    def __init__(self, schema: pa.Schema, executor: Executor | None = None) -> None:
+    def __init__(
+        self,
+        schema: pa.Schema,
+        executor: Executor | None = None,
+        *,
+        folder: Path,
+        fs: FileSystem | None = None,
+        name: str = "",
+    ) -> None:
         self.rows = 0
         self._schema = schema
-        self._sink = pa.BufferOutputStream()
+        self._folder = folder
+        self._fs = fs or FileSystem()
+        self._columns = [c for c in INDEXED.get(name, ()) if c in schema.names]
+        self._parts: dict[str, list[pa.RecordBatch]] = {c: [] for c in self._columns}
+        folder.mkdir(parents=True, exist_ok=True)
+        self._sink = _FileSink(folder, self._fs)
         self._writer = pa.ipc.new_file(self._sink, schema, options=CHUNK_OPTIONS)
         self._executor = executor
         self._in_flight: deque[Future[None]] = deque()
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
+        self._written = 0
 
     def write(self, rows: pa.Table | pa.RecordBatch) -> None:
         """Add ``rows``. Small writes are gathered into batches of at least
@@ -236,38 +376,113 @@ class ChunkEncoder:
         batch = one_batch(pa.Table.from_batches(self._pending, self._schema))
         self._pending = []
         self._pending_rows = 0
+        base = self._written
+        self._written += batch.num_rows
         if self._executor is None:
-            self._writer.write_batch(batch)
+            self._encode(batch, base)
             return
         while len(self._in_flight) >= _IN_FLIGHT:
             self._in_flight.popleft().result()
-        self._in_flight.append(self._executor.submit(self._writer.write_batch, batch))
+        self._in_flight.append(self._executor.submit(self._encode, batch, base))
 
-    def finish(self) -> pa.Buffer:
-        """The encoded chunk file (the encoder is done)."""
+    def _encode(self, batch: pa.RecordBatch, base: int) -> None:
+        self._writer.write_batch(batch)
+        for column in self._columns:
+            self._parts[column].append(partial_index(batch.column(column), base))
+
+    def finish(self, seq: int) -> Entry:
+        """Close, sync and name the chunk file (and write its indexes); its manifest entry."""
         self._flush()
         while self._in_flight:
             self._in_flight.popleft().result()
         self._writer.close()
-        return self._sink.getvalue()
+        stem = f"chunk-{seq:012d}-{secrets.token_hex(4)}"
+        entry = self._sink.publish(f"{stem}.arrow")
+        entry.update(rows=self.rows, format=FORMAT)
+        indexes = {}
+        for column in self._columns:
+            index = merge_indexes(self._parts.pop(column))
+            sink = _FileSink(self._folder, self._fs)
+            with pa.ipc.new_file(sink, index.schema, options=CHUNK_OPTIONS) as writer:
+                writer.write_batch(index)
+            indexes[column] = sink.publish(f"{stem}.{column}.idx")
+        if indexes:
+            entry["indexes"] = indexes
+        return entry
+
+    def abandon(self) -> None:
+        """Drop the temp file (the chunk will not be published)."""
+        self._sink.discard()
 
 
 #: Batches an encoder lets wait for its executor before it waits itself (bounds the memory).
 _IN_FLIGHT = 2
 
 
-def _write_chunk(folder: Path, data: pa.Buffer, rows: int, seq: int, fs: FileSystem) -> dict:
-    view = memoryview(data)
-    name = f"chunk-{seq:012d}-{secrets.token_hex(4)}.arrow"
-    tmp = folder / f".{name}.tmp"
-    fd = fs.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    try:
-        fs.pwrite(fd, view, 0)
-        fs.fsync(fd)
-    finally:
-        fs.close(fd)
-    fs.replace(tmp, folder / name)
-    return {"file": name, "bytes": len(view), "crc": f"{zlib.crc32(view):08x}", "rows": rows}
+class _FileSink:
+    """A write-only file for the IPC writer: bytes go through ``fs`` to a temp file (so saves
+    see the same injected faults as every other write) and into a running CRC."""
+
+    def __init__(self, folder: Path, fs: FileSystem) -> None:
+        self._folder = folder
+        self._fs = fs
+        self._tmp = folder / f".chunk-{os.getpid()}-{secrets.token_hex(6)}.tmp"
+        self._fd: int | None = fs.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        self._offset = 0
+        self._crc = 0
+        self.closed = False
+
+    # the file-object protocol pyarrow's PythonFile uses
+    def write(self, data: bytes | memoryview) -> int:
+        assert self._fd is not None
+        view = memoryview(data)
+        self._fs.pwrite(self._fd, view, self._offset)
+        self._crc = zlib.crc32(view, self._crc)
+        self._offset += len(view)
+        return len(view)
+
+    def tell(self) -> int:
+        return self._offset
+
+    def flush(self) -> None:
+        return None
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+    def publish(self, name: str) -> Entry:
+        """fsync, close, rename to ``name``; the file's manifest entry (with its stamp)."""
+        assert self._fd is not None
+        try:
+            self._fs.fsync(self._fd)
+        finally:
+            self._fs.close(self._fd)
+            self._fd = None
+        path = self._folder / name
+        self._fs.replace(self._tmp, path)
+        return {
+            "file": name,
+            "bytes": self._offset,
+            "crc": f"{self._crc:08x}",
+            "stamp": _stamp(path),
+        }
+
+    def discard(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                self._fs.close(self._fd)
+            self._fd = None
+        with contextlib.suppress(OSError):
+            os.unlink(self._tmp)
 
 
 def _remove_unlisted(folder: Path, keep: set[str]) -> None:
@@ -276,5 +491,25 @@ def _remove_unlisted(folder: Path, keep: set[str]) -> None:
         if entry.name == MANIFEST or entry.name in keep:
             continue
         if entry.name.startswith(("chunk-", ".chunk-", f"{MANIFEST}.tmp.")):
+            if entry.name.startswith(".chunk-") and _live_temp(entry.name):
+                continue
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)
+
+
+def _live_temp(name: str) -> bool:
+    """Whether temp file ``name`` (``.chunk-<pid>-...``) belongs to a process still running
+    (a rebuild streaming its chunk while another process saves)."""
+    try:
+        pid = int(name.split("-")[1])
+    except (IndexError, ValueError):
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

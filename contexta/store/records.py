@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from ledger import PendingEvent
 from ledger.schema import INT64_MAX, INT64_MIN
+from projections.query import take_rows
 
 from ..common.errors import ReadOnlyStoreError, ValidationError
 from ..contract import DegradedRecord, MetricRecord, StructuredEventRecord, TraceSpanRecord
@@ -350,11 +351,15 @@ class RecordStore(ReplayMixin):
 
     def _known_digests(self) -> dict[str, int | None]:
         """record_ref -> body hash, for refs stored before this process appended (None: not
-        yet compared; the body is read from the ledger if the same ref comes again)."""
+        yet compared; the body is read from the ledger if the same ref comes again).
+
+        Stored refs are not read all at once: :class:`_KnownRefs` looks them up run by run
+        through the records projection's run index (saved with the projection), so the first
+        append pays for the run it appends to, not for the workspace."""
         if self._digests is None:
             head = self._workspace.head()
-            table = self._workspace.table("records", head=head)
-            self._digests = dict.fromkeys(table.column("ref").to_pylist())
+            table, index = self._workspace.index("records", "run_ref", head=head)
+            self._digests = _KnownRefs(table, index)
             self._view_seq = head.seq
         return self._digests
 
@@ -434,11 +439,17 @@ class RecordStore(ReplayMixin):
         return tuple(reversed(drained))
 
     def _stored_digest(self, ref: str) -> int | None:
-        table = self._workspace.table("records")
-        rows = table.filter(pc.equal(table.column("ref"), string_scalar(ref)))
-        if rows.num_rows == 0:
-            return None
-        first = rows.slice(0, 1)
+        digests = self._digests
+        known = digests if isinstance(digests, _KnownRefs) else None
+        row = known.first_row(ref) if known is not None else None
+        if known is None or row is None:
+            table = self._workspace.table("records")
+            rows = table.filter(pc.equal(table.column("ref"), string_scalar(ref)))
+            if rows.num_rows == 0:
+                return None
+            first = rows.slice(0, 1)
+        else:
+            first = take_rows(known.table, [row])
         model = self._workspace.fetch(first)[0]
         return hash(encode(model))
 
@@ -630,6 +641,62 @@ def _plain(record: Any) -> bool:
         and not envelope.extensions
         and not getattr(record.payload, "extensions", None)
     )
+
+
+class _KnownRefs(dict[str, "int | None"]):
+    """The record refs a store knows: those it appended or learned (a dict: ref -> body hash,
+    None when not yet compared) and those stored before it, looked up on demand.
+
+    A record's ref lies within its run's ref (``record:<run>.<key>``, checked for every
+    record), so a stored ref is among the records of a run whose ref is a dotted prefix of it.
+    The refs under a ref's parent (its value up to the last dot) are gathered once, from the
+    records of each such run, through the projection's run index: an append touches the runs
+    it appends to. ``table``/``index`` are the records projection as of the store's view."""
+
+    def __init__(self, table: Any, index: Any) -> None:
+        super().__init__()
+        self.table = table
+        self._index = index
+        self._parents: dict[str, dict[str, int]] = {}
+
+    def __contains__(self, ref: object) -> bool:
+        if dict.__contains__(self, ref):
+            return True
+        if not isinstance(ref, str) or self.first_row(ref) is None:
+            return False
+        dict.__setitem__(self, ref, None)
+        return True
+
+    def __missing__(self, ref: str) -> int | None:
+        if self.first_row(ref) is None:
+            raise KeyError(ref)
+        dict.__setitem__(self, ref, None)
+        return None
+
+    def first_row(self, ref: str) -> int | None:
+        """The first projection row holding stored ``ref`` (None: not stored before)."""
+        parent = ref.rpartition(".")[0]
+        rows = self._parents.get(parent)
+        if rows is None:
+            rows = self._parents[parent] = self._gather(parent)
+        return rows.get(ref)
+
+    def _gather(self, parent: str) -> dict[str, int]:
+        """ref -> first row, for the records of every run whose ref is a dotted prefix of
+        ``parent`` (``record:p.r1.x`` -> runs ``run:p``, ``run:p.r1``, ``run:p.r1.x``)."""
+        value = parent.partition(":")[2]
+        parts = value.split(".")
+        rows: list[int] = []
+        for i in range(1, len(parts) + 1):
+            rows.extend(self._index.get("run:" + ".".join(parts[:i]), ()))
+        if not rows:
+            return {}
+        rows.sort()
+        refs = take_rows(self.table.select(["ref"]), rows).column(0).to_pylist()
+        out: dict[str, int] = {}
+        for row, ref in zip(rows, refs, strict=True):
+            out.setdefault(ref, row)
+        return out
 
 
 def _conflict(index: int, ref: str, record_type: str, *, late: bool = False) -> AppendRejection:

@@ -1,0 +1,251 @@
+"""Row indexes saved with a projection's chunks: value -> the chunk's rows holding it.
+
+A saved chunk of an indexed projection has, per indexed column, a sidecar Arrow IPC file of one
+batch: ``value`` (the column's distinct values, sorted, a null last when there is one) and
+``rows`` (``list<int32>``: the chunk's row numbers holding that value, ascending). It is written
+uncompressed beside the chunk and memory-mapped on load, so a process answers "which rows carry
+run R" by a binary search over the values and one list slice, touching a few pages, instead of
+grouping every row of the projection in Python.
+
+Built with Arrow alone (dictionary-encode, sort the distinct values, a stable sort of the
+ranks, run ends): no per-row Python at save time either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = [
+    "INDEXED",
+    "INDEX_SCHEMA",
+    "ChunkIndex",
+    "RowIndex",
+    "SavedIndex",
+    "build_index",
+    "group_rows",
+    "merge_indexes",
+    "partial_index",
+]
+
+#: The (projection, column) pairs whose row index is saved with every chunk: the lookups the
+#: queries make by run, by ref and by metric key. Other columns are indexed in memory.
+INDEXED: dict[str, tuple[str, ...]] = {
+    "records": ("run_ref",),
+    "stage_metrics": ("run_ref", "key"),
+    "runs": ("ref",),
+    "stages": ("run_ref",),
+}
+
+INDEX_SCHEMA = pa.schema(
+    [pa.field("value", pa.string()), pa.field("rows", pa.list_(pa.int32()), nullable=False)]
+)
+
+
+def build_index(column: pa.Array | pa.ChunkedArray) -> pa.RecordBatch:
+    """The index batch of ``column`` (see the module text)."""
+    return partial_index(column, 0)
+
+
+def partial_index(column: pa.Array | pa.ChunkedArray, base: int) -> pa.RecordBatch:
+    """The index batch of ``column`` whose first row is row ``base`` of its chunk."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if len(column) == 0:
+        return _empty()
+    encoded = pc.dictionary_encode(column)
+    dictionary = encoded.dictionary
+    by_value = pc.sort_indices(dictionary)  # code of the i-th smallest value
+    ranks_in_order = pa.array(np.arange(len(dictionary), dtype=np.int32))
+    rank = pc.scatter(ranks_in_order, by_value.cast(pa.int64()))  # code -> rank
+    ranks = rank.take(encoded.indices)  # nulls stay null and sort last
+    order = pc.sort_indices(ranks)  # stable: row order kept within a value
+    runs = pc.run_end_encode(ranks.take(order))
+    ends = runs.run_ends.cast(pa.int32())
+    offsets = pa.concat_arrays([pa.array(np.zeros(1, np.int32)), ends])
+    present = runs.values  # ranks present, ascending, then a null for the null rows
+    values = dictionary.take(by_value).take(present)  # a null rank takes a null
+    positions = order.cast(pa.int32())
+    if base:
+        positions = pc.add(positions, pa.scalar(base, pa.int32()))
+    rows = pa.ListArray.from_arrays(offsets, positions)
+    return pa.RecordBatch.from_arrays([values.cast(pa.string()), rows], schema=INDEX_SCHEMA)
+
+
+def merge_indexes(parts: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
+    """One index batch from the partial indexes of consecutive row ranges (in row order)."""
+    if not parts:
+        return _empty()
+    if len(parts) == 1:
+        return parts[0]
+    values = pa.concat_arrays([p.column(0) for p in parts])
+    lists = pa.concat_arrays([p.column(1) for p in parts])
+    order = pc.sort_indices(values)  # stable: parts (row ranges) stay in row order per value
+    taken = lists.take(order)
+    runs = pc.run_end_encode(values.take(order))
+    ends = pc.subtract(runs.run_ends.cast(pa.int64()), 1)
+    counted = pc.cumulative_sum(pc.list_value_length(taken).cast(pa.int64()))
+    offsets = pa.concat_arrays([pa.array(np.zeros(1, np.int64)), counted.take(ends)])
+    rows = pa.ListArray.from_arrays(offsets.cast(pa.int32()), pc.list_flatten(taken))
+    return pa.RecordBatch.from_arrays([runs.values, rows], schema=INDEX_SCHEMA)
+
+
+def _empty() -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays(
+        [pa.array([], pa.string()), pa.array([], pa.list_(pa.int32()))], schema=INDEX_SCHEMA
+    )
+
+
+class ChunkIndex:
+    """One saved chunk's index of one column, rows offset by ``base`` (the chunk's first row)."""
+
+    __slots__ = ("_has_null", "_n", "_rows", "_values", "base")
+
+    def __init__(self, batch: pa.RecordBatch, base: int) -> None:
+        self.base = base
+        self._values = batch.column(0)
+        self._rows = batch.column(1)
+        self._has_null = bool(self._values.null_count)
+        self._n = len(self._values) - (1 if self._has_null else 0)
+
+    def get(self, value: Any) -> list[int] | None:
+        if value is None:
+            i = self._n if self._has_null else -1
+        elif not isinstance(value, str):
+            return None
+        else:
+            i = self._find(value)
+        if i < 0:
+            return None
+        rows = self._rows[i].values
+        if self.base:
+            rows = pc.add(rows.cast(pa.int64()), self.base)
+        return rows.to_pylist()  # type: ignore[no-any-return]
+
+    def _find(self, value: str) -> int:
+        """Binary search over the sorted values (UTF-8 byte order is code point order)."""
+        lo, hi = 0, self._n
+        values = self._values
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if values[mid].as_py() < value:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo if lo < self._n and values[lo].as_py() == value else -1
+
+    def all_values(self) -> list[Any]:
+        """Every distinct value of the chunk (reads the whole values column)."""
+        return self._values.to_pylist()  # type: ignore[no-any-return]
+
+
+class SavedIndex:
+    """The saved indexes of one column over consecutive chunks: rows ``0 .. rows - 1``."""
+
+    __slots__ = ("chunks", "rows")
+
+    def __init__(self, chunks: Sequence[ChunkIndex], rows: int) -> None:
+        self.chunks = tuple(chunks)
+        self.rows = rows
+
+    def get(self, value: Any) -> list[int]:
+        out: list[int] = []
+        for chunk in self.chunks:
+            found = chunk.get(value)
+            if found:
+                out.extend(found)
+        return out
+
+    def all_values(self) -> set[Any]:
+        """Every distinct value over the chunks (reads every values column)."""
+        return {value for chunk in self.chunks for value in chunk.all_values()}
+
+
+class RowIndex(Mapping[Any, list[int]]):
+    """Value -> ascending row numbers: a saved index for the saved rows plus an in-memory dict
+    for the rows folded after them. Looked up value by value (a lookup touches only that
+    value's entries); iterating lists every value (slow, for tests and small projections)."""
+
+    def __init__(self, saved: SavedIndex | None, tail: dict[Any, list[int]]) -> None:
+        self.saved = saved
+        self.tail = tail
+        self._hits: dict[Any, list[int]] = {}
+
+    def _lookup(self, value: Any) -> list[int] | None:
+        hit = self._hits.get(value)
+        if hit is not None:
+            return hit
+        found = self.saved.get(value) if self.saved is not None else []
+        more = self.tail.get(value)
+        if more:
+            found = found + more
+        if not found:
+            return None
+        if len(self._hits) > 4096:
+            self._hits.clear()
+        self._hits[value] = found
+        return found
+
+    def extend(self, values: pa.Array | pa.ChunkedArray, base: int) -> None:
+        """Index rows ``base ..`` (appended to the projection) in the in-memory part."""
+        group_rows(values, base, self.tail)
+        self._hits.clear()
+
+    def __getitem__(self, value: Any) -> list[int]:
+        found = self._lookup(value)
+        if found is None:
+            raise KeyError(value)
+        return found
+
+    def get(self, value: Any, default: Any = None) -> Any:
+        found = self._lookup(value)
+        return default if found is None else found
+
+    def __contains__(self, value: object) -> bool:
+        return self._lookup(value) is not None
+
+    def _keys(self) -> list[Any]:
+        keys = self.saved.all_values() if self.saved is not None else set()
+        keys.update(self.tail)
+        return sorted(keys, key=lambda k: (k is None, "" if k is None else k))
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+
+def group_rows(
+    values: pa.ChunkedArray | pa.Array, base: int, mapping: dict[Any, list[int]]
+) -> None:
+    """Add ``base + i`` to ``mapping[values[i]]`` for every i, in ascending order per value
+    (None for nulls). Equal to the plain loop, done with Arrow: dictionary-encode, a stable sort
+    of the codes, and the run ends of the sorted codes; Python touches each distinct value once.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if len(values) == 0:
+        return
+    encoded = pc.dictionary_encode(values)
+    codes = encoded.indices
+    order = pc.sort_indices(codes)  # stable: row order kept within a value; nulls last
+    runs = pc.run_end_encode(codes.take(order))
+    ends = runs.run_ends.to_pylist()
+    run_codes = runs.values.to_pylist()
+    dictionary = encoded.dictionary.to_pylist()
+    rows = pc.add(order, pa.scalar(base, pa.uint64())).to_pylist() if base else order.to_pylist()
+    start = 0
+    for end, code in zip(ends, run_codes, strict=True):
+        value = None if code is None else dictionary[code]
+        found = mapping.get(value)
+        if found is None:
+            mapping[value] = rows[start:end]
+        else:
+            found.extend(rows[start:end])
+        start = end
+

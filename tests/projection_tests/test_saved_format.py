@@ -1,0 +1,181 @@
+"""Saved projection state (format 2): what a new process opens without decoding it.
+
+- a workspace saved by the previous format (LZ4 chunks, no stamps, no row indexes; written by
+  commit a8ec50c, in ``data/format1_workspace``) opens, answers as before, and is rewritten in
+  the current format by its next save;
+- every saved row index (:data:`projections.index.INDEXED`) equals grouping the projection's
+  rows in memory, over any number of saves (chunks) and rows folded after the last one;
+- the index builders (one batch, partial indexes merged) equal the plain loop;
+- a chunk or index file changed on disk after it was saved is CRC-checked, not trusted.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_rebuild_paths import KINDS, commit_lists, pending, per_batch_fold, write
+
+import projections.store as store
+from contexta import Contexta
+from contexta.config import UnifiedConfig, WorkspaceConfig
+from ledger import Ledger
+from projections import ALL_PROJECTIONS, Projector
+from projections.index import (
+    INDEXED,
+    ChunkIndex,
+    RowIndex,
+    build_index,
+    group_rows,
+    merge_indexes,
+    partial_index,
+)
+
+FORMAT1 = Path(__file__).parent / "data" / "format1_workspace"
+RUNS = ["run:bench.r000000", "run:bench.r000001", "run:bench.r000002"]
+
+
+def open_ctx(root: Path) -> Contexta:
+    return Contexta(
+        config=UnifiedConfig(project_name="bench", workspace=WorkspaceConfig(root_path=root))
+    )
+
+
+def manifests(root: Path) -> dict[str, dict]:
+    return {
+        p.parent.name: json.loads(p.read_text())
+        for p in (root / "projections").glob("*/MANIFEST.json")
+    }
+
+
+def test_a_workspace_saved_in_format_1_opens_answers_and_is_upgraded(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(FORMAT1, root)
+    before = manifests(root)
+    assert before and all("format" not in m for m in before.values())  # the old format
+    ctx = open_ctx(root)
+    # the answers recorded when the workspace was written (by the previous version)
+    assert [r.run_id for r in ctx.list_runs()] == RUNS
+    assert ctx.select_best_run(RUNS, "accuracy", stage_name="evaluate") == RUNS[0]
+    assert [len(ctx.get_run_snapshot(r).records) for r in RUNS] == [14, 14, 14]
+    expected = per_batch_fold(Ledger(root / "ledger", read_only=True))
+    projector = ctx._workspace.projector
+    for cls in ALL_PROJECTIONS:
+        assert projector.get(cls.name).table().equals(expected[cls.name]), cls.name
+    ctx.close()
+    after = manifests(root)
+    assert set(before) <= set(after)
+    for name, manifest in after.items():
+        assert manifest["format"] == store.FORMAT, name
+        for chunk in manifest["chunks"]:
+            assert chunk["format"] == store.FORMAT
+            assert set(chunk.get("indexes", {})) == set(INDEXED.get(name, ())), name
+    again = open_ctx(root)
+    assert {s.note for s in again._workspace.projector.status()} == {"loaded"}
+    assert [len(again.get_run_snapshot(r).records) for r in RUNS] == [14, 14, 14]
+    assert again.select_best_run(RUNS, "accuracy", stage_name="evaluate") == RUNS[0]
+    for cls in ALL_PROJECTIONS:
+        table = again._workspace.projector.get(cls.name).table()
+        assert table.equals(expected[cls.name]), cls.name
+    again.close()
+
+
+def in_memory(table: pa.Table, column: str) -> dict:
+    mapping: dict = {}
+    for i, value in enumerate(table.column(column).to_pylist()):
+        mapping.setdefault(value, []).append(i)
+    return mapping
+
+
+@settings(max_examples=15, deadline=None)
+@given(commits=commit_lists, saves=st.sets(st.integers(0, 7)), extra=st.integers(0, 30))
+def test_saved_row_indexes_equal_grouping_the_rows(
+    tmp_path_factory: pytest.TempPathFactory, commits: list[list[str]], saves: set, extra: int
+) -> None:
+    """Saved after some commits (one chunk per save), reopened, then ``extra`` more events
+    folded in memory: every index answers exactly what grouping every row answers."""
+    root = tmp_path_factory.mktemp("idx")
+    ledger = Ledger(root / "l")
+    projector = Projector(ledger, root / "p")
+    written = 0
+    for i, kinds in enumerate(commits):
+        ledger.append_many(pending(kinds, written))
+        ledger.commit()
+        written += len(kinds)
+        if i in saves:
+            projector.catch_up()
+            projector.save()
+    projector.catch_up()
+    projector.save()
+    reopened = Projector(Ledger(root / "l"), root / "p")
+    if extra:
+        ledger.append_many(pending((KINDS * 3)[:extra], written))
+        ledger.commit()
+    for name, columns in INDEXED.items():
+        table = reopened.get(name).table()
+        for column in columns:
+            saved = reopened.saved_index(name, column)
+            assert saved is not None and saved.rows <= table.num_rows
+            index = RowIndex(saved, {})
+            index.extend(table.column(column).slice(saved.rows), saved.rows)
+            expected = in_memory(table, column)
+            assert index == expected, (name, column)
+            assert all(index[value] == rows for value, rows in expected.items())
+            assert index.get("no such value") is None and "no such value" not in index
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.sampled_from([None, "", "a", "b", "ab", "é", "z", "\U0001f600"])),
+    cuts=st.lists(st.integers(0, 60), max_size=4),
+)
+def test_index_builders_equal_the_plain_loop(values: list, cuts: list[int]) -> None:
+    column = pa.array(values, pa.string())
+    bounds = sorted({0, len(values), *(c for c in cuts if c <= len(values))})
+    parts = [partial_index(column.slice(a, b - a), a) for a, b in itertools.pairwise(bounds)]
+    expected = in_memory(pa.table({"c": column}), "c")
+    grouped: dict = {}
+    group_rows(column, 0, grouped)
+    assert grouped == expected
+    for batch in (build_index(column), merge_indexes(parts)):
+        index = ChunkIndex(batch, 0)
+        assert {v: index.get(v) for v in expected} == expected
+        assert index.get("missing") is None and index.get(7) is None
+        shifted = ChunkIndex(batch, 1000)
+        assert {v: shifted.get(v) for v in expected} == {
+            v: [r + 1000 for r in rows] for v, rows in expected.items()
+        }
+
+
+@pytest.mark.parametrize("which", ["chunk", "index"])
+def test_a_saved_file_changed_on_disk_is_checked_not_trusted(tmp_path: Path, which: str) -> None:
+    """The stamp lets a process skip the CRC of a file it did not see change; a byte changed
+    in place (same size) changes the stamp, so the CRC runs, fails, and the state is rebuilt
+    (a damaged index alone falls back to indexing in memory)."""
+    ledger = write(tmp_path / "l", [["record.metric"] * 300, KINDS * 5])
+    Projector(ledger, tmp_path / "p").rebuild()
+    folder = tmp_path / "p" / "records"
+    (chunk,) = json.loads((folder / "MANIFEST.json").read_text())["chunks"]
+    name = chunk["file"] if which == "chunk" else chunk["indexes"]["run_ref"]["file"]
+    path = folder / name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(chunk["stamp"][2], chunk["stamp"][2]))  # even with the old mtime
+    store._VERIFIED.clear()
+    reopened = Projector(Ledger(tmp_path / "l"), tmp_path / "p")
+    expected = per_batch_fold(ledger)["records"]
+    assert reopened.get("records").table().equals(expected)
+    notes = {s.name: s.note for s in reopened.status()}
+    if which == "chunk":
+        assert notes["records"].startswith("rebuilt") and "CRC" in notes["records"]
+    else:
+        assert notes["records"] == "loaded"
+        assert reopened.saved_index("records", "run_ref") is None
