@@ -7,7 +7,7 @@ that timestamps compare as instants (decision 8.6).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..contract import (
     BatchExecution,
@@ -28,10 +28,9 @@ from ..events import (
     SAMPLE_PUT,
     STAGE_PUT,
 )
-from .metadata import Repository, _opt, _time, nulls_last, parse_ref, ref_arg
-
-if TYPE_CHECKING:
-    from .metadata import MetadataStore
+from ..ordering import instant as _time
+from ..ordering import nulls_last
+from .repository import Repository, RepositoryHost, _opt, parse_ref, ref_arg
 
 __all__ = [
     "BatchRepository",
@@ -65,7 +64,7 @@ def sample_batch_order(s: Any) -> tuple[Any, ...]:
 
 
 class DeploymentRepository(Repository):
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: RepositoryHost) -> None:
         super().__init__(
             store,
             kind=DEPLOYMENT_PUT,
@@ -118,7 +117,7 @@ class DeploymentRepository(Repository):
 
 
 class BatchRepository(Repository):
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: RepositoryHost) -> None:
         super().__init__(
             store,
             kind=BATCH_PUT,
@@ -173,7 +172,7 @@ class BatchRepository(Repository):
 
 
 class SampleRepository(Repository):
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: RepositoryHost) -> None:
         super().__init__(
             store,
             kind=SAMPLE_PUT,
@@ -245,7 +244,7 @@ class SampleRepository(Repository):
 
 
 class EnvironmentRepository(Repository):
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: RepositoryHost) -> None:
         super().__init__(
             store,
             kind=ENVIRONMENT_PUT,
@@ -286,7 +285,7 @@ def relation_order(edge: Any) -> tuple[Any, ...]:
 
 
 class RelationRepository(Repository):
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: RepositoryHost) -> None:
         super().__init__(
             store,
             kind=RELATION_PUT,
@@ -335,7 +334,7 @@ class RelationRepository(Repository):
 
 
 class ProvenanceRepository(Repository):
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: RepositoryHost) -> None:
         super().__init__(
             store,
             kind=PROVENANCE_PUT,
