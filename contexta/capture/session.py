@@ -361,7 +361,7 @@ class RuntimeSession:
             deliveries=written.deliveries,
             degradation_reasons=(summary,),
             failure=FailureInfo(error.code, error.message),
-            metadata={**written.metadata, "error_code": error.code},
+            metadata={**(written.metadata or {}), "error_code": error.code},
         )
 
     def _append_and_report(
@@ -492,7 +492,7 @@ class RuntimeSession:
             )
         if tags or config_snapshot:  # visible as the run's tags and params
             run = with_labels(run, params=config_snapshot, tags=tags)
-        run_ref = run.run_ref
+        run_ref = coerce_ref("run_ref", run.run_ref, ("run",))
         self.put(run)
         context = ActiveContext(project_ref=self.project_ref, run_ref=run_ref)
         scope = RunScope(
@@ -561,6 +561,7 @@ class RuntimeSession:
     def _continued(self, name: str, run_id: str | None, resume: bool) -> Run | None:
         """The stored run ``ctx.run(name, run_id=..., resume=...)`` continues (put open
         again, same started_at), or None for a new run."""
+        ref: StableRef | None
         if run_id is not None:
             ref = StableRef("run", f"{self.project_ref.value}.{slug('run_id', run_id)}")
         elif resume:

@@ -303,7 +303,7 @@ class RelationRepository(Repository):
 
         def checks(edge: LineageEdge) -> None:
             for endpoint in (edge.source_ref, edge.target_ref):
-                if endpoint.kind not in ("artifact", "op"):
+                if str(endpoint).split(":", 1)[0] not in ("artifact", "op"):
                     self._store._require_known_ref(str(endpoint))
 
         return self._put(relation, checks)
