@@ -139,14 +139,17 @@ class LocalCaptureFile:
         self._lock = threading.Lock()  # one flush at a time
         self._templates: dict[tuple[Any, ...], tuple[str, ...] | None] = {}
         self._keys: dict[str, str] = {}  # metric keys as JSON text
-        # the template used last, for the next record of the same scope
+        # the template used last, for the next record of the same scope (metrics apart)
         self._last: tuple[tuple[Any, ...], tuple[str, ...] | None] = ((), None)
+        self._last_metric: tuple[Any, Any, Any, tuple[str, ...] | None] = ((), (), None, None)
         _LIVE.add(self)
 
     def add(self, family: PayloadFamily, payload: Any) -> None:
         micros = _time_ns() // 1000
         line = None
-        if family is _RECORD and type(payload) in _RECORD_TYPES:
+        if type(payload) is MetricRecord and family is _RECORD:
+            line = self._metric_line(micros, payload)
+        elif family is _RECORD and type(payload) in _RECORD_TYPES:
             line = self._record_line(micros, payload)
         if line is None:
             line = local_line(iso_micros(micros), SINK_NAME, family, payload)
@@ -185,55 +188,59 @@ class LocalCaptureFile:
             if len(templates) >= _TEMPLATE_LIMIT:
                 templates.clear()
             found = templates[constant] = _template(record)
-        self._last = (constant, found)
         return found
 
+    def _captured(self, micros: int) -> str:
+        """``iso_micros(micros)``, the common case (this second, a fraction) inline."""
+        seconds, fraction = divmod(micros, 1_000_000)
+        if seconds != _clock[0] or not fraction:
+            return iso_micros(micros)
+        return f"{_clock[1]}.{fraction:06d}Z"
+
     def _record_line(self, micros: int, record: Any) -> str | None:
-        """The line of a contract record from its scope's template (None: use the reference)."""
+        """The line of an event, span or degraded record from its scope's template (None: use
+        the reference)."""
         fields = _astuple(record.envelope)
         ref = fields[0]
         if fields[-1] or type(ref) is not StableRef:  # extensions hold user values
             return None
-        kind = type(record)
-        # what a template holds: every field but the ref and the two timestamps (the record's
-        # type decides record_type), and of a metric's payload all but the key, tags and value
-        if kind is MetricRecord:
-            payload = _astuple(record.payload)
-            constant = (kind, *fields[4:], *payload[2:7], payload[8])
-        else:
-            payload = ()
-            constant = (kind, *fields[4:])
+        # every envelope field but the ref and the two timestamps (the record's type decides
+        # record_type)
+        constant = (type(record), *fields[4:])
         last, template = self._last
         if constant != last:  # the same scope: the same objects, compared by identity
             template = self._template_of(record, constant)
+            self._last = (constant, template)
         if template is None:
             return None
-        seconds, fraction = divmod(micros, 1_000_000)
-        captured = iso_micros(micros) if seconds != _clock[0] or not fraction else None
-        if captured is None:
-            captured = f"{_clock[1]}.{fraction:06d}Z"
-        ref_text = f"{ref.kind}:{ref.value}"
-        if payload:
-            return self._metric_line(template, captured, fields, ref_text, payload)
         body = _payload_text(record.payload)
         if body is None:
             return None
+        ref_text = f"{ref.kind}:{ref.value}"
         p0, p1, p2, p3, p4, p5, p6 = template
         return (
-            f'{p0}"{captured}"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}"{fields[2]}"{p4}{body}'
-            f'{p5}"{ref_text}"{p6}'
+            f'{p0}"{self._captured(micros)}"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}"{fields[2]}"'
+            f'{p4}{body}{p5}"{ref_text}"{p6}'
         )
 
-    def _metric_line(
-        self,
-        template: tuple[str, ...],
-        captured: str,
-        fields: tuple[Any, ...],
-        ref_text: str,
-        payload: tuple[Any, ...],
-    ) -> str | None:
-        """A metric record's line: its key, tags and value written into the template."""
-        key, value, tags = payload[0], payload[1], payload[7]
+    def _metric_line(self, micros: int, record: Any) -> str | None:
+        """A metric record's line: its ref, timestamps, key, tags and value written into its
+        scope's template, which holds the rest of the envelope and payload (None: use the
+        reference)."""
+        fields = _astuple(record.envelope)
+        ref = fields[0]
+        if fields[-1] or type(ref) is not StableRef:  # extensions hold user values
+            return None
+        values = _astuple(record.payload)
+        envelope, payload, basis = fields[4:], values[2:7], values[8]
+        last_envelope, last_payload, last_basis, template = self._last_metric
+        # the same scope: the same objects, compared by identity
+        if envelope != last_envelope or payload != last_payload or basis is not last_basis:
+            template = self._template_of(record, (MetricRecord, *envelope, *payload, basis))
+            self._last_metric = (envelope, payload, basis, template)
+        if template is None:
+            return None
+        key, value, tags = values[0], values[1], values[7]
         key_text = self._keys.get(key)
         if key_text is None:
             if len(self._keys) >= _TEMPLATE_LIMIT:
@@ -251,6 +258,12 @@ class LocalCaptureFile:
             tags_text = f'{{"step":"{tags["step"]}"}}'
         else:
             return None  # other tags (or a map 1.0 would read as a ref): the reference
+        seconds, fraction = divmod(micros, 1_000_000)
+        if seconds != _clock[0] or not fraction:
+            captured = iso_micros(micros)
+        else:
+            captured = f"{_clock[1]}.{fraction:06d}Z"
+        ref_text = f"{ref.kind}:{ref.value}"
         p0, p1, p2, p3, p4, p5, p6, p7, p8 = template
         return (
             f'{p0}"{captured}"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}"{fields[2]}"{p4}{key_text}'
