@@ -254,6 +254,8 @@ class LocalCaptureFile:
             return None
         if tags is None:
             tags_text = "null"
+        elif not tags:
+            tags_text = "{}"
         elif len(tags) == 1 and "step" in tags and tags["step"].isdigit():
             tags_text = f'{{"step":"{tags["step"]}"}}'
         else:
