@@ -256,7 +256,8 @@ class RecordFactory:
         record = self._metric.__copy__()  # type: ignore[attr-defined]
         _set(record, "envelope", envelope)
         _set(record, "payload", payload)
-        return record, "record:" + envelope.record_ref.value, micros
+        ref: StableRef = envelope.record_ref  # type: ignore[assignment]  # set by _envelope
+        return record, "record:" + ref.value, micros
 
     def _slow_metric(
         self,

@@ -1,30 +1,22 @@
 """Where captured payloads go besides the ledger.
 
-* :class:`LocalCaptureFile`: 1.0's default local sink. A ``Contexta()`` opened without
-  ``sinks=`` keeps a copy of every captured record and artifact registration as JSON lines under
-  ``<workspace>/cache/capture/<family>.jsonl`` (1.0's file and fields). The copy is queued and
-  written in batches (when 1,024 are queued, when a run closes, on ``flush``/``close`` and at
-  exit), so a training loop pays for a list append, not a JSON encoding, per record. It is a
-  copy: the ledger is the system of record, and it is not listed among a result's deliveries.
+* :class:`LocalCaptureFile`: 1.0's default local copy (:mod:`contexta.capture.local_copy`).
 * :class:`CaptureDispatcher`: 1.0's dispatcher object, delivering a ``CaptureResult``'s payload
   to a tuple of sinks and recording each delivery on the result.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import json
 import threading
 import time
-import weakref
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from .local_copy import LocalCaptureFile
 from .results import (
     BatchCaptureResult,
     CaptureResult,
@@ -44,67 +36,6 @@ __all__ = [
     "outbox_line",
     "write_outbox_entries",
 ]
-
-_ENCODE = msgspec.json.Encoder(enc_hook=str, order="sorted").encode
-_LIVE: weakref.WeakSet[LocalCaptureFile] = weakref.WeakSet()
-
-
-class LocalCaptureFile:
-    """Queued JSON-line copies of captured payloads, one file per family under ``root``."""
-
-    name = "local-jsonl"
-    limit = 1024
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root).expanduser().resolve()
-        self._queue: list[tuple[float, PayloadFamily, Any]] = []
-        self._lock = threading.Lock()
-        _LIVE.add(self)
-
-    def add(self, family: PayloadFamily, payload: Any) -> None:
-        queue = self._queue
-        queue.append((time.time(), family, payload))
-        if len(queue) >= self.limit:
-            self.flush()
-
-    def file_path_for(self, family: PayloadFamily | str) -> Path:
-        value = family.value if isinstance(family, PayloadFamily) else str(family)
-        return self.root / f"{value.lower()}.jsonl"
-
-    def flush(self) -> int:
-        """Write what is queued; returns the number of lines written."""
-        with self._lock:
-            queue, self._queue = self._queue, []
-        if not queue:
-            return 0
-        lines: dict[PayloadFamily, list[bytes]] = {}
-        for at, family, payload in queue:
-            entry = {
-                "captured_at": _iso(at),
-                "sink_name": self.name,
-                "family": family.value,
-                "payload_type": type(payload).__name__,
-                "payload_ref": _ref_of(payload),
-                "payload": _serialize(payload),
-            }
-            lines.setdefault(family, []).append(_ENCODE(entry))
-        self.root.mkdir(parents=True, exist_ok=True)
-        for family, rows in lines.items():
-            with self.file_path_for(family).open("ab") as handle:
-                handle.write(b"\n".join(rows) + b"\n")
-        return len(queue)
-
-
-def _iso(at: float) -> str:
-    text = datetime.fromtimestamp(at, UTC).isoformat()
-    return text.replace("+00:00", "Z")
-
-
-@atexit.register
-def _flush_all() -> None:
-    for capture_file in list(_LIVE):
-        with contextlib.suppress(OSError):  # a copy: the ledger already holds every record
-            capture_file.flush()
 
 
 class CaptureDispatcher:

@@ -204,6 +204,7 @@ class _Outcome:
     """``succeeded``/``degraded``/``failed`` of a result with a ``status``."""
 
     __slots__ = ()
+    status: ResultStatus | str  # a field of every result class
 
     @property
     def succeeded(self) -> bool:
@@ -402,7 +403,7 @@ class CaptureResult(msgspec.Struct, _Outcome, frozen=True):
         deliveries: tuple[Delivery, ...],
     ) -> CaptureResult:
         """Hot path: a copy of a validated template with the emission's fields set."""
-        result = template.__copy__()
+        result = template.__copy__()  # type: ignore[attr-defined]
         _set(result, "payload", payload)
         _set(result, "value", payload)
         _set(result, "metadata", MappingProxyType(metadata))

@@ -16,7 +16,7 @@ import itertools
 import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import msgspec
 
@@ -28,12 +28,14 @@ from ..contract.refs import ref_component
 from ..contract.timestamps import instant_key
 from ..contract.validation import freeze_json
 from ._build import RecordFactory, new_token, utc_now_text
+from .context import ActiveContext
 from .errors import CaptureError, ClosedScopeError, LifecycleError
 from .models import ArtifactRegistrationEmission, EventEmission, MetricEmission, SpanEmission
 from .results import BatchCaptureResult, CaptureResult, PayloadFamily
 
 if TYPE_CHECKING:
-    from .session import ActiveContext, RuntimeSession
+    from ..config import UnifiedConfig
+    from ..store.artifacts import ArtifactStore
 
 __all__ = [
     "BaseScope",
@@ -42,6 +44,7 @@ __all__ = [
     "OperationScope",
     "RunScope",
     "SampleScope",
+    "ScopeHost",
     "SpanScope",
     "StageScope",
 ]
@@ -49,6 +52,100 @@ __all__ = [
 _CURRENT_SPAN: contextvars.ContextVar[SpanScope | None] = contextvars.ContextVar(
     "contexta_current_span", default=None
 )
+
+
+class ScopeHost(Protocol):
+    """What a scope asks of the session that opened it (:class:`~.session.RuntimeSession`):
+    its settings, the writes, and opening and closing the scopes below it."""
+
+    config: UnifiedConfig
+    producer_ref: str
+    schema_version: str
+
+    @property
+    def artifact_store(self) -> ArtifactStore: ...
+
+    def put(self, model: Any) -> None: ...
+
+    def emit(self, record: Any, service: str) -> CaptureResult: ...
+
+    def emit_many(self, records: list[Any], service: str) -> BatchCaptureResult: ...
+
+    def emit_metric(
+        self,
+        factory: RecordFactory,
+        key: str,
+        value: Any,
+        unit: str | None,
+        aggregation_scope: str,
+        tags: Mapping[str, str] | None,
+        summary_basis: str | None,
+        step: int | None,
+    ) -> CaptureResult: ...
+
+    def refused_metric(
+        self, factory: RecordFactory, key: Any, value: Any, error: ValidationError
+    ) -> Any: ...
+
+    def registered(
+        self, manifest: ArtifactManifest, payload: dict[str, Any], exists: bool
+    ) -> CaptureResult: ...
+
+    def relabel(
+        self,
+        scope: RunScope,
+        *,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+    def start_stage(
+        self,
+        run: RunScope,
+        name: str,
+        *,
+        stage_ref: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> StageScope: ...
+
+    def start_batch(
+        self,
+        stage: StageScope,
+        name: str,
+        *,
+        batch_ref: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> BatchScope: ...
+
+    def start_sample(
+        self,
+        owner: StageScope | BatchScope,
+        name: str,
+        *,
+        sample_ref: Any = None,
+        retention_class: str | None = None,
+        redaction_profile: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> SampleScope: ...
+
+    def start_operation(
+        self,
+        owner: BaseScope,
+        name: str,
+        *,
+        operation_ref: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> OperationScope: ...
+
+    def close_run(self, scope: RunScope, status: str) -> None: ...
+
+    def close_stage(self, scope: StageScope, status: str) -> None: ...
+
+    def close_batch(self, scope: BatchScope, status: str) -> None: ...
+
+    def close_deployment(self, scope: DeploymentScope, status: str) -> None: ...
+
+    def close_leaf(self, scope: BaseScope, status: str, attr: str) -> None: ...
 
 
 def _frozen(values: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -76,7 +173,7 @@ class BaseScope:
 
     def __init__(
         self,
-        session: RuntimeSession,
+        session: ScopeHost,
         context: ActiveContext,
         model: Any,
         *,
@@ -376,7 +473,7 @@ class BaseScope:
             )
         label = source.name if name is None else name
         base = f"{ctx.run_ref.value}.{ref_component(label)}"
-        store = self._session._owner.artifact_store
+        store = self._session.artifact_store
         manifest = ArtifactManifest(
             artifact_ref=StableRef("artifact", base),
             artifact_kind=kind,
@@ -567,7 +664,7 @@ class RunScope(BaseScope):
 
     def __init__(
         self,
-        session: RuntimeSession,
+        session: ScopeHost,
         context: ActiveContext,
         model: Any,
         *,
@@ -680,7 +777,7 @@ class StageScope(BaseScope):
 
     def __init__(
         self,
-        session: RuntimeSession,
+        session: ScopeHost,
         context: ActiveContext,
         model: Any,
         *,
@@ -744,7 +841,7 @@ class BatchScope(BaseScope):
 
     def __init__(
         self,
-        session: RuntimeSession,
+        session: ScopeHost,
         context: ActiveContext,
         model: Any,
         *,
@@ -777,7 +874,7 @@ class SampleScope(BaseScope):
 
     def __init__(
         self,
-        session: RuntimeSession,
+        session: ScopeHost,
         context: ActiveContext,
         model: Any,
         *,
@@ -807,7 +904,7 @@ class OperationScope(BaseScope):
 
     def __init__(
         self,
-        session: RuntimeSession,
+        session: ScopeHost,
         context: ActiveContext,
         model: Any,
         *,
@@ -837,7 +934,7 @@ class DeploymentScope(BaseScope):
 
     def __init__(
         self,
-        session: RuntimeSession,
+        session: ScopeHost,
         context: ActiveContext,
         model: Any,
         *,

@@ -44,7 +44,8 @@ from ..contract.timestamps import instant_key
 from ..events import RUN_PUT, entity_event
 from ..ordering import string_scalar
 from ..workspace import translate
-from ._build import new_token, utc_now_text
+from ._build import RecordFactory, new_token, utc_now_text
+from .context import ActiveContext
 from .dispatch import CaptureDispatcher
 from .errors import ClosedScopeError, LifecycleError
 from .results import (
@@ -56,10 +57,18 @@ from .results import (
     PayloadFamily,
     ResultStatus,
 )
+from .scopes import (
+    BaseScope,
+    BatchScope,
+    DeploymentScope,
+    OperationScope,
+    RunScope,
+    SampleScope,
+    StageScope,
+)
 
 if TYPE_CHECKING:
-    from ._build import RecordFactory
-    from .scopes import BaseScope, RunScope
+    from ..store.artifacts import ArtifactStore
 
 __all__ = ["ActiveContext", "ContextState", "RuntimeSession", "slug"]
 
@@ -143,47 +152,6 @@ def installed_packages() -> dict[str, str]:
                 found[name] = dist.version
         _PACKAGES = {key: found[key] for key in sorted(found)}
     return _PACKAGES
-
-
-@dataclass(frozen=True, slots=True)
-class ActiveContext:
-    """The refs bound to a scope (and to every record emitted in it)."""
-
-    project_ref: StableRef
-    run_ref: StableRef | None = None
-    deployment_execution_ref: StableRef | None = None
-    stage_execution_ref: StableRef | None = None
-    batch_execution_ref: StableRef | None = None
-    sample_observation_ref: StableRef | None = None
-    operation_context_ref: StableRef | None = None
-
-    @property
-    def scope_kind(self) -> str:
-        for kind, ref in (
-            ("operation", self.operation_context_ref),
-            ("sample", self.sample_observation_ref),
-            ("batch", self.batch_execution_ref),
-            ("deployment", self.deployment_execution_ref),
-            ("stage", self.stage_execution_ref),
-            ("run", self.run_ref),
-        ):
-            if ref is not None:
-                return kind
-        return "project"
-
-    @property
-    def ref(self) -> str:
-        for ref in (
-            self.operation_context_ref,
-            self.sample_observation_ref,
-            self.batch_execution_ref,
-            self.deployment_execution_ref,
-            self.stage_execution_ref,
-            self.run_ref,
-        ):
-            if ref is not None:
-                return str(ref)
-        return str(self.project_ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +260,11 @@ class RuntimeSession:
         self._state.reset(scope._token)
         scope._token = None
 
+    @property
+    def artifact_store(self) -> ArtifactStore:
+        """The workspace's artifact store (where ``log_artifact`` keeps files)."""
+        return self._owner.artifact_store
+
     # ------------------------------------------------------------------ writes
 
     def put(self, model: Any) -> None:
@@ -389,7 +362,7 @@ class RuntimeSession:
             deliveries=written.deliveries,
             degradation_reasons=(summary,),
             failure=FailureInfo(error.code, error.message),
-            metadata={**written.metadata, "error_code": error.code},
+            metadata={**(written.metadata or {}), "error_code": error.code},
         )
 
     def _append_and_report(
@@ -497,8 +470,6 @@ class RuntimeSession:
         (the name is kept as given). ``resume=True`` continues the run of that name (or id)
         instead (an error when several runs share it; a new run when there is none); an
         explicit ``run_id`` that exists is continued too."""
-        from .scopes import RunScope
-
         state = self._state.get()
         if state.run_scope is not None or state.deployment_scope is not None:
             raise LifecycleError(
@@ -522,7 +493,7 @@ class RuntimeSession:
             )
         if tags or config_snapshot:  # visible as the run's tags and params
             run = with_labels(run, params=config_snapshot, tags=tags)
-        run_ref = run.run_ref
+        run_ref = coerce_ref("run_ref", run.run_ref, ("run",))
         self.put(run)
         context = ActiveContext(project_ref=self.project_ref, run_ref=run_ref)
         scope = RunScope(
@@ -591,6 +562,7 @@ class RuntimeSession:
     def _continued(self, name: str, run_id: str | None, resume: bool) -> Run | None:
         """The stored run ``ctx.run(name, run_id=..., resume=...)`` continues (put open
         again, same started_at), or None for a new run."""
+        ref: StableRef | None
         if run_id is not None:
             ref = StableRef("run", f"{self.project_ref.value}.{slug('run_id', run_id)}")
         elif resume:
@@ -665,8 +637,6 @@ class RuntimeSession:
         stage_ref: Any = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Any:
-        from .scopes import StageScope
-
         run._ensure_open("open a stage")
         state = self._state.get()
         if state.run_scope is not run:
@@ -724,8 +694,6 @@ class RuntimeSession:
         batch_ref: Any = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Any:
-        from .scopes import BatchScope
-
         stage._ensure_open("open a batch")
         state = self._state.get()
         if state.stage_scope is not stage:
@@ -796,8 +764,6 @@ class RuntimeSession:
         redaction_profile: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Any:
-        from .scopes import SampleScope
-
         owner_ref = self._owner_scope(owner, "a sample")
         state = self._state.get()
         if state.sample_scope is not None or state.operation_scope is not None:
@@ -839,8 +805,6 @@ class RuntimeSession:
         operation_ref: Any = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Any:
-        from .scopes import OperationScope
-
         owner_ref = self._owner_scope(owner, "an operation")
         state = self._state.get()
         if state.operation_scope is not None or state.sample_scope is not None:
@@ -890,8 +854,6 @@ class RuntimeSession:
         environment_snapshot_ref: Any = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Any:
-        from .scopes import DeploymentScope
-
         state = self._state.get()
         if state.run_scope is not None or state.deployment_scope is not None:
             raise LifecycleError(

@@ -29,6 +29,7 @@ __all__ = [
     "SinkCaptureReceipt",
     "SinkCaptureRequest",
     "StdoutSink",
+    "local_line",
     "sink_line",
 ]
 
@@ -231,22 +232,26 @@ class LocalJsonlSink(BaseSink):
 
         request = self.make_request(family=family, payload=payload)
         target = self.file_path_for(request.family)
-        entry = {
-            "captured_at": iso_utc_now(),
-            "sink_name": self.name,
-            "family": request.family.value,
-            "payload_type": request.payload_type,
-            "payload_ref": request.payload_ref,
-            "payload": _serialize(request.payload),
-        }
-        line = json.dumps(
-            entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
-        )
+        line = local_line(iso_utc_now(), self.name, request.family, request.payload)
         with target.open("a", encoding="utf-8", newline="\n") as handle:
             handle.write(line + "\n")
         return SinkCaptureReceipt.success(
             detail=f"appended payload to {target.name}", metadata={"path": str(target)}
         )
+
+
+def local_line(captured_at: str, sink_name: str, family: PayloadFamily, payload: Any) -> str:
+    """One line of a local JSON-lines file, as 1.0 writes it (no newline): the capture time,
+    sink, family, payload type and ref, and the payload; keys sorted, compact, non-ASCII kept."""
+    entry = {
+        "captured_at": captured_at,
+        "sink_name": sink_name,
+        "family": family.value,
+        "payload_type": type(payload).__name__,
+        "payload_ref": _ref_of(payload),
+        "payload": _serialize(payload),
+    }
+    return json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def sink_line(sink_name: str, request: SinkCaptureRequest, **extra: Any) -> dict[str, Any]:

@@ -41,6 +41,8 @@ from ..contract import ArtifactManifest, ExtensionFieldSet, deserialize_artifact
 from ..contract.timestamps import normalize_timestamp
 from ..events import ARTIFACT_PUT, entity_event
 from ..workspace import Workspace
+from .artifact_status import VerificationStatus
+from .maintenance import plan_retention, put_artifact_from_stream, verify_all
 
 __all__ = [
     "BINDING_NAMESPACE",
@@ -94,13 +96,6 @@ class VerificationMode(str, Enum):  # noqa: UP042 - 1.0's str-mixin enums
     STORED = "stored"
     MANIFEST_IF_AVAILABLE = "manifest_if_available"
     STRICT = "strict"
-
-
-class VerificationStatus(str, Enum):  # noqa: UP042 - 1.0's str-mixin enums
-    VERIFIED = "verified"
-    MISSING = "missing"
-    SIZE_MISMATCH = "size_mismatch"
-    HASH_MISMATCH = "hash_mismatch"
 
 
 class ImportOutcome(str, Enum):  # noqa: UP042 - 1.0's str-mixin enums
@@ -705,18 +700,12 @@ class ArtifactStore:
         return inspect_store(self)
 
     def verify_all(self) -> Any:
-        from .maintenance import verify_all
-
         return verify_all(self)
 
     def plan_retention(self, *, refs_to_keep: Any = None) -> Any:
-        from .maintenance import plan_retention
-
         return plan_retention(self, refs_to_keep=refs_to_keep)
 
     def put_artifact_from_stream(self, manifest: Any, stream: Any, *, source_name: str) -> Any:
-        from .maintenance import put_artifact_from_stream
-
         return put_artifact_from_stream(self, manifest, stream, source_name=source_name)
 
     def export_artifact(

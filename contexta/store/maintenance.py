@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..common.errors import ValidationError
+from .artifact_status import VerificationStatus
 from .standalone import open_standalone
 
 __all__ = [
@@ -282,8 +283,6 @@ def open_artifact(store: Any, artifact_ref: str, *, mode: str = "rb") -> BinaryI
 
 def verify_all(store: Any) -> SweepReport:
     """Verify every bound body; missing and drifted refs listed apart."""
-    from .artifacts import VerificationStatus
-
     reports = tuple(store.verify_artifact(ref) for ref in store.list_refs())
     missing = tuple(r.artifact_ref for r in reports if r.status is VerificationStatus.MISSING)
     drifted = tuple(

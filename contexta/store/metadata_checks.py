@@ -12,13 +12,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..events import ENVIRONMENT_PUT, PROJECT_PUT, PROVENANCE_PUT, RELATION_PUT, RUN_PUT, STAGE_PUT
-from .metadata import ref_arg
-
-if TYPE_CHECKING:
-    from .metadata import MetadataStore
+from ..workspace import Workspace
+from .metadata_entities import (
+    BatchRepository,
+    DeploymentRepository,
+    EnvironmentRepository,
+    ProvenanceRepository,
+    RelationRepository,
+    SampleRepository,
+)
+from .repository import ProjectRepository, RunRepository, StageRepository, ref_arg
 
 __all__ = [
     "STORE_SCHEMA_VERSION",
@@ -67,7 +73,24 @@ def _issue(code: str, message: str, ref: str, action: str, **details: Any) -> In
     )
 
 
-def check_integrity(store: MetadataStore, *, full: bool = True) -> IntegrityReport:
+class CheckedStore(Protocol):
+    """What the checks read of the :class:`~.metadata.MetadataStore`."""
+
+    _workspace: Workspace
+    projects: ProjectRepository
+    runs: RunRepository
+    stages: StageRepository
+    deployments: DeploymentRepository
+    batches: BatchRepository
+    samples: SampleRepository
+    environments: EnvironmentRepository
+    relations: RelationRepository
+    provenance: ProvenanceRepository
+
+    def list_registered_refs(self) -> tuple[str, ...]: ...
+
+
+def check_integrity(store: CheckedStore, *, full: bool = True) -> IntegrityReport:
     """Runs without a project, stages and environments without a run, relation endpoints that
     resolve to nothing, provenance without its relation; duplicate stage names per run
     (warning). ``full`` is accepted for 1.0 compatibility (the registry here is derived, so
@@ -206,7 +229,7 @@ class MetadataRunSnapshot:
         return out
 
 
-def build_run_snapshot(store: MetadataStore, run_ref: Any) -> MetadataRunSnapshot:
+def build_run_snapshot(store: CheckedStore, run_ref: Any) -> MetadataRunSnapshot:
     """The run, its project, deployments, stages, batches, samples and environments, the
     relations touching any of them and those relations' provenance (NotFoundError
     ``metadata_row_not_found`` for an unknown run)."""

@@ -7,7 +7,7 @@ that timestamps compare as instants (decision 8.6).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..contract import (
     BatchExecution,
@@ -35,10 +35,8 @@ from ..ordering import (  # the sort keys live there; imported here under their 
     sample_batch_order,
     sample_order,
 )
-from .metadata import Repository, _opt, _time, parse_ref, ref_arg
-
-if TYPE_CHECKING:
-    from .metadata import MetadataStore
+from ..ordering import instant as _time
+from .repository import Repository, RepositoryHost, _opt, parse_ref, ref_arg
 
 __all__ = [
     "BatchRepository",
@@ -56,7 +54,7 @@ __all__ = [
 
 
 class DeploymentRepository(Repository):
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: RepositoryHost) -> None:
         super().__init__(
             store,
             kind=DEPLOYMENT_PUT,
@@ -109,7 +107,7 @@ class DeploymentRepository(Repository):
 
 
 class BatchRepository(Repository):
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: RepositoryHost) -> None:
         super().__init__(
             store,
             kind=BATCH_PUT,
@@ -164,7 +162,7 @@ class BatchRepository(Repository):
 
 
 class SampleRepository(Repository):
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: RepositoryHost) -> None:
         super().__init__(
             store,
             kind=SAMPLE_PUT,
@@ -236,7 +234,7 @@ class SampleRepository(Repository):
 
 
 class EnvironmentRepository(Repository):
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: RepositoryHost) -> None:
         super().__init__(
             store,
             kind=ENVIRONMENT_PUT,
@@ -273,7 +271,7 @@ class EnvironmentRepository(Repository):
 
 
 class RelationRepository(Repository):
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: RepositoryHost) -> None:
         super().__init__(
             store,
             kind=RELATION_PUT,
@@ -291,7 +289,7 @@ class RelationRepository(Repository):
 
         def checks(edge: LineageEdge) -> None:
             for endpoint in (edge.source_ref, edge.target_ref):
-                if endpoint.kind not in ("artifact", "op"):
+                if str(endpoint).split(":", 1)[0] not in ("artifact", "op"):
                     self._store._require_known_ref(str(endpoint))
 
         return self._put(relation, checks)
@@ -322,7 +320,7 @@ class RelationRepository(Repository):
 
 
 class ProvenanceRepository(Repository):
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: RepositoryHost) -> None:
         super().__init__(
             store,
             kind=PROVENANCE_PUT,

@@ -132,7 +132,7 @@ class ReplayMixin:
             if issues
             else IntegrityState.HEALTHY
         )
-        advice = ()
+        advice: tuple[str, ...] = ()
         if errors:
             advice = (
                 "Run `contexta ledger verify` for details; `contexta ledger repair --salvage` "

@@ -75,11 +75,11 @@ def notes_section(
     if not quiet:
         return ReportSection("Completeness Notes", body)
     unused = ", ".join(dict.fromkeys(sorted(quiet.values())))
-    note = (
+    hint = (
         f"Greyed notes concern features this workspace has never used ({unused}); "
         "they are not problems."
     )
-    return ReportSection("Completeness Notes", body, note=note, quiet=frozenset(quiet))
+    return ReportSection("Completeness Notes", body, note=hint, quiet=frozenset(quiet))
 
 
 def _issues(diagnostics: Any) -> str:

@@ -12,9 +12,11 @@ section's charts above its text.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from html import escape
+from typing import Protocol
 
-from .document import ReportDocument, ReportSection
+from .sections import ReportSection
 from .svg import group
 
 __all__ = ["render_page", "render_section"]
@@ -109,7 +111,17 @@ def render_section(section: ReportSection, anchor: str) -> str:
     return "".join(parts)
 
 
-def render_page(document: ReportDocument) -> str:
+class Page(Protocol):
+    """What a page is made of (a :class:`~.document.ReportDocument`)."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def sections(self) -> Sequence[ReportSection]: ...
+
+
+def render_page(document: Page) -> str:
     """The whole page as one string (UTF-8 text, ``<!DOCTYPE html>``)."""
     title = escape(document.title)
     anchors = [f"s{i + 1}" for i in range(len(document.sections))]

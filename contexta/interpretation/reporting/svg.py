@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from .document import ReportChart
+from .sections import ReportChart
 
 __all__ = [
     "PALETTE",

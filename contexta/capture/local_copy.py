@@ -1,0 +1,280 @@
+"""1.0's default local capture copy: ``<workspace>/cache/capture/<family>.jsonl``.
+
+A ``Contexta()`` opened without ``sinks=`` keeps a copy of every captured record and artifact
+registration as JSON lines, in 1.0's file and lines (what :func:`~.sinks.local_line` writes: keys
+sorted, compact, refs as ``kind:value`` text, Python's number forms). The copy is queued and
+written in batches (when 1,024 are queued, when a run closes, on ``flush``/``close`` and at
+exit). It is a copy: the ledger is the system of record, and it is not listed among a result's
+deliveries.
+
+A training loop pays about a microsecond per record for it. The part of a record's line that
+is the same for every record of a scope (the envelope's refs, producer, markers) is made once
+per scope into a :class:`_Template`; a record fills in its capture time, ref and timestamps, and
+its payload is encoded by msgspec directly (payload fields hold refs as text already). What the
+template cannot vouch for (extensions on the envelope, payload attributes, a mapping with a
+``"kind"`` key, an artifact registration) is written by :func:`~.sinks.local_line`, the reference
+every fast line equals (``tests/parity_tests/test_local_copy.py``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from ..contract import (
+    DegradedRecord,
+    MetricRecord,
+    StableRef,
+    StructuredEventRecord,
+    TraceSpanRecord,
+)
+from .results import PayloadFamily
+from .sinks import _serialize, local_line
+
+__all__ = ["LocalCaptureFile", "iso_micros"]
+
+SINK_NAME = "local-jsonl"
+_ENCODE = msgspec.json.Encoder(order="sorted").encode  # no hook: refuses what it cannot write
+_astuple = msgspec.structs.astuple
+_time_ns = time.time_ns
+_float_repr = float.__repr__
+_int_repr = int.__repr__
+_RECORD = PayloadFamily.RECORD
+_RECORD_TYPES = frozenset((MetricRecord, StructuredEventRecord, TraceSpanRecord, DegradedRecord))
+_TEMPLATE_LIMIT = 4096
+_LIVE: weakref.WeakSet[LocalCaptureFile] = weakref.WeakSet()
+_clock: list[Any] = [-1, ""]  # [whole second, its formatted text]
+
+
+def iso_micros(micros: int) -> str:
+    """Epoch microseconds as 1.0's ``captured_at`` text: ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, the
+    fraction omitted when it is zero (``datetime.isoformat``'s form), the second cached."""
+    seconds, fraction = divmod(micros, 1_000_000)
+    if seconds != _clock[0]:
+        _clock[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _clock[0] = seconds
+    prefix: str = _clock[1]
+    return f"{prefix}.{fraction:06d}Z" if fraction else prefix + "Z"
+
+
+# Sentinels standing for what each record fills in, in the order they appear in a line; a
+# control character is written as ``\u00XX``, which no ref, timestamp or marker holds.
+_CAPTURED, _OBSERVED, _REF, _RECORDED, _KEY, _TAGS, _VALUE, _PAYLOAD, _PAYLOAD_REF = (
+    chr(c) for c in range(1, 10)
+)
+_METRIC_PARTS = (_CAPTURED, _OBSERVED, _REF, _RECORDED, _KEY, _TAGS, _VALUE, _PAYLOAD_REF)
+_RECORD_PARTS = (_CAPTURED, _OBSERVED, _REF, _RECORDED, _PAYLOAD, _PAYLOAD_REF)
+
+
+def _template(record: Any) -> tuple[str, ...] | None:
+    """The constant text of ``record``'s line around what each record of its scope fills in:
+    the reference line with sentinels in those places, split on them (None when it does not
+    split). A metric's template keeps its payload too, but for the key, tags and value."""
+    metric = type(record) is MetricRecord
+    envelope = _serialize(record.envelope)
+    envelope.update(observed_at=_OBSERVED, record_ref=_REF, recorded_at=_RECORDED)
+    if metric:
+        payload = _serialize(record.payload)
+        payload.update(metric_key=_KEY, tags=_TAGS, value=_VALUE)
+    entry = {
+        "captured_at": _CAPTURED,
+        "sink_name": SINK_NAME,
+        "family": _RECORD.value,
+        "payload_type": type(record).__name__,
+        "payload_ref": _PAYLOAD_REF,
+        "payload": {"envelope": envelope, "payload": payload if metric else _PAYLOAD},
+    }
+    text = json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    parts: list[str] = []
+    for sentinel in _METRIC_PARTS if metric else _RECORD_PARTS:
+        marker = json.dumps(sentinel)
+        if text.count(marker) != 1:
+            return None
+        before, text = text.split(marker)
+        parts.append(before)
+    parts.append(text)
+    return tuple(parts)
+
+
+def _float_text(value: float) -> str:
+    """``json.dumps(value)`` for a float, without its call overhead."""
+    if value - value == 0.0:
+        return _float_repr(value)
+    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+
+
+def _payload_text(payload: Any) -> str | None:
+    """An event, span or degraded payload as the reference line writes it, or None when
+    msgspec's form could differ: attributes (user values: numbers in Python's forms, maps 1.0
+    reads as refs), a value msgspec refuses. The other fields are text, None or text tuples."""
+    if payload.attributes:
+        return None
+    try:
+        return _ENCODE(payload).decode()
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+class LocalCaptureFile:
+    """Queued JSON-line copies of captured payloads, one file per family under ``root``.
+
+    A payload is encoded when it is added: the queue holds text, not the payload objects (which
+    would otherwise outlive the emission and load the garbage collector). Adding takes no lock:
+    a list append is atomic, and :meth:`flush` removes only the lines it writes."""
+
+    name = SINK_NAME
+    limit = 1024
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self._queues: dict[PayloadFamily, list[str]] = {f: [] for f in PayloadFamily}
+        self._lock = threading.Lock()  # one flush at a time
+        self._templates: dict[tuple[Any, ...], tuple[str, ...] | None] = {}
+        self._keys: dict[str, str] = {}  # metric keys as JSON text
+        # the template used last, for the next record of the same scope (metrics apart)
+        self._last: tuple[tuple[Any, ...], tuple[str, ...] | None] = ((), None)
+        self._last_metric: tuple[Any, Any, Any, tuple[str, ...] | None] = ((), (), None, None)
+        _LIVE.add(self)
+
+    def add(self, family: PayloadFamily, payload: Any) -> None:
+        micros = _time_ns() // 1000
+        line = None
+        if type(payload) is MetricRecord and family is _RECORD:
+            line = self._metric_line(micros, payload)
+        elif family is _RECORD and type(payload) in _RECORD_TYPES:
+            line = self._record_line(micros, payload)
+        if line is None:
+            line = local_line(iso_micros(micros), SINK_NAME, family, payload)
+        queue = self._queues[family]
+        queue.append(line)
+        if len(queue) >= self.limit:
+            self.flush()
+
+    def file_path_for(self, family: PayloadFamily | str) -> Path:
+        value = family.value if isinstance(family, PayloadFamily) else str(family)
+        return self.root / f"{value.lower()}.jsonl"
+
+    def flush(self) -> int:
+        """Write what is queued; returns the number of lines written."""
+        written = 0
+        with self._lock:
+            for family, queue in self._queues.items():
+                count = len(queue)
+                if not count:
+                    continue
+                rows = queue[:count]
+                del queue[:count]  # lines added meanwhile stay queued
+                rows.append("")
+                self.root.mkdir(parents=True, exist_ok=True)
+                with self.file_path_for(family).open("ab") as handle:
+                    handle.write("\n".join(rows).encode())
+                written += count
+        return written
+
+    def _template_of(self, record: Any, constant: tuple[Any, ...]) -> tuple[str, ...] | None:
+        """The template of a record whose constant fields are ``constant``."""
+        templates = self._templates
+        if constant in templates:
+            found = templates[constant]
+        else:
+            if len(templates) >= _TEMPLATE_LIMIT:
+                templates.clear()
+            found = templates[constant] = _template(record)
+        return found
+
+    def _captured(self, micros: int) -> str:
+        """``iso_micros(micros)``, the common case (this second, a fraction) inline."""
+        seconds, fraction = divmod(micros, 1_000_000)
+        if seconds != _clock[0] or not fraction:
+            return iso_micros(micros)
+        return f"{_clock[1]}.{fraction:06d}Z"
+
+    def _record_line(self, micros: int, record: Any) -> str | None:
+        """The line of an event, span or degraded record from its scope's template (None: use
+        the reference)."""
+        fields = _astuple(record.envelope)
+        ref = fields[0]
+        if fields[-1] or type(ref) is not StableRef:  # extensions hold user values
+            return None
+        # every envelope field but the ref and the two timestamps (the record's type decides
+        # record_type)
+        constant = (type(record), *fields[4:])
+        last, template = self._last
+        if constant != last:  # the same scope: the same objects, compared by identity
+            template = self._template_of(record, constant)
+            self._last = (constant, template)
+        if template is None:
+            return None
+        body = _payload_text(record.payload)
+        if body is None:
+            return None
+        ref_text = f"{ref.kind}:{ref.value}"
+        p0, p1, p2, p3, p4, p5, p6 = template
+        return (
+            f'{p0}"{self._captured(micros)}"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}"{fields[2]}"'
+            f'{p4}{body}{p5}"{ref_text}"{p6}'
+        )
+
+    def _metric_line(self, micros: int, record: Any) -> str | None:
+        """A metric record's line: its ref, timestamps, key, tags and value written into its
+        scope's template, which holds the rest of the envelope and payload (None: use the
+        reference)."""
+        fields = _astuple(record.envelope)
+        ref = fields[0]
+        if fields[-1] or type(ref) is not StableRef:  # extensions hold user values
+            return None
+        values = _astuple(record.payload)
+        envelope, payload, basis = fields[4:], values[2:7], values[8]
+        last_envelope, last_payload, last_basis, template = self._last_metric
+        # the same scope: the same objects, compared by identity
+        if envelope != last_envelope or payload != last_payload or basis is not last_basis:
+            template = self._template_of(record, (MetricRecord, *envelope, *payload, basis))
+            self._last_metric = (envelope, payload, basis, template)
+        if template is None:
+            return None
+        key, value, tags = values[0], values[1], values[7]
+        key_text = self._keys.get(key)
+        if key_text is None:
+            if len(self._keys) >= _TEMPLATE_LIMIT:
+                self._keys.clear()
+            key_text = self._keys[key] = json.dumps(key, ensure_ascii=False)
+        if type(value) is float:
+            value_text = _float_text(value)
+        elif type(value) is int:
+            value_text = _int_repr(value)
+        else:
+            return None
+        if tags is None:
+            tags_text = "null"
+        elif not tags:
+            tags_text = "{}"
+        elif len(tags) == 1 and "step" in tags and tags["step"].isdigit():
+            tags_text = f'{{"step":"{tags["step"]}"}}'
+        else:
+            return None  # other tags (or a map 1.0 would read as a ref): the reference
+        seconds, fraction = divmod(micros, 1_000_000)
+        if seconds != _clock[0] or not fraction:
+            captured = iso_micros(micros)
+        else:
+            captured = f"{_clock[1]}.{fraction:06d}Z"
+        ref_text = f"{ref.kind}:{ref.value}"
+        p0, p1, p2, p3, p4, p5, p6, p7, p8 = template
+        return (
+            f'{p0}"{captured}"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}"{fields[2]}"{p4}{key_text}'
+            f'{p5}{tags_text}{p6}{value_text}{p7}"{ref_text}"{p8}'
+        )
+
+
+@atexit.register
+def _flush_all() -> None:
+    for capture_file in list(_LIVE):
+        with contextlib.suppress(OSError):  # a copy: the ledger already holds every record
+            capture_file.flush()

@@ -1,0 +1,188 @@
+"""The default local capture copy (``cache/capture/<family>.jsonl``) writes every line exactly as
+1.0's ``LocalJsonlSink`` writes it (``json.dumps``: keys sorted, compact, Python's number forms),
+whichever path made the line: the per-scope template of capture records or the reference."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contexta import Contexta
+from contexta.capture.local_copy import LocalCaptureFile
+from contexta.capture.results import PayloadFamily
+from contexta.capture.sinks import LocalJsonlSink, local_line
+from contexta.contract import (
+    ExtensionFieldSet,
+    MetricPayload,
+    MetricRecord,
+    RecordEnvelope,
+    StructuredEventPayload,
+    StructuredEventRecord,
+)
+
+from ._fake_tools import records
+
+NUMBERS = [0.5, 1e-5, 9.9e-5, 1e-4, 1e16, 9999999999999998.0, 2.5e-300, -0.0, 7, -(2**62)]
+ODD = [math.nan, math.inf, -math.inf]
+
+
+def _ctx(root: Path, **kwargs: Any) -> Contexta:
+    config = {"project_name": "copy", "capture": {"capture_environment_snapshot": False}}
+    return Contexta(workspace=str(root / ".contexta"), config=config, **kwargs)
+
+
+def _lines(root: Path, family: str = "record") -> list[str]:
+    path = root / ".contexta" / "cache" / "capture" / f"{family}.jsonl"
+    return path.read_text(encoding="utf-8").split("\n")[:-1]
+
+
+def _sink_line(record: Any, captured_at: str, tmp: Path) -> str:
+    """What 1.0's LocalJsonlSink writes for ``record``, at ``captured_at``."""
+    sink = LocalJsonlSink(tmp)
+    sink.capture(family="RECORD", payload=record)
+    written = (tmp / "record.jsonl").read_text(encoding="utf-8").split("\n")[:-1][-1]
+    stamp = json.loads(written)["captured_at"]
+    return written.replace(f'"captured_at":"{stamp}"', f'"captured_at":"{captured_at}"', 1)
+
+
+def _check_against_the_sink(lines: list[str], stored: dict[str, Any], tmp: Path) -> None:
+    assert len(lines) == len(stored)
+    for line in lines:
+        entry = json.loads(line)
+        record = stored[entry["payload_ref"]]
+        assert line == _sink_line(record, entry["captured_at"], tmp), entry["payload_ref"]
+
+
+def test_scope_metrics_are_written_as_1_0_writes_them(tmp_path: Path) -> None:
+    """Exponents as ``1e-05``/``1e+16`` and NaN/Infinity as Python writes them (msgspec would
+    write ``1e-5``, ``1e16`` and ``null``), ints as ints, tags and units as given."""
+    ctx = _ctx(tmp_path)
+    with ctx.run("numbers") as run, run.stage("train") as stage:
+        for step, value in enumerate([*NUMBERS, *ODD]):
+            stage.metric("train_loss", value, step=step)
+        stage.metric("loss/val", 0.25, unit="nats", tags={"split": "val"})
+        stage.metric("valAcc", 0.75, aggregation_scope="stage")
+        run.metric("F1", 1e-7)
+    ctx.flush()
+    stored = {s.record_ref: s.record for s in ctx.record_store.scan()}
+    lines = _lines(tmp_path)
+    _check_against_the_sink(lines, stored, tmp_path / "sink")
+    values = [json.loads(line)["payload"]["payload"]["value"] for line in lines[:13]]
+    assert '"value":1e-05,' in lines[1] and '"value":1e+16,' in lines[4]
+    assert '"value":NaN,' in lines[10] and '"value":-Infinity,' in lines[12]
+    assert values[:10] == NUMBERS and all(math.isnan(v) or math.isinf(v) for v in values[10:])
+
+
+def test_records_of_every_kind_and_shape_equal_the_reference(tmp_path: Path) -> None:
+    """Records the template must not vouch for (extensions, attributes, mappings shaped like a
+    ref, a str record ref) and the plain ones, added directly: every line equals the reference."""
+    base = records()
+    metric = base[0]
+    shaped = MetricRecord(
+        envelope=metric.envelope,
+        payload=MetricPayload(
+            metric_key="train.loss",
+            value=1e-9,
+            value_type="float",
+            tags={"kind": "run", "value": "p.r"},
+        ),
+    )
+    extended = MetricRecord(
+        envelope=RecordEnvelope(
+            record_ref="record:p.r.ext",
+            record_type="metric",
+            recorded_at="2025-01-01T00:00:02.5Z",
+            observed_at="2025-01-01T00:00:01Z",
+            producer_ref="tests",
+            run_ref="run:p.r",
+            extensions=(ExtensionFieldSet(namespace="team.ml", fields={"a": 1.0, "b": 1e-6}),),
+        ),
+        payload=metric.payload,
+    )
+    event = StructuredEventRecord(
+        envelope=RecordEnvelope(
+            record_ref="record:p.r.ev",
+            record_type="event",
+            recorded_at="2025-01-01T00:00:02Z",
+            observed_at="2025-01-01T00:00:02Z",
+            producer_ref="tests",
+            run_ref="run:p.r",
+        ),
+        payload=StructuredEventPayload(
+            event_key="note",
+            level="info",
+            message='größe "quoted" \u2028 line',
+            attributes={"ref": {"kind": "x", "value": "y"}, "lr": 1e-5, "n": [1, 2.5e20]},
+        ),
+    )
+    items = [*base, shaped, extended, event, base[1], metric]
+    copy = LocalCaptureFile(tmp_path / "copy")
+    for item in items:
+        copy.add(PayloadFamily.RECORD, item)
+    assert copy.flush() == len(items)
+    lines = (tmp_path / "copy" / "record.jsonl").read_text(encoding="utf-8").split("\n")[:-1]
+    assert len(lines) == len(items)
+    for line, item in zip(lines, items, strict=True):
+        stamp = json.loads(line)["captured_at"]
+        assert line == local_line(stamp, "local-jsonl", PayloadFamily.RECORD, item)
+        assert line == _sink_line(item, stamp, tmp_path / "sink")
+    by_ref = {json.loads(line)["payload_ref"]: line for line in lines}
+    assert '"ref":"x:y"' in by_ref["record:p.r.ev"]  # 1.0 reads a kind/value map as a ref
+    assert '"tags":"run:p.r"' in lines[items.index(shaped)]
+
+
+def test_scopes_of_several_runs_and_stages_each_get_their_own_lines(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    for name in ("a", "b"):
+        with ctx.run(name) as run:
+            for stage_name, key in (("train", "loss"), ("eval", "acc")):
+                with run.stage(stage_name) as stage:
+                    for step in range(3):
+                        stage.metric(key, 1.0 / (step + 1), step=step)
+                        run.event("epoch.end", message=f"epoch {step}")
+                        stage.event("stage.note", message="note")
+            run.metric("final", 0.5)
+    ctx.close()
+    stored = {s.record_ref: s.record for s in ctx.record_store.scan()}
+    _check_against_the_sink(_lines(tmp_path), stored, tmp_path / "sink")
+    stages = {
+        json.loads(line)["payload"]["envelope"]["stage_execution_ref"] for line in _lines(tmp_path)
+    }
+    assert len(stages) == 5  # two runs x (train, eval) and the run-level records (None)
+
+
+@pytest.mark.parametrize("threads", [4])
+def test_lines_added_from_threads_during_flushes_are_each_written_once(
+    tmp_path: Path, threads: int
+) -> None:
+    copy = LocalCaptureFile(tmp_path / "copy")
+    record = records()[0]
+    per_thread = 3000
+    stop = threading.Event()
+
+    def add() -> None:
+        for _ in range(per_thread):
+            copy.add(PayloadFamily.RECORD, record)
+
+    def flush() -> None:
+        while not stop.is_set():
+            copy.flush()
+
+    flusher = threading.Thread(target=flush)
+    flusher.start()
+    workers = [threading.Thread(target=add) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    stop.set()
+    flusher.join()
+    copy.flush()
+    lines = (tmp_path / "copy" / "record.jsonl").read_text(encoding="utf-8").split("\n")[:-1]
+    assert len(lines) == threads * per_thread
+    assert all(line.endswith('"sink_name":"local-jsonl"}') for line in lines)
