@@ -41,10 +41,6 @@ def test_lower_layers_do_not_import_upper_layers(package: str) -> None:
 #: Loops left in packages of the public layer, each with why (a new loop fails the test; a
 #: mended one must be removed from here).
 KNOWN_LOOPS: dict[frozenset[str], str] = {
-    frozenset({"contexta.capture.scopes", "contexta.capture.session"}): (
-        "a session opens scopes and a scope reaches back to its session's run; broken today by "
-        "function-local imports"
-    ),
     frozenset(
         {
             "contexta.interpretation.entities",
@@ -61,23 +57,6 @@ KNOWN_LOOPS: dict[frozenset[str], str] = {
     frozenset({"contexta.facade", "contexta.quality"}): (
         "type-only: the quality writes are the facade's method bodies and name its type under "
         "TYPE_CHECKING; no runtime edge"
-    ),
-    frozenset(
-        {
-            "contexta.interpretation.reporting.document",
-            "contexta.interpretation.reporting.html",
-            "contexta.interpretation.reporting.svg",
-        }
-    ): "a document renders itself as HTML and the HTML/SVG renderers take documents",
-    frozenset(
-        {
-            "contexta.store.metadata",
-            "contexta.store.metadata_checks",
-            "contexta.store.metadata_entities",
-        }
-    ): "the metadata store builds its entity repositories, which check refs through the store",
-    frozenset({"contexta.store.artifacts", "contexta.store.maintenance"}): (
-        "the artifact store's verify/retention calls live in maintenance, which opens the store"
     ),
 }
 

@@ -1,7 +1,7 @@
 """1.0's default local capture copy: ``<workspace>/cache/capture/<family>.jsonl``.
 
 A ``Contexta()`` opened without ``sinks=`` keeps a copy of every captured record and artifact
-registration as JSON lines, in 1.0's file and lines (what :func:`~.sinks.local_line` writes: keys
+registration as JSON lines, in 1.0's file and lines (what :func:`~.sinks._local_line` writes: keys
 sorted, compact, refs as ``kind:value`` text, Python's number forms). The copy is queued and
 written in batches (when 1,024 are queued, when a run closes, on ``flush``/``close`` and at
 exit). It is a copy: the ledger is the system of record, and it is not listed among a result's
@@ -12,7 +12,7 @@ is the same for every record of a scope (the envelope's refs, producer, markers)
 per scope into a :class:`_Template`; a record fills in its capture time, ref and timestamps, and
 its payload is encoded by msgspec directly (payload fields hold refs as text already). What the
 template cannot vouch for (extensions on the envelope, payload attributes, a mapping with a
-``"kind"`` key, an artifact registration) is written by :func:`~.sinks.local_line`, the reference
+``"kind"`` key, an artifact registration) is written by :func:`~.sinks._local_line`, the reference
 every fast line equals (``tests/parity_tests/test_local_copy.py``).
 """
 
@@ -37,7 +37,7 @@ from ..contract import (
     TraceSpanRecord,
 )
 from .results import PayloadFamily
-from .sinks import _serialize, local_line
+from .sinks import _local_line, _serialize
 
 __all__ = ["LocalCaptureFile", "iso_micros"]
 
@@ -152,7 +152,7 @@ class LocalCaptureFile:
         elif family is _RECORD and type(payload) in _RECORD_TYPES:
             line = self._record_line(micros, payload)
         if line is None:
-            line = local_line(iso_micros(micros), SINK_NAME, family, payload)
+            line = _local_line(iso_micros(micros), SINK_NAME, family, payload)
         queue = self._queues[family]
         queue.append(line)
         if len(queue) >= self.limit:

@@ -44,7 +44,6 @@ __all__ = [
     "OperationScope",
     "RunScope",
     "SampleScope",
-    "ScopeHost",
     "SpanScope",
     "StageScope",
 ]

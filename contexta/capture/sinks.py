@@ -29,7 +29,6 @@ __all__ = [
     "SinkCaptureReceipt",
     "SinkCaptureRequest",
     "StdoutSink",
-    "local_line",
     "sink_line",
 ]
 
@@ -232,7 +231,7 @@ class LocalJsonlSink(BaseSink):
 
         request = self.make_request(family=family, payload=payload)
         target = self.file_path_for(request.family)
-        line = local_line(iso_utc_now(), self.name, request.family, request.payload)
+        line = _local_line(iso_utc_now(), self.name, request.family, request.payload)
         with target.open("a", encoding="utf-8", newline="\n") as handle:
             handle.write(line + "\n")
         return SinkCaptureReceipt.success(
@@ -240,7 +239,7 @@ class LocalJsonlSink(BaseSink):
         )
 
 
-def local_line(captured_at: str, sink_name: str, family: PayloadFamily, payload: Any) -> str:
+def _local_line(captured_at: str, sink_name: str, family: PayloadFamily, payload: Any) -> str:
     """One line of a local JSON-lines file, as 1.0 writes it (no newline): the capture time,
     sink, family, payload type and ref, and the payload; keys sorted, compact, non-ASCII kept."""
     entry = {

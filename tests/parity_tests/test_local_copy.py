@@ -15,7 +15,7 @@ import pytest
 from contexta import Contexta
 from contexta.capture.local_copy import LocalCaptureFile
 from contexta.capture.results import PayloadFamily
-from contexta.capture.sinks import LocalJsonlSink, local_line
+from contexta.capture.sinks import LocalJsonlSink, _local_line
 from contexta.contract import (
     ExtensionFieldSet,
     MetricPayload,
@@ -129,7 +129,7 @@ def test_records_of_every_kind_and_shape_equal_the_reference(tmp_path: Path) -> 
     assert len(lines) == len(items)
     for line, item in zip(lines, items, strict=True):
         stamp = json.loads(line)["captured_at"]
-        assert line == local_line(stamp, "local-jsonl", PayloadFamily.RECORD, item)
+        assert line == _local_line(stamp, "local-jsonl", PayloadFamily.RECORD, item)
         assert line == _sink_line(item, stamp, tmp_path / "sink")
     by_ref = {json.loads(line)["payload_ref"]: line for line in lines}
     assert '"ref":"x:y"' in by_ref["record:p.r.ev"]  # 1.0 reads a kind/value map as a ref

@@ -12,9 +12,15 @@ from tests.parity_tests._public_names import DATA, contexta_names, module_names,
 
 RECORDED: dict[str, list[str]] = json.loads(DATA.read_text())
 
+#: names added on purpose since the recording, each with why
+ADDED = {
+    "maintenance": "the public maintenance entry point (rebuild, status, verify, repair, "
+    "publish) the command line uses instead of reaching into the workspace",
+}
+
 
 def test_contexta_public_names_are_the_recorded_ones() -> None:
-    assert contexta_names() == RECORDED["Contexta"]
+    assert contexta_names() == sorted([*RECORDED["Contexta"], *ADDED])
 
 
 @pytest.mark.parametrize("path", module_paths())
