@@ -14,7 +14,10 @@ from collections.abc import Sequence
 from importlib import import_module
 from importlib.machinery import ModuleSpec
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
 
 __all__ = ["FORWARDS", "MODULES", "install"]
 
@@ -319,7 +322,7 @@ class _Finder:
     ) -> ModuleSpec | None:
         alias = MODULES.get(fullname) or RENAMED.get(fullname)
         if alias is not None:
-            return ModuleSpec(fullname, _AliasLoader(alias))
+            return ModuleSpec(fullname, cast("Loader", _AliasLoader(alias)))
         if fullname in _PARENTS or fullname in FORWARDS:
             return self._patched(fullname, path, target)
         return None
@@ -333,7 +336,7 @@ class _Finder:
             spec = finder.find_spec(fullname, path, target)
             if spec is not None:
                 if spec.loader is not None:
-                    spec.loader = _PatchingLoader(spec.loader, fullname)
+                    spec.loader = cast("Loader", _PatchingLoader(spec.loader, fullname))
                 return spec
         return None
 

@@ -248,4 +248,3 @@ def group_rows(
         else:
             found.extend(rows[start:end])
         start = end
-

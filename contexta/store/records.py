@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from ledger import PendingEvent
 from ledger.schema import INT64_MAX, INT64_MIN
+from projections.kinds import RECORD_PREFIX
 from projections.query import take_rows
 
 from ..common.errors import ReadOnlyStoreError, ValidationError
@@ -278,8 +279,8 @@ class RecordStore(ReplayMixin):
         digests = self._digests if self._digests is not None else self._known_digests()
         actor = ws.actor
         events: list[PendingEvent] = []
-        meta: list[tuple[str, str, str]] = []
-        duplicates: list[tuple[str, str, str]] = []
+        meta: list[tuple[str, str, str | None]] = []
+        duplicates: list[tuple[str, str, str | None]] = []
         rejected: list[AppendRejection] = []
         pending: dict[str, int] = {}
         for index, record in enumerate(records):
@@ -330,8 +331,8 @@ class RecordStore(ReplayMixin):
     def _late_result(
         self,
         commit: Any,
-        meta: list[tuple[str, str, str]],
-        duplicates: list[tuple[str, str, str]],
+        meta: list[tuple[str, str, str | None]],
+        duplicates: list[tuple[str, str, str | None]],
         rejected: list[AppendRejection],
     ) -> AppendResult:
         """An append's result that also reports the conflicts found by commits since the last
@@ -390,14 +391,15 @@ class RecordStore(ReplayMixin):
         clashes = self._clashes
         kept = []
         for event in events:
-            theirs = clashes.get(event[1]) if event[0] in _RECORD_KINDS else None
-            if theirs is None:
+            ref = event[1]
+            theirs = clashes.get(ref) if ref is not None and event[0] in _RECORD_KINDS else None
+            if ref is None or theirs is None:
                 kept.append(event)
                 continue
             self._dropped = True
             if theirs != hash(event[10]):
-                kind = event[0].removeprefix("record.")
-                self._late[event[1]] = _conflict(-1, event[1], kind, late=True)
+                kind = event[0].removeprefix(RECORD_PREFIX)
+                self._late[ref] = _conflict(-1, ref, kind, late=True)
         return kept
 
     def after_commit(self, head: Any, count: int) -> None:
@@ -416,7 +418,7 @@ class RecordStore(ReplayMixin):
         self._learned += 1
         foreign: dict[str, Any] = {}
         for batch in ledger.batches(head, after_seq=self._view_seq):
-            mask = pc.starts_with(batch.column(2), "record.")
+            mask = pc.starts_with(batch.column(2), RECORD_PREFIX)
             if not pc.any(mask).as_py():
                 continue
             rows = batch.filter(mask)
@@ -483,7 +485,7 @@ class RecordStore(ReplayMixin):
                 cond = pc.equal(table.column(column), str(value))
                 mask = cond if mask is None else pc.and_(mask, cond)
         if f.record_type is not None:
-            cond = pc.equal(table.column("kind"), f"record.{f.record_type}")
+            cond = pc.equal(table.column("kind"), RECORD_PREFIX + f.record_type)
             mask = cond if mask is None else pc.and_(mask, cond)
         if mask is not None:
             table = table.filter(mask)
@@ -573,7 +575,7 @@ def _receipt(
     offset: int | None,
     record_ref: str,
     record_type: str,
-    run_ref: str,
+    run_ref: str | None,
     status: DurabilityStatus,
 ) -> AppendReceipt:
     """``AppendReceipt(...)`` at half the cost of the frozen dataclass ``__init__`` (one
@@ -599,8 +601,8 @@ def _receipts(
     first: int | None,
     segment: str | None,
     offset: int | None,
-    meta: list[tuple[str, str, str]],
-    duplicates: list[tuple[str, str, str]],
+    meta: list[tuple[str, str, str | None]],
+    duplicates: list[tuple[str, str, str | None]],
     status: DurabilityStatus,
     pending: PendingPositions | None = None,
 ) -> tuple[AppendReceipt, ...]:
@@ -845,8 +847,8 @@ def _unnumbered(commit: Any) -> Any:
 def _result(
     ws: Workspace,
     commit: Any,
-    meta: list[tuple[str, str, str]],
-    duplicates: list[tuple[str, str, str]],
+    meta: list[tuple[str, str, str | None]],
+    duplicates: list[tuple[str, str, str | None]],
     rejected: list[AppendRejection],
 ) -> AppendResult:
     """The result of an append; its receipts are built when first read (see
@@ -861,6 +863,7 @@ def _result(
             if ws.ledger.durability == "fsync"
             else DurabilityStatus.FLUSHED
         )
+    plan: tuple[Any, ...]
     if commit is not None and commit.count >= len(meta):
         plan = (
             commit.first_seq + commit.count - len(meta),
