@@ -228,7 +228,7 @@ class CompositeStoreRepository(WorkspaceRepository):
 
 def _workspace_of(*stores: Any) -> Any:
     for store in stores:
-        workspace = getattr(store, "_workspace", None)
+        workspace = getattr(store, "opened_workspace", None)
         if workspace is not None:
             return workspace
     raise InterpretationError(

@@ -353,6 +353,12 @@ class ArtifactStore:
     # ------------------------------------------------------------------ plumbing
 
     @property
+    def opened_workspace(self) -> Workspace | None:
+        """The workspace this store is opened on (None before it opens one): what a repository
+        over the stores reads."""
+        return self._workspace
+
+    @property
     def workspace(self) -> Workspace:
         """The workspace whose ledger holds this store's manifests."""
         if self._workspace is None:

@@ -65,6 +65,12 @@ class MetadataStore:
         self._registry: tuple[int, int, set[str]] = (0, 0, set())
         self._extra_repositories()
 
+    @property
+    def opened_workspace(self) -> Workspace | None:
+        """The workspace this store is opened on (None before it opens one): what a repository
+        over the stores reads."""
+        return self._workspace
+
     def _extra_repositories(self) -> None:
         """The repositories of the remaining entities."""
         self.deployments = DeploymentRepository(self)

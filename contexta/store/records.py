@@ -184,6 +184,12 @@ class RecordStore(ReplayMixin):
 
     # ------------------------------------------------------------------ append
 
+    @property
+    def opened_workspace(self) -> Workspace | None:
+        """The workspace this store is opened on (None before it opens one): what a repository
+        over the stores reads."""
+        return self._workspace
+
     def append(self, record: Any) -> AppendResult:
         """Append one record (buffered: a few microseconds unless it fills the buffer).
 
