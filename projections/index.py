@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -60,13 +59,13 @@ def partial_index(column: pa.Array | pa.ChunkedArray, base: int) -> pa.RecordBat
     encoded = pc.dictionary_encode(column)
     dictionary = encoded.dictionary
     by_value = pc.sort_indices(dictionary)  # code of the i-th smallest value
-    ranks_in_order = pa.array(np.arange(len(dictionary), dtype=np.int32))
+    ranks_in_order = _arange(len(dictionary))
     rank = pc.scatter(ranks_in_order, by_value.cast(pa.int64()))  # code -> rank
     ranks = rank.take(encoded.indices)  # nulls stay null and sort last
     order = pc.sort_indices(ranks)  # stable: row order kept within a value
     runs = pc.run_end_encode(ranks.take(order))
     ends = runs.run_ends.cast(pa.int32())
-    offsets = pa.concat_arrays([pa.array(np.zeros(1, np.int32)), ends])
+    offsets = pa.concat_arrays([pa.array([0], pa.int32()), ends])
     present = runs.values  # ranks present, ascending, then a null for the null rows
     values = dictionary.take(by_value).take(present)  # a null rank takes a null
     positions = order.cast(pa.int32())
@@ -74,6 +73,12 @@ def partial_index(column: pa.Array | pa.ChunkedArray, base: int) -> pa.RecordBat
         positions = pc.add(positions, pa.scalar(base, pa.int32()))
     rows = pa.ListArray.from_arrays(offsets, positions)
     return pa.RecordBatch.from_arrays([values.cast(pa.string()), rows], schema=INDEX_SCHEMA)
+
+
+def _arange(n: int) -> pa.Array:
+    """0, 1, ..., n - 1 as int32, in Arrow (numpy is not a dependency)."""
+    ones = pa.repeat(pa.scalar(1, pa.int32()), n)
+    return pc.subtract(pc.cumulative_sum(ones), pa.scalar(1, pa.int32()))
 
 
 def merge_indexes(parts: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
@@ -89,7 +94,7 @@ def merge_indexes(parts: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
     runs = pc.run_end_encode(values.take(order))
     ends = pc.subtract(runs.run_ends.cast(pa.int64()), 1)
     counted = pc.cumulative_sum(pc.list_value_length(taken).cast(pa.int64()))
-    offsets = pa.concat_arrays([pa.array(np.zeros(1, np.int64)), counted.take(ends)])
+    offsets = pa.concat_arrays([pa.array([0], pa.int64()), counted.take(ends)])
     rows = pa.ListArray.from_arrays(offsets.cast(pa.int32()), pc.list_flatten(taken))
     return pa.RecordBatch.from_arrays([runs.values, rows], schema=INDEX_SCHEMA)
 
