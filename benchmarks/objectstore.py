@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -104,7 +105,7 @@ def bench_writers(endpoint: str, writers: int, commits: int, per: int) -> dict[s
     }
 
 
-def bench_fold(events: int) -> list[dict[str, object]]:
+def bench_fold(events: int) -> Iterator[dict[str, object]]:
     from ledger import Ledger, LedgerReader, PendingEvent
     from projections import Projector
     from projections.engine import _EVENTS_WITH_LOCATOR
@@ -128,11 +129,10 @@ def bench_fold(events: int) -> list[dict[str, object]]:
         )
     ledger.close()
     reader = LedgerReader(root)
-    out = []
     start = time.perf_counter()
     Projector(reader, root.parent / "p", persist=False).rebuild(save=False)
     builtin = time.perf_counter() - start
-    out.append(
+    yield (
         {
             "measure": "fold",
             "engine": "builtin",
@@ -147,7 +147,7 @@ def bench_fold(events: int) -> list[dict[str, object]]:
         read = time.perf_counter() - start
         engine_fold(table, engine)
         total = time.perf_counter() - start
-        out.append(
+        yield (
             {
                 "measure": "fold",
                 "engine": engine,
@@ -157,7 +157,6 @@ def bench_fold(events: int) -> list[dict[str, object]]:
                 "fold_s": round(total - read, 3),
             }
         )
-    return out
 
 
 def main() -> None:

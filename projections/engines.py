@@ -98,7 +98,9 @@ def _runner(engine: str, events: pa.Table) -> Any:
         import datafusion
 
         ctx = datafusion.SessionContext()
-        ctx.register_record_batches("events", [events.to_batches()])
+        # an empty ledger has no batches, and DataFusion needs one to learn the schema
+        batches = events.to_batches() or [_empty_batch(events.schema)]
+        ctx.register_record_batches("events", [batches])
         return lambda sql: pa.Table.from_batches(ctx.sql(sql).collect(), _schema_of(ctx, sql))
     except ImportError as exc:
         raise EngineError(
@@ -133,3 +135,7 @@ def rebuild_with(projector: Projector, engine: str) -> RebuildStats:
         slot.load_note = f"rebuilt by {engine}"
     projector.save()
     return RebuildStats(events.num_rows, batches, time.perf_counter() - started, projector.names)
+
+
+def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)

@@ -182,7 +182,7 @@ def main(workspace: Path) -> None:
     )
     ctx.close()
     print(
-        f"\nWorkspace: {workspace.resolve()} (try: contexta --workspace {workspace} audit replay --verify)"
+        f"\nWorkspace: {workspace.resolve()} (try: uv run contexta --workspace {workspace} audit replay --verify)"
     )
 
 

@@ -75,6 +75,22 @@ def test_engine_fold_equals_the_builtin_fold(tmp_path: Path, engine: str, seed: 
     assert nonempty >= 5  # the generated kinds reach most projections
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("events", [0, 1])
+def test_an_empty_or_one_event_ledger_folds_as_the_builtin_fold(
+    tmp_path: Path, engine: str, events: int
+) -> None:
+    _generate(tmp_path / "ledger", events, 3)
+    reader = LedgerReader(tmp_path / "ledger")
+    builtin = Projector(reader, tmp_path / "projections", persist=False)
+    builtin.rebuild(save=False)
+    folded = engine_fold(events_table(reader, reader.head())[0], engine)
+    for name, table in folded.items():
+        expected = builtin.get(name).table()
+        assert table.schema == expected.schema, name
+        assert _rows(table) == _rows(expected), name
+
+
 def test_unknown_engine_is_a_typed_error(tmp_path: Path) -> None:
     with pytest.raises(EngineError) as caught:
         engine_fold(events_table(LedgerReader(tmp_path), LedgerReader(tmp_path).head())[0], "x")
