@@ -1,31 +1,39 @@
-"""What a NEW process pays: first calls against an existing workspace, each in its own process.
+"""What a NEW process pays, at 1k, 10k and 100k runs: first calls and warm calls of every query,
+each probe in a process of its own, side by side with MLflow and Contexta 1.0.
 
-``uv run python -m benchmarks.newproc`` (1k and 10k runs) or ``... --full`` (also 100k runs);
-also reachable as ``python -m benchmarks.run --groups newproc``. The workload is the harness's
-(3 stages x 10 metrics + a 100-step series + one event per run, 135 events per run). Each
-workspace is built once through the 1.0 API (cached under ``--cache``, rebuilt with
-``--fresh``) and settled as a user's would be: ``contexta projections rebuild`` saves every
-projection. Then every probe runs in a new process, in rotated order over ``--reps``
-repetitions, and reports the first call's seconds, the whole process's seconds (interpreter
-start, import and open included) and its peak RSS:
+``uv run python -m benchmarks.newproc`` (1k and 10k runs), ``... --full`` (also 100k runs),
+``... --from-cache --full --readme`` (the final measurement: probes only, on the cached
+workspaces, after ``projections rebuild`` with the code under test). The workload is the
+harness's (3 stages x 10 metrics + a 100-step series + one event per run, 135 events per run).
+
+Each workspace is built once through the 1.0 API and cached under ``--cache`` (rebuilt with
+``--fresh``): ours at every scale, MLflow at 1k and 10k (``create_run`` + one ``log_batch`` per
+run), Contexta 1.0 at ``--c10-runs`` (equal work: the same runs as ours at that scale). Then, per
+scale, ``contexta projections rebuild`` is measured on ours (events/s, peak RSS), ingest is
+measured on a scratch workspace when the cached one was not built by this invocation, and every
+probe runs in a new process, tools and probes in rotated order over ``--reps`` repetitions. A
+probe reports its first call (``call_s``), the process up to the end of that call (interpreter
+start, import and open included), the peak RSS after it, and ``--warm`` repetitions of the same
+call in the same process (warm: their median):
 
 ==============  ==============================================================  ============
 probe           what                                                            per unit of
 ==============  ==============================================================  ============
-snapshot        first ``get_run_snapshot`` (MLflow: ``get_run`` + history)       record
-best            first ``select_best_run`` over every run                          run
-append          first ``record_store.append`` into an existing run               call
-cli_best        ``contexta best accuracy --stage evaluate`` (whole command)      run
-as_of           first ``as_of(now).get_run_snapshot``                            record
-history         first ``list(history(run))`` (MLflow: ``get_metric_history``)   event
-cli_replay      ``contexta audit replay --run RUN`` (whole command)              event
-query           list, best, snapshot, as-of snapshot in one process (peak RSS)   run
+snapshot        ``get_run_snapshot`` (MLflow: ``get_run`` + step history)        record
+best            ``select_best_run`` over every run                                run
+append          ``record_store.append`` into an existing run                     call
+cli_best        ``contexta best accuracy --stage evaluate`` (the CLI's main)     run
+as_of           ``as_of(now).get_run_snapshot``                                   record
+history         ``list(history(run))`` (MLflow: ``get_metric_history``)          event
+cli_replay      ``contexta audit replay --run RUN`` (the CLI's main)             event
+list            ``list_runs`` (MLflow: ``search_runs``, paged)                   run
+compare         ``compare_runs`` of two runs (MLflow: two ``get_run`` + a diff)   record
+query           list, best, snapshot, as-of and compare in one process (RSS)     run
 ==============  ==============================================================  ============
 
-The per-unit figure divides the first call's time by the work it answers (a snapshot's records,
-the candidate runs of select-best, ...): flat from 1k to 100k runs means a process pays for
-what it touches, not for the size of the ledger. MLflow runs the same probes where it has an
-equivalent (its workspace takes about 1 minute per 1k runs to ingest).
+The per-unit figure divides the call's time by the work it answers: flat from 1k to 100k runs
+means a process pays for what it touches, not for the size of the ledger. The tables and the
+targets are rendered by ``benchmarks/newproc_report.py``.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
+import shutil
 import subprocess
 import sys
 import time
@@ -41,29 +49,43 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .newproc_report import render, summarize_probe, write_readme
 from .run import DRIVERS, RESULTS, interpreter, log, rotated
 from .workload import Workload
 
 SHAPE = {"stages": 3, "metrics": 10, "steps": 100}
-OURS_PROBES = ("snapshot", "best", "append", "cli_best", "as_of", "history", "cli_replay", "query")
-MLFLOW_PROBES = ("snapshot", "best", "append", "history", "query")
-#: What each probe's per-unit figure divides by.
-UNITS = {
-    "snapshot": "record",
-    "as_of": "record",
-    "best": "run",
-    "cli_best": "run",
-    "query": "run",
-    "append": "call",
-    "history": "event",
-    "cli_replay": "event",
+PROBES = {
+    "ours": (
+        "snapshot",
+        "best",
+        "append",
+        "cli_best",
+        "as_of",
+        "history",
+        "cli_replay",
+        "list",
+        "compare",
+        "query",
+    ),
+    "mlflow": ("snapshot", "best", "append", "history", "list", "compare", "query"),
+    # 1.0 has neither as-of reads, nor history, nor these CLI commands
+    "contexta10": ("snapshot", "best", "append", "list", "compare", "query"),
 }
+SCRIPTS = {
+    "ours": "newproc_ours.py",
+    "mlflow": "newproc_mlflow.py",
+    "contexta10": "newproc_ours.py",
+}
+INGEST = {"ours": "ours.py", "mlflow": "mlflow_driver.py", "contexta10": "contexta10.py"}
+MLFLOW_MAX_RUNS = 10_000
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 #: the checkout whose packages the current probe imports instead of this one (``--source``;
 #: per variant with ``--variants``)
 SOURCE: list[str] = []
 #: variant tool name (``ours@NAME``) -> its checkout
 VARIANTS: dict[str, str] = {}
-DEFAULT_CACHE = Path(os.environ.get("NEWPROC_CACHE", "/tmp/contexta-newproc"))
+DEFAULT_CACHE = Path(os.environ.get("NEWPROC_CACHE", "/work/bench-cache"))
 
 
 def _env() -> dict[str, str]:
@@ -77,8 +99,9 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run(cmd: list[str], cwd: Path, timeout: float = 3600) -> tuple[str, float]:
-    """Run ``cmd``; (stdout, wall seconds). Drivers report their own peak RSS."""
+def _run(cmd: list[str], cwd: Path, timeout: float = 4 * 3600) -> tuple[str, float]:
+    """Run ``cmd``; (stdout, wall seconds). Drivers report their own peak RSS. A child that
+    outlives ``timeout`` is killed (``subprocess.TimeoutExpired``)."""
     start = time.perf_counter()
     done = subprocess.run(
         cmd, cwd=str(cwd), env=_env(), capture_output=True, text=True, timeout=timeout, check=False
@@ -91,7 +114,13 @@ def _run(cmd: list[str], cwd: Path, timeout: float = 3600) -> tuple[str, float]:
 
 
 def _driver(
-    python: str, script: str, probe: str, w: Workload, ws: Path, options: dict[str, Any]
+    python: str,
+    script: str,
+    probe: str,
+    w: Workload,
+    ws: Path,
+    options: dict[str, Any],
+    timeout: float = 4 * 3600,
 ) -> dict[str, Any]:
     cmd = [
         python,
@@ -104,34 +133,11 @@ def _driver(
         "--options",
         json.dumps(options),
     ]
-    out, wall = _run(cmd, ws.parent)
+    out, wall = _run(cmd, ws.parent, timeout)
     lines = [line for line in out.splitlines() if line.startswith("{")]
     result = json.loads(lines[-1])
     result["wall_s"] = wall
     return result
-
-
-def _cli(python: str, args: list[str], ws: Path) -> dict[str, Any]:
-    """A ``contexta`` command as a user runs it: wall time and peak RSS of that one process."""
-    cmd = [str(Path(python).parent / "contexta"), "--workspace", str(ws), *args]
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, cwd=str(ws.parent), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    lines = sum(1 for _ in proc.stdout or ())
-    err = (proc.stderr.read() if proc.stderr else b"").decode(errors="replace")
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"contexta {' '.join(args)} failed ({proc.returncode}):\n{err[-2000:]}")
-    return {
-        "call_s": wall,
-        "process_s": wall,
-        "wall_s": wall,
-        "peak_rss_mb": round(usage.ru_maxrss / 1024.0, 1),
-        "lines": lines,
-    }
 
 
 def _compile(python: str) -> None:
@@ -166,16 +172,21 @@ def _use(tool: str) -> None:
         SOURCE[:] = []
 
 
-def workspace(tool: str, python: str, w: Workload, cache: Path, fresh: bool) -> Path:
-    """The cached, settled workspace of ``tool`` for ``w`` (built when missing or ``fresh``).
-    A variant of ours starts from a copy of another ours workspace's ledger (the ledger format
-    is shared) and saves its projections with its own code."""
-    import shutil
+def _rebuild(python: str, w: Workload, ws: Path) -> dict[str, Any]:
+    """``contexta projections rebuild`` on ``ws`` (a subprocess of the driver): events/s of the
+    fold, peak RSS, bytes on disk."""
+    return _driver(python, "ours.py", "rebuild", w, ws, {})
 
+
+def workspace(tool: str, python: str, w: Workload, cache: Path, fresh: bool) -> tuple[Path, bool]:
+    """The cached, settled workspace of ``tool`` for ``w`` and whether this call built it (built
+    when missing or ``fresh``; ``built.json`` beside it keeps the ingest's figures). A variant
+    of ours starts from a copy of another ours workspace's ledger (the ledger format is shared)
+    and saves its projections with its own code."""
     ws = cache / f"{tool}-{w.runs}" / "ws"
     marker = ws.parent / "built.json"
     if marker.exists() and not fresh:
-        return ws
+        return ws, False
     shutil.rmtree(ws.parent, ignore_errors=True)
     ws.parent.mkdir(parents=True)
     if tool.startswith("ours"):
@@ -184,143 +195,228 @@ def workspace(tool: str, python: str, w: Workload, cache: Path, fresh: bool) -> 
         if donors:
             log(f"{tool} {w.runs:,}: the ledger of {donors[0]}, projections rebuilt")
             shutil.copytree(donors[0] / "ledger", ws / "ledger")
-            _cli(python, ["projections", "rebuild"], ws)
+            _rebuild(python, w, ws)
             shutil.copy(donors[0].parent / "built.json", marker)
-            return ws
-    script = "ours.py" if tool.startswith("ours") else "mlflow_driver.py"
+            return ws, False
     log(f"building {tool} workspace of {w.runs:,} runs ({w.events:,} events)")
-    built = _driver(python, script, "ingest", w, ws, {})
+    built = _driver(python, INGEST[_kind(tool)], "ingest", w, ws, {})
     if tool.startswith("ours"):
-        _cli(python, ["projections", "rebuild"], ws)
+        _rebuild(python, w, ws)
+    built["built_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    built["commit"] = commit(Path(SOURCE[0]) if SOURCE else ROOT)
     marker.write_text(json.dumps(built, indent=1) + "\n")
     log(f"built {tool} {w.runs:,}: {built['events_per_s']:,.0f} events/s")
-    return ws
+    return ws, True
+
+
+def ingest_scratch(tool: str, python: str, w: Workload, cache: Path) -> dict[str, Any]:
+    """Ingest ``w`` through the 1.0 API into a scratch workspace (removed after): the figures of
+    the code under test when the cached workspace was built by older code."""
+    scratch = cache / f"scratch-{tool}-{w.runs}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        return _driver(python, INGEST[_kind(tool)], "ingest", w, scratch / "ws", {})
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _kind(tool: str) -> str:
+    return "ours" if tool.startswith("ours") else tool
+
+
+def commit(root: Path) -> str:
+    """The short commit of ``root``'s checkout, ``+dirty`` when tracked files differ from it."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
 
 
 # ---------------------------------------------------------------------- probes
 
 
-def probe(tool: str, python: str, name: str, w: Workload, ws: Path, rep: int) -> dict[str, Any]:
-    run = f"bench.{w.run_name(w.runs // 2)}"
-    if name == "cli_best":
-        return _cli(python, ["best", "accuracy", "--stage", "evaluate"], ws)
-    if name == "cli_replay":
-        return _cli(python, ["audit", "replay", "--run", run], ws)
-    script = "newproc_ours.py" if tool.startswith("ours") else "newproc_mlflow.py"
-    options: dict[str, Any] = {"tag": f"{rep}-{time.time_ns()}"}
-    return _driver(python, script, name, w, ws, options)
+def probe(
+    tool: str, python: str, name: str, w: Workload, ws: Path, rep: int, warm: int, timeout: float
+) -> dict[str, Any]:
+    """One probe in a new process; ``{"timeout": True}`` when it outlived ``timeout``."""
+    options: dict[str, Any] = {"tag": f"{rep}-{time.time_ns()}", "warm": warm}
+    try:
+        return _driver(python, SCRIPTS[_kind(tool)], name, w, ws, options, timeout)
+    except subprocess.TimeoutExpired:
+        log(f"{tool} {w.runs:,} {name}: no answer within {timeout:,.0f} s")
+        return {"timeout": True, "timeout_s": timeout}
 
 
-def units(name: str, w: Workload, result: dict[str, Any]) -> int:
-    if UNITS[name] == "record":
-        return int(result.get("records") or w.records_per_run)
-    if UNITS[name] == "run":
-        return w.runs
-    if UNITS[name] == "event":
-        return int(result.get("events") or result.get("lines") or w.records_per_run + 4)
-    return 1
+class Plan:
+    """What one invocation measures."""
+
+    def __init__(self, args: argparse.Namespace, tools: dict[str, str], scales: list[int]) -> None:
+        self.tools = tools
+        self.reps: int = args.reps
+        self.warm: int = args.warm
+        self.cache = Path(args.cache)
+        self.fresh: bool = args.fresh
+        self.from_cache: bool = args.from_cache
+        self.c10_runs: int = args.c10_runs
+        self.timeout: float = args.timeout
+        self.ingest: bool = not args.no_ingest
+        #: the scales asked for (MLflow runs at these only, not at 1.0's equal-work scale)
+        self.scales: set[int] = set(scales)
+
+    def tools_at(self, runs: int) -> dict[str, str]:
+        out = {}
+        for tool, python in self.tools.items():
+            if tool == "mlflow" and (runs > MLFLOW_MAX_RUNS or runs not in self.scales):
+                continue
+            if tool == "contexta10" and runs != self.c10_runs:
+                continue
+            out[tool] = python
+        return out
 
 
-def stats(samples: list[float]) -> dict[str, float]:
+def measure_scale(plan: Plan, runs: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every probe of every tool at ``runs`` runs (per tool and probe: the summary of its
+    repetitions), and ours' ingest and rebuild figures there."""
+    w = Workload(runs=runs, **SHAPE)
+    here = plan.tools_at(runs)
+    spaces: dict[str, Path] = {}
+    side: dict[str, Any] = {}
+    for tool, python in here.items():
+        _use(tool)
+        ws, built = _cached(plan, tool, python, w)
+        spaces[tool] = ws
+        facts = json.loads((ws.parent / "built.json").read_text())
+        if tool.startswith("ours"):
+            if not built and plan.ingest:
+                log(f"{tool} {runs:,}: ingest into a scratch workspace")
+                facts = ingest_scratch(tool, python, w, plan.cache)
+                facts["commit"] = commit(Path(SOURCE[0]) if SOURCE else ROOT)
+            log(f"{tool} {runs:,}: projections rebuild")
+            rebuilt = _rebuild(python, w, ws)
+            side[tool] = {
+                "ingest_events_per_s": _one(facts.get("events_per_s")),
+                "ingest_rss_mb": _one(facts.get("peak_rss_mb")),
+                "ingest_commit": facts.get("commit", "unknown"),
+                "rebuild_events_per_s": _one(rebuilt.get("events_per_s")),
+                "rebuild_rss_mb": _one(rebuilt.get("rebuild_peak_rss_mb")),
+                "disk_mb": _one(
+                    (rebuilt.get("ledger_bytes", 0) + rebuilt.get("projection_bytes", 0)) / 2**20
+                ),
+            }
+        else:
+            side[tool] = {
+                "ingest_events_per_s": _one(facts.get("events_per_s")),
+                "ingest_rss_mb": _one(facts.get("peak_rss_mb")),
+                "built_at": facts.get("built_at", "before the date was recorded"),
+            }
+    samples: dict[str, dict[str, list[dict[str, Any]]]] = {t: {} for t in here}
+    for rep in range(plan.reps):
+        for tool in rotated(tuple(here), rep):
+            _use(tool)
+            for name in rotated(PROBES[_kind(tool)], rep):
+                done = samples[tool].setdefault(name, [])
+                if any(r.get("timeout") for r in done):
+                    continue  # it did not answer once: do not wait for it again
+                done.append(
+                    probe(tool, here[tool], name, w, spaces[tool], rep, plan.warm, plan.timeout)
+                )
+        log(f"{runs:,} runs: repetition {rep + 1}/{plan.reps} done")
+    out: dict[str, Any] = {}
+    for tool, by_probe in samples.items():
+        out[tool] = {}
+        for name, results in by_probe.items():
+            row = summarize_probe(name, results, runs, w.records_per_run)
+            out[tool][name] = row
+            if "first_s" in row:
+                log(
+                    f"{tool} {runs:,} {name}: first {row['first_s']['median'] * 1000:,.1f} ms, "
+                    f"warm {row['warm_s']['median'] * 1000:,.2f} ms, process "
+                    f"{row['process_s']['median']:.2f} s, {row['peak_rss_mb']['median']:,.0f} MiB"
+                )
+    return out, side
+
+
+def _one(value: float | None) -> dict[str, float] | None:
+    """A single figure in the shape of a summary (n=1)."""
+    if value is None:
+        return None
+    return {"median": float(value), "min": float(value), "max": float(value), "n": 1}
+
+
+def _cached(plan: Plan, tool: str, python: str, w: Workload) -> tuple[Path, bool]:
+    if plan.from_cache:
+        ws = plan.cache / f"{tool}-{w.runs}" / "ws"
+        if not (ws.parent / "built.json").exists():
+            raise SystemExit(
+                f"--from-cache: no cached {tool} workspace of {w.runs:,} runs under {plan.cache} "
+                "(build it first: the same command without --from-cache)"
+            )
+        return ws, False
+    return workspace(tool, python, w, plan.cache, plan.fresh)
+
+
+def equal_work(results: dict[str, Any], c10_runs: int) -> dict[str, Any] | None:
+    """Ingest through the 1.0 API, ours against Contexta 1.0 at the same number of runs."""
+    side = results["side"].get(str(c10_runs), {})
+    ours, theirs = side.get("ours"), side.get("contexta10")
+    if not ours or not theirs or not ours["ingest_events_per_s"]:
+        return None
+    if not theirs["ingest_events_per_s"]:
+        return None
+    o = ours["ingest_events_per_s"]["median"]
+    t = theirs["ingest_events_per_s"]["median"]
     return {
-        "median": statistics.median(samples),
-        "min": min(samples),
-        "max": max(samples),
-        "n": len(samples),
+        "runs": c10_runs,
+        "ours": o,
+        "contexta10": t,
+        "ratio": o / t,
+        "contexta10_when": f"1.0's ingest measured when its workspace was built, {theirs['built_at']}",
     }
 
 
-def measure(
-    tools: dict[str, str], scales: list[int], reps: int, cache: Path, fresh: bool
-) -> dict[str, Any]:
-    """Every probe of every tool at every scale; within a repetition tools and probes run in
-    rotated order, so drifting load on the shared machine hits them alike."""
-    out: dict[str, Any] = {}
-    for runs in scales:
-        w = Workload(runs=runs, **SHAPE)
-        here = {t: p for t, p in tools.items() if not (t == "mlflow" and runs > 10_000)}
-        spaces = {}
-        for tool, python in here.items():
-            _use(tool)
-            spaces[tool] = workspace(tool, python, w, cache, fresh)
-        samples: dict[str, dict[str, list[dict[str, Any]]]] = {t: {} for t in here}
-        for rep in range(reps):
-            for tool in rotated(tuple(here), rep):
-                _use(tool)
-                names = OURS_PROBES if tool.startswith("ours") else MLFLOW_PROBES
-                for name in rotated(names, rep):
-                    result = probe(tool, here[tool], name, w, spaces[tool], rep)
-                    samples[tool].setdefault(name, []).append(result)
-            log(f"{runs:,} runs: repetition {rep + 1}/{reps} done")
-        for tool, by_probe in samples.items():
-            row: dict[str, Any] = {}
-            for name, results in by_probe.items():
-                call = [r["call_s"] for r in results]
-                n = units(name, w, results[0])
-                row[name] = {
-                    "call_s": stats(call),
-                    "process_s": stats([r["process_s"] for r in results]),
-                    "peak_rss_mb": stats([r["peak_rss_mb"] for r in results]),
-                    "units": n,
-                    "unit": UNITS[name],
-                    "per_unit_us": statistics.median(call) / n * 1e6,
-                    "answers": sorted({str(r.get("answer")) for r in results if "answer" in r}),
-                    "calls_s": results[0].get("calls_s"),
-                }
-                log(
-                    f"{tool} {runs:,} {name}: {row[name]['call_s']['median'] * 1000:,.1f} ms, "
-                    f"process {row[name]['process_s']['median']:.2f} s, "
-                    f"{row[name]['peak_rss_mb']['median']:,.0f} MiB"
-                )
-            out.setdefault(str(runs), {})[tool] = row
-    return out
-
-
-# ---------------------------------------------------------------------- report
-
-
-def _fmt(s: dict[str, float], scale: float = 1.0, digits: int = 1) -> str:
-    return (
-        f"{s['median'] * scale:,.{digits}f} "
-        f"({s['min'] * scale:,.{digits}f}–{s['max'] * scale:,.{digits}f})"
-    )
-
-
-def render(results: dict[str, Any]) -> str:
-    lines = [
-        f"New-process figures, {results['date']}, {results['reps']} repetitions "
-        f"(median (min–max)); load {results['load_start']:.1f} -> {results['load_end']:.1f}",
-        "",
-    ]
-    for runs, by_tool in results["scales"].items():
-        lines += [
-            f"### {int(runs):,} runs ({int(runs) * 135:,} events)",
-            "",
-            "| probe | tool | first call, ms | process, s | peak RSS, MiB | per unit, µs |",
-            "|---|---|---|---|---|---|",
-        ]
-        for name in OURS_PROBES:
-            for tool, row in by_tool.items():
-                if name not in row:
-                    continue
-                r = row[name]
-                lines.append(
-                    f"| {name} | {tool} | {_fmt(r['call_s'], 1000)} | "
-                    f"{_fmt(r['process_s'], 1, 2)} | {_fmt(r['peak_rss_mb'], 1, 0)} | "
-                    f"{r['per_unit_us']:,.1f} per {r['unit']} |"
-                )
-        lines.append("")
-    return "\n".join(lines)
+# ---------------------------------------------------------------------- main
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.newproc", description=__doc__)
     parser.add_argument("--full", action="store_true", help="also 100k runs")
     parser.add_argument("--runs", default=None, help="comma-separated scales (runs)")
-    parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--tools", default="ours,mlflow")
+    parser.add_argument("--reps", type=int, default=3, help="new processes per probe")
+    parser.add_argument("--warm", type=int, default=5, help="warm repetitions in each process")
+    parser.add_argument("--tools", default="ours,mlflow,contexta10")
+    parser.add_argument(
+        "--c10-runs",
+        type=int,
+        default=200,
+        help="Contexta 1.0's scale (equal work: ours runs there too); 1.0 ingests a few hundred "
+        "events/s, 200 runs (27k events) take 2-10 minutes",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds a probe may take before it is killed"
+    )
     parser.add_argument("--cache", default=str(DEFAULT_CACHE), help="where workspaces are kept")
     parser.add_argument("--fresh", action="store_true", help="rebuild cached workspaces")
+    parser.add_argument(
+        "--from-cache",
+        action="store_true",
+        help="probe the cached workspaces only (never build one); rebuild their projections first",
+    )
+    parser.add_argument(
+        "--no-ingest", action="store_true", help="take ingest figures from the cached build only"
+    )
     parser.add_argument(
         "--source", default=None, help="import contexta/ledger/projections from this checkout"
     )
@@ -331,7 +427,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--label", default="", help="a note stored with the results")
     parser.add_argument("--out", default=None, help="results JSON (default results/newproc.json)")
+    parser.add_argument("--readme", action="store_true", help="rewrite benchmarks/README.md")
+    parser.add_argument(
+        "--render", default=None, metavar="RESULTS", help="render a results JSON, measure nothing"
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        results = json.loads(Path(args.render).read_text())
+        print(render(results))
+        if args.readme:
+            write_readme(results, HERE / "README.md")
+        return 0
     scales = (
         [int(x) for x in args.runs.split(",")]
         if args.runs
@@ -357,22 +463,36 @@ def main(argv: list[str] | None = None) -> int:
         tools[tool] = sys.executable
         _use(tool)
         _compile(sys.executable)
+    plan = Plan(args, tools, scales)
+    if "contexta10" in tools and args.c10_runs not in scales:
+        scales = sorted([*scales, args.c10_runs])  # equal work: ours at 1.0's scale too
+    started = time.perf_counter()
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "label": args.label,
+        "commit": commit(Path(VARIANTS.get("default", ROOT))),
         "source": args.source or "this checkout",
         "reps": args.reps,
+        "warm": args.warm,
+        "from_cache": args.from_cache,
         "load_start": os.getloadavg()[0],
+        "scales": {},
+        "side": {},
     }
     out = Path(args.out) if args.out else RESULTS / "newproc.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    results["scales"] = {}
     for runs in scales:  # written after each scale: a long run keeps what it measured
-        results["scales"].update(measure(tools, [runs], args.reps, Path(args.cache), args.fresh))
+        probes, side = measure_scale(plan, runs)
+        results["scales"][str(runs)] = probes
+        results["side"][str(runs)] = side
+        results["equal_work"] = equal_work(results, args.c10_runs)
         results["load_end"] = os.getloadavg()[0]
+        results["seconds"] = time.perf_counter() - started
         out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     print(render(results))
-    log(f"results in {out}")
+    if args.readme:
+        write_readme(results, HERE / "README.md")
+    log(f"results in {out}; {results['seconds'] / 60:,.1f} minutes")
     return 0
 
 

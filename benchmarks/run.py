@@ -110,6 +110,7 @@ def interpreter(tool: str) -> str | None:
         os.environ.get(ENV_VARS[tool]),
         str(venv_root() / tool / "bin" / "python"),
         "/work/c10venv/bin/python",
+        "/root/c10/bin/python",
     ]
     for python in candidates:
         if python and Path(python).exists() and _imports(python, PEER_MODULES[tool]):
