@@ -234,14 +234,14 @@ def targets(results: dict[str, Any]) -> list[Target]:
             for key, label in (("first_s", "first call"), ("warm_s", "warm")):
                 o, t = _med(ours.get(key)), _med(theirs.get(key))
                 ok = None if o is None or t is None else o <= t
-                ratio = None if not o or not t else t / o
+                measured = "n/a" if not o or not t else f"{_num(o * 1000, '')} vs "
+                if o and t:
+                    measured += f"{_num(t * 1000, '')} ms ({_x(t / o)})"
                 out.append(
                     Target(
                         f"ahead of MLflow: `{probe}` {label}, {runs:,} runs",
                         "ours <= MLflow",
-                        "n/a"
-                        if ratio is None
-                        else f"{_num(o * 1000, '')} vs {_num(t * 1000, '')} ms ({_x(ratio)})",
+                        measured,
                         _verdict(ok),
                     )
                 )
@@ -416,6 +416,16 @@ def render(results: dict[str, Any]) -> str:
             _scale_table(results, runs),
             "",
         ]
+        missing = [
+            NAMES.get(tool, tool)
+            for tool, facts in results.get("side", {}).get(str(runs), {}).items()
+            if facts.get("missing")
+        ]
+        if missing:
+            parts += [
+                f"Not measured at {runs:,} runs (no cached workspace): {', '.join(missing)}.",
+                "",
+            ]
     if len(scales) > 1:
         parts += [
             "#### Per unit of work (flat = a process pays for what it touches)",

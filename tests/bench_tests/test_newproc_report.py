@@ -232,3 +232,11 @@ def test_write_readme_without_markers_refuses_and_leaves_the_file(tmp_path: Path
     with pytest.raises(SystemExit, match="markers"):
         write_readme(_results(), readme)
     assert readme.read_text() == "no markers\n"
+
+
+def test_render_names_a_peer_without_a_workspace() -> None:
+    results = _results()
+    results["side"]["1000"] = {"mlflow": {"missing": True}, "contexta10": {"missing": True}}
+    text = render(results)
+    assert "Not measured at 1,000 runs (no cached workspace): MLflow, Contexta 1.0." in text
+    assert "Not measured at 100,000 runs" not in text
