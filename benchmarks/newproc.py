@@ -397,6 +397,27 @@ def equal_work(results: dict[str, Any], c10_runs: int) -> dict[str, Any] | None:
     }
 
 
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several results files as one: the first's run facts, every file's scales (a later file's
+    scale replaces an earlier one's), equal work recomputed, the dates and commits listed."""
+    out = dict(parts[0])
+    out["scales"], out["side"] = {}, {}
+    for part in parts:
+        out["scales"].update(part.get("scales", {}))
+        out["side"].update(part.get("side", {}))
+    if len(parts) > 1:
+        out["date"] = " and ".join(p["date"] for p in parts)
+        out["commit"] = " and ".join(sorted({p.get("commit", "?") for p in parts}))
+        out["seconds"] = sum(p.get("seconds", 0.0) for p in parts)
+        out["load_end"] = parts[-1].get("load_end", float("nan"))
+        out["label"] = "; ".join(p["label"] for p in parts if p.get("label"))
+    for part in parts:
+        runs = (part.get("equal_work") or {}).get("runs")
+        if runs:
+            out["equal_work"] = equal_work(out, runs)
+    return out
+
+
 # ---------------------------------------------------------------------- main
 
 
@@ -439,11 +460,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="results JSON (default results/newproc.json)")
     parser.add_argument("--readme", action="store_true", help="rewrite benchmarks/README.md")
     parser.add_argument(
-        "--render", default=None, metavar="RESULTS", help="render a results JSON, measure nothing"
+        "--render",
+        default=None,
+        metavar="RESULTS[,RESULTS...]",
+        help="render results JSON files (their scales merged, later files win), measure nothing",
+    )
+    parser.add_argument(
+        "--build-only", action="store_true", help="build the missing workspaces, measure nothing"
     )
     args = parser.parse_args(argv)
     if args.render:
-        saved = json.loads(Path(args.render).read_text())
+        saved = merge([json.loads(Path(p).read_text()) for p in args.render.split(",")])
         print(render(saved))
         if args.readme:
             write_readme(saved, HERE / "README.md")
@@ -476,6 +503,13 @@ def main(argv: list[str] | None = None) -> int:
     plan = Plan(args, tools, scales)
     if "contexta10" in tools and args.c10_runs not in scales:
         scales = sorted([*scales, args.c10_runs])  # equal work: ours at 1.0's scale too
+    if args.build_only:
+        for runs in scales:
+            w = Workload(runs=runs, **SHAPE)
+            for tool, python in plan.tools_at(runs).items():
+                _use(tool)
+                workspace(tool, python, w, plan.cache, plan.fresh)
+        return 0
     started = time.perf_counter()
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
