@@ -225,24 +225,28 @@ def _kind(tool: str) -> str:
     return "ours" if tool.startswith("ours") else tool
 
 
+CODE = ("contexta", "ledger", "projections")
+
+
 def commit(root: Path) -> str:
-    """The short commit of ``root``'s checkout, ``+dirty`` when tracked files differ from it."""
+    """The code under test: the last commit of ``root``'s checkout that changed the packages,
+    ``+dirty`` when they differ from it (benchmarks/ and docs do not count)."""
     try:
         head = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            ["git", "-C", str(root), "log", "-1", "--format=%h", "--", *CODE],
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", *CODE],
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return head + ("+dirty" if dirty else "")
+    return (head or "unknown") + ("+dirty" if dirty else "")
 
 
 # ---------------------------------------------------------------------- probes
