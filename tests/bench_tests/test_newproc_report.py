@@ -240,3 +240,31 @@ def test_render_names_a_peer_without_a_workspace() -> None:
     text = render(results)
     assert "Not measured at 1,000 runs (no cached workspace): MLflow, Contexta 1.0." in text
     assert "Not measured at 100,000 runs" not in text
+
+
+def test_merge_takes_every_scale_and_recomputes_equal_work() -> None:
+    from benchmarks.newproc import merge
+
+    one = {"median": 1.0, "min": 1.0, "max": 1.0, "n": 1}
+    first = {**_results(), "equal_work": None}
+    second = {
+        **_results(),
+        "date": "2026-12-03 01:00 UTC",
+        "commit": "def5678",
+        "scales": {"200": {"ours": {"snapshot": _row(0.01, 0.001)}}},
+        "side": {
+            "200": {
+                "ours": {"ingest_events_per_s": {**one, "median": 60_000.0}},
+                "contexta10": {
+                    "ingest_events_per_s": {**one, "median": 200.0},
+                    "built_at": "2026-12-03 01:05 UTC",
+                },
+            }
+        },
+        "equal_work": {"runs": 200},
+    }
+    merged = merge([first, second])
+    assert sorted(merged["scales"], key=int) == ["200", "1000", "100000"]
+    assert merged["commit"] == "abc1234 and def5678"
+    assert merged["equal_work"]["ratio"] == pytest.approx(300.0)
+    assert merged["equal_work"]["runs"] == 200
