@@ -178,6 +178,12 @@ def _rebuild(python: str, w: Workload, ws: Path) -> dict[str, Any]:
     return _driver(python, "ours.py", "rebuild", w, ws, {})
 
 
+#: ours' cached workspaces of at least this many runs are built with one ``append_many`` per
+#: run (``--batched-from``): the same events as single appends in fewer commits; their ingest
+#: figures are then not the single-append rate (``ingest_scratch`` measures that)
+BATCHED_FROM = [100_000]
+
+
 def workspace(tool: str, python: str, w: Workload, cache: Path, fresh: bool) -> tuple[Path, bool]:
     """The cached, settled workspace of ``tool`` for ``w`` and whether this call built it (built
     when missing or ``fresh``; ``built.json`` beside it keeps the ingest's figures). A variant
@@ -199,7 +205,9 @@ def workspace(tool: str, python: str, w: Workload, cache: Path, fresh: bool) -> 
             shutil.copy(donors[0].parent / "built.json", marker)
             return ws, False
     log(f"building {tool} workspace of {w.runs:,} runs ({w.events:,} events)")
-    built = _driver(python, INGEST[_kind(tool)], "ingest", w, ws, {})
+    batched = tool.startswith("ours") and w.runs >= BATCHED_FROM[0]
+    built = _driver(python, INGEST[_kind(tool)], "ingest", w, ws, {"batched": batched})
+    built["batched"] = batched
     if tool.startswith("ours"):
         _rebuild(python, w, ws)
     built["built_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -472,6 +480,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--build-only", action="store_true", help="build the missing workspaces, measure nothing"
     )
+    parser.add_argument(
+        "--batched-from",
+        type=int,
+        default=BATCHED_FROM[0],
+        help="build ours' workspaces of at least this many runs with append_many per run",
+    )
     args = parser.parse_args(argv)
     if args.render:
         saved = merge([json.loads(Path(p).read_text()) for p in args.render.split(",")])
@@ -507,6 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = Plan(args, tools, scales)
     if "contexta10" in tools and args.c10_runs not in scales:
         scales = sorted([*scales, args.c10_runs])  # equal work: ours at 1.0's scale too
+    BATCHED_FROM[0] = args.batched_from
     if args.build_only:
         for runs in scales:
             w = Workload(runs=runs, **SHAPE)

@@ -37,7 +37,12 @@ def main() -> None:
 
         ledger.segment.COMPRESS_MIN_ROWS = int(options["compress_min_rows"])
     if phase == "ingest":
-        result = api.ingest(w, workspace, runs_only=bool(options.get("runs_only")))
+        result = api.ingest(
+            w,
+            workspace,
+            runs_only=bool(options.get("runs_only")),
+            batched=bool(options.get("batched")),
+        )
         result["bytes"] = dir_bytes(workspace)
         result["ledger_bytes"] = dir_bytes(workspace / "ledger")
     elif phase == "query":
