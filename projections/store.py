@@ -249,11 +249,16 @@ def save_state(
         )
         try:
             series.write(new_rows)
-            chunks += series.finish(checkpoint.seq)
+            written = series.finish(checkpoint.seq)
         except BaseException:
             series.abandon()
             raise
-    return _publish(folder, projection, chunks, projection.num_rows, checkpoint, fs)
+        chunks += written
+    else:
+        written = []
+    return _publish_or_drop(
+        folder, projection, chunks, written, projection.num_rows, checkpoint, fs
+    )
 
 
 def _full_prefix(chunks: list[Entry], limit: int) -> int:
@@ -278,7 +283,30 @@ def publish_state(
     folder.mkdir(parents=True, exist_ok=True)
     rows = series.rows
     chunks = series.finish(checkpoint.seq)
-    return _publish(folder, projection, chunks, rows, checkpoint, fs)
+    return _publish_or_drop(folder, projection, chunks, chunks, rows, checkpoint, fs)
+
+
+def _publish_or_drop(
+    folder: Path,
+    projection: Projection,
+    chunks: list[Entry],
+    written: list[Entry],
+    rows: int,
+    checkpoint: Checkpoint,
+    fs: FileSystem,
+) -> list[Entry]:
+    """:func:`_publish`; when it fails, the files of the ``written`` chunks that the manifest
+    on disk does not name are deleted (no orphan is left until the next save)."""
+    try:
+        return _publish(folder, projection, chunks, rows, checkpoint, fs)
+    except BaseException:
+        named = {c.get("file") for c in _published_chunks(folder) or []}
+        for chunk in written:
+            if chunk["file"] not in named:
+                for entry in [chunk, *(chunk.get("indexes") or {}).values()]:
+                    with contextlib.suppress(OSError):
+                        os.unlink(folder / entry["file"])
+        raise
 
 
 def _publish(
