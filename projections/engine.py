@@ -8,9 +8,11 @@ and folds the whole log in one streaming pass.
 Events are folded in groups of consecutive ledger batches (:data:`GROUP_ROWS` events per
 ``apply``), which keeps the per-call cost of thirteen projections off every small commit. A
 saving rebuild reads the next groups on a second thread, writes each group's new rows (and
-their partial row indexes) to the chunk's temp file on a third as it goes and drops them, so
-its memory is a few groups plus the row indexes being gathered (about 4 bytes per row per
-indexed column, merged when the chunk is finished), not the state nor its encoding.
+their partial row indexes) to the chunk's temp file on a third as it goes and drops them, and
+starts a new chunk every ``chunk_rows`` rows (``store.CHUNK_ROWS`` by default), so its memory
+is bounded by configuration, not by the ledger: a few groups (:data:`GROUP_ROWS`,
+:data:`READ_AHEAD_GROUPS`) plus the row indexes of the chunks being written (about 4 bytes
+per row per indexed column, merged when a chunk is sealed), never the state nor its encoding.
 """
 
 from __future__ import annotations
@@ -354,8 +356,9 @@ class Projector:
             events, batches = self._fold(slots, frames, read_ahead=True)
             return RebuildStats(events, batches, time.perf_counter() - started, chosen)
         # Save as we go: each group's new rows are written to the chunk's temp file (on a second
-        # thread, while the next group is folded) and dropped, so the fold holds a few groups
-        # of state in memory, not the whole state (nor its encoding).
+        # thread, while the next group is folded) and dropped, a new chunk every chunk_rows
+        # rows, so the fold holds a few groups of state in memory, not the whole state (nor its
+        # encoding, nor the row indexes of every chunk).
         encoders: dict[str, ChunkSeries] = {}
         try:
             with ThreadPoolExecutor(1, thread_name_prefix="projection-save") as executor:

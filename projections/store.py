@@ -1,7 +1,8 @@
 """Saving and loading projection state together with its checkpoint.
 
 A projection's folder holds immutable chunk files (Arrow IPC file format, uncompressed, each
-the rows folded between two saves, or a whole rebuild's), for the indexed projections one row
+the rows folded between two saves, or a rebuild's, at most :data:`CHUNK_ROWS` rows a chunk:
+a save that writes more starts another chunk), for the indexed projections one row
 index per chunk and indexed column (:mod:`projections.index`), and ``MANIFEST.json``, which
 names the chunks, their sizes, CRCs and file stamps, the projection's version and schema, and
 the checkpoint: the last folded seq and the chain hash and position of the ledger batch it ends
