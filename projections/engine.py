@@ -8,9 +8,11 @@ and folds the whole log in one streaming pass.
 Events are folded in groups of consecutive ledger batches (:data:`GROUP_ROWS` events per
 ``apply``), which keeps the per-call cost of thirteen projections off every small commit. A
 saving rebuild reads the next groups on a second thread, writes each group's new rows (and
-their partial row indexes) to the chunk's temp file on a third as it goes and drops them, so
-its memory is a few groups plus the row indexes being gathered (about 4 bytes per row per
-indexed column, merged when the chunk is finished), not the state nor its encoding.
+their partial row indexes) to the chunk's temp file on a third as it goes and drops them, and
+starts a new chunk every ``chunk_rows`` rows (``store.CHUNK_ROWS`` by default), so its memory
+is bounded by configuration, not by the ledger: a few groups (:data:`GROUP_ROWS`,
+:data:`READ_AHEAD_GROUPS`) plus the row indexes of the chunks being written (about 4 bytes
+per row per indexed column, merged when a chunk is sealed), never the state nor its encoding.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from .stage_metrics import StageMetricsProjection
 from .stages import StagesProjection
 from .store import (
     Checkpoint,
-    ChunkEncoder,
+    ChunkSeries,
     Entry,
     LoadError,
     is_current,
@@ -153,11 +155,16 @@ class Projector:
         persist: bool = True,
         classes: Iterable[type[Projection]] = ALL_PROJECTIONS,
         fs: FileSystem | None = None,
+        chunk_rows: int | None = None,
     ) -> None:
+        if chunk_rows is not None and chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
         self.reader = reader
         self.root = Path(root)
         self.persist = persist
         self.fs = fs  # the file layer saves go through (tests inject crashes and power loss)
+        #: rows per saved chunk at most (default ``store.CHUNK_ROWS``): bounds a save's memory
+        self.chunk_rows = chunk_rows
         self._slots = {cls.name: _Slot(cls(EVENT_SCHEMA)) for cls in classes}
 
     @property
@@ -286,7 +293,13 @@ class Projector:
             with _folder_lock(folder):
                 new_rows = projection.table().slice(slot.dirty_from)
                 slot.chunks = save_state(
-                    folder, projection, new_rows, checkpoint, slot.chunks, self.fs
+                    folder,
+                    projection,
+                    new_rows,
+                    checkpoint,
+                    slot.chunks,
+                    self.fs,
+                    chunk_rows=self.chunk_rows,
                 )
             slot.saved = projection.checkpoint
             slot.dirty_from = projection.num_rows
@@ -343,18 +356,20 @@ class Projector:
             events, batches = self._fold(slots, frames, read_ahead=True)
             return RebuildStats(events, batches, time.perf_counter() - started, chosen)
         # Save as we go: each group's new rows are written to the chunk's temp file (on a second
-        # thread, while the next group is folded) and dropped, so the fold holds a few groups
-        # of state in memory, not the whole state (nor its encoding).
-        encoders: dict[str, ChunkEncoder] = {}
+        # thread, while the next group is folded) and dropped, a new chunk every chunk_rows
+        # rows, so the fold holds a few groups of state in memory, not the whole state (nor its
+        # encoding, nor the row indexes of every chunk).
+        encoders: dict[str, ChunkSeries] = {}
         try:
             with ThreadPoolExecutor(1, thread_name_prefix="projection-save") as executor:
                 encoders = {
-                    s.projection.name: ChunkEncoder(
+                    s.projection.name: ChunkSeries(
                         s.projection.schema,
                         executor,
                         folder=self._folder(s.projection.name),
                         fs=self.fs,
                         name=s.projection.name,
+                        chunk_rows=self.chunk_rows,
                     )
                     for s in slots
                 }
@@ -380,7 +395,7 @@ class Projector:
             raise
         return RebuildStats(events, batches, time.perf_counter() - started, chosen)
 
-    def _publish_rebuilt(self, slot: _Slot, encoder: ChunkEncoder) -> None:
+    def _publish_rebuilt(self, slot: _Slot, encoder: ChunkSeries) -> None:
         """Save a spilled rebuild's state; the projection reloads it from disk when next used."""
         projection = slot.projection
         folder = self._folder(projection.name)
@@ -537,7 +552,9 @@ def _row_numbers(n: int) -> pa.Array:
     """0..n-1 as int32: a slice of one cached array (grown when a longer batch comes)."""
     numbers = _ROW_NUMBERS[0]
     if len(numbers) < n:
-        numbers = pa.array(range(max(n, 2 * len(numbers))), pa.int32())
+        size = max(n, 2 * len(numbers))
+        ones = pa.repeat(pa.scalar(1, pa.int32()), size)
+        numbers = pc.subtract(pc.cumulative_sum(ones), pa.scalar(1, pa.int32()))
         _ROW_NUMBERS[0] = numbers
     return numbers.slice(0, n)
 

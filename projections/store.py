@@ -1,7 +1,8 @@
 """Saving and loading projection state together with its checkpoint.
 
 A projection's folder holds immutable chunk files (Arrow IPC file format, uncompressed, each
-the rows folded between two saves, or a whole rebuild's), for the indexed projections one row
+the rows folded between two saves, or a rebuild's, at most :data:`CHUNK_ROWS` rows a chunk:
+a save that writes more starts another chunk), for the indexed projections one row
 index per chunk and indexed column (:mod:`projections.index`), and ``MANIFEST.json``, which
 names the chunks, their sizes, CRCs and file stamps, the projection's version and schema, and
 the checkpoint: the last folded seq and the chain hash and position of the ledger batch it ends
@@ -45,9 +46,11 @@ from .base import COMPACT_ROWS, Projection, one_batch
 from .index import INDEX_SCHEMA, INDEXED, ChunkIndex, SavedIndex, merge_indexes, partial_index
 
 __all__ = [
+    "CHUNK_ROWS",
     "FORMAT",
     "Checkpoint",
     "ChunkEncoder",
+    "ChunkSeries",
     "LoadError",
     "is_current",
     "load_index",
@@ -61,6 +64,11 @@ Entry = dict[str, Any]
 
 MANIFEST = "MANIFEST.json"
 MAX_CHUNKS = 24
+#: Rows per saved chunk at most (a rebuild, or a save that rewrites the state, starts a new
+#: chunk when one is full). It bounds what a save holds besides the rows being written: the row
+#: indexes of the chunk being written are gathered in memory (4 bytes per row per indexed
+#: column, about 2.5 times that while they are merged), so 2M rows is ~50 MB at most.
+CHUNK_ROWS = 2_000_000
 #: The saved-state format: 2 = plain (memory-mappable) chunks with stamps and row indexes.
 FORMAT = 2
 #: Chunks are written plain, so a loaded state is the mapped file itself (LZ4 shrank it about
@@ -214,46 +222,92 @@ def save_state(
     checkpoint: Checkpoint,
     previous_chunks: list[Entry],
     fs: FileSystem | None = None,
+    *,
+    chunk_rows: int | None = None,
 ) -> list[Entry]:
-    """Write ``new_rows`` as a chunk and publish a manifest naming ``previous_chunks`` plus it.
+    """Write ``new_rows`` as chunks and publish a manifest naming ``previous_chunks`` plus them.
 
-    When the chunk count would pass :data:`MAX_CHUNKS`, or the saved chunks are of an older
-    format, the whole state is written as one chunk instead. Returns the chunk list now
-    published.
+    Chunks hold at most ``chunk_rows`` rows (default :data:`CHUNK_ROWS`). When the chunk count
+    would pass :data:`MAX_CHUNKS`, the chunks after the last full one are written again as
+    full chunks; when the saved chunks are of an older format or not the ones published (another
+    process saved since), the whole state is. Returns the chunk list now published.
     """
     fs = fs or FileSystem()
+    limit = chunk_rows or CHUNK_ROWS
     folder.mkdir(parents=True, exist_ok=True)
     chunks = list(previous_chunks)
-    if (
-        chunks != _published_chunks(folder)
-        or len(chunks) + 1 > MAX_CHUNKS
-        or not is_current(chunks)
-    ):
-        # another process published since we loaded, too many chunks, or an older format:
-        # write it all
+    if chunks != _published_chunks(folder) or not is_current(chunks):
+        # another process published since we loaded, or an older format: write it all
         new_rows = projection.table()
         chunks = []
+    elif len(chunks) + 1 > MAX_CHUNKS:
+        keep = _full_prefix(chunks, limit)
+        new_rows = projection.table().slice(sum(int(c["rows"]) for c in chunks[:keep]))
+        chunks = chunks[:keep]
     if new_rows.num_rows or not chunks:
-        encoder = ChunkEncoder(projection.schema, folder=folder, fs=fs, name=projection.name)
-        encoder.write(new_rows)
-        chunks.append(encoder.finish(checkpoint.seq))
-    return _publish(folder, projection, chunks, projection.num_rows, checkpoint, fs)
+        series = ChunkSeries(
+            projection.schema, folder=folder, fs=fs, name=projection.name, chunk_rows=limit
+        )
+        try:
+            series.write(new_rows)
+            written = series.finish(checkpoint.seq)
+        except BaseException:
+            series.abandon()
+            raise
+        chunks += written
+    else:
+        written = []
+    return _publish_or_drop(
+        folder, projection, chunks, written, projection.num_rows, checkpoint, fs
+    )
+
+
+def _full_prefix(chunks: list[Entry], limit: int) -> int:
+    """How many leading ``chunks`` are full (``limit`` rows or more): kept as they are when the
+    chunks are compacted."""
+    for i, chunk in enumerate(chunks):
+        if int(chunk.get("rows", 0)) < limit:
+            return i
+    return len(chunks)
 
 
 def publish_state(
     folder: Path,
     projection: Projection,
-    chunk: ChunkEncoder,
+    series: ChunkSeries,
     checkpoint: Checkpoint,
     fs: FileSystem | None = None,
 ) -> list[Entry]:
-    """Replace the saved state of ``projection`` by the one chunk ``chunk`` (a rebuild's whole
+    """Replace the saved state of ``projection`` by the chunks of ``series`` (a rebuild's whole
     state, written to disk as it was folded). Returns the chunk list now published."""
     fs = fs or FileSystem()
     folder.mkdir(parents=True, exist_ok=True)
-    rows = chunk.rows
-    chunks = [chunk.finish(checkpoint.seq)]
-    return _publish(folder, projection, chunks, rows, checkpoint, fs)
+    rows = series.rows
+    chunks = series.finish(checkpoint.seq)
+    return _publish_or_drop(folder, projection, chunks, chunks, rows, checkpoint, fs)
+
+
+def _publish_or_drop(
+    folder: Path,
+    projection: Projection,
+    chunks: list[Entry],
+    written: list[Entry],
+    rows: int,
+    checkpoint: Checkpoint,
+    fs: FileSystem,
+) -> list[Entry]:
+    """:func:`_publish`; when it fails, the files of the ``written`` chunks that the manifest
+    on disk does not name are deleted (no orphan is left until the next save)."""
+    try:
+        return _publish(folder, projection, chunks, rows, checkpoint, fs)
+    except BaseException:
+        named = {c.get("file") for c in _published_chunks(folder) or []}
+        for chunk in written:
+            if chunk["file"] not in named:
+                for entry in [chunk, *(chunk.get("indexes") or {}).values()]:
+                    with contextlib.suppress(OSError):
+                        os.unlink(folder / entry["file"])
+        raise
 
 
 def _publish(
@@ -323,16 +377,92 @@ def _published_chunks(folder: Path) -> list[Entry] | None:
         return None
 
 
+class ChunkSeries:
+    """The chunk files of one save being written: rows go to a :class:`ChunkEncoder` until it
+    holds ``chunk_rows`` rows, then it is sealed (its file and indexes complete, synced, still
+    under temp names) and the next one begins. :meth:`finish` names them all; until then no
+    manifest can name them and a crash or an exception leaves only temp files (removed by the
+    next save once their process is gone), so the saved state before is untouched.
+
+    What it holds is bounded by ``chunk_rows`` whatever the state's size: the rows waiting to be
+    written (a few batches) and the row indexes of the chunk being written.
+    """
+
+    def __init__(
+        self,
+        schema: pa.Schema,
+        executor: Executor | None = None,
+        *,
+        folder: Path,
+        fs: FileSystem | None = None,
+        name: str = "",
+        chunk_rows: int | None = None,
+    ) -> None:
+        if chunk_rows is not None and chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
+        self.rows = 0
+        self._limit = chunk_rows or CHUNK_ROWS
+        self._schema = schema
+        self._executor = executor
+        self._folder = folder
+        self._fs = fs
+        self._name = name
+        self._current = self._open()
+        self._sealed: list[_SealedChunk] = []
+
+    def _open(self) -> ChunkEncoder:
+        return ChunkEncoder(
+            self._schema, self._executor, folder=self._folder, fs=self._fs, name=self._name
+        )
+
+    @property
+    def chunks(self) -> int:
+        """Chunks begun so far (sealed ones and the one being written)."""
+        return len(self._sealed) + 1
+
+    def write(self, rows: pa.Table | pa.RecordBatch) -> None:
+        """Add ``rows`` (in order), starting a new chunk whenever one is full."""
+        done = 0
+        while done < rows.num_rows:
+            room = self._limit - self._current.rows
+            part = rows.slice(done, room)
+            self._current.write(part)
+            done += part.num_rows
+            self.rows += part.num_rows
+            if self._current.rows >= self._limit:
+                self._sealed.append(self._current.seal())
+                self._current = self._open()
+
+    def finish(self, seq: int) -> list[Entry]:
+        """Seal the last chunk (kept when it is the only one, even empty) and give every chunk
+        and index file its final name; their manifest entries, in row order."""
+        if self._current.rows or not self._sealed:
+            self._sealed.append(self._current.seal())
+        else:
+            self._current.abandon()
+        entries = []
+        while self._sealed:
+            entries.append(self._sealed[0].publish(seq))
+            self._sealed.pop(0)
+        return entries
+
+    def abandon(self) -> None:
+        """Drop every temp file (nothing will be published)."""
+        self._current.abandon()
+        for sealed in self._sealed:
+            sealed.discard()
+        self._sealed = []
+
+
 class ChunkEncoder:
     """One chunk file being written, batch by batch, straight to a temp file in ``folder``.
 
     A rebuild hands each group of folded rows to the encoder as it goes and drops them, so
     neither the rows nor their encoding are held until the chunk is published
-    (:func:`publish_state`): the memory is a few batches whatever the state's size. The row
-    index of each indexed column is gathered batch by batch (a partial index per batch) and
-    merged when the chunk is finished. Given an ``executor`` (one worker), batches are written
-    there, in order, while the caller folds the next rows; at most :data:`_IN_FLIGHT` batches
-    wait for it.
+    (:func:`publish_state`). The row index of each indexed column is gathered batch by batch (a
+    partial index per batch) and merged when the chunk is sealed. Given an ``executor`` (one
+    worker), batches are written there, in order, while the caller folds the next rows; at most
+    :data:`_IN_FLIGHT` batches wait for it.
     """
 
     def __init__(
@@ -390,33 +520,77 @@ class ChunkEncoder:
         for column in self._columns:
             self._parts[column].append(partial_index(batch.column(column), base))
 
-    def finish(self, seq: int) -> Entry:
-        """Close, sync and name the chunk file (and write its indexes); its manifest entry."""
+    def seal(self) -> _SealedChunk:
+        """Close and sync the chunk file and write and sync its indexes, all under temp names
+        (:meth:`_SealedChunk.publish` names them)."""
         self._flush()
         while self._in_flight:
             self._in_flight.popleft().result()
         self._writer.close()
-        stem = f"chunk-{seq:012d}-{secrets.token_hex(4)}"
-        entry = self._sink.publish(f"{stem}.arrow")
-        entry.update(rows=self.rows, format=FORMAT)
+        self._sink.seal()
         indexes = {}
-        for column in self._columns:
-            index = merge_indexes(self._parts.pop(column))
-            sink = _FileSink(self._folder, self._fs)
-            with pa.ipc.new_file(sink, index.schema, options=CHUNK_OPTIONS) as writer:
-                writer.write_batch(index)
-            indexes[column] = sink.publish(f"{stem}.{column}.idx")
+        try:
+            for column in self._columns:
+                index = merge_indexes(self._parts.pop(column))
+                sink = _FileSink(self._folder, self._fs)
+                indexes[column] = sink
+                with pa.ipc.new_file(sink, index.schema, options=CHUNK_OPTIONS) as writer:
+                    writer.write_batch(index)
+                del index
+                sink.seal()
+        except BaseException:
+            for sink in indexes.values():
+                sink.discard()
+            self._sink.discard()
+            raise
+        return _SealedChunk(self._sink, indexes, self.rows)
+
+    def finish(self, seq: int) -> Entry:
+        """Seal the chunk and name it (and its indexes); its manifest entry."""
+        return self.seal().publish(seq)
+
+    def abandon(self) -> None:
+        """Drop the temp file (the chunk will not be published), once no write to it is left
+        running on the executor."""
+        while self._in_flight:
+            future = self._in_flight.popleft()
+            if not future.cancel():
+                with contextlib.suppress(Exception):
+                    future.result()
+        self._sink.discard()
+
+
+class _SealedChunk:
+    """A chunk file and its index files, complete and synced, under temp names."""
+
+    def __init__(self, chunk: _FileSink, indexes: dict[str, _FileSink], rows: int) -> None:
+        self._chunk = chunk
+        self._indexes = indexes
+        self.rows = rows
+
+    def publish(self, seq: int) -> Entry:
+        """Rename the files to their final names; the chunk's manifest entry."""
+        stem = f"chunk-{seq:012d}-{secrets.token_hex(4)}"
+        indexes = {
+            column: sink.publish(f"{stem}.{column}.idx") for column, sink in self._indexes.items()
+        }
+        entry = self._chunk.publish(f"{stem}.arrow")
+        entry.update(rows=self.rows, format=FORMAT)
         if indexes:
             entry["indexes"] = indexes
         return entry
 
-    def abandon(self) -> None:
-        """Drop the temp file (the chunk will not be published)."""
-        self._sink.discard()
+    def discard(self) -> None:
+        self._chunk.discard()
+        for sink in self._indexes.values():
+            sink.discard()
 
 
 #: Batches an encoder lets wait for its executor before it waits itself (bounds the memory).
 _IN_FLIGHT = 2
+#: Writes smaller than this are gathered, up to ``_GATHER`` bytes (see ``_FileSink.write``).
+_SMALL_WRITE = 1 << 16
+_GATHER = 1 << 20
 
 
 class _FileSink:
@@ -428,18 +602,37 @@ class _FileSink:
         self._fs = fs
         self._tmp = folder / f".chunk-{os.getpid()}-{secrets.token_hex(6)}.tmp"
         self._fd: int | None = fs.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-        self._offset = 0
+        self._offset = 0  # bytes handed over
+        self._written = 0  # bytes written to the file (the rest are gathered)
+        self._gathered = bytearray()
         self._crc = 0
         self.closed = False
 
     # the file-object protocol pyarrow's PythonFile uses
     def write(self, data: bytes | memoryview) -> int:
+        """Append ``data``. The IPC writer hands over each buffer and each piece of padding
+        and metadata on its own: pieces under :data:`_SMALL_WRITE` bytes are gathered and
+        written together (up to :data:`_GATHER` bytes per system call), larger ones directly."""
         assert self._fd is not None
         view = memoryview(data)
-        self._fs.pwrite(self._fd, view, self._offset)
+        size = len(view)
         self._crc = zlib.crc32(view, self._crc)
-        self._offset += len(view)
-        return len(view)
+        if size < _SMALL_WRITE:
+            self._gathered += view
+            if len(self._gathered) >= _GATHER:
+                self._write_gathered()
+        else:
+            self._write_gathered()
+            self._fs.pwrite(self._fd, view, self._written)
+            self._written += size
+        self._offset += size
+        return size
+
+    def _write_gathered(self) -> None:
+        if self._gathered and self._fd is not None:
+            self._fs.pwrite(self._fd, self._gathered, self._written)
+            self._written += len(self._gathered)
+            self._gathered = bytearray()
 
     def tell(self) -> int:
         return self._offset
@@ -459,14 +652,20 @@ class _FileSink:
     def close(self) -> None:
         self.closed = True
 
-    def publish(self, name: str) -> Entry:
-        """fsync, close, rename to ``name``; the file's manifest entry (with its stamp)."""
-        assert self._fd is not None
+    def seal(self) -> None:
+        """fsync and close the temp file (still under its temp name)."""
+        if self._fd is None:
+            return
         try:
+            self._write_gathered()
             self._fs.fsync(self._fd)
         finally:
             self._fs.close(self._fd)
             self._fd = None
+
+    def publish(self, name: str) -> Entry:
+        """Seal, rename to ``name``; the file's manifest entry (with its stamp)."""
+        self.seal()
         path = self._folder / name
         self._fs.replace(self._tmp, path)
         return {
