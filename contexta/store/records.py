@@ -373,6 +373,14 @@ class RecordStore(ReplayMixin):
             [*rejected, *late],
         )
 
+    def written_in_bulk(self, parent: str) -> None:
+        """Records under ``parent`` (a ref up to its last dot) were committed by the columnar
+        path without passing through this store: a later append under it reads them from the
+        ledger (they are not held in memory)."""
+        digests = self._digests
+        if isinstance(digests, _KnownRefs):
+            digests.written_elsewhere(parent)
+
     def _bound(self) -> None:
         """Hold the refs kept in memory to ``ref_cache_max``: commit the buffer (every ref
         held is then in the ledger), then let :meth:`_KnownRefs.shrink` drop the refs of the
@@ -818,6 +826,12 @@ class _KnownRefs(dict[str, "int | None"]):
             for ref, body in zip(refs, rows.column(12).to_pylist(), strict=True):
                 if ref is not None and not dict.__contains__(self, ref):
                     dict.__setitem__(self, ref, hash(body))
+
+    def written_elsewhere(self, parent: str) -> None:
+        """Refs under ``parent`` were committed without being added here: look them up in
+        the ledger when ``parent`` is next gathered."""
+        self._parents.pop(parent, None)
+        self.dropped.add(parent)
 
     def shrink(self) -> None:
         """Drop the refs held past ``cap`` (every one of them committed: the caller flushed),
