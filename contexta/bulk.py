@@ -349,27 +349,44 @@ def _with_header(texts: pa.Array, column: str) -> pa.Array:
     )
 
 
+def _join(pieces: list[Any], n: int) -> pa.Array:
+    """Row-wise concatenation of ``pieces`` (bytes: the same in every row; arrays: per row),
+    adjacent constants merged first: one Arrow kernel call for the whole body column."""
+    merged: list[Any] = []
+    for piece in pieces:
+        if isinstance(piece, bytes) and merged and isinstance(merged[-1], bytes):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    args = [pa.scalar(p, pa.binary()) if isinstance(p, bytes) else p for p in merged]
+    if not n:
+        return pa.array([], pa.binary())
+    return pc.binary_join_element_wise(*args, pa.scalar(b"", pa.binary()))
+
+
 def _float_bytes(values: pa.Array) -> pa.Array:
-    """msgpack float64 encodings (``0xcb`` + 8 bytes big-endian) of ``values``."""
+    """The float64 of each value as 8 bytes big-endian (msgpack's, after ``0xcb``)."""
     n = len(values)
     raw = array("d")
     raw.frombytes(values.buffers()[1].to_pybytes()[values.offset * 8 : (values.offset + n) * 8])
     raw.byteswap()
     fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(8), n, [None, pa.py_buffer(raw)])
-    return pc.binary_join_element_wise(
-        pa.scalar(b"\xcb", pa.binary()), fixed.cast(pa.binary()), pa.scalar(b"", pa.binary())
-    )
+    return fixed.cast(pa.binary())
 
 
 def _tag_bytes(steps: pa.Array) -> pa.Array:
     """msgpack of the ``tags`` map per row: ``{"step": "<n>"}``, or an empty map without one."""
     text = pc.cast(steps, pa.string())
+    if steps.null_count == len(steps):
+        return pa.repeat(pa.scalar(b"\x80", pa.binary()), len(steps))  # an empty map
     packed = pc.binary_join_element_wise(
         pa.scalar(b"\x81" + _packed(b"step"), pa.binary()),
         _HEADERS.take(pc.binary_length(text)),
         pc.cast(text, pa.binary()),
         pa.scalar(b"", pa.binary()),
     )
+    if not steps.null_count:
+        return packed
     return pc.coalesce(packed, pa.scalar(b"\x80", pa.binary()))  # an empty map, as stored
 
 
@@ -412,28 +429,37 @@ def metric_columns(
         field = "stage" if stage is not None and "stage" in exc.message else "run"
         raise _fail(field, exc.message, None, stage if field == "stage" else run) from None
     prefix_value = f"{run_ref[4:]}.bulk-{token or secrets.token_hex(6)}-"
-    counters = pc.cast(
-        pa.array(range(n), pa.int64()) if n else pa.array([], pa.int64()), pa.string()
-    )
+    counters = pc.cast(pc.subtract(pc.cumulative_sum(pa.repeat(pa.scalar(1), n)), 1), pa.string())
     ref_values = pc.binary_join_element_wise(pa.scalar(prefix_value), counters, "")
-    at_packed = _with_header(at, "time")
-    key_packed = _with_header(key_col, "key")
-    empty = pa.scalar(b"", pa.binary())
-    body = pc.binary_join_element_wise(
-        pa.scalar(parts[0], pa.binary()),
-        _with_header(ref_values, "ref"),
-        pa.scalar(parts[1], pa.binary()),
-        at_packed,
-        pa.scalar(parts[2], pa.binary()),
-        at_packed,
-        pa.scalar(parts[3], pa.binary()),
-        key_packed,
-        pa.scalar(parts[4], pa.binary()),
-        _float_bytes(value),
-        pa.scalar(parts[5], pa.binary()),
-        _tag_bytes(step),
-        pa.scalar(parts[6], pa.binary()),
-        empty,
+    prefix = prefix_value.encode()
+    if len(prefix) + 20 > 255:
+        raise _fail("run", "the run ref is too long for a record ref", None, run_ref)
+    ref_header = _HEADERS.take(pc.add(pc.binary_length(counters), len(prefix)))
+    at_piece: Any = (
+        _packed(at[0].as_py().encode()) if "time" not in columns and n else _with_header(at, "time")
+    )
+    key_piece: Any = _packed(key_col[0].as_py().encode()) if "key" not in columns and n else None
+    if key_piece is None:
+        key_piece = _with_header(key_col, "key")
+    body = _join(
+        [
+            parts[0],
+            ref_header,
+            prefix,
+            pc.cast(counters, pa.binary()),
+            parts[1],
+            at_piece,
+            parts[2],
+            at_piece,
+            parts[3],
+            key_piece,
+            parts[4] + b"\xcb",
+            _float_bytes(value),
+            parts[5],
+            _tag_bytes(step),
+            parts[6],
+        ],
+        n,
     )
     project_ref = "project:" + run_ref[4:].split(".", 1)[0]
     table = pa.table(
