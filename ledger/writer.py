@@ -900,9 +900,17 @@ def _columns_batch(table: pa.Table, first_seq: int, tx: int) -> pa.RecordBatch:
     columns = [
         pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(seq)]),
         pa.repeat(pa.scalar(tx, _US), n),
-        *(column.combine_chunks() for column in table.columns),
+        *(_one_chunk(column) for column in table.columns),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)
+
+
+def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array: its only chunk as is (a slice of it shares its buffers;
+    ``combine_chunks`` would copy it), else the chunks concatenated."""
+    if column.num_chunks == 1:
+        return column.chunk(0)
+    return column.combine_chunks()
 
 
 def _reason(exc: OSError) -> str:
