@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from ledger import VerifyReport
 
+    from .bulk import BulkResult
     from .capture import BatchCaptureResult, CaptureResult, RunScope, RuntimeSession
     from .capture.dispatch import LocalCaptureFile
     from .capture.models import (
@@ -343,6 +344,14 @@ class Contexta:
         self, emissions: Sequence[MetricEmission | Mapping[str, Any]]
     ) -> BatchCaptureResult:
         return self.session.capture_scope().emit_metrics(emissions)
+
+    def log_metrics(self, data: Any = None, *, run: Any, **columns: Any) -> BulkResult:
+        """Store many metric points of one run per call, as Arrow columns (see
+        :func:`contexta.bulk.log_metrics`: ``stage``, ``key``/``keys``, ``steps``, ``values``,
+        ``times``, ``unit``)."""
+        from .bulk import log_metrics
+
+        return log_metrics(self, data, run=run, **columns)
 
     def emit_events(
         self, emissions: Sequence[EventEmission | Mapping[str, Any]]

@@ -49,6 +49,7 @@ from .errors import (
     LedgerClosedError,
     LedgerError,
     LedgerIOError,
+    LedgerValidationError,
 )
 from .fs import FileSystem
 from .head import Head, open_head, read_head, write_head
@@ -61,6 +62,7 @@ from .segment import EOS, SCHEMA_MESSAGE, encode_batch, segment_name
 __all__ = ["CommitGuard", "CommitInfo", "Durability", "Ledger"]
 
 LOCK_NAME = "LOCK"
+COLUMNS_BATCH_ROWS = 262_144  # rows per commit of :meth:`Ledger.append_columns`
 
 
 class Durability:
@@ -241,6 +243,36 @@ class Ledger(LedgerReader):
             self._ensure_timer()
         return info
 
+    def append_columns(
+        self, columns: pa.Table | pa.RecordBatch, *, batch_rows: int = COLUMNS_BATCH_ROWS
+    ) -> CommitInfo | None:
+        """Commit events given as Arrow columns, after everything buffered before them: the
+        columns of the event row from ``kind`` to ``body`` (no ``seq``/``tx_time``: the
+        commit assigns them), by name, of the event row's types.
+
+        The bulk path: no Python object per event. The columns are checked whole first
+        (:func:`~ledger.schema.check_columns`); a call that does not fit raises
+        :class:`LedgerValidationError` and writes nothing. They are committed in batches of
+        up to ``batch_rows`` rows (one commit each); returns the last commit (None for no
+        rows). The commit guard sees these commits with no events to filter (it still learns
+        what other writers committed before them)."""
+        self._check_writable()
+        table = check_columns(columns)
+        if batch_rows < 1:
+            raise LedgerError(
+                f"batch_rows must be >= 1, got {batch_rows}.",
+                code="ledger_invalid_buffer",
+                value=batch_rows,
+            )
+        with self._commit_lock:
+            self.commit()  # the events appended before these commit first
+            info = None
+            for start in range(0, table.num_rows, batch_rows):
+                info = self._write(table.slice(start, batch_rows))
+            if info is not None and self._dirty_since is not None and not self._timer_running:
+                self._ensure_timer()
+            return info
+
     def commit(self) -> CommitInfo | None:
         """Commit everything buffered now. Returns None when the buffer was empty.
 
@@ -375,7 +407,7 @@ class Ledger(LedgerReader):
             else:
                 self._buffer[:0] = events
 
-    def _write(self, events: list[PendingEvent]) -> CommitInfo:
+    def _write(self, events: list[PendingEvent] | pa.Table) -> CommitInfo:
         lock_fd = self._open_for_commit()
         try:
             self.fs.lock(lock_fd)
@@ -410,7 +442,7 @@ class Ledger(LedgerReader):
                 f"Cannot open the ledger lock in `{self.root}` ({_reason(exc)}).", errno=exc.errno
             ) from exc
 
-    def _write_locked(self, events: list[PendingEvent], head: Head) -> CommitInfo:
+    def _write_locked(self, events: list[PendingEvent] | pa.Table, head: Head) -> CommitInfo:
         first = head.seq + 1
         # The as-of rule rests on this line: tx_time is assigned under the lock, after every
         # earlier commit was published, and is never earlier than the wall clock nor than the
@@ -419,14 +451,19 @@ class Ledger(LedgerReader):
         # :meth:`settled_head`) knows every later commit has tx_time > T: "as of T" is final.
         tx = max(now_us(), head.tx_time + 1)
         guard = self.guard
-        if guard is not None:
-            events = guard.before_commit(self, events, head)
-            if not events:  # all of it was already committed by another writer
-                status = "FSYNCED" if self.durability == Durability.FSYNC else "FLUSHED"
-                return CommitInfo(
-                    first, 0, segment_name(head.segment), head.offset, head.tx_time, status
-                )
-        batch = _build_batch(events, first, tx)
+        if isinstance(events, pa.Table):
+            if guard is not None:
+                guard.before_commit(self, [], head)  # learns other writers' commits
+            batch = _columns_batch(events, first, tx)
+        else:
+            if guard is not None:
+                events = guard.before_commit(self, events, head)
+                if not events:  # all of it was already committed by another writer
+                    status = "FSYNCED" if self.durability == Durability.FSYNC else "FLUSHED"
+                    return CommitInfo(
+                        first, 0, segment_name(head.segment), head.offset, head.tx_time, status
+                    )
+            batch = _build_batch(events, first, tx)
         message, chain = encode_batch(batch, first_seq=first, tx_time=tx, prev_chain=head.chain)
         try:
             fd = self._segment_fd(head.segment)
@@ -810,6 +847,70 @@ def _build_batch(events: list[PendingEvent], first_seq: int, tx: int) -> pa.Reco
         *pa.array(events, _EVENT_ROW).flatten(),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)
+
+
+_COLUMN_FIELDS = tuple(EVENT_SCHEMA)[2:]
+
+
+def check_columns(columns: pa.Table | pa.RecordBatch) -> pa.Table:
+    """Event columns (``kind`` .. ``body``, by name) as a table of the event row's types, or
+    :class:`~ledger.errors.LedgerValidationError` naming the first column that does not fit
+    (missing, of another type, or ``kind`` with a null). Types that convert without loss
+    (``large_string`` to ``string``, timestamps of another unit or zone) are cast."""
+    if isinstance(columns, pa.RecordBatch):
+        columns = pa.Table.from_batches([columns])
+    if not isinstance(columns, pa.Table):
+        raise LedgerValidationError(
+            f"Event columns must be a pyarrow Table or RecordBatch, got {repr(columns)[:80]}.",
+            field="columns",
+            value=repr(columns)[:80],
+        )
+    out = []
+    for field in _COLUMN_FIELDS:
+        if field.name not in columns.column_names:
+            raise LedgerValidationError(
+                f"Event columns lack {field.name!r} (expected {[f.name for f in _COLUMN_FIELDS]}).",
+                field=field.name,
+                value=None,
+            )
+        column = columns.column(field.name)
+        if column.type != field.type:
+            try:
+                column = column.cast(field.type, safe=True)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise LedgerValidationError(
+                    f"Event column {field.name!r} is {column.type}, not {field.type}: {exc}",
+                    field=field.name,
+                    value=str(column.type),
+                ) from exc
+        if not field.nullable and column.null_count:
+            raise LedgerValidationError(
+                f"Event column {field.name!r} has nulls; every event needs one.",
+                field=field.name,
+                value=None,
+            )
+        out.append(column)
+    return pa.Table.from_arrays(out, schema=pa.schema(_COLUMN_FIELDS))
+
+
+def _columns_batch(table: pa.Table, first_seq: int, tx: int) -> pa.RecordBatch:
+    """One typed batch from checked event columns (``kind`` .. ``body``)."""
+    n = table.num_rows
+    seq = array("q", range(first_seq, first_seq + n))
+    columns = [
+        pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(seq)]),
+        pa.repeat(pa.scalar(tx, _US), n),
+        *(_one_chunk(column) for column in table.columns),
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)
+
+
+def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array: its only chunk as is (a slice of it shares its buffers;
+    ``combine_chunks`` would copy it), else the chunks concatenated."""
+    if column.num_chunks == 1:
+        return column.chunk(0)
+    return column.combine_chunks()
 
 
 def _reason(exc: OSError) -> str:

@@ -9,10 +9,12 @@ back in ``AppendResult.rejected``.
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledger import PendingEvent
@@ -161,7 +163,16 @@ class StoredRecord:
 
 class RecordStore(ReplayMixin):
     """Append and read records of one workspace (replay, export and integrity checks come from
-    :class:`~contexta.store.record_replay.ReplayMixin`)."""
+    :class:`~contexta.store.record_replay.ReplayMixin`).
+
+    ``ref_cache_max`` bounds the record refs held in memory for the ref-conflict check (about
+    200 bytes each); past it the refs of the runs appended to least recently are dropped and
+    their runs noted in a Bloom filter of ``ref_filter_bytes``, so a run appended to again
+    later is checked against the ledger (exact, one read of what was committed since the
+    store's view). Set either on the instance before the first append."""
+
+    ref_cache_max = 262_144
+    ref_filter_bytes = 1 << 20
 
     def __init__(self, workspace: Workspace | Any, *, read_only: bool = False) -> None:
         if not isinstance(workspace, Workspace):  # 1.0's RecordStore(StoreConfig(root_path=...))
@@ -197,6 +208,8 @@ class RecordStore(ReplayMixin):
         training-loop case) takes a straight path without the batch bookkeeping.
         """
         digests = self._digests
+        if digests is not None and len(digests) > self.ref_cache_max:
+            self._bound()
         if (
             self.read_only
             or digests is None
@@ -242,6 +255,8 @@ class RecordStore(ReplayMixin):
         reports them the usual way)."""
         if self.read_only or not _plain(record):
             return None
+        if self._digests is not None and len(self._digests) > self.ref_cache_max:
+            self._bound()
         try:
             body = _ENCODE(record)
         except (OverflowError, TypeError, ValueError):
@@ -282,6 +297,8 @@ class RecordStore(ReplayMixin):
                 details={"field": "records", "value": repr(records)[:200]},
             )
         ws = self._workspace
+        if self._digests is not None and len(self._digests) > self.ref_cache_max:
+            self._bound()
         digests = self._digests if self._digests is not None else self._known_digests()
         actor = ws.actor
         events: list[PendingEvent] = []
@@ -356,6 +373,23 @@ class RecordStore(ReplayMixin):
             [*rejected, *late],
         )
 
+    def written_in_bulk(self, parent: str) -> None:
+        """Records under ``parent`` (a ref up to its last dot) were committed by the columnar
+        path without passing through this store: a later append under it reads them from the
+        ledger (they are not held in memory)."""
+        digests = self._digests
+        if isinstance(digests, _KnownRefs):
+            digests.written_elsewhere(parent)
+
+    def _bound(self) -> None:
+        """Hold the refs kept in memory to ``ref_cache_max``: commit the buffer (every ref
+        held is then in the ledger), then let :meth:`_KnownRefs.shrink` drop the refs of the
+        runs appended to least recently."""
+        digests = self._digests
+        if isinstance(digests, _KnownRefs):
+            self._workspace.flush()
+            digests.shrink()
+
     def _known_digests(self) -> dict[str, int | None]:
         """record_ref -> body hash, for refs stored before this process appended (None: not
         yet compared; the body is read from the ledger if the same ref comes again).
@@ -366,7 +400,14 @@ class RecordStore(ReplayMixin):
         if self._digests is None:
             head = self._workspace.head()
             table, index = self._workspace.index("records", "run_ref", head=head)
-            self._digests = _KnownRefs(table, index)
+            self._digests = _KnownRefs(
+                table,
+                index,
+                ledger=self._workspace.ledger,
+                view_seq=head.seq,
+                cap=self.ref_cache_max,
+                filter_bytes=self.ref_filter_bytes,
+            )
             self._view_seq = head.seq
         return self._digests
 
@@ -651,6 +692,36 @@ def _plain(record: Any) -> bool:
     )
 
 
+class _ParentFilter:
+    """A fixed-size Bloom filter of ref parents (a record ref up to its last dot) whose refs
+    were dropped from memory: "maybe" means look in the ledger too, "no" is exact."""
+
+    __slots__ = ("_bits", "_size", "count")
+
+    def __init__(self, size_bytes: int) -> None:
+        self._size = max(64, size_bytes) * 8
+        self._bits = bytearray(self._size // 8)
+        self.count = 0
+
+    def _probes(self, key: str) -> Iterator[int]:
+        h = hash(key)
+        step = ((h >> 29) | 1) & 0xFFFFFFFF
+        for i in range(4):
+            yield (h + i * step) % self._size
+
+    def add(self, key: str) -> None:
+        bits = self._bits
+        for bit in self._probes(key):
+            bits[bit >> 3] |= 1 << (bit & 7)
+        self.count += 1
+
+    def __contains__(self, key: object) -> bool:
+        if not self.count or not isinstance(key, str):
+            return False
+        bits = self._bits
+        return all(bits[bit >> 3] & (1 << (bit & 7)) for bit in self._probes(key))
+
+
 class _KnownRefs(dict[str, "int | None"]):
     """The record refs a store knows: those it appended or learned (a dict: ref -> body hash,
     None when not yet compared) and those stored before it, looked up on demand.
@@ -659,24 +730,49 @@ class _KnownRefs(dict[str, "int | None"]):
     record), so a stored ref is among the records of a run whose ref is a dotted prefix of it.
     The refs under a ref's parent (its value up to the last dot) are gathered once, from the
     records of each such run, through the projection's run index: an append touches the runs
-    it appends to. ``table``/``index`` are the records projection as of the store's view."""
+    it appends to. ``table``/``index`` are the records projection as of the store's view
+    (``view_seq``).
 
-    def __init__(self, table: Any, index: Any) -> None:
+    Memory is bounded by ``cap`` refs: past it, :meth:`shrink` (called by the store once its
+    buffer is committed) keeps the refs of the most recently appended parents and drops the
+    rest, noting their parents in a fixed-size :class:`_ParentFilter`. A parent the filter
+    may hold is gathered from the ledger too (the batches committed after ``view_seq``),
+    so the answers stay exact; only a run appended to again after it was dropped pays for
+    that read."""
+
+    def __init__(
+        self,
+        table: Any,
+        index: Any,
+        *,
+        ledger: Any = None,
+        view_seq: int = 0,
+        cap: int = 0,
+        filter_bytes: int = 1 << 20,
+    ) -> None:
         super().__init__()
         self.table = table
         self._index = index
         self._parents: dict[str, dict[str, int]] = {}
+        self._ledger = ledger
+        self.view_seq = view_seq
+        self.cap = cap
+        self.dropped = _ParentFilter(filter_bytes)
+        self.shrinks = 0
+        self.ledger_reads = 0
 
     def __contains__(self, ref: object) -> bool:
         if dict.__contains__(self, ref):
             return True
         if not isinstance(ref, str) or self.first_row(ref) is None:
-            return False
+            return dict.__contains__(self, ref)  # a gather from the ledger may have added it
         dict.__setitem__(self, ref, None)
         return True
 
     def __missing__(self, ref: str) -> int | None:
         if self.first_row(ref) is None:
+            if dict.__contains__(self, ref):
+                return dict.__getitem__(self, ref)
             raise KeyError(ref)
         dict.__setitem__(self, ref, None)
         return None
@@ -689,14 +785,21 @@ class _KnownRefs(dict[str, "int | None"]):
             rows = self._parents[parent] = self._gather(parent)
         return rows.get(ref)
 
+    def _runs(self, parent: str) -> list[str]:
+        """The refs of the runs whose records may hold refs under ``parent``
+        (``record:p.r1.x`` -> runs ``run:p``, ``run:p.r1``, ``run:p.r1.x``)."""
+        parts = parent.partition(":")[2].split(".")
+        return ["run:" + ".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
     def _gather(self, parent: str) -> dict[str, int]:
         """ref -> first row, for the records of every run whose ref is a dotted prefix of
-        ``parent`` (``record:p.r1.x`` -> runs ``run:p``, ``run:p.r1``, ``run:p.r1.x``)."""
-        value = parent.partition(":")[2]
-        parts = value.split(".")
+        ``parent``; refs under a dropped parent are read back from the ledger as well."""
+        runs = self._runs(parent)
         rows: list[int] = []
-        for i in range(1, len(parts) + 1):
-            rows.extend(self._index.get("run:" + ".".join(parts[:i]), ()))
+        for run in runs:
+            rows.extend(self._index.get(run, ()))
+        if parent in self.dropped:
+            self._read_ledger(runs)
         if not rows:
             return {}
         rows.sort()
@@ -705,6 +808,51 @@ class _KnownRefs(dict[str, "int | None"]):
         for row, ref in zip(rows, refs, strict=True):
             out.setdefault(ref, row)
         return out
+
+    def _read_ledger(self, runs: list[str]) -> None:
+        """Put the refs (with their body hashes) of the records of ``runs`` committed after
+        the view back in memory: one pass over those batches, two columns filtered by Arrow."""
+        self.ledger_reads += 1
+        wanted = pa.array(runs, pa.string())
+        for batch in self._ledger.batches(after_seq=self.view_seq):
+            mask = pc.and_(
+                pc.starts_with(batch.column(2), RECORD_PREFIX),
+                pc.is_in(batch.column(5), value_set=wanted),
+            )
+            if not pc.any(mask).as_py():
+                continue
+            rows = batch.filter(mask)
+            refs = rows.column(3).to_pylist()
+            for ref, body in zip(refs, rows.column(12).to_pylist(), strict=True):
+                if ref is not None and not dict.__contains__(self, ref):
+                    dict.__setitem__(self, ref, hash(body))
+
+    def written_elsewhere(self, parent: str) -> None:
+        """Refs under ``parent`` were committed without being added here: look them up in
+        the ledger when ``parent`` is next gathered."""
+        self._parents.pop(parent, None)
+        self.dropped.add(parent)
+
+    def shrink(self) -> None:
+        """Drop the refs held past ``cap`` (every one of them committed: the caller flushed),
+        keeping those of the parents of the last refs added (up to half the cap, at most 4,096
+        refs: the runs a loop or an import is appending to now)."""
+        keep_recent = max(1, min(4096, self.cap // 2))
+        recent = {ref.rpartition(".")[0] for ref in itertools.islice(reversed(self), keep_recent)}
+        kept: dict[str, int | None] = {}
+        dropped = self.dropped
+        marked: set[str] = set()
+        for ref, digest in self.items():
+            parent = ref.rpartition(".")[0]
+            if parent in recent:
+                kept[ref] = digest
+            elif parent not in marked:
+                marked.add(parent)
+                dropped.add(parent)
+        self.clear()
+        self.update(kept)
+        self._parents = {p: rows for p, rows in self._parents.items() if p in recent}
+        self.shrinks += 1
 
 
 def _conflict(index: int, ref: str, record_type: str, *, late: bool = False) -> AppendRejection:

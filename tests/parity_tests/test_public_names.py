@@ -16,6 +16,8 @@ RECORDED: dict[str, list[str]] = json.loads(DATA.read_text())
 ADDED = {
     "maintenance": "the public maintenance entry point (rebuild, status, verify, repair, "
     "publish) the command line uses instead of reaching into the workspace",
+    "log_metrics": "columnar metric logging: a table or columns of points of one run per call "
+    "(contexta/bulk.py), stored as the single path stores them",
 }
 
 
