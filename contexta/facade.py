@@ -72,7 +72,7 @@ if TYPE_CHECKING:
     from .notebook import NotebookSurface
     from .store.artifacts import ArtifactStore
     from .store.metadata import MetadataStore
-    from .store.records import AppendResult, RecordStore
+    from .store.record_store import AppendResult, RecordStore
 
 __all__ = ["Contexta"]
 
@@ -134,7 +134,7 @@ class Contexta:
 
     @cached_property
     def record_store(self) -> RecordStore:
-        from .store.records import RecordStore
+        from .store.record_store import RecordStore
 
         return RecordStore(self._workspace, read_only=bool(self.config.records.read_only))
 

@@ -391,7 +391,7 @@ def test_importing_contexta_loads_no_query_code_it_does_not_need() -> None:
         "contexta.interpretation.alert_evaluation",
         "contexta.interpretation.reporting",
         "contexta.interpretation.workspace_queries",
-        "contexta.store.records",
+        "contexta.store.record_store",
         "contexta.store.metadata",
         "contexta.capture",
     ]
