@@ -42,8 +42,6 @@ MODULES: dict[str, str] = {
     "contexta.contract.serialization.canonical": "contexta.contract.serialization",
     "contexta.contract.validation.core": "contexta.contract.validation",
     "contexta.contract.validation.report": "contexta.contract.report",
-    "contexta.store.metadata.config": "contexta.store.metadata",
-    "contexta.store.artifacts.config": "contexta.store.artifacts",
     f"{_I}.query.service": f"{_I}.query",
     f"{_I}.query.models": f"{_I}.query",
     f"{_I}.query.filters": f"{_I}.query",
@@ -182,35 +180,6 @@ FORWARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     f"{_I}.lineage": ((f"{_I}.errors",), ("LineageError",)),
-    "contexta.store.metadata": (
-        ("contexta.store.standalone", "contexta.store.maintenance"),
-        (
-            "MetadataStoreConfig",
-            "CURRENT_METADATA_STORE_SCHEMA_VERSION",
-            "MigrationPlan",
-            "MigrationResult",
-            "MigrationStep",
-            "RepairCandidate",
-            "RepairPlan",
-            "SchemaInspection",
-            "dry_run_migration_for",
-            "inspect_schema",
-            "migrate_for",
-            "plan_migration_for",
-            "plan_repairs",
-        ),
-    ),
-    "contexta.store.artifacts": (
-        ("contexta.store.maintenance",),
-        (
-            "open_artifact",
-            "verify_all",
-            "plan_retention",
-            "SweepReport",
-            "RetentionPlan",
-            "RetentionCandidate",
-        ),
-    ),
 }
 
 #: real modules that 1.0 used as packages: they get an empty ``__path__`` so an aliased child

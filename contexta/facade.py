@@ -70,8 +70,8 @@ if TYPE_CHECKING:
     from .interpretation.workspace_queries import QueryService
     from .maintenance import Maintenance
     from .notebook import NotebookSurface
-    from .store.artifacts import ArtifactStore
-    from .store.metadata import MetadataStore
+    from .store.artifact_store import ArtifactStore
+    from .store.metadata_store import MetadataStore
     from .store.record_store import AppendResult, RecordStore
 
 __all__ = ["Contexta"]
@@ -128,7 +128,7 @@ class Contexta:
 
     @cached_property
     def metadata_store(self) -> MetadataStore:
-        from .store.metadata import MetadataStore
+        from .store.metadata_store import MetadataStore
 
         return MetadataStore(self._workspace, read_only=bool(self.config.metadata.read_only))
 
@@ -366,7 +366,7 @@ class Contexta:
         """Artifact bodies under the workspace artifacts path; manifests in this ledger."""
         store = self.__dict__.get("_artifact_store")
         if store is None:
-            from .store.artifacts import ArtifactStore, VaultConfig
+            from .store.artifact_store import ArtifactStore, VaultConfig
 
             config = VaultConfig.from_unified_config(self.config)
             store = ArtifactStore(config, workspace=self._workspace)

@@ -1,6 +1,6 @@
 """Write views over the ledger: the metadata store and the record store."""
 
-from .metadata import MetadataStore
+from .metadata_store import MetadataStore
 from .record_store import (
     AppendReceipt,
     AppendRejection,

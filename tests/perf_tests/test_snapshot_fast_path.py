@@ -392,7 +392,7 @@ def test_importing_contexta_loads_no_query_code_it_does_not_need() -> None:
         "contexta.interpretation.reporting",
         "contexta.interpretation.workspace_queries",
         "contexta.store.record_store",
-        "contexta.store.metadata",
+        "contexta.store.metadata_store",
         "contexta.capture",
     ]
     script = (
