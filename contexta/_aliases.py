@@ -35,13 +35,6 @@ MODULES: dict[str, str] = {
     "contexta.runtime": "contexta.capture",
     "contexta.runtime.session": "contexta.capture.session",
     "contexta.runtime.scopes": "contexta.capture.scopes",
-    "contexta.contract.models.context": "contexta.contract.models",
-    "contexta.contract.models.records": "contexta.contract.models",
-    "contexta.contract.models.artifacts": "contexta.contract.models",
-    "contexta.contract.models.lineage": "contexta.contract.models",
-    "contexta.contract.serialization.canonical": "contexta.contract.serialization",
-    "contexta.contract.validation.core": "contexta.contract.validation",
-    "contexta.contract.validation.report": "contexta.contract.report",
     f"{_I}.query.service": f"{_I}.query",
     f"{_I}.query.models": f"{_I}.query",
     f"{_I}.query.filters": f"{_I}.query",
@@ -109,76 +102,6 @@ RENAMED: dict[str, str] = {
 
 #: real module -> ((modules to look in, in order), names it answers besides its own)
 FORWARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "contexta.contract.models": (
-        (
-            "contexta.contract.records",
-            "contexta.contract.payloads",
-            "contexta.contract.lineage",
-            "contexta.contract.artifacts",
-        ),
-        (*_RECORD_NAMES, *_PAYLOAD_NAMES, *_LINEAGE_NAMES, "ARTIFACT_KINDS", "ArtifactManifest"),
-    ),
-    "contexta.contract.serialization": (
-        ("contexta.contract",),
-        tuple(
-            f"deserialize_{kind}"
-            for kind in (
-                "artifact_manifest",
-                "batch_execution",
-                "correlation_refs",
-                "degraded_payload",
-                "degraded_record",
-                "deployment_execution",
-                "environment_snapshot",
-                "extension_field_set",
-                "lineage_edge",
-                "metric_payload",
-                "metric_record",
-                "operation_context",
-                "project",
-                "provenance_record",
-                "record_envelope",
-                "run",
-                "sample_observation",
-                "stable_ref",
-                "stage_execution",
-                "structured_event_payload",
-                "structured_event_record",
-                "trace_span_payload",
-                "trace_span_record",
-            )
-        ),
-    ),
-    "contexta.contract.validation": (
-        ("contexta.contract.report", "contexta.contract"),
-        (
-            "VALIDATION_SEVERITIES",
-            "ValidationIssue",
-            "ValidationReport",
-            *(
-                f"validate_{kind}"
-                for kind in (
-                    "artifact_manifest",
-                    "batch_execution",
-                    "degraded_record",
-                    "deployment_execution",
-                    "environment_snapshot",
-                    "extension_field_set",
-                    "lineage_edge",
-                    "metric_record",
-                    "operation_context",
-                    "project",
-                    "provenance_record",
-                    "record_envelope",
-                    "run",
-                    "sample_observation",
-                    "stage_execution",
-                    "structured_event_record",
-                    "trace_span_record",
-                )
-            ),
-        ),
-    ),
     f"{_I}.lineage": ((f"{_I}.errors",), ("LineageError",)),
 }
 
