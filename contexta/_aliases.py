@@ -35,26 +35,6 @@ MODULES: dict[str, str] = {
     "contexta.runtime": "contexta.capture",
     "contexta.runtime.session": "contexta.capture.session",
     "contexta.runtime.scopes": "contexta.capture.scopes",
-    f"{_I}.query.service": f"{_I}.query",
-    f"{_I}.query.models": f"{_I}.query",
-    f"{_I}.query.filters": f"{_I}.query",
-    f"{_I}.reports.builder": f"{_I}.reports",
-    f"{_I}.reports.models": f"{_I}.reports",
-    f"{_I}.repositories.composite": f"{_I}.repositories",
-    **{
-        f"{_I}.{package}.{part}": f"{_I}.{package}"
-        for package in (
-            "compare",
-            "diagnostics",
-            "lineage",
-            "trend",
-            "anomaly",
-            "aggregation",
-            "alert",
-            "provenance",
-        )
-        for part in ("service", "models")
-    },
 }
 
 _RECORD_NAMES = (
@@ -101,9 +81,7 @@ RENAMED: dict[str, str] = {
 }
 
 #: real module -> ((modules to look in, in order), names it answers besides its own)
-FORWARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    f"{_I}.lineage": ((f"{_I}.errors",), ("LineageError",)),
-}
+FORWARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
 #: real modules that 1.0 used as packages: they get an empty ``__path__`` so an aliased child
 #: name can be imported below them

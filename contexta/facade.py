@@ -39,16 +39,13 @@ if TYPE_CHECKING:
     from .config.models import UnifiedConfig
     from .history import LedgerEvent
     from .interpretation.alert_evaluation import AlertReport, AlertResult, AlertRule, AlertService
-    from .interpretation.compare import CompareService
-    from .interpretation.diagnostics import DiagnosticsResult, DiagnosticsService
-    from .interpretation.lineage import LineageService, LineageTraversal
-    from .interpretation.provenance import (
+    from .interpretation.lineage_traversal import LineageService, LineageTraversal
+    from .interpretation.provenance_audit import (
         EnvironmentDiff,
         ProvenanceService,
         ReproducibilityAudit,
     )
     from .interpretation.reporting import ReportBuilder, ReportComparison, ReportDocument
-    from .interpretation.repositories import WorkspaceRepository
     from .interpretation.results import (
         BatchRecord,
         DeploymentRecord,
@@ -59,6 +56,8 @@ if TYPE_CHECKING:
         RunSnapshot,
         SampleRecord,
     )
+    from .interpretation.run_comparison import CompareService
+    from .interpretation.run_diagnostics import DiagnosticsResult, DiagnosticsService
     from .interpretation.run_list import MetricCondition, RunListQuery, TimeRange
     from .interpretation.trend_analysis import (
         ArtifactSizeTrend,
@@ -68,6 +67,7 @@ if TYPE_CHECKING:
         TrendService,
     )
     from .interpretation.workspace_queries import QueryService
+    from .interpretation.workspace_repository import WorkspaceRepository
     from .maintenance import Maintenance
     from .notebook import NotebookSurface
     from .store.artifact_store import ArtifactStore

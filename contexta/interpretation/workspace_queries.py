@@ -56,7 +56,7 @@ from .entities import (
     snapshot_extras,
 )
 from .errors import ComparisonError
-from .provenance import artifact_changes, artifact_kind_counts, provenance_comparison
+from .provenance_audit import artifact_changes, artifact_kind_counts, provenance_comparison
 from .results import (
     CompletenessNote,
     EvidenceLink,

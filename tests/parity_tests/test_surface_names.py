@@ -48,13 +48,17 @@ def test_contract_constants_have_1_0_values(name: str) -> None:
     assert getattr(models, name) == C10_CONSTANTS[name]
 
 
-def test_an_aliased_module_keeps_its_own_spec() -> None:
-    import contexta.interpretation.trend.models as alias
+def test_a_deeper_1_0_path_is_a_module_of_its_own_giving_the_same_objects() -> None:
+    import contexta.interpretation.trend.models as models
 
-    import contexta.interpretation.trend as real
+    import contexta.interpretation.trend as trend
 
-    assert alias is real
-    assert real.__spec__ is not None and real.__spec__.name == "contexta.interpretation.trend"
+    assert models is not trend
+    assert models.__spec__ is not None
+    assert models.__spec__.name == "contexta.interpretation.trend.models"
+    assert trend.__spec__ is not None and trend.__spec__.name == "contexta.interpretation.trend"
+    assert models.__all__ == trend.__all__
+    assert all(getattr(models, name) is getattr(trend, name) for name in trend.__all__)
 
 
 def test_unknown_names_below_an_aliased_parent_still_fail() -> None:

@@ -1,6 +1,6 @@
 """Contexta 1.0's import path; see :mod:`contexta.capture.builtin_sinks`."""
 
-from contexta.capture.builtin_sinks import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.capture.builtin_sinks import (  # noqa: F401 (1.0 names beyond __all__)
     BaseSink,
     CompositeSink,
     InMemorySink,

@@ -1,10 +1,10 @@
 """Contexta 1.0's import path; see :mod:`contexta.contract.execution_context`."""
 
-from contexta.contract.artifacts import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.contract.artifacts import (  # noqa: F401 (1.0 names beyond __all__)
     ARTIFACT_KINDS,
     ArtifactManifest,
 )
-from contexta.contract.execution_context import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.contract.execution_context import (  # noqa: F401 (1.0 names beyond __all__)
     DEFAULT_CONTRACT_SCHEMA_VERSION,
     RUN_STAGE_STATUSES,
     BatchExecution,
@@ -18,7 +18,7 @@ from contexta.contract.execution_context import (  # noqa: F401 -- with 1.0 name
     StableRef,
     StageExecution,
 )
-from contexta.contract.lineage import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.contract.lineage import (  # noqa: F401 (1.0 names beyond __all__)
     ASSERTION_MODES,
     CONFIDENCE_MARKERS,
     LINEAGE_ORIGIN_MARKERS,
@@ -26,7 +26,7 @@ from contexta.contract.lineage import (  # noqa: F401 -- with 1.0 names outside 
     LineageEdge,
     ProvenanceRecord,
 )
-from contexta.contract.payloads import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.contract.payloads import (  # noqa: F401 (1.0 names beyond __all__)
     DEGRADED_CATEGORIES,
     DEGRADED_SEVERITIES,
     EVENT_LEVELS,
@@ -35,7 +35,7 @@ from contexta.contract.payloads import (  # noqa: F401 -- with 1.0 names outside
     TRACE_SPAN_KINDS,
     TRACE_SPAN_STATUSES,
 )
-from contexta.contract.records import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.contract.records import (  # noqa: F401 (1.0 names beyond __all__)
     COMPLETENESS_MARKERS,
     DEGRADATION_MARKERS,
     PRODUCER_REF_PATTERN,

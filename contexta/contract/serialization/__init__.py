@@ -1,6 +1,6 @@
 """Contexta 1.0's import path: canonical JSON, with a deserializer per model."""
 
-from contexta.contract import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.contract import (  # noqa: F401 (1.0 names beyond __all__)
     deserialize_artifact_manifest,
     deserialize_batch_execution,
     deserialize_correlation_refs,

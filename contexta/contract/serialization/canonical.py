@@ -1,6 +1,6 @@
 """Contexta 1.0's import path; see :mod:`contexta.contract.canonical_json`."""
 
-from contexta.contract import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.contract import (  # noqa: F401 (1.0 names beyond __all__)
     deserialize_artifact_manifest,
     deserialize_batch_execution,
     deserialize_correlation_refs,
@@ -25,7 +25,7 @@ from contexta.contract import (  # noqa: F401 -- with 1.0 names outside __all__
     deserialize_trace_span_payload,
     deserialize_trace_span_record,
 )
-from contexta.contract.canonical_json import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.contract.canonical_json import (  # noqa: F401 (1.0 names beyond __all__)
     ArtifactManifest,
     ExtensionFieldSet,
     LineageEdge,

@@ -1,6 +1,6 @@
 """Contexta 1.0's import path: the field validators, reports and validate_<model>."""
 
-from contexta.contract import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.contract import (  # noqa: F401 (1.0 names beyond __all__)
     validate_artifact_manifest,
     validate_batch_execution,
     validate_degraded_record,
@@ -45,7 +45,7 @@ from contexta.contract.field_validators import (
     timestamp,
     token,
 )
-from contexta.contract.report import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.contract.report import (  # noqa: F401 (1.0 names beyond __all__)
     VALIDATION_SEVERITIES,
     ValidationIssue,
     ValidationReport,

@@ -1,6 +1,6 @@
 """Contexta 1.0's import path; see :mod:`contexta.contract.field_validators`."""
 
-from contexta.contract import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.contract import (  # noqa: F401 (1.0 names beyond __all__)
     validate_artifact_manifest,
     validate_batch_execution,
     validate_degraded_record,
@@ -19,7 +19,7 @@ from contexta.contract import (  # noqa: F401 -- with 1.0 names outside __all__
     validate_structured_event_record,
     validate_trace_span_record,
 )
-from contexta.contract.field_validators import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.contract.field_validators import (  # noqa: F401 (1.0 names beyond __all__)
     DOTTED_KEBAB,
     DOTTED_SNAKE,
     LIFECYCLE_STATUSES,
@@ -46,7 +46,7 @@ from contexta.contract.field_validators import (  # noqa: F401 -- with 1.0 names
     timestamp,
     token,
 )
-from contexta.contract.report import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.contract.report import (  # noqa: F401 (1.0 names beyond __all__)
     VALIDATION_SEVERITIES,
     ValidationIssue,
     ValidationReport,

@@ -1,6 +1,6 @@
 """Contexta 1.0's import path; see :mod:`contexta.contract.report`."""
 
-from contexta.contract.report import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.contract.report import (  # noqa: F401 (1.0 names beyond __all__)
     VALIDATION_SEVERITIES,
     ValidationError,
     ValidationIssue,

@@ -1,6 +1,6 @@
 """Contexta 1.0's import path: the artifact store and its retention and verify helpers."""
 
-from contexta.store.artifact_store import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.store.artifact_store import (  # noqa: F401 (1.0 names beyond __all__)
     BINDING_NAMESPACE,
     PACKAGE_FORMAT_VERSION,
     ArtifactBinding,
@@ -31,7 +31,7 @@ from contexta.store.artifact_store import (  # noqa: F401 -- with 1.0 names outs
     verify_all,
     verify_artifact,
 )
-from contexta.store.maintenance import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.store.maintenance import (  # noqa: F401 (1.0 names beyond __all__)
     RetentionCandidate,
     RetentionPlan,
     SweepReport,

@@ -1,6 +1,6 @@
 """Contexta 1.0's import path: the metadata store and its schema and repair helpers."""
 
-from contexta.store.maintenance import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.store.maintenance import (  # noqa: F401 (1.0 names beyond __all__)
     CURRENT_METADATA_STORE_SCHEMA_VERSION,
     MigrationPlan,
     MigrationResult,
@@ -14,7 +14,7 @@ from contexta.store.maintenance import (  # noqa: F401 -- with 1.0 names outside
     plan_migration_for,
     plan_repairs,
 )
-from contexta.store.metadata_store import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.store.metadata_store import (  # noqa: F401 (1.0 names beyond __all__)
     MetadataStore,
     Repository,
     build_run_snapshot,
@@ -24,7 +24,7 @@ from contexta.store.metadata_store import (  # noqa: F401 -- with 1.0 names outs
     ref_arg,
     registered_refs,
 )
-from contexta.store.standalone import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.store.standalone import (  # noqa: F401 (1.0 names beyond __all__)
     MetadataStoreConfig,
 )
 

@@ -1,6 +1,6 @@
 """Contexta 1.0's import path; see :mod:`contexta.store.metadata_store`."""
 
-from contexta.store.maintenance import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.store.maintenance import (  # noqa: F401 (1.0 names beyond __all__)
     CURRENT_METADATA_STORE_SCHEMA_VERSION,
     MigrationPlan,
     MigrationResult,
@@ -22,7 +22,7 @@ from contexta.store.metadata_store import (
     ref_arg,
     registered_refs,
 )
-from contexta.store.standalone import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.store.standalone import (  # noqa: F401 (1.0 names beyond __all__)
     MetadataStoreConfig,
 )
 

@@ -1,15 +1,15 @@
 """Contexta 1.0's import path; see :mod:`contexta.store.record_store`."""
 
-from contexta.contract.records import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.contract.records import (  # noqa: F401 (1.0 names beyond __all__)
     CanonicalRecord,
 )
-from contexta.store.maintenance import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.store.maintenance import (  # noqa: F401 (1.0 names beyond __all__)
     check_integrity,
     export_jsonl,
     rebuild_indexes,
     repair_truncated_tails,
 )
-from contexta.store.record_replay import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.store.record_replay import (  # noqa: F401 (1.0 names beyond __all__)
     IntegrityIssue,
     IntegrityReport,
     IntegrityState,
@@ -19,7 +19,7 @@ from contexta.store.record_replay import (  # noqa: F401 -- with 1.0 names outsi
     ReplayMode,
     ReplayResult,
 )
-from contexta.store.record_store import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.store.record_store import (  # noqa: F401 (1.0 names beyond __all__)
     AppendReceipt,
     AppendRejection,
     AppendResult,
@@ -33,7 +33,7 @@ from contexta.store.record_store import (  # noqa: F401 -- with 1.0 names outsid
     TraceSpanRecord,
     ValidationError,
 )
-from contexta.store.standalone import (  # noqa: F401 -- with 1.0 names outside __all__
+from contexta.store.standalone import (  # noqa: F401 (1.0 names beyond __all__)
     RecordStoreConfig,
     StoreConfig,
 )
