@@ -35,7 +35,13 @@ if TYPE_CHECKING:
         MetricEmission,
         SpanEmission,
     )
-    from .capture.scopes import DeploymentScope
+    from .capture.scopes import (
+        BatchScope,
+        DeploymentScope,
+        OperationScope,
+        SampleScope,
+        StageScope,
+    )
     from .config.models import UnifiedConfig
     from .history import LedgerEvent
     from .interpretation.alert_evaluation import AlertReport, AlertResult, AlertRule, AlertService
@@ -242,19 +248,19 @@ class Contexta:
     def current_run(self) -> RunScope:
         return self.session.current_run()
 
-    def current_stage(self) -> Any:
+    def current_stage(self) -> StageScope:
         return self.session.current_stage()
 
-    def current_deployment(self) -> Any:
+    def current_deployment(self) -> DeploymentScope:
         return self.session.current_deployment()
 
-    def current_batch(self) -> Any:
+    def current_batch(self) -> BatchScope:
         return self.session.current_batch()
 
-    def current_sample(self) -> Any:
+    def current_sample(self) -> SampleScope:
         return self.session.current_sample()
 
-    def current_operation(self) -> Any:
+    def current_operation(self) -> OperationScope:
         return self.session.current_operation()
 
     # ------------------------------------------------------------------ emissions
