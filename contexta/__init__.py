@@ -4,13 +4,9 @@
 in the workspace's ledger, and queries are answered from rebuildable projections.
 """
 
-from ._aliases import install as _install_aliases
-
-_install_aliases()
-
-from .common.errors import ContextaError  # noqa: E402
-from .dataset import dataset  # noqa: E402
-from .facade import Contexta  # noqa: E402
+from .common.errors import ContextaError
+from .dataset import dataset
+from .facade import Contexta
 
 __all__ = ["Contexta", "ContextaError", "dataset"]
 __version__ = "2.0.0.dev0"

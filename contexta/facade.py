@@ -36,20 +36,23 @@ if TYPE_CHECKING:
         MetricEmission,
         SpanEmission,
     )
-    from .capture.scopes import DeploymentScope
+    from .capture.scopes import (
+        BatchScope,
+        DeploymentScope,
+        OperationScope,
+        SampleScope,
+        StageScope,
+    )
     from .config.models import UnifiedConfig
     from .history import LedgerEvent
     from .interpretation.alert_evaluation import AlertReport, AlertResult, AlertRule, AlertService
-    from .interpretation.compare import CompareService
-    from .interpretation.diagnostics import DiagnosticsResult, DiagnosticsService
-    from .interpretation.lineage import LineageService, LineageTraversal
-    from .interpretation.provenance import (
+    from .interpretation.lineage_traversal import LineageService, LineageTraversal
+    from .interpretation.provenance_audit import (
         EnvironmentDiff,
         ProvenanceService,
         ReproducibilityAudit,
     )
     from .interpretation.reporting import ReportBuilder, ReportComparison, ReportDocument
-    from .interpretation.repositories import WorkspaceRepository
     from .interpretation.results import (
         BatchRecord,
         DeploymentRecord,
@@ -60,6 +63,8 @@ if TYPE_CHECKING:
         RunSnapshot,
         SampleRecord,
     )
+    from .interpretation.run_comparison import CompareService
+    from .interpretation.run_diagnostics import DiagnosticsResult, DiagnosticsService
     from .interpretation.run_list import MetricCondition, RunListQuery, TimeRange
     from .interpretation.trend_analysis import (
         ArtifactSizeTrend,
@@ -69,11 +74,12 @@ if TYPE_CHECKING:
         TrendService,
     )
     from .interpretation.workspace_queries import QueryService
+    from .interpretation.workspace_repository import WorkspaceRepository
     from .maintenance import Maintenance
     from .notebook import NotebookSurface
-    from .store.artifacts import ArtifactStore
-    from .store.metadata import MetadataStore
-    from .store.records import AppendResult, RecordStore
+    from .store.artifact_store import ArtifactStore
+    from .store.metadata_store import MetadataStore
+    from .store.record_store import AppendResult, RecordStore
 
 __all__ = ["Contexta"]
 
@@ -129,13 +135,13 @@ class Contexta:
 
     @cached_property
     def metadata_store(self) -> MetadataStore:
-        from .store.metadata import MetadataStore
+        from .store.metadata_store import MetadataStore
 
         return MetadataStore(self._workspace, read_only=bool(self.config.metadata.read_only))
 
     @cached_property
     def record_store(self) -> RecordStore:
-        from .store.records import RecordStore
+        from .store.record_store import RecordStore
 
         return RecordStore(self._workspace, read_only=bool(self.config.records.read_only))
 
@@ -243,19 +249,19 @@ class Contexta:
     def current_run(self) -> RunScope:
         return self.session.current_run()
 
-    def current_stage(self) -> Any:
+    def current_stage(self) -> StageScope:
         return self.session.current_stage()
 
-    def current_deployment(self) -> Any:
+    def current_deployment(self) -> DeploymentScope:
         return self.session.current_deployment()
 
-    def current_batch(self) -> Any:
+    def current_batch(self) -> BatchScope:
         return self.session.current_batch()
 
-    def current_sample(self) -> Any:
+    def current_sample(self) -> SampleScope:
         return self.session.current_sample()
 
-    def current_operation(self) -> Any:
+    def current_operation(self) -> OperationScope:
         return self.session.current_operation()
 
     # ------------------------------------------------------------------ emissions
@@ -375,7 +381,7 @@ class Contexta:
         """Artifact bodies under the workspace artifacts path; manifests in this ledger."""
         store = self.__dict__.get("_artifact_store")
         if store is None:
-            from .store.artifacts import ArtifactStore, VaultConfig
+            from .store.artifact_store import ArtifactStore, VaultConfig
 
             config = VaultConfig.from_unified_config(self.config)
             store = ArtifactStore(config, workspace=self._workspace)

@@ -28,16 +28,13 @@ if TYPE_CHECKING:
     from .config.models import UnifiedConfig
     from .history import LedgerEvent
     from .interpretation.alert_evaluation import AlertReport, AlertResult, AlertRule, AlertService
-    from .interpretation.compare import CompareService
-    from .interpretation.diagnostics import DiagnosticsResult, DiagnosticsService
-    from .interpretation.lineage import LineageService, LineageTraversal
-    from .interpretation.provenance import (
+    from .interpretation.lineage_traversal import LineageService, LineageTraversal
+    from .interpretation.provenance_audit import (
         EnvironmentDiff,
         ProvenanceService,
         ReproducibilityAudit,
     )
     from .interpretation.reporting import ReportBuilder, ReportComparison, ReportDocument
-    from .interpretation.repositories import WorkspaceRepository
     from .interpretation.results import (
         BatchRecord,
         DeploymentRecord,
@@ -48,6 +45,8 @@ if TYPE_CHECKING:
         RunSnapshot,
         SampleRecord,
     )
+    from .interpretation.run_comparison import CompareService
+    from .interpretation.run_diagnostics import DiagnosticsResult, DiagnosticsService
     from .interpretation.run_list import MetricCondition, RunListQuery, TimeRange
     from .interpretation.trend_analysis import (
         ArtifactSizeTrend,
@@ -57,6 +56,7 @@ if TYPE_CHECKING:
         TrendService,
     )
     from .interpretation.workspace_queries import QueryService
+    from .interpretation.workspace_repository import WorkspaceRepository
 
 __all__ = ["AsOfView", "Reads"]
 
@@ -86,34 +86,34 @@ class Reads:
     @cached_property
     def repository(self) -> WorkspaceRepository:
         """1.0's composite repository over this workspace (what the services read)."""
-        from .interpretation.repositories import WorkspaceRepository
+        from .interpretation.workspace_repository import WorkspaceRepository
 
         return WorkspaceRepository(self.query_service)
 
     @cached_property
     def compare_service(self) -> CompareService:
         """1.0's ``CompareService`` over this workspace, with the configured policy."""
-        from .interpretation.compare import CompareService
+        from .interpretation.run_comparison import CompareService
 
         return CompareService(self.query_service, config=self.config.interpretation.comparison)
 
     @property
     def diagnostics_service(self) -> DiagnosticsService:
         """Diagnostics over ``query_service`` with ``config.interpretation.diagnostics``."""
-        from .interpretation.diagnostics import DiagnosticsService
+        from .interpretation.run_diagnostics import DiagnosticsService
 
         policy = getattr(getattr(self.config, "interpretation", None), "diagnostics", None)
         return DiagnosticsService(self.query_service, config=policy)
 
     @property
     def lineage_service(self) -> LineageService:
-        from .interpretation.lineage import LineageService
+        from .interpretation.lineage_traversal import LineageService
 
         return LineageService(self.query_service)
 
     @property
     def provenance_service(self) -> ProvenanceService:
-        from .interpretation.provenance import ProvenanceService
+        from .interpretation.provenance_audit import ProvenanceService
 
         return ProvenanceService(self.query_service)
 

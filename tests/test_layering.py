@@ -44,8 +44,8 @@ KNOWN_LOOPS: dict[frozenset[str], str] = {
     frozenset(
         {
             "contexta.interpretation.entities",
-            "contexta.interpretation.provenance",
-            "contexta.interpretation.repositories",
+            "contexta.interpretation.provenance_audit",
+            "contexta.interpretation.workspace_repository",
             "contexta.interpretation.repository_queries",
             "contexta.interpretation.run_list",
             "contexta.interpretation.workspace_queries",

@@ -7,6 +7,17 @@ batches and samples are put as entities, metrics/events/spans are appended as re
 loop records is listed, compared, snapshotted and reported like anything else.
 """
 
+from .builtin_sinks import (
+    BaseSink,
+    CompositeSink,
+    InMemorySink,
+    InMemorySinkEntry,
+    LocalJsonlSink,
+    Sink,
+    SinkCaptureReceipt,
+    SinkCaptureRequest,
+    StdoutSink,
+)
 from .dispatch import CaptureDispatcher, dispatch_batch_capture_result, dispatch_capture_result
 from .errors import CaptureError, ClosedScopeError, DispatchError, LifecycleError
 from .models import ArtifactRegistrationEmission, EventEmission, MetricEmission, SpanEmission
@@ -33,17 +44,6 @@ from .scopes import (
     StageScope,
 )
 from .session import ActiveContext, ContextState, RuntimeSession
-from .sinks import (
-    BaseSink,
-    CompositeSink,
-    InMemorySink,
-    InMemorySinkEntry,
-    LocalJsonlSink,
-    Sink,
-    SinkCaptureReceipt,
-    SinkCaptureRequest,
-    StdoutSink,
-)
 
 __all__ = [
     "ActiveContext",

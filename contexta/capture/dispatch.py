@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from .builtin_sinks import LocalJsonlSink, _ref_of, _serialize
 from .local_copy import LocalCaptureFile
 from .results import (
     BatchCaptureResult,
@@ -25,7 +26,6 @@ from .results import (
     FailureInfo,
     PayloadFamily,
 )
-from .sinks import LocalJsonlSink, _ref_of, _serialize
 
 __all__ = [
     "OUTBOX_FILE",

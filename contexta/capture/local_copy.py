@@ -36,8 +36,8 @@ from ..contract import (
     StructuredEventRecord,
     TraceSpanRecord,
 )
+from .builtin_sinks import _local_line, _serialize
 from .results import PayloadFamily
-from .sinks import _local_line, _serialize
 
 __all__ = ["LocalCaptureFile", "iso_micros"]
 

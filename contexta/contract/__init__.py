@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from .artifacts import ARTIFACT_KINDS, ArtifactManifest
 from .base import ContractModel
+from .canonical_json import deserializer_for, to_json, to_payload, validator_for
 from .codec import MODEL_TYPES, decode, encode
-from .extensions import ExtensionFieldSet
-from .frozen import FrozenMap
-from .lineage import LineageEdge, ProvenanceRecord
-from .models import (
+from .execution_context import (
     BatchExecution,
     DeploymentExecution,
     EnvironmentSnapshot,
@@ -23,6 +21,9 @@ from .models import (
     SampleObservation,
     StageExecution,
 )
+from .extensions import ExtensionFieldSet
+from .frozen import FrozenMap
+from .lineage import LineageEdge, ProvenanceRecord
 from .payloads import DegradedPayload, MetricPayload, StructuredEventPayload, TraceSpanPayload
 from .records import (
     CorrelationRefs,
@@ -34,7 +35,6 @@ from .records import (
 )
 from .refs import StableRef
 from .report import VALIDATION_SEVERITIES, ValidationIssue, ValidationReport
-from .serialization import deserializer_for, to_json, to_payload, validator_for
 from .timestamps import normalize_timestamp, parse_timestamp, timestamp_micros
 
 deserialize_stable_ref = deserializer_for(StableRef)

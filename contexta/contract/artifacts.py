@@ -9,9 +9,7 @@ from msgspec.structs import force_setattr as _set
 
 from .base import ContractModel
 from .extensions import ExtensionFieldSet, check_extensions
-from .records import check_scope
-from .refs import StableRef, coerce_ref, optional_ref, starts_within
-from .validation import (
+from .field_validators import (
     DOTTED_KEBAB,
     SNAKE,
     fail,
@@ -21,6 +19,8 @@ from .validation import (
     timestamp,
     token,
 )
+from .records import check_scope
+from .refs import StableRef, coerce_ref, optional_ref, starts_within
 
 __all__ = ["ARTIFACT_KINDS", "ArtifactManifest"]
 

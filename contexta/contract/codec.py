@@ -21,9 +21,7 @@ import msgspec
 from contexta.common.errors import ContextaError, ValidationError
 
 from .artifacts import ArtifactManifest
-from .extensions import ExtensionFieldSet
-from .lineage import LineageEdge, ProvenanceRecord
-from .models import (
+from .execution_context import (
     BatchExecution,
     DeploymentExecution,
     EnvironmentSnapshot,
@@ -33,6 +31,9 @@ from .models import (
     SampleObservation,
     StageExecution,
 )
+from .extensions import ExtensionFieldSet
+from .field_validators import logged_grammar
+from .lineage import LineageEdge, ProvenanceRecord
 from .payloads import DegradedPayload, MetricPayload, StructuredEventPayload, TraceSpanPayload
 from .records import (
     CorrelationRefs,
@@ -43,7 +44,6 @@ from .records import (
     TraceSpanRecord,
 )
 from .refs import StableRef
-from .validation import logged_grammar
 
 __all__ = ["ENCODER", "MODEL_TYPES", "decode", "decoder_for", "encode"]
 

@@ -12,8 +12,8 @@ from msgspec.structs import force_setattr
 from contexta.common.errors import ConflictError, ValidationError
 
 from .base import ContractModel
+from .field_validators import freeze_json
 from .frozen import FrozenMap
-from .validation import freeze_json
 
 __all__ = [
     "PARAMS_NAMESPACE",
@@ -204,7 +204,7 @@ def _label_key(what: str, key: Any) -> str:
 def _param_value(key: str, value: Any) -> Any:
     """A parameter as stored: JSON-like values as given, numbers as Python numbers (numpy
     scalars included), anything else (and NaN or an infinity) as its text."""
-    from .validation import real_number
+    from .field_validators import real_number
 
     if value is None or isinstance(value, (str, bool)):
         return value

@@ -6,8 +6,7 @@ from msgspec.structs import force_setattr as _set
 
 from .base import ContractModel
 from .extensions import ExtensionFieldSet, check_extensions
-from .refs import StableRef, coerce_ref, optional_ref, ref_texts
-from .validation import (
+from .field_validators import (
     DOTTED_KEBAB,
     enum_str,
     fail,
@@ -15,6 +14,7 @@ from .validation import (
     required_str,
     timestamp,
 )
+from .refs import StableRef, coerce_ref, optional_ref, ref_texts
 
 __all__ = [
     "ASSERTION_MODES",

@@ -11,8 +11,7 @@ from msgspec.structs import force_setattr as _set
 from contexta.common.errors import ValidationError
 
 from .base import ContractModel
-from .refs import ref_text, ref_texts
-from .validation import (
+from .field_validators import (
     _ACCEPTED,
     DOTTED_KEBAB,
     DOTTED_SNAKE,
@@ -30,6 +29,7 @@ from .validation import (
     timestamp,
     token,
 )
+from .refs import ref_text, ref_texts
 
 __all__ = [
     "AGGREGATION_SCOPES",
@@ -97,7 +97,7 @@ def _metric_value(value: Any) -> int | float:
 
 
 def _metric_key(where: str, value: Any) -> str:
-    """1.0's dotted lower-kebab rule; under :func:`~.validation.logged_grammar` (capture, and
+    """1.0's dotted lower-kebab rule; under :func:`~.field_validators.logged_grammar` (capture, and
     stored bodies) also the logged grammar (``train_loss``, ``loss/val``, ``valAcc``)."""
     seen = _ACCEPTED.get(DOTTED_KEBAB)
     if type(value) is str and seen is not None and value in seen:

@@ -9,9 +9,17 @@ from msgspec.structs import force_setattr as _set
 
 from .base import ContractModel
 from .extensions import ExtensionFieldSet, check_extensions
+from .field_validators import (
+    DOTTED_KEBAB,
+    enum_str,
+    fail,
+    not_before,
+    required_str,
+    timestamp,
+    token,
+)
 from .payloads import DegradedPayload, MetricPayload, StructuredEventPayload, TraceSpanPayload
 from .refs import StableRef, coerce_ref, starts_within
-from .validation import DOTTED_KEBAB, enum_str, fail, not_before, required_str, timestamp, token
 
 __all__ = [
     "COMPLETENESS_MARKERS",

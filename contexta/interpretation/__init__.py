@@ -16,23 +16,23 @@ from .results import __all__ as _results
 #: public name -> the submodule defining it (imported on first access)
 _HOMES = {
     "ComparisonError": "errors",
-    "DiagnosticsError": "diagnostics",
-    "DiagnosticsIssue": "diagnostics",
-    "DiagnosticsPolicy": "diagnostics",
-    "DiagnosticsResult": "diagnostics",
-    "DiagnosticsService": "diagnostics",
-    "EnvironmentDiff": "provenance",
-    "EnvironmentValueChange": "provenance",
-    "LineageEdge": "lineage",
+    "DiagnosticsError": "run_diagnostics",
+    "DiagnosticsIssue": "run_diagnostics",
+    "DiagnosticsPolicy": "run_diagnostics",
+    "DiagnosticsResult": "run_diagnostics",
+    "DiagnosticsService": "run_diagnostics",
+    "EnvironmentDiff": "provenance_audit",
+    "EnvironmentValueChange": "provenance_audit",
+    "LineageEdge": "lineage_traversal",
     "LineageError": "errors",
-    "LineagePolicy": "lineage",
-    "LineageService": "lineage",
-    "LineageTraversal": "lineage",
+    "LineagePolicy": "lineage_traversal",
+    "LineageService": "lineage_traversal",
+    "LineageTraversal": "lineage_traversal",
     "MetricCondition": "run_list",
-    "ProvenanceError": "provenance",
-    "ProvenanceService": "provenance",
+    "ProvenanceError": "provenance_audit",
+    "ProvenanceService": "provenance_audit",
     "QueryService": "workspace_queries",
-    "ReproducibilityAudit": "provenance",
+    "ReproducibilityAudit": "provenance_audit",
     "RunListQuery": "run_list",
     "TimeRange": "run_list",
 }
@@ -40,7 +40,13 @@ _HOMES = {
 __all__ = [*sorted(_HOMES), *_results]
 
 #: modules whose public names (``__all__``) are re-exported on first access
-_LAZY_MODULES = ("trend_analysis", "alert_evaluation", "aggregation", "anomaly", "reports")
+_LAZY_MODULES = (
+    "trend_analysis",
+    "alert_evaluation",
+    "run_aggregation",
+    "anomaly_detection",
+    "reports",
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -24,7 +24,7 @@ class RepositoryQueryService(QueryService):
     """Queries answered from a repository (see :mod:`.repositories`)."""
 
     def __init__(self, repository: Any, config: Any = None) -> None:
-        from .repositories import WorkspaceRepository
+        from .workspace_repository import WorkspaceRepository
 
         self.repository = repository
         self.config = config

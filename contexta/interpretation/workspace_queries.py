@@ -56,7 +56,7 @@ from .entities import (
     snapshot_extras,
 )
 from .errors import ComparisonError
-from .provenance import artifact_changes, artifact_kind_counts, provenance_comparison
+from .provenance_audit import artifact_changes, artifact_kind_counts, provenance_comparison
 from .results import (
     CompletenessNote,
     EvidenceLink,
@@ -149,7 +149,7 @@ class QueryService:
     def project_names(self) -> dict[str, str]:
         return {str(p.project_ref): p.name for p in self.projects()}
 
-    def first_project_ref(self, project_name: Any) -> str | None:
+    def first_project_ref(self, project_name: str | None) -> str | None:
         """1.0's project lookup: the first project (by name, ref) whose display name or full
         ``project:`` text equals the stripped argument."""
         wanted = project_name.strip() if isinstance(project_name, str) else project_name
@@ -170,7 +170,7 @@ class QueryService:
 
     # ------------------------------------------------------------------ run lookup
 
-    def resolve_run(self, run_id: Any) -> str:
+    def resolve_run(self, run_id: str | StableRef) -> str:
         """Canonical run ref text for a run id (full ref, ``<proj>.<run>`` or bare last
         component, unique workspace-wide); InterpretationError ``query_run_not_found``."""
         if isinstance(run_id, StableRef):
@@ -380,7 +380,7 @@ class QueryService:
 
     # ------------------------------------------------------------------ snapshot
 
-    def snapshot(self, run_id: Any) -> RunSnapshot:
+    def snapshot(self, run_id: str | StableRef) -> RunSnapshot:
         run_ref = self.resolve_run(run_id)
         run = self.run_model(run_ref)
         record = self.run_record(run)
@@ -436,7 +436,7 @@ class QueryService:
     def _missing_stage_severity(self) -> str:
         return getattr(self._comparison(), "missing_stage_severity", "warning")
 
-    def compare_runs(self, left_id: Any, right_id: Any) -> RunComparison:
+    def compare_runs(self, left_id: str | StableRef, right_id: str | StableRef) -> RunComparison:
         left = self.snapshot(left_id)
         right = self.snapshot(right_id)
         left_metrics = self.metrics(left.run.run_id)
@@ -564,7 +564,7 @@ class QueryService:
                     column[position] = value
         return table
 
-    def compare_multiple_runs(self, run_ids: Sequence[Any]) -> MultiRunComparison:
+    def compare_multiple_runs(self, run_ids: Sequence[str | StableRef]) -> MultiRunComparison:
         ids = _distinct_ids(run_ids, "compare_multiple_runs")
         snapshots = [self.snapshot(i) for i in ids]
         refs = [s.run.run_id for s in snapshots]
@@ -672,7 +672,7 @@ class QueryService:
                 out.append((run_id, value))
         return out
 
-    def resolve_many(self, run_ids: Sequence[Any]) -> list[str]:
+    def resolve_many(self, run_ids: Sequence[str | StableRef]) -> list[str]:
         """``[self.resolve_run(i) for i in run_ids]`` reading the known refs once: a full run ref
         that is known is its own canonical text; anything else takes ``resolve_run``."""
         known = self._run_refs()
@@ -815,7 +815,7 @@ def _latest(table: pa.Table) -> pa.Table:
     return latest_per(table)
 
 
-def _not_found(run_id: Any) -> InterpretationError:
+def _not_found(run_id: object) -> InterpretationError:
     return InterpretationError(
         "Run anchor was not found.",
         code="query_run_not_found",
@@ -833,7 +833,7 @@ def param_changes(left: Mapping[str, Any], right: Mapping[str, Any]) -> tuple[Pa
     )
 
 
-def _ambiguous(run_id: Any, refs: Sequence[str]) -> InterpretationError:
+def _ambiguous(run_id: object, refs: Sequence[str]) -> InterpretationError:
     listed = ", ".join(refs)
     return InterpretationError(
         f"Run name {str(run_id)!r} is shared by {len(refs)} runs: {listed}. Name one by its id.",

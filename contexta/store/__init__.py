@@ -1,7 +1,7 @@
 """Write views over the ledger: the metadata store and the record store."""
 
-from .metadata import MetadataStore
-from .records import (
+from .metadata_store import MetadataStore
+from .record_store import (
     AppendReceipt,
     AppendRejection,
     AppendResult,

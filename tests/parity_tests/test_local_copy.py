@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from contexta import Contexta
+from contexta.capture.builtin_sinks import LocalJsonlSink, _local_line
 from contexta.capture.local_copy import LocalCaptureFile
 from contexta.capture.results import PayloadFamily
-from contexta.capture.sinks import LocalJsonlSink, _local_line
 from contexta.contract import (
     ExtensionFieldSet,
     MetricPayload,

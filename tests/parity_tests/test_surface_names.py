@@ -20,16 +20,15 @@ def test_every_name_of_each_1_0_module_imports(module_name: str) -> None:
 
 
 def test_from_import_of_deep_paths_gives_the_same_objects() -> None:
-    from contexta.api.client import Contexta as ClientContexta
-    from contexta.contract.models.records import METRIC_AGGREGATION_SCOPES, MetricRecord
-    from contexta.contract.validation.report import ValidationIssue
-    from contexta.interpretation.lineage.service import LineageError, LineagePolicy
-    from contexta.interpretation.query.service import QueryService
-
     import contexta
     import contexta.contract as contract
     import contexta.interpretation as interpretation
+    from contexta.api.client import Contexta as ClientContexta
+    from contexta.contract.models.records import METRIC_AGGREGATION_SCOPES, MetricRecord
     from contexta.contract.serialization import deserialize_run
+    from contexta.contract.validation.report import ValidationIssue
+    from contexta.interpretation.lineage.service import LineageError, LineagePolicy
+    from contexta.interpretation.query.service import QueryService
 
     assert ClientContexta is contexta.Contexta
     assert MetricRecord is contract.MetricRecord
@@ -48,13 +47,16 @@ def test_contract_constants_have_1_0_values(name: str) -> None:
     assert getattr(models, name) == C10_CONSTANTS[name]
 
 
-def test_an_aliased_module_keeps_its_own_spec() -> None:
-    import contexta.interpretation.trend.models as alias
+def test_a_deeper_1_0_path_is_a_module_of_its_own_giving_the_same_objects() -> None:
+    import contexta.interpretation.trend as trend
+    import contexta.interpretation.trend.models as models
 
-    import contexta.interpretation.trend as real
-
-    assert alias is real
-    assert real.__spec__ is not None and real.__spec__.name == "contexta.interpretation.trend"
+    assert models is not trend
+    assert models.__spec__ is not None
+    assert models.__spec__.name == "contexta.interpretation.trend.models"
+    assert trend.__spec__ is not None and trend.__spec__.name == "contexta.interpretation.trend"
+    assert models.__all__ == trend.__all__
+    assert all(getattr(models, name) is getattr(trend, name) for name in trend.__all__)
 
 
 def test_unknown_names_below_an_aliased_parent_still_fail() -> None:

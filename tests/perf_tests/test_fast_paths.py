@@ -27,7 +27,7 @@ from contexta.contract import (
 )
 from contexta.contract.codec import encode
 from contexta.events import decode_body, record_event
-from contexta.store.records import (
+from contexta.store.record_store import (
     AppendReceipt,
     AppendResult,
     DurabilityStatus,

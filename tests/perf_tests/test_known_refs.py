@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from contexta import Contexta
 from contexta.config import UnifiedConfig, WorkspaceConfig
 from contexta.contract import MetricPayload, MetricRecord, RecordEnvelope
-from contexta.store.records import _KnownRefs
+from contexta.store.record_store import _KnownRefs
 
 RUNS = ("p.r1", "p.r2", "p.r10", "q.r1")
 AT = "2025-01-01T00:00:00Z"

@@ -24,7 +24,7 @@ from contexta.contract import MetricPayload, MetricRecord, Project, RecordEnvelo
 from contexta.contract.codec import decode, encode
 from contexta.contract.timestamps import timestamp_micros
 from contexta.events import record_event
-from contexta.store.records import AppendResult, DurabilityStatus, _canonical_micros, _receipt
+from contexta.store.record_store import AppendResult, DurabilityStatus, _canonical_micros, _receipt
 
 BASE = datetime(2025, 1, 1, tzinfo=UTC)
 SETTINGS = settings(

@@ -384,15 +384,15 @@ def test_bodies_are_read_in_row_order_across_batches(tmp_path: Path) -> None:
 def test_importing_contexta_loads_no_query_code_it_does_not_need() -> None:
     lazy = [
         "contexta.interpretation.entities",
-        "contexta.interpretation.diagnostics",
-        "contexta.interpretation.lineage",
-        "contexta.interpretation.provenance",
+        "contexta.interpretation.run_diagnostics",
+        "contexta.interpretation.lineage_traversal",
+        "contexta.interpretation.provenance_audit",
         "contexta.interpretation.trend_analysis",
         "contexta.interpretation.alert_evaluation",
         "contexta.interpretation.reporting",
         "contexta.interpretation.workspace_queries",
-        "contexta.store.records",
-        "contexta.store.metadata",
+        "contexta.store.record_store",
+        "contexta.store.metadata_store",
         "contexta.capture",
     ]
     script = (

@@ -1,5 +1,5 @@
 """Report documents, their renderings (Markdown, HTML page with SVG charts, CSV, dict), the
-builders and the document comparison. Public names are re-exported by
+builders and the document comparison. 1.0 reached them at
 :mod:`contexta.interpretation.reports`."""
 
 from .builders import ReportBuilder, render_notes

@@ -175,7 +175,7 @@ def _audit(source: Any, run_ref: str) -> list[dict[str, Any]]:
 
 
 def run_detail(source: Any, run_id: str) -> dict[str, Any]:
-    from ...interpretation.queries import stage_record
+    from ...interpretation.workspace_queries import stage_record
 
     qs = source.query_service
     run_ref = qs.resolve_run(run_id)

@@ -107,7 +107,7 @@ def _lineage_direction(text: str | None) -> str | None:
 
 
 def _anomaly_service(source: Any) -> Any:
-    from ...interpretation.anomaly import AnomalyService
+    from ...interpretation.anomaly_detection import AnomalyService
 
     policy = source.config.interpretation
     return AnomalyService(
@@ -173,7 +173,7 @@ def _trend(source: Any, query: Query) -> Payload:
 
 
 def _aggregate(source: Any, query: Query) -> Payload:
-    from ...interpretation.aggregation import AggregationService
+    from ...interpretation.run_aggregation import AggregationService
 
     metric = required(query, "metric")
     service = AggregationService(
@@ -190,7 +190,7 @@ def _aggregate(source: Any, query: Query) -> Payload:
 
 
 def _alerts(source: Any, run_id: str, query: Query) -> Payload:
-    from ...interpretation.alerts import AlertRule
+    from ...interpretation.alert_evaluation import AlertRule
 
     threshold_text = required(query, "threshold")
     try:

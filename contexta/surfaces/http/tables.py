@@ -218,7 +218,7 @@ class RunTable:
 def _params(qs: Any) -> dict[str, dict[str, Any]]:
     """Params of every run that has any (the latest run versions' extension fields)."""
     from ...events import RUN_PUT
-    from ...interpretation.stored import decode_many
+    from ...interpretation.body_decoding import decode_many
 
     table = qs.ws.latest("runs", as_of_us=qs.as_of_us)
     out = {}

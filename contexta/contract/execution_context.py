@@ -14,8 +14,7 @@ from msgspec.structs import force_setattr as _set
 
 from .base import ContractModel
 from .extensions import ExtensionFieldSet, check_extensions
-from .refs import StableRef, coerce_ref, optional_ref, starts_within
-from .validation import (
+from .field_validators import (
     LIFECYCLE_STATUSES,
     component,
     fail,
@@ -26,6 +25,7 @@ from .validation import (
     string_map,
     timestamp,
 )
+from .refs import StableRef, coerce_ref, optional_ref, starts_within
 
 __all__ = [
     "BatchExecution",

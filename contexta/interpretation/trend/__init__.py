@@ -1,6 +1,6 @@
-"""1.0 import path ``contexta.interpretation.trend``: see :mod:`contexta.interpretation.trend_analysis`."""
+"""Contexta 1.0's import path; see :mod:`contexta.interpretation.trend_analysis`."""
 
-from .trend_analysis import (
+from contexta.interpretation.trend_analysis import (
     ArtifactSizePoint,
     ArtifactSizeTrend,
     DurationTrend,

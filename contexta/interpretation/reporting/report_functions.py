@@ -1,10 +1,8 @@
-"""Reports (contract 4.10): ``ReportDocument``/``ReportSection`` with ``to_markdown``,
-``to_html`` (a self-contained page with inline SVG charts), ``to_csv`` and ``to_json``/
-``to_dict``; the builders; and ``compare_report_documents`` (contract 4.5).
+"""The report builders as functions of results already computed (contract 4.10): 1.0's
+``ReportBuilder`` methods, e.g. ``build_run_report(comparison, diagnostics)``.
 
-The facade builds from a run id (``ctx.build_run_report("a", "b")``); the functions here build
-from results already computed (``build_run_report(comparison, diagnostics)``), like 1.0's
-``ReportBuilder`` methods.
+The facade builds from a run id instead (``ctx.build_run_report("a", "b")``). Documents, their
+renderings and ``compare_report_documents`` are the rest of this package.
 """
 
 from __future__ import annotations
@@ -12,39 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .reporting import (
-    CHART_KINDS,
-    ChartSeries,
-    ReportBuilder,
-    ReportChart,
-    ReportComparison,
-    ReportDocument,
-    ReportError,
-    ReportSection,
-    ReportSerializationError,
-    SectionDiff,
-    compare_report_documents,
-)
-from .results import CompletenessNote, RunRecord
+from ..results import CompletenessNote, RunRecord
+from .builders import ReportBuilder
+from .document import ReportDocument
 
 __all__ = [
-    "CHART_KINDS",
-    "ChartSeries",
-    "ReportBuilder",
-    "ReportChart",
-    "ReportComparison",
-    "ReportDocument",
-    "ReportError",
-    "ReportSection",
-    "ReportSerializationError",
-    "SectionDiff",
     "build_alert_report",
     "build_multi_run_report",
     "build_project_summary_report",
     "build_run_report",
     "build_snapshot_report",
     "build_trend_report",
-    "compare_report_documents",
 ]
 
 _BUILDER = ReportBuilder()

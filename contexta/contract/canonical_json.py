@@ -22,10 +22,10 @@ from contexta.common.errors import SerializationError, ValidationError
 
 from .artifacts import ArtifactManifest
 from .base import ContractModel
+from .execution_context import SCHEMA_VERSION
 from .extensions import ExtensionFieldSet
 from .frozen import FrozenMap
 from .lineage import LineageEdge, ProvenanceRecord
-from .models import SCHEMA_VERSION
 from .payloads import MetricPayload
 from .refs import StableRef
 from .report import ValidationIssue, ValidationReport

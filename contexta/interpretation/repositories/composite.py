@@ -1,0 +1,41 @@
+"""Contexta 1.0's import path; see :mod:`contexta.interpretation.workspace_repository`."""
+
+from contexta.interpretation.workspace_repository import (
+    ArtifactRecord,
+    ArtifactStoreReader,
+    BatchRecord,
+    CompositeRepository,
+    CompositeStoreRepository,
+    DeploymentRecord,
+    ObservabilityRepository,
+    ObservationRecord,
+    ProvenanceView,
+    RecordStoreReader,
+    RelationRecord,
+    RelationStoreReader,
+    RunRecord,
+    RunStoreReader,
+    SampleRecord,
+    StageRecord,
+    WorkspaceRepository,
+)
+
+__all__ = [
+    "ArtifactRecord",
+    "ArtifactStoreReader",
+    "BatchRecord",
+    "CompositeRepository",
+    "CompositeStoreRepository",
+    "DeploymentRecord",
+    "ObservabilityRepository",
+    "ObservationRecord",
+    "ProvenanceView",
+    "RecordStoreReader",
+    "RelationRecord",
+    "RelationStoreReader",
+    "RunRecord",
+    "RunStoreReader",
+    "SampleRecord",
+    "StageRecord",
+    "WorkspaceRepository",
+]
