@@ -92,7 +92,7 @@ def bench_columns(root: Path, n: int) -> float:
 
 def bench_ledger(root: Path, n: int) -> float:
     from contexta.contract.codec import ENCODER
-    from contexta.store.records import fast_record_event
+    from contexta.store.record_store import fast_record_event
 
     ctx = _open(root)
     events = [

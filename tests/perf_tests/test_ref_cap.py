@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from contexta import Contexta
 from contexta.config import UnifiedConfig, WorkspaceConfig
 from contexta.contract import MetricPayload, MetricRecord, RecordEnvelope
-from contexta.store.records import _KnownRefs, _ParentFilter
+from contexta.store.record_store import _KnownRefs, _ParentFilter
 
 AT = "2025-01-01T00:00:00Z"
 
