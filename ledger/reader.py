@@ -335,6 +335,32 @@ class LedgerReader:
         self._verified[str(index)] = _stamp(self.segment_path(index))
         _write_verified(self.root, self._verified)
 
+    def resume_after(self, seq: int, segment: int, offset: int, head: Head | None = None) -> bool:
+        """Let later scans for seqs after ``seq`` start just past the committed batch at byte
+        ``offset`` of ``segment`` (a saved checkpoint's batch) instead of walking the segment
+        from its start. Done only when that batch is there and ends at ``seq``; returns
+        whether it was."""
+        head = head or self.head()
+        if not 0 < seq <= head.seq or not 0 <= segment <= head.segment:
+            return False
+        sealed = segment < head.segment
+        try:
+            buf = self._segment_buffer(segment, head) if sealed else self._active_buffer(head)
+            end = buf.size if sealed else min(head.offset, buf.size)
+            known = (sealed and self._is_verified(segment)) or self._known_checked(segment, offset)
+            frame = read_frame(
+                buf, offset, end, str(self.segment_path(segment)), check_crc=not known
+            )
+        except CorruptionError:
+            return False  # the scan finds (and reports) it
+        if frame is None or frame.first_seq + frame.count - 1 != seq:
+            return False
+        self._marks[seq] = (segment, offset + frame.length)
+        self._marks.move_to_end(seq)
+        while len(self._marks) > RESUME_MARKS:
+            self._marks.popitem(last=False)
+        return True
+
     def _mark(self, previous: int | None, frame: BatchFrame, index: int) -> int:
         """Remember where the current scan ended (one mark per scan, the newest kept)."""
         if previous is not None:

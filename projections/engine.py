@@ -237,6 +237,7 @@ class Projector:
         # Saved state is only as good as the events it was folded from: CRC-check that prefix
         # of the ledger (raises CorruptionError naming file and offset) before trusting it.
         self.reader.check(checkpoint.seq, head)
+        self.reader.resume_after(checkpoint.seq, checkpoint.segment, checkpoint.offset, head)
         projection.load(table, checkpoint.seq)
         slot.chunks = chunks
         slot.upgrade = not is_current(chunks)

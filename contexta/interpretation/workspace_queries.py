@@ -678,10 +678,17 @@ class QueryService:
         known = self._run_refs()
         out = []
         for run_id in run_ids:
-            if type(run_id) is str and run_id in known:
-                out.append(run_id)
-            else:
-                out.append(self.resolve_run(run_id))
+            if type(run_id) is str:
+                if run_id in known:
+                    out.append(run_id)
+                    continue
+                # '<project>.<run>' as resolve_run reads it (its first rule for a dotted id)
+                if "." in run_id and ":" not in run_id and run_id == run_id.strip():
+                    candidate = "run:" + run_id
+                    if candidate in known:
+                        out.append(candidate)
+                        continue
+            out.append(self.resolve_run(run_id))
         return out
 
     def _stage_choice(self, stage_name: str) -> dict[str, str]:

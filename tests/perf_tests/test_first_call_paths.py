@@ -1,0 +1,192 @@
+"""What a new process's first query takes, and that the short cuts give the same answers.
+
+- ``resolve_many`` answers as ``resolve_run`` per id, and finds ``<project>.<run>`` ids without
+  it (one dict lookup each instead of a query per id);
+- a projection loaded from its saved state catches up from its checkpoint's batch: the scan
+  does not walk the segment from its start to find it (``LedgerReader.resume_after``), and the
+  folded projection equals a full rebuild's.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ledger.reader as reader_module
+from contexta import Contexta
+from contexta.common.errors import ContextaError
+from contexta.config import UnifiedConfig, WorkspaceConfig
+from contexta.contract import Project, Run
+from contexta.interpretation.workspace_queries import QueryService
+from ledger import Ledger, LedgerReader, PendingEvent
+from projections import Projector
+
+BASE = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+def _runs_workspace(root: Path, names: list[tuple[str, str, str]]) -> Contexta:
+    """Projects and runs ``(project, run id, run name)``."""
+    ctx = Contexta(
+        config=UnifiedConfig(project_name="p", workspace=WorkspaceConfig(root_path=root))
+    )
+    store = ctx.metadata_store
+    for project in sorted({p for p, _, _ in names}):
+        store.projects.put_project(
+            Project(project_ref=f"project:{project}", name=project, created_at=_iso(BASE))
+        )
+    for i, (project, run, name) in enumerate(names):
+        store.runs.put_run(
+            Run(
+                run_ref=f"run:{project}.{run}",
+                project_ref=f"project:{project}",
+                name=name,
+                status="open",
+                started_at=_iso(BASE + timedelta(minutes=i)),
+            )
+        )
+    return ctx
+
+
+def _outcome(call: object) -> object:
+    try:
+        return ("ok", call())  # type: ignore[operator]
+    except ContextaError as exc:
+        return ("error", type(exc).__name__, exc.code)
+
+
+ID_FORMS = st.sampled_from(
+    [
+        "run:p.a",
+        "p.a",
+        "a",
+        " p.a ",
+        "q.a",
+        "run:q.a",
+        "b",
+        "q.b",
+        "p.b",
+        "zz",
+        "p.zz",
+        "run:p.zz",
+        "run:",
+        "x:y.z",
+        "p.",
+        ".a",
+        "",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ids=st.lists(ID_FORMS, min_size=1, max_size=8))
+def test_resolve_many_answers_as_resolve_run_per_id(
+    tmp_path_factory: pytest.TempPathFactory, ids: list[str]
+) -> None:
+    root = tmp_path_factory.mktemp("ws") / "ws"
+    ctx = _runs_workspace(root, [("p", "a", "a"), ("q", "a", "a"), ("q", "b", "b")])
+    service = QueryService(ctx._workspace, ctx.config)
+    one_by_one = [_outcome(lambda i=i: service.resolve_run(i)) for i in ids]
+    errors = [o for o in one_by_one if o[0] == "error"]
+    together = _outcome(lambda: service.resolve_many(ids))
+    if errors:
+        assert together == errors[0]
+    else:
+        assert together == ("ok", [o[1] for o in one_by_one])
+    ctx.close()
+
+
+def test_resolve_many_finds_dotted_ids_without_a_query_per_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [("p", f"r{i}", f"r{i}") for i in range(30)]
+    ctx = _runs_workspace(tmp_path / "ws", names)
+    service = QueryService(ctx._workspace, ctx.config)
+    calls: list[object] = []
+    original = QueryService.resolve_run
+
+    def counting(self: QueryService, run_id: object) -> str:
+        calls.append(run_id)
+        return original(self, run_id)
+
+    monkeypatch.setattr(QueryService, "resolve_run", counting)
+    ids = [f"p.{run}" for _, run, _ in names] + [f"run:p.{run}" for _, run, _ in names]
+    assert service.resolve_many(ids) == [f"run:p.{run}" for _, run, _ in names] * 2
+    assert calls == []
+    assert service.resolve_many(["r3"]) == ["run:p.r3"]  # a bare name takes resolve_run
+    assert calls == ["r3"]
+    ctx.close()
+
+
+# ---------------------------------------------------------------------- catch-up after a load
+
+
+def _events(n: int, start: int) -> list[PendingEvent]:
+    return [
+        PendingEvent(
+            "run.put",
+            f"run:p.r{(start + i) % 17}",
+            "project:p",
+            f"run:p.r{(start + i) % 17}",
+            None,
+            1000 + start + i,
+            key=f"r{(start + i) % 17}",
+            body=b"{}",
+        )
+        for i in range(n)
+    ]
+
+
+def _write(root: Path, commits: int, start: int = 0) -> None:
+    ledger = Ledger(root)
+    for c in range(commits):
+        ledger.append_many(_events(5, start + 5 * c))
+        ledger.commit()
+    ledger.close()
+
+
+def test_a_loaded_projection_catches_up_from_its_checkpoint_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "l"
+    _write(root, 40)
+    Projector(Ledger(root), tmp_path / "p").rebuild()  # saved at the 40th batch
+    _write(root, 3, start=1000)  # then three more batches
+    walked: list[int] = []
+    original = reader_module.scan_frames
+
+    def counting(buf, end, path, **kwargs):  # type: ignore[no-untyped-def]
+        walked.append(end)
+        return original(buf, end, path, **kwargs)
+
+    monkeypatch.setattr(reader_module, "scan_frames", counting)
+    caught = Projector(Ledger(root), tmp_path / "p").get("runs")
+    assert walked == []  # resumed just past the checkpoint's batch, no walk from the start
+    monkeypatch.undo()
+    fresh = Projector(Ledger(root), tmp_path / "q")
+    fresh.rebuild()
+    assert caught.table().equals(fresh.get("runs").table())
+
+
+def test_resume_after_refuses_a_batch_that_does_not_end_at_the_seq(tmp_path: Path) -> None:
+    root = tmp_path / "l"
+    _write(root, 4)
+    reader = LedgerReader(root)
+    frames = list(reader.frames())
+    segment, frame = frames[1]
+    last = frame.first_seq + frame.count - 1
+    assert not LedgerReader(root).resume_after(last + 1, segment, frame.offset)
+    assert not LedgerReader(root).resume_after(last, segment, frame.offset + 1)
+    assert not LedgerReader(root).resume_after(last, segment + 1, frame.offset)
+    assert not LedgerReader(root).resume_after(10**6, segment, frame.offset)
+    resumed = LedgerReader(root)
+    assert resumed.resume_after(last, segment, frame.offset)
+    after = [f.first_seq for _, f in resumed.frames(after_seq=last)]
+    assert after == [f.first_seq for _, f in frames[2:]]
