@@ -190,3 +190,119 @@ def test_resume_after_refuses_a_batch_that_does_not_end_at_the_seq(tmp_path: Pat
     assert resumed.resume_after(last, segment, frame.offset)
     after = [f.first_seq for _, f in resumed.frames(after_seq=last)]
     assert after == [f.first_seq for _, f in frames[2:]]
+
+
+# ---------------------------------------------------------------------- the CLI's best
+
+
+def _metrics_workspace(root: Path, layout: list[tuple[int, str, str | None]]) -> Contexta:
+    """Runs r0..r3 in projects p (even) and q (odd), stages ``train``/``evaluate`` each; one
+    metric per ``(run, key, stage name or None)`` entry."""
+    from contexta.contract import MetricPayload, MetricRecord, RecordEnvelope, StageExecution
+
+    ctx = _runs_workspace(root, [("p" if i % 2 == 0 else "q", f"r{i}", f"r{i}") for i in range(4)])
+    store = ctx.metadata_store
+    for i in range(4):
+        project = "p" if i % 2 == 0 else "q"
+        for order, name in enumerate(("train", "evaluate")):
+            store.stages.put_stage_execution(
+                StageExecution(
+                    stage_execution_ref=f"stage:{project}.r{i}.{name}",
+                    run_ref=f"run:{project}.r{i}",
+                    stage_name=name,
+                    status="open",
+                    started_at=_iso(BASE),
+                    order_index=order,
+                )
+            )
+    for n, (i, key, stage) in enumerate(layout):
+        project = "p" if i % 2 == 0 else "q"
+        stage_ref = None if stage is None else f"stage:{project}.r{i}.{stage}"
+        ctx.record_store.append(
+            MetricRecord(
+                envelope=RecordEnvelope(
+                    record_ref=f"record:{project}.r{i}.m{n}",
+                    record_type="metric",
+                    recorded_at=_iso(BASE + timedelta(seconds=n)),
+                    observed_at=_iso(BASE + timedelta(seconds=n)),
+                    producer_ref="bench",
+                    run_ref=f"run:{project}.r{i}",
+                    stage_execution_ref=stage_ref,
+                ),
+                payload=MetricPayload(metric_key=key, value=float(n), value_type="float64"),
+            )
+        )
+    return ctx
+
+
+LAYOUT = st.lists(
+    st.tuples(
+        st.integers(0, 3),
+        st.sampled_from(["accuracy", "loss"]),
+        st.sampled_from([None, "train", "evaluate"]),
+    ),
+    max_size=10,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(layout=LAYOUT, cut=st.integers(0, 12))
+def test_metric_recorded_agrees_with_known_metric_keys(
+    tmp_path_factory: pytest.TempPathFactory,
+    layout: list[tuple[int, str, str | None]],
+    cut: int,
+) -> None:
+    from contexta.cli.commands.common import known_metric_keys, metric_recorded
+
+    root = tmp_path_factory.mktemp("ws") / "ws"
+    ctx = _metrics_workspace(root, layout[:cut])
+    at = datetime.now(UTC)
+    more = _metrics_workspace(root, layout[cut:])  # later writes, hidden as of ``at``
+    more.close()
+    for view in (ctx, ctx.as_of(at)):
+        service = view.query_service
+        for run_refs in (None, ["run:p.r0", "run:q.r1"], []):
+            known = known_metric_keys(service, run_refs=run_refs)
+            for key in ("accuracy", "loss", "nothing"):
+                for stage in (None, "train", "evaluate", "other", "stage:p.r0.train"):
+                    got = metric_recorded(service, key, stage, run_refs=run_refs)
+                    assert got == (key in known.get(stage, [])), (key, stage, run_refs)
+                anywhere = metric_recorded(service, key, None, run_refs=run_refs, any_stage=True)
+                assert anywhere == any(key in keys for keys in known.values())
+    ctx.close()
+
+
+@settings(max_examples=15, deadline=None)
+@given(layout=LAYOUT)
+def test_listed_run_ids_are_the_ids_of_list_runs_in_order(
+    tmp_path_factory: pytest.TempPathFactory, layout: list[tuple[int, str, str | None]]
+) -> None:
+    root = tmp_path_factory.mktemp("ws") / "ws"
+    ctx = _metrics_workspace(root, layout)
+    service = ctx.query_service
+    for project in (None, "p", "q", "project:q", "nothing"):
+        expected = [r.run_id for r in ctx.list_runs(project)]
+        assert service.listed_run_ids(project) == expected, project
+    ctx.close()
+
+
+def test_cli_best_does_not_group_every_metric_row_or_decode_every_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import contexta.cli.commands.common as common
+    from contexta.cli.main import main
+    from contexta.interpretation import workspace_queries
+
+    layout = [(i, "accuracy", "evaluate") for i in range(4)]
+    _metrics_workspace(tmp_path / "ws", layout).close()
+    slow: list[str] = []
+    monkeypatch.setattr(common, "known_metric_keys", lambda *a, **k: slow.append("keys") or {})
+    monkeypatch.setattr(
+        workspace_queries.QueryService,
+        "_run_records",
+        lambda *a, **k: slow.append("decode") or [],
+    )
+    code = main(["--workspace", str(tmp_path / "ws"), "best", "accuracy", "--stage", "evaluate"])
+    assert code == 0
+    assert "run:q.r3" in capsys.readouterr().out  # the greatest value, as before
+    assert slow == []
