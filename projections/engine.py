@@ -501,7 +501,7 @@ def _read_ahead(items: Iterator[_Group], depth: int) -> Iterator[_Group]:
 
 _EVENTS_WITH_LOCATOR = pa.schema(list(EVENT_SCHEMA) + list(LOCATOR_FIELDS))
 _BODY = EVENT_SCHEMA.get_field_index("body")
-_ROW_NUMBERS: list[pa.Array] = [pa.array([], pa.int32())]
+_ROW_NUMBERS: list[pa.Array] = [pa.nulls(0, pa.int32())]  # no conversion (pandas) at import
 
 
 def _group_events(group: list[tuple[int, BatchFrame]]) -> pa.Table:

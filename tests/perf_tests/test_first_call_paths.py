@@ -306,3 +306,42 @@ def test_cli_best_does_not_group_every_metric_row_or_decode_every_run(
     assert code == 0
     assert "run:q.r3" in capsys.readouterr().out  # the greatest value, as before
     assert slow == []
+
+
+# ---------------------------------------------------------------------- pandas stays out
+
+
+def test_importing_contexta_and_reading_a_saved_row_index_do_not_import_pandas(
+    tmp_path: Path,
+) -> None:
+    """pyarrow (before 26) imports pandas, when installed, on its first conversion of Python
+    objects: 0.4 s and more of a new process. Importing contexta (and so the projections) and
+    looking rows up in a saved row index of a later chunk convert nothing."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import pyarrow as pa\n"
+        "import contexta\n"
+        "imported = 'pandas' in sys.modules\n"
+        "from projections.index import ChunkIndex\n"
+        f"with pa.memory_map({str(tmp_path / 'index.arrow')!r}) as source:\n"
+        "    batch = pa.ipc.open_file(source).get_batch(0)\n"
+        "rows = ChunkIndex(batch, 1000).get('b')\n"
+        "print(imported, 'pandas' in sys.modules, rows)\n"
+    )
+    import pyarrow as pa
+
+    from projections.index import build_index
+
+    batch = build_index(pa.array(["a", "b", "a", "b"], pa.string()))
+    with (
+        pa.OSFile(str(tmp_path / "index.arrow"), "wb") as sink,
+        pa.ipc.new_file(sink, batch.schema) as writer,
+    ):
+        writer.write_batch(batch)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["False", "False", "[1001,", "1003]"]
