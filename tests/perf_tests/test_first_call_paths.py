@@ -345,3 +345,59 @@ def test_importing_contexta_and_reading_a_saved_row_index_do_not_import_pandas(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.split() == ["False", "False", "[1001,", "1003]"]
+
+
+# ---------------------------------------------------------------------- latest entity versions
+
+
+def _current_by_loop(table: object, rows: list[int], as_of_us: int | None) -> list[int]:
+    """The plain rule: a row is kept when it is the last row of its ref's versions that were
+    committed by ``as_of_us``."""
+    refs = table.column("ref").to_pylist()  # type: ignore[attr-defined]
+    txs = table.column("tx_time").to_pylist()  # type: ignore[attr-defined]
+    keep = []
+    for row in rows:
+        versions = [
+            r
+            for r, ref in enumerate(refs)
+            if ref == refs[row] and (as_of_us is None or txs[r] <= as_of_us)
+        ]
+        if versions and versions[-1] == row:
+            keep.append(row)
+    return keep
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    versions=st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", None]), st.integers(0, 9)), max_size=14
+    ),
+    picks=st.lists(st.integers(0, 40), max_size=8),
+    as_of_us=st.one_of(st.none(), st.integers(-1, 10)),
+    chunks=st.integers(1, 3),
+)
+def test_current_versions_equal_the_plain_rule(
+    versions: list[tuple[str | None, int]],
+    picks: list[int],
+    as_of_us: int | None,
+    chunks: int,
+) -> None:
+    import pyarrow as pa
+
+    from contexta.interpretation.entities import EntityReader
+
+    table = pa.table(
+        {
+            "ref": pa.array([r for r, _ in versions], pa.string()),
+            "seq": pa.array(range(1, len(versions) + 1), pa.int64()),
+            "tx_time": pa.array([t for _, t in versions], pa.int64()),
+        }
+    )
+    if versions and chunks > 1:  # projection tables come in chunks
+        cut = len(versions) // chunks
+        table = pa.concat_tables([table.slice(0, cut), table.slice(cut)])
+    rows = sorted({p % len(versions) for p in picks}) if versions else []
+    rows += [len(versions) + 3]  # past this reader's table: ignored
+    reader = EntityReader(None, as_of_us)  # type: ignore[arg-type]
+    got = reader._current("stages", table, rows)
+    assert got == _current_by_loop(table, rows[:-1], as_of_us)
