@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -287,6 +288,45 @@ class LedgerReader:
             return True
         return False
 
+    def _active_trusted(self, index: int, upto_seq: int) -> bool:
+        """Whether the active segment ``index`` is the very file (same size, mtime, ctime and inode)
+        whose prefix up to the batch holding ``upto_seq`` passed a full CRC check, here or in
+        another process (``verified.json``'s ``active`` entry). Then that prefix counts as
+        checked. Any write to the file (an append, a repair, a flipped byte) changes its stamp,
+        and the prefix is checked again."""
+        if self._verified is None:
+            self._verified = _read_verified(self.root)
+        entry = self._verified.get(_ACTIVE_KEY)
+        if not isinstance(entry, list) or len(entry) != 7:
+            return False
+        if not all(type(n) is int for n in entry):  # a hand-edited or foreign file
+            return False
+        segment, *stamp, upto, last = entry
+        if segment != index or last < upto_seq or upto <= len(SCHEMA_MESSAGE):
+            return False
+        if _active_stamp(self.segment_path(index)) != stamp:
+            return False
+        self._checked[index] = upto_seq
+        self._note_checked(index, upto)
+        return True
+
+    def _remember_active(self, index: int, before: list[int] | None, upto: int, last: int) -> None:
+        """Record that the active segment ``index``, stamped ``before`` when its check began,
+        passed its CRC from its start to byte ``upto`` (seqs up to ``last``). Recorded only
+        when the file did not change while it was checked and was last written long enough
+        before the check that a later write must show a new timestamp (file timestamps are
+        coarser than a nanosecond: two writes within one tick can share one)."""
+        if before is None or _active_stamp(self.segment_path(index)) != before:
+            return
+        if time.time_ns() - max(before[1], before[2]) <= SETTLED_NS:
+            return
+        if self._verified is None:
+            self._verified = _read_verified(self.root)
+        entry = [index, *before, upto, last]
+        if self._verified.get(_ACTIVE_KEY) != entry:
+            self._verified[_ACTIVE_KEY] = entry
+            _write_verified(self.root, self._verified)
+
     def _remember_verified(self, index: int) -> None:
         """Record that every batch of sealed segment ``index`` passed its CRC."""
         self._sealed_ok.add(index)
@@ -294,6 +334,32 @@ class LedgerReader:
             self._verified = _read_verified(self.root)
         self._verified[str(index)] = _stamp(self.segment_path(index))
         _write_verified(self.root, self._verified)
+
+    def resume_after(self, seq: int, segment: int, offset: int, head: Head | None = None) -> bool:
+        """Let later scans for seqs after ``seq`` start just past the committed batch at byte
+        ``offset`` of ``segment`` (a saved checkpoint's batch) instead of walking the segment
+        from its start. Done only when that batch is there and ends at ``seq``; returns
+        whether it was."""
+        head = head or self.head()
+        if not 0 < seq <= head.seq or not 0 <= segment <= head.segment:
+            return False
+        sealed = segment < head.segment
+        try:
+            buf = self._segment_buffer(segment, head) if sealed else self._active_buffer(head)
+            end = buf.size if sealed else min(head.offset, buf.size)
+            known = (sealed and self._is_verified(segment)) or self._known_checked(segment, offset)
+            frame = read_frame(
+                buf, offset, end, str(self.segment_path(segment)), check_crc=not known
+            )
+        except CorruptionError:
+            return False  # the scan finds (and reports) it
+        if frame is None or frame.first_seq + frame.count - 1 != seq:
+            return False
+        self._marks[seq] = (segment, offset + frame.length)
+        self._marks.move_to_end(seq)
+        while len(self._marks) > RESUME_MARKS:
+            self._marks.popitem(last=False)
+        return True
 
     def _mark(self, previous: int | None, frame: BatchFrame, index: int) -> int:
         """Remember where the current scan ended (one mark per scan, the newest kept)."""
@@ -334,6 +400,9 @@ class LedgerReader:
                 continue
             if index < head.segment and self._is_verified(index):
                 continue
+            if index == head.segment and self._active_trusted(index, upto_seq):
+                break
+            before = _active_stamp(self.segment_path(index)) if index == head.segment else None
             buf = self._segment_buffer(index, head)
             end = head.offset if index == head.segment else buf.size
             path = str(self.segment_path(index))
@@ -365,6 +434,8 @@ class LedgerReader:
                 if last >= upto_seq:
                     break
             self._checked[index] = upto_seq if index == head.segment or last >= upto_seq else last
+            if before is not None and last >= upto_seq:
+                self._remember_active(index, before, offset, last)
             if index < head.segment and (complete or offset + len(EOS) >= end):
                 # walked to the end of a sealed segment: it never changes again, so remember
                 # it (here and, keyed by size and mtime, for later processes)
@@ -452,6 +523,12 @@ def _head_mismatch(root: Path, path: str, frame: BatchFrame, head: Head) -> Corr
 
 
 VERIFIED_NAME = "verified.json"
+#: verified.json's entry for the active segment: [segment, size, mtime, inode, checked bytes,
+#: last checked seq] (sealed segments are keyed by their index)
+_ACTIVE_KEY = "active"
+#: How long before a check the active segment must have been last written for its stamp to be
+#: recorded: longer than the coarsest file timestamp granularity expected (one second).
+SETTLED_NS = 2_500_000_000
 
 
 def _stamp(path: Path) -> list[int] | None:
@@ -463,6 +540,16 @@ def _stamp(path: Path) -> list[int] | None:
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _active_stamp(path: Path) -> list[int] | None:
+    """What identifies the active segment's bytes between checks: size, mtime, ctime (which no
+    tool can set back) and inode."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
 def _read_verified(root: Path) -> dict[str, list[int] | None]:

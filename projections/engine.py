@@ -244,6 +244,7 @@ class Projector:
         # Saved state is only as good as the events it was folded from: CRC-check that prefix
         # of the ledger (raises CorruptionError naming file and offset) before trusting it.
         self.reader.check(checkpoint.seq, head)
+        self.reader.resume_after(checkpoint.seq, checkpoint.segment, checkpoint.offset, head)
         projection.load(table, checkpoint.seq)
         slot.chunks = chunks
         slot.upgrade = not is_current(chunks)
@@ -515,7 +516,7 @@ def _read_ahead(items: Iterator[_Group], depth: int) -> Iterator[_Group]:
 
 _EVENTS_WITH_LOCATOR = pa.schema(list(EVENT_SCHEMA) + list(LOCATOR_FIELDS))
 _BODY = EVENT_SCHEMA.get_field_index("body")
-_ROW_NUMBERS: list[pa.Array] = [pa.array([], pa.int32())]
+_ROW_NUMBERS: list[pa.Array] = [pa.nulls(0, pa.int32())]  # no conversion (pandas) at import
 
 
 def _group_events(group: list[tuple[int, BatchFrame]]) -> pa.Table:

@@ -19,6 +19,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .query import int64_array
+
 __all__ = [
     "INDEXED",
     "INDEX_SCHEMA",
@@ -128,7 +130,7 @@ class ChunkIndex:
             return None
         rows = self._rows[i].values
         if self.base:
-            rows = pc.add(rows.cast(pa.int64()), self.base)
+            rows = pc.add(rows.cast(pa.int64()), int64_array([self.base])[0])
         return rows.to_pylist()  # type: ignore[no-any-return]
 
     def _find(self, value: str) -> int:

@@ -8,12 +8,13 @@ entity (greatest seq per ref) is the one seen. Orders and scopes are 1.0's (cont
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from projections import latest_per
+from projections import as_of, latest_per
 from projections.query import take_rows
 
 from ..common.errors import InterpretationError
@@ -94,47 +95,39 @@ class EntityReader:
             table = self._cache[key] = self.ws.table(name, head=head)
         return table
 
-    def _index(self, name: str, column: str) -> tuple[pa.Table, dict[Any, list[int]]]:
-        """``column`` value -> row numbers, kept in ``shared`` and extended as the projection
-        grows (rebuilt when it was reset)."""
+    def _index(self, name: str, column: str) -> tuple[pa.Table, Mapping[Any, list[int]]]:
+        """``column`` value -> row numbers: the workspace's row index (the saved one looked up
+        value by value, rows folded since grouped with Arrow), at this reader's head."""
         key = ("index", name, column)
         found = self._cache.get(key)
         if found is None:
-            table = self._table(name)
-            first = table.column("seq")[0].as_py() if table.num_rows else None
-            done, seen_first, mapping = self._shared.get(key, (0, None, {}))
-            if done > table.num_rows or (done and seen_first != first):
-                done, mapping = 0, {}
-            if done < table.num_rows:
-                values = table.column(column).slice(done).to_pylist()
-                for row, value in enumerate(values, start=done):
-                    mapping.setdefault(value, []).append(row)
-            self._shared[key] = (table.num_rows, first, mapping)
-            found = self._cache[key] = (table, mapping)
-        return found
+            self._table(name)  # pins this reader's head
+            head = self._cache["head"]
+            pinned = self.ws.pinned()
+            if pinned is not None and pinned.head.seq == head.seq:
+                found = self.ws.index(name, column)  # the read's snapshot
+            else:
+                found = self.ws.index(name, column, head=head)
+            self._cache[key] = found
+        return found  # type: ignore[no-any-return]
 
     def _current(self, name: str, table: pa.Table, rows: list[int]) -> list[int]:
-        """The rows among ``rows`` that are their entity's latest version as of ``as_of_us``."""
+        """The rows among ``rows`` that are their entity's latest version as of ``as_of_us``:
+        every version of their refs is found with one Arrow ``is_in`` over the ref column, and
+        a row is kept when its seq is the greatest of its ref's visible versions."""
         limit = table.num_rows  # indexes may have grown past this reader's table: ignore that
         rows = [r for r in rows if r < limit]
         if not rows:
             return []
-        _, by_ref = self._index(name, "ref")
-        refs = take_rows(table.select(["ref"]), rows).column(0).to_pylist()
-        keep = []
-        for row, ref in zip(rows, refs, strict=True):
-            versions = [v for v in by_ref[ref] if v < limit]
-            if self.as_of_us is not None:
-                txs = take_rows(table.select(["tx_time"]), versions).column(0)
-                visible = [
-                    v
-                    for v, tx in zip(versions, txs.cast(pa.int64()).to_pylist(), strict=True)
-                    if tx <= self.as_of_us
-                ]
-                versions = visible
-            if versions and versions[-1] == row:
-                keep.append(row)
-        return keep
+        picked = take_rows(table.select(["ref", "seq"]), rows)
+        refs = pc.unique(picked.column("ref"))
+        versions = table.select(["ref", "seq", "tx_time"])
+        versions = as_of(
+            versions.filter(pc.is_in(versions.column("ref"), value_set=refs)), self.as_of_us
+        )
+        latest = versions.group_by("ref", use_threads=False).aggregate([("seq", "max")])
+        keep = pc.is_in(picked.column("seq"), value_set=latest.column("seq_max")).to_pylist()
+        return [row for row, kept in zip(rows, keep, strict=True) if kept]
 
     def _models(self, name: str, kind: str, table: pa.Table, rows: list[int]) -> list[Any]:
         if not rows:
@@ -239,7 +232,7 @@ class EntityReader:
         key = ("touching", ref)
         found = self._cache.get(key)
         if found is None:
-            table, _ = self._index("relations", "ref")
+            table = self._table("relations")
             first = table.column("seq")[0].as_py() if table.num_rows else None
             done, seen_first, endpoints = self._shared.get("relation_endpoints", (0, None, {}))
             if done > table.num_rows or (done and seen_first != first):  # projection was reset

@@ -19,6 +19,7 @@ __all__ = [
     "guard_os",
     "iso",
     "known_metric_keys",
+    "metric_recorded",
     "number",
     "open_workspace",
     "require_metric",
@@ -158,6 +159,51 @@ def known_metric_keys(
     }
 
 
+def metric_recorded(
+    query_service: Any,
+    metric_key: str,
+    stage_name: str | None,
+    *,
+    run_refs: Iterable[str] | None = None,
+    any_stage: bool = False,
+) -> bool:
+    """Whether ``known_metric_keys(query_service, run_refs=run_refs)`` lists ``metric_key`` under
+    ``stage_name`` (under any stage with ``any_stage`` and no ``stage_name``), answered from the
+    rows of that one key (the saved key index) instead of grouping every metric row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from projections import as_of, latest_per
+    from projections.query import take_rows
+
+    ws, as_of_us = query_service.ws, query_service.as_of_us
+    table, index = ws.index("stage_metrics", "key")
+    rows = index.get(metric_key)
+    if not rows:
+        return False
+    picked = as_of(take_rows(table.select(["run_ref", "stage_ref", "tx_time"]), rows), as_of_us)
+    if run_refs is not None:
+        wanted = pa.array(sorted(set(run_refs)), pa.string())
+        picked = picked.filter(pc.is_in(picked.column("run_ref"), value_set=wanted))
+    if picked.num_rows == 0:
+        return False
+    if any_stage and stage_name is None:
+        return True
+    stage_refs = picked.column("stage_ref")
+    if stage_name is None:
+        return bool(stage_refs.null_count)
+    refs = pc.unique(stage_refs.drop_null())
+    stages = latest_per(ws.table("stages", as_of_us=as_of_us))
+    named = stages.filter(pc.is_in(stages.column("ref"), value_set=refs))
+    if pc.any(pc.equal(named.column("key"), pa.scalar(stage_name, pa.string()))).as_py():
+        return True
+    # a stage ref that names no stage stands for itself (as in known_metric_keys)
+    target = pa.scalar(stage_name, pa.string())
+    return bool(pc.any(pc.equal(refs, target)).as_py()) and not bool(
+        pc.any(pc.equal(named.column("ref"), target)).as_py()
+    )
+
+
 def _where(stage: str | None) -> str:
     return "at run level" if stage is None else f"in stage {stage!r}"
 
@@ -174,6 +220,10 @@ def require_metric(
     """Raise ``metric_not_found`` unless ``metric_key`` is recorded (in ``stage_name``, or at
     run level when it is None and not ``any_stage``) in the runs ``run_refs``: the message
     names the key, the keys that are known there and the stages that do have the key."""
+    if metric_recorded(
+        query_service, metric_key, stage_name, run_refs=run_refs, any_stage=any_stage
+    ):
+        return
     by_stage = known_metric_keys(query_service, run_refs=run_refs)
     if any_stage and stage_name is None:
         known = sorted({k for keys in by_stage.values() for k in keys})

@@ -132,7 +132,8 @@ def _best(args: argparse.Namespace) -> int:
         refs = [service.resolve_run(run) for run in candidates]
         scope = "the given runs"
     else:
-        candidates = refs = [r.run_id for r in view.list_runs(args.project)]
+        # the ids of list_runs, in its order, without decoding every run
+        candidates = refs = service.listed_run_ids(args.project)
         scope = f"project {args.project!r}" if args.project else "the workspace"
     best = None
     if candidates:
