@@ -1,0 +1,166 @@
+"""``run_batches``: where each run's events are in the ledger, so one run's history reads only
+the batches that hold it.
+
+A row per *stretch*: consecutive events of one batch with the same (non-null) ``run_ref``. A
+stretch starts at an event whose ``run_ref`` is set and differs from the event before it, or
+that is the first event of its batch. A row keeps the stretch's first ``seq`` and its
+``tx_time`` (one per batch: a batch is one commit), the run, and the batch's locator
+(``segment``, ``batch_offset``). Every event whose ``run_ref`` is R therefore lies in a batch
+named by one of R's rows, and a reader that filters those batches by ``run_ref`` finds exactly
+the events a scan of the whole ledger finds. A batch holds a few runs, each usually in one
+stretch: the table has about one row per run per batch it was written in, not one per event.
+
+The fold is not a selection of events by kind, so ``run_batches`` is not one of
+:data:`~projections.engine.ALL_PROJECTIONS` (whose folds are declarative): :class:`RunLocator`
+keeps it with a projector of its own, saved beside the others (rebuildable from the ledger like
+them, loaded memory-mapped with its saved row index by run, and caught up from its checkpoint).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledger import Head, LedgerReader
+
+from .base import Events, Projection, one_batch
+from .engine import Projector
+from .index import RowIndex
+
+__all__ = ["RUN_BATCHES", "SAVE_AFTER", "RunBatchesProjection", "RunLocator", "stretch_starts"]
+
+RUN_BATCHES = "run_batches"
+
+#: A locator that folded at least this many events past its saved checkpoint saves itself, so
+#: the next process does not fold them again (a smaller lag is folded again, cheaply).
+SAVE_AFTER = 8_192
+
+
+class RunBatchesProjection(Projection):
+    name = RUN_BATCHES
+    version = 1
+    kinds = ()  # every kind: the rows are chosen by run and batch, not by kind
+    columns = ("seq", "tx_time", "run_ref", "segment", "batch_offset")
+
+    def reads(self, kind: str) -> bool:
+        return True
+
+    def select(self, events: Events) -> pa.RecordBatch | None:
+        """The first event of every stretch (see the module text), with this table's columns."""
+        if events.num_rows == 0:
+            return None
+        run = _flat(events.column("run_ref"))
+        keep = pc.and_(
+            stretch_starts(
+                run, _flat(events.column("segment")), _flat(events.column("batch_offset"))
+            ),
+            pc.is_valid(run),
+        )
+        columns = [_flat(events.column(c)) for c in self.columns]
+        kept = pa.RecordBatch.from_arrays(columns, schema=self.schema).filter(keep)
+        return one_batch(kept) if kept.num_rows else None
+
+
+def stretch_starts(run: pa.Array, segment: pa.Array, offset: pa.Array) -> pa.Array:
+    """True where an event does not continue the stretch of the event before it: the first
+    event, a batch's first event, or a ``run_ref`` other than the previous one (nulls differ
+    from everything; null rows are dropped by the caller)."""
+    n = len(run)
+    if n <= 1:
+        return pa.array([True] * n, pa.bool_())
+    head, tail = slice(0, n - 1), slice(1, n)
+
+    def same(column: pa.Array) -> pa.Array:
+        now = column.slice(tail.start, n - 1)
+        before = column.slice(head.start, n - 1)
+        return pc.fill_null(pc.equal(now, before), False)
+
+    continues = pc.and_(pc.and_(same(run), same(offset)), same(segment))
+    return pa.concat_arrays([pa.array([True], pa.bool_()), pc.invert(continues)])
+
+
+def _flat(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return column
+
+
+class RunLocator:
+    """The ``run_batches`` projection of one workspace: which ledger batches hold a run's events.
+
+    Loaded from its saved state (memory-mapped, with its row index by run) on first use and
+    caught up to the head asked for; saved again once it has folded :data:`SAVE_AFTER` events
+    past what is saved. A missing, damaged or stale saved state is rebuilt by the projector
+    (it folds the ledger from the start), so a lookup never answers from fewer events than the
+    head holds.
+    """
+
+    def __init__(
+        self, reader: LedgerReader, root: Path | str, *, save_after: int = SAVE_AFTER
+    ) -> None:
+        self.projector = Projector(reader, root, classes=(RunBatchesProjection,))
+        self.save_after = save_after
+        self._lock = threading.Lock()
+        self._index: tuple[int, int, RowIndex] | None = None  # (epoch, rows indexed, index)
+        self._unsaved = 0  # events folded here since the state was loaded or saved
+
+    def batches(
+        self, run_ref: str, head: Head, upto_us: int | None = None
+    ) -> list[tuple[int, int, int]]:
+        """``(segment, batch offset, first seq of the run there)`` of every committed batch (up
+        to ``head``; with ``upto_us``, committed at or before it) holding an event whose
+        ``run_ref`` is ``run_ref``, in log order, each batch once."""
+        with self._lock:
+            self._unsaved += self.projector.catch_up((RUN_BATCHES,), head)
+            if self._unsaved >= self.save_after:
+                self._save()
+            projection = self.projector.get(RUN_BATCHES, head)
+            table = projection.table()
+            rows = self._rows(projection, table).get(run_ref)
+        if not rows:
+            return []
+        found = table.take(pa.array(rows, pa.int64()))
+        seqs = found.column("seq").to_pylist()
+        segments = found.column("segment").to_pylist()
+        offsets = found.column("batch_offset").to_pylist()
+        times = (
+            pc.cast(found.column("tx_time"), pa.int64()).to_pylist()
+            if upto_us is not None
+            else None
+        )
+        out: list[tuple[int, int, int]] = []
+        seen: set[tuple[int, int]] = set()
+        for i, seq in enumerate(seqs):
+            if seq > head.seq or (times is not None and times[i] > upto_us):
+                continue
+            key = (segments[i], offsets[i])
+            if key not in seen:
+                seen.add(key)
+                out.append((segments[i], offsets[i], seq))
+        out.sort(key=lambda located: located[2])
+        return out
+
+    def _rows(self, projection: Projection, table: pa.Table) -> RowIndex:
+        """The row index by run: the saved one for the saved rows, grouped here for the rest."""
+        cached = self._index
+        if cached is not None and cached[0] == projection.epoch and cached[1] <= table.num_rows:
+            done, index = cached[1], cached[2]
+        else:
+            saved = self.projector.saved_index(RUN_BATCHES, "run_ref")
+            if saved is not None and saved.rows > table.num_rows:
+                saved = None
+            done, index = (saved.rows if saved is not None else 0), RowIndex(saved, {})
+        if done < table.num_rows:
+            index.extend(table.column("run_ref").slice(done), done)
+        self._index = (projection.epoch, table.num_rows, index)
+        return index
+
+    def _save(self) -> None:
+        try:
+            self.projector.save([RUN_BATCHES])
+        except OSError:  # a read-only workspace: the next process folds the lag again
+            return
+        self._unsaved = 0
