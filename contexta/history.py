@@ -135,7 +135,7 @@ def located_batches(
     it) that hold an event of run ``run_ref``, in log order: every batch the scan would find
     one of its events in, and no other."""
     try:
-        located = run_locator(workspace).batches(run_ref, head, upto_us)
+        located, complete_to = run_locator(workspace).locate(run_ref, head, upto_us)
         previous: tuple[int, BatchFrame] | None = None
         for segment, offset, seq in located:
             frame = workspace.ledger.read_located(segment, offset, seq, head, previous)
@@ -145,6 +145,8 @@ def located_batches(
             if extra > 0:  # never for a head at a batch end, as heads are
                 batch = batch.slice(0, batch.num_rows - extra)
             yield batch
+        if complete_to < head.seq:  # committed after the locator's checkpoint: read them all
+            yield from workspace.ledger.batches(head, after_seq=complete_to)
     except CorruptionError as exc:
         raise translate(exc) from exc
 

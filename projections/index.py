@@ -35,7 +35,6 @@ __all__ = [
 #: queries make by run, by ref and by metric key. Other columns are indexed in memory.
 INDEXED: dict[str, tuple[str, ...]] = {
     "records": ("run_ref",),
-    "run_batches": ("run_ref",),
     "stage_metrics": ("run_ref", "key"),
     "runs": ("ref",),
     "stages": ("run_ref",),

@@ -28,7 +28,6 @@ from ledger import Head, LedgerReader
 
 from .base import Events, Projection, one_batch
 from .engine import Projector
-from .index import RowIndex
 
 __all__ = ["RUN_BATCHES", "SAVE_AFTER", "RunBatchesProjection", "RunLocator", "stretch_starts"]
 
@@ -91,11 +90,13 @@ def _flat(column: pa.Array | pa.ChunkedArray) -> pa.Array:
 class RunLocator:
     """The ``run_batches`` projection of one workspace: which ledger batches hold a run's events.
 
-    Loaded from its saved state (memory-mapped, with its row index by run) on first use and
-    caught up to the head asked for; saved again once it has folded :data:`SAVE_AFTER` events
-    past what is saved. A missing, damaged or stale saved state is rebuilt by the projector
-    (it folds the ledger from the start), so a lookup never answers from fewer events than the
-    head holds.
+    Loaded from its saved state (memory-mapped) on first use and caught up to the head asked
+    for then. Later, a locator behind the head by fewer than :data:`SAVE_AFTER` events is not
+    folded again: :meth:`locate` says up to which seq its answer is complete, and the caller
+    reads the few batches after it (one pass over the new events, not a fold and a read). A
+    larger lag is folded and saved. A missing, damaged or stale saved state is rebuilt by the
+    projector (it folds the ledger from the start), so a lookup never answers from fewer
+    events than the head holds.
     """
 
     def __init__(
@@ -104,25 +105,23 @@ class RunLocator:
         self.projector = Projector(reader, root, classes=(RunBatchesProjection,))
         self.save_after = save_after
         self._lock = threading.Lock()
-        self._index: tuple[int, int, RowIndex] | None = None  # (epoch, rows indexed, index)
+        self._projection: Projection | None = None
         self._unsaved = 0  # events folded here since the state was loaded or saved
 
-    def batches(
+    def locate(
         self, run_ref: str, head: Head, upto_us: int | None = None
-    ) -> list[tuple[int, int, int]]:
-        """``(segment, batch offset, first seq of the run there)`` of every committed batch (up
-        to ``head``; with ``upto_us``, committed at or before it) holding an event whose
-        ``run_ref`` is ``run_ref``, in log order, each batch once."""
+    ) -> tuple[list[tuple[int, int, int]], int]:
+        """``(located, complete_to)``: ``(segment, batch offset, first seq of the run there)`` of
+        every committed batch up to seq ``complete_to`` (at most ``head``'s; with ``upto_us``,
+        committed at or before it) holding an event whose ``run_ref`` is ``run_ref``, in log
+        order, each batch once. Events after ``complete_to`` (up to the head) are not located."""
         with self._lock:
-            self._unsaved += self.projector.catch_up((RUN_BATCHES,), head)
-            if self._unsaved >= self.save_after:
-                self._save()
-            projection = self.projector.get(RUN_BATCHES, head)
+            projection = self._caught_up(head)
             table = projection.table()
-            rows = self._rows(projection, table).get(run_ref)
-        if not rows:
-            return []
-        found = table.take(pa.array(rows, pa.int64()))
+            complete_to = min(projection.checkpoint, head.seq)
+        if table.num_rows == 0:
+            return [], complete_to
+        found = table.filter(pc.equal(table.column("run_ref"), pa.scalar(run_ref, pa.string())))
         seqs = found.column("seq").to_pylist()
         segments = found.column("segment").to_pylist()
         offsets = found.column("batch_offset").to_pylist()
@@ -134,29 +133,29 @@ class RunLocator:
         out: list[tuple[int, int, int]] = []
         seen: set[tuple[int, int]] = set()
         for i, seq in enumerate(seqs):
-            if seq > head.seq or (times is not None and times[i] > upto_us):
+            if seq > complete_to or (
+                times is not None and upto_us is not None and times[i] > upto_us
+            ):
                 continue
             key = (segments[i], offsets[i])
             if key not in seen:
                 seen.add(key)
                 out.append((segments[i], offsets[i], seq))
         out.sort(key=lambda located: located[2])
-        return out
+        return out, complete_to
 
-    def _rows(self, projection: Projection, table: pa.Table) -> RowIndex:
-        """The row index by run: the saved one for the saved rows, grouped here for the rest."""
-        cached = self._index
-        if cached is not None and cached[0] == projection.epoch and cached[1] <= table.num_rows:
-            done, index = cached[1], cached[2]
-        else:
-            saved = self.projector.saved_index(RUN_BATCHES, "run_ref")
-            if saved is not None and saved.rows > table.num_rows:
-                saved = None
-            done, index = (saved.rows if saved is not None else 0), RowIndex(saved, {})
-        if done < table.num_rows:
-            index.extend(table.column("run_ref").slice(done), done)
-        self._index = (projection.epoch, table.num_rows, index)
-        return index
+    def _caught_up(self, head: Head) -> Projection:
+        """The projection, loaded (and caught up to ``head``) on first use; later caught up only
+        when at least :data:`SAVE_AFTER` events behind, then saved."""
+        projection = self._projection
+        if projection is None:
+            self._unsaved += self.projector.catch_up((RUN_BATCHES,), head)
+            projection = self._projection = self.projector.get(RUN_BATCHES, head)
+        elif head.seq - projection.checkpoint >= self.save_after:
+            self._unsaved += self.projector.catch_up((RUN_BATCHES,), head)
+        if self._unsaved >= self.save_after:
+            self._save()
+        return projection
 
     def _save(self) -> None:
         try:

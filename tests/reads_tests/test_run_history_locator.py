@@ -71,7 +71,7 @@ def test_located_history_equals_the_scan(tmp_path_factory, plan, data) -> None: 
         if data.draw(st.booleans(), label=f"locate after commit {n}"):
             # a locator consulted (and saved) part-way: later processes start behind the head
             locator = RunLocator(ledger, root / "projections", save_after=1)
-            locator.batches(RUNS[0], ledger.head())
+            locator.locate(RUNS[0], ledger.head())
     ledger.close()
     assert len(list((root / "ledger").glob("segment-*"))) >= 1
     ws = Workspace(root)
@@ -116,7 +116,7 @@ def _all_runs_match(root: Path) -> None:
 
 def _saved_locator(root: Path) -> Path:
     ledger = LedgerReader(root / "ledger")
-    RunLocator(ledger, root / "projections", save_after=1).batches(RUNS[0], ledger.head())
+    RunLocator(ledger, root / "projections", save_after=1).locate(RUNS[0], ledger.head())
     folder = root / "projections" / RUN_BATCHES
     assert (folder / "MANIFEST.json").is_file()
     return folder
@@ -136,6 +136,40 @@ def test_a_locator_behind_the_head_catches_up(tmp_path: Path) -> None:
             found = list(iter_history(ws, run_ref=run))
             assert found == scan_history(ws, run)
             assert any(e.seq > 28 for e in found), run  # the events appended after the save
+    finally:
+        ws.close()
+
+
+@pytest.mark.parametrize("lag", [3, 40])
+def test_a_loaded_locator_behind_reads_the_tail_or_catches_up(tmp_path: Path, lag: int) -> None:
+    """In one process: a small lag is read after the located batches (no fold); a lag of
+    ``save_after`` events or more is folded and saved. Either way every event is found."""
+    _build(tmp_path, commits=4)
+    ws = Workspace(tmp_path)
+    try:
+        locator = run_locator(ws)
+        locator.save_after = 20
+        assert list(iter_history(ws, run_ref=RUNS[1])) == scan_history(ws, RUNS[1])
+        loaded = locator.locate(RUNS[1], ws.head())[1]
+        writer = Ledger(tmp_path / "ledger", roll_bytes=6_000)
+        for k in range(lag):
+            writer.append_many([_pending(RELEASE, RUNS[k % 3], 500 + k)])
+            writer.commit()
+        writer.close()
+        head = ws.head()
+        for run in RUNS:
+            assert list(iter_history(ws, run_ref=run, head=head)) == scan_history(
+                ws, run, head=head
+            )
+        complete_to = locator.locate(RUNS[1], head)[1]
+        if lag < locator.save_after:
+            assert complete_to == loaded < head.seq  # the tail was read, not folded
+        else:
+            assert complete_to == head.seq
+            saved = json.loads(
+                (tmp_path / "projections" / RUN_BATCHES / "MANIFEST.json").read_text()
+            )
+            assert head.seq == saved["checkpoint"]["seq"]
     finally:
         ws.close()
 
