@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,10 +12,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledger import Head
+from ledger import CorruptionError, Head
+from ledger.segment import BatchFrame
+from projections.run_batches import RunLocator
 
 from .events import decode_body
-from .workspace import Workspace
+from .workspace import Workspace, translate
 
 __all__ = ["LedgerEvent", "batch_events", "final_as_of", "iter_history"]
 
@@ -95,9 +99,56 @@ def iter_history(
     head: Head | None = None,
 ) -> Iterator[LedgerEvent]:
     """The events of the ledger up to ``head`` (default: the committed head when iteration
-    starts) matching the filters, in seq order."""
+    starts) matching the filters, in seq order.
+
+    One run's events (``run_ref``) are read from the batches the run locator names
+    (:mod:`projections.run_batches`), each CRC-checked and checked to be the batch located, and
+    filtered exactly as the scan of every batch filters them: the same events, without reading
+    the batches of other runs."""
+    if run_ref is not None:
+        head = head or workspace.read_head()
+        for batch in located_batches(workspace, run_ref, head, upto_us):
+            yield from batch_events(batch, run_ref=run_ref, kinds=kinds, upto_us=upto_us)
+        return
     for batch in workspace.events(head=head):
         yield from batch_events(batch, run_ref=run_ref, kinds=kinds, upto_us=upto_us)
+
+
+_LOCATORS: weakref.WeakKeyDictionary[Workspace, RunLocator] = weakref.WeakKeyDictionary()
+_LOCATORS_LOCK = threading.Lock()
+
+
+def run_locator(workspace: Workspace) -> RunLocator:
+    """The run locator of ``workspace`` (one per workspace object, kept while it lives)."""
+    with _LOCATORS_LOCK:
+        locator = _LOCATORS.get(workspace)
+        if locator is None:
+            locator = RunLocator(workspace.ledger, workspace.projector.root)
+            _LOCATORS[workspace] = locator
+        return locator
+
+
+def located_batches(
+    workspace: Workspace, run_ref: str, head: Head, upto_us: int | None = None
+) -> Iterator[pa.RecordBatch]:
+    """The committed ledger batches (up to ``head``; with ``upto_us``, committed at or before
+    it) that hold an event of run ``run_ref``, in log order: every batch the scan would find
+    one of its events in, and no other."""
+    try:
+        located, complete_to = run_locator(workspace).locate(run_ref, head, upto_us)
+        previous: tuple[int, BatchFrame] | None = None
+        for segment, offset, seq in located:
+            frame = workspace.ledger.read_located(segment, offset, seq, head, previous)
+            previous = (segment, frame)
+            batch = frame.batch
+            extra = frame.first_seq + frame.count - 1 - head.seq
+            if extra > 0:  # never for a head at a batch end, as heads are
+                batch = batch.slice(0, batch.num_rows - extra)
+            yield batch
+        if complete_to < head.seq:  # committed after the locator's checkpoint: read them all
+            yield from workspace.ledger.batches(head, after_seq=complete_to)
+    except CorruptionError as exc:
+        raise translate(exc) from exc
 
 
 _COLUMNS = (

@@ -261,6 +261,50 @@ class LedgerReader:
             self._note_checked(segment, offset + frame.length)  # the checked prefix grows
         return frame
 
+    def read_located(
+        self,
+        segment: int,
+        offset: int,
+        seq: int,
+        head: Head,
+        previous: tuple[int, BatchFrame] | None = None,
+    ) -> BatchFrame:
+        """The committed batch at ``offset`` of ``segment`` that an index says holds ``seq``.
+
+        Read and CRC-checked as :meth:`read_batch` does, then checked to be that batch, with
+        the checks a scan makes where they apply: it holds ``seq``; a batch that ends at the
+        head is the head's own (same last seq and chain hash); and when ``previous`` (the
+        segment and batch read before it) ends where this one starts, this one continues it
+        (next seq, chain link). A stale or misplaced location raises :class:`CorruptionError`
+        naming the file and offset, never answers from another batch.
+        """
+        frame = self.read_batch(segment, offset, head)
+        path = str(self.segment_path(segment))
+        last = frame.first_seq + frame.count - 1
+        if not frame.first_seq <= seq <= last:
+            raise CorruptionError(
+                f"The batch at `{Path(path).name}` offset {offset} holds seq "
+                f"{frame.first_seq}..{last}, not seq {seq} as located: the segment was replaced "
+                "or the location is stale. Run `contexta ledger verify` to list damage.",
+                file=path,
+                offset=offset,
+                seq=seq,
+                reason="misplaced_batch",
+            )
+        if (
+            segment == head.segment
+            and offset + frame.length == head.offset
+            and (last != head.seq or frame.chain != head.chain)
+        ):
+            raise _head_mismatch(self.root, path, frame, head)
+        if previous is not None:
+            before_segment, before = previous
+            if before_segment == segment and before.offset + before.length == offset:
+                before_last = before.first_seq + before.count - 1
+                if frame.first_seq != before_last + 1 or frame.prev_chain != before.chain:
+                    raise _unlinked(path, frame, before_last)
+        return frame
+
     def _active_buffer(self, head: Head) -> pa.Buffer:
         """The mapped bytes of the active segment, reused while they cover the committed head
         (committed bytes never change; only bytes past the head are ever cut)."""
