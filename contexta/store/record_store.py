@@ -91,12 +91,27 @@ class AppendResult:
     def __getattr__(self, name: str) -> Any:
         """``accepted`` of a result made by the append hot path, whose receipts are built on
         first use (a training loop rarely reads them): afterwards it is a plain attribute."""
-        plan = self.__dict__.get("_plan") if name == "accepted" else None
+        plan = self._pending_plan() if name == "accepted" else None
         if plan is None:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         accepted = _receipts(*plan)
         self.__dict__["accepted"] = accepted
         return accepted
+
+    def _pending_plan(self) -> tuple[Any, ...] | None:
+        """The plan of the receipts not yet built. A buffered append's plan names the workspace
+        in place of the :class:`PendingPositions` of its records (one object fewer per append
+        in a training loop); it is made here, before receipts are built or the result is
+        copied or pickled."""
+        plan: tuple[Any, ...] | None = self.__dict__.get("_plan")
+        if plan is not None and len(plan) == 7 and isinstance(plan[6], Workspace):
+            plan = (*plan[:6], PendingPositions(plan[6], [ref for ref, _, _ in plan[3]]))
+            self.__dict__["_plan"] = plan
+        return plan
+
+    def __getstate__(self) -> dict[str, Any]:
+        self._pending_plan()
+        return self.__dict__
 
     @property
     def accepted_count(self) -> int:
@@ -722,6 +737,9 @@ class _ParentFilter:
         return all(bits[bit >> 3] & (1 << (bit & 7)) for bit in self._probes(key))
 
 
+_dict_has = dict.__contains__
+
+
 class _KnownRefs(dict[str, "int | None"]):
     """The record refs a store knows: those it appended or learned (a dict: ref -> body hash,
     None when not yet compared) and those stored before it, looked up on demand.
@@ -762,10 +780,19 @@ class _KnownRefs(dict[str, "int | None"]):
         self.ledger_reads = 0
 
     def __contains__(self, ref: object) -> bool:
-        if dict.__contains__(self, ref):
+        # the append hot path asks this once per record: first_row inlined
+        if _dict_has(self, ref):
             return True
-        if not isinstance(ref, str) or self.first_row(ref) is None:
-            return dict.__contains__(self, ref)  # a gather from the ledger may have added it
+        if type(ref) is not str:
+            return False
+        parent = ref.rpartition(".")[0]
+        rows = self._parents.get(parent)
+        if rows is None:
+            rows = self._parents[parent] = self._gather(parent)
+            if _dict_has(self, ref):  # the gather read it back from the ledger
+                return True
+        if ref not in rows:
+            return False
         dict.__setitem__(self, ref, None)
         return True
 
@@ -1028,15 +1055,15 @@ def _result(
             status,
         )
     else:
-        pending = PendingPositions(ws, [ref for ref, _, _ in meta]) if meta else None
-        plan = (None, None, None, meta, duplicates, status, pending)
+        # the workspace stands in for the PendingPositions of ``meta`` until receipts are read
+        plan = (None, None, None, meta, duplicates, status, ws if meta else None)
     count = len(meta) + len(duplicates)
     result = _new_object(AppendResult)
     _set_attr(
         result,
         "__dict__",
         {
-            "rejected": tuple(rejected),
+            "rejected": tuple(rejected) if rejected else (),
             "durability_status": status,
             "durable_count": count if status is not DurabilityStatus.ACCEPTED else len(duplicates),
             "_plan": plan,
