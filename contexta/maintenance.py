@@ -17,6 +17,7 @@ from projections import ProjectionStatus, RebuildStats
 
 from .common.errors import IntegrityError, ValidationError
 from .events import entity_event
+from .history import run_locator
 from .workspace import translate
 
 if TYPE_CHECKING:
@@ -128,17 +129,25 @@ class Maintenance:
         """Fold every projection again from the first event and save it: with the built-in
         fold, or with ``engine`` (``duckdb``, ``datafusion``: the same tables, see
         ``projections/engines.py``); an engine that is unknown or not installed is a
-        ``ValidationError`` naming it."""
+        ``ValidationError`` naming it. The run locator (which batches hold each run's events:
+        what ``history`` and ``audit replay --run`` read) is folded again and saved too, so
+        the first history after a rebuild reads only the run's batches."""
         if engine == "builtin":
-            return self._ws.projector.rebuild()
-        from projections.engines import EngineError, rebuild_with
+            stats = self._ws.projector.rebuild()
+        else:
+            from projections.engines import EngineError, rebuild_with
 
-        try:
-            return rebuild_with(self._ws.projector, engine)
-        except EngineError as exc:
-            raise ValidationError(
-                str(exc), code=exc.code, details={"field": "engine", "value": engine}, cause=exc
-            ) from exc
+            try:
+                stats = rebuild_with(self._ws.projector, engine)
+            except EngineError as exc:
+                raise ValidationError(
+                    str(exc),
+                    code=exc.code,
+                    details={"field": "engine", "value": engine},
+                    cause=exc,
+                ) from exc
+        run_locator(self._ws).rebuild()
+        return stats
 
     def status(self) -> list[ProjectionStatus]:
         """Each projection's version, checkpoint, rows and how far behind the head it is."""

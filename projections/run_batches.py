@@ -144,6 +144,15 @@ class RunLocator:
         out.sort(key=lambda located: located[2])
         return out, complete_to
 
+    def rebuild(self) -> int:
+        """Fold the locator again from the first event and save it (what ``projections
+        rebuild`` does for the other projections); returns the events folded."""
+        with self._lock:
+            stats = self.projector.rebuild()
+            self._projection = None
+            self._unsaved = 0
+        return stats.events
+
     def _caught_up(self, head: Head) -> Projection:
         """The projection, loaded (and caught up to ``head``) on first use; later caught up only
         when at least :data:`SAVE_AFTER` events behind, then saved."""

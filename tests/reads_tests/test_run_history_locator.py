@@ -358,3 +358,41 @@ def test_the_locator_is_kept_per_workspace(tmp_path: Path) -> None:
         assert run_locator(ws) is run_locator(ws)
     finally:
         ws.close()
+
+
+# ---------------------------------------------------------------------- rebuild
+
+
+@pytest.mark.parametrize("how", ["api", "cli"])
+def test_projections_rebuild_saves_the_locator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """After ``projections rebuild`` the first history of a run in a new process reads the
+    located batches: the locator was folded and saved with the other projections."""
+    _build(tmp_path, commits=20)
+    ws = Workspace(tmp_path)
+    try:
+        expected = scan_history(ws, RUNS[2])
+    finally:
+        ws.close()
+    assert not (tmp_path / "projections" / RUN_BATCHES).exists()
+    if how == "cli":
+        run_cli(tmp_path, "--workspace", str(tmp_path), "projections", "rebuild")
+    else:
+        ctx = Contexta(workspace=str(tmp_path))
+        try:
+            ctx.maintenance.rebuild()
+        finally:
+            ctx.close()
+    assert (tmp_path / "projections" / RUN_BATCHES).is_dir()
+
+    def no_scan(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("history of one run scanned the ledger")
+
+    monkeypatch.setattr(LedgerReader, "frames", no_scan)
+    fresh = Workspace(tmp_path)  # a new process: nothing cached
+    try:
+        assert list(iter_history(fresh, run_ref=RUNS[2])) == expected
+    finally:
+        monkeypatch.undo()
+        fresh.close()
