@@ -53,7 +53,7 @@ from .errors import (
 )
 from .fs import FileSystem
 from .head import Head, open_head, read_head, write_head
-from .publish import publish_soon
+from .publish import publish_soon, wait_published
 from .reader import RESUME_MARKS, LedgerReader
 from .recovery import RecoveryReport, now_us, recover
 from .schema import EVENT_SCHEMA, PendingEvent, check_events
@@ -63,6 +63,8 @@ __all__ = ["CommitGuard", "CommitInfo", "Durability", "Ledger"]
 
 LOCK_NAME = "LOCK"
 COLUMNS_BATCH_ROWS = 262_144  # rows per commit of :meth:`Ledger.append_columns`
+#: how long ``Ledger.close`` waits for the Parquet copies of the segments it sealed (seconds)
+CLOSE_PUBLISH_WAIT_S = 60.0
 
 
 class Durability:
@@ -295,7 +297,12 @@ class Ledger(LedgerReader):
         return self.commit()
 
     def close(self) -> None:
-        """Commit the buffer and release file handles. Safe to call twice."""
+        """Commit the buffer and release file handles. Safe to call twice.
+
+        Returns once the Parquet copies of the segments this writer sealed are written (the
+        background publish, waited for up to :data:`CLOSE_PUBLISH_WAIT_S`): after ``close``
+        nothing of this writer still writes under the ledger's folder, so it can be copied
+        or archived at once."""
         if self._closed:
             return
         try:
@@ -311,6 +318,8 @@ class Ledger(LedgerReader):
                 self._timer_running = False
                 self._release_fds()
                 _LIVE.discard(self)
+            if not self.read_only:
+                wait_published(self.root, CLOSE_PUBLISH_WAIT_S)
 
     @property
     def closed(self) -> bool:
