@@ -104,13 +104,6 @@ def _template(record: Any) -> tuple[str, ...] | None:
     return tuple(parts)
 
 
-def _float_text(value: float) -> str:
-    """``json.dumps(value)`` for a float, without its call overhead."""
-    if value - value == 0.0:
-        return _float_repr(value)
-    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
-
-
 def _payload_text(payload: Any) -> str | None:
     """An event, span or degraded payload as the reference line writes it, or None when
     msgspec's form could differ: attributes (user values: numbers in Python's forms, maps 1.0
@@ -135,7 +128,8 @@ class LocalCaptureFile:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).expanduser().resolve()
-        self._queues: dict[PayloadFamily, list[str]] = {f: [] for f in PayloadFamily}
+        self._queues: dict[PayloadFamily, list[Any]] = {f: [] for f in PayloadFamily}
+        self._records = self._queues[_RECORD]
         self._lock = threading.Lock()  # one flush at a time
         self._templates: dict[tuple[Any, ...], tuple[str, ...] | None] = {}
         self._keys: dict[str, str] = {}  # metric keys as JSON text
@@ -146,15 +140,28 @@ class LocalCaptureFile:
 
     def add(self, family: PayloadFamily, payload: Any) -> None:
         micros = _time_ns() // 1000
-        line = None
-        if type(payload) is MetricRecord and family is _RECORD:
-            line = self._metric_line(micros, payload)
-        elif family is _RECORD and type(payload) in _RECORD_TYPES:
-            line = self._record_line(micros, payload)
-        if line is None:
-            line = _local_line(iso_micros(micros), SINK_NAME, family, payload)
         queue = self._queues[family]
-        queue.append(line)
+        if type(payload) is MetricRecord and family is _RECORD:
+            # immutable: its line is made when the queue is written, with the others
+            queue.append((micros, payload))
+        else:
+            line = None
+            if family is _RECORD and type(payload) in _RECORD_TYPES:
+                line = self._record_line(micros, payload)
+            if line is None:
+                line = _local_line(iso_micros(micros), SINK_NAME, family, payload)
+            queue.append(line)
+        if len(queue) >= self.limit:
+            self.flush()
+
+    def add_record(self, record: Any) -> None:
+        """:meth:`add` of a capture record (the training loop's path). A metric record (immutable)
+        is queued with the time; its line is made by :meth:`flush`, with the rest of the queue."""
+        if type(record) is not MetricRecord:
+            self.add(_RECORD, record)
+            return
+        queue = self._records
+        queue.append((_time_ns() // 1000, record))
         if len(queue) >= self.limit:
             self.flush()
 
@@ -170,7 +177,7 @@ class LocalCaptureFile:
                 count = len(queue)
                 if not count:
                     continue
-                rows = queue[:count]
+                rows = self._lines(queue[:count])
                 del queue[:count]  # lines added meanwhile stay queued
                 rows.append("")
                 self.root.mkdir(parents=True, exist_ok=True)
@@ -178,6 +185,79 @@ class LocalCaptureFile:
                     handle.write("\n".join(rows).encode())
                 written += count
         return written
+
+    def _lines(self, items: list[Any]) -> list[str]:
+        """The lines of queued items: text as it is; a queued ``(micros, metric record)`` written
+        into its scope's template (one loop for the whole queue, the
+        scope's template and the second's text kept from one record to the next), or by the
+        reference when the template cannot vouch for it."""
+        out: list[str] = []
+        emit = out.append
+        keys = self._keys
+        last_envelope, last_payload, last_basis, template = self._last_metric
+        second, prefix = -1, ""
+        for item in items:
+            if type(item) is str:
+                emit(item)
+                continue
+            micros, record = item
+            fields = _astuple(record.envelope)
+            ref = fields[0]
+            values = _astuple(record.payload)
+            envelope, payload, basis = fields[4:], values[2:7], values[8]
+            # the same scope: the same objects, compared by identity
+            if envelope != last_envelope or payload != last_payload or basis is not last_basis:
+                template = None
+                if not fields[-1]:  # extensions hold user values: the reference
+                    constant = (MetricRecord, *envelope, *payload, basis)
+                    template = self._template_of(record, constant)
+                last_envelope, last_payload, last_basis = envelope, payload, basis
+                self._last_metric = (envelope, payload, basis, template)
+            value = values[1]
+            kind = type(value)
+            tags = values[7]
+            if tags is None:
+                tags_text = "null"
+            elif not tags:
+                tags_text = "{}"
+            elif len(tags) == 1 and "step" in tags and tags["step"].isdigit():
+                tags_text = f'{{"step":"{tags["step"]}"}}'
+            else:
+                tags_text = ""  # other tags (or a map 1.0 would read as a ref): the reference
+            if (
+                template is None
+                or not tags_text
+                or (kind is not float and kind is not int)
+                or type(ref) is not StableRef
+            ):
+                emit(_local_line(iso_micros(micros), SINK_NAME, _RECORD, record))
+                continue
+            key = values[0]
+            key_text = keys.get(key)
+            if key_text is None:
+                if len(keys) >= _TEMPLATE_LIMIT:
+                    keys.clear()
+                key_text = keys[key] = json.dumps(key, ensure_ascii=False)
+            if kind is int:
+                value_text = _int_repr(value)
+            elif value - value == 0.0:
+                value_text = _float_repr(value)
+            else:
+                value_text = "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+            seconds, fraction = divmod(micros, 1_000_000)
+            if not fraction:
+                captured = iso_micros(micros)
+            else:
+                if seconds != second:
+                    second, prefix = seconds, iso_micros(seconds * 1_000_000)[:-1]
+                captured = f"{prefix}.{fraction:06d}Z"
+            ref_text = f"{ref.kind}:{ref.value}"
+            p0, p1, p2, p3, p4, p5, p6, p7, p8 = template
+            emit(
+                f'{p0}"{captured}"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}"{fields[2]}"'
+                f'{p4}{key_text}{p5}{tags_text}{p6}{value_text}{p7}"{ref_text}"{p8}'
+            )
+        return out
 
     def _template_of(self, record: Any, constant: tuple[Any, ...]) -> tuple[str, ...] | None:
         """The template of a record whose constant fields are ``constant``."""
@@ -221,55 +301,6 @@ class LocalCaptureFile:
         return (
             f'{p0}"{self._captured(micros)}"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}"{fields[2]}"'
             f'{p4}{body}{p5}"{ref_text}"{p6}'
-        )
-
-    def _metric_line(self, micros: int, record: Any) -> str | None:
-        """A metric record's line: its ref, timestamps, key, tags and value written into its
-        scope's template, which holds the rest of the envelope and payload (None: use the
-        reference)."""
-        fields = _astuple(record.envelope)
-        ref = fields[0]
-        if fields[-1] or type(ref) is not StableRef:  # extensions hold user values
-            return None
-        values = _astuple(record.payload)
-        envelope, payload, basis = fields[4:], values[2:7], values[8]
-        last_envelope, last_payload, last_basis, template = self._last_metric
-        # the same scope: the same objects, compared by identity
-        if envelope != last_envelope or payload != last_payload or basis is not last_basis:
-            template = self._template_of(record, (MetricRecord, *envelope, *payload, basis))
-            self._last_metric = (envelope, payload, basis, template)
-        if template is None:
-            return None
-        key, value, tags = values[0], values[1], values[7]
-        key_text = self._keys.get(key)
-        if key_text is None:
-            if len(self._keys) >= _TEMPLATE_LIMIT:
-                self._keys.clear()
-            key_text = self._keys[key] = json.dumps(key, ensure_ascii=False)
-        if type(value) is float:
-            value_text = _float_text(value)
-        elif type(value) is int:
-            value_text = _int_repr(value)
-        else:
-            return None
-        if tags is None:
-            tags_text = "null"
-        elif not tags:
-            tags_text = "{}"
-        elif len(tags) == 1 and "step" in tags and tags["step"].isdigit():
-            tags_text = f'{{"step":"{tags["step"]}"}}'
-        else:
-            return None  # other tags (or a map 1.0 would read as a ref): the reference
-        seconds, fraction = divmod(micros, 1_000_000)
-        if seconds != _clock[0] or not fraction:
-            captured = iso_micros(micros)
-        else:
-            captured = f"{_clock[1]}.{fraction:06d}Z"
-        ref_text = f"{ref.kind}:{ref.value}"
-        p0, p1, p2, p3, p4, p5, p6, p7, p8 = template
-        return (
-            f'{p0}"{captured}"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}"{fields[2]}"{p4}{key_text}'
-            f'{p5}{tags_text}{p6}{value_text}{p7}"{ref_text}"{p8}'
         )
 
 
