@@ -50,6 +50,8 @@ _int_repr = int.__repr__
 _RECORD = PayloadFamily.RECORD
 _RECORD_TYPES = frozenset((MetricRecord, StructuredEventRecord, TraceSpanRecord, DegradedRecord))
 _TEMPLATE_LIMIT = 4096
+# Python's repr writes a float without an exponent from 1e-4 up to (not including) 1e16
+_SMALLEST_FIXED, _LARGEST_FIXED = 1e-4, 1e16
 _LIVE: weakref.WeakSet[LocalCaptureFile] = weakref.WeakSet()
 _clock: list[Any] = [-1, ""]  # [whole second, its formatted text]
 
@@ -102,6 +104,21 @@ def _template(record: Any) -> tuple[str, ...] | None:
         parts.append(before)
     parts.append(text)
     return tuple(parts)
+
+
+def _number_texts(values: list[Any]) -> list[str] | list[None]:
+    """``values`` (numbers, or None) as msgspec writes them in one encode of the whole list, one
+    text per value; a list of None when that cannot be had. Where Python writes a finite float
+    without an exponent (1e-4 <= |value| < 1e16, and zero) both write the same text: the
+    shortest digits that read back as the value (``tests/parity_tests/test_local_copy.py``
+    checks it on random floats of every magnitude)."""
+    try:
+        texts = _ENCODE(values).decode()[1:-1].split(",")
+    except (TypeError, ValueError, OverflowError):
+        texts = []
+    if len(texts) != len(values):  # not numbers only (a comma in a text): none is used
+        return [None] * len(values)
+    return texts
 
 
 def _payload_text(payload: Any) -> str | None:
@@ -196,7 +213,8 @@ class LocalCaptureFile:
         keys = self._keys
         last_envelope, last_payload, last_basis, template = self._last_metric
         second, prefix = -1, ""
-        for item in items:
+        numbers = _number_texts([None if type(i) is str else i[1].payload.value for i in items])
+        for item, number in zip(items, numbers, strict=True):
             if type(item) is str:
                 emit(item)
                 continue
@@ -241,22 +259,31 @@ class LocalCaptureFile:
             if kind is int:
                 value_text = _int_repr(value)
             elif value - value == 0.0:
-                value_text = _float_repr(value)
+                if number is not None and (
+                    _SMALLEST_FIXED <= value < _LARGEST_FIXED
+                    or -_LARGEST_FIXED < value <= -_SMALLEST_FIXED
+                    or value == 0.0
+                ):
+                    value_text = number
+                else:
+                    value_text = _float_repr(value)
             else:
                 value_text = "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
             seconds, fraction = divmod(micros, 1_000_000)
-            if not fraction:
-                captured = iso_micros(micros)
-            else:
-                if seconds != second:
-                    second, prefix = seconds, iso_micros(seconds * 1_000_000)[:-1]
-                captured = f"{prefix}.{fraction:06d}Z"
+            if seconds != second:
+                second, prefix = seconds, iso_micros(seconds * 1_000_000)[:-1]
             ref_text = f"{ref.kind}:{ref.value}"
             p0, p1, p2, p3, p4, p5, p6, p7, p8 = template
-            emit(
-                f'{p0}"{captured}"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}"{fields[2]}"'
-                f'{p4}{key_text}{p5}{tags_text}{p6}{value_text}{p7}"{ref_text}"{p8}'
-            )
+            if fraction:
+                emit(
+                    f'{p0}"{prefix}.{fraction:06d}Z"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}'
+                    f'"{fields[2]}"{p4}{key_text}{p5}{tags_text}{p6}{value_text}{p7}"{ref_text}"{p8}'
+                )
+            else:  # a whole second: no fraction (1.0's form)
+                emit(
+                    f'{p0}"{prefix}Z"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}'
+                    f'"{fields[2]}"{p4}{key_text}{p5}{tags_text}{p6}{value_text}{p7}"{ref_text}"{p8}'
+                )
         return out
 
     def _template_of(self, record: Any, constant: tuple[Any, ...]) -> tuple[str, ...] | None:
