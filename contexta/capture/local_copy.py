@@ -7,13 +7,16 @@ written in batches (when 1,024 are queued, when a run closes, on ``flush``/``clo
 exit). It is a copy: the ledger is the system of record, and it is not listed among a result's
 deliveries.
 
-A training loop pays about a microsecond per record for it. The part of a record's line that
-is the same for every record of a scope (the envelope's refs, producer, markers) is made once
-per scope into a :class:`_Template`; a record fills in its capture time, ref and timestamps, and
-its payload is encoded by msgspec directly (payload fields hold refs as text already). What the
-template cannot vouch for (extensions on the envelope, payload attributes, a mapping with a
-``"kind"`` key, an artifact registration) is written by :func:`~.sinks._local_line`, the reference
-every fast line equals (``tests/parity_tests/test_local_copy.py``).
+A training loop's metric costs little on its own path: the record (immutable) is queued with
+its capture time, and its line is made when the queue is written, in one loop over the queue.
+The part of a line that is the same for every record of a scope (the envelope's refs, producer,
+markers) is made once per scope into a template (:func:`_template`); a record fills in its time,
+ref, timestamps, key, tags and value, the numbers of the whole queue coming from one msgspec
+encode where Python's ``repr`` writes the same text. Events, spans and degraded records are
+encoded when added (their payload by msgspec directly). What a template cannot vouch for
+(extensions on the envelope, payload attributes, tags other than a step, a mapping with a
+``"kind"`` key, an artifact registration) is written by :func:`~.sinks._local_line`, the
+reference every fast line equals (``tests/parity_tests/test_local_copy.py``).
 """
 
 from __future__ import annotations
@@ -136,9 +139,9 @@ def _payload_text(payload: Any) -> str | None:
 class LocalCaptureFile:
     """Queued JSON-line copies of captured payloads, one file per family under ``root``.
 
-    A payload is encoded when it is added: the queue holds text, not the payload objects (which
-    would otherwise outlive the emission and load the garbage collector). Adding takes no lock:
-    a list append is atomic, and :meth:`flush` removes only the lines it writes."""
+    The queue holds text, and metric records with their capture time (frozen structs: what is
+    written is what was added; at most :attr:`limit` of them are held). Adding takes no lock:
+    a list append is atomic, and :meth:`flush` removes only the items it writes."""
 
     name = SINK_NAME
     limit = 1024
