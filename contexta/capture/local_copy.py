@@ -7,16 +7,13 @@ written in batches (when 1,024 are queued, when a run closes, on ``flush``/``clo
 exit). It is a copy: the ledger is the system of record, and it is not listed among a result's
 deliveries.
 
-A training loop's metric costs little on its own path: the record (immutable) is queued with
-its capture time, and its line is made when the queue is written, in one loop over the queue.
-The part of a line that is the same for every record of a scope (the envelope's refs, producer,
-markers) is made once per scope into a template (:func:`_template`); a record fills in its time,
-ref, timestamps, key, tags and value, the numbers of the whole queue coming from one msgspec
-encode where Python's ``repr`` writes the same text. Events, spans and degraded records are
-encoded when added (their payload by msgspec directly). What a template cannot vouch for
-(extensions on the envelope, payload attributes, tags other than a step, a mapping with a
-``"kind"`` key, an artifact registration) is written by :func:`~.sinks._local_line`, the
-reference every fast line equals (``tests/parity_tests/test_local_copy.py``).
+A training loop pays about a microsecond per record for it. The part of a record's line that
+is the same for every record of a scope (the envelope's refs, producer, markers) is made once
+per scope into a :class:`_Template`; a record fills in its capture time, ref and timestamps, and
+its payload is encoded by msgspec directly (payload fields hold refs as text already). What the
+template cannot vouch for (extensions on the envelope, payload attributes, a mapping with a
+``"kind"`` key, an artifact registration) is written by :func:`~.sinks._local_line`, the reference
+every fast line equals (``tests/parity_tests/test_local_copy.py``).
 """
 
 from __future__ import annotations
@@ -53,8 +50,13 @@ _int_repr = int.__repr__
 _RECORD = PayloadFamily.RECORD
 _RECORD_TYPES = frozenset((MetricRecord, StructuredEventRecord, TraceSpanRecord, DegradedRecord))
 _TEMPLATE_LIMIT = 4096
+_ENCODE_NUMBER = msgspec.json.Encoder().encode
 # Python's repr writes a float without an exponent from 1e-4 up to (not including) 1e16
 _SMALLEST_FIXED, _LARGEST_FIXED = 1e-4, 1e16
+# Lines joined and encoded per write: a whole queue at once (about a megabyte of text, then as
+# much again encoded) costs the allocator fresh pages at every flush, 3-4 times the time of
+# writing it in chunks of a few dozen kilobytes.
+_CHUNK = 64
 _LIVE: weakref.WeakSet[LocalCaptureFile] = weakref.WeakSet()
 _clock: list[Any] = [-1, ""]  # [whole second, its formatted text]
 
@@ -109,19 +111,20 @@ def _template(record: Any) -> tuple[str, ...] | None:
     return tuple(parts)
 
 
-def _number_texts(values: list[Any]) -> list[str] | list[None]:
-    """``values`` (numbers, or None) as msgspec writes them in one encode of the whole list, one
-    text per value; a list of None when that cannot be had. Where Python writes a finite float
-    without an exponent (1e-4 <= |value| < 1e16, and zero) both write the same text: the
-    shortest digits that read back as the value (``tests/parity_tests/test_local_copy.py``
-    checks it on random floats of every magnitude)."""
-    try:
-        texts = _ENCODE(values).decode()[1:-1].split(",")
-    except (TypeError, ValueError, OverflowError):
-        texts = []
-    if len(texts) != len(values):  # not numbers only (a comma in a text): none is used
-        return [None] * len(values)
-    return texts
+def _float_text(value: float) -> str:
+    """``json.dumps(value)`` for a float, without its call overhead. Where Python writes a
+    finite float without an exponent (1e-4 <= |value| < 1e16, and zero) msgspec writes the same
+    text (the shortest digits that read back as the value) several times faster than ``repr``
+    (``tests/parity_tests/test_local_copy.py`` checks it on random floats of every magnitude)."""
+    if (
+        _SMALLEST_FIXED <= value < _LARGEST_FIXED
+        or -_LARGEST_FIXED < value <= -_SMALLEST_FIXED
+        or value == 0.0
+    ):
+        return _ENCODE_NUMBER(value).decode()
+    if value - value == 0.0:
+        return _float_repr(value)
+    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
 
 
 def _payload_text(payload: Any) -> str | None:
@@ -139,16 +142,16 @@ def _payload_text(payload: Any) -> str | None:
 class LocalCaptureFile:
     """Queued JSON-line copies of captured payloads, one file per family under ``root``.
 
-    The queue holds text, and metric records with their capture time (frozen structs: what is
-    written is what was added; at most :attr:`limit` of them are held). Adding takes no lock:
-    a list append is atomic, and :meth:`flush` removes only the items it writes."""
+    A payload is encoded when it is added: the queue holds text, not the payload objects (which
+    would otherwise outlive the emission and load the garbage collector). Adding takes no lock:
+    a list append is atomic, and :meth:`flush` removes only the lines it writes."""
 
     name = SINK_NAME
     limit = 1024
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).expanduser().resolve()
-        self._queues: dict[PayloadFamily, list[Any]] = {f: [] for f in PayloadFamily}
+        self._queues: dict[PayloadFamily, list[str]] = {f: [] for f in PayloadFamily}
         self._records = self._queues[_RECORD]
         self._lock = threading.Lock()  # one flush at a time
         self._templates: dict[tuple[Any, ...], tuple[str, ...] | None] = {}
@@ -160,28 +163,31 @@ class LocalCaptureFile:
 
     def add(self, family: PayloadFamily, payload: Any) -> None:
         micros = _time_ns() // 1000
-        queue = self._queues[family]
+        line = None
         if type(payload) is MetricRecord and family is _RECORD:
-            # immutable: its line is made when the queue is written, with the others
-            queue.append((micros, payload))
-        else:
-            line = None
-            if family is _RECORD and type(payload) in _RECORD_TYPES:
-                line = self._record_line(micros, payload)
-            if line is None:
-                line = _local_line(iso_micros(micros), SINK_NAME, family, payload)
-            queue.append(line)
+            line = self._metric_line(micros, payload)
+        elif family is _RECORD and type(payload) in _RECORD_TYPES:
+            line = self._record_line(micros, payload)
+        if line is None:
+            line = _local_line(iso_micros(micros), SINK_NAME, family, payload)
+        queue = self._queues[family]
+        queue.append(line)
         if len(queue) >= self.limit:
             self.flush()
 
     def add_record(self, record: Any) -> None:
-        """:meth:`add` of a capture record (the training loop's path). A metric record (immutable)
-        is queued with the time; its line is made by :meth:`flush`, with the rest of the queue."""
-        if type(record) is not MetricRecord:
-            self.add(_RECORD, record)
-            return
+        """:meth:`add` of a captured record (a capture scope's path: a metric's line first)."""
+        micros = _time_ns() // 1000
+        kind = type(record)
+        line = None
+        if kind is MetricRecord:
+            line = self._metric_line(micros, record)
+        elif kind in _RECORD_TYPES:
+            line = self._record_line(micros, record)
+        if line is None:
+            line = _local_line(iso_micros(micros), SINK_NAME, _RECORD, record)
         queue = self._records
-        queue.append((_time_ns() // 1000, record))
+        queue.append(line)
         if len(queue) >= self.limit:
             self.flush()
 
@@ -197,97 +203,16 @@ class LocalCaptureFile:
                 count = len(queue)
                 if not count:
                     continue
-                rows = self._lines(queue[:count])
+                rows = queue[:count]
                 del queue[:count]  # lines added meanwhile stay queued
-                rows.append("")
                 self.root.mkdir(parents=True, exist_ok=True)
                 with self.file_path_for(family).open("ab") as handle:
-                    handle.write("\n".join(rows).encode())
+                    for start in range(0, count, _CHUNK):
+                        chunk = rows[start : start + _CHUNK]
+                        chunk.append("")
+                        handle.write("\n".join(chunk).encode())
                 written += count
         return written
-
-    def _lines(self, items: list[Any]) -> list[str]:
-        """The lines of queued items: text as it is; a queued ``(micros, metric record)`` written
-        into its scope's template (one loop for the whole queue, the
-        scope's template and the second's text kept from one record to the next), or by the
-        reference when the template cannot vouch for it."""
-        out: list[str] = []
-        emit = out.append
-        keys = self._keys
-        last_envelope, last_payload, last_basis, template = self._last_metric
-        second, prefix = -1, ""
-        numbers = _number_texts([None if type(i) is str else i[1].payload.value for i in items])
-        for item, number in zip(items, numbers, strict=True):
-            if type(item) is str:
-                emit(item)
-                continue
-            micros, record = item
-            fields = _astuple(record.envelope)
-            ref = fields[0]
-            values = _astuple(record.payload)
-            envelope, payload, basis = fields[4:], values[2:7], values[8]
-            # the same scope: the same objects, compared by identity
-            if envelope != last_envelope or payload != last_payload or basis is not last_basis:
-                template = None
-                if not fields[-1]:  # extensions hold user values: the reference
-                    constant = (MetricRecord, *envelope, *payload, basis)
-                    template = self._template_of(record, constant)
-                last_envelope, last_payload, last_basis = envelope, payload, basis
-                self._last_metric = (envelope, payload, basis, template)
-            value = values[1]
-            kind = type(value)
-            tags = values[7]
-            if tags is None:
-                tags_text = "null"
-            elif not tags:
-                tags_text = "{}"
-            elif len(tags) == 1 and "step" in tags and tags["step"].isdigit():
-                tags_text = f'{{"step":"{tags["step"]}"}}'
-            else:
-                tags_text = ""  # other tags (or a map 1.0 would read as a ref): the reference
-            if (
-                template is None
-                or not tags_text
-                or (kind is not float and kind is not int)
-                or type(ref) is not StableRef
-            ):
-                emit(_local_line(iso_micros(micros), SINK_NAME, _RECORD, record))
-                continue
-            key = values[0]
-            key_text = keys.get(key)
-            if key_text is None:
-                if len(keys) >= _TEMPLATE_LIMIT:
-                    keys.clear()
-                key_text = keys[key] = json.dumps(key, ensure_ascii=False)
-            if kind is int:
-                value_text = _int_repr(value)
-            elif value - value == 0.0:
-                if number is not None and (
-                    _SMALLEST_FIXED <= value < _LARGEST_FIXED
-                    or -_LARGEST_FIXED < value <= -_SMALLEST_FIXED
-                    or value == 0.0
-                ):
-                    value_text = number
-                else:
-                    value_text = _float_repr(value)
-            else:
-                value_text = "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
-            seconds, fraction = divmod(micros, 1_000_000)
-            if seconds != second:
-                second, prefix = seconds, iso_micros(seconds * 1_000_000)[:-1]
-            ref_text = f"{ref.kind}:{ref.value}"
-            p0, p1, p2, p3, p4, p5, p6, p7, p8 = template
-            if fraction:
-                emit(
-                    f'{p0}"{prefix}.{fraction:06d}Z"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}'
-                    f'"{fields[2]}"{p4}{key_text}{p5}{tags_text}{p6}{value_text}{p7}"{ref_text}"{p8}'
-                )
-            else:  # a whole second: no fraction (1.0's form)
-                emit(
-                    f'{p0}"{prefix}Z"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}'
-                    f'"{fields[2]}"{p4}{key_text}{p5}{tags_text}{p6}{value_text}{p7}"{ref_text}"{p8}'
-                )
-        return out
 
     def _template_of(self, record: Any, constant: tuple[Any, ...]) -> tuple[str, ...] | None:
         """The template of a record whose constant fields are ``constant``."""
@@ -331,6 +256,55 @@ class LocalCaptureFile:
         return (
             f'{p0}"{self._captured(micros)}"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}"{fields[2]}"'
             f'{p4}{body}{p5}"{ref_text}"{p6}'
+        )
+
+    def _metric_line(self, micros: int, record: Any) -> str | None:
+        """A metric record's line: its ref, timestamps, key, tags and value written into its
+        scope's template, which holds the rest of the envelope and payload (None: use the
+        reference)."""
+        fields = _astuple(record.envelope)
+        ref = fields[0]
+        if fields[-1] or type(ref) is not StableRef:  # extensions hold user values
+            return None
+        values = _astuple(record.payload)
+        envelope, payload, basis = fields[4:], values[2:7], values[8]
+        last_envelope, last_payload, last_basis, template = self._last_metric
+        # the same scope: the same objects, compared by identity
+        if envelope != last_envelope or payload != last_payload or basis is not last_basis:
+            template = self._template_of(record, (MetricRecord, *envelope, *payload, basis))
+            self._last_metric = (envelope, payload, basis, template)
+        if template is None:
+            return None
+        key, value, tags = values[0], values[1], values[7]
+        key_text = self._keys.get(key)
+        if key_text is None:
+            if len(self._keys) >= _TEMPLATE_LIMIT:
+                self._keys.clear()
+            key_text = self._keys[key] = json.dumps(key, ensure_ascii=False)
+        if type(value) is float:
+            value_text = _float_text(value)
+        elif type(value) is int:
+            value_text = _int_repr(value)
+        else:
+            return None
+        if tags is None:
+            tags_text = "null"
+        elif not tags:
+            tags_text = "{}"
+        elif len(tags) == 1 and "step" in tags and tags["step"].isdigit():
+            tags_text = f'{{"step":"{tags["step"]}"}}'
+        else:
+            return None  # other tags (or a map 1.0 would read as a ref): the reference
+        seconds, fraction = divmod(micros, 1_000_000)
+        if seconds != _clock[0] or not fraction:
+            captured = iso_micros(micros)
+        else:
+            captured = f"{_clock[1]}.{fraction:06d}Z"
+        ref_text = f"{ref.kind}:{ref.value}"
+        p0, p1, p2, p3, p4, p5, p6, p7, p8 = template
+        return (
+            f'{p0}"{captured}"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}"{fields[2]}"{p4}{key_text}'
+            f'{p5}{tags_text}{p6}{value_text}{p7}"{ref_text}"{p8}'
         )
 
 
