@@ -398,7 +398,7 @@ class RuntimeSession:
                 metadata=metadata,
             )
         if self._mirror is not None:
-            self._mirror.add(PayloadFamily.RECORD, record)
+            self._mirror.add_record(record)
         result = CaptureResult._written(_OK, record, metadata, _LEDGER_OK)
         return self._dispatcher.dispatch_capture(result) if self._sinks else result
 

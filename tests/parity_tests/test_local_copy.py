@@ -186,3 +186,181 @@ def test_lines_added_from_threads_during_flushes_are_each_written_once(
     lines = (tmp_path / "copy" / "record.jsonl").read_text(encoding="utf-8").split("\n")[:-1]
     assert len(lines) == threads * per_thread
     assert all(line.endswith('"sink_name":"local-jsonl"}') for line in lines)
+
+
+# ---------------------------------------------------------------- the scope template's lines
+
+_FLOAT_EDGES = [
+    1e-4,
+    -1e-4,
+    9.999999999999999e-05,
+    1e16,
+    -1e16,
+    9999999999999998.0,
+    -9999999999999998.0,
+    0.0,
+    -0.0,
+    5e-324,
+    2.2250738585072014e-308,
+    1.7976931348623157e308,
+    0.1 + 0.2,
+    1 / 3,
+    123456789.12345679,
+    1e22,
+    1e-7,
+    0.00012,
+]
+
+
+def _factory(run: str = "p.r", stage: str | None = "p.r.train") -> Any:
+    import itertools
+
+    from contexta.capture._build import RecordFactory
+    from contexta.contract import StableRef
+
+    return RecordFactory(
+        run_ref=StableRef("run", run),
+        producer_ref="contexta",
+        schema_version="1.0.0",
+        counter=itertools.count(),
+        token="abcd",
+        stage_ref=None if stage is None else StableRef("stage", stage),
+    )
+
+
+def _written(copy: LocalCaptureFile, path: Path) -> list[str]:
+    copy.flush()
+    return path.read_text(encoding="utf-8").split("\n")[:-1]
+
+
+def _assert_reference(lines: list[str], items: list[Any]) -> None:
+    assert len(lines) == len(items)
+    for line, item in zip(lines, items, strict=True):
+        stamp = json.loads(line)["captured_at"]
+        assert line == _local_line(stamp, "local-jsonl", PayloadFamily.RECORD, item), line
+
+
+def _random_floats(count: int, seed: int) -> list[float]:
+    """Finite floats of every magnitude: random bit patterns (most far outside the usual
+    range) and random digits scaled from 1e-8 to 1e18 (around both of repr's switches to an
+    exponent)."""
+    import random
+    import struct
+
+    rng = random.Random(seed)
+    out: list[float] = []
+    while len(out) < count:
+        value = struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0]
+        if math.isfinite(value):
+            out.append(value)
+        out.append(rng.choice((1, -1)) * rng.random() * 10.0 ** rng.randint(-8, 18))
+    return out
+
+
+def test_metric_lines_equal_the_reference_for_floats_of_every_magnitude(
+    tmp_path: Path,
+) -> None:
+    """A scope's metric line is its template filled in, the number written as Python's json
+    writes it: every line equals the reference, around repr's switches to an exponent too."""
+    factory = _factory()
+    values = [*_FLOAT_EDGES, *_random_floats(4000, seed=13)]
+    items = [factory.metric("train_loss", value) for value in values]
+    copy = LocalCaptureFile(tmp_path / "copy")
+    for item in items:
+        copy.add_record(item)
+    _assert_reference(_written(copy, tmp_path / "copy" / "record.jsonl"), items)
+
+
+def test_awkward_values_keys_and_tags_in_one_queue_equal_the_reference(tmp_path: Path) -> None:
+    """Non-finite values, ints of every size the contract takes, numpy-like scalars, tags with
+    and without a step, unicode tag values, keys of the logged grammar, all in one queue."""
+
+    class Scalar:  # a numpy-like scalar: a real number through __float__
+        def __float__(self) -> float:
+            return 2.5e-5
+
+    factory = _factory()
+    items = [
+        factory.metric("loss", 1e-05),
+        factory.metric("loss", 1e16, step=3),
+        factory.metric("loss/val", math.nan, step=4),
+        factory.metric("loss/val", -math.inf),
+        factory.metric("valAcc", math.inf, unit="ratio"),
+        factory.metric("epoch_time_s", 7),
+        factory.metric("epoch_time_s", -(2**63)),
+        factory.metric("epoch_time_s", 2**63 - 1, step=2**63 - 1),
+        factory.metric("F1", Scalar()),
+        factory.metric("F1 score", 0.5, tags={"split": 'größe \u2028 "q"'}),
+        factory.metric("train.loss", 0.5, tags={"kind": "run", "value": "p.r"}),
+        factory.metric("loss", 0.25, aggregation_scope="stage", summary_basis="final"),
+        factory.metric("loss", 1e-300, step=0),
+    ]
+    copy = LocalCaptureFile(tmp_path / "copy")
+    for item in items:
+        copy.add_record(item)
+    lines = _written(copy, tmp_path / "copy" / "record.jsonl")
+    _assert_reference(lines, items)
+    values = [json.loads(line)["payload"]["payload"]["value"] for line in lines]
+    assert '"value":1e-05,' in lines[0] and '"value":1e+16,' in lines[1]
+    assert '"value":NaN,' in lines[2] and '"value":-Infinity,' in lines[3]
+    assert values[5:8] == [7, -(2**63), 2**63 - 1] and values[8] == 2.5e-5
+
+
+def test_a_queue_of_several_scopes_and_families_keeps_its_order(tmp_path: Path) -> None:
+    """Metrics of two scopes, events, spans, degraded records and hand-built records (a str
+    record ref, extensions) interleaved: each line in the order added, each equal to the
+    reference."""
+    train, evaluate = _factory(), _factory("p.r", "p.r.eval")
+    run_level = _factory("p.other", None)
+    base = records()
+    extended = MetricRecord(
+        envelope=RecordEnvelope(
+            record_ref="record:p.r.ext",
+            record_type="metric",
+            recorded_at="2025-01-01T00:00:02.5Z",
+            observed_at="2025-01-01T00:00:01Z",
+            producer_ref="tests",
+            run_ref="run:p.r",
+            extensions=(ExtensionFieldSet(namespace="team.ml", fields={"a": 1e-6}),),
+        ),
+        payload=base[0].payload,
+    )
+    items: list[Any] = []
+    for step in range(5):
+        items.append(train.metric("loss", 1.0 / (step + 1), step=step))
+        items.append(evaluate.metric("acc", step / 7))
+        items.append(run_level.metric("lr", 10.0**-step))
+        items.append(train.event("epoch.end", f"epoch {step}"))
+        items.append(base[step % len(base)])
+        items.append(extended)
+    copy = LocalCaptureFile(tmp_path / "copy")
+    for item in items:
+        copy.add_record(item)
+    _assert_reference(_written(copy, tmp_path / "copy" / "record.jsonl"), items)
+
+
+def test_queued_metrics_are_written_at_1024_and_at_flush(tmp_path: Path) -> None:
+    factory = _factory()
+    copy = LocalCaptureFile(tmp_path / "copy")
+    path = tmp_path / "copy" / "record.jsonl"
+    for step in range(copy.limit - 1):
+        copy.add_record(factory.metric("loss", 0.5, step=step))
+    assert not path.exists()  # queued
+    copy.add_record(factory.metric("loss", 0.5, step=copy.limit - 1))
+    assert len(path.read_text(encoding="utf-8").split("\n")[:-1]) == copy.limit
+    copy.add_record(factory.metric("loss", 0.5))
+    assert len(path.read_text(encoding="utf-8").split("\n")[:-1]) == copy.limit
+    assert copy.flush() == 1
+    steps = [json.loads(line)["payload"]["payload"]["tags"] for line in _written(copy, path)]
+    assert steps[:-1] == [{"step": str(step)} for step in range(copy.limit)]
+    assert not steps[-1]
+
+
+def test_a_run_end_writes_the_queued_metrics_of_a_scope(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    with ctx.run("ends") as run, run.stage("train") as stage:
+        for step in range(10):
+            stage.metric("loss", 1.0 / (step + 1), step=step)
+        assert not (tmp_path / ".contexta" / "cache" / "capture" / "record.jsonl").exists()
+    assert len(_lines(tmp_path)) == 10
+    ctx.close()
