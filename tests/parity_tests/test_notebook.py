@@ -123,11 +123,10 @@ def test_dataframes_with_the_library(ctx: Any) -> None:
 
 
 def test_adapter_namespaces_and_csv_helpers(ctx: Any) -> None:
-    from contexta.adapters.notebook import NotebookFragment, NotebookSurface
-
     from contexta.adapters.dataframes import PandasAdapter
     from contexta.adapters.export import export_comparison_csv, export_run_list_csv
     from contexta.adapters.html import render_html_run_detail
+    from contexta.adapters.notebook import NotebookFragment, NotebookSurface
 
     assert isinstance(ctx.notebook, NotebookSurface)
     assert isinstance(ctx.notebook.show_run("tuned", display=False), NotebookFragment)

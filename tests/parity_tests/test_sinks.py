@@ -176,9 +176,8 @@ def test_capture_dispatcher_as_1_0(tmp_path: Path) -> None:
 
 
 def test_runtime_session_from_a_config_as_1_0(tmp_path: Path) -> None:
-    from contexta.runtime.session import RuntimeSession
-
     from contexta.capture import RuntimeSession as CaptureSession
+    from contexta.runtime.session import RuntimeSession
 
     config = UnifiedConfig(
         project_name="rt", workspace=WorkspaceConfig(root_path=str(tmp_path / ".contexta"))
