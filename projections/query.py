@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,6 +41,8 @@ def take_rows(table: pa.Table, rows: Sequence[int] | pa.Array) -> pa.Table:
     batches = table.to_batches()
     if len(batches) <= 1:
         return table.take(wanted)
+    if len(wanted) <= _FEW_PER_CHUNK * len(batches):
+        return _take_few(table, batches, wanted.to_pylist())
     order = pc.sort_indices(wanted)  # stable
     ascending = wanted.take(order)
     pieces = []
@@ -59,6 +63,39 @@ def take_rows(table: pa.Table, rows: Sequence[int] | pa.Array) -> pa.Table:
     if len(order) and not pc.all(pc.equal(order, _arange(len(order)))).as_py():
         # joined[j] is the row rows[order[j]]: put each back at its place in ``rows``
         joined = joined.take(pc.sort_indices(order))
+    return joined
+
+
+#: up to this many rows per chunk of the table, rows are placed in their chunks by a Python
+#: bisect (about a microsecond a row) rather than by Arrow kernels over every chunk (a few
+#: calls per chunk: 0.6 ms for a snapshot's rows over a 20-chunk table)
+_FEW_PER_CHUNK = 32
+
+
+def _take_few(table: pa.Table, batches: list[pa.RecordBatch], rows: list[int]) -> pa.Table:
+    """:func:`take_rows` of a few ``rows`` (checked in bounds): each chunk that holds one of
+    them takes its rows once, and the pieces are put back in the order of ``rows``."""
+    starts = [0, *accumulate(b.num_rows for b in batches)][:-1]
+    per_batch: dict[int, list[int]] = {}
+    where = []  # (chunk, position within that chunk's pick) of each requested row
+    for row in rows:
+        b = bisect_right(starts, row) - 1
+        picked = per_batch.setdefault(b, [])
+        where.append((b, len(picked)))
+        picked.append(row - starts[b])
+    order = sorted(per_batch)
+    pieces = [batches[b].take(int64_array(per_batch[b])) for b in order]
+    joined = (
+        pa.Table.from_batches(pieces, table.schema) if pieces else table.slice(0, 0)
+    ).combine_chunks()
+    base: dict[int, int] = {}
+    offset = 0
+    for b in order:
+        base[b] = offset
+        offset += len(per_batch[b])
+    positions = [base[b] + i for b, i in where]
+    if positions != list(range(len(positions))):
+        joined = joined.take(int64_array(positions))
     return joined
 
 

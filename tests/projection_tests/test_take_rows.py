@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from projections import query
 from projections.query import take_rows
 
 
@@ -33,8 +34,13 @@ def _table(sizes: list[int]) -> pa.Table:
     sizes=st.lists(st.integers(0, 40), min_size=1, max_size=6),
     picks=st.lists(st.integers(0, 10_000), max_size=60),
     ordered=st.booleans(),
+    few_per_chunk=st.sampled_from([0, 4, query._FEW_PER_CHUNK, 10**9]),
 )
-def test_take_rows_equals_take(sizes: list[int], picks: list[int], ordered: bool) -> None:
+def test_take_rows_equals_take(
+    sizes: list[int], picks: list[int], ordered: bool, few_per_chunk: int
+) -> None:
+    """Both ways of placing rows in chunks (a Python bisect for a few rows per chunk, Arrow
+    kernels for more) give Arrow's answer: the threshold is forced to each side."""
     table = _table(sizes)
     if table.num_rows == 0:
         return
@@ -42,7 +48,12 @@ def test_take_rows_equals_take(sizes: list[int], picks: list[int], ordered: bool
     if ordered:
         rows.sort()
     expected = table.combine_chunks().take(pa.array(rows, pa.int64()))
-    got = take_rows(table, rows)
+    saved = query._FEW_PER_CHUNK
+    query._FEW_PER_CHUNK = few_per_chunk
+    try:
+        got = take_rows(table, rows)
+    finally:
+        query._FEW_PER_CHUNK = saved
     assert got.schema == table.schema
     assert got.to_pylist() == expected.to_pylist()
 
