@@ -262,6 +262,14 @@ class Workspace:
         except LedgerError as exc:
             raise translate(exc) from exc
 
+    def write_fitted(self, event: PendingEvent) -> Any:
+        """:meth:`write` of one event built to fit the ledger row (see
+        :meth:`ledger.writer.Ledger.append_fitted`)."""
+        try:
+            return self.ledger.append_fitted(event)
+        except LedgerError as exc:
+            raise translate(exc) from exc
+
     def remember(self, kind: str, ref: str) -> None:
         """Note that this process put ``ref`` (for referential checks without a read)."""
         self._known.setdefault(kind, set()).add(ref)

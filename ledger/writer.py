@@ -223,9 +223,24 @@ class Ledger(LedgerReader):
         a call with one that does not fit raises :class:`LedgerValidationError` and buffers
         nothing, so no later commit can fail on it."""
         self._check_writable()
-        rows = check_events(events)
+        return self._buffer_rows(check_events(events))
+
+    def append_fitted(self, event: PendingEvent) -> CommitInfo | None:
+        """:meth:`append` of one event its caller built to fit the event row, without the
+        check of :func:`~ledger.schema.check_events`: a tuple whose strings encode as UTF-8,
+        whose ints are in int64, whose value is a float or None and whose body is bytes (as
+        a record store builds them from a record it has just encoded: encoding refuses strings
+        that UTF-8 cannot hold). Anything else belongs in :meth:`append`."""
+        if self._fatal is not None or self._closed or self.read_only:
+            self._check_writable()
+        return self._buffer_rows((event,))
+
+    def _buffer_rows(self, rows: Sequence[PendingEvent]) -> CommitInfo | None:
+        """Buffer checked rows; commit when the buffer is full (or at once in ``fsync``
+        mode)."""
         with self._lock:
-            self._raise_deferred()
+            if self._deferred is not None:
+                self._raise_deferred()
             buffer = self._buffer
             if not buffer:
                 self._buffered_since = time.monotonic()

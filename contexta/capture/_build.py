@@ -91,7 +91,9 @@ class RecordFactory:
         "_ref",
         "_span",
         "_span_env",
+        "lane",
         "run_ref",
+        "stage_ref",
         "subject_ref",
     )
 
@@ -109,7 +111,9 @@ class RecordFactory:
         op_ref: StableRef | None = None,
         deployment_ref: StableRef | None = None,
     ) -> None:
+        self.lane: Any = None  # the plain metric lane of its scope, once made (metric_lane)
         self.run_ref = run_ref
+        self.stage_ref = stage_ref
         self.subject_ref = _deepest(
             op_ref, sample_ref, batch_ref, deployment_ref, stage_ref, run_ref
         )
@@ -213,9 +217,11 @@ class RecordFactory:
         tags: Mapping[str, str] | None = None,
         summary_basis: str | None = "raw_observation",
         step: int | None = None,
-    ) -> tuple[MetricRecord, str, int]:
-        """A metric record observed now, its ``record_ref`` text, and that instant in epoch
-        microseconds."""
+    ) -> tuple[MetricRecord, str, int, bool]:
+        """A metric record observed now, its ``record_ref`` text, that instant in epoch
+        microseconds, and whether it is plain: this factory's metric template with only the key,
+        a float value and the step tag filled in (what the local capture copy writes from a
+        template of its own, :meth:`~.local_copy.LocalCaptureFile.add_plain_metric`)."""
         kind = type(value)
         if kind is not float and kind is not int:
             real = real_number(value)  # numpy scalars, 0-d arrays, __float__ objects
@@ -236,6 +242,12 @@ class RecordFactory:
         ):
             # the template holds value_type "float", unit None, scope "step",
             # summary_basis "raw_observation" and no tags: set only what differs
+            plain = (
+                kind is float
+                and unit is None
+                and aggregation_scope == "step"
+                and summary_basis == "raw_observation"
+            )
             payload = self._metric_payload.__copy__()  # type: ignore[attr-defined]
             _set(payload, "metric_key", key)
             _set(payload, "value", value)
@@ -250,11 +262,18 @@ class RecordFactory:
             if step is not None:
                 _set(payload, "tags", FrozenMap(step=str(step)))
         else:
+            plain = False
             payload = self._slow_metric(
                 key, value, unit, aggregation_scope, tags, summary_basis, step
             )
         now, micros = utc_now()
-        # _envelope() inline: this runs once per metric of a training loop
+        record, ref = self.stamped_metric(payload, now)
+        return record, ref, micros, plain
+
+    def stamped_metric(self, payload: MetricPayload, now: str) -> tuple[MetricRecord, str]:
+        """The metric record of ``payload`` observed and recorded at ``now``, under this
+        factory's next record ref, and that ref's text (:meth:`_envelope` inline: this runs
+        once per metric of a training loop)."""
         value_text = f"{self._metric_prefix}{next(self._counter)}"
         ref = self._ref.__copy__()  # type: ignore[attr-defined]
         _set(ref, "value", value_text)
@@ -265,7 +284,7 @@ class RecordFactory:
         record = self._metric.__copy__()  # type: ignore[attr-defined]
         _set(record, "envelope", envelope)
         _set(record, "payload", payload)
-        return record, "record:" + value_text, micros
+        return record, "record:" + value_text
 
     def _slow_metric(
         self,

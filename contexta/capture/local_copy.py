@@ -9,11 +9,15 @@ deliveries.
 
 A training loop pays about a microsecond per record for it. The part of a record's line that
 is the same for every record of a scope (the envelope's refs, producer, markers) is made once
-per scope into a :class:`_Template`; a record fills in its capture time, ref and timestamps, and
-its payload is encoded by msgspec directly (payload fields hold refs as text already). What the
-template cannot vouch for (extensions on the envelope, payload attributes, a mapping with a
-``"kind"`` key, an artifact registration) is written by :func:`~.sinks._local_line`, the reference
-every fast line equals (``tests/parity_tests/test_local_copy.py``).
+per scope into a template; a record fills in its capture time, ref and timestamps, and its
+payload is encoded by msgspec directly (payload fields hold refs as text already). A scope's
+plain metrics (a float value and at most a step: the training loop's) are queued as the few
+values their lines need and made into lines at flush, a run of them at a time, by one Arrow
+join of the template's parts and those values' columns; their ``captured_at`` is the record's
+``recorded_at``, the instant the scope captured the value. What the template cannot vouch for
+(extensions on the envelope, payload attributes, a mapping with a ``"kind"`` key, an artifact
+registration) is written by :func:`~.sinks._local_line`, the reference every fast line equals
+(``tests/parity_tests/test_local_copy.py``, ``tests/perf_tests/test_metric_lane.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..contract import (
     DegradedRecord,
@@ -39,7 +45,7 @@ from ..contract import (
 from .builtin_sinks import _local_line, _serialize
 from .results import PayloadFamily
 
-__all__ = ["LocalCaptureFile", "iso_micros"]
+__all__ = ["LocalCaptureFile", "PlainEntry", "iso_micros"]
 
 SINK_NAME = "local-jsonl"
 _ENCODE = msgspec.json.Encoder(order="sorted").encode  # no hook: refuses what it cannot write
@@ -58,6 +64,8 @@ _SMALLEST_FIXED, _LARGEST_FIXED = 1e-4, 1e16
 # writing it in chunks of a few dozen kilobytes.
 _CHUNK = 64
 _LIVE: weakref.WeakSet[LocalCaptureFile] = weakref.WeakSet()
+_STRING = pa.string()
+_FLOAT = pa.float64()
 _clock: list[Any] = [-1, ""]  # [whole second, its formatted text]
 
 
@@ -151,11 +159,13 @@ class LocalCaptureFile:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).expanduser().resolve()
-        self._queues: dict[PayloadFamily, list[str]] = {f: [] for f in PayloadFamily}
+        # text lines, and plain metric entries made into lines at flush
+        self._queues: dict[PayloadFamily, list[str | PlainEntry]] = {f: [] for f in PayloadFamily}
         self._records = self._queues[_RECORD]
         self._lock = threading.Lock()  # one flush at a time
         self._templates: dict[tuple[Any, ...], tuple[str, ...] | None] = {}
         self._keys: dict[str, str] = {}  # metric keys as JSON text
+        self._plain: dict[Any, tuple[str, ...]] = {}  # scope -> its plain metric template
         # the template used last, for the next record of the same scope (metrics apart)
         self._last: tuple[tuple[Any, ...], tuple[str, ...] | None] = ((), None)
         self._last_metric: tuple[Any, Any, Any, tuple[str, ...] | None] = ((), (), None, None)
@@ -191,6 +201,56 @@ class LocalCaptureFile:
         if len(queue) >= self.limit:
             self.flush()
 
+    def add_plain_metric(self, scope: Any, record: Any, ref: str, step: int | None) -> None:
+        """Queue the line of a metric a capture scope made from its own template: a float value,
+        no unit or tags, step-wise raw observation, ``step`` in its tags when given (what
+        :meth:`RecordFactory.fresh_metric` reports as plain). ``scope`` is the object that made
+        it (its template is made once, from its first record); ``ref`` its ``record_ref`` text.
+
+        The queue holds the few values the line needs (its ``captured_at`` is the record's
+        ``recorded_at``: the instant the scope captured the value); the lines are made at flush,
+        a run of such entries at a time, by Arrow (:func:`_joined_lines`)."""
+        template = self._plain.get(scope) or self.plain_template(scope, record)
+        if template is _NO_TEMPLATE:
+            self.add_record(record)
+            return
+        payload = record.payload
+        key = payload.metric_key
+        key_text = self._keys.get(key)
+        if key_text is None:
+            if len(self._keys) >= _TEMPLATE_LIMIT:
+                self._keys.clear()
+            key_text = self._keys[key] = json.dumps(key, ensure_ascii=False)
+        queue = self._records
+        queue.append(
+            PlainEntry(template, record.envelope.recorded_at, ref, key_text, step, payload.value)
+        )
+        if len(queue) >= self.limit:
+            self.flush()
+
+    @property
+    def key_texts(self) -> dict[str, str]:
+        """Metric keys as JSON text, for those this copy has written (a queued plain metric
+        entry holds its key so)."""
+        return self._keys
+
+    @property
+    def record_queue(self) -> list[str | PlainEntry]:
+        """The queue of the record family: lines, and :class:`PlainEntry` items made into lines
+        at flush (append to it, then :meth:`flush` once it holds :attr:`limit`)."""
+        return self._records
+
+    def plain_template(self, scope: Any, record: Any) -> tuple[str, ...]:
+        """The template of ``scope``'s plain metrics (see :meth:`add_plain_metric`), made from
+        ``record``, one of them, the first time; empty when its line cannot be made from one."""
+        templates = self._plain
+        template = templates.get(scope)
+        if template is None:
+            if len(templates) >= _TEMPLATE_LIMIT:
+                templates.clear()
+            template = templates[scope] = _quoted(_template(record))
+        return template
+
     def file_path_for(self, family: PayloadFamily | str) -> Path:
         value = family.value if isinstance(family, PayloadFamily) else str(family)
         return self.root / f"{value.lower()}.jsonl"
@@ -207,10 +267,7 @@ class LocalCaptureFile:
                 del queue[:count]  # lines added meanwhile stay queued
                 self.root.mkdir(parents=True, exist_ok=True)
                 with self.file_path_for(family).open("ab") as handle:
-                    for start in range(0, count, _CHUNK):
-                        chunk = rows[start : start + _CHUNK]
-                        chunk.append("")
-                        handle.write("\n".join(chunk).encode())
+                    _write_rows(handle, rows)
                 written += count
         return written
 
@@ -306,6 +363,148 @@ class LocalCaptureFile:
             f'{p0}"{captured}"{p1}"{fields[3]}"{p2}"{ref_text}"{p3}"{fields[2]}"{p4}{key_text}'
             f'{p5}{tags_text}{p6}{value_text}{p7}"{ref_text}"{p8}'
         )
+
+
+_NO_TEMPLATE: tuple[str, ...] = ()
+
+
+class PlainEntry(msgspec.Struct, gc=False):
+    """A queued plain metric: what its line needs besides its scope's template. Not tracked by
+    the garbage collector (it holds text and numbers), so a queue of them does not make the
+    training loop's collections more frequent."""
+
+    template: tuple[str, ...]
+    now: str  # captured_at = recorded_at = observed_at
+    ref: str  # "record:..."
+    key: str  # as JSON text
+    step: int | None
+    value: float
+
+
+def _quoted(template: tuple[str, ...] | None) -> tuple[str, ...]:
+    """A plain metric template's constant parts with the quotes around the values they hold:
+    captured, observed, ref, recorded are quoted text, key, tags and value are JSON already,
+    the payload ref is quoted; the last part ends the line (``_NO_TEMPLATE``: none)."""
+    if template is None:
+        return _NO_TEMPLATE
+    p0, p1, p2, p3, p4, p5, p6, p7, p8 = template
+    return (
+        p0 + '"',
+        f'"{p1}"',
+        f'"{p2}"',
+        f'"{p3}"',
+        f'"{p4}',
+        p5,
+        p6,
+        p7 + '"',
+        f'"{p8}\n',
+    )
+
+
+def _write_rows(handle: Any, rows: list[Any]) -> None:
+    """Write queued rows in order: text lines as they are, runs of plain metric entries made
+    into lines by :func:`_joined_lines`, in chunks of :data:`_CHUNK` text lines."""
+    text: list[str] = []
+    start = 0
+    count = len(rows)
+    index = 0
+    while index < count:
+        row = rows[index]
+        if type(row) is str:
+            text.append(row)
+            if len(text) >= _CHUNK:
+                text.append("")
+                handle.write("\n".join(text).encode())
+                text.clear()
+            index += 1
+            continue
+        if text:
+            text.append("")
+            handle.write("\n".join(text).encode())
+            text.clear()
+        start = index
+        while index < count and type(rows[index]) is not str:
+            index += 1
+        handle.write(_joined_lines(rows[start:index]))
+    if text:
+        text.append("")
+        handle.write("\n".join(text).encode())
+
+
+def _float_texts(values: list[Any]) -> list[bytes]:
+    """``json.dumps`` of each float of ``values``: msgspec writes the list at once (the same
+    text as ``repr`` from 1e-4 up to 1e16, and zero); the others are written one by one."""
+    texts = _ENCODE_NUMBER(values)[1:-1].split(b",")
+    for index, value in enumerate(values):
+        if not (
+            _SMALLEST_FIXED <= value < _LARGEST_FIXED
+            or -_LARGEST_FIXED < value <= -_SMALLEST_FIXED
+            or value == 0.0
+        ):
+            texts[index] = _float_text(value).encode()
+    return texts
+
+
+def _joined_lines(entries: list[PlainEntry]) -> Any:
+    """The lines of queued plain metric entries, as one buffer: each column made once, the
+    parts joined row by row by Arrow."""
+    count = len(entries)
+    templates = [e.template for e in entries]
+    nows = [e.now for e in entries]
+    refs = [e.ref for e in entries]
+    keys = [e.key for e in entries]
+    steps = [e.step for e in entries]
+    values = [e.value for e in entries]
+    first = templates[0]
+    parts: list[Any]
+    if templates.count(first) == count:
+        parts = list(first)
+    else:  # several scopes: each part taken row by row from the templates in use
+        known: dict[int, int] = {}
+        order: list[tuple[str, ...]] = []
+        picks = []
+        for template in templates:
+            at = known.get(id(template))
+            if at is None:
+                at = known[id(template)] = len(order)
+                order.append(template)
+            picks.append(at)
+        chosen = pa.array(picks, pa.int32())
+        parts = [pa.array(column, _STRING).take(chosen) for column in zip(*order, strict=True)]
+    now = pa.array(nows, _STRING)
+    ref = pa.array(refs, _STRING)
+    tags = pa.array(["{}" if step is None else f'{{"step":"{step}"}}' for step in steps], _STRING)
+    value = pa.array(_float_texts(values), _STRING)
+    p0, p1, p2, p3, p4, p5, p6, p7, p8 = parts
+    lines = pc.binary_join_element_wise(
+        p0,
+        now,
+        p1,
+        now,
+        p2,
+        ref,
+        p3,
+        now,
+        p4,
+        pa.array(keys, _STRING),
+        p5,
+        tags,
+        p6,
+        value,
+        p7,
+        ref,
+        p8,
+        "",
+    )
+    offsets = lines.buffers()[1]
+    first_byte, last_byte = _span(offsets, lines.offset, count)
+    return memoryview(lines.buffers()[2])[first_byte:last_byte]
+
+
+def _span(offsets: Any, offset: int, count: int) -> tuple[int, int]:
+    """The byte range of ``count`` strings from ``offset`` in a string array's offsets."""
+    view = memoryview(offsets).cast("i")
+    return view[offset], view[offset + count]
 
 
 @atexit.register

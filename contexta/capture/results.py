@@ -219,8 +219,11 @@ class _Outcome:
         return self.status is ResultStatus.FAILURE
 
 
-class CaptureResult(msgspec.Struct, _Outcome, frozen=True):
-    """The outcome of one emission. ``payload`` (= ``value``) is the record or manifest written."""
+class CaptureResult(msgspec.Struct, _Outcome, frozen=True, gc=False):
+    """The outcome of one emission. ``payload`` (= ``value``) is the record or manifest written.
+
+    Not tracked by the garbage collector (``gc=False``, as the contract models): frozen, it
+    holds the record, read-only metadata and tuples, none of which can refer back to it."""
 
     status: ResultStatus | str
     value: Any = None

@@ -296,6 +296,18 @@ class BaseScope:
         """Record one metric value (``step``, ours, is kept in the record's tags)."""
         if self._closed_at is not None:
             self._ensure_open("metric")
+        factory = self._factory
+        if (
+            factory is not None
+            and factory.lane
+            and unit is None
+            and aggregation_scope == "step"
+            and not tags
+            and summary_basis == "raw_observation"
+        ):
+            result = factory.lane(key, value, step)  # a plain metric (see metric_lane)
+            if result is not None:
+                return result
         return self._session.emit_metric(
             self._factory or self._make_factory(),
             key,

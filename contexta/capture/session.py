@@ -48,6 +48,7 @@ from ._build import RecordFactory, new_token, utc_now_text
 from .context import ActiveContext
 from .dispatch import CaptureDispatcher
 from .errors import ClosedScopeError, LifecycleError
+from .metric_lane import plain_metric_lane
 from .results import (
     BatchCaptureResult,
     CaptureResult,
@@ -197,6 +198,21 @@ class RuntimeSession:
     # ------------------------------------------------------------------ state
 
     @property
+    def record_store(self) -> Any:
+        """The record store captured records are appended to (the owner's)."""
+        return self._owner.record_store
+
+    @property
+    def sinks(self) -> tuple[Any, ...]:
+        """The sinks every capture is delivered to after the ledger."""
+        return self._sinks
+
+    @property
+    def capture_file(self) -> Any:
+        """1.0's local capture copy (a :class:`~.local_copy.LocalCaptureFile`), or None."""
+        return self._mirror
+
+    @property
     def state(self) -> ContextState:
         return self._state.get()
 
@@ -321,12 +337,18 @@ class RuntimeSession:
         (a programming error, shown at the first call), unless ``contract.validation_mode`` is
         ``lenient``: then it is degraded the same way."""
         try:
-            record, ref, observed_us = factory.fresh_metric(
+            record, ref, observed_us, plain = factory.fresh_metric(
                 key, value, unit, aggregation_scope, tags, summary_basis, step
             )
         except ValidationError as exc:
             return self._degraded_metric(factory, key, value, exc)
-        return self._append_and_report(record, ref, observed_us, "metric")
+        if not plain:
+            return self._append_and_report(record, ref, observed_us, "metric")
+        result = self._append_and_report(record, ref, observed_us, "metric", factory, step)
+        if factory.lane is None and result.status is ResultStatus.SUCCESS:
+            # the scope's next plain metrics take the lane (False: they cannot)
+            factory.lane = plain_metric_lane(self, factory, _OK, _LEDGER_OK) or False
+        return result
 
     def refused_metric(
         self, factory: RecordFactory, key: Any, value: Any, error: ValidationError
@@ -366,11 +388,19 @@ class RuntimeSession:
         )
 
     def _append_and_report(
-        self, record: Any, ref: str, observed_us: int | None, service: str
+        self,
+        record: Any,
+        ref: str,
+        observed_us: int | None,
+        service: str,
+        plain_from: RecordFactory | None = None,
+        step: int | None = None,
     ) -> CaptureResult:
         """Append a factory-built record (valid, under a ref new by construction) through
         ``record_store.append_fresh``, or ``append`` when that path declines it, and report it.
-        ``observed_us``: its ``observed_at`` in epoch microseconds, when known."""
+        ``observed_us``: its ``observed_at`` in epoch microseconds, when known; ``plain_from``:
+        the factory a plain metric (see :meth:`RecordFactory.fresh_metric`) came from, and its
+        ``step``."""
         fresh = self._fresh
         if fresh is None:
             fresh = self._fresh = self._owner.record_store.append_fresh
@@ -397,8 +427,12 @@ class RuntimeSession:
                 ),
                 metadata=metadata,
             )
-        if self._mirror is not None:
-            self._mirror.add_record(record)
+        mirror = self._mirror
+        if mirror is not None:
+            if plain_from is not None:
+                mirror.add_plain_metric(plain_from, record, ref, step)
+            else:
+                mirror.add_record(record)
         result = CaptureResult._written(_OK, record, metadata, _LEDGER_OK)
         return self._dispatcher.dispatch_capture(result) if self._sinks else result
 

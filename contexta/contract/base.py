@@ -75,11 +75,16 @@ def _compile_to_dict(cls: type) -> Callable[[Any], dict[str, Any]]:
 _TO_DICT: dict[type, Callable[[Any], dict[str, Any]]] = {}
 
 
-class ContractModel(msgspec.Struct, frozen=True):
+class ContractModel(msgspec.Struct, frozen=True, gc=False):
     """Frozen msgspec Struct with validation in ``__post_init__`` and a 1.0-shaped ``to_dict()``.
 
     Subclasses normalise their fields in ``__post_init__`` with ``msgspec.structs.force_setattr``;
     the same hook runs when msgspec decodes an instance, so decoded objects are re-validated.
+
+    Instances are not tracked by the garbage collector (``gc=False``): they are frozen and hold
+    text, numbers, refs, other models and frozen maps, so they cannot be part of a reference
+    cycle, and a training loop making several per metric does not make collections more
+    frequent.
     """
 
     #: Short stable name used in messages and serialization helpers.

@@ -154,7 +154,7 @@ def _check_value(kind: str, value: Any) -> None:
         )
 
 
-class StableRef(msgspec.Struct, frozen=True):
+class StableRef(msgspec.Struct, frozen=True, gc=False):
     """A validated ``<kind>:<value>`` reference (frozen, hashable)."""
 
     kind: str

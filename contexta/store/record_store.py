@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledger import PendingEvent
+from ledger.errors import LedgerError
 from ledger.schema import INT64_MAX, INT64_MIN
 from projections.kinds import RECORD_PREFIX
 from projections.query import take_rows
@@ -28,7 +29,7 @@ from ..contract.codec import ENCODER, encode
 from ..contract.timestamps import timestamp_micros
 from ..events import DEGRADED, EVENT, METRIC, SPAN, span_duration_ms, step_of
 from ..ordering import string_scalar
-from ..workspace import Workspace
+from ..workspace import Workspace, translate
 from .positions import PendingPositions, resolve_receipt_field
 from .record_replay import ReplayMixin
 
@@ -197,7 +198,7 @@ class RecordStore(ReplayMixin):
             read_only = read_only or from_config
         self._workspace = workspace
         self.read_only = read_only
-        self._digests: dict[str, int | None] | None = None  # record_ref -> hash of body
+        self._digests: _KnownRefs | None = None  # record_ref -> hash of body
         self._fresh_committed = False  # append_fresh has committed once
         # Across processes (checked under the commit lock, see ``before_commit``):
         self._view_seq = 0  # ``_digests`` holds every record ref committed up to this seq
@@ -235,18 +236,24 @@ class RecordStore(ReplayMixin):
         envelope = record.envelope
         ref_obj = envelope.record_ref
         ref = f"{ref_obj.kind}:{ref_obj.value}"
-        if ref in digests:
+        # ``ref in digests`` (_KnownRefs.__contains__), its common answer inline: a new ref
+        # under a parent whose stored refs were gathered is neither appended nor stored
+        stored = digests._parents.get(ref.rpartition(".")[0])
+        if (stored is None or ref in stored or _dict_has(digests, ref)) and ref in digests:
             return self.append_many((record,))  # duplicate or conflict: the full rules
         ws = self._workspace
         try:
-            body = _encode_record(record)
-        except ValidationError:
+            body = _ENCODE(record)
+        except (OverflowError, TypeError, ValueError):
             return self.append_many((record,))  # rejected there, with its code
         event = fast_record_event(record, ref, ws.actor, body)
         if event[8] is not None and not INT64_MIN <= event[8] <= INT64_MAX:
             return self.append_many((record,))  # the step tag does not fit: rejected there
         learned = self._learned
-        commit = ws.write((event,))
+        try:  # built from the record just encoded: it fits the row
+            commit = ws.ledger.append_fitted(event)
+        except LedgerError as exc:
+            raise translate(exc) from exc
         if learned == self._learned:
             digests[ref] = hash(body)
         else:  # the commit read other writers' records: theirs stay if they came first
@@ -280,7 +287,7 @@ class RecordStore(ReplayMixin):
         event = fast_record_event(record, ref, ws.actor, body, observed_us)
         if event[8] is not None and not INT64_MIN <= event[8] <= INT64_MAX:
             return None  # a step tag that does not fit: ``append`` rejects it
-        commit = ws.write((event,))
+        commit = ws.write_fitted(event)  # built from the record just encoded: it fits the row
         if not self._fresh_committed:
             # the first one commits at once, as the first ``append`` does when it reads the
             # stored refs: after its first record the workspace is on disk
@@ -290,6 +297,56 @@ class RecordStore(ReplayMixin):
         if digests is not None:
             digests[ref] = hash(body)
         return DurabilityStatus.ACCEPTED if commit is None else _STATUS[commit.durability]
+
+    def fresh_metric_appender(
+        self, run_ref: Any, stage_ref: Any
+    ) -> Callable[[Any, str, int, str, float, int | None], DurabilityStatus | None]:
+        """:meth:`append_fresh` for the plain metrics of one capture scope (of ``run_ref`` and
+        ``stage_ref``, None for a run's own), with what their ledger events share worked out
+        once: ``append(record, ref, observed_us, key, value, step)`` of a valid
+        :class:`MetricRecord` of that scope under a ref new by construction, observed at
+        ``observed_us``, whose key, float value and step (its only tag, or None) are given.
+        Returns the durability, or None when the store is read-only (``append`` reports it)."""
+        ws = self._workspace
+        append_fitted = ws.ledger.append_fitted
+        actor = ws.actor
+        run_text, project_text = _run_text(run_ref)
+        stage_text = _stage_text(stage_ref)
+
+        def append(
+            record: Any, ref: str, observed_us: int, key: str, value: float, step: int | None
+        ) -> DurabilityStatus | None:
+            if self.read_only or not self._fresh_committed:
+                return None if self.read_only else self.append_fresh(record, ref, observed_us)
+            body = _ENCODE(record)
+            event = _new_event(
+                PendingEvent,
+                (
+                    METRIC,
+                    ref,
+                    project_text,
+                    run_text,
+                    stage_text,
+                    observed_us,
+                    key,
+                    value,
+                    step,
+                    actor,
+                    body,
+                ),
+            )
+            try:  # built from the record just encoded: it fits the row
+                commit = append_fitted(event)
+            except LedgerError as exc:
+                raise translate(exc) from exc
+            digests = self._digests
+            if digests is not None:
+                if len(digests) > self.ref_cache_max:
+                    self._bound()
+                digests[ref] = hash(body)
+            return DurabilityStatus.ACCEPTED if commit is None else _STATUS[commit.durability]
+
+        return append
 
     def append_many(self, records: Iterable[Any]) -> AppendResult:
         """Append records in order; invalid ones come back in ``rejected``, identical re-appends

@@ -62,17 +62,23 @@ def open_ctx(root: Path) -> Contexta:
 
 
 def spy_on_writes(ctx: Contexta) -> list[Any]:
-    """Every event the workspace is asked to write, in order (the writes still happen)."""
-    ws = ctx._workspace
+    """Every event the ledger is asked to buffer, in order, by either of its append methods
+    (the appends still happen)."""
+    ledger = ctx._workspace.ledger
     written: list[Any] = []
-    write = ws.write
+    append_many, append_fitted = ledger.append_many, ledger.append_fitted
 
-    def spy(events: Any) -> Any:
+    def spy_many(events: Any) -> Any:
         events = list(events)
         written.extend(events)
-        return write(events)
+        return append_many(events)
 
-    ws.write = spy  # type: ignore[method-assign]
+    def spy_fitted(event: Any) -> Any:
+        written.append(event)
+        return append_fitted(event)
+
+    ledger.append_many = spy_many  # type: ignore[method-assign]
+    ledger.append_fitted = spy_fitted  # type: ignore[method-assign]
     return written
 
 
