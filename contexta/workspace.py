@@ -262,11 +262,11 @@ class Workspace:
         except LedgerError as exc:
             raise translate(exc) from exc
 
-    def write_fitted(self, event: PendingEvent) -> Any:
-        """:meth:`write` of one event built to fit the ledger row (see
+    def write_fitted(self, events: Sequence[PendingEvent]) -> Any:
+        """:meth:`write` of events built to fit the ledger row (see
         :meth:`ledger.writer.Ledger.append_fitted`)."""
         try:
-            return self.ledger.append_fitted(event)
+            return self.ledger.append_fitted(events)
         except LedgerError as exc:
             raise translate(exc) from exc
 

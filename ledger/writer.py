@@ -225,15 +225,16 @@ class Ledger(LedgerReader):
         self._check_writable()
         return self._buffer_rows(check_events(events))
 
-    def append_fitted(self, event: PendingEvent) -> CommitInfo | None:
-        """:meth:`append` of one event its caller built to fit the event row, without the
-        check of :func:`~ledger.schema.check_events`: a tuple whose strings encode as UTF-8,
-        whose ints are in int64, whose value is a float or None and whose body is bytes (as
-        a record store builds them from a record it has just encoded: encoding refuses strings
-        that UTF-8 cannot hold). Anything else belongs in :meth:`append`."""
+    def append_fitted(self, events: Sequence[PendingEvent]) -> CommitInfo | None:
+        """:meth:`append_many` of events (a list or tuple) its caller built to fit the event
+        row, without the check of :func:`~ledger.schema.check_events`: tuples whose strings
+        encode as UTF-8, whose ints are in int64, whose value is a float or None and whose
+        body is bytes (as a record store builds them from records it has just encoded:
+        encoding refuses strings that UTF-8 cannot hold). Anything else belongs in
+        :meth:`append_many`."""
         if self._fatal is not None or self._closed or self.read_only:
             self._check_writable()
-        return self._buffer_rows((event,))
+        return self._buffer_rows(events)
 
     def _buffer_rows(self, rows: Sequence[PendingEvent]) -> CommitInfo | None:
         """Buffer checked rows; commit when the buffer is full (or at once in ``fsync``

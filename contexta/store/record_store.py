@@ -251,7 +251,7 @@ class RecordStore(ReplayMixin):
             return self.append_many((record,))  # the step tag does not fit: rejected there
         learned = self._learned
         try:  # built from the record just encoded: it fits the row
-            commit = ws.ledger.append_fitted(event)
+            commit = ws.ledger.append_fitted((event,))
         except LedgerError as exc:
             raise translate(exc) from exc
         if learned == self._learned:
@@ -287,7 +287,7 @@ class RecordStore(ReplayMixin):
         event = fast_record_event(record, ref, ws.actor, body, observed_us)
         if event[8] is not None and not INT64_MIN <= event[8] <= INT64_MAX:
             return None  # a step tag that does not fit: ``append`` rejects it
-        commit = ws.write_fitted(event)  # built from the record just encoded: it fits the row
+        commit = ws.write_fitted((event,))  # built from the record just encoded: it fits the row
         if not self._fresh_committed:
             # the first one commits at once, as the first ``append`` does when it reads the
             # stored refs: after its first record the workspace is on disk
@@ -336,7 +336,7 @@ class RecordStore(ReplayMixin):
                 ),
             )
             try:  # built from the record just encoded: it fits the row
-                commit = append_fitted(event)
+                commit = append_fitted((event,))
             except LedgerError as exc:
                 raise translate(exc) from exc
             digests = self._digests
@@ -393,7 +393,11 @@ class RecordStore(ReplayMixin):
             ref_obj = envelope.record_ref
             ref = f"{ref_obj.kind}:{ref_obj.value}"
             digest = hash(body)
-            if ref in pending or ref in digests:
+            # ``ref in digests`` with its common answer inline (as in :meth:`append`)
+            stored = digests._parents.get(ref.rpartition(".")[0])
+            if ref in pending or (
+                (stored is None or ref in stored or _dict_has(digests, ref)) and ref in digests
+            ):
                 seen = pending.get(ref, _MISSING)
                 if seen is _MISSING:
                     seen = digests[ref]
@@ -412,7 +416,8 @@ class RecordStore(ReplayMixin):
             events.append(event)
             meta.append((ref, envelope.record_type, event[3]))
         learned = self._learned
-        commit = ws.write(events) if events else None
+        # built from records just encoded: they fit the row
+        commit = ws.write_fitted(events) if events else None
         if pending:
             if learned == self._learned:
                 digests.update(pending)
@@ -462,7 +467,7 @@ class RecordStore(ReplayMixin):
             self._workspace.flush()
             digests.shrink()
 
-    def _known_digests(self) -> dict[str, int | None]:
+    def _known_digests(self) -> _KnownRefs:
         """record_ref -> body hash, for refs stored before this process appended (None: not
         yet compared; the body is read from the ledger if the same ref comes again).
 

@@ -365,3 +365,21 @@ def test_a_ledger_mixing_plain_lz4_and_older_zstd_batches_reads_and_verifies(
     )
     assert body_tags(root) == expected
     assert verify(root).ok
+
+
+def test_append_fitted_buffers_and_commits_as_append_many_does(tmp_path: Path) -> None:
+    """``append_fitted`` (rows built to fit, not checked again) keeps ``append_many``'s buffer,
+    commit and order; a closed writer refuses it the same way."""
+    from ledger import LedgerClosedError
+
+    fitted, checked = tmp_path / "fitted", tmp_path / "checked"
+    for root, append in ((fitted, "append_fitted"), (checked, "append_many")):
+        ledger = Ledger(root, buffer_max_events=4)
+        commits = [getattr(ledger, append)([event("e", i)]) for i in range(10)]
+        # the 4th, 8th: the buffer filled, the call committed it and returned that commit
+        assert [c is not None for c in commits] == [i % 4 == 3 for i in range(10)]
+        ledger.close()
+        with pytest.raises(LedgerClosedError):
+            getattr(ledger, append)([event("late", 0)])
+    assert bodies(fitted) == bodies(checked) and len(bodies(fitted)) == 10
+    assert verify(fitted).ok

@@ -73,9 +73,10 @@ def spy_on_writes(ctx: Contexta) -> list[Any]:
         written.extend(events)
         return append_many(events)
 
-    def spy_fitted(event: Any) -> Any:
-        written.append(event)
-        return append_fitted(event)
+    def spy_fitted(events: Any) -> Any:
+        events = list(events)
+        written.extend(events)
+        return append_fitted(events)
 
     ledger.append_many = spy_many  # type: ignore[method-assign]
     ledger.append_fitted = spy_fitted  # type: ignore[method-assign]
@@ -305,4 +306,48 @@ def test_lazy_receipts_equal_eager_ones(tmp_path: Path) -> None:
         "record:p.r1.m0",
     ]
     assert result.accepted[-1].sequence is None  # the duplicate: nothing written
+    ctx.close()
+
+
+@SETTINGS
+@given(
+    emissions=st.lists(
+        st.tuples(
+            st.one_of(keys, st.text(min_size=1, max_size=8)),
+            st.one_of(values, st.integers(-(2**63), 2**63 - 1)),
+            st.one_of(tags, st.dictionaries(st.text(max_size=4), st.text(max_size=6), max_size=2)),
+            st.one_of(steps, st.integers(-(2**63), 2**63 - 1)),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_rows_the_store_builds_fit_the_ledger_row_unchecked(
+    tmp_path_factory: Any, emissions: list[Any]
+) -> None:
+    """The record store hands the ledger the rows it builds (``fast_record_event`` of a record
+    it has just encoded) through ``append_fitted``, which skips ``check_events``: every such
+    row, whatever the key, tag text, int value or step the contract accepted, passes it."""
+    from contexta.common.errors import ValidationError
+    from contexta.contract.validation import logged_grammar
+    from contexta.store.record_store import _ENCODE, fast_record_event
+    from ledger.schema import check_events
+
+    ctx = open_ctx(tmp_path_factory.mktemp("ws"))
+    written = spy_on_writes(ctx)
+    with ctx.run("fit") as run:
+        stage = run.stage("train")
+        for key, value, tag_map, step in emissions:
+            try:
+                with logged_grammar():
+                    record = stage.metric(key, value, tags=tag_map, step=step).payload
+            except ValidationError:
+                continue  # refused before any row was built
+            row = fast_record_event(
+                record, "record:" + record.envelope.record_ref.value, "a", _ENCODE(record)
+            )
+            assert check_events([row]) == [row]
+    assert (
+        list(check_events(written)) == written
+    )  # every row the capture wrote fits too (raises else)
     ctx.close()
