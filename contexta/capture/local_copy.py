@@ -431,6 +431,17 @@ def _write_rows(handle: Any, rows: list[Any]) -> None:
         handle.write("\n".join(text).encode())
 
 
+def _float_column(values: list[Any]) -> Any:
+    """:func:`_float_texts` as an Arrow string array. msgspec writes the whole list at once; when
+    its text holds no ``e`` (an exponent), ``n`` (``null``: NaN or an infinity) or ``0.0000``
+    (a fixed-point number below 1e-4), every number in it is in the range where msgspec's text
+    is Python's (a number outside that range always shows one of them), and Arrow splits it."""
+    encoded = _ENCODE_NUMBER(values)
+    if b"e" in encoded or b"n" in encoded or b"0.0000" in encoded:
+        return pa.array(_float_texts(values), _STRING)
+    return pc.split_pattern(pa.array([encoded[1:-1].decode()], _STRING), ",").flatten()
+
+
 def _float_texts(values: list[Any]) -> list[bytes]:
     """``json.dumps`` of each float of ``values``: msgspec writes the list at once (the same
     text as ``repr`` from 1e-4 up to 1e16, and zero); the others are written one by one."""
@@ -473,8 +484,12 @@ def _joined_lines(entries: list[PlainEntry]) -> Any:
         parts = [pa.array(column, _STRING).take(chosen) for column in zip(*order, strict=True)]
     now = pa.array(nows, _STRING)
     ref = pa.array(refs, _STRING)
-    tags = pa.array(["{}" if step is None else f'{{"step":"{step}"}}' for step in steps], _STRING)
-    value = pa.array(_float_texts(values), _STRING)
+    tags: Any = "{}"  # no step anywhere: one text for every line
+    if steps.count(None) != count:
+        tags = pa.array(
+            ["{}" if step is None else f'{{"step":"{step}"}}' for step in steps], _STRING
+        )
+    value = _float_column(values)
     p0, p1, p2, p3, p4, p5, p6, p7, p8 = parts
     lines = pc.binary_join_element_wise(
         p0,

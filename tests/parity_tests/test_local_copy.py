@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from contexta import Contexta
@@ -364,3 +365,23 @@ def test_a_run_end_writes_the_queued_metrics_of_a_scope(tmp_path: Path) -> None:
         assert not (tmp_path / ".contexta" / "cache" / "capture" / "record.jsonl").exists()
     assert len(_lines(tmp_path)) == 10
     ctx.close()
+
+
+@pytest.mark.parametrize("seed", [3, 14, 15])
+def test_a_column_of_floats_is_written_as_json_writes_each(seed: int) -> None:
+    """The flush writes a run of plain metrics' values at once: through msgspec's text when it
+    shows no number outside repr's fixed range, else one by one. Both ways, every value's text
+    is ``json.dumps``'s, for columns wholly inside that range, and mixed."""
+    import random
+
+    from contexta.capture.local_copy import _float_column
+
+    rng = random.Random(seed)
+    inside = [round(rng.uniform(-1e6, 1e6), rng.randint(0, 6)) for _ in range(500)]
+    inside += [0.0, -0.0, 1e-4, -1e-4, 9999999999999998.0, 1e15, 0.37, 100.0]
+    encoded = msgspec.json.encode(inside)
+    assert not any(mark in encoded for mark in (b"e", b"n", b"0.0000"))  # the one-pass way
+    mixed = [*inside, *_random_floats(500, seed), *ODD, 1e-5, 1e16, 2.5e-300]
+    rng.shuffle(mixed)
+    for values in (inside, [*inside, 10.00001], mixed, mixed[:1], [0.5]):
+        assert _float_column(values).to_pylist() == [json.dumps(v) for v in values]

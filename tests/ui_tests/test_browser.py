@@ -167,8 +167,19 @@ def test_quarantine_from_the_page_makes_select_best_skip_the_run(site: Site) -> 
     site.driver.find_element(By.ID, "f-reason").send_keys("label leak found in review")
     _click(site, "#confirm-ok")
     wait_for(lambda: _best(site) == ("run:vision.wide", "run:vision.late"), what="best after")
-    row = site.driver.find_element(By.CSS_SELECTOR, 'tr[data-run="run:vision.late"]')
-    assert "quarantined" in row.get_attribute("class")
+    # the table is drawn again as the answers arrive: the row is looked up afresh each time
+    wait_for(
+        lambda: (
+            "quarantined"
+            in (
+                site.driver.find_element(
+                    By.CSS_SELECTOR, 'tr[data-run="run:vision.late"]'
+                ).get_attribute("class")
+                or ""
+            )
+        ),
+        what="the run's row marked quarantined",
+    )
     events = list(site.ctx.history("vision.late", kinds="run.quarantine"))
     assert len(events) == 1 and events[0].actor
     assert (
