@@ -65,7 +65,6 @@ _SMALLEST_FIXED, _LARGEST_FIXED = 1e-4, 1e16
 _CHUNK = 64
 _LIVE: weakref.WeakSet[LocalCaptureFile] = weakref.WeakSet()
 _STRING = pa.string()
-_FLOAT = pa.float64()
 _clock: list[Any] = [-1, ""]  # [whole second, its formatted text]
 
 
@@ -210,17 +209,12 @@ class LocalCaptureFile:
         The queue holds the few values the line needs (its ``captured_at`` is the record's
         ``recorded_at``: the instant the scope captured the value); the lines are made at flush,
         a run of such entries at a time, by Arrow (:func:`_joined_lines`)."""
-        template = self._plain.get(scope) or self.plain_template(scope, record)
+        template = self.plain_template(scope, record)
         if template is _NO_TEMPLATE:
             self.add_record(record)
             return
         payload = record.payload
-        key = payload.metric_key
-        key_text = self._keys.get(key)
-        if key_text is None:
-            if len(self._keys) >= _TEMPLATE_LIMIT:
-                self._keys.clear()
-            key_text = self._keys[key] = json.dumps(key, ensure_ascii=False)
+        key_text = self._key_text(payload.metric_key)
         queue = self._records
         queue.append(
             PlainEntry(template, record.envelope.recorded_at, ref, key_text, step, payload.value)
@@ -239,6 +233,15 @@ class LocalCaptureFile:
         """The queue of the record family: lines, and :class:`PlainEntry` items made into lines
         at flush (append to it, then :meth:`flush` once it holds :attr:`limit`)."""
         return self._records
+
+    def _key_text(self, key: str) -> str:
+        """``key`` as JSON text, kept for the next record (:attr:`key_texts`)."""
+        key_text = self._keys.get(key)
+        if key_text is None:
+            if len(self._keys) >= _TEMPLATE_LIMIT:
+                self._keys.clear()
+            key_text = self._keys[key] = json.dumps(key, ensure_ascii=False)
+        return key_text
 
     def plain_template(self, scope: Any, record: Any) -> tuple[str, ...]:
         """The template of ``scope``'s plain metrics (see :meth:`add_plain_metric`), made from
@@ -333,11 +336,7 @@ class LocalCaptureFile:
         if template is None:
             return None
         key, value, tags = values[0], values[1], values[7]
-        key_text = self._keys.get(key)
-        if key_text is None:
-            if len(self._keys) >= _TEMPLATE_LIMIT:
-                self._keys.clear()
-            key_text = self._keys[key] = json.dumps(key, ensure_ascii=False)
+        key_text = self._keys.get(key) or self._key_text(key)
         if type(value) is float:
             value_text = _float_text(value)
         elif type(value) is int:
@@ -402,33 +401,33 @@ def _quoted(template: tuple[str, ...] | None) -> tuple[str, ...]:
 
 
 def _write_rows(handle: Any, rows: list[Any]) -> None:
-    """Write queued rows in order: text lines as they are, runs of plain metric entries made
-    into lines by :func:`_joined_lines`, in chunks of :data:`_CHUNK` text lines."""
+    """Write queued rows in order: text lines as they are, in chunks of :data:`_CHUNK`, and runs
+    of plain metric entries made into lines by :func:`_joined_lines`."""
     text: list[str] = []
-    start = 0
     count = len(rows)
     index = 0
     while index < count:
-        row = rows[index]
-        if type(row) is str:
-            text.append(row)
-            if len(text) >= _CHUNK:
-                text.append("")
-                handle.write("\n".join(text).encode())
-                text.clear()
+        if type(rows[index]) is str:
+            text.append(rows[index])
             index += 1
+            if len(text) >= _CHUNK:
+                _write_text(handle, text)
             continue
-        if text:
-            text.append("")
-            handle.write("\n".join(text).encode())
-            text.clear()
+        _write_text(handle, text)  # the lines queued before this run
         start = index
         while index < count and type(rows[index]) is not str:
             index += 1
         handle.write(_joined_lines(rows[start:index]))
+    _write_text(handle, text)
+
+
+def _write_text(handle: Any, text: list[str]) -> None:
+    """Write the text lines gathered in ``text`` (if any), each ended by a newline, and empty
+    it."""
     if text:
         text.append("")
         handle.write("\n".join(text).encode())
+        text.clear()
 
 
 def _float_column(values: list[Any]) -> Any:
@@ -438,14 +437,15 @@ def _float_column(values: list[Any]) -> Any:
     is Python's (a number outside that range always shows one of them), and Arrow splits it."""
     encoded = _ENCODE_NUMBER(values)
     if b"e" in encoded or b"n" in encoded or b"0.0000" in encoded:
-        return pa.array(_float_texts(values), _STRING)
+        return pa.array(_float_texts(values, encoded), _STRING)
     return pc.split_pattern(pa.array([encoded[1:-1].decode()], _STRING), ",").flatten()
 
 
-def _float_texts(values: list[Any]) -> list[bytes]:
-    """``json.dumps`` of each float of ``values``: msgspec writes the list at once (the same
-    text as ``repr`` from 1e-4 up to 1e16, and zero); the others are written one by one."""
-    texts = _ENCODE_NUMBER(values)[1:-1].split(b",")
+def _float_texts(values: list[Any], encoded: bytes) -> list[bytes]:
+    """``json.dumps`` of each float of ``values``, from ``encoded``, msgspec's text of the list
+    (the same text as ``repr`` from 1e-4 up to 1e16, and zero); the others are written one by
+    one."""
+    texts = encoded[1:-1].split(b",")
     for index, value in enumerate(values):
         if not (
             _SMALLEST_FIXED <= value < _LARGEST_FIXED

@@ -12,7 +12,7 @@ template (the store's part is :meth:`~contexta.store.record_store.RecordStore.fr
 Whatever the lane does not vouch for (an int or numpy value, a non-finite value, a key
 not seen valid yet, a step out of range, a read-only store, sinks) it declines by returning None,
 and the scope takes the general way. Both ways store the same record, write the same copy line
-and return equal results (``tests/capture_tests/test_metric_lane.py``).
+and return equal results (``tests/perf_tests/test_metric_lane.py``).
 """
 
 from __future__ import annotations

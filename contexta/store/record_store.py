@@ -316,8 +316,10 @@ class RecordStore(ReplayMixin):
         def append(
             record: Any, ref: str, observed_us: int, key: str, value: float, step: int | None
         ) -> DurabilityStatus | None:
-            if self.read_only or not self._fresh_committed:
-                return None if self.read_only else self.append_fresh(record, ref, observed_us)
+            if self.read_only:
+                return None  # ``append`` reports it
+            if not self._fresh_committed:  # the first fresh record commits at once
+                return self.append_fresh(record, ref, observed_us)
             body = _ENCODE(record)
             event = _new_event(
                 PendingEvent,
