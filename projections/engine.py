@@ -46,7 +46,7 @@ from .entities import (
     SamplesProjection,
 )
 from .event_keys import EventKeysProjection
-from .index import INDEXED, SavedIndex
+from .index import CLUSTERED, INDEXED, SavedIndex
 from .projects import ProjectsProjection
 from .records import RecordsProjection
 from .runs import RunsProjection
@@ -57,6 +57,7 @@ from .store import (
     ChunkSeries,
     Entry,
     LoadError,
+    has_indexes,
     is_current,
     load_index,
     load_state,
@@ -321,9 +322,10 @@ class Projector:
         if cached is not None and cached[0] == epoch and cached[1] == len(slot.chunks):
             return cached[2]
         found: SavedIndex | None = None
-        if is_current(slot.chunks):
+        if has_indexes(slot.chunks):
+            schema = slot.projection.schema if column in CLUSTERED.get(name, ()) else None
             try:
-                found = load_index(self._folder(name), slot.chunks, column)
+                found = load_index(self._folder(name), slot.chunks, column, schema)
             except LoadError:
                 found = None
         if found is not None and found.rows > slot.projection.num_rows:

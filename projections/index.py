@@ -9,6 +9,12 @@ grouping every row of the projection in Python.
 
 Built with Arrow alone (dictionary-encode, sort the distinct values, a stable sort of the
 ranks, run ends): no per-row Python at save time either.
+
+For the columns in :data:`CLUSTERED` a chunk also has a clustered copy: the chunk's rows in the
+order of that column's index (value by value, row order kept within a value). A value's rows
+are then one contiguous slice of the copy, ``rows``' offsets for that value, so "every row of
+metric key K" reads K's rows and nothing else, where the chunk itself holds them one every
+hundred rows or so and reading them touches nearly every page of the chunk.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import pyarrow.compute as pc
 from .query import int64_array
 
 __all__ = [
+    "CLUSTERED",
     "INDEXED",
     "INDEX_SCHEMA",
     "ChunkIndex",
@@ -40,6 +47,13 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "stage_metrics": ("run_ref", "key"),
     "runs": ("ref",),
     "stages": ("run_ref",),
+}
+
+#: The (projection, column) pairs whose chunks also have a copy clustered by that column's index
+#: (see the module text): the metric rows of one key, read by select-best, trends and
+#: aggregates. Every column listed here is in :data:`INDEXED` too.
+CLUSTERED: dict[str, tuple[str, ...]] = {
+    "stage_metrics": ("key",),
 }
 
 INDEX_SCHEMA = pa.schema(
@@ -108,24 +122,29 @@ def _empty() -> pa.RecordBatch:
 
 
 class ChunkIndex:
-    """One saved chunk's index of one column, rows offset by ``base`` (the chunk's first row)."""
+    """One saved chunk's index of one column, rows offset by ``base`` (the chunk's first row),
+    with the chunk's copy clustered by that column when it has one (``clustered``)."""
 
-    __slots__ = ("_has_null", "_n", "_rows", "_values", "base")
+    __slots__ = ("_has_null", "_n", "_rows", "_values", "base", "clustered")
 
-    def __init__(self, batch: pa.RecordBatch, base: int) -> None:
+    def __init__(self, batch: pa.RecordBatch, base: int, clustered: pa.Table | None = None) -> None:
         self.base = base
         self._values = batch.column(0)
         self._rows = batch.column(1)
         self._has_null = bool(self._values.null_count)
         self._n = len(self._values) - (1 if self._has_null else 0)
+        self.clustered = clustered
+
+    def _position(self, value: Any) -> int:
+        """Where ``value`` is in the sorted values; -1 when the chunk has no row of it."""
+        if value is None:
+            return self._n if self._has_null else -1
+        if not isinstance(value, str):
+            return -1
+        return self._find(value)
 
     def get(self, value: Any) -> list[int] | None:
-        if value is None:
-            i = self._n if self._has_null else -1
-        elif not isinstance(value, str):
-            return None
-        else:
-            i = self._find(value)
+        i = self._position(value)
         if i < 0:
             return None
         rows = self._rows[i].values
@@ -144,6 +163,18 @@ class ChunkIndex:
             else:
                 hi = mid
         return lo if lo < self._n and values[lo].as_py() == value else -1
+
+    def rows_of(self, value: Any) -> pa.Table | None:
+        """The chunk's rows holding ``value``, in row order, sliced from the clustered copy
+        (None when the chunk has none of them; the copy must be there)."""
+        assert self.clustered is not None
+        i = self._position(value)
+        if i < 0:
+            return None
+        offsets = self._rows.offsets
+        first = offsets[0].as_py()
+        start, end = offsets[i].as_py() - first, offsets[i + 1].as_py() - first
+        return self.clustered.slice(start, end - start)
 
     def all_values(self) -> list[Any]:
         """Every distinct value of the chunk (reads the whole values column)."""
@@ -165,6 +196,22 @@ class SavedIndex:
             found = chunk.get(value)
             if found:
                 out.extend(found)
+        return out
+
+    @property
+    def clustered(self) -> bool:
+        """Whether every chunk has its copy clustered by this column (:meth:`rows_of`)."""
+        return all(chunk.clustered is not None for chunk in self.chunks)
+
+    def rows_of(self, value: Any) -> list[pa.Table]:
+        """The saved rows holding ``value``, in row order, as slices of the chunks' clustered
+        copies (one per chunk that has any): what ``take(get(value))`` gives, reading only those
+        rows. Only when :attr:`clustered`."""
+        out = []
+        for chunk in self.chunks:
+            found = chunk.rows_of(value)
+            if found is not None and found.num_rows:
+                out.append(found)
         return out
 
     def all_values(self) -> set[Any]:

@@ -3,7 +3,9 @@
 A projection's folder holds immutable chunk files (Arrow IPC file format, uncompressed, each
 the rows folded between two saves, or a rebuild's, at most :data:`CHUNK_ROWS` rows a chunk:
 a save that writes more starts another chunk), for the indexed projections one row
-index per chunk and indexed column (:mod:`projections.index`), and ``MANIFEST.json``, which
+index per chunk and indexed column (:mod:`projections.index`) and, for the clustered columns,
+a copy of the chunk in that index's order (``stage_metrics`` by metric key: one key's rows are
+then contiguous), and ``MANIFEST.json``, which
 names the chunks, their sizes, CRCs and file stamps, the projection's version and schema, and
 the checkpoint: the last folded seq and the chain hash and position of the ledger batch it ends
 in. Chunks are written
@@ -19,7 +21,9 @@ a small buffer, not mapped), as the ledger does for sealed segments. Any write t
 it was saved changes its stamp, so a file changed on disk is never trusted unchecked.
 
 Format 1 (LZ4-compressed chunks, no stamps and no indexes, as saved before) still loads, by a
-full decode; the engine then rewrites the state in the current format (:func:`is_current`).
+full decode; format 2 (no clustered copies) loads as it is, its indexes used and its key reads
+taken row by row; the engine then rewrites either state in the current format
+(:func:`is_current`).
 
 Anything unexpected on load (missing or damaged files, another version, another schema, a
 checkpoint the ledger no longer has) makes the caller rebuild from the ledger.
@@ -39,11 +43,21 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ledger.fs import FileSystem
 
 from .base import COMPACT_ROWS, Projection, one_batch
-from .index import INDEX_SCHEMA, INDEXED, ChunkIndex, SavedIndex, merge_indexes, partial_index
+from .index import (
+    CLUSTERED,
+    INDEX_SCHEMA,
+    INDEXED,
+    ChunkIndex,
+    SavedIndex,
+    merge_indexes,
+    partial_index,
+)
+from .query import take_rows
 
 __all__ = [
     "CHUNK_ROWS",
@@ -52,6 +66,7 @@ __all__ = [
     "ChunkEncoder",
     "ChunkSeries",
     "LoadError",
+    "has_indexes",
     "is_current",
     "load_index",
     "load_state",
@@ -69,8 +84,13 @@ MAX_CHUNKS = 24
 #: indexes of the chunk being written are gathered in memory (4 bytes per row per indexed
 #: column, about 2.5 times that while they are merged), so 2M rows is ~50 MB at most.
 CHUNK_ROWS = 2_000_000
-#: The saved-state format: 2 = plain (memory-mappable) chunks with stamps and row indexes.
-FORMAT = 2
+#: The saved-state format: 2 = plain (memory-mappable) chunks with stamps and row indexes;
+#: 3 = the same, plus the clustered copies (:data:`~projections.index.CLUSTERED`).
+FORMAT = 3
+#: The oldest format whose row indexes are saved (and used as they are until the rewrite).
+INDEXED_FORMAT = 2
+#: Rows of a clustered copy written per batch (a take from the mapped chunk each).
+_CLUSTER_BATCH = 65_536
 #: Chunks are written plain, so a loaded state is the mapped file itself (LZ4 shrank it about
 #: 4x but every process decoded all of it, 1.6 GB for ``stage_metrics`` at 100k runs, before
 #: its first answer). The IPC file reader decompresses whatever a chunk says it holds, so
@@ -132,9 +152,17 @@ def is_current(chunks: list[Entry]) -> bool:
     return all(c.get("format") == FORMAT for c in chunks)
 
 
-def load_index(folder: Path, chunks: list[Entry], column: str) -> SavedIndex | None:
-    """The saved row index of ``column`` over ``chunks`` (None when a chunk has none); raises
-    :class:`LoadError` when an index file is damaged."""
+def has_indexes(chunks: list[Entry]) -> bool:
+    """Whether saved ``chunks`` carry row indexes (format 2 and later)."""
+    return all(int(c.get("format") or 0) >= INDEXED_FORMAT for c in chunks)
+
+
+def load_index(
+    folder: Path, chunks: list[Entry], column: str, schema: pa.Schema | None = None
+) -> SavedIndex | None:
+    """The saved row index of ``column`` over ``chunks`` (None when a chunk has none), with
+    each chunk's copy clustered by ``column`` when the chunk has one (given the projection's
+    ``schema``, which the copy must have); raises :class:`LoadError` when a file is damaged."""
     parts = []
     base = 0
     for chunk in chunks:
@@ -145,9 +173,18 @@ def load_index(folder: Path, chunks: list[Entry], column: str) -> SavedIndex | N
         batches = table.to_batches()
         if len(batches) > 1 or not table.schema.equals(INDEX_SCHEMA, check_metadata=False):
             raise LoadError(f"index {entry.get('file')!r} is malformed")
+        rows = int(chunk["rows"])
+        copy = (chunk.get("clustered") or {}).get(column)
+        clustered = None
+        if schema is not None and isinstance(copy, dict):
+            clustered = _read_table(folder, copy)
+            if clustered.num_rows != rows or not clustered.schema.equals(
+                schema, check_metadata=False
+            ):
+                raise LoadError(f"clustered copy {copy.get('file')!r} does not match its chunk")
         if batches:  # an empty chunk's index has no rows
-            parts.append(ChunkIndex(batches[0], base))
-        base += int(chunk["rows"])
+            parts.append(ChunkIndex(batches[0], base, clustered))
+        base += rows
     return SavedIndex(parts, base)
 
 
@@ -304,7 +341,7 @@ def _publish_or_drop(
         named = {c.get("file") for c in _published_chunks(folder) or []}
         for chunk in written:
             if chunk["file"] not in named:
-                for entry in [chunk, *(chunk.get("indexes") or {}).values()]:
+                for entry in _files(chunk):
                     with contextlib.suppress(OSError):
                         os.unlink(folder / entry["file"])
         raise
@@ -347,26 +384,34 @@ def _publish(
         fs.close(fd)
     fs.replace(tmp, folder / MANIFEST)
     fs.fsync_dir(folder)
-    keep = {c["file"] for c in chunks}
-    keep.update(i["file"] for c in chunks for i in (c.get("indexes") or {}).values())
+    keep = {f["file"] for c in chunks for f in _files(c)}
     _remove_unlisted(folder, keep)
     return chunks
 
 
+#: The manifest keys of a chunk's side files, each a mapping column -> file entry.
+_SIDE_FILES = ("indexes", "clustered")
+
+
+def _files(chunk: Entry) -> list[Entry]:
+    """The entries of the chunk's file and of its side files (indexes, clustered copies)."""
+    return [chunk, *(f for key in _SIDE_FILES for f in (chunk.get(key) or {}).values())]
+
+
 def _restamped(folder: Path, chunk: Entry) -> Entry:
-    files = [chunk, *(chunk.get("indexes") or {}).values()]
-    if all(_VERIFIED.get(str(folder / f["file"])) in (None, f.get("stamp")) for f in files):
+    if all(_VERIFIED.get(str(folder / f["file"])) in (None, f.get("stamp")) for f in _files(chunk)):
         return chunk
     out = dict(chunk)
     fresh = _VERIFIED.get(str(folder / chunk["file"]))
     if fresh is not None:
         out["stamp"] = fresh
-    indexes = {}
-    for column, entry in (chunk.get("indexes") or {}).items():
-        fresh = _VERIFIED.get(str(folder / entry["file"]))
-        indexes[column] = {**entry, "stamp": fresh} if fresh is not None else entry
-    if indexes:
-        out["indexes"] = indexes
+    for key in _SIDE_FILES:
+        side = {}
+        for column, entry in (chunk.get(key) or {}).items():
+            fresh = _VERIFIED.get(str(folder / entry["file"]))
+            side[column] = {**entry, "stamp": fresh} if fresh is not None else entry
+        if side:
+            out[key] = side
     return out
 
 
@@ -479,6 +524,7 @@ class ChunkEncoder:
         self._folder = folder
         self._fs = fs or FileSystem()
         self._columns = [c for c in INDEXED.get(name, ()) if c in schema.names]
+        self._clustered = [c for c in CLUSTERED.get(name, ()) if c in self._columns]
         self._parts: dict[str, list[pa.RecordBatch]] = {c: [] for c in self._columns}
         folder.mkdir(parents=True, exist_ok=True)
         self._sink = _FileSink(folder, self._fs)
@@ -528,7 +574,8 @@ class ChunkEncoder:
             self._in_flight.popleft().result()
         self._writer.close()
         self._sink.seal()
-        indexes = {}
+        indexes: dict[str, _FileSink] = {}
+        clustered: dict[str, _FileSink] = {}
         try:
             for column in self._columns:
                 index = merge_indexes(self._parts.pop(column))
@@ -536,14 +583,33 @@ class ChunkEncoder:
                 indexes[column] = sink
                 with pa.ipc.new_file(sink, index.schema, options=CHUNK_OPTIONS) as writer:
                     writer.write_batch(index)
-                del index
                 sink.seal()
+                if column in self._clustered:
+                    clustered[column] = sink = _FileSink(self._folder, self._fs)
+                    self._write_clustered(index, sink)
+                del index
         except BaseException:
-            for sink in indexes.values():
+            for sink in [*indexes.values(), *clustered.values()]:
                 sink.discard()
             self._sink.discard()
             raise
-        return _SealedChunk(self._sink, indexes, self.rows)
+        return _SealedChunk(self._sink, indexes, self.rows, clustered)
+
+    def _write_clustered(self, index: pa.RecordBatch, sink: _FileSink) -> None:
+        """Write the chunk's rows in ``index``'s order to ``sink`` (and seal it): read back from
+        the chunk file just written, memory-mapped, :data:`_CLUSTER_BATCH` rows at a time, so
+        what this holds is one batch, whatever the chunk's size."""
+        order = pc.list_flatten(index.column(1))
+        with pa.memory_map(str(self._sink.path), "r") as source:
+            chunk = pa.ipc.open_file(source).read_all()
+            with pa.ipc.new_file(sink, self._schema, options=CHUNK_OPTIONS) as writer:
+                for start in range(0, len(order), _CLUSTER_BATCH):
+                    rows = take_rows(chunk, order.slice(start, _CLUSTER_BATCH))
+                    writer.write_batch(one_batch(rows))
+                if not len(order):
+                    writer.write_batch(one_batch(self._schema.empty_table()))
+            del chunk
+        sink.seal()
 
     def finish(self, seq: int) -> Entry:
         """Seal the chunk and name it (and its indexes); its manifest entry."""
@@ -561,11 +627,19 @@ class ChunkEncoder:
 
 
 class _SealedChunk:
-    """A chunk file and its index files, complete and synced, under temp names."""
+    """A chunk file, its index files and its clustered copies, complete and synced, under temp
+    names."""
 
-    def __init__(self, chunk: _FileSink, indexes: dict[str, _FileSink], rows: int) -> None:
+    def __init__(
+        self,
+        chunk: _FileSink,
+        indexes: dict[str, _FileSink],
+        rows: int,
+        clustered: dict[str, _FileSink] | None = None,
+    ) -> None:
         self._chunk = chunk
         self._indexes = indexes
+        self._clustered = clustered or {}
         self.rows = rows
 
     def publish(self, seq: int) -> Entry:
@@ -574,15 +648,21 @@ class _SealedChunk:
         indexes = {
             column: sink.publish(f"{stem}.{column}.idx") for column, sink in self._indexes.items()
         }
+        clustered = {
+            column: sink.publish(f"{stem}.by-{column}.arrow")
+            for column, sink in self._clustered.items()
+        }
         entry = self._chunk.publish(f"{stem}.arrow")
         entry.update(rows=self.rows, format=FORMAT)
         if indexes:
             entry["indexes"] = indexes
+        if clustered:
+            entry["clustered"] = clustered
         return entry
 
     def discard(self) -> None:
         self._chunk.discard()
-        for sink in self._indexes.values():
+        for sink in [*self._indexes.values(), *self._clustered.values()]:
             sink.discard()
 
 
@@ -600,7 +680,7 @@ class _FileSink:
     def __init__(self, folder: Path, fs: FileSystem) -> None:
         self._folder = folder
         self._fs = fs
-        self._tmp = folder / f".chunk-{os.getpid()}-{secrets.token_hex(6)}.tmp"
+        self._tmp = self.path = folder / f".chunk-{os.getpid()}-{secrets.token_hex(6)}.tmp"
         self._fd: int | None = fs.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         self._offset = 0  # bytes handed over
         self._written = 0  # bytes written to the file (the rest are gathered)

@@ -736,7 +736,7 @@ class QueryService:
         same objects (a projection hands out one table until it folds more rows; the cache keeps
         them alive, so identity is safe): a warm select-best only loops over the ids.
         """
-        table, index = self.ws.index("stage_metrics", "key")
+        table, _ = self.ws.index("stage_metrics", "key")
         stages = self.ws.table("stages", as_of_us=self.as_of_us) if stage_name is not None else None
         mode = self._selection()
         cache = self.__dict__.setdefault("_fast_values", {})
@@ -744,11 +744,11 @@ class QueryService:
         hit = cache.get(key)
         if hit is not None and hit[0] is table and hit[1] is stages:
             return hit[2]
-        rows = index.get(metric_key)
-        if not rows:
+        found = self.ws.rows_of("stage_metrics", "key", metric_key)
+        if not found.num_rows:
             return None
         # first copy of each record ref (as QueryService.metrics does), then the chosen stage
-        picked = first_per(as_of(take_rows(table, rows), self.as_of_us), "ref")
+        picked = first_per(as_of(found, self.as_of_us), "ref")
         if stage_name is None:
             picked = picked.filter(pc.is_null(picked.column("stage_ref")))
         else:

@@ -1,10 +1,13 @@
-"""Saved projection state (format 2): what a new process opens without decoding it.
+"""Saved projection state (format 3): what a new process opens without decoding it.
 
-- a workspace saved by the previous format (LZ4 chunks, no stamps, no row indexes; written by
-  commit a8ec50c, in ``data/format1_workspace``) opens, answers as before, and is rewritten in
-  the current format by its next save;
+- a workspace saved by an earlier format opens, answers as before, and is rewritten in the
+  current format by its next save: format 1 (LZ4 chunks, no stamps, no row indexes; written by
+  commit a8ec50c, in ``data/format1_workspace``) and format 2 (plain chunks and row indexes, no
+  clustered copies; the same ledger saved by commit f671cec, in ``data/format2_workspace``);
 - every saved row index (:data:`projections.index.INDEXED`) equals grouping the projection's
-  rows in memory, over any number of saves (chunks) and rows folded after the last one;
+  rows in memory, over any number of saves (chunks) and rows folded after the last one, and
+  every clustered copy (:data:`projections.index.CLUSTERED`) gives exactly the rows the index
+  names, in the same order;
 - the index builders (one batch, partial indexes merged) equal the plain loop;
 - a chunk or index file changed on disk after it was saved is CRC-checked, not trusted.
 """
@@ -29,6 +32,7 @@ from contexta.config import UnifiedConfig, WorkspaceConfig
 from ledger import Ledger
 from projections import ALL_PROJECTIONS, Projector
 from projections.index import (
+    CLUSTERED,
     INDEXED,
     ChunkIndex,
     RowIndex,
@@ -39,6 +43,7 @@ from projections.index import (
 )
 
 FORMAT1 = Path(__file__).parent / "data" / "format1_workspace"
+FORMAT2 = Path(__file__).parent / "data" / "format2_workspace"
 RUNS = ["run:bench.r000000", "run:bench.r000001", "run:bench.r000002"]
 
 
@@ -55,12 +60,23 @@ def manifests(root: Path) -> dict[str, dict]:
     }
 
 
-def test_a_workspace_saved_in_format_1_opens_answers_and_is_upgraded(tmp_path: Path) -> None:
+@pytest.mark.parametrize("saved", [FORMAT1, FORMAT2], ids=["format1", "format2"])
+def test_a_workspace_saved_in_an_earlier_format_opens_answers_and_is_upgraded(
+    tmp_path: Path, saved: Path
+) -> None:
     root = tmp_path / "ws"
-    shutil.copytree(FORMAT1, root)
+    shutil.copytree(saved, root)
     before = manifests(root)
-    assert before and all("format" not in m for m in before.values())  # the old format
+    if saved == FORMAT1:
+        assert before and all("format" not in m for m in before.values())  # the old format
+    else:
+        assert before and all(m["format"] == 2 for m in before.values())
+        assert not any("clustered" in c for m in before.values() for c in m["chunks"])
     ctx = open_ctx(root)
+    if saved == FORMAT2:  # its row indexes are used as they are until the rewrite
+        ctx._workspace.projector.get("stage_metrics")
+        index = ctx._workspace.projector.saved_index("stage_metrics", "key")
+        assert index is not None and not index.clustered
     # the answers recorded when the workspace was written (by the previous version)
     assert [r.run_id for r in ctx.list_runs()] == RUNS
     assert ctx.select_best_run(RUNS, "accuracy", stage_name="evaluate") == RUNS[0]
@@ -77,6 +93,7 @@ def test_a_workspace_saved_in_format_1_opens_answers_and_is_upgraded(tmp_path: P
         for chunk in manifest["chunks"]:
             assert chunk["format"] == store.FORMAT
             assert set(chunk.get("indexes", {})) == set(INDEXED.get(name, ())), name
+            assert set(chunk.get("clustered", {})) == set(CLUSTERED.get(name, ())), name
     again = open_ctx(root)
     assert {s.note for s in again._workspace.projector.status()} == {"loaded"}
     assert [len(again.get_run_snapshot(r).records) for r in RUNS] == [14, 14, 14]
@@ -129,6 +146,18 @@ def test_saved_row_indexes_equal_grouping_the_rows(
             assert index == expected, (name, column)
             assert all(index[value] == rows for value, rows in expected.items())
             assert index.get("no such value") is None and "no such value" not in index
+            if column in CLUSTERED.get(name, ()):
+                assert saved.clustered
+                assert saved.rows_of("no such value") == []
+                for value, rows in expected.items():
+                    saved_rows = [r for r in rows if r < saved.rows]
+                    pieces = saved.rows_of(value)
+                    taken = pa.concat_tables(pieces) if pieces else table.slice(0, 0)
+                    assert taken.equals(table.take(pa.array(saved_rows, pa.int64()))), (
+                        name,
+                        column,
+                        value,
+                    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -154,28 +183,32 @@ def test_index_builders_equal_the_plain_loop(values: list, cuts: list[int]) -> N
         }
 
 
-@pytest.mark.parametrize("which", ["chunk", "index"])
+@pytest.mark.parametrize("which", ["chunk", "index", "clustered"])
 def test_a_saved_file_changed_on_disk_is_checked_not_trusted(tmp_path: Path, which: str) -> None:
     """The stamp lets a process skip the CRC of a file it did not see change; a byte changed
     in place (same size) changes the stamp, so the CRC runs, fails, and the state is rebuilt
-    (a damaged index alone falls back to indexing in memory)."""
+    (a damaged index or clustered copy alone falls back to indexing in memory)."""
     ledger = write(tmp_path / "l", [["record.metric"] * 300, KINDS * 5])
     Projector(ledger, tmp_path / "p").rebuild()
-    folder = tmp_path / "p" / "records"
+    name, column = ("stage_metrics", "key") if which == "clustered" else ("records", "run_ref")
+    folder = tmp_path / "p" / name
     (chunk,) = json.loads((folder / "MANIFEST.json").read_text())["chunks"]
-    name = chunk["file"] if which == "chunk" else chunk["indexes"]["run_ref"]["file"]
-    path = folder / name
+    side = {"chunk": chunk, "index": chunk["indexes"].get(column)}
+    side["clustered"] = (chunk.get("clustered") or {}).get(column)
+    entry = side[which]
+    assert entry is not None
+    path = folder / entry["file"]
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
-    os.utime(path, ns=(chunk["stamp"][2], chunk["stamp"][2]))  # even with the old mtime
+    os.utime(path, ns=(entry["stamp"][2], entry["stamp"][2]))  # even with the old mtime
     store._VERIFIED.clear()
     reopened = Projector(Ledger(tmp_path / "l"), tmp_path / "p")
-    expected = per_batch_fold(ledger)["records"]
-    assert reopened.get("records").table().equals(expected)
+    expected = per_batch_fold(ledger)[name]
+    assert reopened.get(name).table().equals(expected)
     notes = {s.name: s.note for s in reopened.status()}
     if which == "chunk":
-        assert notes["records"].startswith("rebuilt") and "CRC" in notes["records"]
+        assert notes[name].startswith("rebuilt") and "CRC" in notes[name]
     else:
-        assert notes["records"] == "loaded"
-        assert reopened.saved_index("records", "run_ref") is None
+        assert notes[name] == "loaded"
+        assert reopened.saved_index(name, column) is None

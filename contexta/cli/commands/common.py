@@ -174,14 +174,12 @@ def metric_recorded(
     import pyarrow.compute as pc
 
     from projections import as_of, latest_per
-    from projections.query import take_rows
 
     ws, as_of_us = query_service.ws, query_service.as_of_us
-    table, index = ws.index("stage_metrics", "key")
-    rows = index.get(metric_key)
-    if not rows:
-        return False
-    picked = as_of(take_rows(table.select(["run_ref", "stage_ref", "tx_time"]), rows), as_of_us)
+    found = ws.rows_of(
+        "stage_metrics", "key", metric_key, columns=("run_ref", "stage_ref", "tx_time")
+    )
+    picked = as_of(found, as_of_us)
     if run_refs is not None:
         wanted = pa.array(sorted(set(run_refs)), pa.string())
         picked = picked.filter(pc.is_in(picked.column("run_ref"), value_set=wanted))
