@@ -694,6 +694,12 @@ class QueryService:
         """``[self.resolve_run(i) for i in run_ids]`` reading the known refs once: a full run ref
         that is known is its own canonical text; anything else takes ``resolve_run``."""
         known = self._run_refs()
+        if (
+            isinstance(run_ids, (list, tuple))
+            and all(map(_is_str, run_ids))
+            and all(map(known.__contains__, run_ids))
+        ):
+            return list(run_ids)  # every id a known full ref (checked in C, no loop here)
         out = []
         for run_id in run_ids:
             if type(run_id) is str:
@@ -896,9 +902,16 @@ def _distinct_ids(run_ids: object, method: str) -> list[Any]:
     return ids
 
 
+def _is_str(value: object) -> bool:
+    return type(value) is str
+
+
 def _dedupe_ids(run_ids: Iterable[Any]) -> list[Any]:
+    """The ids of ``run_ids`` whose text was not seen before, in order (first spelling kept)."""
     if isinstance(run_ids, (str, StableRef)):
         run_ids = [run_ids]
+    if isinstance(run_ids, (list, tuple)) and all(map(_is_str, run_ids)):
+        return list(dict.fromkeys(run_ids))  # plain strings are their own text
     out: list[Any] = []
     seen: set[str] = set()
     for run_id in run_ids:

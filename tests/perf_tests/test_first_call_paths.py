@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -20,8 +21,8 @@ import ledger.reader as reader_module
 from contexta import Contexta
 from contexta.common.errors import ContextaError
 from contexta.config import UnifiedConfig, WorkspaceConfig
-from contexta.contract import Project, Run
-from contexta.interpretation.workspace_queries import QueryService
+from contexta.contract import Project, Run, StableRef
+from contexta.interpretation.workspace_queries import QueryService, _dedupe_ids
 from ledger import Ledger, LedgerReader, PendingEvent
 from projections import Projector
 
@@ -401,3 +402,52 @@ def test_current_versions_equal_the_plain_rule(
     reader = EntityReader(None, as_of_us)  # type: ignore[arg-type]
     got = reader._current("stages", table, rows)
     assert got == _current_by_loop(table, rows[:-1], as_of_us)
+
+
+class _Text(str):
+    """A str subclass: its own text, but not a plain str (the loop's way, not the shortcut)."""
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    ids=st.lists(
+        st.one_of(
+            st.sampled_from(["run:p.a", "run:q.a", "p.a", "a", "run:q.b"]),
+            st.sampled_from(["run:p.a", "p.a"]).map(_Text),
+            st.sampled_from(["run:p.a", "run:q.b"]).map(StableRef.parse),
+        ),
+        max_size=8,
+    ),
+    as_tuple=st.booleans(),
+)
+def test_dedupe_ids_keeps_the_first_spelling_of_each_text(ids: list, as_tuple: bool) -> None:
+    expected, seen = [], set()
+    for run_id in ids:
+        if str(run_id) not in seen:
+            seen.add(str(run_id))
+            expected.append(run_id)
+    got = _dedupe_ids(tuple(ids) if as_tuple else ids)
+    assert got == expected
+    assert [type(i) for i in got] == [type(i) for i in expected]
+    assert _dedupe_ids(iter(ids)) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    ids=st.lists(st.sampled_from(["run:p.a", "run:q.a", "run:q.b"]), min_size=1, max_size=8),
+    form=st.sampled_from([list, tuple, iter]),
+)
+def test_resolve_many_of_known_full_refs_is_those_refs(
+    tmp_path_factory: pytest.TempPathFactory, ids: list[str], form: Any
+) -> None:
+    """Every id a known full ref (the shortcut), in a list, a tuple or an iterator; one
+    unknown among them still raises as resolve_run does."""
+    root = tmp_path_factory.mktemp("ws") / "ws"
+    ctx = _runs_workspace(root, [("p", "a", "a"), ("q", "a", "a"), ("q", "b", "b")])
+    service = QueryService(ctx._workspace, ctx.config)
+    assert service.resolve_many(form(ids)) == [service.resolve_run(i) for i in ids]
+    broken = [*ids, "run:p.nope"]
+    assert _outcome(lambda: service.resolve_many(form(broken))) == _outcome(
+        lambda: service.resolve_run("run:p.nope")
+    )
+    ctx.close()
