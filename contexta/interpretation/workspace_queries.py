@@ -734,6 +734,16 @@ class QueryService:
             chosen[run] = str(sorted(candidates, key=_stage_order)[0].stage_execution_ref)
         return chosen
 
+    def _stage_refs(self, stage_name: str) -> pa.Array:
+        """The values of :meth:`_stage_choice`, in Arrow: when no run has two stages of that
+        name (the contract's rule), they are every such stage's ref, with no Python per run."""
+        stages = latest_per(self.ws.table("stages", as_of_us=self.as_of_us))
+        named = stages.filter(pc.equal(stages.column("key"), _s(stage_name)))
+        runs = named.column("run_ref")
+        if pc.count_distinct(runs, mode="all").as_py() == named.num_rows:
+            return named.column("ref").combine_chunks()
+        return pa.array(list(self._stage_choice(stage_name).values()), pa.string())
+
     def _values(self, metric_key: str, stage_name: str | None) -> dict[str, float] | None:
         """run ref -> the selected value of ``metric_key`` (at the run's first stage named
         ``stage_name``, or run level), for every run that has one; None when no run has the key.
@@ -758,13 +768,8 @@ class QueryService:
         if stage_name is None:
             picked = picked.filter(pc.is_null(picked.column("stage_ref")))
         else:
-            chosen = self._stage_choice(stage_name)
-            picked = picked.filter(
-                pc.is_in(
-                    picked.column("stage_ref"),
-                    value_set=pa.array(list(chosen.values()), pa.string()),
-                )
-            )
+            chosen = self._stage_refs(stage_name)
+            picked = picked.filter(pc.is_in(picked.column("stage_ref"), value_set=chosen))
         values = value_per(picked, mode)
         if len(cache) > 64:
             cache.clear()
