@@ -694,12 +694,14 @@ class QueryService:
         """``[self.resolve_run(i) for i in run_ids]`` reading the known refs once: a full run ref
         that is known is its own canonical text; anything else takes ``resolve_run``."""
         known = self._run_refs()
-        if (
-            isinstance(run_ids, (list, tuple))
-            and all(map(_is_str, run_ids))
-            and all(map(known.__contains__, run_ids))
-        ):
-            return list(run_ids)  # every id a known full ref (checked in C, no loop here)
+        if isinstance(run_ids, (list, tuple)) and all(map(_is_str, run_ids)):
+            # checked in C, no loop here: every id a known full ref, or every id a known
+            # '<project>.<run>' (the loop's two shortcuts, when they hold for every id)
+            if all(map(known.__contains__, run_ids)):
+                return list(run_ids)
+            prefixed = list(map(_RUN_PREFIX.__add__, run_ids))
+            if all(map(known.__contains__, prefixed)):
+                return prefixed
         out = []
         for run_id in run_ids:
             if type(run_id) is str:
@@ -905,6 +907,9 @@ def _distinct_ids(run_ids: object, method: str) -> list[Any]:
             details={"run_ids": list(ids)},
         )
     return ids
+
+
+_RUN_PREFIX = "run:"
 
 
 def _is_str(value: object) -> bool:

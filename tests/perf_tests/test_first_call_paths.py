@@ -434,20 +434,26 @@ def test_dedupe_ids_keeps_the_first_spelling_of_each_text(ids: list, as_tuple: b
 
 @settings(max_examples=40, deadline=None)
 @given(
-    ids=st.lists(st.sampled_from(["run:p.a", "run:q.a", "run:q.b"]), min_size=1, max_size=8),
+    ids=st.one_of(
+        st.lists(st.sampled_from(["run:p.a", "run:q.a", "run:q.b"]), min_size=1, max_size=8),
+        st.lists(st.sampled_from(["p.a", "q.a", "q.b"]), min_size=1, max_size=8),
+    ),
     form=st.sampled_from([list, tuple, iter]),
 )
 def test_resolve_many_of_known_full_refs_is_those_refs(
     tmp_path_factory: pytest.TempPathFactory, ids: list[str], form: Any
 ) -> None:
-    """Every id a known full ref (the shortcut), in a list, a tuple or an iterator; one
-    unknown among them still raises as resolve_run does."""
+    """Every id a known full ref, or every id a known '<project>.<run>' (the shortcuts), in a
+    list, a tuple or an iterator; any other id among them takes the loop, with the same answer
+    as resolve_run per id."""
     root = tmp_path_factory.mktemp("ws") / "ws"
     ctx = _runs_workspace(root, [("p", "a", "a"), ("q", "a", "a"), ("q", "b", "b")])
     service = QueryService(ctx._workspace, ctx.config)
     assert service.resolve_many(form(ids)) == [service.resolve_run(i) for i in ids]
-    broken = [*ids, "run:p.nope"]
-    assert _outcome(lambda: service.resolve_many(form(broken))) == _outcome(
-        lambda: service.resolve_run("run:p.nope")
-    )
+    for other in ("run:p.nope", "p.nope", " p.a", "a"):  # the loop's way for the rest
+        mixed = [*ids, other]
+        one_by_one = [_outcome(lambda i=i: service.resolve_run(i)) for i in mixed]
+        errors = [o for o in one_by_one if o[0] == "error"]
+        expected = errors[0] if errors else ("ok", [o[1] for o in one_by_one])
+        assert _outcome(lambda m=mixed: service.resolve_many(form(m))) == expected
     ctx.close()
