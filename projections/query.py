@@ -10,7 +10,15 @@ from itertools import accumulate
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["as_of", "first_per", "int64_array", "latest_per", "take_rows", "value_per"]
+__all__ = [
+    "as_of",
+    "first_per",
+    "int64_array",
+    "latest_per",
+    "take_rows",
+    "value_columns",
+    "value_per",
+]
 
 
 def int64_array(values: Sequence[int]) -> pa.Array:
@@ -115,11 +123,17 @@ def as_of(table: pa.Table, tx_time_us: int | None) -> pa.Table:
     return table.filter(pc.less_equal(table.column("tx_time"), bound))
 
 
+def _all_distinct(column: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether no value of ``column`` repeats (a null counts as a value): ``unique`` is about
+    40% cheaper than ``count_distinct`` over strings here."""
+    return len(pc.unique(column)) == len(column)
+
+
 def latest_per(table: pa.Table, key: str = "ref") -> pa.Table:
     """The row with the greatest ``seq`` for each distinct ``key``, in seq order."""
     if table.num_rows <= 1:
         return table
-    if pc.count_distinct(table.column(key), mode="all").as_py() == table.num_rows:
+    if _all_distinct(table.column(key)):
         return table  # one version per key: nothing to drop (cheaper than the group-by)
     last = table.group_by(key, use_threads=False).aggregate([("seq", "max")])
     keep = pc.is_in(table.column("seq"), value_set=last.column("seq_max"))
@@ -131,7 +145,7 @@ def first_per(table: pa.Table, key: str = "ref") -> pa.Table:
     order. Returns ``table`` itself when every key is already distinct."""
     if table.num_rows == 0:
         return table
-    if pc.count_distinct(table.column(key), mode="all").as_py() == table.num_rows:
+    if _all_distinct(table.column(key)):
         return table
     first = table.group_by(key, use_threads=False).aggregate([("seq", "min")])
     return table.filter(pc.is_in(table.column("seq"), value_set=first.column("seq_min")))
@@ -142,17 +156,18 @@ def value_per(table: pa.Table, mode: str, by: str = "run_ref") -> dict[str, floa
     value with the greatest (``valid_time``, ``seq``); ``"max"``/``"min"``; ``"mean"`` is
     ``sum(values) / len(values)`` summed in seq order, exactly as a Python loop would.
     """
+    keys, values = value_columns(table, mode, by)
+    return dict(zip(keys.to_pylist(), values.to_pylist(), strict=True))
+
+
+def value_columns(table: pa.Table, mode: str, by: str = "run_ref") -> tuple[pa.Array, pa.Array]:
+    """:func:`value_per` as two aligned arrays, each distinct ``by`` and its value (in no
+    particular order), for callers that go on in Arrow."""
     if table.num_rows == 0:
-        return {}
+        return pa.array([], table.schema.field(by).type), pa.array([], pa.float64())
     if mode in ("max", "min"):
         grouped = table.group_by(by, use_threads=False).aggregate([("value", mode)])
-        return dict(
-            zip(
-                grouped.column(by).to_pylist(),
-                grouped.column(f"value_{mode}").to_pylist(),
-                strict=True,
-            )
-        )
+        return _array(grouped.column(by)), _array(grouped.column(f"value_{mode}"))
     if mode == "mean":
         ordered = table.sort_by([(by, "ascending"), ("seq", "ascending")])
         sums: dict[str, list[float]] = {}
@@ -160,9 +175,12 @@ def value_per(table: pa.Table, mode: str, by: str = "run_ref") -> dict[str, floa
             ordered.column(by).to_pylist(), ordered.column("value").to_pylist(), strict=True
         ):
             sums.setdefault(name, []).append(float(value))
-        return {name: sum(values) / len(values) for name, values in sums.items()}
+        means = [sum(values) / len(values) for values in sums.values()]
+        return pa.array(list(sums), table.schema.field(by).type), pa.array(means, pa.float64())
     ordered = table.sort_by([(by, "ascending"), ("valid_time", "ascending"), ("seq", "ascending")])
     last = ordered.group_by(by, use_threads=False).aggregate([("value", "last")])
-    return dict(
-        zip(last.column(by).to_pylist(), last.column("value_last").to_pylist(), strict=True)
-    )
+    return _array(last.column(by)), _array(last.column("value_last"))
+
+
+def _array(column: pa.ChunkedArray) -> pa.Array:
+    return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)

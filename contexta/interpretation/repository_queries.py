@@ -15,7 +15,13 @@ from typing import Any
 from ..common.errors import InterpretationError
 from ..contract.timestamps import timestamp_micros
 from .results import EvidenceLink, RunSnapshot
-from .workspace_queries import QueryService, _Metric, _select, completeness_notes
+from .workspace_queries import (
+    QueryService,
+    _Metric,
+    _select,
+    best_candidate,
+    completeness_notes,
+)
 
 __all__ = ["RepositoryQueryService"]
 
@@ -158,6 +164,22 @@ class RepositoryQueryService(QueryService):
                 _Metric(record.stage_id, record.key, float(record.value), observed, position)
             )
         return out
+
+    def _best(
+        self,
+        ids: list[Any],
+        metric_key: str,
+        stage_name: str | None,
+        higher_is_better: bool,
+        include_quarantined: bool,
+    ) -> Any:
+        """As the workspace service's, over :meth:`_candidates` (one run at a time)."""
+        if self._native is not None:
+            return self._native._best(
+                ids, metric_key, stage_name, higher_is_better, include_quarantined
+            )
+        found = self._candidates(ids, metric_key, stage_name, include_quarantined)
+        return best_candidate(found, higher_is_better)
 
     def _candidates(
         self,

@@ -13,7 +13,7 @@ workspaces (quarantines and stage choices included):
                     each id in a dict, not a scan: linear, not quadratic);
 ``select_best_run`` one pass over the rows of the metric key (the workspace index by key): first
                     copy per record ref, the chosen stage per run (the stages projection, latest
-                    versions), one value per run (``projections.query.value_per``), cached per
+                    versions), one value per run (``projections.query.value_columns``), cached per
                     (key, stage, selection) while those tables are unchanged; quarantined runs
                     from ``quarantine_state`` alone;
 ``run_model``       the run's rows through the workspace index by ``ref``;
@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from projections.kinds import EVENT
-from projections.query import as_of, first_per, latest_per, take_rows, value_per
+from projections.query import as_of, first_per, latest_per, take_rows, value_columns
 
 from ..common.errors import InterpretationError, ValidationError
 from ..contract import StableRef
@@ -89,6 +89,24 @@ class _Metric:
     value: float
     observed: int
     seq: int
+
+
+class _RunValues:
+    """One metric's selected value per run: aligned Arrow arrays (``refs``, ``values``), and
+    the same as a dict when first asked (:attr:`mapping`)."""
+
+    __slots__ = ("_mapping", "refs", "values")
+
+    def __init__(self, refs: pa.Array, values: pa.Array) -> None:
+        self.refs = refs
+        self.values = values
+        self._mapping: dict[str, float] | None = None
+
+    @property
+    def mapping(self) -> dict[str, float]:
+        if self._mapping is None:
+            self._mapping = dict(zip(self.refs.to_pylist(), self.values.to_pylist(), strict=True))
+        return self._mapping
 
 
 class QueryService:
@@ -630,16 +648,36 @@ class QueryService:
         to the earliest id; the caller's string is returned) and a quarantined run is never
         returned unless ``include_quarantined``; answered in one vectorised pass."""
         ids = _distinct_ids(run_ids, "select_best_run")
-        best: str | None = None
-        best_value: float | None = None
-        for run_id, value in self._candidates(ids, metric_key, stage_name, include_quarantined):
-            if value != value or value in _INFINITIES:
-                continue  # NaN and infinities are stored as logged, never picked as best
-            if best_value is None or (
-                value > best_value if higher_is_better else value < best_value
-            ):
-                best, best_value = run_id, value
-        return best
+        return self._best(ids, metric_key, stage_name, higher_is_better, include_quarantined)
+
+    def _best(
+        self,
+        ids: list[Any],
+        metric_key: str,
+        stage_name: str | None,
+        higher_is_better: bool,
+        include_quarantined: bool,
+    ) -> Any:
+        """:meth:`select_best_run` of distinct ``ids``, in Arrow: each id's value looked up at
+        once, the quarantined and the non-finite set aside, the first id with the best."""
+        refs = self.resolve_many(ids)
+        found = self._values(metric_key, stage_name)
+        if found is None:
+            return None
+        ref_array = pa.array(refs, pa.string())
+        # each id's value (null when its run has none), then null for the quarantined ones
+        values = found.values.take(pc.index_in(ref_array, value_set=found.refs))
+        if not include_quarantined:
+            quarantined = [run for run, (on, _, _) in self.quarantine_state().items() if on]
+            if quarantined:
+                hidden = pc.is_in(ref_array, value_set=pa.array(quarantined, pa.string()))
+                values = pc.if_else(hidden, pa.scalar(None, pa.float64()), values)
+        # NaN and infinities are stored as logged, never picked as best
+        values = pc.if_else(pc.is_finite(values), values, pa.scalar(None, pa.float64()))
+        best = (pc.max if higher_is_better else pc.min)(values)
+        if not best.is_valid:
+            return None
+        return ids[pc.index(values, best).as_py()]  # the first id with it: ties go to it
 
     def best_of(
         self,
@@ -680,9 +718,10 @@ class QueryService:
             quarantined: set[str] = set()
         else:
             quarantined = {run for run, (on, _, _) in self.quarantine_state().items() if on}
-        values = self._values(metric_key, stage_name)
-        if values is None:
+        found = self._values(metric_key, stage_name)
+        if found is None:
             return []
+        values = found.mapping
         out = []
         for run_id, ref in zip(ids, refs, strict=True):
             value = values.get(ref)
@@ -742,11 +781,11 @@ class QueryService:
         stages = latest_per(self.ws.table("stages", as_of_us=self.as_of_us))
         named = stages.filter(pc.equal(stages.column("key"), _s(stage_name)))
         runs = named.column("run_ref")
-        if pc.count_distinct(runs, mode="all").as_py() == named.num_rows:
+        if len(pc.unique(runs)) == named.num_rows:
             return named.column("ref").combine_chunks()
         return pa.array(list(self._stage_choice(stage_name).values()), pa.string())
 
-    def _values(self, metric_key: str, stage_name: str | None) -> dict[str, float] | None:
+    def _values(self, metric_key: str, stage_name: str | None) -> _RunValues | None:
         """run ref -> the selected value of ``metric_key`` (at the run's first stage named
         ``stage_name``, or run level), for every run that has one; None when no run has the key.
 
@@ -772,7 +811,7 @@ class QueryService:
         else:
             chosen = self._stage_refs(stage_name)
             picked = picked.filter(pc.is_in(picked.column("stage_ref"), value_set=chosen))
-        values = value_per(picked, mode)
+        values = _RunValues(*value_columns(picked, mode))
         if len(cache) > 64:
             cache.clear()
         cache[key] = (table, stages, values)
@@ -910,6 +949,19 @@ def _distinct_ids(run_ids: object, method: str) -> list[Any]:
 
 
 _RUN_PREFIX = "run:"
+
+
+def best_candidate(candidates: Iterable[tuple[Any, float]], higher_is_better: bool) -> Any:
+    """The id of the best of ``candidates`` ((id, value) in the caller's order): strict
+    comparison, so ties go to the earliest; NaN and infinities are never picked."""
+    best: Any = None
+    best_value: float | None = None
+    for run_id, value in candidates:
+        if value != value or value in _INFINITIES:
+            continue  # NaN and infinities are stored as logged, never picked as best
+        if best_value is None or (value > best_value if higher_is_better else value < best_value):
+            best, best_value = run_id, value
+    return best
 
 
 def _is_str(value: object) -> bool:

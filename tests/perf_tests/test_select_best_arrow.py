@@ -1,0 +1,63 @@
+"""Select-best in Arrow answers as the loop over candidates (the reference service).
+
+Values with ties, signed zeros, NaN and infinities; quarantined runs; ids given as full refs,
+as ``<project>.<run>`` and both for the same run; every stage choice and direction.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contexta.contract.field_validators import logged_grammar
+from contexta.interpretation.workspace_queries import QueryService
+from tests.perf_tests.reference_queries import ReferenceQueryService
+from tests.perf_tests.test_clustered_rows import KEYS, RUNS, STAGES, _append, _open, _setup
+
+VALUES = [0.0, -0.0, 1.0, 0.5, -2.0, float("nan"), float("inf"), float("-inf")]
+
+metric = st.tuples(
+    st.sampled_from(KEYS[:2]),
+    st.integers(0, RUNS - 1),
+    st.sampled_from([None, *STAGES]),
+    st.sampled_from(VALUES),
+)
+run_id = st.integers(0, RUNS - 1).flatmap(lambda i: st.sampled_from([f"run:p.r{i}", f"p.r{i}"]))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    metrics=st.lists(metric, max_size=30),
+    quarantined=st.sets(st.integers(0, RUNS - 1), max_size=2),
+    ids=st.lists(run_id, min_size=2, max_size=8),
+)
+def test_select_best_in_arrow_answers_as_the_loop(
+    tmp_path_factory: pytest.TempPathFactory,
+    metrics: list[tuple[str, int, str | None, float]],
+    quarantined: set[int],
+    ids: list[str],
+) -> None:
+    ctx = _open(tmp_path_factory.mktemp("best") / "ws")
+    _setup(ctx)
+    with logged_grammar():  # as runtime capture builds them: non-finite values are stored
+        _append(ctx, metrics, 0)
+    if quarantined:
+        ctx.quarantine_runs([f"run:p.r{i}" for i in sorted(quarantined)], reason="bad data")
+    fast = QueryService(ctx._workspace, ctx.config)
+    reference = ReferenceQueryService(ctx._workspace, ctx.config)
+    if len({str(i) for i in ids}) < 2:
+        ids = [*ids, "run:p.r0", "run:p.r1"]
+    for key in KEYS[:2]:
+        for stage in (None, *STAGES):
+            for higher in (True, False):
+                for include in (True, False):
+                    kwargs = {
+                        "stage_name": stage,
+                        "higher_is_better": higher,
+                        "include_quarantined": include,
+                    }
+                    got = fast.select_best_run(ids, key, **kwargs)
+                    assert got == reference.select_best_run(ids, key, **kwargs), (key, kwargs)
+                    assert got is None or got in ids
+    ctx.close()
