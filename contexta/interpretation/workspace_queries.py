@@ -733,7 +733,7 @@ class QueryService:
         """``[self.resolve_run(i) for i in run_ids]`` reading the known refs once: a full run ref
         that is known is its own canonical text; anything else takes ``resolve_run``."""
         known = self._run_refs()
-        if isinstance(run_ids, (list, tuple)) and all(map(_is_str, run_ids)):
+        if isinstance(run_ids, (list, tuple)) and _all_str(run_ids):
             # checked in C, no loop here: every id a known full ref, or every id a known
             # '<project>.<run>' (the loop's two shortcuts, when they hold for every id)
             if all(map(known.__contains__, run_ids)):
@@ -964,15 +964,16 @@ def best_candidate(candidates: Iterable[tuple[Any, float]], higher_is_better: bo
     return best
 
 
-def _is_str(value: object) -> bool:
-    return type(value) is str
+def _all_str(values: Sequence[Any]) -> bool:
+    """Whether every one of ``values`` is a plain ``str`` (a subclass is not), checked in C."""
+    return set(map(type, values)) <= {str}
 
 
 def _dedupe_ids(run_ids: Iterable[Any]) -> list[Any]:
     """The ids of ``run_ids`` whose text was not seen before, in order (first spelling kept)."""
     if isinstance(run_ids, (str, StableRef)):
         run_ids = [run_ids]
-    if isinstance(run_ids, (list, tuple)) and all(map(_is_str, run_ids)):
+    if isinstance(run_ids, (list, tuple)) and _all_str(run_ids):
         return list(dict.fromkeys(run_ids))  # plain strings are their own text
     out: list[Any] = []
     seen: set[str] = set()

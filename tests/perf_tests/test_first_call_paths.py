@@ -246,15 +246,33 @@ LAYOUT = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None)
-@given(layout=LAYOUT, cut=st.integers(0, 12))
+@settings(max_examples=40, deadline=None)
+@given(layout=LAYOUT, cut=st.integers(0, 12), first=st.sampled_from([1, 2, 3, 4096]))
 def test_metric_recorded_agrees_with_known_metric_keys(
     tmp_path_factory: pytest.TempPathFactory,
     layout: list[tuple[int, str, str | None]],
     cut: int,
+    first: int,
 ) -> None:
+    """Also when the first rows looked at are a few (the early answer, then all rows)."""
+    from contexta.cli.commands import common
     from contexta.cli.commands.common import known_metric_keys, metric_recorded
 
+    original = common._FIRST_ROWS
+    common._FIRST_ROWS = first
+    try:
+        _check_metric_recorded(tmp_path_factory, layout, cut, known_metric_keys, metric_recorded)
+    finally:
+        common._FIRST_ROWS = original
+
+
+def _check_metric_recorded(
+    tmp_path_factory: pytest.TempPathFactory,
+    layout: list[tuple[int, str, str | None]],
+    cut: int,
+    known_metric_keys: Any,
+    metric_recorded: Any,
+) -> None:
     root = tmp_path_factory.mktemp("ws") / "ws"
     ctx = _metrics_workspace(root, layout[:cut])
     at = datetime.now(UTC)

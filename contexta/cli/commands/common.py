@@ -171,28 +171,59 @@ def metric_recorded(
     ``stage_name`` (under any stage with ``any_stage`` and no ``stage_name``), answered from the
     rows of that one key (the saved key index) instead of grouping every metric row."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    from projections import as_of, latest_per
+    from projections import as_of
 
     ws, as_of_us = query_service.ws, query_service.as_of_us
     found = ws.rows_of(
         "stage_metrics", "key", metric_key, columns=("run_ref", "stage_ref", "tx_time")
     )
     picked = as_of(found, as_of_us)
-    if run_refs is not None:
-        wanted = pa.array(sorted(set(run_refs)), pa.string())
-        picked = picked.filter(pc.is_in(picked.column("run_ref"), value_set=wanted))
     if picked.num_rows == 0:
+        return False
+    wanted = None if run_refs is None else pa.array(list(set(run_refs)), pa.string())
+    # the answer is "some row qualifies": rows that qualify among the first ones settle it
+    # (more rows cannot undo it), which is the common case, without reading them all
+    if picked.num_rows > _FIRST_ROWS and _qualifies(
+        ws, picked.slice(0, _FIRST_ROWS), stage_name, wanted, any_stage, as_of_us
+    ):
+        return True
+    return _qualifies(ws, picked, stage_name, wanted, any_stage, as_of_us)
+
+
+#: rows of a metric key looked at first by :func:`metric_recorded`
+_FIRST_ROWS = 4096
+
+
+def _qualifies(
+    ws: Any,
+    rows: Any,
+    stage_name: str | None,
+    wanted: Any,
+    any_stage: bool,
+    as_of_us: int | None,
+) -> bool:
+    """Whether one of a metric key's ``rows`` is of a run in ``wanted`` (any run when None)
+    and under ``stage_name`` as :func:`metric_recorded` reads it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from projections import latest_per
+
+    if wanted is not None:
+        rows = rows.filter(pc.is_in(rows.column("run_ref"), value_set=wanted))
+    if rows.num_rows == 0:
         return False
     if any_stage and stage_name is None:
         return True
-    stage_refs = picked.column("stage_ref")
+    stage_refs = rows.column("stage_ref")
     if stage_name is None:
         return bool(stage_refs.null_count)
     refs = pc.unique(stage_refs.drop_null())
-    stages = latest_per(ws.table("stages", as_of_us=as_of_us))
-    named = stages.filter(pc.is_in(stages.column("ref"), value_set=refs))
+    # the latest version of those stages (every version of a ref is kept by the filter, so
+    # this equals filtering the latest versions of all stages)
+    stages = ws.table("stages", as_of_us=as_of_us)
+    named = latest_per(stages.filter(pc.is_in(stages.column("ref"), value_set=refs)))
     if pc.any(pc.equal(named.column("key"), pa.scalar(stage_name, pa.string()))).as_py():
         return True
     # a stage ref that names no stage stands for itself (as in known_metric_keys)
