@@ -777,9 +777,13 @@ class QueryService:
 
     def _stage_refs(self, stage_name: str) -> pa.Array:
         """The values of :meth:`_stage_choice`, in Arrow: when no run has two stages of that
-        name (the contract's rule), they are every such stage's ref, with no Python per run."""
-        stages = latest_per(self.ws.table("stages", as_of_us=self.as_of_us))
-        named = stages.filter(pc.equal(stages.column("key"), _s(stage_name)))
+        name (the contract's rule), they are every such stage's ref, with no Python per run
+        (and only the stage rows of that name are looked at)."""
+        # every version of a stage has its ref, and the ref is '<run>.<stage name>' (the
+        # contract checks it on every put and decode): the versions named so are all of their
+        # refs' versions, so their latest are the latest versions of the stages named so
+        stages = self.ws.table("stages", as_of_us=self.as_of_us)
+        named = latest_per(stages.filter(pc.equal(stages.column("key"), _s(stage_name))))
         runs = named.column("run_ref")
         if len(pc.unique(runs)) == named.num_rows:
             return named.column("ref").combine_chunks()
