@@ -196,18 +196,18 @@ class QueryService:
         if not isinstance(run_id, str):
             raise _not_found(run_id)
         text = run_id.strip()
-        known = self._run_refs()
         if text.startswith("run:"):
             ref = StableRef.parse(text)
-            if ref.kind == "run" and str(ref) in known:
+            if ref.kind == "run" and self._is_run(str(ref)):
                 return str(ref)
             raise _not_found(run_id)
         if ":" in text:
             raise _not_found(run_id)
         if "." in text:
             candidate = f"run:{text}"
-            if candidate in known:
+            if self._is_run(candidate):
                 return candidate
+        known = self._run_refs()
         suffix = "." + text
         matches = [ref for ref in known if ref.endswith(suffix)]
         named = self._run_names().get(text, ())
@@ -241,6 +241,21 @@ class QueryService:
         found = {name: tuple(refs) for name, refs in names.items()}
         self.__dict__["_run_names_cache"] = (table, found)
         return found
+
+    def _is_run(self, ref: str) -> bool:
+        """Whether ``ref`` is a known run ref (as of): in :meth:`_run_refs` when it is at hand,
+        else through the runs index by ref (a new process looks up one run without listing
+        every run ref)."""
+        cached = self.__dict__.get("_fast_run_refs")
+        if cached is not None and cached[0] is self.ws.table("runs", as_of_us=self.as_of_us):
+            return ref in cached[1]
+        table, index = self.ws.index("runs", "ref")
+        rows = index.get(ref)
+        if not rows:
+            return False
+        if self.as_of_us is None:
+            return True
+        return as_of(take_rows(table.select(["tx_time"]), rows), self.as_of_us).num_rows > 0
 
     def _run_refs(self) -> dict[str, None]:
         """Known run refs, cached while the runs table is the same object (the projection hands out

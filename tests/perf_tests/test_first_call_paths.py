@@ -475,3 +475,31 @@ def test_resolve_many_of_known_full_refs_is_those_refs(
         expected = errors[0] if errors else ("ok", [o[1] for o in one_by_one])
         assert _outcome(lambda m=mixed: service.resolve_many(form(m))) == expected
     ctx.close()
+
+
+@pytest.mark.parametrize("fresh", [True, False], ids=["index", "cached refs"])
+def test_a_run_is_known_as_of_as_the_list_of_refs_says(tmp_path: Path, fresh: bool) -> None:
+    """``_is_run`` (the runs index by ref, or the refs at hand) answers as membership in the
+    refs of the runs table, live and as of a time before later runs were written; so does
+    resolve_run of a full ref and of '<project>.<run>'."""
+    ctx = _runs_workspace(tmp_path / "ws", [("p", "a", "a"), ("p", "b", "b")])
+    at = datetime.now(UTC)
+    later = _runs_workspace(tmp_path / "ws", [("p", "c", "c")])
+    later.close()
+    for view in (ctx, ctx.as_of(at)):
+        service = view.query_service
+        if not fresh:
+            service._run_refs()
+        known = dict.fromkeys(
+            service.ws.table("runs", as_of_us=service.as_of_us).column("ref").to_pylist()
+        )
+        for ref in ("run:p.a", "run:p.b", "run:p.c", "run:p.zz"):
+            assert service._is_run(ref) == (ref in known), (ref, service.as_of_us)
+            for spelled in (ref, ref.removeprefix("run:")):
+                outcome = _outcome(lambda s=service, g=spelled: s.resolve_run(g))
+                if ref in known:
+                    assert outcome == ("ok", ref), spelled
+                else:
+                    assert outcome[0] == "error", spelled
+    assert not ctx.as_of(at).query_service._is_run("run:p.c")
+    ctx.close()
