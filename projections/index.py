@@ -10,11 +10,14 @@ grouping every row of the projection in Python.
 Built with Arrow alone (dictionary-encode, sort the distinct values, a stable sort of the
 ranks, run ends): no per-row Python at save time either.
 
-For the columns in :data:`CLUSTERED` a chunk also has a clustered copy: the chunk's rows in the
-order of that column's index (value by value, row order kept within a value). A value's rows
-are then one contiguous slice of the copy, ``rows``' offsets for that value, so "every row of
-metric key K" reads K's rows and nothing else, where the chunk itself holds them one every
-hundred rows or so and reading them touches nearly every page of the chunk.
+For the columns in :data:`CLUSTERED` a chunk also has a clustered copy: each of the chunk's
+batches with its rows sorted by that column (stably: row order kept within a value), and a
+ranges file (``value``, ``start``, ``end``, sorted by value then start) naming where each
+value's rows lie in the copy, one range per batch that has the value. "Every row of metric key
+K" then reads K's rows and nothing else (a few slices, in row order), where the chunk itself
+holds them one every hundred rows or so and reading them touches nearly every page of the
+chunk. Each batch is sorted as it is written, so making the copy holds one batch, not the
+chunk.
 """
 
 from __future__ import annotations
@@ -31,12 +34,16 @@ __all__ = [
     "CLUSTERED",
     "INDEXED",
     "INDEX_SCHEMA",
+    "RANGES_SCHEMA",
     "ChunkIndex",
+    "ClusteredCopy",
     "RowIndex",
     "SavedIndex",
     "build_index",
+    "cluster_batch",
     "group_rows",
     "merge_indexes",
+    "merge_ranges",
     "partial_index",
 ]
 
@@ -55,6 +62,14 @@ INDEXED: dict[str, tuple[str, ...]] = {
 CLUSTERED: dict[str, tuple[str, ...]] = {
     "stage_metrics": ("key",),
 }
+
+RANGES_SCHEMA = pa.schema(
+    [
+        pa.field("value", pa.string()),
+        pa.field("start", pa.int64(), nullable=False),
+        pa.field("end", pa.int64(), nullable=False),
+    ]
+)
 
 INDEX_SCHEMA = pa.schema(
     [pa.field("value", pa.string()), pa.field("rows", pa.list_(pa.int32()), nullable=False)]
@@ -97,6 +112,86 @@ def _arange(n: int) -> pa.Array:
     return pc.subtract(pc.cumulative_sum(ones), pa.scalar(1, pa.int32()))
 
 
+def cluster_batch(
+    batch: pa.RecordBatch, column: str, base: int
+) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+    """``batch`` with its rows stably sorted by ``column`` (nulls last), and its ranges: each
+    value present and the rows ``[start, end)`` it holds in the sorted batch, offset by ``base``
+    (where the sorted batch begins in the clustered copy)."""
+    order = pc.sort_indices(batch.column(column))  # stable
+    ordered = batch.take(order)
+    if not len(ordered):
+        return ordered, _no_ranges()
+    runs = pc.run_end_encode(ordered.column(column))
+    ends = pc.add(runs.run_ends.cast(pa.int64()), pa.scalar(base, pa.int64()))
+    starts = pa.concat_arrays([pa.array([base], pa.int64()), ends.slice(0, len(ends) - 1)])
+    values = runs.values.cast(pa.string())
+    return ordered, pa.RecordBatch.from_arrays([values, starts, ends], schema=RANGES_SCHEMA)
+
+
+def merge_ranges(parts: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
+    """The ranges of consecutive sorted batches as one batch, by value (nulls last), then by
+    start (the parts are in row order and a part names each value once)."""
+    if not parts:
+        return _no_ranges()
+    table = pa.Table.from_batches(list(parts), RANGES_SCHEMA).combine_chunks()
+    order = pc.sort_indices(table.column("value"))  # stable: row order kept per value
+    return _one(table.take(order))
+
+
+def _no_ranges() -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays(
+        [pa.array([], pa.string()), pa.array([], pa.int64()), pa.array([], pa.int64())],
+        schema=RANGES_SCHEMA,
+    )
+
+
+def _one(table: pa.Table) -> pa.RecordBatch:
+    batches = table.combine_chunks().to_batches()
+    return batches[0] if batches else _no_ranges()
+
+
+class ClusteredCopy:
+    """A chunk's clustered copy (memory-mapped) and its ranges (see the module text)."""
+
+    __slots__ = ("_ends", "_n", "_starts", "_values", "copy")
+
+    def __init__(self, copy: pa.Table, ranges: pa.RecordBatch) -> None:
+        self.copy = copy
+        self._values = ranges.column(0)
+        self._starts = ranges.column(1)
+        self._ends = ranges.column(2)
+        self._n = len(self._values) - self._values.null_count  # nulls sort last
+
+    def rows_of(self, value: Any) -> list[pa.Table]:
+        """The copy's slices holding ``value``, in row order (empty when there is none)."""
+        if value is None:
+            lo, hi = self._n, len(self._values)
+        elif not isinstance(value, str):
+            return []
+        else:
+            lo, hi = self._bound(value, upper=False), self._bound(value, upper=True)
+        if lo >= hi:
+            return []
+        starts = self._starts.slice(lo, hi - lo).to_pylist()
+        ends = self._ends.slice(lo, hi - lo).to_pylist()
+        return [self.copy.slice(a, b - a) for a, b in zip(starts, ends, strict=True)]
+
+    def _bound(self, value: str, *, upper: bool) -> int:
+        """The first position whose value is above ``value`` (``upper``), else not below it
+        (binary search over the sorted non-null values; UTF-8 order is code point order)."""
+        lo, hi = 0, self._n
+        values = self._values
+        while lo < hi:
+            mid = (lo + hi) // 2
+            found = values[mid].as_py()
+            if found < value or (upper and found == value):
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+
 def merge_indexes(parts: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
     """One index batch from the partial indexes of consecutive row ranges (in row order)."""
     if not parts:
@@ -127,7 +222,9 @@ class ChunkIndex:
 
     __slots__ = ("_has_null", "_n", "_rows", "_values", "base", "clustered")
 
-    def __init__(self, batch: pa.RecordBatch, base: int, clustered: pa.Table | None = None) -> None:
+    def __init__(
+        self, batch: pa.RecordBatch, base: int, clustered: ClusteredCopy | None = None
+    ) -> None:
         self.base = base
         self._values = batch.column(0)
         self._rows = batch.column(1)
@@ -164,17 +261,11 @@ class ChunkIndex:
                 hi = mid
         return lo if lo < self._n and values[lo].as_py() == value else -1
 
-    def rows_of(self, value: Any) -> pa.Table | None:
-        """The chunk's rows holding ``value``, in row order, sliced from the clustered copy
-        (None when the chunk has none of them; the copy must be there)."""
+    def rows_of(self, value: Any) -> list[pa.Table]:
+        """The chunk's rows holding ``value``, in row order, as slices of the clustered copy
+        (the copy must be there)."""
         assert self.clustered is not None
-        i = self._position(value)
-        if i < 0:
-            return None
-        offsets = self._rows.offsets
-        first = offsets[0].as_py()
-        start, end = offsets[i].as_py() - first, offsets[i + 1].as_py() - first
-        return self.clustered.slice(start, end - start)
+        return self.clustered.rows_of(value)
 
     def all_values(self) -> list[Any]:
         """Every distinct value of the chunk (reads the whole values column)."""
@@ -207,12 +298,7 @@ class SavedIndex:
         """The saved rows holding ``value``, in row order, as slices of the chunks' clustered
         copies (one per chunk that has any): what ``take(get(value))`` gives, reading only those
         rows. Only when :attr:`clustered`."""
-        out = []
-        for chunk in self.chunks:
-            found = chunk.rows_of(value)
-            if found is not None and found.num_rows:
-                out.append(found)
-        return out
+        return [piece for chunk in self.chunks for piece in chunk.rows_of(value) if piece.num_rows]
 
     def all_values(self) -> set[Any]:
         """Every distinct value over the chunks (reads every values column)."""

@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ledger.fs import FileSystem
 
@@ -52,12 +51,15 @@ from .index import (
     CLUSTERED,
     INDEX_SCHEMA,
     INDEXED,
+    RANGES_SCHEMA,
     ChunkIndex,
+    ClusteredCopy,
     SavedIndex,
+    cluster_batch,
     merge_indexes,
+    merge_ranges,
     partial_index,
 )
-from .query import take_rows
 
 __all__ = [
     "CHUNK_ROWS",
@@ -89,8 +91,6 @@ CHUNK_ROWS = 2_000_000
 FORMAT = 3
 #: The oldest format whose row indexes are saved (and used as they are until the rewrite).
 INDEXED_FORMAT = 2
-#: Rows of a clustered copy written per batch (a take from the mapped chunk each).
-_CLUSTER_BATCH = 65_536
 #: Chunks are written plain, so a loaded state is the mapped file itself (LZ4 shrank it about
 #: 4x but every process decoded all of it, 1.6 GB for ``stage_metrics`` at 100k runs, before
 #: its first answer). The IPC file reader decompresses whatever a chunk says it holds, so
@@ -175,13 +175,16 @@ def load_index(
             raise LoadError(f"index {entry.get('file')!r} is malformed")
         rows = int(chunk["rows"])
         copy = (chunk.get("clustered") or {}).get(column)
+        spans = (chunk.get("ranges") or {}).get(column)
         clustered = None
-        if schema is not None and isinstance(copy, dict):
-            clustered = _read_table(folder, copy)
-            if clustered.num_rows != rows or not clustered.schema.equals(
-                schema, check_metadata=False
-            ):
+        if schema is not None and isinstance(copy, dict) and isinstance(spans, dict):
+            table = _read_table(folder, copy)
+            if table.num_rows != rows or not table.schema.equals(schema, check_metadata=False):
                 raise LoadError(f"clustered copy {copy.get('file')!r} does not match its chunk")
+            ranges = _read_table(folder, spans)
+            if not ranges.schema.equals(RANGES_SCHEMA, check_metadata=False):
+                raise LoadError(f"ranges {spans.get('file')!r} are malformed")
+            clustered = ClusteredCopy(table, one_batch(ranges.combine_chunks()))
         if batches:  # an empty chunk's index has no rows
             parts.append(ChunkIndex(batches[0], base, clustered))
         base += rows
@@ -390,11 +393,12 @@ def _publish(
 
 
 #: The manifest keys of a chunk's side files, each a mapping column -> file entry.
-_SIDE_FILES = ("indexes", "clustered")
+_SIDE_FILES = ("indexes", "clustered", "ranges")
 
 
 def _files(chunk: Entry) -> list[Entry]:
-    """The entries of the chunk's file and of its side files (indexes, clustered copies)."""
+    """The entries of the chunk's file and of its side files (indexes, clustered copies and
+    their ranges)."""
     return [chunk, *(f for key in _SIDE_FILES for f in (chunk.get(key) or {}).values())]
 
 
@@ -525,10 +529,25 @@ class ChunkEncoder:
         self._fs = fs or FileSystem()
         self._columns = [c for c in INDEXED.get(name, ()) if c in schema.names]
         self._clustered = [c for c in CLUSTERED.get(name, ()) if c in self._columns]
+        self._ranges: dict[str, list[pa.RecordBatch]] = {c: [] for c in self._clustered}
         self._parts: dict[str, list[pa.RecordBatch]] = {c: [] for c in self._columns}
         folder.mkdir(parents=True, exist_ok=True)
         self._sink = _FileSink(folder, self._fs)
         self._writer = pa.ipc.new_file(self._sink, schema, options=CHUNK_OPTIONS)
+        self._copies: dict[str, tuple[_FileSink, Any]] = {}
+        try:
+            for column in self._clustered:
+                sink = _FileSink(folder, self._fs)
+                self._copies[column] = (sink, None)
+                self._copies[column] = (
+                    sink,
+                    pa.ipc.new_file(sink, schema, options=CHUNK_OPTIONS),
+                )
+        except BaseException:
+            for sink, _ in self._copies.values():
+                sink.discard()
+            self._sink.discard()
+            raise
         self._executor = executor
         self._in_flight: deque[Future[None]] = deque()
         self._pending: list[pa.RecordBatch] = []
@@ -565,51 +584,50 @@ class ChunkEncoder:
         self._writer.write_batch(batch)
         for column in self._columns:
             self._parts[column].append(partial_index(batch.column(column), base))
+        for column, (_, writer) in self._copies.items():
+            ordered, ranges = cluster_batch(batch, column, base)
+            writer.write_batch(ordered)
+            self._ranges[column].append(ranges)
 
     def seal(self) -> _SealedChunk:
-        """Close and sync the chunk file and write and sync its indexes, all under temp names
-        (:meth:`_SealedChunk.publish` names them)."""
+        """Close and sync the chunk file and write and sync its indexes and clustered copies,
+        all under temp names (:meth:`_SealedChunk.publish` names them)."""
         self._flush()
         while self._in_flight:
             self._in_flight.popleft().result()
         self._writer.close()
         self._sink.seal()
         indexes: dict[str, _FileSink] = {}
-        clustered: dict[str, _FileSink] = {}
+        clustered: dict[str, tuple[_FileSink, _FileSink]] = {}
         try:
             for column in self._columns:
-                index = merge_indexes(self._parts.pop(column))
-                sink = _FileSink(self._folder, self._fs)
-                indexes[column] = sink
-                with pa.ipc.new_file(sink, index.schema, options=CHUNK_OPTIONS) as writer:
-                    writer.write_batch(index)
-                sink.seal()
-                if column in self._clustered:
-                    clustered[column] = sink = _FileSink(self._folder, self._fs)
-                    self._write_clustered(index, sink)
-                del index
+                indexes[column] = self._side_file(merge_indexes(self._parts.pop(column)))
+            for column, (copy, writer) in self._copies.items():
+                writer.close()
+                copy.seal()
+                ranges = self._side_file(merge_ranges(self._ranges.pop(column)))
+                clustered[column] = (copy, ranges)
         except BaseException:
-            for sink in [*indexes.values(), *clustered.values()]:
+            for sink in indexes.values():
                 sink.discard()
-            self._sink.discard()
+            for copy, ranges in clustered.values():
+                copy.discard()
+                ranges.discard()
+            self.abandon()
             raise
         return _SealedChunk(self._sink, indexes, self.rows, clustered)
 
-    def _write_clustered(self, index: pa.RecordBatch, sink: _FileSink) -> None:
-        """Write the chunk's rows in ``index``'s order to ``sink`` (and seal it): read back from
-        the chunk file just written, memory-mapped, :data:`_CLUSTER_BATCH` rows at a time, so
-        what this holds is one batch, whatever the chunk's size."""
-        order = pc.list_flatten(index.column(1))
-        with pa.memory_map(str(self._sink.path), "r") as source:
-            chunk = pa.ipc.open_file(source).read_all()
-            with pa.ipc.new_file(sink, self._schema, options=CHUNK_OPTIONS) as writer:
-                for start in range(0, len(order), _CLUSTER_BATCH):
-                    rows = take_rows(chunk, order.slice(start, _CLUSTER_BATCH))
-                    writer.write_batch(one_batch(rows))
-                if not len(order):
-                    writer.write_batch(one_batch(self._schema.empty_table()))
-            del chunk
-        sink.seal()
+    def _side_file(self, batch: pa.RecordBatch) -> _FileSink:
+        """``batch`` written and synced to a new temp file."""
+        sink = _FileSink(self._folder, self._fs)
+        try:
+            with pa.ipc.new_file(sink, batch.schema, options=CHUNK_OPTIONS) as writer:
+                writer.write_batch(batch)
+            sink.seal()
+        except BaseException:
+            sink.discard()
+            raise
+        return sink
 
     def finish(self, seq: int) -> Entry:
         """Seal the chunk and name it (and its indexes); its manifest entry."""
@@ -624,6 +642,8 @@ class ChunkEncoder:
                 with contextlib.suppress(Exception):
                     future.result()
         self._sink.discard()
+        for copy, _ in self._copies.values():
+            copy.discard()
 
 
 class _SealedChunk:
@@ -635,7 +655,7 @@ class _SealedChunk:
         chunk: _FileSink,
         indexes: dict[str, _FileSink],
         rows: int,
-        clustered: dict[str, _FileSink] | None = None,
+        clustered: dict[str, tuple[_FileSink, _FileSink]] | None = None,
     ) -> None:
         self._chunk = chunk
         self._indexes = indexes
@@ -649,8 +669,12 @@ class _SealedChunk:
             column: sink.publish(f"{stem}.{column}.idx") for column, sink in self._indexes.items()
         }
         clustered = {
-            column: sink.publish(f"{stem}.by-{column}.arrow")
-            for column, sink in self._clustered.items()
+            column: copy.publish(f"{stem}.by-{column}.arrow")
+            for column, (copy, _) in self._clustered.items()
+        }
+        ranges = {
+            column: spans.publish(f"{stem}.by-{column}.ranges")
+            for column, (_, spans) in self._clustered.items()
         }
         entry = self._chunk.publish(f"{stem}.arrow")
         entry.update(rows=self.rows, format=FORMAT)
@@ -658,11 +682,12 @@ class _SealedChunk:
             entry["indexes"] = indexes
         if clustered:
             entry["clustered"] = clustered
+            entry["ranges"] = ranges
         return entry
 
     def discard(self) -> None:
         self._chunk.discard()
-        for sink in [*self._indexes.values(), *self._clustered.values()]:
+        for sink in [*self._indexes.values(), *(s for p in self._clustered.values() for s in p)]:
             sink.discard()
 
 
@@ -680,7 +705,7 @@ class _FileSink:
     def __init__(self, folder: Path, fs: FileSystem) -> None:
         self._folder = folder
         self._fs = fs
-        self._tmp = self.path = folder / f".chunk-{os.getpid()}-{secrets.token_hex(6)}.tmp"
+        self._tmp = folder / f".chunk-{os.getpid()}-{secrets.token_hex(6)}.tmp"
         self._fd: int | None = fs.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         self._offset = 0  # bytes handed over
         self._written = 0  # bytes written to the file (the rest are gathered)

@@ -78,7 +78,7 @@ def leftovers(root: Path) -> list[str]:
         if (folder / "MANIFEST.json").exists():
             for chunk in manifest(folder)["chunks"]:  # type: ignore[attr-defined]
                 named.add(chunk["file"])
-                for side in ("indexes", "clustered"):
+                for side in ("indexes", "clustered", "ranges"):
                     named.update(i["file"] for i in (chunk.get(side) or {}).values())
         out += [f"{folder.name}/{p.name}" for p in folder.iterdir() if p.name not in named]
     return out
@@ -89,21 +89,24 @@ def leftovers(root: Path) -> list[str]:
     commits=commit_lists,
     cap=st.sampled_from(CAPS),
     group_rows=st.sampled_from([1, 7, 65_536]),
+    batch_rows=st.sampled_from([1, 3, store.COMPACT_ROWS]),
 )
 def test_a_rebuild_in_chunks_of_any_size_saves_the_reference_fold(
     tmp_path_factory: pytest.TempPathFactory,
     commits: list[list[str]],
     cap: int,
     group_rows: int,
+    batch_rows: int,
 ) -> None:
+    """Also with chunks of many batches (each sorted on its own in the clustered copies)."""
     root = tmp_path_factory.mktemp("rebuild")
     ledger = write(root / "l", commits)
-    original = engine.GROUP_ROWS
-    engine.GROUP_ROWS = group_rows
+    original = engine.GROUP_ROWS, store.COMPACT_ROWS
+    engine.GROUP_ROWS, store.COMPACT_ROWS = group_rows, batch_rows
     try:
         Projector(ledger, root / "p", chunk_rows=cap).rebuild()
     finally:
-        engine.GROUP_ROWS = original
+        engine.GROUP_ROWS, store.COMPACT_ROWS = original
     assert_saved_state_is(root / "p", ledger, cap)
     assert leftovers(root / "p") == []
 
@@ -119,7 +122,7 @@ def test_a_rebuild_rolls_to_a_new_chunk_every_chunk_rows(tmp_path: Path) -> None
     assert [c["rows"] for c in saved["chunks"]] == [100, 100, 100, 100, 10]  # type: ignore[attr-defined]
     for chunk in saved["chunks"]:  # type: ignore[attr-defined]
         assert set(chunk["indexes"]) == {"run_ref", "key"}
-        assert set(chunk["clustered"]) == {"key"}
+        assert set(chunk["clustered"]) == set(chunk["ranges"]) == {"key"}
     assert_saved_state_is(tmp_path / "p", ledger, 100)
 
 
@@ -243,3 +246,31 @@ def test_a_chunk_size_below_one_is_refused(tmp_path: Path, bad: int) -> None:
     ledger = write(tmp_path / "l", [KINDS])
     with pytest.raises(ValueError, match="chunk_rows"):
         Projector(ledger, tmp_path / "p", chunk_rows=bad)
+
+
+@pytest.mark.parametrize("batch_rows", [1, 3, 7])
+def test_chunks_of_many_batches_have_clustered_copies_sorted_batch_by_batch(
+    tmp_path: Path, batch_rows: int
+) -> None:
+    """Chunks of 100 rows folded 10 events at a time and written in batches of at least
+    ``batch_rows``: a key's rows lie in several ranges of the copy (one per batch holding it),
+    and read back whole and in order."""
+    ledger = write(tmp_path / "l", [["record.metric"] * 300, KINDS * 20, ["record.metric"] * 90])
+    original = engine.GROUP_ROWS, store.COMPACT_ROWS
+    engine.GROUP_ROWS, store.COMPACT_ROWS = 10, batch_rows
+    try:
+        Projector(ledger, tmp_path / "p", chunk_rows=100).rebuild()
+    finally:
+        engine.GROUP_ROWS, store.COMPACT_ROWS = original
+    assert_saved_state_is(tmp_path / "p", ledger, 100)
+    reopened = Projector(Ledger(tmp_path / "l"), tmp_path / "p")
+    table = reopened.get("stage_metrics").table()
+    index = reopened.saved_index("stage_metrics", "key")
+    assert index is not None and index.clustered
+    split = 0  # keys that some chunk holds in more than one of its batches
+    for value in set(table.column("key").to_pylist()):
+        pieces = index.rows_of(value)
+        split += len(pieces) > sum(1 for chunk in index.chunks if chunk.rows_of(value))
+        expected = table.filter(pc.equal(table.column("key"), value))
+        assert pa.concat_tables(pieces).equals(expected), value
+    assert split

@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -35,10 +36,13 @@ from projections.index import (
     CLUSTERED,
     INDEXED,
     ChunkIndex,
+    ClusteredCopy,
     RowIndex,
     build_index,
+    cluster_batch,
     group_rows,
     merge_indexes,
+    merge_ranges,
     partial_index,
 )
 
@@ -94,6 +98,7 @@ def test_a_workspace_saved_in_an_earlier_format_opens_answers_and_is_upgraded(
             assert chunk["format"] == store.FORMAT
             assert set(chunk.get("indexes", {})) == set(INDEXED.get(name, ())), name
             assert set(chunk.get("clustered", {})) == set(CLUSTERED.get(name, ())), name
+            assert set(chunk.get("ranges", {})) == set(CLUSTERED.get(name, ())), name
     again = open_ctx(root)
     assert {s.note for s in again._workspace.projector.status()} == {"loaded"}
     assert [len(again.get_run_snapshot(r).records) for r in RUNS] == [14, 14, 14]
@@ -183,18 +188,20 @@ def test_index_builders_equal_the_plain_loop(values: list, cuts: list[int]) -> N
         }
 
 
-@pytest.mark.parametrize("which", ["chunk", "index", "clustered"])
+@pytest.mark.parametrize("which", ["chunk", "index", "clustered", "ranges"])
 def test_a_saved_file_changed_on_disk_is_checked_not_trusted(tmp_path: Path, which: str) -> None:
     """The stamp lets a process skip the CRC of a file it did not see change; a byte changed
     in place (same size) changes the stamp, so the CRC runs, fails, and the state is rebuilt
     (a damaged index or clustered copy alone falls back to indexing in memory)."""
     ledger = write(tmp_path / "l", [["record.metric"] * 300, KINDS * 5])
     Projector(ledger, tmp_path / "p").rebuild()
-    name, column = ("stage_metrics", "key") if which == "clustered" else ("records", "run_ref")
+    clustered = which in ("clustered", "ranges")
+    name, column = ("stage_metrics", "key") if clustered else ("records", "run_ref")
     folder = tmp_path / "p" / name
     (chunk,) = json.loads((folder / "MANIFEST.json").read_text())["chunks"]
     side = {"chunk": chunk, "index": chunk["indexes"].get(column)}
     side["clustered"] = (chunk.get("clustered") or {}).get(column)
+    side["ranges"] = (chunk.get("ranges") or {}).get(column)
     entry = side[which]
     assert entry is not None
     path = folder / entry["file"]
@@ -212,3 +219,32 @@ def test_a_saved_file_changed_on_disk_is_checked_not_trusted(tmp_path: Path, whi
     else:
         assert notes[name] == "loaded"
         assert reopened.saved_index(name, column) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.sampled_from([None, "", "a", "b", "ab", "é", "z", "\U0001f600"])),
+    cuts=st.lists(st.integers(0, 60), max_size=5),
+)
+def test_a_clustered_copy_gives_each_values_rows_in_row_order(
+    values: list, cuts: list[int]
+) -> None:
+    """Batches sorted one by one (``cluster_batch``), their ranges merged: for every value (and
+    one no row has), the copy's slices are exactly the value's rows, in row order."""
+    rows = pa.table({"c": pa.array(values, pa.string()), "n": pa.array(range(len(values)))})
+    bounds = sorted({0, len(values), *(c for c in cuts if c <= len(values))})
+    copies, parts = [], []
+    for a, b in itertools.pairwise(bounds):
+        batch = rows.slice(a, b - a).combine_chunks().to_batches()[0]  # b > a: bounds differ
+        ordered, ranges = cluster_batch(batch, "c", a)
+        copies.append(ordered)
+        parts.append(ranges)
+    copy = pa.Table.from_batches(copies, rows.schema) if copies else rows.slice(0, 0)
+    clustered = ClusteredCopy(copy, merge_ranges(parts))
+    for value in {*values, "missing"}:
+        mask = pc.is_null(rows.column("c")) if value is None else pc.equal(rows.column("c"), value)
+        expected = rows.filter(mask)
+        pieces = clustered.rows_of(value)
+        got = pa.concat_tables(pieces) if pieces else rows.slice(0, 0)
+        assert got.equals(expected), value
+    assert clustered.rows_of(7) == []
