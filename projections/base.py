@@ -76,7 +76,10 @@ class Projection:
     def load(self, table: pa.Table, checkpoint: int) -> None:
         """Adopt a saved state and its checkpoint."""
         self.reset()
-        table = table.cast(self.schema)
+        if not table.schema.equals(self.schema, check_metadata=True):
+            # a cast of a table that already has the schema still reads its buffers (it paged
+            # in 100 MB of a memory-mapped state at 100k runs): only cast when it differs
+            table = table.cast(self.schema)
         self._chunks = table.to_batches()
         self._table = table
         self.checkpoint = checkpoint

@@ -165,6 +165,8 @@ def value_columns(table: pa.Table, mode: str, by: str = "run_ref") -> tuple[pa.A
     particular order), for callers that go on in Arrow."""
     if table.num_rows == 0:
         return pa.array([], table.schema.field(by).type), pa.array([], pa.float64())
+    # only what the selection reads: a sort takes every column it is given along
+    table = table.select([by, "value", "valid_time", "seq"])
     if mode in ("max", "min"):
         grouped = table.group_by(by, use_threads=False).aggregate([("value", mode)])
         return _array(grouped.column(by)), _array(grouped.column(f"value_{mode}"))

@@ -91,6 +91,12 @@ class _Metric:
     seq: int
 
 
+#: the columns of the stage rows that select-best reads (not the bodies: a filter copies them)
+_STAGE_COLUMNS = ["seq", "ref", "run_ref", "key"]
+#: the columns of a metric key's rows that select-best reads
+_VALUE_COLUMNS = ("seq", "tx_time", "ref", "run_ref", "stage_ref", "value", "valid_time")
+
+
 class _RunValues:
     """One metric's selected value per run: aligned Arrow arrays (``refs``, ``values``), and
     the same as a dict when first asked (:attr:`mapping`)."""
@@ -797,7 +803,7 @@ class QueryService:
         # every version of a stage has its ref, and the ref is '<run>.<stage name>' (the
         # contract checks it on every put and decode): the versions named so are all of their
         # refs' versions, so their latest are the latest versions of the stages named so
-        stages = self.ws.table("stages", as_of_us=self.as_of_us)
+        stages = self.ws.table("stages", as_of_us=self.as_of_us).select(_STAGE_COLUMNS)
         named = latest_per(stages.filter(pc.equal(stages.column("key"), _s(stage_name))))
         runs = named.column("run_ref")
         if len(pc.unique(runs)) == named.num_rows:
@@ -820,7 +826,7 @@ class QueryService:
         hit = cache.get(key)
         if hit is not None and hit[0] is table and hit[1] is stages:
             return hit[2]
-        found = self.ws.rows_of("stage_metrics", "key", metric_key)
+        found = self.ws.rows_of("stage_metrics", "key", metric_key, columns=_VALUE_COLUMNS)
         if not found.num_rows:
             return None
         # first copy of each record ref (as QueryService.metrics does), then the chosen stage

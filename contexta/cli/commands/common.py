@@ -222,7 +222,7 @@ def _qualifies(
     refs = pc.unique(stage_refs.drop_null())
     # the latest version of those stages (every version of a ref is kept by the filter, so
     # this equals filtering the latest versions of all stages)
-    stages = ws.table("stages", as_of_us=as_of_us)
+    stages = ws.table("stages", as_of_us=as_of_us).select(["seq", "ref", "key"])
     named = latest_per(stages.filter(pc.is_in(stages.column("ref"), value_set=refs)))
     if pc.any(pc.equal(named.column("key"), pa.scalar(stage_name, pa.string()))).as_py():
         return True
