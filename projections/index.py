@@ -28,6 +28,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .base import one_batch
 from .query import int64_array
 
 __all__ = [
@@ -134,9 +135,9 @@ def merge_ranges(parts: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
     start (the parts are in row order and a part names each value once)."""
     if not parts:
         return _no_ranges()
-    table = pa.Table.from_batches(list(parts), RANGES_SCHEMA).combine_chunks()
+    table = pa.Table.from_batches(list(parts), RANGES_SCHEMA)
     order = pc.sort_indices(table.column("value"))  # stable: row order kept per value
-    return _one(table.take(order))
+    return one_batch(table.take(order))
 
 
 def _no_ranges() -> pa.RecordBatch:
@@ -144,11 +145,6 @@ def _no_ranges() -> pa.RecordBatch:
         [pa.array([], pa.string()), pa.array([], pa.int64()), pa.array([], pa.int64())],
         schema=RANGES_SCHEMA,
     )
-
-
-def _one(table: pa.Table) -> pa.RecordBatch:
-    batches = table.combine_chunks().to_batches()
-    return batches[0] if batches else _no_ranges()
 
 
 class ClusteredCopy:
@@ -170,26 +166,27 @@ class ClusteredCopy:
         elif not isinstance(value, str):
             return []
         else:
-            lo, hi = self._bound(value, upper=False), self._bound(value, upper=True)
+            lo = _bound(self._values, self._n, value)
+            hi = _bound(self._values, self._n, value, upper=True)
         if lo >= hi:
             return []
         starts = self._starts.slice(lo, hi - lo).to_pylist()
         ends = self._ends.slice(lo, hi - lo).to_pylist()
         return [self.copy.slice(a, b - a) for a, b in zip(starts, ends, strict=True)]
 
-    def _bound(self, value: str, *, upper: bool) -> int:
-        """The first position whose value is above ``value`` (``upper``), else not below it
-        (binary search over the sorted non-null values; UTF-8 order is code point order)."""
-        lo, hi = 0, self._n
-        values = self._values
-        while lo < hi:
-            mid = (lo + hi) // 2
-            found = values[mid].as_py()
-            if found < value or (upper and found == value):
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+
+def _bound(values: pa.Array, n: int, value: str, *, upper: bool = False) -> int:
+    """The first of the ``n`` sorted non-null ``values`` that is not below ``value`` (above it,
+    with ``upper``): a binary search (UTF-8 byte order is code point order)."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        found = values[mid].as_py()
+        if found < value or (upper and found == value):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def merge_indexes(parts: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
@@ -250,16 +247,8 @@ class ChunkIndex:
         return rows.to_pylist()  # type: ignore[no-any-return]
 
     def _find(self, value: str) -> int:
-        """Binary search over the sorted values (UTF-8 byte order is code point order)."""
-        lo, hi = 0, self._n
-        values = self._values
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if values[mid].as_py() < value:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo if lo < self._n and values[lo].as_py() == value else -1
+        lo = _bound(self._values, self._n, value)
+        return lo if lo < self._n and self._values[lo].as_py() == value else -1
 
     def rows_of(self, value: Any) -> list[pa.Table]:
         """The chunk's rows holding ``value``, in row order, as slices of the clustered copy

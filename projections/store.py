@@ -4,8 +4,8 @@ A projection's folder holds immutable chunk files (Arrow IPC file format, uncomp
 the rows folded between two saves, or a rebuild's, at most :data:`CHUNK_ROWS` rows a chunk:
 a save that writes more starts another chunk), for the indexed projections one row
 index per chunk and indexed column (:mod:`projections.index`) and, for the clustered columns,
-a copy of the chunk in that index's order (``stage_metrics`` by metric key: one key's rows are
-then contiguous), and ``MANIFEST.json``, which
+a copy of the chunk with each batch sorted by that column and a ranges file (``stage_metrics``
+by metric key: one key's rows are a few contiguous slices), and ``MANIFEST.json``, which
 names the chunks, their sizes, CRCs and file stamps, the projection's version and schema, and
 the checkpoint: the last folded seq and the chain hash and position of the ledger batch it ends
 in. Chunks are written
@@ -184,7 +184,7 @@ def load_index(
             ranges = _read_table(folder, spans)
             if not ranges.schema.equals(RANGES_SCHEMA, check_metadata=False):
                 raise LoadError(f"ranges {spans.get('file')!r} are malformed")
-            clustered = ClusteredCopy(table, one_batch(ranges.combine_chunks()))
+            clustered = ClusteredCopy(table, one_batch(ranges))
         if batches:  # an empty chunk's index has no rows
             parts.append(ChunkIndex(batches[0], base, clustered))
         base += rows
@@ -534,15 +534,18 @@ class ChunkEncoder:
         folder.mkdir(parents=True, exist_ok=True)
         self._sink = _FileSink(folder, self._fs)
         self._writer = pa.ipc.new_file(self._sink, schema, options=CHUNK_OPTIONS)
-        self._copies: dict[str, tuple[_FileSink, Any]] = {}
+        self._copies: dict[str, tuple[_FileSink, Any]] = {}  # column -> (sink, its writer)
         try:
             for column in self._clustered:
                 sink = _FileSink(folder, self._fs)
-                self._copies[column] = (sink, None)
-                self._copies[column] = (
-                    sink,
-                    pa.ipc.new_file(sink, schema, options=CHUNK_OPTIONS),
-                )
+                try:
+                    self._copies[column] = (
+                        sink,
+                        pa.ipc.new_file(sink, schema, options=CHUNK_OPTIONS),
+                    )
+                except BaseException:
+                    sink.discard()
+                    raise
         except BaseException:
             for sink, _ in self._copies.values():
                 sink.discard()
@@ -608,12 +611,9 @@ class ChunkEncoder:
                 ranges = self._side_file(merge_ranges(self._ranges.pop(column)))
                 clustered[column] = (copy, ranges)
         except BaseException:
-            for sink in indexes.values():
+            for sink in [*indexes.values(), *(ranges for _, ranges in clustered.values())]:
                 sink.discard()
-            for copy, ranges in clustered.values():
-                copy.discard()
-                ranges.discard()
-            self.abandon()
+            self.abandon()  # the chunk file and the clustered copies
             raise
         return _SealedChunk(self._sink, indexes, self.rows, clustered)
 
