@@ -120,7 +120,7 @@ def runs_table(
         records = tuple(r for r in records if r.run_id in wanted)
     ids = [r.run_id for r in records]
     id_array = pa.array(ids, pa.string())
-    flagged = [run for run, (on, _, _) in qs.quarantine_state().items() if on]
+    flagged = list(qs.quarantined_refs())
     columns: dict[str, pa.Array] = {
         "run_id": id_array,
         "project": pa.array([r.project_name for r in records], pa.string()),

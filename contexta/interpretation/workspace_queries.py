@@ -689,9 +689,9 @@ class QueryService:
         # each id's value (null when its run has none), then null for the quarantined ones
         values = found.values.take(pc.index_in(ref_array, value_set=found.refs))
         if not include_quarantined:
-            quarantined = [run for run, (on, _, _) in self.quarantine_state().items() if on]
+            quarantined = self.quarantined_refs()
             if quarantined:
-                hidden = pc.is_in(ref_array, value_set=pa.array(quarantined, pa.string()))
+                hidden = pc.is_in(ref_array, value_set=pa.array(list(quarantined), pa.string()))
                 values = pc.if_else(hidden, pa.scalar(None, pa.float64()), values)
         # NaN and infinities are stored as logged, never picked as best
         values = pc.if_else(pc.is_finite(values), values, pa.scalar(None, pa.float64()))
@@ -738,7 +738,7 @@ class QueryService:
         if include_quarantined:
             quarantined: set[str] = set()
         else:
-            quarantined = {run for run, (on, _, _) in self.quarantine_state().items() if on}
+            quarantined = self.quarantined_refs()
         found = self._values(metric_key, stage_name)
         if found is None:
             return []
@@ -885,9 +885,12 @@ class QueryService:
         return state
 
     def quarantined_runs(self, project_name: str | None = None) -> tuple[str, ...]:
-        state = self.quarantine_state()
-        flagged = {run for run, (on, _, _) in state.items() if on}
+        flagged = self.quarantined_refs()
         return tuple(r.run_id for r in self.list_runs(project_name) if r.run_id in flagged)
+
+    def quarantined_refs(self) -> set[str]:
+        """The refs of the runs quarantined now (as of), from :meth:`quarantine_state`."""
+        return {run for run, (on, _, _) in self.quarantine_state().items() if on}
 
     def runs_with_event(self, event_key: str, project_name: str | None = None) -> tuple[str, ...]:
         table = self.ws.table("event_keys", as_of_us=self.as_of_us)

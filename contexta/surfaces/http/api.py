@@ -269,7 +269,7 @@ def compare(source: Any, query: Query) -> dict[str, Any]:
                 "differs": len(set(values)) > 1,
             }
         )
-    quarantined = {run for run, (on, _, _) in qs.quarantine_state().items() if on}
+    quarantined = qs.quarantined_refs()
     return {
         "runs": to_jsonable(records),
         "quarantined": [ref in quarantined for ref in refs],

@@ -235,7 +235,7 @@ def _params(qs: Any) -> dict[str, dict[str, Any]]:
 
 def _marks(qs: Any) -> dict[str, set[str]]:
     """Runs quarantined now and runs carrying a quality tag (a ``tag_runs`` event)."""
-    quarantined = {run for run, (on, _, _) in qs.quarantine_state().items() if on}
+    quarantined = qs.quarantined_refs()
     table = qs.ws.table("event_keys", as_of_us=qs.as_of_us)
     tagged: set[str] = set()
     if table.num_rows:
