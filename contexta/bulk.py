@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import secrets
 from array import array
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -338,14 +339,21 @@ def _packed(text: bytes) -> bytes:
     return (bytes([0xA0 | n]) if n < 32 else bytes([0xD9, n])) + text
 
 
-def _with_header(texts: pa.Array, column: str) -> pa.Array:
-    """msgpack str encodings of ``texts`` (header + UTF-8), as binary."""
+def _check_packable(texts: pa.Array, column: str) -> None:
+    """Every text of ``texts`` fits a msgpack str8 (at most 255 bytes), or BulkColumnError."""
     lengths = pc.binary_length(texts)
     if (pc.max(lengths).as_py() or 0) > 255:
         row, value = _first_bad(texts, pc.greater(lengths, 255))
         raise _fail(column, "longer than 255 bytes", row, value)
+
+
+def _with_header(texts: pa.Array) -> pa.Array:
+    """msgpack str encodings of ``texts`` (header + UTF-8; checked by :func:`_check_packable`),
+    as binary."""
     return pc.binary_join_element_wise(
-        _HEADERS.take(lengths), pc.cast(texts, pa.binary()), pa.scalar(b"", pa.binary())
+        _HEADERS.take(pc.binary_length(texts)),
+        pc.cast(texts, pa.binary()),
+        pa.scalar(b"", pa.binary()),
     )
 
 
@@ -390,7 +398,82 @@ def _tag_bytes(steps: pa.Array) -> pa.Array:
     return pc.coalesce(packed, pa.scalar(b"\x80", pa.binary()))  # an empty map, as stored
 
 
-def metric_columns(
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A bulk call checked whole: what is needed to build the ledger columns of any run of its
+    rows (:meth:`table`), each independently, so that a call is built and written piecewise."""
+
+    rows: int
+    value: pa.Array
+    step: pa.Array
+    key: pa.Array
+    key_piece: bytes | None  # the packed key when one key serves every row
+    micros: pa.Array
+    at: pa.Array
+    at_piece: bytes | None  # the packed time when one time serves every row
+    parts: list[bytes]
+    prefix: str  # of the refs' values: ``<project>.<run>.bulk-<hex>-``
+    project_ref: str
+    run_ref: str
+    stage_ref: str | None
+    actor: str
+
+    def table(self, start: int, stop: int) -> pa.Table:
+        """The ledger event columns of rows ``start`` .. ``stop - 1``."""
+        n = stop - start
+        counters = pc.cast(_counters(start, n), pa.string())
+        prefix = self.prefix.encode()
+        ref_header = _HEADERS.take(pc.add(pc.binary_length(counters), len(prefix)))
+        at = self.at_piece if self.at_piece is not None else _with_header(self.at.slice(start, n))
+        key_col = self.key.slice(start, n)
+        key = self.key_piece if self.key_piece is not None else _with_header(key_col)
+        value = self.value.slice(start, n)
+        step = self.step.slice(start, n)
+        parts = self.parts
+        body = _join(
+            [
+                parts[0],
+                ref_header,
+                prefix,
+                pc.cast(counters, pa.binary()),
+                parts[1],
+                at,
+                parts[2],
+                at,
+                parts[3],
+                key,
+                parts[4] + b"\xcb",
+                _float_bytes(value),
+                parts[5],
+                _tag_bytes(step),
+                parts[6],
+            ],
+            n,
+        )
+        return pa.table(
+            {
+                "kind": pa.repeat(pa.scalar(METRIC), n),
+                "ref": pc.binary_join_element_wise("record:" + self.prefix, counters, ""),
+                "project_ref": pa.repeat(pa.scalar(self.project_ref), n),
+                "run_ref": pa.repeat(pa.scalar(self.run_ref), n),
+                "stage_ref": pa.repeat(pa.scalar(self.stage_ref, pa.string()), n),
+                "valid_time": pc.cast(self.micros.slice(start, n), _US),
+                "key": key_col,
+                "value": value,
+                "step": step,
+                "actor": pa.repeat(pa.scalar(self.actor), n),
+                "body": body,
+            }
+        )
+
+
+def _counters(start: int, n: int) -> pa.Array:
+    """``start, start + 1, ..., start + n - 1`` as int64."""
+    counts = pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n))
+    return pc.add(counts, pa.scalar(start - 1, pa.int64()))
+
+
+def _plan(
     ctx: Any,
     data: Any = None,
     *,
@@ -403,9 +486,9 @@ def metric_columns(
     times: Any = None,
     unit: str | None = None,
     token: str | None = None,
-) -> tuple[pa.Table, str, str, str | None]:
-    """The ledger event columns of a bulk call (checked whole), the ref prefix, the run ref
-    and the stage ref: what :func:`log_metrics` writes."""
+) -> _Plan:
+    """Check a bulk call whole (every column, row and limit that its records need), or raise
+    :class:`BulkColumnError`: after this, building its columns cannot fail on its input."""
     columns = _columns(data, {"key": keys, "value": values, "step": steps, "time": times})
     if "value" not in columns:
         raise _fail("value", "no values: give values=... or a 'value' column")
@@ -428,56 +511,40 @@ def metric_columns(
     except ValidationError as exc:  # the run, stage or unit do not make a valid record
         field = "stage" if stage is not None and "stage" in exc.message else "run"
         raise _fail(field, exc.message, None, stage if field == "stage" else run) from None
-    prefix_value = f"{run_ref[4:]}.bulk-{token or secrets.token_hex(6)}-"
-    counters = pc.cast(pc.subtract(pc.cumulative_sum(pa.repeat(pa.scalar(1), n)), 1), pa.string())
-    ref_values = pc.binary_join_element_wise(pa.scalar(prefix_value), counters, "")
-    prefix = prefix_value.encode()
-    if len(prefix) + 20 > 255:
+    prefix = f"{run_ref[4:]}.bulk-{token or secrets.token_hex(6)}-"
+    if len(prefix.encode()) + 20 > 255:
         raise _fail("run", "the run ref is too long for a record ref", None, run_ref)
-    ref_header = _HEADERS.take(pc.add(pc.binary_length(counters), len(prefix)))
-    at_piece: Any = (
-        _packed(at[0].as_py().encode()) if "time" not in columns and n else _with_header(at, "time")
+    one_time = "time" not in columns and n
+    one_key = "key" not in columns and n
+    if not one_key:
+        _check_packable(key_col, "key")
+    if not one_time:
+        _check_packable(at, "time")
+    return _Plan(
+        rows=n,
+        value=value,
+        step=step,
+        key=key_col,
+        key_piece=_packed(key_col[0].as_py().encode()) if one_key else None,
+        micros=micros,
+        at=at,
+        at_piece=_packed(at[0].as_py().encode()) if one_time else None,
+        parts=parts,
+        prefix=prefix,
+        project_ref="project:" + run_ref[4:].split(".", 1)[0],
+        run_ref=run_ref,
+        stage_ref=stage_ref,
+        actor=ws.actor,
     )
-    key_piece: Any = _packed(key_col[0].as_py().encode()) if "key" not in columns and n else None
-    if key_piece is None:
-        key_piece = _with_header(key_col, "key")
-    body = _join(
-        [
-            parts[0],
-            ref_header,
-            prefix,
-            pc.cast(counters, pa.binary()),
-            parts[1],
-            at_piece,
-            parts[2],
-            at_piece,
-            parts[3],
-            key_piece,
-            parts[4] + b"\xcb",
-            _float_bytes(value),
-            parts[5],
-            _tag_bytes(step),
-            parts[6],
-        ],
-        n,
-    )
-    project_ref = "project:" + run_ref[4:].split(".", 1)[0]
-    table = pa.table(
-        {
-            "kind": pa.repeat(pa.scalar(METRIC), n),
-            "ref": pc.binary_join_element_wise("record:", ref_values, ""),
-            "project_ref": pa.repeat(pa.scalar(project_ref), n),
-            "run_ref": pa.repeat(pa.scalar(run_ref), n),
-            "stage_ref": pa.repeat(pa.scalar(stage_ref, pa.string()), n),
-            "valid_time": pc.cast(micros, _US),
-            "key": key_col,
-            "value": value,
-            "step": step,
-            "actor": pa.repeat(pa.scalar(ws.actor), n),
-            "body": body,
-        }
-    )
-    return table, "record:" + prefix_value, run_ref, stage_ref
+
+
+def metric_columns(
+    ctx: Any, data: Any = None, **kwargs: Any
+) -> tuple[pa.Table, str, str, str | None]:
+    """The ledger event columns of a bulk call (checked whole), the ref prefix, the run ref
+    and the stage ref: what :func:`log_metrics` writes (it builds and writes them piecewise)."""
+    plan = _plan(ctx, data, **kwargs)
+    return plan.table(0, plan.rows), "record:" + plan.prefix, plan.run_ref, plan.stage_ref
 
 
 def log_metrics(
@@ -499,9 +566,9 @@ def log_metrics(
     Each point becomes a metric record under a new ``record_ref`` (``record:<run>.bulk-<12
     hex>-<row>``, random per call, so refs need no lookup), ``value_type`` ``float``,
     ``recorded_at`` = ``observed_at`` = its ``time``; NaN and infinities are stored as
-    given. Written after everything appended before the call, in commits of up to 262,144
+    given. Written after everything appended before the call, in commits of up to 32,768
     points; returns once written (durable as the workspace's mode promises)."""
-    table, prefix, run_ref, stage_ref = metric_columns(
+    plan = _plan(
         ctx,
         data,
         run=run,
@@ -522,18 +589,41 @@ def log_metrics(
             code="record_store_read_only",
         )
     ws: Workspace = ctx._workspace
-    commit = _write(ws, table)
+    commit = _write(ws, plan)
+    prefix = "record:" + plan.prefix
     store.written_in_bulk(prefix.rpartition(".")[0])
     last = None if commit is None else commit.first_seq + commit.count - 1
-    return BulkResult(run_ref, stage_ref, table.num_rows, prefix, last)
+    return BulkResult(plan.run_ref, plan.stage_ref, plan.rows, prefix, last)
 
 
-def _write(ws: Workspace, table: pa.Table) -> Any:
+#: Points per commit of a bulk call. While one commit is encoded and written, the next one's
+#: columns are built on a helper thread (both are Arrow work that releases the GIL), so a large
+#: call uses two cores; a smaller commit also keeps each piece's buffers in cache.
+COMMIT_ROWS = 32_768
+
+
+def _write(ws: Workspace, plan: _Plan) -> Any:
     from ledger import LedgerError
 
     from .workspace import translate
 
     try:
-        return ws.ledger.append_columns(table)
+        if plan.rows <= COMMIT_ROWS:
+            return ws.ledger.append_columns(plan.table(0, plan.rows))
+        return ws.ledger.append_column_stream(_built_ahead(plan, COMMIT_ROWS))
     except LedgerError as exc:
         raise translate(exc) from exc
+
+
+def _built_ahead(plan: _Plan, rows: int) -> Iterator[pa.Table]:
+    """The call's column tables of ``rows`` rows each, in order; each next one is built on a
+    helper thread while the caller writes the one before."""
+    starts = range(0, plan.rows, rows)
+    with ThreadPoolExecutor(1, thread_name_prefix="contexta-bulk") as pool:
+        ahead = pool.submit(plan.table, 0, min(rows, plan.rows))
+        for start in starts:
+            table = ahead.result()
+            after = start + rows
+            if after < plan.rows:
+                ahead = pool.submit(plan.table, after, min(after + rows, plan.rows))
+            yield table

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import (
     DurabilityError,
@@ -282,11 +283,34 @@ class Ledger(LedgerReader):
                 code="ledger_invalid_buffer",
                 value=batch_rows,
             )
+        slices = (table.slice(start, batch_rows) for start in range(0, table.num_rows, batch_rows))
+        return self._commit_tables(slices, checked=True)
+
+    def append_column_stream(
+        self, tables: Iterable[pa.Table | pa.RecordBatch]
+    ) -> CommitInfo | None:
+        """Commit each table of ``tables`` (event columns, as :meth:`append_columns` takes)
+        as one commit, in order, after everything buffered before them, under one hold of the
+        commit lock: no other commit of this writer falls between them. For a producer that
+        builds the next table while this one is written (``tables`` may be a generator).
+
+        Each table is checked just before its commit: one that does not fit raises
+        :class:`LedgerValidationError` after the tables before it were committed (a caller
+        that needs all-or-nothing checks its whole input first). Returns the last commit
+        (None when no table had rows)."""
+        self._check_writable()
+        return self._commit_tables(tables, checked=False)
+
+    def _commit_tables(
+        self, tables: Iterable[pa.Table | pa.RecordBatch], *, checked: bool
+    ) -> CommitInfo | None:
         with self._commit_lock:
             self.commit()  # the events appended before these commit first
             info = None
-            for start in range(0, table.num_rows, batch_rows):
-                info = self._write(table.slice(start, batch_rows))
+            for table in tables:
+                rows = table if checked else check_columns(table)
+                if rows.num_rows:
+                    info = self._write(rows)
             if info is not None and self._dirty_since is not None and not self._timer_running:
                 self._ensure_timer()
             return info
@@ -864,11 +888,9 @@ class Ledger(LedgerReader):
 def _build_batch(events: list[PendingEvent], first_seq: int, tx: int) -> pa.RecordBatch:
     """One typed batch from the buffered tuples: a single pass of pyarrow's converter over the
     rows (as a struct array, whose fields are the columns), no per-column Python transposition."""
-    n = len(events)
-    seq = array("q", range(first_seq, first_seq + n))
     columns = [
-        pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(seq)]),
-        pa.repeat(pa.scalar(tx, _US), n),
+        _seq_column(first_seq, len(events)),
+        pa.repeat(pa.scalar(tx, _US), len(events)),
         *pa.array(events, _EVENT_ROW).flatten(),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)
@@ -921,13 +943,21 @@ def check_columns(columns: pa.Table | pa.RecordBatch) -> pa.Table:
 def _columns_batch(table: pa.Table, first_seq: int, tx: int) -> pa.RecordBatch:
     """One typed batch from checked event columns (``kind`` .. ``body``)."""
     n = table.num_rows
-    seq = array("q", range(first_seq, first_seq + n))
     columns = [
-        pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(seq)]),
+        _seq_column(first_seq, n),
         pa.repeat(pa.scalar(tx, _US), n),
         *(_one_chunk(column) for column in table.columns),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)
+
+
+def _seq_column(first_seq: int, n: int) -> pa.Array:
+    """``first_seq, first_seq + 1, ...`` (``n`` values) as int64, without a Python int each."""
+    if n <= 4096:
+        seq = array("q", range(first_seq, first_seq + n))
+        return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(seq)])
+    counts = pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n))
+    return pc.add(counts, pa.scalar(first_seq - 1, pa.int64()))
 
 
 def _one_chunk(column: pa.ChunkedArray) -> pa.Array:

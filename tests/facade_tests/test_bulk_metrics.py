@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import math
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from contexta import Contexta
+from contexta import bulk as bulk_module
 from contexta.bulk import BulkColumnError
 from contexta.contract import MetricPayload, MetricRecord, RecordEnvelope
 from contexta.contract.timestamps import normalize_timestamp
@@ -122,11 +126,33 @@ point = st.tuples(
     r1=st.lists(point, min_size=0, max_size=30),
     r2=st.lists(point, min_size=1, max_size=30),
     stage=st.booleans(),
+    commit_rows=st.sampled_from([1, 3, 7, bulk_module.COMMIT_ROWS]),
 )
 def test_bulk_and_single_paths_store_equal_events_and_answers(
-    base: Path, tmp_path_factory: pytest.TempPathFactory, r1: list, r2: list, stage: bool
+    base: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    r1: list,
+    r2: list,
+    stage: bool,
+    commit_rows: int,
 ) -> None:
-    where = tmp_path_factory.mktemp("eq")
+    """Any cut of a call into commits (each piece's columns built on the helper thread while
+    the one before is written) stores what the single path stores."""
+    with patched(bulk_module, "COMMIT_ROWS", commit_rows):
+        check_equal_paths(tmp_path_factory.mktemp("eq"), base, r1, r2, stage)
+
+
+@contextmanager
+def patched(owner: Any, name: str, value: Any) -> Iterator[None]:
+    before = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, before)
+
+
+def check_equal_paths(where: Path, base: Path, r1: list, r2: list, stage: bool) -> None:
     bulk, single = copy_of(base, where / "bulk"), copy_of(base, where / "single")
     for run, rows in (("run:default.r1", r1), ("run:default.r2", r2)):
         stage_ref = f"stage:{run[4:]}.train" if stage else None
@@ -276,4 +302,61 @@ def test_bulk_points_follow_what_was_appended_before(base: Path, tmp_path: Path)
     )
     table = ctx._workspace.table("records")
     assert table.column("step").to_pylist()[-3:] == [1, 2, 3]
+    ctx.close()
+
+
+def test_a_bad_row_after_the_first_commit_of_a_call_stores_nothing(
+    base: Path, tmp_path: Path
+) -> None:
+    """A call larger than a commit is still checked whole before its first commit."""
+    ctx = copy_of(base, tmp_path / "ws")
+    before = record_count(ctx)
+    keys = ["loss"] * 9 + ["bad key!"]
+    with patched(bulk_module, "COMMIT_ROWS", 2), pytest.raises(BulkColumnError) as info:
+        ctx.log_metrics({"key": keys, "value": [float(i) for i in range(10)]}, run="r1")
+    assert info.value.details is not None and info.value.details["row"] == 9
+    assert record_count(ctx) == before
+    ctx.close()
+
+
+def test_a_call_of_many_commits_is_written_in_order_and_reports_its_last_seq(
+    base: Path, tmp_path: Path
+) -> None:
+    ctx = copy_of(base, tmp_path / "ws")
+    ledger = ctx._workspace.ledger
+    commits = ledger.commits
+    with patched(bulk_module, "COMMIT_ROWS", 4):
+        result = ctx.log_metrics(run="r1", key="loss", steps=list(range(10)), values=[0.5] * 10)
+    assert ledger.commits - commits == 3  # 4 + 4 + 2 points
+    assert result.last_seq == ledger.head().seq
+    table = ctx._workspace.table("records")
+    assert table.column("ref").to_pylist()[-10:] == result.record_refs()
+    assert table.column("step").to_pylist()[-10:] == list(range(10))
+    assert not [t for t in threading.enumerate() if t.name.startswith("contexta-bulk")]
+    ctx.close()
+
+
+def test_a_piece_that_fails_to_build_stops_the_call_after_the_pieces_before_it(
+    base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The helper thread's failure (here: out of memory building the third piece) is the
+    call's: the pieces before it stay committed, as after a failed write, and the workspace
+    goes on."""
+    ctx = copy_of(base, tmp_path / "ws")
+    before = record_count(ctx)
+    build = bulk_module._Plan.table
+
+    def table(plan: Any, start: int, stop: int) -> pa.Table:
+        if start >= 4:
+            raise MemoryError("no memory for this piece")
+        return build(plan, start, stop)
+
+    monkeypatch.setattr(bulk_module._Plan, "table", table)
+    with patched(bulk_module, "COMMIT_ROWS", 2), pytest.raises(MemoryError):
+        ctx.log_metrics(run="r1", key="loss", values=[float(i) for i in range(10)])
+    assert record_count(ctx) == before + 4
+    monkeypatch.undo()
+    assert ctx.log_metrics(run="r1", key="loss", values=[1.0]).count == 1
+    assert record_count(ctx) == before + 5
+    assert not [t for t in threading.enumerate() if t.name.startswith("contexta-bulk")]
     ctx.close()
