@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from projections import as_of, latest_per
-from projections.query import take_rows
+from projections.query import seq_per, take_rows
 
 from ..common.errors import InterpretationError
 from ..contract import StableRef
@@ -125,8 +125,8 @@ class EntityReader:
         versions = as_of(
             versions.filter(pc.is_in(versions.column("ref"), value_set=refs)), self.as_of_us
         )
-        latest = versions.group_by("ref", use_threads=False).aggregate([("seq", "max")])
-        keep = pc.is_in(picked.column("seq"), value_set=latest.column("seq_max")).to_pylist()
+        latest = seq_per(versions.column("ref"), versions.column("seq"), last=True)
+        keep = pc.is_in(picked.column("seq"), value_set=latest).to_pylist()
         return [row for row, kept in zip(rows, keep, strict=True) if kept]
 
     def _models(self, name: str, kind: str, table: pa.Table, rows: list[int]) -> list[Any]:

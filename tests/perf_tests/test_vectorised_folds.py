@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contexta.workspace import group_rows
 from ledger import EVENT_SCHEMA
-from projections import ALL_PROJECTIONS
+from projections import ALL_PROJECTIONS, query
 from projections.base import batch_kinds
 from projections.query import first_per, latest_per, value_per
 
@@ -28,6 +32,16 @@ KINDS = [
     "unknown.kind",
 ]
 SETTINGS = settings(max_examples=40, deadline=None)
+
+
+@contextmanager
+def patched(owner: Any, name: str, value: Any) -> Iterator[None]:
+    before = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, before)
 
 
 def batch_of(kinds: list[str], first_seq: int = 1) -> pa.RecordBatch:
@@ -167,3 +181,27 @@ def test_first_and_latest_per_key(rows: list[tuple]) -> None:
         last[ref] = seq
     assert first_per(table, "ref").column("seq").to_pylist() == sorted(first.values())
     assert latest_per(table, "ref").column("seq").to_pylist() == sorted(last.values())
+
+
+@SETTINGS
+@given(
+    st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "e"])), max_size=60),
+    st.randoms(use_true_random=False),
+    st.booleans(),
+)
+def test_seq_per_sorts_small_inputs_and_hashes_large_ones_alike(
+    keys: list[str | None], rng: Any, last: bool
+) -> None:
+    """Both ways of picking each key's greatest or smallest seq (sorting up to
+    ``SORT_GROUP_ROWS`` rows, Arrow's hash group-by above) give the reference's seqs, a null
+    key counting as a key of its own, for seqs in any row order."""
+    seqs = rng.sample(range(1, 10 * len(keys) + 2), len(keys))
+    want: dict[str | None, int] = {}
+    for key, seq in zip(keys, seqs, strict=True):
+        if key not in want or (seq > want[key] if last else seq < want[key]):
+            want[key] = seq
+    key_array, seq_array = pa.array(keys, pa.string()), pa.array(seqs, pa.int64())
+    for bound in (0, query.SORT_GROUP_ROWS):
+        with patched(query, "SORT_GROUP_ROWS", bound):
+            found = query.seq_per(key_array, seq_array, last=last)
+        assert sorted(pa.chunked_array([found]).to_pylist()) == sorted(want.values())
