@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ import pyarrow as pa
 from .errors import CorruptionError, LedgerIOError
 from .findings import VerifyFinding
 from .schema import EVENT_SCHEMA
-from .segment import EOS, SCHEMA_MESSAGE, scan_frames, segment_index
+from .segment import EOS, SCHEMA_MESSAGE, check_frame, scan_frames, segment_index
 from .segment_files import SegmentInfo, list_segments
 
 __all__ = [
@@ -76,9 +77,14 @@ def _is_sealed(buf: pa.Buffer) -> bool:
     )
 
 
-def read_segment(path: Path) -> tuple[pa.Table, dict[bytes, bytes]] | None:
-    """The events of a sealed segment (every batch CRC-checked) and the metadata its copy
-    carries; None when the segment is not sealed.
+#: Rows per row group of a published copy. A segment is copied a row group at a time, so the
+#: publish holds one row group's decoded events (tens of MB) rather than the whole segment's
+#: (about 330 MB for a 64 MiB segment of metric events), on the writer's process.
+ROW_GROUP_ROWS = 65_536
+
+
+def _sealed_bytes(path: Path) -> pa.Buffer | None:
+    """The bytes of ``path`` when it is a sealed segment, else None.
 
     The file is read into memory, not mapped: publishing runs on a background thread, and a
     mapped file cut short by another process (a repair, a test) would kill the process with
@@ -87,24 +93,59 @@ def read_segment(path: Path) -> tuple[pa.Table, dict[bytes, bytes]] | None:
         buf = pa.py_buffer(path.read_bytes())
     except OSError as exc:
         raise LedgerIOError(f"Cannot read segment `{path.name}`: {exc}", file=str(path)) from exc
-    if not _is_sealed(buf):
-        return None
-    batches = []
-    first = last = 0
+    return buf if _is_sealed(buf) else None
+
+
+def _copy_meta(path: Path, buf: pa.Buffer) -> dict[bytes, bytes]:
+    """What the copy of a sealed segment carries (segment, first and last seq, event count,
+    last chain), read from its batches' framing and seals (CRC-checked, not decoded)."""
+    offset = len(SCHEMA_MESSAGE)
+    events = first = last = 0
     chain = ""
-    for frame in scan_frames(buf, buf.size, str(path), sealed=True):
-        batches.append(frame.batch)
-        first = first or frame.first_seq
-        last = frame.first_seq + frame.count - 1
-        chain = frame.chain
-    table = pa.Table.from_batches(batches, EVENT_SCHEMA)
-    meta = {
+    while (seal := check_frame(buf, offset, buf.size, str(path))) is not None:
+        events += seal.count
+        first = first or seal.first_seq
+        last = seal.first_seq + seal.count - 1
+        chain = seal.chain
+        offset += seal.length
+    return {
         b"ledger.segment": path.name.encode(),
         b"ledger.first_seq": str(first).encode(),
         b"ledger.last_seq": str(last).encode(),
-        b"ledger.events": str(table.num_rows).encode(),
+        b"ledger.events": str(events).encode(),
         b"ledger.chain": chain.encode(),
     }
+
+
+def _groups(path: Path, buf: pa.Buffer) -> Iterator[pa.Table]:
+    """The events of a sealed segment (every batch CRC-checked) as tables of about
+    ``ROW_GROUP_ROWS`` rows."""
+    batches: list[pa.RecordBatch] = []
+    rows = 0
+    for frame in scan_frames(buf, buf.size, str(path), sealed=True):
+        batches.append(frame.batch)
+        rows += frame.count
+        if rows >= ROW_GROUP_ROWS:
+            yield pa.Table.from_batches(batches, EVENT_SCHEMA)
+            batches, rows = [], 0
+    if batches:
+        yield pa.Table.from_batches(batches, EVENT_SCHEMA)
+
+
+def _copy_schema(meta: dict[bytes, bytes]) -> pa.Schema:
+    return EVENT_SCHEMA.with_metadata({**(EVENT_SCHEMA.metadata or {}), **meta})
+
+
+def read_segment(path: Path) -> tuple[pa.Table, dict[bytes, bytes]] | None:
+    """The events of a sealed segment (every batch CRC-checked) and the metadata its copy
+    carries; None when the segment is not sealed. (Whole in memory: for checking a copy;
+    publishing streams, :func:`_write`.)"""
+    buf = _sealed_bytes(path)
+    if buf is None:
+        return None
+    meta = _copy_meta(path, buf)
+    tables = list(_groups(path, buf))
+    table = pa.concat_tables(tables) if tables else EVENT_SCHEMA.empty_table()
     return table, meta
 
 
@@ -120,27 +161,28 @@ def publish(root: Path | str, *, rebuild: bool = False) -> PublishReport:
         if target.exists() and not rebuild:
             report.current += 1
             continue
-        found = read_segment(info.path)
-        if found is None:
+        buf = _sealed_bytes(info.path)
+        if buf is None:
             report.skipped.append(info.path.name)
             continue
         folder.mkdir(exist_ok=True)
-        _write(target, *found)
+        _write(target, info.path, buf)
         report.written.append(info.path.name)
     _remove_partials(folder)
     return report
 
 
-def _write(target: Path, table: pa.Table, meta: dict[bytes, bytes]) -> None:
+def _write(target: Path, segment: Path, buf: pa.Buffer) -> None:
+    """Copy the sealed segment ``segment`` (its bytes ``buf``) to ``target``, a row group at
+    a time: written to a temporary name, fsynced, renamed into place."""
     import pyarrow.parquet as pq
 
     temp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
     try:
-        pq.write_table(
-            table.replace_schema_metadata({**(EVENT_SCHEMA.metadata or {}), **meta}),
-            temp,
-            compression="zstd",
-        )
+        schema = _copy_schema(_copy_meta(segment, buf))
+        with pq.ParquetWriter(temp, schema, compression="zstd") as writer:
+            for table in _groups(segment, buf):
+                writer.write_table(table.replace_schema_metadata(schema.metadata))
         fd = os.open(temp, os.O_RDONLY)
         try:
             os.fsync(fd)

@@ -222,3 +222,44 @@ def test_verify_reports_a_copy_that_differs_from_its_segment(tmp_path: Path, cap
     assert "published_mismatch" in capsys.readouterr().out
     publish(root / "ledger", rebuild=True)
     assert verify(root / "ledger").ok and not verify(root / "ledger").findings
+
+
+@pytest.mark.parametrize("group_rows", [1, 2, 5, 1 << 20])
+def test_a_copy_is_written_a_row_group_at_a_time_with_the_same_rows_and_metadata(
+    tmp_path: Path, group_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Publishing streams a segment into row groups of about ``ROW_GROUP_ROWS`` rows (it holds
+    one row group's events, not the segment's): any cut gives a copy with the segment's rows,
+    its metadata, and one that ``ledger verify`` passes."""
+    from ledger import publish as publishing
+
+    root = tmp_path / "ws"
+    ctx = open_ctx(root)
+    build(ctx, OPS)
+    ctx._workspace.ledger.roll_bytes = 1  # the next commit seals the segment holding all of OPS
+    build(ctx, [("event", 3, 1)])
+    ctx.flush()
+    assert wait_published(root / "ledger")
+    monkeypatch.setattr(publishing, "ROW_GROUP_ROWS", group_rows)
+    publish(root / "ledger", rebuild=True)
+    segment = sorted((root / "ledger").glob("segment-*.arrows"))[0]
+    copy = published_path(root / "ledger", segment)
+    found = publishing.read_segment(segment)
+    assert found is not None
+    table, meta = found
+    assert table.num_rows > 5
+    rows_per_group = [
+        pq.ParquetFile(copy).metadata.row_group(i).num_rows
+        for i in range(pq.ParquetFile(copy).num_row_groups)
+    ]
+    assert sum(rows_per_group) == table.num_rows
+    assert len(rows_per_group) > 1 if group_rows < table.num_rows else len(rows_per_group) == 1
+    published = pq.read_table(copy)
+    assert published.equals(table, check_metadata=False)
+    stored = published.schema.metadata
+    assert {k: stored[k] for k in meta} == meta
+    assert meta[b"ledger.events"] == str(table.num_rows).encode()
+    assert meta[b"ledger.last_seq"] == str(table.column("seq")[-1].as_py()).encode()
+    ctx.close()
+    report = verify(root / "ledger")
+    assert report.ok and not report.findings
