@@ -127,8 +127,8 @@ class _CutBatch:
 def _warm_conversion() -> None:
     """Make the first Python-to-Arrow conversion happen here, before any append is accepted.
 
-    pyarrow before 26 imports pandas, when it is installed, the first time it converts Python
-    objects (to ask whether they are a pandas array): about 1.4 s on a loaded machine. Paid
+    pyarrow (25 and 26 alike) imports pandas, when it is installed, the first time it converts
+    Python objects (to ask whether they are a pandas array): about 1.4 s on a loaded machine. Paid
     inside the first commit, that would hold back every event of the flush window; paid at
     open, no acknowledged event waits for it (and it costs nothing when pandas is absent or
     already imported)."""

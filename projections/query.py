@@ -24,7 +24,7 @@ __all__ = [
 
 def int64_array(values: Sequence[int]) -> pa.Array:
     """``values`` as an int64 array, built from a buffer: ``pa.array`` of Python objects makes
-    pyarrow (before 26) import pandas, when installed, on its first call (0.4 s and more)."""
+    pyarrow (25 and 26 alike) import pandas, when installed, on its first call (0.4 s and more)."""
     if isinstance(values, pa.Array):
         return values.cast(pa.int64()) if values.type != pa.int64() else values
     return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(array("q", values))])

@@ -333,8 +333,8 @@ def test_cli_best_does_not_group_every_metric_row_or_decode_every_run(
 def test_importing_contexta_and_reading_a_saved_row_index_do_not_import_pandas(
     tmp_path: Path,
 ) -> None:
-    """pyarrow (before 26) imports pandas, when installed, on its first conversion of Python
-    objects: 0.4 s and more of a new process. Importing contexta (and so the projections) and
+    """pyarrow (25 and 26 alike) imports pandas, when installed, on its first conversion of
+    Python objects: 0.4 s and more of a new process. Importing contexta (and so the projections) and
     looking rows up in a saved row index of a later chunk convert nothing."""
     import subprocess
     import sys
