@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -607,15 +607,20 @@ def _write(ws: Workspace, plan: _Plan) -> Any:
 
     from .workspace import translate
 
+    if plan.rows <= COMMIT_ROWS:
+        pieces: Iterator[pa.Table] = iter([plan.table(0, plan.rows)])
+    else:
+        pieces = _built_ahead(plan, COMMIT_ROWS)
     try:
-        if plan.rows <= COMMIT_ROWS:
-            return ws.ledger.append_columns(plan.table(0, plan.rows))
-        return ws.ledger.append_column_stream(_built_ahead(plan, COMMIT_ROWS))
+        return ws.ledger.append_column_stream(pieces)
     except LedgerError as exc:
         raise translate(exc) from exc
+    finally:
+        if isinstance(pieces, Generator):
+            pieces.close()  # a failed write: the helper thread is let go now, not at collection
 
 
-def _built_ahead(plan: _Plan, rows: int) -> Iterator[pa.Table]:
+def _built_ahead(plan: _Plan, rows: int) -> Generator[pa.Table, None, None]:
     """The call's column tables of ``rows`` rows each, in order; each next one is built on a
     helper thread while the caller writes the one before."""
     starts = range(0, plan.rows, rows)

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from contexta import Contexta
 from contexta import bulk as bulk_module
 from contexta.bulk import BulkColumnError
+from contexta.common.errors import AppendError
 from contexta.contract import MetricPayload, MetricRecord, RecordEnvelope
 from contexta.contract.timestamps import normalize_timestamp
 from contexta.contract.validation import logged_grammar
@@ -359,4 +360,37 @@ def test_a_piece_that_fails_to_build_stops_the_call_after_the_pieces_before_it(
     assert ctx.log_metrics(run="r1", key="loss", values=[1.0]).count == 1
     assert record_count(ctx) == before + 5
     assert not [t for t in threading.enumerate() if t.name.startswith("contexta-bulk")]
+    ctx.close()
+
+
+def test_a_write_that_fails_mid_call_lets_the_helper_thread_go_and_the_workspace_goes_on(
+    base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fails on the second commit of a call: the error is the typed I/O error, the
+    first commit stands, the helper thread that was building the next piece is gone when
+    the call returns (not when the error is collected), and the next call is stored."""
+    from ledger.errors import LedgerIOError
+
+    ctx = copy_of(base, tmp_path / "ws")
+    before = record_count(ctx)
+    ledger = ctx._workspace.ledger
+    write = type(ledger)._write
+    calls = []
+
+    def failing(self: Any, events: Any) -> Any:
+        calls.append(len(events) if isinstance(events, list) else events.num_rows)
+        if len(calls) == 2:
+            raise LedgerIOError("the disk is full", errno=28)
+        return write(self, events)
+
+    monkeypatch.setattr(type(ledger), "_write", failing)
+    with patched(bulk_module, "COMMIT_ROWS", 2), pytest.raises(AppendError) as info:
+        ctx.log_metrics(run="r1", key="loss", values=[float(i) for i in range(10)])
+    kept = info.value  # the error (and its traceback) alive: the thread must be gone anyway
+    assert kept.code == "ledger_io_error" and "disk is full" in str(kept)
+    assert not [t for t in threading.enumerate() if t.name.startswith("contexta-bulk")]
+    monkeypatch.undo()
+    assert record_count(ctx) == before + 2
+    assert ctx.log_metrics(run="r1", key="loss", values=[1.0]).count == 1
+    assert record_count(ctx) == before + 3
     ctx.close()
