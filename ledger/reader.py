@@ -40,6 +40,9 @@ __all__ = ["LedgerReader", "SegmentInfo", "list_segments"]  # the last two re-ex
 
 #: How many scan end points a reader remembers to resume later scans from.
 RESUME_MARKS = 32
+#: How many sealed segments' maps a reader keeps between reads (64 MiB each at most; the
+#: pages a read touched stay resident, and counted in the process's RSS, while mapped).
+SEALED_MAPS = 4
 
 
 class LedgerReader:
@@ -52,7 +55,10 @@ class LedgerReader:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._first_seq: dict[int, int] = {}
-        self._sealed: dict[int, pa.Buffer] = {}
+        #: maps of sealed segments kept for later reads, the most recently used last (at most
+        #: ``SEALED_MAPS``: a reader that walks the whole ledger must not hold all of it mapped,
+        #: since every page it read stays resident while mapped)
+        self._sealed: OrderedDict[int, pa.Buffer] = OrderedDict()
         self._checked: dict[int, int] = {}
         #: segment -> byte offset up to which every batch from the segment's start passed its
         #: CRC in this reader (committed bytes never change, so they need no second check)
@@ -123,6 +129,7 @@ class LedgerReader:
         """The mapped bytes of segment ``index``; a sealed segment's map is kept for later
         reads unless ``keep`` is false (a one-off scan of the whole ledger)."""
         if index < head.segment and index in self._sealed:
+            self._sealed.move_to_end(index)
             return self._sealed[index]
         path = self.segment_path(index)
         try:
@@ -138,6 +145,8 @@ class LedgerReader:
         check_schema_prefix(buf, path)
         if index < head.segment and keep:
             self._sealed[index] = buf
+            while len(self._sealed) > SEALED_MAPS:
+                self._sealed.popitem(last=False)
         return buf
 
     def frames(
