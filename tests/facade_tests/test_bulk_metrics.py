@@ -12,8 +12,6 @@ from __future__ import annotations
 import math
 import shutil
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -139,18 +137,9 @@ def test_bulk_and_single_paths_store_equal_events_and_answers(
 ) -> None:
     """Any cut of a call into commits (each piece's columns built on the helper thread while
     the one before is written) stores what the single path stores."""
-    with patched(bulk_module, "COMMIT_ROWS", commit_rows):
+    with pytest.MonkeyPatch.context() as patch:  # hypothesis: no function-scoped fixture
+        patch.setattr(bulk_module, "COMMIT_ROWS", commit_rows)
         check_equal_paths(tmp_path_factory.mktemp("eq"), base, r1, r2, stage)
-
-
-@contextmanager
-def patched(owner: Any, name: str, value: Any) -> Iterator[None]:
-    before = getattr(owner, name)
-    setattr(owner, name, value)
-    try:
-        yield
-    finally:
-        setattr(owner, name, before)
 
 
 def check_equal_paths(where: Path, base: Path, r1: list, r2: list, stage: bool) -> None:
@@ -307,13 +296,14 @@ def test_bulk_points_follow_what_was_appended_before(base: Path, tmp_path: Path)
 
 
 def test_a_bad_row_after_the_first_commit_of_a_call_stores_nothing(
-    base: Path, tmp_path: Path
+    base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A call larger than a commit is still checked whole before its first commit."""
     ctx = copy_of(base, tmp_path / "ws")
     before = record_count(ctx)
     keys = ["loss"] * 9 + ["bad key!"]
-    with patched(bulk_module, "COMMIT_ROWS", 2), pytest.raises(BulkColumnError) as info:
+    monkeypatch.setattr(bulk_module, "COMMIT_ROWS", 2)
+    with pytest.raises(BulkColumnError) as info:
         ctx.log_metrics({"key": keys, "value": [float(i) for i in range(10)]}, run="r1")
     assert info.value.details is not None and info.value.details["row"] == 9
     assert record_count(ctx) == before
@@ -321,13 +311,13 @@ def test_a_bad_row_after_the_first_commit_of_a_call_stores_nothing(
 
 
 def test_a_call_of_many_commits_is_written_in_order_and_reports_its_last_seq(
-    base: Path, tmp_path: Path
+    base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ctx = copy_of(base, tmp_path / "ws")
     ledger = ctx._workspace.ledger
     commits = ledger.commits
-    with patched(bulk_module, "COMMIT_ROWS", 4):
-        result = ctx.log_metrics(run="r1", key="loss", steps=list(range(10)), values=[0.5] * 10)
+    monkeypatch.setattr(bulk_module, "COMMIT_ROWS", 4)
+    result = ctx.log_metrics(run="r1", key="loss", steps=list(range(10)), values=[0.5] * 10)
     assert ledger.commits - commits == 3  # 4 + 4 + 2 points
     assert result.last_seq == ledger.head().seq
     table = ctx._workspace.table("records")
@@ -353,7 +343,8 @@ def test_a_piece_that_fails_to_build_stops_the_call_after_the_pieces_before_it(
         return build(plan, start, stop)
 
     monkeypatch.setattr(bulk_module._Plan, "table", table)
-    with patched(bulk_module, "COMMIT_ROWS", 2), pytest.raises(MemoryError):
+    monkeypatch.setattr(bulk_module, "COMMIT_ROWS", 2)
+    with pytest.raises(MemoryError):
         ctx.log_metrics(run="r1", key="loss", values=[float(i) for i in range(10)])
     assert record_count(ctx) == before + 4
     monkeypatch.undo()
@@ -384,7 +375,8 @@ def test_a_write_that_fails_mid_call_lets_the_helper_thread_go_and_the_workspace
         return write(self, events)
 
     monkeypatch.setattr(type(ledger), "_write", failing)
-    with patched(bulk_module, "COMMIT_ROWS", 2), pytest.raises(AppendError) as info:
+    monkeypatch.setattr(bulk_module, "COMMIT_ROWS", 2)
+    with pytest.raises(AppendError) as info:
         ctx.log_metrics(run="r1", key="loss", values=[float(i) for i in range(10)])
     kept = info.value  # the error (and its traceback) alive: the thread must be gone anyway
     assert kept.code == "ledger_io_error" and "disk is full" in str(kept)

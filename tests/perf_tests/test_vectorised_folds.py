@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,16 +31,6 @@ KINDS = [
     "unknown.kind",
 ]
 SETTINGS = settings(max_examples=40, deadline=None)
-
-
-@contextmanager
-def patched(owner: Any, name: str, value: Any) -> Iterator[None]:
-    before = getattr(owner, name)
-    setattr(owner, name, value)
-    try:
-        yield
-    finally:
-        setattr(owner, name, before)
 
 
 def batch_of(kinds: list[str], first_seq: int = 1) -> pa.RecordBatch:
@@ -202,6 +191,7 @@ def test_seq_per_sorts_small_inputs_and_hashes_large_ones_alike(
             want[key] = seq
     key_array, seq_array = pa.array(keys, pa.string()), pa.array(seqs, pa.int64())
     for bound in (0, query.SORT_GROUP_ROWS):
-        with patched(query, "SORT_GROUP_ROWS", bound):
+        with pytest.MonkeyPatch.context() as patch:  # hypothesis: no function-scoped fixture
+            patch.setattr(query, "SORT_GROUP_ROWS", bound)
             found = query.seq_per(key_array, seq_array, last=last)
         assert sorted(pa.chunked_array([found]).to_pylist()) == sorted(want.values())
