@@ -18,6 +18,7 @@ per row per indexed column, merged when a chunk is sealed), never the state nor 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import itertools
 import os
 import queue
@@ -84,8 +85,16 @@ ALL_PROJECTIONS: tuple[type[Projection], ...] = (
 )
 
 
-#: Events folded per call of a projection's ``apply`` (consecutive batches are grouped).
-GROUP_ROWS = 65_536
+#: Events folded per call of a projection's ``apply`` (consecutive batches are grouped). A
+#: rebuild holds a few groups at once (read ahead, folded, being written): at 13.5M events,
+#: 32,768 took its peak RSS from about 705 to 440 MiB (with :data:`TRIM_GROUPS`) at the same
+#: rate as 65,536.
+GROUP_ROWS = 32_768
+#: A saving rebuild hands the C library's freed memory back to the system every this many
+#: groups (``malloc_trim``, where the C library has it): its short-lived group tables are
+#: allocated with ``malloc`` (:func:`_system_allocator`), whose free lists otherwise kept about
+#: 120 MiB more resident at 13.5M events.
+TRIM_GROUPS = 2
 #: Groups a rebuild reads ahead of its fold (bounds the memory of the read-ahead).
 READ_AHEAD_GROUPS = 2
 
@@ -377,10 +386,15 @@ class Projector:
                     for s in slots
                 }
 
+                trim = _malloc_trim()
+                groups = itertools.count(1)
+
                 def spill() -> None:
                     for slot in slots:
                         for chunk in slot.projection.drain():
                             encoders[slot.projection.name].write(chunk)
+                    if next(groups) % TRIM_GROUPS == 0:
+                        trim()
 
                 events, batches = self._fold(slots, frames, after_group=spill, read_ahead=True)
                 spill()
@@ -572,6 +586,17 @@ def _with_locator(batch: pa.RecordBatch, segment: int, offset: int) -> pa.Record
         _row_numbers(n),
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=_EVENTS_WITH_LOCATOR)
+
+
+def _malloc_trim() -> Callable[[], object]:
+    """``malloc_trim(0)`` of the C library (glibc), or a no-op where there is none."""
+    try:
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return lambda: trim(0)
 
 
 @contextlib.contextmanager

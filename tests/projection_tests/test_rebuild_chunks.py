@@ -274,3 +274,50 @@ def test_chunks_of_many_batches_have_clustered_copies_sorted_batch_by_batch(
         expected = table.filter(pc.equal(table.column("key"), value))
         assert pa.concat_tables(pieces).equals(expected), value
     assert split
+
+
+@pytest.mark.parametrize(("trim_groups", "group_rows"), [(1, 4), (2, 4), (3, 7), (1000, 4)])
+def test_a_saving_rebuild_hands_freed_memory_back_every_few_groups_and_saves_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trim_groups: int, group_rows: int
+) -> None:
+    """Every ``TRIM_GROUPS`` groups folded, a saving rebuild calls ``malloc_trim``; the saved
+    state is the reference fold however often it does."""
+    ledger = write(tmp_path / "ledger", [KINDS[i % len(KINDS) :][:3] for i in range(20)])
+    trims: list[int] = []
+    monkeypatch.setattr(engine, "GROUP_ROWS", group_rows)
+    monkeypatch.setattr(engine, "TRIM_GROUPS", trim_groups)
+    monkeypatch.setattr(engine, "_malloc_trim", lambda: lambda: trims.append(1))
+    spills: list[int] = []
+    fold = engine.Projector._fold
+
+    def counting(self: object, slots: object, frames: object, **options: object) -> object:
+        after = options.pop("after_group", None)
+
+        def counted() -> None:
+            spills.append(1)
+            if after is not None:
+                after()  # type: ignore[operator]
+
+        return fold(self, slots, frames, after_group=counted, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine.Projector, "_fold", counting)
+    Projector(ledger, tmp_path / "projections").rebuild()
+    groups = len(spills) + 1  # the final spill after the fold is counted too
+    assert len(spills) > 2
+    assert len(trims) == groups // trim_groups
+    monkeypatch.undo()
+    assert_saved_state_is(tmp_path / "projections", ledger, store.CHUNK_ROWS)
+
+
+def test_malloc_trim_is_a_no_op_where_the_c_library_has_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ctypes
+
+    assert engine._malloc_trim()() in (None, 0, 1)  # glibc returns 1 when it released memory
+
+    def missing(name: str) -> object:
+        raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(ctypes, "CDLL", missing)
+    assert engine._malloc_trim()() is None
