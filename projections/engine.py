@@ -87,8 +87,8 @@ ALL_PROJECTIONS: tuple[type[Projection], ...] = (
 
 #: Events folded per call of a projection's ``apply`` (consecutive batches are grouped). A
 #: rebuild holds a few groups at once (read ahead, folded, being written): at 13.5M events,
-#: 32,768 took its peak RSS from about 705 to 440 MiB (with :data:`TRIM_GROUPS`) at the same
-#: rate as 65,536.
+#: 32,768 instead of 65,536 (with :data:`TRIM_GROUPS`, and chunk batches still gathered to
+#: ``store.BATCH_ROWS``) took its peak RSS from about 705 to 535 MiB at the same rate.
 GROUP_ROWS = 32_768
 #: A saving rebuild hands the C library's freed memory back to the system every this many
 #: groups (``malloc_trim``, where the C library has it): its short-lived group tables are

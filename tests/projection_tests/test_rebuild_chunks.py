@@ -256,12 +256,12 @@ def test_chunks_of_many_batches_have_clustered_copies_sorted_batch_by_batch(
     ``batch_rows``: a key's rows lie in several ranges of the copy (one per batch holding it),
     and read back whole and in order."""
     ledger = write(tmp_path / "l", [["record.metric"] * 300, KINDS * 20, ["record.metric"] * 90])
-    original = engine.GROUP_ROWS, store.COMPACT_ROWS
-    engine.GROUP_ROWS, store.COMPACT_ROWS = 10, batch_rows
+    original = engine.GROUP_ROWS, store.COMPACT_ROWS, store.BATCH_ROWS
+    engine.GROUP_ROWS, store.COMPACT_ROWS, store.BATCH_ROWS = 10, batch_rows, batch_rows
     try:
         Projector(ledger, tmp_path / "p", chunk_rows=100).rebuild()
     finally:
-        engine.GROUP_ROWS, store.COMPACT_ROWS = original
+        engine.GROUP_ROWS, store.COMPACT_ROWS, store.BATCH_ROWS = original
     assert_saved_state_is(tmp_path / "p", ledger, 100)
     reopened = Projector(Ledger(tmp_path / "l"), tmp_path / "p")
     table = reopened.get("stage_metrics").table()
@@ -321,3 +321,28 @@ def test_malloc_trim_is_a_no_op_where_the_c_library_has_none(
 
     monkeypatch.setattr(ctypes, "CDLL", missing)
     assert engine._malloc_trim()() is None
+
+
+@pytest.mark.parametrize(("batch_rows", "chunk_rows"), [(50, 1000), (50, 120), (1, 1000)])
+def test_a_rebuild_writes_batches_of_at_least_batch_rows_whatever_its_group_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_rows: int, chunk_rows: int
+) -> None:
+    """Groups of 7 events fold a few rows each; the chunks hold batches of at least
+    ``BATCH_ROWS`` rows (but a chunk's last), so opening a chunk reads few batch headers, and
+    the saved state is the reference fold."""
+    ledger = write(tmp_path / "l", [["record.metric"] * 300, KINDS * 20, ["record.metric"] * 90])
+    monkeypatch.setattr(engine, "GROUP_ROWS", 7)
+    monkeypatch.setattr(store, "BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(store, "COMPACT_ROWS", 1)  # no gathering by the encoder itself
+    Projector(ledger, tmp_path / "p", chunk_rows=chunk_rows).rebuild()
+    monkeypatch.undo()
+    assert_saved_state_is(tmp_path / "p", ledger, chunk_rows)
+    folder = tmp_path / "p" / "stage_metrics"
+    chunks = manifest(folder)["chunks"]
+    assert isinstance(chunks, list)
+    for chunk in chunks:
+        with pa.memory_map(str(folder / chunk["file"])) as source:
+            reader = pa.ipc.open_file(source)
+            sizes = [reader.get_batch(i).num_rows for i in range(reader.num_record_batches)]
+        assert sum(sizes) == chunk["rows"]
+        assert all(size >= min(batch_rows, chunk_rows) for size in sizes[:-1]), sizes
