@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledger.schema import INT64_MAX, INT64_MIN
+from ledger.writer import int64_range
 
 from .common.clock import utc_now
 from .common.errors import ValidationError
@@ -421,7 +422,7 @@ class _Plan:
     def table(self, start: int, stop: int) -> pa.Table:
         """The ledger event columns of rows ``start`` .. ``stop - 1``."""
         n = stop - start
-        counters = pc.cast(_counters(start, n), pa.string())
+        counters = pc.cast(int64_range(start, n), pa.string())
         prefix = self.prefix.encode()
         ref_header = _HEADERS.take(pc.add(pc.binary_length(counters), len(prefix)))
         at = self.at_piece if self.at_piece is not None else _with_header(self.at.slice(start, n))
@@ -465,12 +466,6 @@ class _Plan:
                 "body": body,
             }
         )
-
-
-def _counters(start: int, n: int) -> pa.Array:
-    """``start, start + 1, ..., start + n - 1`` as int64."""
-    counts = pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n))
-    return pc.add(counts, pa.scalar(start - 1, pa.int64()))
 
 
 def _plan(

@@ -889,7 +889,7 @@ def _build_batch(events: list[PendingEvent], first_seq: int, tx: int) -> pa.Reco
     """One typed batch from the buffered tuples: a single pass of pyarrow's converter over the
     rows (as a struct array, whose fields are the columns), no per-column Python transposition."""
     columns = [
-        _seq_column(first_seq, len(events)),
+        int64_range(first_seq, len(events)),
         pa.repeat(pa.scalar(tx, _US), len(events)),
         *pa.array(events, _EVENT_ROW).flatten(),
     ]
@@ -944,15 +944,16 @@ def _columns_batch(table: pa.Table, first_seq: int, tx: int) -> pa.RecordBatch:
     """One typed batch from checked event columns (``kind`` .. ``body``)."""
     n = table.num_rows
     columns = [
-        _seq_column(first_seq, n),
+        int64_range(first_seq, n),
         pa.repeat(pa.scalar(tx, _US), n),
         *(_one_chunk(column) for column in table.columns),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)
 
 
-def _seq_column(first_seq: int, n: int) -> pa.Array:
-    """``first_seq, first_seq + 1, ...`` (``n`` values) as int64, without a Python int each."""
+def int64_range(first_seq: int, n: int) -> pa.Array:
+    """``first_seq, first_seq + 1, ...`` (``n`` values) as int64, without a Python int each
+    (a commit's seqs; the bulk path's ref counters)."""
     if n <= 4096:
         seq = array("q", range(first_seq, first_seq + n))
         return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(seq)])
