@@ -137,7 +137,6 @@ def _best(args: argparse.Namespace) -> int:
         scope = f"project {args.project!r}" if args.project else "the workspace"
     best = None
     if candidates:
-        require_metric(service, args.metric, args.stage, run_refs=refs, scope=scope)
         best = service.best_of(
             candidates,
             args.metric,
@@ -145,6 +144,8 @@ def _best(args: argparse.Namespace) -> int:
             higher_is_better=not args.lower_is_better,
             include_quarantined=args.include_quarantined,
         )
+        if best is None:  # an answer has the metric; without one, say if the metric is unknown
+            require_metric(service, args.metric, args.stage, run_refs=refs, scope=scope)
     if args.format == "json":
         emit_json(
             {
