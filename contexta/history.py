@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledger import CorruptionError, Head
+from ledger import CorruptionError, Head, arrays
 from ledger.segment import BatchFrame
 from projections.run_batches import RunLocator
 
@@ -182,17 +182,17 @@ def batch_events(
         ("key", keys),
     ):
         if values:
-            cond = pc.is_in(batch.column(column), value_set=pa.array(list(values), pa.string()))
+            cond = pc.is_in(batch.column(column), value_set=arrays.strings(list(values)))
             mask = cond if mask is None else pc.and_(mask, cond)
     if upto_us is not None:
-        bound = pa.scalar(upto_us, batch.schema.field("tx_time").type)
+        bound = arrays.scalar(upto_us, batch.schema.field("tx_time").type)
         cond = pc.less_equal(batch.column("tx_time"), bound)
         mask = cond if mask is None else pc.and_(mask, cond)
     if mask is not None:
-        batch = batch.filter(pc.fill_null(mask, False))
+        batch = batch.filter(mask)  # a null condition drops the row
     if batch.num_rows == 0:
         return
-    columns = {name: batch.column(name).to_pylist() for name in _COLUMNS}
+    columns = {name: arrays.pylist(batch.column(name)) for name in _COLUMNS}
     for i in range(batch.num_rows):
         kind = columns["kind"][i]
         yield LedgerEvent(

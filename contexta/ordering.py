@@ -6,6 +6,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from ledger import arrays
+
 from .contract.timestamps import timestamp_micros
 
 __all__ = [
@@ -70,4 +72,4 @@ def relation_order(edge: Any) -> tuple[Any, ...]:
 
 def string_scalar(text: str) -> pa.Scalar:
     """A typed string scalar (an untyped one costs a failed optional import per call)."""
-    return pa.scalar(text, pa.string())
+    return arrays.scalar(text, pa.string())

@@ -23,6 +23,7 @@ from .contract.extensions import with_labels
 from .contract.timestamps import normalize_timestamp, timestamp_micros
 from .events import QUARANTINE, project_of, quarantine_event
 from .history import final_as_of
+from .ordering import string_scalar
 from .workspace import Workspace
 
 if TYPE_CHECKING:
@@ -181,7 +182,7 @@ def _existing_event_refs(workspace: Workspace) -> set[str]:
     table = workspace.table("event_keys")
     if table.num_rows == 0:
         return set()
-    rows = table.filter(pc.equal(table.column("kind"), EVENT))
+    rows = table.filter(pc.equal(table.column("kind"), string_scalar(EVENT)))
     return set(rows.column("ref").to_pylist())
 
 

@@ -23,7 +23,15 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledger import CorruptionError, Head, Ledger, LedgerError, LedgerValidationError, PendingEvent
+from ledger import (
+    CorruptionError,
+    Head,
+    Ledger,
+    LedgerError,
+    LedgerValidationError,
+    PendingEvent,
+    arrays,
+)
 from ledger.head import HEAD_NAME
 from projections import Projection, Projector, as_of, latest_per
 from projections.index import RowIndex, group_rows
@@ -116,7 +124,7 @@ class Snapshot:
             projection = self.projection(name)
             table = projection.table()
             if projection.checkpoint > self.head.seq:  # folded further by another thread
-                bound = pa.scalar(self.head.seq, table.schema.field("seq").type)
+                bound = arrays.scalar(self.head.seq, table.schema.field("seq").type)
                 table = table.filter(pc.less_equal(table.column("seq"), bound))
             self._tables[name] = table
         return table
@@ -487,7 +495,7 @@ class Workspace:
             return out
         bodies = table.column("body")
         if len(missing) < len(seqs):
-            bodies = bodies.take(pa.array(missing, pa.int64()))
+            bodies = bodies.take(arrays.array(missing, pa.int64()))
         if kind is not None:
             kinds: list[str] | None = None
         else:
@@ -510,7 +518,7 @@ class Workspace:
         if not missing:
             return out
         if len(missing) < len(seqs):
-            rows = rows.take(pa.array(missing, pa.int64()))
+            rows = rows.take(arrays.array(missing, pa.int64()))
         kinds = rows.column("kind").to_pylist()
         for i, kind, body in zip(missing, kinds, self.bodies(rows), strict=True):
             model = decode_body(kind, body)
@@ -530,7 +538,7 @@ class Workspace:
         out: list[bytes] = [b""] * len(positions)
         for (segment, offset), members in by_batch.items():
             batch = self._batch(segment, offset)
-            take = pa.array([positions[i] for i in members], pa.int64())
+            take = arrays.array([positions[i] for i in members], pa.int64())
             for i, body in zip(members, batch.column(12).take(take).to_pylist(), strict=True):
                 out[i] = body
         return out

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import arrays
 from .errors import CorruptionError, LedgerIOError
 from .findings import VerifyFinding
 from .head import HEAD_NAME, Head, read_head
@@ -63,7 +64,7 @@ class VerifyReport:
 def _metadata_problem(frame: BatchFrame, previous_tx: int) -> str | None:
     """Disagreements between a batch's metadata and its rows (a CRC cannot catch a writer bug)."""
     batch = frame.batch
-    expected = pa.array(range(frame.first_seq, frame.first_seq + frame.count), pa.int64())
+    expected = arrays.array(range(frame.first_seq, frame.first_seq + frame.count), pa.int64())
     if not batch.column(0).equals(expected):
         return f"seq column is not {frame.first_seq}..{frame.first_seq + frame.count - 1}"
     bounds = pc.min_max(batch.column(1).view(pa.int64())).as_py()

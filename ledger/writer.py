@@ -45,6 +45,7 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import arrays
 from .errors import (
     DurabilityError,
     LedgerClosedError,
@@ -124,15 +125,26 @@ class _CutBatch:
         self.error: BaseException | None = None
 
 
-def _warm_conversion() -> None:
-    """Make the first Python-to-Arrow conversion happen here, before any append is accepted.
+#: Commits of up to this many events are built without pyarrow's converter until it is ready
+#: (:func:`ledger.arrays.converter_ready`); an append that brings the buffer to this size
+#: readies it first.
+DIRECT_ROWS = 256
+_WARM = [False]
 
-    pyarrow (25 and 26 alike) imports pandas, when it is installed, the first time it converts
-    Python objects (to ask whether they are a pandas array): about 1.4 s on a loaded machine. Paid
-    inside the first commit, that would hold back every event of the flush window; paid at
-    open, no acknowledged event waits for it (and it costs nothing when pandas is absent or
-    already imported)."""
-    pa.array([0])
+
+def warm_conversion() -> None:
+    """Ready pyarrow's converter in the calling thread, before a large commit needs it.
+
+    pyarrow (25 and 26 alike) imports pandas, when it is installed and not imported yet, the
+    first time it converts Python objects: 0.25 s here, 1.4 s on a loaded machine. Paid inside
+    a commit, that would hold back every event of the flush window; paid by the append that
+    brings the buffer to ``DIRECT_ROWS`` events, before it buffers them, no acknowledged event
+    waits for it. Smaller commits (a process that appends a few records, a tag, a
+    quarantine) are built without the converter and never pay it."""
+    if not _WARM[0]:
+        if not arrays.converter_ready():
+            pa.array([0])
+        _WARM[0] = True
 
 
 class Ledger(LedgerReader):
@@ -195,8 +207,6 @@ class Ledger(LedgerReader):
         self.last_recovery: RecoveryReport | None = None
         self.commits = 0
         self.guard: CommitGuard | None = None  # see :class:`CommitGuard`
-        if not read_only:
-            _warm_conversion()
         _LIVE.add(self)
 
     # ------------------------------------------------------------------ appending
@@ -240,6 +250,8 @@ class Ledger(LedgerReader):
     def _buffer_rows(self, rows: Sequence[PendingEvent]) -> CommitInfo | None:
         """Buffer checked rows; commit when the buffer is full (or at once in ``fsync``
         mode)."""
+        if not _WARM[0] and len(self._buffer) + len(rows) >= DIRECT_ROWS:
+            warm_conversion()
         with self._lock:
             if self._deferred is not None:
                 self._raise_deferred()
@@ -888,10 +900,18 @@ class Ledger(LedgerReader):
 def _build_batch(events: list[PendingEvent], first_seq: int, tx: int) -> pa.RecordBatch:
     """One typed batch from the buffered tuples: a single pass of pyarrow's converter over the
     rows (as a struct array, whose fields are the columns), no per-column Python transposition."""
+    if arrays.converter_ready() or len(events) > DIRECT_ROWS:
+        rows = pa.array(events, _EVENT_ROW).flatten()
+    else:  # a small commit before the converter is ready: column by column, no pandas
+        transposed = list(zip(*events, strict=True)) or [()] * _EVENT_ROW.num_fields
+        rows = [
+            arrays.array(column, field.type)
+            for column, field in zip(transposed, _EVENT_ROW, strict=True)
+        ]
     columns = [
         int64_range(first_seq, len(events)),
-        pa.repeat(pa.scalar(tx, _US), len(events)),
-        *pa.array(events, _EVENT_ROW).flatten(),
+        pa.repeat(arrays.scalar(tx, _US), len(events)),
+        *rows,
     ]
     return pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)
 
@@ -945,7 +965,7 @@ def _columns_batch(table: pa.Table, first_seq: int, tx: int) -> pa.RecordBatch:
     n = table.num_rows
     columns = [
         int64_range(first_seq, n),
-        pa.repeat(pa.scalar(tx, _US), n),
+        pa.repeat(arrays.scalar(tx, _US), n),
         *(_one_chunk(column) for column in table.columns),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)
@@ -957,8 +977,8 @@ def int64_range(first_seq: int, n: int) -> pa.Array:
     if n <= 4096:
         seq = array("q", range(first_seq, first_seq + n))
         return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(seq)])
-    counts = pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n))
-    return pc.add(counts, pa.scalar(first_seq - 1, pa.int64()))
+    counts = pc.cumulative_sum(pa.repeat(arrays.scalar(1, pa.int64()), n))
+    return pc.add(counts, arrays.scalar(first_seq - 1, pa.int64()))
 
 
 def _one_chunk(column: pa.ChunkedArray) -> pa.Array:

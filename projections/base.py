@@ -16,6 +16,8 @@ from typing import ClassVar, TypeAlias
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledger import arrays
+
 __all__ = ["COMPACT_ROWS", "LOCATOR_FIELDS", "Events", "Projection", "batch_kinds", "one_batch"]
 
 #: Columns the engine adds to every event it hands to ``apply``: where its row lives in the
@@ -57,7 +59,7 @@ class Projection:
         fields = {f.name: f for f in event_schema}
         fields.update({f.name: f for f in LOCATOR_FIELDS})
         self.schema = pa.schema([fields[c] for c in self.columns])
-        self._kind_set = pa.array(self.kinds, pa.string())
+        self._kind_set = arrays.strings(self.kinds)
         self._reads: dict[str, bool] = {}
         self.reset()
 
@@ -129,9 +131,9 @@ class Projection:
                 return one_batch(pa.Table.from_arrays(columns, schema=self.schema))
             return pa.RecordBatch.from_arrays(columns, schema=self.schema)
         if len(wanted) == 1:
-            mask = pc.equal(codes, pa.scalar(wanted[0], codes.type))
+            mask = pc.equal(codes, arrays.scalar(wanted[0], codes.type))
         else:
-            mask = pc.is_in(codes, value_set=pa.array(wanted, codes.type))
+            mask = pc.is_in(codes, value_set=arrays.array(wanted, codes.type))
         return _filtered(columns, self.schema, mask)
 
     def reads(self, kind: str) -> bool:

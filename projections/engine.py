@@ -32,7 +32,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledger import EVENT_SCHEMA, CorruptionError, Head, LedgerReader
+from ledger import EVENT_SCHEMA, CorruptionError, Head, LedgerReader, arrays
 from ledger.fs import FileSystem, lock_fd, unlock_fd
 from ledger.segment import BatchFrame, read_frame
 
@@ -533,6 +533,7 @@ def _read_ahead(items: Iterator[_Group], depth: int) -> Iterator[_Group]:
 _EVENTS_WITH_LOCATOR = pa.schema(list(EVENT_SCHEMA) + list(LOCATOR_FIELDS))
 _BODY = EVENT_SCHEMA.get_field_index("body")
 _ROW_NUMBERS: list[pa.Array] = [pa.nulls(0, pa.int32())]  # no conversion (pandas) at import
+_ONE_INT32 = arrays.scalar(1, pa.int32())
 
 
 def _group_events(group: list[tuple[int, BatchFrame]]) -> pa.Table:
@@ -551,7 +552,7 @@ def _group_events(group: list[tuple[int, BatchFrame]]) -> pa.Table:
         chunks = [batch.column(i) for batch in batches]
         columns.append(pa.chunked_array(chunks if i == _BODY else [pa.concat_arrays(chunks)]))
     counts = [frame.batch.num_rows for _, frame in group if frame.batch.num_rows]
-    ends = pa.array(list(itertools.accumulate(counts)), pa.int32())
+    ends = arrays.array(itertools.accumulate(counts), pa.int32())
     segment = _decode_runs(ends, [s for s, f in group if f.batch.num_rows], pa.int32())
     offset = _decode_runs(ends, [f.offset for _, f in group if f.batch.num_rows], pa.int64())
     starts = _decode_runs(ends, list(itertools.accumulate(counts[:-1], initial=0)), pa.int32())
@@ -562,7 +563,13 @@ def _group_events(group: list[tuple[int, BatchFrame]]) -> pa.Table:
 
 def _decode_runs(ends: pa.Array, values: list[int], type_: pa.DataType) -> pa.Array:
     """``values[i]`` repeated over the rows of run ``i`` (runs end at ``ends``)."""
-    return pc.run_end_decode(pa.RunEndEncodedArray.from_arrays(ends, pa.array(values, type_)))
+    runs = pa.Array.from_buffers(
+        pa.run_end_encoded(pa.int32(), type_),
+        ends[-1].as_py() if len(ends) else 0,
+        [None],
+        children=[ends, arrays.array(values, type_)],
+    )  # not RunEndEncodedArray.from_arrays: it converts its last run end with the converter
+    return pc.run_end_decode(runs)
 
 
 def _row_numbers(n: int) -> pa.Array:
@@ -570,8 +577,8 @@ def _row_numbers(n: int) -> pa.Array:
     numbers = _ROW_NUMBERS[0]
     if len(numbers) < n:
         size = max(n, 2 * len(numbers))
-        ones = pa.repeat(pa.scalar(1, pa.int32()), size)
-        numbers = pc.subtract(pc.cumulative_sum(ones), pa.scalar(1, pa.int32()))
+        ones = pa.repeat(_ONE_INT32, size)
+        numbers = pc.subtract(pc.cumulative_sum(ones), _ONE_INT32)
         _ROW_NUMBERS[0] = numbers
     return numbers.slice(0, n)
 
@@ -579,13 +586,13 @@ def _row_numbers(n: int) -> pa.Array:
 def _with_locator(batch: pa.RecordBatch, segment: int, offset: int) -> pa.RecordBatch:
     """``batch`` plus the locator columns (segment, batch byte offset, row within the batch)."""
     n = batch.num_rows
-    arrays = [
+    columns = [
         *batch.columns,
-        pa.repeat(pa.scalar(segment, pa.int32()), n),
-        pa.repeat(pa.scalar(offset, pa.int64()), n),
+        pa.repeat(arrays.scalar(segment, pa.int32()), n),
+        pa.repeat(arrays.scalar(offset, pa.int64()), n),
         _row_numbers(n),
     ]
-    return pa.RecordBatch.from_arrays(arrays, schema=_EVENTS_WITH_LOCATOR)
+    return pa.RecordBatch.from_arrays(columns, schema=_EVENTS_WITH_LOCATOR)
 
 
 def _malloc_trim() -> Callable[[], object]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ledger import Head, LedgerReader
+from ledger import Head, LedgerReader, arrays
 
 from .base import Projection
 from .engine import _EVENTS_WITH_LOCATOR, ALL_PROJECTIONS, Projector, RebuildStats, _with_locator
@@ -138,4 +138,4 @@ def rebuild_with(projector: Projector, engine: str) -> RebuildStats:
 
 
 def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:
-    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+    return pa.RecordBatch.from_arrays([arrays.array([], f.type) for f in schema], schema=schema)

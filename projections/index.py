@@ -28,6 +28,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledger import arrays
+
 from .base import one_batch
 from .query import int64_array
 
@@ -97,20 +99,20 @@ def partial_index(column: pa.Array | pa.ChunkedArray, base: int) -> pa.RecordBat
     order = pc.sort_indices(ranks)  # stable: row order kept within a value
     runs = pc.run_end_encode(ranks.take(order))
     ends = runs.run_ends.cast(pa.int32())
-    offsets = pa.concat_arrays([pa.array([0], pa.int32()), ends])
+    offsets = pa.concat_arrays([arrays.array([0], pa.int32()), ends])
     present = runs.values  # ranks present, ascending, then a null for the null rows
     values = dictionary.take(by_value).take(present)  # a null rank takes a null
     positions = order.cast(pa.int32())
     if base:
-        positions = pc.add(positions, pa.scalar(base, pa.int32()))
+        positions = pc.add(positions, arrays.scalar(base, pa.int32()))
     rows = pa.ListArray.from_arrays(offsets, positions)
     return pa.RecordBatch.from_arrays([values.cast(pa.string()), rows], schema=INDEX_SCHEMA)
 
 
 def _arange(n: int) -> pa.Array:
     """0, 1, ..., n - 1 as int32, in Arrow (numpy is not a dependency)."""
-    ones = pa.repeat(pa.scalar(1, pa.int32()), n)
-    return pc.subtract(pc.cumulative_sum(ones), pa.scalar(1, pa.int32()))
+    ones = pa.repeat(arrays.scalar(1, pa.int32()), n)
+    return pc.subtract(pc.cumulative_sum(ones), arrays.scalar(1, pa.int32()))
 
 
 def cluster_batch(
@@ -124,8 +126,8 @@ def cluster_batch(
     if not len(ordered):
         return ordered, _no_ranges()
     runs = pc.run_end_encode(ordered.column(column))
-    ends = pc.add(runs.run_ends.cast(pa.int64()), pa.scalar(base, pa.int64()))
-    starts = pa.concat_arrays([pa.array([base], pa.int64()), ends.slice(0, len(ends) - 1)])
+    ends = pc.add(runs.run_ends.cast(pa.int64()), arrays.scalar(base, pa.int64()))
+    starts = pa.concat_arrays([arrays.array([base], pa.int64()), ends.slice(0, len(ends) - 1)])
     values = runs.values.cast(pa.string())
     return ordered, pa.RecordBatch.from_arrays([values, starts, ends], schema=RANGES_SCHEMA)
 
@@ -142,7 +144,7 @@ def merge_ranges(parts: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
 
 def _no_ranges() -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(
-        [pa.array([], pa.string()), pa.array([], pa.int64()), pa.array([], pa.int64())],
+        [arrays.strings([]), arrays.array([], pa.int64()), arrays.array([], pa.int64())],
         schema=RANGES_SCHEMA,
     )
 
@@ -202,14 +204,14 @@ def merge_indexes(parts: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
     runs = pc.run_end_encode(values.take(order))
     ends = pc.subtract(runs.run_ends.cast(pa.int64()), 1)
     counted = pc.cumulative_sum(pc.list_value_length(taken).cast(pa.int64()))
-    offsets = pa.concat_arrays([pa.array([0], pa.int64()), counted.take(ends)])
+    offsets = pa.concat_arrays([arrays.array([0], pa.int64()), counted.take(ends)])
     rows = pa.ListArray.from_arrays(offsets.cast(pa.int32()), pc.list_flatten(taken))
     return pa.RecordBatch.from_arrays([runs.values, rows], schema=INDEX_SCHEMA)
 
 
 def _empty() -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(
-        [pa.array([], pa.string()), pa.array([], pa.list_(pa.int32()))], schema=INDEX_SCHEMA
+        [arrays.strings([]), arrays.array([], pa.list_(pa.int32()))], schema=INDEX_SCHEMA
     )
 
 
@@ -367,7 +369,9 @@ def group_rows(
     ends = runs.run_ends.to_pylist()
     run_codes = runs.values.to_pylist()
     dictionary = encoded.dictionary.to_pylist()
-    rows = pc.add(order, pa.scalar(base, pa.uint64())).to_pylist() if base else order.to_pylist()
+    rows = (
+        pc.add(order, arrays.scalar(base, pa.uint64())).to_pylist() if base else order.to_pylist()
+    )
     start = 0
     for end, code in zip(ends, run_codes, strict=True):
         value = None if code is None else dictionary[code]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -10,6 +11,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from ledger import arrays
 
 __all__ = [
     "as_of",
@@ -120,7 +123,7 @@ def as_of(table: pa.Table, tx_time_us: int | None) -> pa.Table:
     """Rows committed at or before transaction time ``tx_time_us`` (all rows when None)."""
     if tx_time_us is None or table.num_rows == 0:
         return table
-    bound = pa.scalar(tx_time_us, table.schema.field("tx_time").type)
+    bound = arrays.scalar(tx_time_us, table.schema.field("tx_time").type)
     return table.filter(pc.less_equal(table.column("tx_time"), bound))
 
 
@@ -130,19 +133,25 @@ def _all_distinct(column: pa.ChunkedArray | pa.Array) -> bool:
     return len(pc.unique(column)) == len(column)
 
 
-#: Up to this many rows, "the latest (or first) row of each key" sorts instead of hashing.
-#: Arrow's hash group-by runs through Acero, whose first use in a process imports
-#: ``pyarrow.dataset`` and its file systems (15-40 ms here) and whose per-call setup costs more
-#: than sorting a few thousand rows; above it the hash group-by is the faster (300k rows of
-#: 100k keys: 30 against 55-70 ms).
+#: Up to this many rows, "the latest (or first) row of each key" sorts instead of hashing,
+#: and at any size while Acero is not loaded yet. Arrow's hash group-by runs through Acero,
+#: whose first use in a process imports ``pyarrow.dataset``, and with it pandas when pandas is
+#: installed (0.3-0.5 s here), and whose per-call setup costs more than sorting a few thousand
+#: rows. Above this size, in a process that loaded Acero already, the hash group-by is the
+#: faster (300k rows of 100k keys: 30 against 55-70 ms).
 SORT_GROUP_ROWS = 8192
+
+
+def _hash_groups(rows: int) -> bool:
+    """Whether to group ``rows`` rows with Acero's hash group-by (see ``SORT_GROUP_ROWS``)."""
+    return rows > SORT_GROUP_ROWS and "pyarrow.acero" in sys.modules
 
 
 def seq_per(keys: pa.ChunkedArray | pa.Array, seqs: pa.ChunkedArray | pa.Array, last: bool) -> Any:
     """The greatest (``last``) or smallest seq of each distinct value of ``keys`` (a null key
     is a value of its own), in no particular order, as int64 (an array or a chunked array)."""
     pairs = pa.table({"k": keys, "s": seqs})
-    if len(keys) > SORT_GROUP_ROWS:
+    if _hash_groups(len(keys)):
         mode = "max" if last else "min"
         return pairs.group_by("k", use_threads=False).aggregate([("s", mode)]).column(1)
     if len(keys) <= 1:
@@ -152,13 +161,16 @@ def seq_per(keys: pa.ChunkedArray | pa.Array, seqs: pa.ChunkedArray | pa.Array, 
     )
     k = _array(pairs.column(0).take(order))
     s = _array(pairs.column(1).take(order))
+    return pa.concat_arrays([s.slice(0, 1), s.slice(1).filter(_new_key(k))])
+
+
+def _new_key(k: pa.Array) -> pa.Array:
+    """For rows 1.. of ``k`` (whose equal values are next to each other), whether the row's
+    value differs from the row before's (exactly one of the two null counts as different)."""
     after, before = k.slice(1), k.slice(0, len(k) - 1)
-    # a key's first row in this order: its value differs from the row before's, or exactly
-    # one of the two is null
-    starts = pc.coalesce(
+    return pc.coalesce(
         pc.not_equal(after, before), pc.not_equal(pc.is_null(after), pc.is_null(before))
     )
-    return pa.concat_arrays([s.slice(0, 1), s.slice(1).filter(starts)])
 
 
 def latest_per(table: pa.Table, key: str = "ref") -> pa.Table:
@@ -196,7 +208,7 @@ def value_columns(table: pa.Table, mode: str, by: str = "run_ref") -> tuple[pa.A
     """:func:`value_per` as two aligned arrays, each distinct ``by`` and its value (in no
     particular order), for callers that go on in Arrow."""
     if table.num_rows == 0:
-        return pa.array([], table.schema.field(by).type), pa.array([], pa.float64())
+        return arrays.array([], table.schema.field(by).type), arrays.array([], pa.float64())
     # only what the selection reads: a sort takes every column it is given along
     table = table.select([by, "value", "valid_time", "seq"])
     if mode in ("max", "min"):
@@ -210,10 +222,31 @@ def value_columns(table: pa.Table, mode: str, by: str = "run_ref") -> tuple[pa.A
         ):
             sums.setdefault(name, []).append(float(value))
         means = [sum(values) / len(values) for values in sums.values()]
-        return pa.array(list(sums), table.schema.field(by).type), pa.array(means, pa.float64())
+        return arrays.array(list(sums), table.schema.field(by).type), arrays.array(
+            means, pa.float64()
+        )
     ordered = table.sort_by([(by, "ascending"), ("valid_time", "ascending"), ("seq", "ascending")])
-    last = ordered.group_by(by, use_threads=False).aggregate([("value", "last")])
-    return _array(last.column(by)), _array(last.column("value_last"))
+    keys, values = _array(ordered.column(by)), _array(ordered.column("value"))
+    if len(keys) <= 1:
+        return keys, values
+    # each key's last row in this order, read without a group-by (Acero); as the group-by's
+    # "last" does, a null value gives way to the key's last non-null one
+    last_keys = keys.filter(_last_of_key(keys))
+    if values.null_count:
+        valid = pc.is_valid(values)
+        keys, values = keys.filter(valid), values.filter(valid)
+        if len(keys) > 1:
+            last = _last_of_key(keys)
+            keys, values = keys.filter(last), values.filter(last)
+        values = values.take(pc.index_in(last_keys, value_set=keys))
+        return last_keys, values
+    return last_keys, values.filter(_last_of_key(keys))
+
+
+def _last_of_key(k: pa.Array) -> pa.Array:
+    """For each row of ``k`` (at least two rows; equal values next to each other), whether
+    it is the last of its value."""
+    return pa.concat_arrays([_new_key(k), arrays.array([True], pa.bool_())])
 
 
 def _array(column: pa.ChunkedArray) -> pa.Array:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledger import Head, LedgerReader
+from ledger import Head, LedgerReader, arrays
 
 from .base import Events, Projection, one_batch
 from .engine import Projector
@@ -71,14 +71,15 @@ def stretch_starts(run: pa.Array, segment: pa.Array, offset: pa.Array) -> pa.Arr
     from everything; null rows are dropped by the caller)."""
     n = len(run)
     if n <= 1:
-        return pa.array([True] * n, pa.bool_())
+        return arrays.array([True] * n, pa.bool_())
 
     def same(column: pa.Array) -> pa.Array:
         """Row i + 1 equals row i (a null equals nothing)."""
-        return pc.fill_null(pc.equal(column.slice(1), column.slice(0, n - 1)), False)
+        equal = pc.equal(column.slice(1), column.slice(0, n - 1))
+        return pc.fill_null(equal, arrays.scalar(False, pa.bool_()))
 
     continues = pc.and_(pc.and_(same(run), same(offset)), same(segment))
-    return pa.concat_arrays([pa.array([True], pa.bool_()), pc.invert(continues)])
+    return pa.concat_arrays([arrays.array([True], pa.bool_()), pc.invert(continues)])
 
 
 def _flat(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -121,7 +122,7 @@ class RunLocator:
             complete_to = min(projection.checkpoint, head.seq)
         if table.num_rows == 0:
             return [], complete_to
-        found = table.filter(pc.equal(table.column("run_ref"), pa.scalar(run_ref, pa.string())))
+        found = table.filter(pc.equal(table.column("run_ref"), arrays.scalar(run_ref, pa.string())))
         seqs = found.column("seq").to_pylist()
         segments = found.column("segment").to_pylist()
         offsets = found.column("batch_offset").to_pylist()

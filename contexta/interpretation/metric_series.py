@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledger import arrays
 from projections.query import take_rows
 
 from ..common.errors import ValidationError
@@ -97,7 +98,7 @@ class Observation(NamedTuple):
         return None if self.stage_ref is None else self.stage_ref.rsplit(".", 1)[-1]
 
 
-_METRIC_KIND = pa.scalar(METRIC, pa.string())
+_METRIC_KIND = arrays.scalar(METRIC, pa.string())
 
 
 def _metric_rows(query_service: Any, run_refs: Sequence[str], metric_key: str | None) -> pa.Table:
@@ -115,16 +116,16 @@ def _metric_rows(query_service: Any, run_refs: Sequence[str], metric_key: str | 
         mask = pc.equal(rows.column("kind"), _METRIC_KIND)
     else:
         rows = table
-        wanted = pa.array(list(run_refs), pa.string())
+        wanted = arrays.strings(list(run_refs))
         mask = pc.and_(
             pc.equal(rows.column("kind"), _METRIC_KIND),
             pc.is_in(rows.column("run_ref"), value_set=wanted),
         )
     if metric_key is not None:
-        mask = pc.and_(mask, pc.equal(rows.column("key"), pa.scalar(metric_key, pa.string())))
+        mask = pc.and_(mask, pc.equal(rows.column("key"), arrays.scalar(metric_key, pa.string())))
     as_of_us = getattr(query_service, "as_of_us", None)
     if as_of_us is not None:
-        bound = pa.scalar(as_of_us, rows.schema.field("tx_time").type)
+        bound = arrays.scalar(as_of_us, rows.schema.field("tx_time").type)
         mask = pc.and_(mask, pc.less_equal(rows.column("tx_time"), bound))
     return rows.filter(mask)
 
@@ -218,7 +219,7 @@ def metric_payloads(
     if not observations:
         return []
     rows = query_service.record_rows(run_ref)
-    wanted = pa.array([o.ref for o in observations], pa.string())
+    wanted = arrays.strings([o.ref for o in observations])
     rows = rows.filter(pc.is_in(rows.column("ref"), value_set=wanted))
     by_ref = {
         str(record.envelope.record_ref): record.payload for record in query_service.ws.fetch(rows)

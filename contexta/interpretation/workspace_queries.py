@@ -35,6 +35,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledger import arrays
 from projections.kinds import EVENT
 from projections.query import as_of, first_per, latest_per, take_rows, value_columns
 
@@ -341,7 +342,7 @@ class QueryService:
         else:
             refs = self.project_refs(project_name)
             picked = table.filter(
-                pc.is_in(table.column("project_ref"), value_set=pa.array(sorted(refs), pa.string()))
+                pc.is_in(table.column("project_ref"), value_set=arrays.strings(sorted(refs)))
             )
             keys = [("valid_time", "ascending"), ("ref", "ascending")]
         ordered = picked.sort_by(keys) if picked.num_rows > 1 else picked
@@ -361,7 +362,7 @@ class QueryService:
         else:
             refs = self.project_refs(project_name)
             picked = table.filter(
-                pc.is_in(table.column("project_ref"), value_set=pa.array(sorted(refs), pa.string()))
+                pc.is_in(table.column("project_ref"), value_set=arrays.strings(sorted(refs)))
             )
             keys = [("valid_time", "ascending"), ("ref", "ascending")]
         picked = picked.select(["project_ref", "valid_time", "ref"])
@@ -387,7 +388,7 @@ class QueryService:
                 if ref not in seen:
                     seen.add(ref)
                     keep.append(i)
-            picked = picked.take(pa.array(keep, pa.int64()))
+            picked = picked.take(arrays.array(keep, pa.int64()))
         return picked
 
     def observations(self, run_ref: str) -> tuple[Any, ...]:
@@ -402,7 +403,7 @@ class QueryService:
         missing = [i for i, found in enumerate(out) if found is None]
         if missing:
             if len(missing) < len(seqs):
-                rows = rows.take(pa.array(missing, pa.int64()))
+                rows = rows.take(arrays.array(missing, pa.int64()))
             kinds = rows.column("kind").to_pylist()
             for i, kind, body in zip(missing, kinds, self.ws.bodies(rows), strict=True):
                 found = out[i] = observation(decode_one(kind, body))
@@ -685,16 +686,16 @@ class QueryService:
         found = self._values(metric_key, stage_name)
         if found is None:
             return None
-        ref_array = pa.array(refs, pa.string())
+        ref_array = arrays.strings(refs)
         # each id's value (null when its run has none), then null for the quarantined ones
         values = found.values.take(pc.index_in(ref_array, value_set=found.refs))
         if not include_quarantined:
             quarantined = self.quarantined_refs()
             if quarantined:
-                hidden = pc.is_in(ref_array, value_set=pa.array(list(quarantined), pa.string()))
-                values = pc.if_else(hidden, pa.scalar(None, pa.float64()), values)
+                hidden = pc.is_in(ref_array, value_set=arrays.strings(list(quarantined)))
+                values = pc.if_else(hidden, arrays.scalar(None, pa.float64()), values)
         # NaN and infinities are stored as logged, never picked as best
-        values = pc.if_else(pc.is_finite(values), values, pa.scalar(None, pa.float64()))
+        values = pc.if_else(pc.is_finite(values), values, arrays.scalar(None, pa.float64()))
         best = (pc.max if higher_is_better else pc.min)(values)
         if not best.is_valid:
             return None
@@ -808,7 +809,7 @@ class QueryService:
         runs = named.column("run_ref")
         if len(pc.unique(runs)) == named.num_rows:
             return named.column("ref").combine_chunks()
-        return pa.array(list(self._stage_choice(stage_name).values()), pa.string())
+        return arrays.strings(list(self._stage_choice(stage_name).values()))
 
     def _values(self, metric_key: str, stage_name: str | None) -> _RunValues | None:
         """run ref -> the selected value of ``metric_key`` (at the run's first stage named
@@ -854,7 +855,7 @@ class QueryService:
         if missing:
             bodies = rows.column("body")
             if len(missing) < len(seqs):
-                bodies = bodies.take(pa.array(missing, pa.int64()))
+                bodies = bodies.take(arrays.array(missing, pa.int64()))
             for i, run in zip(missing, decode_many(RUN_PUT, bodies.to_pylist()), strict=True):
                 found[i] = self.run_record(run, names)
         out = [record for record in found if record is not None]
@@ -910,7 +911,7 @@ class QueryService:
 
 
 def _as_of(table: pa.Table, as_of_us: int) -> pa.Table:
-    bound = pa.scalar(as_of_us, table.schema.field("tx_time").type)
+    bound = arrays.scalar(as_of_us, table.schema.field("tx_time").type)
     return table.filter(pc.less_equal(table.column("tx_time"), bound))
 
 

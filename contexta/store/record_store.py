@@ -14,10 +14,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledger import PendingEvent
+from ledger import PendingEvent, arrays
 from ledger.errors import LedgerError
 from ledger.schema import INT64_MAX, INT64_MIN
 from projections.kinds import RECORD_PREFIX
@@ -904,7 +903,7 @@ class _KnownRefs(dict[str, "int | None"]):
         """Put the refs (with their body hashes) of the records of ``runs`` committed after
         the view back in memory: one pass over those batches, two columns filtered by Arrow."""
         self.ledger_reads += 1
-        wanted = pa.array(runs, pa.string())
+        wanted = arrays.strings(runs)
         for batch in self._ledger.batches(after_seq=self.view_seq):
             mask = pc.and_(
                 pc.starts_with(batch.column(2), RECORD_PREFIX),

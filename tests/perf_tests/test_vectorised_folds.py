@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 import pyarrow as pa
@@ -190,8 +192,54 @@ def test_seq_per_sorts_small_inputs_and_hashes_large_ones_alike(
         if key not in want or (seq > want[key] if last else seq < want[key]):
             want[key] = seq
     key_array, seq_array = pa.array(keys, pa.string()), pa.array(seqs, pa.int64())
-    for bound in (0, query.SORT_GROUP_ROWS):
+    for hashed in (True, False):
         with pytest.MonkeyPatch.context() as patch:  # hypothesis: no function-scoped fixture
-            patch.setattr(query, "SORT_GROUP_ROWS", bound)
+            patch.setattr(query, "_hash_groups", lambda _rows, hashed=hashed: hashed)
             found = query.seq_per(key_array, seq_array, last=last)
         assert sorted(pa.chunked_array([found]).to_pylist()) == sorted(want.values())
+
+
+def test_hash_groups_only_above_the_bound_once_acero_is_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Grouping by hash loads Acero, and with it ``pyarrow.dataset`` and pandas: a process
+    that has not loaded it sorts instead, at any size."""
+    monkeypatch.delitem(sys.modules, "pyarrow.acero", raising=False)
+    assert not query._hash_groups(query.SORT_GROUP_ROWS + 1)
+    monkeypatch.setitem(sys.modules, "pyarrow.acero", types.ModuleType("pyarrow.acero"))
+    assert query._hash_groups(query.SORT_GROUP_ROWS + 1)
+    assert not query._hash_groups(query.SORT_GROUP_ROWS)
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["run:p.a", "run:p.b", None]),
+            st.one_of(st.none(), st.floats(-10, 10, allow_nan=False)),
+            st.integers(0, 3),
+        ),
+        max_size=40,
+    )
+)
+def test_latest_value_per_key_skips_nulls_as_the_group_by_does(rows: list[tuple]) -> None:
+    """The latest value of each key (greatest valid time, then seq) read by sorting equals
+    Arrow's hash group-by "last" over the same order: a null value gives way to the key's last
+    non-null one, and a key of null values only has a null."""
+    table = pa.table(
+        {
+            "run_ref": pa.array([r[0] for r in rows], pa.string()),
+            "value": pa.array([r[1] for r in rows], pa.float64()),
+            "valid_time": pa.array([r[2] for r in rows], pa.timestamp("us", tz="UTC")),
+            "seq": pa.array(range(1, len(rows) + 1), pa.int64()),
+        }
+    )
+    keys, values = query.value_columns(table, "latest")
+    got = dict(zip(keys.to_pylist(), values.to_pylist(), strict=True))
+    ordered = table.sort_by(
+        [("run_ref", "ascending"), ("valid_time", "ascending"), ("seq", "ascending")]
+    )
+    grouped = ordered.group_by("run_ref", use_threads=False).aggregate([("value", "last")])
+    want = dict(zip(grouped.column(0).to_pylist(), grouped.column(1).to_pylist(), strict=True))
+    assert got == want
+    assert len(keys) == len(want)

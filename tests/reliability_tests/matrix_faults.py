@@ -135,8 +135,11 @@ time.sleep(60)
 
 def flush_window_kill(workdir: Path, cases: tuple[tuple[int, float], ...]) -> Tally:
     """``kill -9`` a process that appended ``n`` events and slept ``sleep_ms``: with a sleep
-    longer than ``buffer_max_ms`` (50) or ``n`` >= ``buffer_max_events`` (1024), all ``n``
-    events are in the ledger."""
+    longer than ``buffer_max_ms`` (50) all ``n`` events are in the ledger; without, what is
+    lost is the last events, fewer than ``buffer_max_events`` (1024), as the README promises.
+    (Not "the first 1024 are there": a pause in the loop, such as pyarrow's one-time import of
+    pandas at the buffer's ``DIRECT_ROWS``-th event, lets the timer commit part of the buffer
+    first, and the full buffer then ends at another event.)"""
     tally = Tally("flush window, kill -9")
     for k, (n, sleep_ms) in enumerate(cases):
         root = workdir / f"win{k}" / "ledger"
@@ -157,7 +160,7 @@ def flush_window_kill(workdir: Path, cases: tuple[tuple[int, float], ...]) -> Ta
         proc.communicate(timeout=30)
         seen = ids_of(read_all(root), "w")
         tally.cases += 1
-        expect = n if sleep_ms > 50 else (n // 1024) * 1024
+        expect = n if sleep_ms > 50 else max(0, n - 1023)
         tally.acked_events += expect
         tally.events_checked += len(seen)
         if seen[:expect] != list(range(expect)):

@@ -59,8 +59,9 @@ def test_flush_mode_power_loss_window_is_the_sync_interval(tmp_path: Path) -> No
 
 
 def test_flush_window_under_kill_minus_9(tmp_path: Path) -> None:
-    """Appended, then slept past buffer_max_ms (50 ms); or appended buffer_max_events (1024)."""
-    assert_clean(flush_window_kill(tmp_path, ((100, 200.0), (1030, 0.0))))
+    """Appended, then slept past buffer_max_ms (50 ms): all there; killed at once after more
+    than buffer_max_events (1024) appends: at most the last 1,023 lost."""
+    assert_clean(flush_window_kill(tmp_path, ((100, 200.0), (1030, 0.0), (2500, 0.0))))
 
 
 def test_a_failed_background_commit_is_retried_by_close_once_the_disk_has_room(

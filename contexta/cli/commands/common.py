@@ -132,16 +132,16 @@ def known_metric_keys(
 ) -> dict[str | None, list[str]]:
     """Metric keys recorded per stage name (None: run level) in the runs ``run_refs`` (all runs
     when None), as of the query service's transaction time."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
+    from ledger import arrays
     from projections import latest_per
 
     ws, as_of_us = query_service.ws, query_service.as_of_us
     metrics = ws.table("stage_metrics", as_of_us=as_of_us)
     stages = latest_per(ws.table("stages", as_of_us=as_of_us))
     if run_refs is not None:
-        wanted = pa.array(sorted(set(run_refs)), pa.string())
+        wanted = arrays.strings(sorted(set(run_refs)))
         metrics = metrics.filter(pc.is_in(metrics.column("run_ref"), value_set=wanted))
     stage_names = dict(
         zip(stages.column("ref").to_pylist(), stages.column("key").to_pylist(), strict=True)
@@ -170,8 +170,7 @@ def metric_recorded(
     """Whether ``known_metric_keys(query_service, run_refs=run_refs)`` lists ``metric_key`` under
     ``stage_name`` (under any stage with ``any_stage`` and no ``stage_name``), answered from the
     rows of that one key (the saved key index) instead of grouping every metric row."""
-    import pyarrow as pa
-
+    from ledger import arrays
     from projections import as_of
 
     ws, as_of_us = query_service.ws, query_service.as_of_us
@@ -181,7 +180,7 @@ def metric_recorded(
     picked = as_of(found, as_of_us)
     if picked.num_rows == 0:
         return False
-    wanted = None if run_refs is None else pa.array(list(set(run_refs)), pa.string())
+    wanted = None if run_refs is None else arrays.strings(list(set(run_refs)))
     # the answer is "some row qualifies": rows that qualify among the first ones settle it
     # (more rows cannot undo it), which is the common case, without reading them all
     if picked.num_rows > _FIRST_ROWS and _qualifies(
@@ -208,6 +207,7 @@ def _qualifies(
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from ledger import arrays
     from projections import latest_per
 
     if wanted is not None:
@@ -224,10 +224,10 @@ def _qualifies(
     # this equals filtering the latest versions of all stages)
     stages = ws.table("stages", as_of_us=as_of_us).select(["seq", "ref", "key"])
     named = latest_per(stages.filter(pc.is_in(stages.column("ref"), value_set=refs)))
-    if pc.any(pc.equal(named.column("key"), pa.scalar(stage_name, pa.string()))).as_py():
+    if pc.any(pc.equal(named.column("key"), arrays.scalar(stage_name, pa.string()))).as_py():
         return True
     # a stage ref that names no stage stands for itself (as in known_metric_keys)
-    target = pa.scalar(stage_name, pa.string())
+    target = arrays.scalar(stage_name, pa.string())
     return bool(pc.any(pc.equal(refs, target)).as_py()) and not bool(
         pc.any(pc.equal(named.column("ref"), target)).as_py()
     )

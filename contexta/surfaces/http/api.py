@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledger import arrays
 from projections import kinds
 
 from ...events import METRIC
@@ -102,7 +103,8 @@ def _metric_summary(qs: Any, run_ref: str) -> list[dict[str, Any]]:
         mask = pc.and_(
             mask,
             pc.less_equal(
-                rows.column("tx_time"), pa.scalar(qs.as_of_us, rows.schema.field("tx_time").type)
+                rows.column("tx_time"),
+                arrays.scalar(qs.as_of_us, rows.schema.field("tx_time").type),
             ),
         )
     rows = rows.filter(pc.fill_null(mask, False))

@@ -22,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledger import arrays
 from projections.query import first_per
 
 from ...events import METRIC
@@ -48,9 +49,9 @@ class _Axis:
     def blocks(self) -> tuple[pa.Array, pa.Array]:
         with self._lock:
             if self._blocks is None:
-                slot = pc.divide(pa.array(range(len(self.x)), pa.int64()), BLOCK)
+                slot = pc.divide(arrays.array(range(len(self.x)), pa.int64()), BLOCK)
                 xs, ys = _extremes(self.x, self.y, slot)
-                self._blocks = (pa.array(xs, pa.float64()), pa.array(ys, pa.float64()))
+                self._blocks = (arrays.array(xs, pa.float64()), arrays.array(ys, pa.float64()))
             return self._blocks
 
 
@@ -102,7 +103,7 @@ def _load(qs: Any, table: pa.Table, run_ref: str, key: str) -> Series:
             pc.equal(table.column("kind"), METRIC),
         )
         if qs.as_of_us is not None:
-            bound = pa.scalar(qs.as_of_us, table.schema.field("tx_time").type)
+            bound = arrays.scalar(qs.as_of_us, table.schema.field("tx_time").type)
             mask = pc.and_(mask, pc.less_equal(table.column("tx_time"), bound))
         rows = table.filter(pc.fill_null(mask, False))
     rows = first_per(rows, "ref")
@@ -125,7 +126,7 @@ def _load(qs: Any, table: pa.Table, run_ref: str, key: str) -> Series:
             _flat(pc.cast(by_step.column("step"), pa.float64())), _flat(by_step.column("y"))
         )
     else:  # no steps logged: the position in time order stands for the step
-        step_axis = _Axis(pa.array(range(1, work.num_rows + 1), pa.float64()), time_axis.y)
+        step_axis = _Axis(arrays.array(range(1, work.num_rows + 1), pa.float64()), time_axis.y)
     return Series(run_ref, key, has_steps, step_axis, time_axis)
 
 

@@ -1,0 +1,166 @@
+"""A process that reads, or writes a few events, never imports pandas.
+
+pyarrow imports pandas, when it is installed, on the first conversion of Python values, and
+through ``pyarrow.dataset`` on the first use of Acero (a hash group-by): 0.25-1.4 s and about
+50 MiB of a new process. Each case below runs in a fresh interpreter, with pandas installed,
+and reports whether pandas (or Acero) was imported by the time it ended: the daily CLI
+commands, the facade's queries, a small append, a tag and a quarantine. A training-sized
+append does import it, in the appending thread, before its events are buffered.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pandas")
+
+RUN = "run:purchase-intent-model.run-2025-04-14"
+OTHER = "run:purchase-intent-model.run-2025-03-28"
+
+#: runs the CLI's ``main`` with the arguments given as JSON, then tells what was imported
+CLI = """
+import json, sys
+from contexta.cli import main
+code = main(json.loads(sys.argv[1]))
+print(json.dumps({"code": code, "pandas": "pandas" in sys.modules,
+                  "acero": "pyarrow.acero" in sys.modules}), file=sys.stderr)
+"""
+
+FACADE = """
+import json, sys
+from datetime import UTC, datetime
+from contexta import Contexta
+from contexta.contract import MetricPayload, MetricRecord, RecordEnvelope
+
+ctx = Contexta(workspace=sys.argv[1])
+seen = {}
+runs = [r.run_id for r in ctx.list_runs()]
+seen["list"] = "pandas" in sys.modules
+ctx.select_best_run(runs, "accuracy", stage_name="evaluate")
+seen["best"] = "pandas" in sys.modules
+ctx.get_run_snapshot(sys.argv[2])
+seen["snapshot"] = "pandas" in sys.modules
+ctx.compare_runs(sys.argv[2], sys.argv[3])
+seen["compare"] = "pandas" in sys.modules
+ctx.as_of(datetime.now(UTC)).get_run_snapshot(sys.argv[2])
+seen["as_of"] = "pandas" in sys.modules
+list(ctx.history(sys.argv[2]))
+seen["history"] = "pandas" in sys.modules
+now = datetime.now(UTC).replace(tzinfo=None).isoformat() + "Z"
+run = sys.argv[2]
+result = ctx.record_store.append(
+    MetricRecord(
+        envelope=RecordEnvelope(
+            record_ref=run.replace("run:", "record:", 1) + ".probe",
+            record_type="metric", recorded_at=now, observed_at=now, producer_ref="test",
+            run_ref=run, stage_execution_ref=run.replace("run:", "stage:", 1) + ".evaluate",
+        ),
+        payload=MetricPayload(metric_key="probe", value=1.0, value_type="float64",
+                              aggregation_scope="stage"),
+    )
+)
+ctx.close()
+seen["append"] = "pandas" in sys.modules
+seen["stored"] = not result.rejected
+seen["acero"] = "pyarrow.acero" in sys.modules
+print(json.dumps(seen))
+"""
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("CONTEXTA_")}
+
+
+def _cli(cwd: Path, *args: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", CLI, json.dumps(list(args))],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
+    assert done.returncode == 0, done.stderr
+    report: dict[str, object] = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report["code"] == 0, (args, done.stdout, done.stderr)
+    return report
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("runs",),
+        ("run", "list"),
+        ("run", "show", RUN),
+        ("compare", RUN, OTHER),
+        ("best", "accuracy", "--stage", "evaluate"),
+        ("best", "accuracy", "--stage", "evaluate", "--as-of", "2026-01-01T00:00:00Z"),
+        ("audit", "replay", "--run", RUN),
+        ("audit", "replay"),
+        ("trend", "accuracy", "--stage", "evaluate"),
+        ("aggregate", "accuracy", "--stage", "evaluate"),
+        ("diagnostics", RUN),
+        ("lineage", RUN),
+        ("search", "runs", "2025-04"),
+        ("tag", "data.checked", "--message", "looked at", "--run", RUN),
+        ("quarantine", "--reason", "contaminated", RUN),
+        ("release", "--reason", "cleaned", RUN),
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_a_cli_command_imports_no_pandas(seeded: Path, args: tuple[str, ...]) -> None:
+    report = _cli(seeded, *args)
+    assert report["pandas"] is False, f"contexta {' '.join(args)} imported pandas"
+    assert report["acero"] is False, f"contexta {' '.join(args)} loaded Acero"
+
+
+def test_facade_reads_and_a_small_append_import_no_pandas(seeded: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", FACADE, str(seeded / ".contexta"), RUN, OTHER],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["stored"] is True
+    imported = [step for step, value in seen.items() if step != "stored" and value]
+    assert imported == []
+
+
+def test_a_training_sized_append_readies_the_converter_before_buffering(tmp_path: Path) -> None:
+    """The append that brings the buffer to ``DIRECT_ROWS`` events imports pandas itself (no
+    commit pays for it while holding the flush window), and the commit that follows uses the
+    converter."""
+    script = """
+import sys
+from ledger import Ledger, PendingEvent
+import ledger.writer as writer
+ledger = Ledger(sys.argv[1], buffer_max_events=100_000, buffer_max_ms=60_000)
+events = [PendingEvent("m", ref=f"r{i}", value=float(i)) for i in range(writer.DIRECT_ROWS)]
+ledger.append_many(events[:-1])
+before = "pandas" in sys.modules
+ledger.append(events[-1])
+after = "pandas" in sys.modules
+buffered = ledger.buffered
+ledger.close()
+print(before, after, buffered, ledger.closed)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "ledger")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
+    assert done.returncode == 0, done.stderr
+    from ledger import writer
+
+    assert done.stdout.split() == ["False", "True", str(writer.DIRECT_ROWS), "True"]
