@@ -129,7 +129,12 @@ class _CutBatch:
 #: (:func:`ledger.arrays.converter_ready`); an append that brings the buffer to this size
 #: readies it first.
 DIRECT_ROWS = 256
+#: Events built without the converter after which the next append readies it anyway: a writer
+#: that keeps committing small batches pays the direct build's extra (a few us per event) on
+#: this many events at most, not for as long as it runs.
+DIRECT_BUDGET = 4096
 _WARM = [False]
+_DIRECT_BUILT = [0]
 
 
 def warm_conversion() -> None:
@@ -138,9 +143,10 @@ def warm_conversion() -> None:
     pyarrow (25 and 26 alike) imports pandas, when it is installed and not imported yet, the
     first time it converts Python objects: 0.25 s here, 1.4 s on a loaded machine. Paid inside
     a commit, that would hold back every event of the flush window; paid by the append that
-    brings the buffer to ``DIRECT_ROWS`` events, before it buffers them, no acknowledged event
-    waits for it. Smaller commits (a process that appends a few records, a tag, a
-    quarantine) are built without the converter and never pay it."""
+    brings the buffer to ``DIRECT_ROWS`` events (or the first append after ``DIRECT_BUDGET``
+    events were built without it), before it buffers them, no acknowledged event waits for it.
+    Smaller commits (a process that appends a few records, a tag, a quarantine) are built
+    without the converter and never pay it."""
     if not _WARM[0]:
         if not arrays.converter_ready():
             pa.array([0])
@@ -250,7 +256,9 @@ class Ledger(LedgerReader):
     def _buffer_rows(self, rows: Sequence[PendingEvent]) -> CommitInfo | None:
         """Buffer checked rows; commit when the buffer is full (or at once in ``fsync``
         mode)."""
-        if not _WARM[0] and len(self._buffer) + len(rows) >= DIRECT_ROWS:
+        if not _WARM[0] and (
+            len(self._buffer) + len(rows) >= DIRECT_ROWS or _DIRECT_BUILT[0] >= DIRECT_BUDGET
+        ):
             warm_conversion()
         with self._lock:
             if self._deferred is not None:
@@ -903,6 +911,7 @@ def _build_batch(events: list[PendingEvent], first_seq: int, tx: int) -> pa.Reco
     if arrays.converter_ready() or len(events) > DIRECT_ROWS:
         rows = pa.array(events, _EVENT_ROW).flatten()
     else:  # a small commit before the converter is ready: column by column, no pandas
+        _DIRECT_BUILT[0] += len(events)
         transposed = list(zip(*events, strict=True)) or [()] * _EVENT_ROW.num_fields
         rows = [
             arrays.array(column, field.type)

@@ -164,3 +164,34 @@ print(before, after, buffered, ledger.closed)
     from ledger import writer
 
     assert done.stdout.split() == ["False", "True", str(writer.DIRECT_ROWS), "True"]
+
+
+def test_a_writer_of_small_commits_readies_the_converter_after_its_budget(tmp_path: Path) -> None:
+    """Commits that stay under ``DIRECT_ROWS`` are built without the converter only until
+    ``DIRECT_BUDGET`` events were: the next append readies it, so a long-running writer of
+    small commits does not pay the slower build for as long as it runs."""
+    script = """
+import sys
+from ledger import Ledger, PendingEvent
+import ledger.writer as writer
+ledger = Ledger(sys.argv[1], buffer_max_events=100_000, buffer_max_ms=60_000)
+size = writer.DIRECT_ROWS - 1
+commits = -(-writer.DIRECT_BUDGET // size)
+for c in range(commits):
+    ledger.append_many([PendingEvent("m", ref=f"r{c}.{i}") for i in range(size)])
+    ledger.flush()
+before = "pandas" in sys.modules
+ledger.append(PendingEvent("m", ref="last"))
+after = "pandas" in sys.modules
+ledger.close()
+print(before, after, writer._DIRECT_BUILT[0] >= writer.DIRECT_BUDGET)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "ledger")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True", "True"]
