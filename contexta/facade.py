@@ -109,10 +109,10 @@ class Contexta:
         self.workspace = str(Path(self.config.workspace.root_path))
         self.sinks = tuple(sinks or ())
         check_root(self.workspace, must_exist=False)
-        # 1.0's default local sink (no sinks= given): a copy under <cache>/capture
-        self.capture_file: LocalCaptureFile | None = (
-            None if sinks is not None else _capture_file(self.config)
-        )
+        # 1.0's default local sink (no sinks= given): a copy under <cache>/capture, opened
+        # when a capture first uses it (a process that only reads never loads the capture
+        # package); its folder is resolved now, against the directory of the open
+        self._capture_root = None if sinks is not None else _capture_root(self.config)
         records = self.config.records
         self._workspace = Workspace(
             self.workspace,
@@ -122,6 +122,20 @@ class Contexta:
             actor=getattr(self.config.capture, "producer", None),
         )
         self._reads = Reads(self._workspace, self.config)
+
+    @cached_property
+    def capture_file(self) -> LocalCaptureFile | None:
+        """1.0's default local copy of captured records (None when ``sinks=`` was given)."""
+        if self._capture_root is None:
+            return None
+        from .capture.dispatch import LocalCaptureFile
+
+        return LocalCaptureFile(self._capture_root)
+
+    def _flush_capture_file(self) -> None:
+        opened = self.__dict__.get("capture_file")  # not opened: nothing captured to flush
+        if opened is not None:
+            opened.flush()
 
     @classmethod
     def open(cls, **kwargs: Any) -> Contexta:
@@ -164,14 +178,12 @@ class Contexta:
 
     def flush(self) -> AppendResult:
         """Commit everything buffered; returns once it is as durable as the mode promises."""
-        if self.capture_file is not None:
-            self.capture_file.flush()
+        self._flush_capture_file()
         return self.record_store.flush()
 
     def close(self) -> None:
         """Commit buffered writes and save projections (the object stays usable)."""
-        if self.capture_file is not None:
-            self.capture_file.flush()
+        self._flush_capture_file()
         self._workspace.close()
 
     def __enter__(self) -> Contexta:
@@ -757,9 +769,8 @@ class Contexta:
         return self._reads.history(run_id, kinds=kinds)
 
 
-def _capture_file(config: UnifiedConfig) -> LocalCaptureFile:
-    from .capture.dispatch import LocalCaptureFile
-
+def _capture_root(config: UnifiedConfig) -> Path:
+    """Where 1.0's local capture copy goes: ``<cache>/capture``, resolved."""
     cache = getattr(config.workspace, "cache_path", None)
     root = Path(cache) if cache is not None else Path(config.workspace.root_path) / "cache"
-    return LocalCaptureFile(root / "capture")
+    return (root / "capture").expanduser().resolve()
