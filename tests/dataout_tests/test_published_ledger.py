@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -263,3 +264,37 @@ def test_a_copy_is_written_a_row_group_at_a_time_with_the_same_rows_and_metadata
     ctx.close()
     report = verify(root / "ledger")
     assert report.ok and not report.findings
+
+
+def test_a_copy_holds_one_decoded_row_group_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the next row group is decoded, the one written before is gone (it is not kept
+    alive by the loop that wrote it): the publish's memory is one row group's events."""
+    import weakref
+
+    from ledger import publish as publishing
+
+    root = tmp_path / "ws"
+    ctx = open_ctx(root)
+    build(ctx, OPS)
+    ctx._workspace.ledger.roll_bytes = 1
+    build(ctx, [("event", 3, 1)])
+    ctx.flush()
+    assert wait_published(root / "ledger")
+    real = publishing._groups
+    alive: list[int] = []
+
+    def groups(path: Path, buf: object) -> Iterator[pa.Table]:
+        refs: list[weakref.ref[pa.Table]] = []
+        for table in real(path, buf):  # type: ignore[arg-type]
+            alive.append(sum(ref() is not None for ref in refs))
+            refs.append(weakref.ref(table))
+            yield table
+            del table
+
+    monkeypatch.setattr(publishing, "ROW_GROUP_ROWS", 2)
+    monkeypatch.setattr(publishing, "_groups", groups)
+    publish(root / "ledger", rebuild=True)
+    assert len(alive) > 2
+    assert alive == [0] * len(alive)
