@@ -255,6 +255,7 @@ class Workspace:
         self.projector = Projector(self.ledger, self.root / "projections")
         self.actor = actor or default_actor()
         self._models: LRU = LRU(200_000)
+        self._seq_caches: dict[str, LRU] = {}  # see seq_cache
         self._batches: LRU = LRU(64)
         self._known: dict[str, set[str]] = {}
         self._indexes: dict[tuple[str, str], tuple[Any, int, RowIndex]] = {}
@@ -479,6 +480,15 @@ class Workspace:
         if not pieces:
             return table.slice(0, 0)
         return pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+
+    def seq_cache(self, name: str, size: int) -> LRU:
+        """A cache of what is derived from one stored event alone, by seq, shared by every
+        reader of this workspace (live and as-of views alike: a stored event never changes,
+        and an as-of view only decides which events it reads)."""
+        cache = self._seq_caches.get(name)
+        if cache is None:
+            cache = self._seq_caches.setdefault(name, LRU(size))
+        return cache
 
     # ------------------------------------------------------------------ bodies
 

@@ -46,7 +46,7 @@ from ..contract.extensions import labels_of
 from ..events import PROJECT_PUT, QUARANTINE, RELEASE, RUN_PUT, STAGE_PUT, span_duration_ms
 from ..ordering import stage_order as _stage_order
 from ..ordering import string_scalar as _s
-from ..workspace import LRU, Workspace
+from ..workspace import Workspace
 from .body_decoding import decode_many, decode_one
 from .entities import (
     EntityReader,
@@ -393,12 +393,11 @@ class QueryService:
 
     def observations(self, run_ref: str) -> tuple[Any, ...]:
         """The run's records as observations, from the stored bodies decoded without
-        re-validation (:mod:`.body_decoding`), each kept by seq (a stored event never changes)."""
+        re-validation (:mod:`.body_decoding`), each kept by seq for every view of the workspace
+        (a stored event never changes)."""
         rows = self.record_rows(run_ref)
         seqs = rows.column("seq").to_pylist()
-        cache = self.__dict__.get("_fast_observations")
-        if cache is None:
-            cache = self.__dict__["_fast_observations"] = LRU(_OBSERVATIONS_KEPT)
+        cache = self.ws.seq_cache("observations", _OBSERVATIONS_KEPT)
         out = [cache.get(seq) for seq in seqs]
         missing = [i for i, found in enumerate(out) if found is None]
         if missing:

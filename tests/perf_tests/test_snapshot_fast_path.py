@@ -329,6 +329,32 @@ def test_snapshots_lists_and_comparisons_equal_the_reference(tmp_path: Path) -> 
     ctx.close()
 
 
+def test_an_as_of_view_reuses_the_observations_the_live_view_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Observations are kept by seq for the whole workspace: an as-of view (a new query
+    service each time) decodes none that another view decoded, and still answers with the
+    records committed by its time only."""
+    from contexta.interpretation import workspace_queries
+
+    ctx = _workspace(tmp_path)
+    _fill(ctx, runs=2, per_run=6)
+    run_id = ctx.list_runs()[0].run_id
+    moment = ctx._workspace.head().tx_time
+    ctx.record_store.append(make_record(str(run_id), 500, "event", iso(BASE), None, 0.0))
+    live = ctx.get_run_snapshot(run_id)
+    decoded: list[object] = []
+    real = workspace_queries.decode_one
+    monkeypatch.setattr(workspace_queries, "decode_one", lambda *a: decoded.append(a) or real(*a))
+    now = ctx.as_of(datetime.now(UTC)).get_run_snapshot(run_id)
+    past = ctx.as_of(datetime.fromtimestamp(moment / 1e6, UTC)).get_run_snapshot(run_id)
+    assert decoded == []
+    assert now == live
+    reference = QueryService(ctx._workspace, ctx.config, as_of_us=moment).snapshot(run_id)
+    assert past == reference and len(past.records) == len(live.records) - 1
+    ctx.close()
+
+
 def test_list_runs_answer_is_reused_only_while_nothing_changed(tmp_path: Path) -> None:
     ctx = _workspace(tmp_path)
     _fill(ctx, runs=3, per_run=1)
