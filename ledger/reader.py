@@ -497,10 +497,13 @@ class LedgerReader:
                 break
         return checked
 
-    def batches(self, head: Head | None = None, *, after_seq: int = 0) -> Iterator[pa.RecordBatch]:
-        """Committed events with seq > ``after_seq`` (up to ``head``), as record batches."""
+    def batches(
+        self, head: Head | None = None, *, after_seq: int = 0, keep_segments: bool = True
+    ) -> Iterator[pa.RecordBatch]:
+        """Committed events with seq > ``after_seq`` (up to ``head``), as record batches
+        (``keep_segments`` as for :meth:`frames`)."""
         head = head or self.head()
-        for _, frame in self.frames(head, after_seq=after_seq):
+        for _, frame in self.frames(head, after_seq=after_seq, keep_segments=keep_segments):
             batch = frame.batch
             if frame.first_seq <= after_seq:
                 batch = batch.slice(after_seq - frame.first_seq + 1)

@@ -904,7 +904,9 @@ class _KnownRefs(dict[str, "int | None"]):
         the view back in memory: one pass over those batches, two columns filtered by Arrow."""
         self.ledger_reads += 1
         wanted = arrays.strings(runs)
-        for batch in self._ledger.batches(after_seq=self.view_seq):
+        # a one-off pass (over what this process appended since its view, all of an ingest):
+        # the sealed segments' maps go as it leaves them, not kept with their pages resident
+        for batch in self._ledger.batches(after_seq=self.view_seq, keep_segments=False):
             mask = pc.and_(
                 pc.starts_with(batch.column(2), RECORD_PREFIX),
                 pc.is_in(batch.column(5), value_set=wanted),

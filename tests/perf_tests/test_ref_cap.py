@@ -125,6 +125,29 @@ def test_memory_holds_to_the_cap_and_dropped_runs_are_read_back(tmp_path: Path) 
     ctx.close()
 
 
+def test_reading_dropped_runs_back_keeps_no_sealed_segment_mapped(tmp_path: Path) -> None:
+    """The read-back is a one-off pass over everything appended since the store's view (an
+    ingest's whole ledger): it lets go of each sealed segment's map as it leaves it, so their
+    pages do not stay resident in the process (up to four 64 MiB segments before)."""
+    ctx = capped(ctx_at(tmp_path), 50)
+    store = ctx.record_store
+    ledger = ctx._workspace.ledger
+    for i in range(30):
+        store.append_many([record(f"q{i}", f"m{j}", 1.0) for j in range(10)])
+        if i % 5 == 4:
+            ctx.flush()
+            ledger._roll(ledger.head())  # seal a segment every five runs
+    known = store._digests
+    assert isinstance(known, _KnownRefs) and known.shrinks > 0
+    ledger._sealed.clear()
+    reads = known.ledger_reads
+    assert outcome(ctx, record("q0", "m3", 2.0)) == "record_ref_conflict"
+    assert known.ledger_reads == reads + 1
+    assert ledger.head().segment >= 5
+    assert len(ledger._sealed) == 0
+    ctx.close()
+
+
 def _append_in_child(root: str) -> None:
     ctx = ctx_at(Path(root))
     ctx.record_store.append_many([record("other", f"k{j}", 5.0) for j in range(20)])
