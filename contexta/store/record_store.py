@@ -542,7 +542,7 @@ class RecordStore(ReplayMixin):
         assert digests is not None
         self._learned += 1
         foreign: dict[str, Any] = {}
-        for batch in ledger.batches(head, after_seq=self._view_seq):
+        for batch in ledger.batches(head, after_seq=self._view_seq, keep_segments=False):
             mask = pc.starts_with(batch.column(2), RECORD_PREFIX)
             if not pc.any(mask).as_py():
                 continue
