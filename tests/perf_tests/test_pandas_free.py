@@ -77,9 +77,10 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("CONTEXTA_")}
 
 
-def _cli(cwd: Path, *args: str) -> dict[str, object]:
+def _python(script: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``script`` run by a fresh interpreter with ``args``; it must exit 0."""
     done = subprocess.run(
-        [sys.executable, "-c", CLI, json.dumps(list(args))],
+        [sys.executable, "-c", script, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -87,6 +88,11 @@ def _cli(cwd: Path, *args: str) -> dict[str, object]:
         env=_env(),
     )
     assert done.returncode == 0, done.stderr
+    return done
+
+
+def _cli(cwd: Path, *args: str) -> dict[str, object]:
+    done = _python(CLI, json.dumps(list(args)), cwd=cwd)
     report: dict[str, object] = json.loads(done.stderr.strip().splitlines()[-1])
     assert report["code"] == 0, (args, done.stdout, done.stderr)
     return report
@@ -121,14 +127,7 @@ def test_a_cli_command_imports_no_pandas(seeded: Path, args: tuple[str, ...]) ->
 
 
 def test_facade_reads_and_a_small_append_import_no_pandas(seeded: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", FACADE, str(seeded / ".contexta"), RUN, OTHER],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=_env(),
-    )
-    assert done.returncode == 0, done.stderr
+    done = _python(FACADE, str(seeded / ".contexta"), RUN, OTHER)
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["stored"] is True
     imported = [step for step, value in seen.items() if step != "stored" and value]
@@ -153,14 +152,7 @@ buffered = ledger.buffered
 ledger.close()
 print(before, after, buffered, ledger.closed)
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "ledger")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=_env(),
-    )
-    assert done.returncode == 0, done.stderr
+    done = _python(script, str(tmp_path / "ledger"))
     from ledger import writer
 
     assert done.stdout.split() == ["False", "True", str(writer.DIRECT_ROWS), "True"]
@@ -186,12 +178,5 @@ after = "pandas" in sys.modules
 ledger.close()
 print(before, after, writer._DIRECT_BUILT[0] >= writer.DIRECT_BUDGET)
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path / "ledger")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=_env(),
-    )
-    assert done.returncode == 0, done.stderr
+    done = _python(script, str(tmp_path / "ledger"))
     assert done.stdout.split() == ["False", "True", "True"]
