@@ -907,7 +907,9 @@ class Ledger(LedgerReader):
 
 def _build_batch(events: list[PendingEvent], first_seq: int, tx: int) -> pa.RecordBatch:
     """One typed batch from the buffered tuples: a single pass of pyarrow's converter over the
-    rows (as a struct array, whose fields are the columns), no per-column Python transposition."""
+    rows (as a struct array, whose fields are the columns), no per-column Python transposition;
+    a small commit before the converter is ready (see :func:`warm_conversion`) is built
+    column by column by :mod:`ledger.arrays` instead."""
     if arrays.converter_ready() or len(events) > DIRECT_ROWS:
         rows = pa.array(events, _EVENT_ROW).flatten()
     else:  # a small commit before the converter is ready: column by column, no pandas

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
@@ -26,11 +25,11 @@ __all__ = [
 
 
 def int64_array(values: Sequence[int]) -> pa.Array:
-    """``values`` as an int64 array, built from a buffer: ``pa.array`` of Python objects makes
-    pyarrow (25 and 26 alike) import pandas, when installed, on its first call (0.4 s and more)."""
+    """``values`` as an int64 array (an Arrow array cast, Python ints laid out by
+    :func:`ledger.arrays.array`, which never makes pyarrow import pandas)."""
     if isinstance(values, pa.Array):
         return values.cast(pa.int64()) if values.type != pa.int64() else values
-    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(array("q", values))])
+    return arrays.array(values, pa.int64())
 
 
 def take_rows(table: pa.Table, rows: Sequence[int] | pa.Array) -> pa.Table:
@@ -112,7 +111,7 @@ def _take_few(table: pa.Table, batches: list[pa.RecordBatch], rows: list[int]) -
 
 
 def _int64(value: int) -> pa.Scalar:
-    return int64_array([value])[0]
+    return arrays.scalar(value, pa.int64())
 
 
 def _arange(n: int) -> pa.Array:
