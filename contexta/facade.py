@@ -11,6 +11,7 @@ Stores, queries and the interpretation services are imported on first use, so im
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
@@ -208,7 +209,10 @@ class Contexta:
         if session is None:
             from .capture import RuntimeSession
 
-            session = self.__dict__["_capture_session"] = RuntimeSession(self)
+            with _SESSION_LOCK:  # two threads' first scopes must share one session
+                session = self.__dict__.get("_capture_session")
+                if session is None:
+                    session = self.__dict__["_capture_session"] = RuntimeSession(self)
         return session
 
     def run(
@@ -767,6 +771,11 @@ class Contexta:
     ) -> Iterator[LedgerEvent]:
         """As :meth:`Reads.history` (one snapshot per call)."""
         return self._reads.history(run_id, kinds=kinds)
+
+
+#: Guards the creation of a ``Contexta``'s runtime session (once per object; an RLock, as the
+#: session's creation may read other lazily created attributes of the same object).
+_SESSION_LOCK = threading.RLock()
 
 
 def _capture_root(config: UnifiedConfig) -> Path:

@@ -437,6 +437,35 @@ def test_environment_snapshot_is_captured_when_configured(tmp_path: Path) -> Non
     assert env.python_version.count(".") == 2
 
 
+def test_threads_opening_their_first_scopes_at_once_share_one_session(
+    ctx: Contexta, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session is made once per ``Contexta``, however slow making it is: two threads
+    asking for it at the same moment get the same one (else one thread's open scopes would
+    live in a session the other replaced)."""
+    import contexta.capture as capture
+
+    class Slow(capture.RuntimeSession):  # type: ignore[misc]
+        def __init__(self, owner: object) -> None:
+            time.sleep(0.05)
+            super().__init__(owner)
+
+    monkeypatch.setattr(capture, "RuntimeSession", Slow)
+    barrier = threading.Barrier(2)
+    seen: list[object] = []
+
+    def ask() -> None:
+        barrier.wait(timeout=10)
+        seen.append(ctx.session)
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 2 and seen[0] is seen[1] and isinstance(seen[0], Slow)
+
+
 def test_threads_have_their_own_open_scopes(ctx: Contexta) -> None:
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
