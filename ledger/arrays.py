@@ -26,7 +26,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["array", "converter_ready", "pylist", "scalar", "strings"]
+__all__ = ["array", "converter_ready", "direct", "pylist", "scalar", "strings"]
 
 _CODES = {pa.int32(): "i", pa.int64(): "q", pa.uint64(): "Q", pa.float64(): "d"}
 _EPOCH = datetime(1970, 1, 1)
@@ -34,10 +34,13 @@ _PANDAS_ABSENT: list[bool] = []
 
 
 def converter_ready() -> bool:
-    """Whether pyarrow's converter imports nothing more here: pandas is imported already, or
-    is not installed."""
-    if sys.modules.get("pandas") is not None:
-        return True
+    """Whether pyarrow's converter imports nothing more here: pandas is imported already (not
+    still being imported), or is not installed."""
+    module = sys.modules.get("pandas")
+    if module is not None:
+        # while another thread is importing it, the module is in sys.modules already: a
+        # conversion now would wait for that import (importlib marks the spec meanwhile)
+        return not getattr(getattr(module, "__spec__", None), "_initializing", False)
     if not _PANDAS_ABSENT:
         _PANDAS_ABSENT.append(importlib.util.find_spec("pandas") is None)
     return _PANDAS_ABSENT[0]
@@ -49,8 +52,15 @@ def array(values: Iterable[Any], type_: pa.DataType) -> pa.Array:
     values = values if isinstance(values, list) else list(values)
     if converter_ready() or not _direct(type_):
         return pa.array(values, type_)
+    return direct(values, type_)
+
+
+def direct(values: list[Any], type_: pa.DataType) -> pa.Array:
+    """:func:`array` laid out here whether or not the converter is ready (for a caller that
+    must not wait on pyarrow's lock while another thread readies it), for the types of
+    :func:`array` only."""
     if type_ == pa.string():
-        return strings(values)
+        return _strings(values)
     if type_ == pa.binary():
         return _variable([_bytes(v) for v in values], type_)
     if type_ == pa.bool_():
@@ -70,12 +80,16 @@ def strings(values: Iterable[str | None]) -> pa.Array:
     values = values if isinstance(values, list) else list(values)
     if converter_ready():
         return pa.array(values, pa.string())
+    return _strings(values)
+
+
+def _strings(values: list[Any]) -> pa.Array:
     try:
-        joined = "\x00".join(values)  # type: ignore[arg-type]
+        joined = "\x00".join(values)
     except TypeError:  # a null, or not a string
         return _variable([None if v is None else _text(v).encode() for v in values], pa.string())
     if len(values) < 2 or joined.count("\x00") != len(values) - 1:
-        return _variable([v.encode() for v in values], pa.string())  # type: ignore[union-attr]
+        return _variable([v.encode() for v in values], pa.string())
     # one text cut by Arrow's kernel: about 6 times faster than a Python loop over the values
     blob = joined.encode()
     one = pa.Array.from_buffers(

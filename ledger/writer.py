@@ -910,18 +910,21 @@ def _build_batch(events: list[PendingEvent], first_seq: int, tx: int) -> pa.Reco
     rows (as a struct array, whose fields are the columns), no per-column Python transposition;
     a small commit before the converter is ready (see :func:`warm_conversion`) is built
     column by column by :mod:`ledger.arrays` instead."""
-    if arrays.converter_ready() or len(events) > DIRECT_ROWS:
+    # not arrays.converter_ready(): while an appending thread readies the converter, pyarrow
+    # holds its lock for the whole import, and a commit through it would wait there with every
+    # buffered event; a larger commit comes only after the append that readied it
+    if _WARM[0] or len(events) > DIRECT_ROWS:
         rows = pa.array(events, _EVENT_ROW).flatten()
     else:  # a small commit before the converter is ready: column by column, no pandas
         _DIRECT_BUILT[0] += len(events)
         transposed = list(zip(*events, strict=True)) or [()] * _EVENT_ROW.num_fields
         rows = [
-            arrays.array(column, field.type)
+            arrays.direct(list(column), field.type)
             for column, field in zip(transposed, _EVENT_ROW, strict=True)
         ]
     columns = [
         int64_range(first_seq, len(events)),
-        pa.repeat(arrays.scalar(tx, _US), len(events)),
+        pa.repeat(arrays.direct([tx], _US)[0], len(events)),
         *rows,
     ]
     return pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)

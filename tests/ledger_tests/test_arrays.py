@@ -169,10 +169,10 @@ def test_a_small_commit_built_by_columns_equals_the_converters_batch(
     events: list[PendingEvent], first_seq: int, tx: int
 ) -> None:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(arrays, "converter_ready", lambda: False)
+        patch.setattr(writer, "_WARM", [False])
         direct = writer._build_batch(events, first_seq, tx)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(arrays, "converter_ready", lambda: True)
+        patch.setattr(writer, "_WARM", [True])
         converted = writer._build_batch(events, first_seq, tx)
     direct.validate(full=True)
     assert direct.equals(converted)

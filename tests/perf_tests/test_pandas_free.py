@@ -180,3 +180,31 @@ print(before, after, writer._DIRECT_BUILT[0] >= writer.DIRECT_BUDGET)
 """
     done = _python(script, str(tmp_path / "ledger"))
     assert done.stdout.split() == ["False", "True", "True"]
+
+
+def test_a_commit_does_not_wait_while_another_thread_readies_the_converter(
+    tmp_path: Path,
+) -> None:
+    """pyarrow holds its lock for the whole pandas import that readies the converter: a
+    commit of buffered events meanwhile (the flush timer's, another thread's) is built
+    without it and does not wait, so the flush window holds while an appending thread
+    pays for the import."""
+    script = """
+import sys, threading, time
+from ledger import Ledger, PendingEvent
+import ledger.writer as writer
+ledger = Ledger(sys.argv[1], buffer_max_events=100_000, buffer_max_ms=60_000)
+ledger.append_many([PendingEvent("m", ref=f"r{i}") for i in range(10)])
+ledger.commit()  # the first commit opens the files; the one measured below only commits
+ledger.append_many([PendingEvent("m", ref=f"s{i}") for i in range(10)])
+warm = threading.Thread(target=writer.warm_conversion)
+warm.start()
+while "pandas" not in sys.modules:  # the import is under way
+    time.sleep(0.0002)
+info = ledger.commit()
+print(warm.is_alive(), info.count)
+warm.join()
+ledger.close()
+"""
+    done = _python(script, str(tmp_path / "ledger"))
+    assert done.stdout.split() == ["True", "10"]
