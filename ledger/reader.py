@@ -63,9 +63,12 @@ class LedgerReader:
         #: segment -> byte offset up to which every batch from the segment's start passed its
         #: CRC in this reader (committed bytes never change, so they need no second check)
         self._checked_to: dict[int, int] = {}
+        #: segment -> (last seq, chain hash) of the batch that ends the checked prefix, where
+        #: known: a writer's recovery need not walk a prefix it can see ends at the head
+        self._checked_tip: dict[int, tuple[int, str]] = {}
         self._active: tuple[int, pa.Buffer] | None = None  # (index, map) kept by read_batch
         self._sealed_ok: set[int] = set()  # sealed segments whose every batch passed its CRC
-        self._verified: dict[str, list[int] | None] | None = None  # verified.json, once read
+        self._verified: dict[str, object] | None = None  # verified.json, once read
         # last seq of a scan -> (segment, offset just past its batch): a later scan after that
         # seq (or after a later one) starts there instead of at the start of the segment.
         self._marks: OrderedDict[int, tuple[int, int]] = OrderedDict()
@@ -211,7 +214,7 @@ class LedgerReader:
                 ):
                     raise _head_mismatch(self.root, path, frame, head)
                 if extends:
-                    self._note_checked(index, frame.offset + frame.length)
+                    self._note_checked(index, frame.offset + frame.length, (last, frame.chain))
                 if (
                     begin == len(SCHEMA_MESSAGE)
                     and index not in self._first_seq
@@ -229,10 +232,22 @@ class LedgerReader:
             if crc and sealed and begin == len(SCHEMA_MESSAGE):
                 self._remember_verified(index)
 
-    def _note_checked(self, index: int, upto: int) -> None:
-        """Every batch of segment ``index`` before byte ``upto`` passed its CRC here."""
+    def _note_checked(self, index: int, upto: int, tip: tuple[int, str] | None = None) -> None:
+        """Every batch of segment ``index`` before byte ``upto`` passed its CRC here; ``tip``
+        is the (last seq, chain hash) of the batch ending at ``upto``, when known."""
         if upto > self._checked_to.get(index, 0):
             self._checked_to[index] = upto
+            if tip is None:
+                self._checked_tip.pop(index, None)
+            else:
+                self._checked_tip[index] = tip
+
+    def checked_tip(self, index: int) -> tuple[int, int, str] | None:
+        """(byte offset, last seq, chain hash) where the checked prefix of segment ``index``
+        ends, when this reader knows the batch that ends it."""
+        tip = self._checked_tip.get(index)
+        upto = self._checked_to.get(index)
+        return None if tip is None or upto is None else (upto, *tip)
 
     def read_batch(self, segment: int, offset: int, head: Head | None = None) -> BatchFrame:
         """The committed batch at byte ``offset`` of ``segment`` (as located by a projection row).
@@ -267,7 +282,10 @@ class LedgerReader:
                 reason="missing_batch",
             )
         if offset == self._checked_to.get(segment, len(SCHEMA_MESSAGE)):
-            self._note_checked(segment, offset + frame.length)  # the checked prefix grows
+            # the checked prefix grows
+            self._note_checked(
+                segment, offset + frame.length, (frame.first_seq + frame.count - 1, frame.chain)
+            )
         return frame
 
     def read_located(
@@ -350,22 +368,27 @@ class LedgerReader:
         if self._verified is None:
             self._verified = _read_verified(self.root)
         entry = self._verified.get(_ACTIVE_KEY)
-        if not isinstance(entry, list) or len(entry) != 7:
+        if not isinstance(entry, list) or len(entry) != 8:
             return False
-        if not all(type(n) is int for n in entry):  # a hand-edited or foreign file
-            return False
-        segment, *stamp, upto, last = entry
+        *raw, chain = entry
+        numbers = [n for n in raw if isinstance(n, int) and not isinstance(n, bool)]
+        if len(numbers) != 7 or not isinstance(chain, str) or not _is_chain(chain):
+            return False  # a hand-edited or foreign file, or an older entry
+        segment, *stamp, upto, last = numbers
         if segment != index or last < upto_seq or upto <= len(SCHEMA_MESSAGE):
             return False
         if _active_stamp(self.segment_path(index)) != stamp:
             return False
         self._checked[index] = upto_seq
-        self._note_checked(index, upto)
+        self._note_checked(index, upto, (last, chain))
         return True
 
-    def _remember_active(self, index: int, before: list[int] | None, upto: int, last: int) -> None:
+    def _remember_active(
+        self, index: int, before: list[int] | None, upto: int, last: int, chain: str
+    ) -> None:
         """Record that the active segment ``index``, stamped ``before`` when its check began,
-        passed its CRC from its start to byte ``upto`` (seqs up to ``last``). Recorded only
+        passed its CRC from its start to byte ``upto`` (seqs up to ``last``, the batch there
+        with chain hash ``chain``). Recorded only
         when the file did not change while it was checked and was last written long enough
         before the check that a later write must show a new timestamp (file timestamps are
         coarser than a nanosecond: two writes within one tick can share one)."""
@@ -375,7 +398,21 @@ class LedgerReader:
             return
         if self._verified is None:
             self._verified = _read_verified(self.root)
-        entry = [index, *before, upto, last]
+        entry = [index, *before, upto, last, chain]
+        if self._verified.get(_ACTIVE_KEY) != entry:
+            self._verified[_ACTIVE_KEY] = entry
+            _write_verified(self.root, self._verified)
+
+    def _vouch_active(self, index: int, stamp: list[int], upto: int, last: int, chain: str) -> None:
+        """Record the active segment ``index``, stamped ``stamp`` now, as checked to byte
+        ``upto`` (seqs up to ``last``, ending with chain hash ``chain``) without the settling wait of :meth:`_remember_active`.
+        Only for the writer, under the ledger lock, when every byte of the file is either a
+        prefix this process checked or a commit it wrote itself and nothing was written since
+        (the published head is its own): a later commit by any writer changes the size, so the
+        stamp cannot outlive the bytes it names."""
+        if self._verified is None:
+            self._verified = _read_verified(self.root)
+        entry = [index, *stamp, upto, last, chain]
         if self._verified.get(_ACTIVE_KEY) != entry:
             self._verified[_ACTIVE_KEY] = entry
             _write_verified(self.root, self._verified)
@@ -482,13 +519,14 @@ class LedgerReader:
                 length, first_seq, count = found.length, found.first_seq, found.count
                 offset += length
                 checked += length
-                self._note_checked(index, offset)
                 last = first_seq + count - 1
+                self._note_checked(index, offset, (last, found.chain))
                 if last >= upto_seq:
                     break
             self._checked[index] = upto_seq if index == head.segment or last >= upto_seq else last
-            if before is not None and last >= upto_seq:
-                self._remember_active(index, before, offset, last)
+            tip = self._checked_tip.get(index)
+            if before is not None and last >= upto_seq and tip is not None:
+                self._remember_active(index, before, offset, last, tip[1])
             if index < head.segment and (complete or offset + len(EOS) >= end):
                 # walked to the end of a sealed segment: it never changes again, so remember
                 # it (here and, keyed by size and mtime, for later processes)
@@ -579,8 +617,8 @@ def _head_mismatch(root: Path, path: str, frame: BatchFrame, head: Head) -> Corr
 
 
 VERIFIED_NAME = "verified.json"
-#: verified.json's entry for the active segment: [segment, size, mtime, inode, checked bytes,
-#: last checked seq] (sealed segments are keyed by their index)
+#: verified.json's entry for the active segment: [segment, size, mtime, ctime, inode, checked
+#: bytes, last checked seq, its batch's chain hash] (sealed segments are keyed by their index)
 _ACTIVE_KEY = "active"
 #: How long before a check the active segment must have been last written for its stamp to be
 #: recorded: longer than the coarsest file timestamp granularity expected (one second).
@@ -608,7 +646,15 @@ def _active_stamp(path: Path) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
-def _read_verified(root: Path) -> dict[str, list[int] | None]:
+def _is_chain(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) == len(GENESIS_CHAIN)
+        and all(c in "0123456789abcdef" for c in value)
+    )
+
+
+def _read_verified(root: Path) -> dict[str, object]:
     try:
         data = json.loads((root / VERIFIED_NAME).read_text())
     except (OSError, ValueError):
@@ -616,7 +662,7 @@ def _read_verified(root: Path) -> dict[str, list[int] | None]:
     return data if isinstance(data, dict) else {}
 
 
-def _write_verified(root: Path, verified: dict[str, list[int] | None]) -> None:
+def _write_verified(root: Path, verified: dict[str, object]) -> None:
     tmp = root / f"{VERIFIED_NAME}.tmp.{os.getpid()}"
     try:
         tmp.write_text(json.dumps(verified))

@@ -354,6 +354,7 @@ def recover(
     salvage: bool = False,
     exclude: Collection[Path] = (),
     ignore_head: bool = False,
+    trusted: tuple[int, int, str] | None = None,
 ) -> RecoveryReport:
     """Re-derive and publish the head; move a torn tail aside. Call under the ledger lock.
 
@@ -366,6 +367,11 @@ def recover(
     restarted and only never-fsynced commits are missing (then they are reported as lost), or
     ``salvage`` is set: then the active segment is cut at the first bad batch, the rest moved
     to ``torn/`` like a torn tail, and the lost seqs reported.
+
+    ``trusted`` (byte offset, last seq, chain hash) says the caller CRC-checked the active
+    segment's batches up to that offset, ending with that batch: when it is exactly the
+    published head, only the bytes past it are walked (a writer's first commit then costs
+    nothing per batch already in the segment).
     """
     root = Path(root)
     if ignore_head:  # a salvage cut: the head named what was cut, and is derived again
@@ -396,8 +402,23 @@ def recover(
         )
     report.segment = active.path.name
     start_seq, start_chain = _segment_start_state(segments, pos)
-    scan = scan_segment(active, start_seq, start_chain)
     same = published is not None and published.segment == active.index
+    if (
+        same
+        and published is not None
+        and trusted is not None
+        and trusted == (published.offset, published.seq, published.chain)
+        and published.offset > len(SCHEMA_MESSAGE)
+    ):
+        scan = scan_segment(
+            active,
+            start_seq,
+            start_chain,
+            from_offset=published.offset,
+            from_state=(published.seq, published.chain, published.tx_time),
+        )
+    else:
+        scan = scan_segment(active, start_seq, start_chain)
     if (
         published is not None
         and same

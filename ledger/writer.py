@@ -56,7 +56,7 @@ from .errors import (
 from .fs import FileSystem
 from .head import Head, open_head, read_head, write_head
 from .publish import publish_soon, wait_published
-from .reader import RESUME_MARKS, LedgerReader
+from .reader import RESUME_MARKS, LedgerReader, _active_stamp
 from .recovery import RecoveryReport, now_us, recover
 from .schema import EVENT_SCHEMA, PendingEvent, check_events
 from .segment import EOS, SCHEMA_MESSAGE, encode_batch, segment_name
@@ -371,6 +371,8 @@ class Ledger(LedgerReader):
                 with self._commit_lock:
                     if self._dirty_since is not None and self.sync_interval_ms is not None:
                         self._sync_idle()  # close makes every commit of this writer durable
+                    if self._fatal is None:
+                        self._vouch_at_close()
         finally:
             with self._commit_lock:
                 self._closed = True
@@ -572,6 +574,7 @@ class Ledger(LedgerReader):
                 committed=True,
             ) from exc
         self._head = new_head
+        self._own_bytes(head.segment, head.offset, end, new_head.seq, chain)
         info = CommitInfo(first, len(events), segment_name(head.segment), head.offset, tx, status)
         self.commits += 1
         if guard is not None:
@@ -586,6 +589,48 @@ class Ledger(LedgerReader):
                 self._recovered = False
                 self._close_segment_fd()
         return info
+
+    def _own_bytes(self, segment: int, start: int, end: int, last: int, chain: str) -> None:
+        """A commit of this writer filled bytes ``start``..``end`` of ``segment``: where they
+        continue a prefix this process has checked, the checked prefix grows over them (the
+        writer made their CRCs; reading them back proves nothing more), so this process's
+        later reads and the stamp left at :meth:`close` cover them."""
+        if self._checked_to.get(segment, len(SCHEMA_MESSAGE)) >= start:
+            self._note_checked(segment, end, (last, chain))
+            self._checked[segment] = last
+
+    def _vouch_at_close(self) -> None:
+        """Leave the active segment's stamp in ``verified.json`` when this process checked or
+        wrote every committed byte of it (commit lock held), so the next process (the next
+        training job, CLI call or notebook) does not CRC-check them again. Done under the
+        ledger lock, and only when the published head is still this writer's last commit and
+        the file ends there: a commit by another writer since changes the size, and a stamp
+        is never left for bytes this process did not see."""
+        head = self._head
+        if head is None or self._lock_fd is None or head.offset <= len(SCHEMA_MESSAGE):
+            return
+        if self._checked_to.get(head.segment, 0) < head.offset:
+            return
+        try:
+            self.fs.lock(self._lock_fd)
+        except OSError:
+            return
+        try:
+            published = read_head(self.root)
+            if published is None or (
+                published.seq,
+                published.segment,
+                published.offset,
+                published.chain,
+            ) != (head.seq, head.segment, head.offset, head.chain):
+                return
+            stamp = _active_stamp(self.segment_path(head.segment))
+            if stamp is None or stamp[0] != head.offset:
+                return
+            self._vouch_active(head.segment, stamp, head.offset, head.seq, head.chain)
+        finally:
+            with contextlib.suppress(OSError):
+                self.fs.unlock(self._lock_fd)
 
     def _mark_commit(self, head: Head) -> None:
         """Remember where this commit ended as a scan's resume point: the guard's next read of
@@ -656,7 +701,10 @@ class Ledger(LedgerReader):
         return published
 
     def _recover(self, published: Head | None) -> Head:
-        report = recover(self.root, self.fs, published=published)
+        trusted = None
+        if published is not None:
+            trusted = self.checked_tip(published.segment)
+        report = recover(self.root, self.fs, published=published, trusted=trusted)
         self.last_recovery = report
         self._recovered = True
         if report.head is None:
@@ -742,6 +790,8 @@ class Ledger(LedgerReader):
             self.fs.fsync(fd)
             with contextlib.suppress(OSError):
                 os.chmod(self.root / segment_name(old), 0o444)
+            if self._checked_to.get(old, 0) >= head.offset:
+                self._remember_verified(old)  # every batch checked here or written by us
             publish_soon(self.root)  # a Parquet copy for other engines (ledger/publish.py)
         self._close_segment_fd()
         return new_head

@@ -2,7 +2,8 @@
 
 Loading saved projections CRC-checks the ledger prefix they were folded from. A sealed segment
 that passed is remembered in ``verified.json`` by its stamp; the active segment's checked prefix
-is remembered the same way (``active``: segment, size, mtime, ctime, inode, bytes, last seq), so
+is remembered the same way (``active``: segment, size, mtime, ctime, inode, bytes, last seq and
+its chain hash), so
 a new process opening an unchanged workspace does not CRC every batch again, while:
 
 - a changed file (an append, a flipped byte) is checked again, and damage still raises;
@@ -41,6 +42,9 @@ def _active_entry(root: Path) -> object:
 
 def _one_segment(root: Path) -> Path:
     write(root, [KINDS * 8] * 12).close()
+    # the writer vouched for its own bytes (tests/ledger_tests/test_writer_vouches.py); these
+    # tests are about what a reader records, so start from a ledger without stamps
+    (root / "verified.json").unlink()
     segments = list_segments(root)
     assert len(segments) == 1  # everything in the active segment
     return segments[0].path
@@ -112,7 +116,9 @@ def test_a_recently_written_active_segment_is_not_stamped(tmp_path: Path) -> Non
     [
         "garbage",
         [1, 2, 3],
-        ["0", 1, 2, 3, 4, 5, 6],
+        ["0", 1, 2, 3, 4, 5, 6, "0" * 32],
+        "seven fields",
+        "not a chain",
         "other segment",
         "short prefix",
         "other stamp",
@@ -131,7 +137,11 @@ def test_a_stamp_that_does_not_fit_is_ignored(
     if entry == "other segment":
         entry = [good[0] + 1, *good[1:]]
     elif entry == "short prefix":
-        entry = [*good[:-1], seq - 1]
+        entry = [*good[:-2], seq - 1, good[-1]]
+    elif entry == "seven fields":  # the entry as an older version wrote it, without the chain
+        entry = good[:-1]
+    elif entry == "not a chain":
+        entry = [*good[:-1], "zz" * 16]
     elif entry == "other stamp":
         entry = [good[0], good[1], good[2] + 1, *good[3:]]
     (root / "verified.json").write_text(json.dumps({"active": entry}))
