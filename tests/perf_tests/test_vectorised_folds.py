@@ -162,6 +162,34 @@ def test_value_per_equals_the_python_selection(rows: list[tuple], mode: str) -> 
 
 
 @SETTINGS
+@given(
+    st.lists(st.one_of(st.none(), st.text(alphabet="ab\x00é", max_size=3)), max_size=40),
+    st.booleans(),
+    st.integers(1, 4),
+)
+def test_all_distinct_equals_a_set(values: list[str | None], ordered: bool, chunks: int) -> None:
+    """Both ways (values in increasing order, checked by comparison; any order, hashed), on
+    chunked columns too, with nulls counted as a value."""
+    if ordered:
+        values = sorted(set(values) - {None}) + [None] * min(values.count(None), 1)
+    cut = [values[i::chunks] for i in range(chunks)] if ordered is False else [values]
+    column = pa.chunked_array([pa.array(part, pa.string()) for part in cut], pa.string())
+    flat = [v for part in cut for v in part]
+    assert query._all_distinct(column) == (len(set(flat)) == len(flat))
+    assert query._all_distinct(column.combine_chunks()) == (len(set(flat)) == len(flat))
+
+
+def test_increasing_values_are_distinct_without_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    refs = pa.array([f"record:p.r{i:06d}" for i in range(1000)])
+    monkeypatch.setattr(query.pc, "unique", None)  # would raise if called
+    assert query._all_distinct(refs)
+    monkeypatch.undo()
+    assert not query._all_distinct(pa.concat_arrays([refs, refs.slice(999)]))  # a repeat at the end
+    assert not query._all_distinct(pa.array(["b", "a", "b"]))
+    assert query._all_distinct(pa.array(["b", "a", "c"]))  # not increasing: hashed
+
+
+@SETTINGS
 @given(metric_rows)
 def test_first_and_latest_per_key(rows: list[tuple]) -> None:
     table = metric_table(rows)
