@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
@@ -49,22 +50,54 @@ def _plain(value: Any) -> Any:
 
 
 class Result:
-    """Mixin: ``to_dict`` over dataclass fields."""
+    """Mixin: ``to_dict`` over dataclass fields, and the ``==``, ``hash`` and ``repr`` a frozen
+    dataclass would generate, written once here instead of compiled for each of the classes
+    below at import (their ``@dataclass`` passes ``eq=False, repr=False``). That halves the
+    import of this module (21 classes: 21-27 ms to 13 ms), which every first query pays.
+    Same rules: equal only to an instance of the very same class with equal fields in order;
+    the hash of the fields' tuple; ``Name(field=value!r, ...)`` with ``...`` for a value that
+    contains itself."""
 
     __slots__ = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _field_names(type(self)))
 
-@dataclass(frozen=True, slots=True)
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined, no-any-return]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    @reprlib.recursive_repr()
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _field_names(type(self)))
+        return f"{type(self).__qualname__}({shown})"
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    return names
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class EvidenceLink(Result):
     kind: str
     ref: str
     label: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CompletenessNote(Result):
     severity: str
     summary: str
@@ -72,7 +105,7 @@ class CompletenessNote(Result):
     evidence_links: tuple[EvidenceLink, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class RunRecord(Result):
     run_id: str
     project_name: str
@@ -84,7 +117,7 @@ class RunRecord(Result):
     metadata: Mapping[str, Any] = field(default_factory=_empty)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class StageRecord(Result):
     stage_id: str
     run_id: str
@@ -97,7 +130,7 @@ class StageRecord(Result):
     metadata: Mapping[str, Any] = field(default_factory=_empty)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class DeploymentRecord(Result):
     deployment_id: str
     project_name: str
@@ -111,7 +144,7 @@ class DeploymentRecord(Result):
     metadata: Mapping[str, Any] = field(default_factory=_empty)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class BatchRecord(Result):
     batch_id: str
     run_id: str
@@ -124,7 +157,7 @@ class BatchRecord(Result):
     metadata: Mapping[str, Any] = field(default_factory=_empty)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class SampleRecord(Result):
     sample_id: str
     run_id: str
@@ -137,7 +170,7 @@ class SampleRecord(Result):
     metadata: Mapping[str, Any] = field(default_factory=_empty)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ArtifactRecord(Result):
     artifact_ref: str
     run_id: str
@@ -151,7 +184,7 @@ class ArtifactRecord(Result):
     content_type: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class RelationRecord(Result):
     relation_ref: str
     relation_type: str
@@ -162,7 +195,7 @@ class RelationRecord(Result):
     confidence_marker: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ProvenanceView(Result):
     run_id: str
     provenance_ref: str
@@ -174,7 +207,7 @@ class ProvenanceView(Result):
     evidence_bundle_ref: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ObservationRecord(Result):
     record_id: str
     run_id: str
@@ -194,7 +227,7 @@ class ObservationRecord(Result):
     unit: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class RunSnapshot(Result):
     run: RunRecord
     deployments: tuple[DeploymentRecord, ...] = ()
@@ -217,7 +250,7 @@ class RunSnapshot(Result):
         return render_html_fragment(self)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class MetricDelta(Result):
     metric_key: str
     left_value: float | None
@@ -229,7 +262,7 @@ class MetricDelta(Result):
     completeness_notes: tuple[CompletenessNote, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class StageComparison(Result):
     stage_name: str
     left_stage_id: str | None
@@ -241,7 +274,7 @@ class StageComparison(Result):
     evidence_links: tuple[EvidenceLink, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ArtifactChange(Result):
     artifact_kind: str
     left_ref: str | None
@@ -251,7 +284,7 @@ class ArtifactChange(Result):
     change_detail: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ProvenanceComparison(Result):
     code_revision_changed: bool
     config_hash_changed: bool
@@ -261,7 +294,7 @@ class ProvenanceComparison(Result):
     right_provenance: ProvenanceView | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ParamChange(Result):
     """A parameter whose value differs between two runs (None: the run has no such param)."""
 
@@ -270,7 +303,7 @@ class ParamChange(Result):
     right_value: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class RunComparison(Result):
     left_run_id: str
     right_run_id: str
@@ -296,7 +329,7 @@ class RunComparison(Result):
         return render_html_fragment(self)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class MultiRunMetricRow(Result):
     metric_key: str
     stage_name: str | None
@@ -304,13 +337,13 @@ class MultiRunMetricRow(Result):
     best_run_id: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ArtifactKindCountRow(Result):
     artifact_kind: str
     counts: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class MultiRunComparison(Result):
     run_ids: tuple[str, ...]
     run_names: tuple[str, ...]

@@ -1,0 +1,101 @@
+"""The query result types behave exactly as the frozen dataclasses they were generated as.
+
+``contexta.interpretation.results`` writes ``==``, ``hash`` and ``repr`` once in its base
+class instead of letting ``@dataclass`` compile them for every class at import. Each class is
+checked here against a twin made by ``dataclasses.make_dataclass`` from the same fields with
+the generated methods: equal answers for equal, unequal and other-class operands, the same
+hash (or the same error for an unhashable field), the same ``repr`` (nested and
+self-containing values too), frozen fields, ``replace``, ``asdict`` and pickling.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+
+from contexta.interpretation import results
+
+CLASSES = [getattr(results, name) for name in results.__all__]
+
+
+def _twin(cls: type) -> type:
+    twin = dataclasses.make_dataclass(
+        cls.__name__,
+        [(f.name, f.type, f) for f in dataclasses.fields(cls)],
+        frozen=True,
+        slots=True,
+    )
+    twin.__qualname__ = cls.__qualname__
+    return twin
+
+
+def _values(cls: type, salt: str) -> dict[str, Any]:
+    """A value for every field without a default (and a few that have one)."""
+    out: dict[str, Any] = {}
+    for i, f in enumerate(dataclasses.fields(cls)):
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            out[f.name] = f"{salt}-{f.name}" if i % 2 else (i, salt, None)
+    return out
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_a_result_type_behaves_as_its_generated_dataclass(cls: type) -> None:
+    twin = _twin(cls)
+    a, b, c = (cls(**_values(cls, s)) for s in ("x", "x", "y"))
+    ta, tb, tc = (twin(**_values(cls, s)) for s in ("x", "x", "y"))
+    assert dataclasses.is_dataclass(a)
+    assert (a == b, a == c, a != c) == (ta == tb, ta == tc, ta != tc) == (True, False, True)
+    assert a != ta and ta != a  # another class, even with the same fields: not equal
+    assert a.__eq__(object()) is NotImplemented
+    assert repr(a) == repr(ta)
+    assert _outcome(hash, a) == _outcome(hash, ta)
+    name = dataclasses.fields(cls)[0].name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(a, name, "changed")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        delattr(a, name)
+    changed = dataclasses.replace(a, **{name: "other"})
+    assert changed != a and getattr(changed, name) == "other"
+    # a mapping field's default (a read-only proxy) can be neither deep-copied nor pickled,
+    # by the generated dataclass either: the same outcome, whichever it is
+    assert _outcome(dataclasses.asdict, a) == _outcome(dataclasses.asdict, ta)
+    proxies = any(isinstance(getattr(a, n), MappingProxyType) for n in _names(cls))
+    round_trip = _outcome(lambda r: pickle.loads(pickle.dumps(r)) == r, a)
+    assert round_trip == (TypeError if proxies else True)
+
+
+def _outcome(fn: Any, value: Any) -> object:
+    """``fn(value)``, or the type of the error it raised."""
+    try:
+        return fn(value)
+    except Exception as exc:  # compared with the twin's, not swallowed
+        return type(exc)
+
+
+def test_nested_and_self_containing_values_print_as_a_dataclass_would() -> None:
+    run = results.RunRecord("run:p.r", "p", "r", "completed", "2026-01-01T00:00:00Z", None)
+    note = results.CompletenessNote("warning", "missing", "a note")
+    snapshot = results.RunSnapshot(
+        run, completeness_notes=("x",), params=MappingProxyType({"lr": 0.1}), tags={"a": "b"}
+    )
+    twin_run = _twin(results.RunRecord)(*[getattr(run, n) for n in _names(results.RunRecord)])
+    twin = _twin(results.RunSnapshot)(
+        twin_run, completeness_notes=("x",), params=MappingProxyType({"lr": 0.1}), tags={"a": "b"}
+    )
+    assert repr(snapshot) == repr(twin)
+    assert repr(note) == repr(_twin(results.CompletenessNote)("warning", "missing", "a note"))
+    loop: list[Any] = []
+    holder = results.EvidenceLink("run", "run:p.r", loop)  # type: ignore[arg-type]
+    loop.append(holder)
+    twin_loop: list[Any] = []
+    twin_holder = _twin(results.EvidenceLink)("run", "run:p.r", twin_loop)
+    twin_loop.append(twin_holder)
+    assert repr(holder) == repr(twin_holder)  # '...' where the value contains itself
+
+
+def _names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
