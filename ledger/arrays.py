@@ -26,7 +26,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["array", "converter_ready", "direct", "pylist", "scalar", "strings"]
+__all__ = ["array", "contiguous", "converter_ready", "direct", "pylist", "scalar", "strings"]
 
 _CODES = {pa.int32(): "i", pa.int64(): "q", pa.uint64(): "Q", pa.float64(): "d"}
 _EPOCH = datetime(1970, 1, 1)
@@ -98,6 +98,19 @@ def _strings(values: list[Any]) -> pa.Array:
         [None, pa.py_buffer(_pyarray("q", [0, len(blob)])), pa.py_buffer(blob)],
     )
     return pc.split_pattern(one, "\x00").flatten().cast(pa.string())
+
+
+def contiguous(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``column`` as one array: its only chunk as it is, several joined, and none (an empty
+    table's column) as an empty array made without the converter (``combine_chunks`` of no
+    chunks converts an empty Python list, and so imports pandas)."""
+    if isinstance(column, pa.Array):
+        return column
+    if column.num_chunks == 1:
+        return column.chunk(0)
+    if column.num_chunks == 0:
+        return pa.nulls(0, column.type)
+    return column.combine_chunks()
 
 
 def pylist(values: pa.Array | pa.ChunkedArray) -> list[Any]:

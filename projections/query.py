@@ -261,4 +261,4 @@ def _last_of_key(k: pa.Array) -> pa.Array:
 
 
 def _array(column: pa.ChunkedArray) -> pa.Array:
-    return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return arrays.contiguous(column)

@@ -355,6 +355,10 @@ class QueryService:
         """``[r.run_id for r in self.list_runs(project_name)]``, in the same order, from the runs
         projection's columns alone: no run body is decoded (a command that only needs the ids
         of every run pays a sort, not a decode per run)."""
+        return self._listed_refs(project_name).to_pylist()  # type: ignore[no-any-return]
+
+    def _listed_refs(self, project_name: str | None) -> pa.Array:
+        """:meth:`listed_run_ids` as an Arrow string array."""
         table = self.ws.latest("runs", as_of_us=self.as_of_us)
         if project_name is None:
             keys = [("project_ref", "ascending"), ("valid_time", "ascending"), ("ref", "ascending")]
@@ -367,7 +371,7 @@ class QueryService:
             keys = [("valid_time", "ascending"), ("ref", "ascending")]
         picked = picked.select(["project_ref", "valid_time", "ref"])
         ordered = picked.sort_by(keys) if picked.num_rows > 1 else picked
-        return ordered.column("ref").to_pylist()  # type: ignore[no-any-return]
+        return arrays.contiguous(ordered.column("ref"))
 
     # ------------------------------------------------------------------ records
 
@@ -682,10 +686,54 @@ class QueryService:
         """:meth:`select_best_run` of distinct ``ids``, in Arrow: each id's value looked up at
         once, the quarantined and the non-finite set aside, the first id with the best."""
         refs = self.resolve_many(ids)
+        at = self._best_at(
+            arrays.strings(refs), metric_key, stage_name, higher_is_better, include_quarantined
+        )
+        return None if at is None else ids[at]
+
+    def best_listed(
+        self,
+        project_name: str | None,
+        metric_key: str,
+        *,
+        stage_name: str | None = None,
+        higher_is_better: bool = True,
+        include_quarantined: bool = False,
+    ) -> tuple[str | None, int]:
+        """``best_of(listed_run_ids(project_name), ...)`` and the number of runs listed,
+        without a Python list of every run id: the listed refs are distinct, known run refs,
+        so there is nothing to deduplicate or resolve (``contexta best`` over a workspace)."""
+        refs = self._listed_refs(project_name)
+        if len(refs) < 2:  # one candidate takes best_of's own checks
+            ids = refs.to_pylist()
+            found = (
+                self.best_of(
+                    ids,
+                    metric_key,
+                    stage_name=stage_name,
+                    higher_is_better=higher_is_better,
+                    include_quarantined=include_quarantined,
+                )
+                if ids
+                else None
+            )
+            return found, len(ids)
+        at = self._best_at(refs, metric_key, stage_name, higher_is_better, include_quarantined)
+        return (None if at is None else refs[at].as_py()), len(refs)
+
+    def _best_at(
+        self,
+        ref_array: pa.Array,
+        metric_key: str,
+        stage_name: str | None,
+        higher_is_better: bool,
+        include_quarantined: bool,
+    ) -> int | None:
+        """The position in ``ref_array`` (distinct run refs) of the first run with the best
+        value, or None when none has one."""
         found = self._values(metric_key, stage_name)
         if found is None:
             return None
-        ref_array = arrays.strings(refs)
         # each id's value (null when its run has none), then null for the quarantined ones
         values = found.values.take(pc.index_in(ref_array, value_set=found.refs))
         if not include_quarantined:
@@ -698,7 +746,7 @@ class QueryService:
         best = (pc.max if higher_is_better else pc.min)(values)
         if not best.is_valid:
             return None
-        return ids[pc.index(values, best).as_py()]  # the first id with it: ties go to it
+        return int(pc.index(values, best).as_py())  # the first id with it: ties go to it
 
     def best_of(
         self,

@@ -177,3 +177,13 @@ def test_a_small_commit_built_by_columns_equals_the_converters_batch(
     direct.validate(full=True)
     assert direct.equals(converted)
     assert direct.schema == converted.schema
+
+
+@pytest.mark.parametrize("chunks", [0, 1, 3])
+def test_contiguous_joins_chunks_without_the_converter(chunks: int) -> None:
+    parts = [pa.array([f"v{i}", None], pa.string()) for i in range(chunks)]
+    column = pa.chunked_array(parts, pa.string())
+    joined = arrays.contiguous(column)
+    assert isinstance(joined, pa.Array) and joined.type == pa.string()
+    assert joined.to_pylist() == column.to_pylist()
+    assert arrays.contiguous(joined) is joined

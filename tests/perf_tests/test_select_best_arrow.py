@@ -61,3 +61,42 @@ def test_select_best_in_arrow_answers_as_the_loop(
                     assert got == reference.select_best_run(ids, key, **kwargs), (key, kwargs)
                     assert got is None or got in ids
     ctx.close()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    metrics=st.lists(metric, max_size=30),
+    quarantined=st.sets(st.integers(0, RUNS - 1), max_size=2),
+)
+def test_best_over_every_listed_run_answers_as_the_loop(
+    tmp_path_factory: pytest.TempPathFactory,
+    metrics: list[tuple[str, int, str | None, float]],
+    quarantined: set[int],
+) -> None:
+    """``contexta best`` without ``--run``: the listed refs in Arrow, never as a Python list,
+    answer as the reference's ``best_of`` over ``list_runs``' ids."""
+    ctx = _open(tmp_path_factory.mktemp("listed") / "ws")
+    _setup(ctx)
+    with logged_grammar():
+        _append(ctx, metrics, 0)
+    if quarantined:
+        ctx.quarantine_runs([f"run:p.r{i}" for i in sorted(quarantined)], reason="bad data")
+    fast = QueryService(ctx._workspace, ctx.config)
+    reference = ReferenceQueryService(ctx._workspace, ctx.config)
+    ids = [r.run_id for r in reference.list_runs()]
+    assert fast.listed_run_ids() == ids
+    for key in KEYS[:2]:
+        for stage in (None, *STAGES):
+            for higher in (True, False):
+                for include in (True, False):
+                    kwargs = {
+                        "stage_name": stage,
+                        "higher_is_better": higher,
+                        "include_quarantined": include,
+                    }
+                    expected = reference.best_of(ids, key, **kwargs)
+                    assert fast.best_listed(None, key, **kwargs) == (expected, len(ids)), (
+                        key,
+                        kwargs,
+                    )
+    ctx.close()

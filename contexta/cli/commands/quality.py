@@ -127,32 +127,35 @@ def _best(args: argparse.Namespace) -> int:
     ctx = open_workspace(args)
     view = ctx.as_of(args.as_of) if args.as_of else ctx
     service = view.query_service
+    rules = {
+        "stage_name": args.stage,
+        "higher_is_better": not args.lower_is_better,
+        "include_quarantined": args.include_quarantined,
+    }
+    best = None
     if args.run:  # every named run must exist (as of --as-of), one as much as several
         candidates = list(args.run)
         refs = [service.resolve_run(run) for run in candidates]
         scope = "the given runs"
+        count = len(candidates)
+        if candidates:
+            best = service.best_of(candidates, args.metric, **rules)
     else:
-        # the ids of list_runs, in its order, without decoding every run
-        candidates = refs = service.listed_run_ids(args.project)
+        # the runs of list_runs, in its order, without decoding every run
+        best, count = service.best_listed(args.project, args.metric, **rules)
         scope = f"project {args.project!r}" if args.project else "the workspace"
-    best = None
-    if candidates:
-        best = service.best_of(
-            candidates,
-            args.metric,
-            stage_name=args.stage,
-            higher_is_better=not args.lower_is_better,
-            include_quarantined=args.include_quarantined,
-        )
-        if best is None:  # an answer has the metric; without one, say if the metric is unknown
-            require_metric(service, args.metric, args.stage, run_refs=refs, scope=scope)
+    if best is None and count:
+        # an answer has the metric; without one, say if the metric is unknown
+        if not args.run:
+            refs = service.listed_run_ids(args.project)
+        require_metric(service, args.metric, args.stage, run_refs=refs, scope=scope)
     if args.format == "json":
         emit_json(
             {
                 "metric": args.metric,
                 "stage": args.stage,
                 "best": best,
-                "candidates": len(candidates),
+                "candidates": count,
                 "as_of": args.as_of,
                 "include_quarantined": args.include_quarantined,
             }
