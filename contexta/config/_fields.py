@@ -18,6 +18,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
+from ..common.dataclass_methods import DataclassMethods
 from ..common.errors import ConfigurationError
 
 __all__ = [
@@ -40,8 +41,12 @@ BOOL_FALSE = frozenset({"false", "0", "no", "off"})
 _T = TypeVar("_T")
 
 
-class ConfigModel:
-    """Base of every config class; holds the explicit / derived marks (see ``_schema``)."""
+class ConfigModel(DataclassMethods):
+    """Base of every config class; holds the explicit / derived marks (see ``_schema``). Its
+    ``==``, ``hash`` and ``repr`` are a frozen dataclass's, from
+    :class:`~contexta.common.dataclass_methods.DataclassMethods` (the classes pass ``eq=False,
+    repr=False``); the marks are not fields, so they are compared, hashed and shown by neither.
+    """
 
     __slots__ = ("_derived", "_explicit")
 

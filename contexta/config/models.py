@@ -53,7 +53,7 @@ PROFILE_OVERLAY_NAMES: tuple[str, ...] = get_args(ProfileOverlayName)
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class WorkspaceConfig(ConfigModel):
     """Workspace root and the storage paths under it (absolute, ``~`` expanded)."""
 
@@ -77,7 +77,7 @@ class WorkspaceConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ContractConfig(ConfigModel):
     """Contract validation and serialisation policy."""
 
@@ -91,7 +91,7 @@ class ContractConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CaptureConfig(ConfigModel):
     """Runtime capture posture. ``producer`` (ours) is the actor recorded for audit."""
 
@@ -111,7 +111,7 @@ class CaptureConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class MetadataStoreConfig(ConfigModel):
     """Metadata plane settings (``database_path`` defaults to ``<metadata_path>/ledger.db``)."""
 
@@ -126,7 +126,7 @@ class MetadataStoreConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class RecordStoreConfig(ConfigModel):
     """Record plane settings.
 
@@ -153,7 +153,7 @@ class RecordStoreConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ArtifactStoreConfig(ConfigModel):
     """Artifact plane settings."""
 
@@ -172,7 +172,7 @@ class ArtifactStoreConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ComparisonPolicy(ConfigModel):
     """How ``compare_runs`` picks and reports metric values."""
 
@@ -185,7 +185,7 @@ class ComparisonPolicy(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class DiagnosticsPolicy(ConfigModel):
     """Which issues ``diagnose_run`` reports."""
 
@@ -198,7 +198,7 @@ class DiagnosticsPolicy(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ReportPolicy(ConfigModel):
     """Which sections reports include."""
 
@@ -211,7 +211,7 @@ class ReportPolicy(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class SearchPolicy(ConfigModel):
     """Search defaults."""
 
@@ -224,7 +224,7 @@ class SearchPolicy(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class TrendPolicy(ConfigModel):
     """Trend window and aggregation."""
 
@@ -236,7 +236,7 @@ class TrendPolicy(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class AnomalyPolicy(ConfigModel):
     """Anomaly detection defaults."""
 
@@ -249,7 +249,7 @@ class AnomalyPolicy(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class AlertPolicy(ConfigModel):
     """Alert evaluation defaults."""
 
@@ -261,7 +261,7 @@ class AlertPolicy(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class InterpretationConfig(ConfigModel):
     """Query-side policies (``ctx.config.interpretation.*``)."""
 
@@ -278,7 +278,7 @@ class InterpretationConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class RecoveryConfig(ConfigModel):
     """Backup, restore and replay settings (roots derived from the workspace when None)."""
 
@@ -294,7 +294,7 @@ class RecoveryConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CLIConfig(ConfigModel):
     """CLI output defaults."""
 
@@ -307,7 +307,7 @@ class CLIConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class HTTPConfig(ConfigModel):
     """Embedded HTTP surface."""
 
@@ -321,7 +321,7 @@ class HTTPConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class HTMLConfig(ConfigModel):
     """HTML surface."""
 
@@ -333,7 +333,7 @@ class HTMLConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class NotebookConfig(ConfigModel):
     """Notebook surface."""
 
@@ -344,7 +344,7 @@ class NotebookConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ExportSurfaceConfig(ConfigModel):
     """Export surface."""
 
@@ -357,7 +357,7 @@ class ExportSurfaceConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class SurfaceConfig(ConfigModel):
     """Delivery surfaces."""
 
@@ -372,7 +372,7 @@ class SurfaceConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class RetentionConfig(ConfigModel):
     """Retention windows (days; None = keep)."""
 
@@ -387,7 +387,7 @@ class RetentionConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class SecurityConfig(ConfigModel):
     """Redaction and secret handling."""
 
@@ -402,7 +402,7 @@ class SecurityConfig(ConfigModel):
 
 
 @config_model
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class UnifiedConfig(ConfigModel):
     """The root config. Store and recovery paths left None follow the workspace paths."""
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
+
+from ..common.dataclass_methods import DataclassMethods
 
 __all__ = [
     "ArtifactChange",
@@ -49,45 +50,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class Result:
-    """Mixin: ``to_dict`` over dataclass fields, and the ``==``, ``hash`` and ``repr`` a frozen
-    dataclass would generate, written once here instead of compiled for each of the classes
-    below at import (their ``@dataclass`` passes ``eq=False, repr=False``). That halves the
-    import of this module (21 classes: 21-27 ms to 13 ms), which every first query pays.
-    Same rules: equal only to an instance of the very same class with equal fields in order;
-    the hash of the fields' tuple; ``Name(field=value!r, ...)`` with ``...`` for a value that
-    contains itself."""
+class Result(DataclassMethods):
+    """Mixin: ``to_dict`` over dataclass fields; ``==``, ``hash`` and ``repr`` as a frozen
+    dataclass generates them, from :class:`~contexta.common.dataclass_methods.DataclassMethods`
+    (the classes below pass ``eq=False, repr=False``: their import takes 13 ms instead of
+    21-27, paid by every process's first query)."""
 
     __slots__ = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in _field_names(type(self)))
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()  # type: ignore[attr-defined, no-any-return]
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    @reprlib.recursive_repr()
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _field_names(type(self)))
-        return f"{type(self).__qualname__}({shown})"
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
-    return names
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

@@ -1,7 +1,8 @@
-"""The query result types behave exactly as the frozen dataclasses they were generated as.
+"""The query result types and config classes behave exactly as the frozen dataclasses they
+were generated as.
 
-``contexta.interpretation.results`` writes ``==``, ``hash`` and ``repr`` once in its base
-class instead of letting ``@dataclass`` compile them for every class at import. Each class is
+They take ``==``, ``hash`` and ``repr`` from ``contexta.common.dataclass_methods`` instead of
+letting ``@dataclass`` compile them for every class at import. Each class is
 checked here against a twin made by ``dataclasses.make_dataclass`` from the same fields with
 the generated methods: equal answers for equal, unequal and other-class operands, the same
 hash (or the same error for an unhashable field), the same ``repr`` (nested and
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from contexta.config import models
 from contexta.interpretation import results
 
 CLASSES = [getattr(results, name) for name in results.__all__]
@@ -99,3 +101,29 @@ def test_nested_and_self_containing_values_print_as_a_dataclass_would() -> None:
 
 def _names(cls: type) -> list[str]:
     return [f.name for f in dataclasses.fields(cls)]
+
+
+CONFIGS = [
+    getattr(models, name)
+    for name in models.__all__
+    if isinstance(getattr(models, name), type) and dataclasses.is_dataclass(getattr(models, name))
+]
+
+
+@pytest.mark.parametrize("cls", CONFIGS, ids=lambda c: c.__name__)
+def test_a_config_class_behaves_as_its_generated_dataclass(cls: type) -> None:
+    twin = _twin(cls)
+    a, b = cls(), cls()
+    ta = twin(**{n: getattr(a, n) for n in _names(cls)})
+    assert a == b and hash(a) == hash(b) and a != ta
+    assert repr(a) == repr(ta)
+    assert hash(a) == hash(ta)
+    flags = [f.name for f in dataclasses.fields(cls) if isinstance(getattr(a, f.name), bool)]
+    if flags:  # one field changed: unequal, as the generated method says
+        c = dataclasses.replace(a, **{flags[0]: not getattr(a, flags[0])})
+        tc = twin(**{n: getattr(c, n) for n in _names(cls)})
+        assert (a == c, a != c) == (ta == tc, ta != tc) == (False, True)
+        assert repr(c) == repr(tc)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(a, _names(cls)[0], None)
+    assert pickle.loads(pickle.dumps(a)) == a
