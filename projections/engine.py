@@ -95,8 +95,11 @@ GROUP_ROWS = 32_768
 #: allocated with ``malloc`` (:func:`_system_allocator`), whose free lists otherwise kept about
 #: 120 MiB more resident at 13.5M events.
 TRIM_GROUPS = 2
-#: Groups a rebuild reads ahead of its fold (bounds the memory of the read-ahead).
-READ_AHEAD_GROUPS = 2
+#: Groups a rebuild reads ahead of its fold (bounds the memory of the read-ahead). One, with
+#: one batch in flight per chunk encoder (``store._IN_FLIGHT``), took the peak RSS of a
+#: 13.5M-event rebuild from 520-546 to 477-491 MiB (three and two runs) at the same rate: the
+#: fold and the second thread still overlap.
+READ_AHEAD_GROUPS = 1
 
 
 @dataclass(frozen=True, slots=True)

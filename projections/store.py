@@ -699,8 +699,9 @@ class _SealedChunk:
             sink.discard()
 
 
-#: Batches an encoder lets wait for its executor before it waits itself (bounds the memory).
-_IN_FLIGHT = 2
+#: Batches an encoder lets wait for its executor before it waits itself (bounds the memory;
+#: see ``engine.READ_AHEAD_GROUPS``).
+_IN_FLIGHT = 1
 #: Writes smaller than this are gathered, up to ``_GATHER`` bytes (see ``_FileSink.write``).
 _SMALL_WRITE = 1 << 16
 _GATHER = 1 << 20
