@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-import ledger.segment as segment_module
 from ledger import CorruptionError, Ledger, LedgerReader, PendingEvent, list_segments, verify
 from ledger.segment import SCHEMA_MESSAGE
+from tests.projection_tests.test_read_batch import crc_counter
 
 
 def _events(tag: str, n: int) -> list[PendingEvent]:
@@ -36,19 +36,6 @@ def _events(tag: str, n: int) -> list[PendingEvent]:
         PendingEvent("record.metric", f"record:{tag}.{i}", None, "run:p.r", None, 1000 + i, "k")
         for i in range(n)
     ]
-
-
-def _crc_counter(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the CRC computations over batch bytes (by offset)."""
-    seen: list[int] = []
-    original = segment_module._sealed_crc
-
-    def counting(view, offset, length, seal_at):  # type: ignore[no-untyped-def]
-        seen.append(offset)
-        return original(view, offset, length, seal_at)
-
-    monkeypatch.setattr(segment_module, "_sealed_crc", counting)
-    return seen
 
 
 def _write(root: Path, commits: int, per: int = 20, **options: object) -> None:
@@ -81,7 +68,7 @@ def test_a_writer_leaves_stamps_for_what_it_wrote(
         head.seq,
         head.chain,
     ]
-    seen = _crc_counter(monkeypatch)
+    seen = crc_counter(monkeypatch)
     assert LedgerReader(root).check(head.seq) == 0  # the next process checks nothing
     assert seen == []
     assert verify(root).ok  # and the bytes are good, read in full
@@ -100,7 +87,7 @@ def test_a_writer_that_did_not_see_the_prefix_vouches_for_nothing(
     (root / "verified.json").unlink(missing_ok=True)  # nobody has checked the bytes now
     _write(root, 3)  # a writer that appends without reading
     assert "active" not in _verified(root)
-    seen = _crc_counter(monkeypatch)
+    seen = crc_counter(monkeypatch)
     head = LedgerReader(root).head()
     assert LedgerReader(root).check(head.seq) > 0
     assert seen
@@ -121,7 +108,7 @@ def test_another_writers_commit_is_checked_by_the_next_process(
     other.close()
     mine.close()  # the head is not its own any more: it leaves no stamp
     assert "active" not in _verified(root)
-    seen = _crc_counter(monkeypatch)
+    seen = crc_counter(monkeypatch)
     head = LedgerReader(root).head()
     assert LedgerReader(root).check(head.seq) > 0
     assert seen
@@ -149,7 +136,7 @@ def test_a_first_commit_after_a_checked_prefix_walks_only_past_the_head(
     writer = Ledger(root)
     head = writer.head()
     writer.check(head.seq)  # as loading saved projections does
-    seen = _crc_counter(monkeypatch)
+    seen = crc_counter(monkeypatch)
     writer.append_many(_events("next", 5))
     writer.commit()
     # recovery walked no batch of the 40 before the head, only read the segment's first one
@@ -168,7 +155,7 @@ def test_without_a_checked_prefix_the_first_commit_walks_the_segment(
     _write(root, 40)
     (root / "verified.json").unlink(missing_ok=True)
     writer = Ledger(root)
-    seen = _crc_counter(monkeypatch)
+    seen = crc_counter(monkeypatch)
     writer.append_many(_events("next", 5))
     writer.commit()
     assert len(seen) >= 40  # every batch before the head was walked
@@ -200,7 +187,7 @@ def test_a_head_from_another_writer_since_the_check_means_a_full_walk(
     mine = Ledger(root)
     mine.check(mine.head().seq)
     _write(root, 2)  # another writer commits after this process's check
-    seen = _crc_counter(monkeypatch)
+    seen = crc_counter(monkeypatch)
     mine.append_many(_events("mine", 3))
     mine.commit()
     assert len(seen) >= 12  # the published head is not the checked tip: walked from the start

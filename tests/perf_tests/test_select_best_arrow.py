@@ -6,6 +6,9 @@ as ``<project>.<run>`` and both for the same run; every stage choice and directi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,6 +26,24 @@ metric = st.tuples(
     st.sampled_from([None, *STAGES]),
     st.sampled_from(VALUES),
 )
+
+
+def _every_rule() -> Iterator[tuple[str, dict[str, Any]]]:
+    """(metric key, keyword arguments) for each key, stage choice, direction and quarantine rule."""
+    for key in KEYS[:2]:
+        for stage in (None, *STAGES):
+            for higher in (True, False):
+                for include in (True, False):
+                    yield (
+                        key,
+                        {
+                            "stage_name": stage,
+                            "higher_is_better": higher,
+                            "include_quarantined": include,
+                        },
+                    )
+
+
 run_id = st.integers(0, RUNS - 1).flatmap(lambda i: st.sampled_from([f"run:p.r{i}", f"p.r{i}"]))
 
 
@@ -48,18 +69,10 @@ def test_select_best_in_arrow_answers_as_the_loop(
     reference = ReferenceQueryService(ctx._workspace, ctx.config)
     if len({str(i) for i in ids}) < 2:
         ids = [*ids, "run:p.r0", "run:p.r1"]
-    for key in KEYS[:2]:
-        for stage in (None, *STAGES):
-            for higher in (True, False):
-                for include in (True, False):
-                    kwargs = {
-                        "stage_name": stage,
-                        "higher_is_better": higher,
-                        "include_quarantined": include,
-                    }
-                    got = fast.select_best_run(ids, key, **kwargs)
-                    assert got == reference.select_best_run(ids, key, **kwargs), (key, kwargs)
-                    assert got is None or got in ids
+    for key, kwargs in _every_rule():
+        got = fast.select_best_run(ids, key, **kwargs)
+        assert got == reference.select_best_run(ids, key, **kwargs), (key, kwargs)
+        assert got is None or got in ids
     ctx.close()
 
 
@@ -85,18 +98,7 @@ def test_best_over_every_listed_run_answers_as_the_loop(
     reference = ReferenceQueryService(ctx._workspace, ctx.config)
     ids = [r.run_id for r in reference.list_runs()]
     assert fast.listed_run_ids() == ids
-    for key in KEYS[:2]:
-        for stage in (None, *STAGES):
-            for higher in (True, False):
-                for include in (True, False):
-                    kwargs = {
-                        "stage_name": stage,
-                        "higher_is_better": higher,
-                        "include_quarantined": include,
-                    }
-                    expected = reference.best_of(ids, key, **kwargs)
-                    assert fast.best_listed(None, key, **kwargs) == (expected, len(ids)), (
-                        key,
-                        kwargs,
-                    )
+    for key, kwargs in _every_rule():
+        expected = reference.best_of(ids, key, **kwargs)
+        assert fast.best_listed(None, key, **kwargs) == (expected, len(ids)), (key, kwargs)
     ctx.close()
