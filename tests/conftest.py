@@ -60,3 +60,18 @@ def seeded(tmp_path: Path) -> Path:
     """A directory whose ``.contexta`` holds the seed's case 08 history."""
     run_script(SEED / "case08_seed_contamination_data.py", tmp_path)
     return tmp_path
+
+
+def crc_counter(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the CRC computations of ``read_frame`` (by offset)."""
+    import ledger.segment as ledger_segment
+
+    seen: list[int] = []
+    original = ledger_segment._sealed_crc
+
+    def counting(view, offset, length, seal_at):  # type: ignore[no-untyped-def]
+        seen.append(offset)
+        return original(view, offset, length, seal_at)
+
+    monkeypatch.setattr(ledger_segment, "_sealed_crc", counting)
+    return seen

@@ -28,7 +28,7 @@ import pytest
 
 from ledger import CorruptionError, Ledger, LedgerReader, PendingEvent, list_segments, verify
 from ledger.segment import SCHEMA_MESSAGE
-from tests.projection_tests.test_read_batch import crc_counter
+from tests.conftest import crc_counter
 
 
 def _events(tag: str, n: int) -> list[PendingEvent]:

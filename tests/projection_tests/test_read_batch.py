@@ -16,23 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_rebuild_paths import KINDS, SETTINGS, damage, pending, write
 
-import ledger.segment as segment_module
 from ledger import CorruptionError, Ledger, LedgerReader, list_segments
 from ledger.publish import wait_published
 from ledger.segment import SCHEMA_MESSAGE
-
-
-def crc_counter(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the CRC computations of ``read_frame`` (by offset)."""
-    seen: list[int] = []
-    original = segment_module._sealed_crc
-
-    def counting(view, offset, length, seal_at):  # type: ignore[no-untyped-def]
-        seen.append(offset)
-        return original(view, offset, length, seal_at)
-
-    monkeypatch.setattr(segment_module, "_sealed_crc", counting)
-    return seen
+from tests.conftest import crc_counter
 
 
 @SETTINGS
