@@ -17,21 +17,24 @@ from . import (
 )
 from . import watch as watch_cmd
 
+#: The command modules, in the order their ``register`` runs: a later one may extend an earlier
+#: one's command (``compat_runs`` adds 1.0's filters to ``runs``, ``publish_cmd`` adds
+#: ``ledger publish``). Each names the top-level commands it adds or extends in ``COMMANDS``.
 REGISTRY = [
-    runs.register,
-    projections_cmd.register,
-    audit.register,
-    ledger_cmd.register,
-    publish_cmd.register,
-    quality.register,
-    watch_cmd.register,
-    import_cmd.register,
-    compat_runs.register,
-    compat_analysis.register,
-    compat_reports.register,
-    compat_recovery.register,
-    serve.register,
-    answers.register,
+    runs,
+    projections_cmd,
+    audit,
+    ledger_cmd,
+    publish_cmd,
+    quality,
+    watch_cmd,
+    import_cmd,
+    compat_runs,
+    compat_analysis,
+    compat_reports,
+    compat_recovery,
+    serve,
+    answers,
 ]
 
 __all__ = ["REGISTRY"]

@@ -22,6 +22,10 @@ __all__ = [
     "show_lines",
 ]
 
+#: the top-level commands ``register`` adds or extends (``contexta.cli.main`` runs only the
+#: modules of the command it is given)
+COMMANDS = ("series",)
+
 #: the event the capture scope writes with what the caller said about a run
 _CONTEXT_EVENT = "run.context"
 

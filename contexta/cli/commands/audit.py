@@ -21,6 +21,10 @@ from ...history import LedgerEvent
 from ..output import emit, emit_json_line, table
 from .common import iso, open_workspace
 
+#: the top-level commands ``register`` adds or extends (``contexta.cli.main`` runs only the
+#: modules of the command it is given)
+COMMANDS = ("audit",)
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     group = commands.add_parser("audit", help="replay and verify history")

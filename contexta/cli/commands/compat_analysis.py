@@ -18,6 +18,10 @@ from .compat_support import (
 
 __all__ = ["anomaly_results", "register"]
 
+#: the top-level commands ``register`` adds or extends (``contexta.cli.main`` runs only the
+#: modules of the command it is given)
+COMMANDS = ("lineage", "search", "trend", "aggregate", "anomaly", "alert")
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     lineage = commands.add_parser("lineage", help="trace lineage from a subject ref")

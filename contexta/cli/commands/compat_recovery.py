@@ -24,6 +24,10 @@ from .compat_support import emit_result, facade, invalid
 
 __all__ = ["register"]
 
+#: the top-level commands ``register`` adds or extends (``contexta.cli.main`` runs only the
+#: modules of the command it is given)
+COMMANDS = ("artifact", "backup", "restore", "recover")
+
 _NOT_KEBAB = re.compile(r"[^a-z0-9]+")
 
 

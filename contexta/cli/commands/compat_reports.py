@@ -22,6 +22,10 @@ from .compat_support import (
 
 __all__ = ["register"]
 
+#: the top-level commands ``register`` adds or extends (``contexta.cli.main`` runs only the
+#: modules of the command it is given)
+COMMANDS = ("report", "export", "provenance")
+
 _RENDERS = ("markdown", "json", "html", "csv")
 
 

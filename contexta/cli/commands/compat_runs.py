@@ -14,6 +14,10 @@ from .compat_support import add_run_list_options, emit_result, facade, require, 
 
 __all__ = ["register"]
 
+#: the top-level commands ``register`` adds or extends (``contexta.cli.main`` runs only the
+#: modules of the command it is given)
+COMMANDS = ("runs", "run", "compare", "compare-multi", "diagnostics")
+
 _SEVERITY = {"info": 0, "warning": 1, "error": 2}
 
 

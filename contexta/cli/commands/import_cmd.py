@@ -12,6 +12,10 @@ from .common import open_workspace
 
 __all__ = ["register"]
 
+#: the top-level commands ``register`` adds or extends (``contexta.cli.main`` runs only the
+#: modules of the command it is given)
+COMMANDS = ("import",)
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     group = commands.add_parser("import", help="bring history in from another tracking tool")

@@ -19,6 +19,10 @@ from ledger import CorruptionError, LedgerError
 from ..output import emit, emit_json
 from .common import open_workspace
 
+#: the top-level commands ``register`` adds or extends (``contexta.cli.main`` runs only the
+#: modules of the command it is given)
+COMMANDS = ("ledger",)
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     group = commands.add_parser("ledger", help="verify or repair the ledger files")

@@ -8,6 +8,10 @@ from ..output import emit, emit_json, table
 from .common import guard_os, open_workspace
 from .watch import add_follow_options, follow_projections
 
+#: the top-level commands ``register`` adds or extends (``contexta.cli.main`` runs only the
+#: modules of the command it is given)
+COMMANDS = ("projections",)
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     group = commands.add_parser("projections", help="rebuild or inspect the projections")

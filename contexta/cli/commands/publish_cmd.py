@@ -13,6 +13,10 @@ from .common import open_workspace
 
 __all__ = ["register"]
 
+#: the top-level commands ``register`` adds or extends (``contexta.cli.main`` runs only the
+#: modules of the command it is given)
+COMMANDS = ("ledger",)
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     group = commands.choices["ledger"]

@@ -7,6 +7,10 @@ import argparse
 from ..output import emit, emit_json, escape
 from .common import open_workspace, require_metric
 
+#: the top-level commands ``register`` adds or extends (``contexta.cli.main`` runs only the
+#: modules of the command it is given)
+COMMANDS = ("tag", "quarantine", "release", "best")
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     tag = commands.add_parser(

@@ -7,6 +7,10 @@ import argparse
 from ..output import emit, emit_json, table
 from .common import open_workspace
 
+#: the top-level commands ``register`` adds or extends (``contexta.cli.main`` runs only the
+#: modules of the command it is given)
+COMMANDS = ("runs",)
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     runs = commands.add_parser("runs", help="list runs (1.0's order: oldest first)")

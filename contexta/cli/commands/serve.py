@@ -13,6 +13,10 @@ from .common import open_workspace
 
 __all__ = ["register"]
 
+#: the top-level commands ``register`` adds or extends (``contexta.cli.main`` runs only the
+#: modules of the command it is given)
+COMMANDS = ("serve", "ui")
+
 
 class ServeError(ContextaError):
     """The server could not start (the address is taken or cannot be bound)."""

@@ -30,6 +30,10 @@ from .common import guard_os, open_workspace
 
 __all__ = ["add_follow_options", "follow_projections", "format_event", "register"]
 
+#: the top-level commands ``register`` adds or extends (``contexta.cli.main`` runs only the
+#: modules of the command it is given)
+COMMANDS = ("watch",)
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     watch = commands.add_parser(
