@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from .interpretation.run_comparison import CompareService
     from .interpretation.run_diagnostics import DiagnosticsResult, DiagnosticsService
     from .interpretation.run_list import MetricCondition, RunListQuery, TimeRange
+    from .interpretation.run_lookup import RunLookup
     from .interpretation.trend_analysis import (
         ArtifactSizeTrend,
         DurationTrend,
@@ -82,6 +83,16 @@ class Reads:
         from .interpretation.workspace_queries import QueryService
 
         return QueryService(self._workspace, self.config, self.as_of_us)
+
+    def _run_lookup(self) -> RunLookup:
+        """The query service when this view has one, else the run lookup alone (``history``
+        of one run resolves its id without loading the query service and its result types)."""
+        found = self.__dict__.get("query_service") or self.__dict__.get("_lookup")
+        if found is None:
+            from .interpretation.run_lookup import RunLookup
+
+            found = self.__dict__["_lookup"] = RunLookup(self._workspace, self.as_of_us)
+        return found  # type: ignore[no-any-return]
 
     @cached_property
     def repository(self) -> WorkspaceRepository:
@@ -490,7 +501,7 @@ class Reads:
         from .live import normalise_kinds
 
         with self._snapshot() as snap:
-            run_ref = self.query_service.resolve_run(run_id) if run_id is not None else None
+            run_ref = self._run_lookup().resolve_run(run_id) if run_id is not None else None
             return iter_history(
                 self._workspace,
                 run_ref=run_ref,

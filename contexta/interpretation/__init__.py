@@ -1,20 +1,44 @@
 """Queries over the projections and their result types.
 
-Names of 1.0's ``contexta.interpretation`` live in submodules: result types here (every query
-needs them); queries, diagnostics, lineage, provenance and run-list filters, then trends,
-alerts, aggregation, anomaly and reports, are imported on first access, so importing
-``contexta`` does not load interpretation code a process never uses.
+Names of 1.0's ``contexta.interpretation`` live in submodules: result types, queries,
+diagnostics, lineage, provenance and run-list filters, then trends, alerts, aggregation, anomaly
+and reports, are imported on first access, so importing ``contexta`` does not load
+interpretation code a process never uses.
 """
 
 from importlib import import_module
 from importlib.util import find_spec
 from typing import Any
 
-from .results import *  # noqa: F403
-from .results import __all__ as _results
+#: the result types (``results.__all__``; a test keeps the two equal), imported on first access
+#: like the rest: a process that only logs, or reads history, never creates their classes
+_RESULTS = (
+    "ArtifactChange",
+    "ArtifactKindCountRow",
+    "ArtifactRecord",
+    "BatchRecord",
+    "CompletenessNote",
+    "DeploymentRecord",
+    "EvidenceLink",
+    "MetricDelta",
+    "MultiRunComparison",
+    "MultiRunMetricRow",
+    "ObservationRecord",
+    "ParamChange",
+    "ProvenanceComparison",
+    "ProvenanceView",
+    "RelationRecord",
+    "RunComparison",
+    "RunRecord",
+    "RunSnapshot",
+    "SampleRecord",
+    "StageComparison",
+    "StageRecord",
+)
 
 #: public name -> the submodule defining it (imported on first access)
 _HOMES = {
+    **dict.fromkeys(_RESULTS, "results"),
     "ComparisonError": "errors",
     "DiagnosticsError": "run_diagnostics",
     "DiagnosticsIssue": "run_diagnostics",
@@ -37,7 +61,7 @@ _HOMES = {
     "TimeRange": "run_list",
 }
 
-__all__ = [*sorted(_HOMES), *_results]
+__all__ = sorted(_HOMES)
 
 #: modules whose public names (``__all__``) are re-exported on first access
 _LAZY_MODULES = (

@@ -208,3 +208,37 @@ ledger.close()
 """
     done = _python(script, str(tmp_path / "ledger"))
     assert done.stdout.split() == ["True", "10"]
+
+
+#: one run's history, first with the run lookup alone, then through the query service
+HISTORY = """
+import json, sys
+from contexta import Contexta
+ctx = Contexta(workspace=sys.argv[1])
+alone = [e.seq for e in ctx.history(sys.argv[2])]
+heavy = ("contexta.interpretation.workspace_queries", "contexta.interpretation.results")
+loaded = [m for m in heavy if m in sys.modules]
+ctx.get_run_snapshot(sys.argv[2])
+short = sys.argv[2].split(":", 1)[1]
+again = [e.seq for e in ctx.history(short)]
+print(json.dumps({"alone": alone, "loaded": loaded, "again": again}))
+"""
+
+
+def test_one_runs_history_loads_neither_the_query_service_nor_the_result_types(
+    seeded: Path,
+) -> None:
+    """``history(run)`` resolves the run with ``interpretation.run_lookup`` alone (about 20 ms
+    of a new process's first call); the events are those found through the query service."""
+    done = _python(HISTORY, str(seeded / ".contexta"), RUN)
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["loaded"] == []
+    assert seen["alone"] and seen["alone"] == seen["again"]
+
+
+def test_the_lazy_result_names_are_the_result_types() -> None:
+    import contexta.interpretation as interpretation
+    from contexta.interpretation import results
+
+    assert set(interpretation._RESULTS) == set(results.__all__)
+    assert all(getattr(interpretation, n) is getattr(results, n) for n in results.__all__)
