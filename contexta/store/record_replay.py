@@ -15,6 +15,7 @@ from typing import Any
 
 from ledger import verify
 
+from ..common.dataclass_methods import DataclassMethods
 from ..common.errors import IntegrityError, RecordError
 from ..contract import to_json
 
@@ -48,8 +49,8 @@ class ReplayError(RecordError):
     default_code = "record_replay_failed"
 
 
-@dataclass(frozen=True, slots=True)
-class KnownGap:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class KnownGap(DataclassMethods):
     code: str
     message: str
     segment_id: int
@@ -59,8 +60,8 @@ class KnownGap:
     details: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayResult:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ReplayResult(DataclassMethods):
     records: tuple[Any, ...] = ()
     record_count: int = 0
     mode: ReplayMode = ReplayMode.STRICT
@@ -69,8 +70,8 @@ class ReplayResult:
     integrity_state: IntegrityState = IntegrityState.HEALTHY
 
 
-@dataclass(frozen=True, slots=True)
-class IntegrityIssue:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class IntegrityIssue(DataclassMethods):
     severity: str
     code: str
     message: str
@@ -78,8 +79,8 @@ class IntegrityIssue:
     line_number: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class IntegrityReport:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class IntegrityReport(DataclassMethods):
     healthy: bool
     issues: tuple[IntegrityIssue, ...] = ()
     segment_count: int = 0
@@ -88,8 +89,8 @@ class IntegrityReport:
     recommendations: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class RepairReport:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class RepairReport(DataclassMethods):
     success: bool
     repaired_segments: tuple[int, ...] = ()
     quarantined_paths: tuple[str, ...] = ()

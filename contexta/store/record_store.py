@@ -22,6 +22,7 @@ from ledger.schema import INT64_MAX, INT64_MIN
 from projections.kinds import RECORD_PREFIX
 from projections.query import take_rows
 
+from ..common.dataclass_methods import DataclassMethods
 from ..common.errors import ReadOnlyStoreError, ValidationError
 from ..contract import DegradedRecord, MetricRecord, StructuredEventRecord, TraceSpanRecord
 from ..contract.codec import ENCODER, encode
@@ -57,8 +58,8 @@ class DurabilityStatus(enum.StrEnum):
         return self.value
 
 
-@dataclass(frozen=True)
-class AppendReceipt:
+@dataclass(frozen=True, eq=False, repr=False)
+class AppendReceipt(DataclassMethods):
     sequence: int | None
     segment_id: str | None
     offset: int | None
@@ -72,8 +73,8 @@ class AppendReceipt:
         return resolve_receipt_field(self, name)
 
 
-@dataclass(frozen=True, slots=True)
-class AppendRejection:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class AppendRejection(DataclassMethods):
     index: int
     code: str
     message: str
@@ -81,8 +82,8 @@ class AppendRejection:
     record_type: str | None = None
 
 
-@dataclass(frozen=True)
-class AppendResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class AppendResult(DataclassMethods):
     accepted: tuple[AppendReceipt, ...]
     rejected: tuple[AppendRejection, ...]
     durability_status: DurabilityStatus
@@ -129,8 +130,8 @@ class AppendResult:
         return not self.rejected
 
 
-@dataclass(frozen=True, slots=True)
-class ScanFilter:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ScanFilter(DataclassMethods):
     run_ref: str | None = None
     stage_execution_ref: str | None = None
     batch_execution_ref: str | None = None
@@ -140,8 +141,8 @@ class ScanFilter:
     end_time: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StoredRecord:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class StoredRecord(DataclassMethods):
     sequence: int
     segment_id: str
     offset: int

@@ -1,5 +1,5 @@
-"""The query result types and config classes behave exactly as the frozen dataclasses they
-were generated as.
+"""The query result types, config classes and the record store's result types behave exactly
+as the frozen dataclasses they were generated as.
 
 They take ``==``, ``hash`` and ``repr`` from ``contexta.common.dataclass_methods`` instead of
 letting ``@dataclass`` compile them for every class at import. Each class is
@@ -20,8 +20,16 @@ import pytest
 
 from contexta.config import models
 from contexta.interpretation import results
+from contexta.store import record_replay, record_store
 
-CLASSES = [getattr(results, name) for name in results.__all__]
+CLASSES = [getattr(results, name) for name in results.__all__] + [
+    getattr(module, name)
+    for module in (record_store, record_replay)
+    for name in dir(module)
+    if isinstance(getattr(module, name), type)
+    and getattr(module, name).__module__ == module.__name__
+    and dataclasses.is_dataclass(getattr(module, name))
+]
 
 
 def _twin(cls: type) -> type:
@@ -39,7 +47,8 @@ def _values(cls: type, salt: str) -> dict[str, Any]:
     """A value for every field without a default (and a few that have one)."""
     out: dict[str, Any] = {}
     for i, f in enumerate(dataclasses.fields(cls)):
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required or i == 0:  # the first field always: the salt tells instances apart
             out[f.name] = f"{salt}-{f.name}" if i % 2 else (i, salt, None)
     return out
 
