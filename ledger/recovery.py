@@ -409,6 +409,7 @@ def recover(
         and trusted is not None
         and trusted == (published.offset, published.seq, published.chain)
         and published.offset > len(SCHEMA_MESSAGE)
+        and published.segment_started  # else the walk finds the segment's first tx_time
     ):
         scan = scan_segment(
             active,
