@@ -276,7 +276,8 @@ def save_state(
 
     Chunks hold at most ``chunk_rows`` rows (default :data:`CHUNK_ROWS`). When the chunk count
     would pass :data:`MAX_CHUNKS`, the chunks after the last full one are written again as
-    full chunks; when the saved chunks are of an older format or not the ones published (another
+    full chunks; else the chunks of fewer than :data:`~projections.base.COMPACT_ROWS` rows at
+    the end are written again with the new rows; when the saved chunks are of an older format or not the ones published (another
     process saved since), the whole state is. Returns the chunk list now published.
     """
     fs = fs or FileSystem()
@@ -289,6 +290,14 @@ def save_state(
         chunks = []
     elif len(chunks) + 1 > MAX_CHUNKS:
         keep = _full_prefix(chunks, limit)
+        new_rows = projection.table().slice(sum(int(c["rows"]) for c in chunks[:keep]))
+        chunks = chunks[:keep]
+    elif new_rows.num_rows and (keep := _small_tail(chunks, min(COMPACT_ROWS, limit))) < len(
+        chunks
+    ):
+        # the small chunks at the end are written again with the new rows, as one: a state
+        # that many short processes append to (each saves a few rows at close) keeps one small
+        # chunk, not one per process, each of which every later process opens (two files)
         new_rows = projection.table().slice(sum(int(c["rows"]) for c in chunks[:keep]))
         chunks = chunks[:keep]
     if new_rows.num_rows or not chunks:
@@ -307,6 +316,15 @@ def save_state(
     return _publish_or_drop(
         folder, projection, chunks, written, projection.num_rows, checkpoint, fs
     )
+
+
+def _small_tail(chunks: list[Entry], small: int) -> int:
+    """Where the run of ``chunks`` at the end that each hold fewer than ``small`` rows starts
+    (``len(chunks)`` when the last one is not small)."""
+    start = len(chunks)
+    while start and int(chunks[start - 1].get("rows", 0)) < small:
+        start -= 1
+    return start
 
 
 def _full_prefix(chunks: list[Entry], limit: int) -> int:

@@ -346,3 +346,34 @@ def test_a_rebuild_writes_batches_of_at_least_batch_rows_whatever_its_group_size
             sizes = [reader.get_batch(i).num_rows for i in range(reader.num_record_batches)]
         assert sum(sizes) == chunk["rows"]
         assert all(size >= min(batch_rows, chunk_rows) for size in sizes[:-1]), sizes
+
+
+@pytest.mark.parametrize("small", [1, 4, 50])
+def test_short_processes_appending_keep_one_small_chunk_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small: int
+) -> None:
+    """Each process that appends a few events and closes saves them. The chunks under
+    ``COMPACT_ROWS`` rows at the end are written again with them, as one chunk: the state does
+    not gain a chunk (two files every later process opens) per process, larger chunks keep
+    their files, and the saved state still equals the reference fold."""
+    monkeypatch.setattr(store, "COMPACT_ROWS", small)
+    ledger = write(tmp_path / "l", [["record.metric"] * 120])
+    Projector(ledger, tmp_path / "p").rebuild()
+    first = manifest(tmp_path / "p" / "records")["chunks"]
+    assert isinstance(first, list) and len(first) == 1
+    written = 120
+    for _ in range(8):  # eight processes, each appending three events and saving at close
+        ledger.append_many(pending(["record.metric"] * 3, written))
+        ledger.commit()
+        written += 3
+        projector = Projector(Ledger(tmp_path / "l"), tmp_path / "p")
+        projector.catch_up()
+        projector.save()
+        chunks = manifest(tmp_path / "p" / "records")["chunks"]
+        assert isinstance(chunks, list)
+        assert chunks[0] == first[0]  # the large chunk is never written again
+        assert sum(int(c["rows"]) < small for c in chunks) <= 1
+        if small == 50:  # every tail stays under 50 rows here: one chunk besides the first
+            assert len(chunks) == 2
+    assert_saved_state_is(tmp_path / "p", ledger, store.CHUNK_ROWS, rebuilt=False)
+    assert leftovers(tmp_path / "p") == []
