@@ -95,6 +95,9 @@ GROUP_ROWS = 32_768
 #: allocated with ``malloc`` (:func:`_system_allocator`), whose free lists otherwise kept about
 #: 120 MiB more resident at 13.5M events.
 TRIM_GROUPS = 2
+#: Times a load reads the manifest again when a chunk it names is gone (another process
+#: published and dropped it meanwhile), before it folds the ledger instead.
+LOAD_ATTEMPTS = 3
 #: Groups a rebuild reads ahead of its fold (bounds the memory of the read-ahead). One, with
 #: one batch in flight per chunk encoder (``store._IN_FLIGHT``), took the peak RSS of a
 #: 13.5M-event rebuild from 520-546 to 477-491 MiB (three and two runs) at the same rate: the
@@ -247,13 +250,19 @@ class Projector:
         projection = slot.projection
         if not self.persist:
             return
-        try:
-            table, checkpoint, chunks = load_state(self._folder(projection.name), projection)
-            self._check_against_ledger(checkpoint, head)
-        except LoadError as exc:
-            slot.load_note = f"rebuilt ({exc})"
-            projection.reset()
-            return
+        for attempt in range(LOAD_ATTEMPTS):
+            try:
+                table, checkpoint, chunks = load_state(self._folder(projection.name), projection)
+                self._check_against_ledger(checkpoint, head)
+                break
+            except LoadError as exc:
+                if attempt + 1 < LOAD_ATTEMPTS and isinstance(exc.__cause__, FileNotFoundError):
+                    # another process published between our reading the manifest and opening
+                    # a chunk it named (a save drops the files it replaced): read it again
+                    continue
+                slot.load_note = f"rebuilt ({exc})"
+                projection.reset()
+                return
         # Saved state is only as good as the events it was folded from: CRC-check that prefix
         # of the ledger (raises CorruptionError naming file and offset) before trusting it.
         self.reader.check(checkpoint.seq, head)

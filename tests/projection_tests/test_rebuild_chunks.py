@@ -377,3 +377,34 @@ def test_short_processes_appending_keep_one_small_chunk_at_the_end(
             assert len(chunks) == 2
     assert_saved_state_is(tmp_path / "p", ledger, store.CHUNK_ROWS, rebuilt=False)
     assert leftovers(tmp_path / "p") == []
+
+
+def test_a_load_that_races_a_save_reads_the_manifest_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process reads the manifest, then another one saves and drops a chunk file the first
+    manifest named (a save writes small chunks at the end again): the load reads the manifest
+    again instead of folding the whole ledger."""
+    ledger = write(tmp_path / "l", [["record.metric"] * 120])
+    Projector(ledger, tmp_path / "p").rebuild()
+    folder = tmp_path / "p" / "records"
+    stale = store._read_manifest(folder)  # what the first process read
+    ledger.append_many(pending(["record.metric"] * 3, 120))
+    ledger.commit()
+    other = Projector(Ledger(tmp_path / "l"), tmp_path / "p")
+    other.catch_up()
+    other.save()  # the small chunk is written again with the new rows: its old file is gone
+    assert not (folder / stale["chunks"][0]["file"]).exists()
+    reads = {"n": 0}
+    real = store._read_manifest
+
+    def first_stale(path: Path) -> dict[str, object]:
+        reads["n"] += 1
+        return stale if reads["n"] == 1 and path == folder else real(path)
+
+    monkeypatch.setattr(store, "_read_manifest", first_stale)
+    projector = Projector(Ledger(tmp_path / "l"), tmp_path / "p")
+    table = projector.get("records").table()
+    notes = {s.name: s.note for s in projector.status()}
+    assert notes["records"] == "loaded" and reads["n"] >= 2
+    assert table.equals(per_batch_fold(Ledger(tmp_path / "l"))["records"])
