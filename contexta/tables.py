@@ -32,7 +32,7 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledger import EVENT_SCHEMA
+from ledger import EVENT_SCHEMA, arrays
 
 from .events import RUN_PUT
 
@@ -362,9 +362,7 @@ def metrics_table(
 
 
 def _flat(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        return column.combine_chunks()
-    return column
+    return arrays.contiguous(column)
 
 
 # ---------------------------------------------------------------------- events

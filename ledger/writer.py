@@ -1048,9 +1048,7 @@ def int64_range(first_seq: int, n: int) -> pa.Array:
 def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
     """The column as one array: its only chunk as is (a slice of it shares its buffers;
     ``combine_chunks`` would copy it), else the chunks concatenated."""
-    if column.num_chunks == 1:
-        return column.chunk(0)
-    return column.combine_chunks()
+    return arrays.contiguous(column)
 
 
 def _reason(exc: OSError) -> str:

@@ -186,9 +186,7 @@ def batch_kinds_encoded(events: Events) -> tuple[pa.Array, list[str]]:
     cached = _KINDS_CACHE[0] if _KINDS_CACHE else None
     if cached is not None and cached[0] is events:
         return cached[1], cached[2]
-    kind = events.column("kind")
-    if isinstance(kind, pa.ChunkedArray):
-        kind = kind.combine_chunks()
+    kind = arrays.contiguous(events.column("kind"))
     encoded = pc.dictionary_encode(kind)
     found = (encoded.indices, encoded.dictionary.to_pylist())
     _KINDS_CACHE[:] = [(events, *found)]

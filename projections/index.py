@@ -86,8 +86,7 @@ def build_index(column: pa.Array | pa.ChunkedArray) -> pa.RecordBatch:
 
 def partial_index(column: pa.Array | pa.ChunkedArray, base: int) -> pa.RecordBatch:
     """The index batch of ``column`` whose first row is row ``base`` of its chunk."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    column = arrays.contiguous(column)
     if len(column) == 0:
         return _empty()
     encoded = pc.dictionary_encode(column)
@@ -358,8 +357,7 @@ def group_rows(
     (None for nulls). Equal to the plain loop, done with Arrow: dictionary-encode, a stable sort
     of the codes, and the run ends of the sorted codes; Python touches each distinct value once.
     """
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    values = arrays.contiguous(values)
     if len(values) == 0:
         return
     encoded = pc.dictionary_encode(values)

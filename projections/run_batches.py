@@ -83,9 +83,7 @@ def stretch_starts(run: pa.Array, segment: pa.Array, offset: pa.Array) -> pa.Arr
 
 
 def _flat(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    return column
+    return arrays.contiguous(column)
 
 
 class RunLocator:

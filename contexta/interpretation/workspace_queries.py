@@ -774,7 +774,7 @@ class QueryService(RunLookup):
         named = latest_per(stages.filter(pc.equal(stages.column("key"), _s(stage_name))))
         runs = named.column("run_ref")
         if len(pc.unique(runs)) == named.num_rows:
-            return named.column("ref").combine_chunks()
+            return arrays.contiguous(named.column("ref"))
         return arrays.strings(list(self._stage_choice(stage_name).values()))
 
     def _values(self, metric_key: str, stage_name: str | None) -> _RunValues | None:

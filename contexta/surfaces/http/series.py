@@ -131,9 +131,7 @@ def _load(qs: Any, table: pa.Table, run_ref: str, key: str) -> Series:
 
 
 def _flat(column: Any) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    return column
+    return arrays.contiguous(column)
 
 
 def _bisect(x: pa.Array, value: float, right: bool) -> int:
