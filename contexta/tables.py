@@ -202,8 +202,8 @@ def _metric_columns(qs: Any, ids: pa.Array) -> dict[str, pa.Array]:
     if isinstance(names, pa.ChunkedArray):
         names = names.combine_chunks()
     ends = pc.run_end_encode(names)
-    runs = _flat(latest.column("run_id"))
-    values = _flat(latest.column("value"))
+    runs = arrays.contiguous(latest.column("run_id"))
+    values = arrays.contiguous(latest.column("value"))
     start = 0
     for end, column in zip(ends.run_ends.to_pylist(), ends.values.to_pylist(), strict=True):
         where = pc.index_in(ids, value_set=runs.slice(start, end - start))
@@ -282,14 +282,14 @@ def _points(qs: Any) -> pa.Table:
     rows = first_per(as_of(table, qs.as_of_us), "ref")
     points = pa.Table.from_arrays(
         [
-            _flat(rows.column("run_ref")),
+            arrays.contiguous(rows.column("run_ref")),
             _stage_names(rows.column("stage_ref")),
-            _flat(rows.column("key")),
-            _flat(rows.column("step")),
-            _flat(rows.column("value")),
-            _flat(rows.column("valid_time")),
-            _flat(rows.column("tx_time")),
-            _flat(rows.column("seq")),
+            arrays.contiguous(rows.column("key")),
+            arrays.contiguous(rows.column("step")),
+            arrays.contiguous(rows.column("value")),
+            arrays.contiguous(rows.column("valid_time")),
+            arrays.contiguous(rows.column("tx_time")),
+            arrays.contiguous(rows.column("seq")),
         ],
         schema=METRICS_SCHEMA,
     )
@@ -359,10 +359,6 @@ def metrics_table(
 ) -> pa.Table:
     """Every metric point (first copy of each record), in append order."""
     return _selected(qs, run_ids, keys, stages)
-
-
-def _flat(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    return arrays.contiguous(column)
 
 
 # ---------------------------------------------------------------------- events

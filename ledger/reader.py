@@ -396,17 +396,15 @@ class LedgerReader:
             return
         if time.time_ns() - max(before[1], before[2]) <= SETTLED_NS:
             return
-        if self._verified is None:
-            self._verified = _read_verified(self.root)
-        entry = [index, *before, upto, last, chain]
-        if self._verified.get(_ACTIVE_KEY) != entry:
-            self._verified[_ACTIVE_KEY] = entry
-            _write_verified(self.root, self._verified)
+        self._record_active(index, before, upto, last, chain)
 
-    def _vouch_active(self, index: int, stamp: list[int], upto: int, last: int, chain: str) -> None:
-        """Record the active segment ``index``, stamped ``stamp`` now, as checked to byte
-        ``upto`` (seqs up to ``last``, ending with chain hash ``chain``) without the settling wait of :meth:`_remember_active`.
-        Only for the writer, under the ledger lock, when every byte of the file is either a
+    def _record_active(
+        self, index: int, stamp: list[int], upto: int, last: int, chain: str
+    ) -> None:
+        """Write ``verified.json``'s entry for the active segment ``index``, stamped ``stamp``:
+        checked to byte ``upto`` (seqs up to ``last``, ending with chain hash ``chain``). Called
+        by :meth:`_remember_active` once the file has settled, and by the writer at close
+        without that wait, under the ledger lock, when every byte of the file is either a
         prefix this process checked or a commit it wrote itself and nothing was written since
         (the published head is its own): a later commit by any writer changes the size, so the
         stamp cannot outlive the bytes it names."""

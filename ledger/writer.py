@@ -627,7 +627,7 @@ class Ledger(LedgerReader):
             stamp = _active_stamp(self.segment_path(head.segment))
             if stamp is None or stamp[0] != head.offset:
                 return
-            self._vouch_active(head.segment, stamp, head.offset, head.seq, head.chain)
+            self._record_active(head.segment, stamp, head.offset, head.seq, head.chain)
         finally:
             with contextlib.suppress(OSError):
                 self.fs.unlock(self._lock_fd)
@@ -1030,7 +1030,7 @@ def _columns_batch(table: pa.Table, first_seq: int, tx: int) -> pa.RecordBatch:
     columns = [
         int64_range(first_seq, n),
         pa.repeat(arrays.scalar(tx, _US), n),
-        *(_one_chunk(column) for column in table.columns),
+        *(arrays.contiguous(column) for column in table.columns),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)
 
@@ -1043,12 +1043,6 @@ def int64_range(first_seq: int, n: int) -> pa.Array:
         return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(seq)])
     counts = pc.cumulative_sum(pa.repeat(arrays.scalar(1, pa.int64()), n))
     return pc.add(counts, arrays.scalar(first_seq - 1, pa.int64()))
-
-
-def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
-    """The column as one array: its only chunk as is (a slice of it shares its buffers;
-    ``combine_chunks`` would copy it), else the chunks concatenated."""
-    return arrays.contiguous(column)
 
 
 def _reason(exc: OSError) -> str:

@@ -170,8 +170,8 @@ def seq_per(keys: pa.ChunkedArray | pa.Array, seqs: pa.ChunkedArray | pa.Array, 
     order = pc.sort_indices(
         pairs, sort_keys=[("k", "ascending"), ("s", "descending" if last else "ascending")]
     )
-    k = _array(pairs.column(0).take(order))
-    s = _array(pairs.column(1).take(order))
+    k = arrays.contiguous(pairs.column(0).take(order))
+    s = arrays.contiguous(pairs.column(1).take(order))
     return pa.concat_arrays([s.slice(0, 1), s.slice(1).filter(_new_key(k))])
 
 
@@ -224,7 +224,9 @@ def value_columns(table: pa.Table, mode: str, by: str = "run_ref") -> tuple[pa.A
     table = table.select([by, "value", "valid_time", "seq"])
     if mode in ("max", "min"):
         grouped = table.group_by(by, use_threads=False).aggregate([("value", mode)])
-        return _array(grouped.column(by)), _array(grouped.column(f"value_{mode}"))
+        return arrays.contiguous(grouped.column(by)), arrays.contiguous(
+            grouped.column(f"value_{mode}")
+        )
     if mode == "mean":
         ordered = table.sort_by([(by, "ascending"), ("seq", "ascending")])
         sums: dict[str, list[float]] = {}
@@ -237,7 +239,7 @@ def value_columns(table: pa.Table, mode: str, by: str = "run_ref") -> tuple[pa.A
             means, pa.float64()
         )
     ordered = table.sort_by([(by, "ascending"), ("valid_time", "ascending"), ("seq", "ascending")])
-    keys, values = _array(ordered.column(by)), _array(ordered.column("value"))
+    keys, values = arrays.contiguous(ordered.column(by)), arrays.contiguous(ordered.column("value"))
     if len(keys) <= 1:
         return keys, values
     # each key's last row in this order, read without a group-by (Acero); as the group-by's
@@ -258,7 +260,3 @@ def _last_of_key(k: pa.Array) -> pa.Array:
     """For each row of ``k`` (at least two rows; equal values next to each other), whether
     it is the last of its value."""
     return pa.concat_arrays([_new_key(k), arrays.array([True], pa.bool_())])
-
-
-def _array(column: pa.ChunkedArray) -> pa.Array:
-    return arrays.contiguous(column)

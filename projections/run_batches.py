@@ -53,14 +53,16 @@ class RunBatchesProjection(Projection):
         """The first event of every stretch (see the module text), with this table's columns."""
         if events.num_rows == 0:
             return None
-        run = _flat(events.column("run_ref"))
+        run = arrays.contiguous(events.column("run_ref"))
         keep = pc.and_(
             stretch_starts(
-                run, _flat(events.column("segment")), _flat(events.column("batch_offset"))
+                run,
+                arrays.contiguous(events.column("segment")),
+                arrays.contiguous(events.column("batch_offset")),
             ),
             pc.is_valid(run),
         )
-        columns = [_flat(events.column(c)) for c in self.columns]
+        columns = [arrays.contiguous(events.column(c)) for c in self.columns]
         kept = pa.RecordBatch.from_arrays(columns, schema=self.schema).filter(keep)
         return one_batch(kept) if kept.num_rows else None
 
@@ -80,10 +82,6 @@ def stretch_starts(run: pa.Array, segment: pa.Array, offset: pa.Array) -> pa.Arr
 
     continues = pc.and_(pc.and_(same(run), same(offset)), same(segment))
     return pa.concat_arrays([arrays.array([True], pa.bool_()), pc.invert(continues)])
-
-
-def _flat(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return arrays.contiguous(column)
 
 
 class RunLocator:

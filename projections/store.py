@@ -288,18 +288,19 @@ def save_state(
         # another process published since we loaded, or an older format: write it all
         new_rows = projection.table()
         chunks = []
-    elif len(chunks) + 1 > MAX_CHUNKS:
-        keep = _full_prefix(chunks, limit)
-        new_rows = projection.table().slice(sum(int(c["rows"]) for c in chunks[:keep]))
-        chunks = chunks[:keep]
-    elif new_rows.num_rows and (keep := _small_tail(chunks, min(COMPACT_ROWS, limit))) < len(
-        chunks
-    ):
-        # the small chunks at the end are written again with the new rows, as one: a state
-        # that many short processes append to (each saves a few rows at close) keeps one small
-        # chunk, not one per process, each of which every later process opens (two files)
-        new_rows = projection.table().slice(sum(int(c["rows"]) for c in chunks[:keep]))
-        chunks = chunks[:keep]
+    else:
+        if len(chunks) + 1 > MAX_CHUNKS:
+            keep = _full_prefix(chunks, limit)
+        elif new_rows.num_rows:
+            # the small chunks at the end are written again with the new rows, as one: a state
+            # that many short processes append to (each saves a few rows at close) keeps one
+            # small chunk, not one per process, each of which every later process opens
+            keep = _small_tail(chunks, min(COMPACT_ROWS, limit))
+        else:
+            keep = len(chunks)
+        if keep < len(chunks):  # the chunks after ``keep`` are written again with the new rows
+            new_rows = projection.table().slice(sum(int(c["rows"]) for c in chunks[:keep]))
+            chunks = chunks[:keep]
     if new_rows.num_rows or not chunks:
         series = ChunkSeries(
             projection.schema, folder=folder, fs=fs, name=projection.name, chunk_rows=limit

@@ -119,19 +119,18 @@ def _load(qs: Any, table: pa.Table, run_ref: str, key: str) -> Series:
     )
     has_steps = work.num_rows > 0 and work.column("step").null_count == 0
     by_time = work.sort_by([("time", "ascending"), ("seq", "ascending")])
-    time_axis = _Axis(_flat(by_time.column("time")), _flat(by_time.column("y")))
+    time_axis = _Axis(
+        arrays.contiguous(by_time.column("time")), arrays.contiguous(by_time.column("y"))
+    )
     if has_steps:
         by_step = work.sort_by([("step", "ascending"), ("seq", "ascending")])
         step_axis = _Axis(
-            _flat(pc.cast(by_step.column("step"), pa.float64())), _flat(by_step.column("y"))
+            arrays.contiguous(pc.cast(by_step.column("step"), pa.float64())),
+            arrays.contiguous(by_step.column("y")),
         )
     else:  # no steps logged: the position in time order stands for the step
         step_axis = _Axis(arrays.array(range(1, work.num_rows + 1), pa.float64()), time_axis.y)
     return Series(run_ref, key, has_steps, step_axis, time_axis)
-
-
-def _flat(column: Any) -> pa.Array:
-    return arrays.contiguous(column)
 
 
 def _bisect(x: pa.Array, value: float, right: bool) -> int:
