@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from ledger import arrays
 
 __all__ = [
+    "all_distinct",
     "as_of",
     "first_per",
     "int64_array",
@@ -126,7 +127,7 @@ def as_of(table: pa.Table, tx_time_us: int | None) -> pa.Table:
     return table.filter(pc.less_equal(table.column("tx_time"), bound))
 
 
-def _all_distinct(column: pa.ChunkedArray | pa.Array) -> bool:
+def all_distinct(column: pa.ChunkedArray | pa.Array) -> bool:
     """Whether no value of ``column`` repeats (a null counts as a value).
 
     Values that strictly increase row by row are distinct without hashing: one comparison
@@ -188,7 +189,7 @@ def latest_per(table: pa.Table, key: str = "ref") -> pa.Table:
     """The row with the greatest ``seq`` for each distinct ``key``, in seq order."""
     if table.num_rows <= 1:
         return table
-    if _all_distinct(table.column(key)):
+    if all_distinct(table.column(key)):
         return table  # one version per key: nothing to drop (cheaper than the group-by)
     last = seq_per(table.column(key), table.column("seq"), last=True)
     keep = pc.is_in(table.column("seq"), value_set=last)
@@ -200,7 +201,7 @@ def first_per(table: pa.Table, key: str = "ref") -> pa.Table:
     order. Returns ``table`` itself when every key is already distinct."""
     if table.num_rows == 0:
         return table
-    if _all_distinct(table.column(key)):
+    if all_distinct(table.column(key)):
         return table
     first = seq_per(table.column(key), table.column("seq"), last=False)
     return table.filter(pc.is_in(table.column("seq"), value_set=first))
@@ -220,6 +221,10 @@ def value_columns(table: pa.Table, mode: str, by: str = "run_ref") -> tuple[pa.A
     particular order), for callers that go on in Arrow."""
     if table.num_rows == 0:
         return arrays.array([], table.schema.field(by).type), arrays.array([], pa.float64())
+    if mode != "mean" and all_distinct(table.column(by)):
+        # one row per key (a metric logged once per run): its value is the selection, with
+        # no sort or group-by (a null value stays null, as the group-by leaves it)
+        return arrays.contiguous(table.column(by)), arrays.contiguous(table.column("value"))
     # only what the selection reads: a sort takes every column it is given along
     table = table.select([by, "value", "valid_time", "seq"])
     if mode in ("max", "min"):

@@ -37,7 +37,14 @@ import pyarrow.compute as pc
 
 from ledger import arrays
 from projections.kinds import EVENT
-from projections.query import as_of, first_per, latest_per, take_rows, value_columns
+from projections.query import (
+    all_distinct,
+    as_of,
+    first_per,
+    latest_per,
+    take_rows,
+    value_columns,
+)
 
 from ..common.errors import ValidationError
 from ..contract import StableRef
@@ -591,8 +598,38 @@ class QueryService(RunLookup):
         """1.0's rules (stage_name None = run-level metrics only; strict comparison so ties go
         to the earliest id; the caller's string is returned) and a quarantined run is never
         returned unless ``include_quarantined``; answered in one vectorised pass."""
+        given = self._distinct_known_refs(run_ids)
+        if given is not None:  # distinct plain strings that each name a run: all in Arrow
+            ids, refs = given
+            at = self._best_at(refs, metric_key, stage_name, higher_is_better, include_quarantined)
+            return None if at is None else ids[at]
         ids = _distinct_ids(run_ids, "select_best_run")
         return self._best(ids, metric_key, stage_name, higher_is_better, include_quarantined)
+
+    def _distinct_known_refs(self, run_ids: object) -> tuple[list[str], pa.Array] | None:
+        """(the ids, their run refs as an Arrow array) when ``run_ids`` is a list or tuple of
+        at least two plain strings, no two alike, that are all known full run refs or all
+        known ``<project>.<run>`` ids; else None (the general path dedupes and resolves them
+        one by one, with its errors). Each check is one Arrow pass: for 100k ids about 25 ms,
+        against 70-100 ms for the dedupe and the resolve through Python sets."""
+        if not isinstance(run_ids, (list, tuple)) or len(run_ids) < 2 or not _all_str(run_ids):
+            return None
+        given = arrays.strings(list(run_ids))
+        if not all_distinct(given):
+            return None
+        full = pc.starts_with(given, _RUN_PREFIX)
+        if pc.all(full).as_py():
+            refs = given  # known full refs are their own canonical text
+        elif not pc.any(full).as_py():
+            # '<project>.<run>': a run ref is 'run:' and the id (resolve_run's first rule for a
+            # dotted id; an id that is not a known run this way takes the general path)
+            refs = pc.binary_join_element_wise(_s(_RUN_PREFIX), given, _s(""))
+        else:
+            return None
+        known = arrays.contiguous(self.ws.table("runs", as_of_us=self.as_of_us).column("ref"))
+        if not (refs.equals(known) or pc.all(pc.is_in(refs, value_set=known)).as_py()):
+            return None
+        return list(run_ids), refs
 
     def _best(
         self,
@@ -653,8 +690,12 @@ class QueryService(RunLookup):
         found = self._values(metric_key, stage_name)
         if found is None:
             return None
-        # each id's value (null when its run has none), then null for the quarantined ones
-        values = found.values.take(pc.index_in(ref_array, value_set=found.refs))
+        # each id's value (null when its run has none), then null for the quarantined ones;
+        # no lookup when the ids are the runs that have a value, in the same order
+        if ref_array.equals(found.refs):
+            values = found.values
+        else:
+            values = found.values.take(pc.index_in(ref_array, value_set=found.refs))
         if not include_quarantined:
             quarantined = self.quarantined_refs()
             if quarantined:
@@ -772,8 +813,7 @@ class QueryService(RunLookup):
         # refs' versions, so their latest are the latest versions of the stages named so
         stages = self.ws.table("stages", as_of_us=self.as_of_us).select(_STAGE_COLUMNS)
         named = latest_per(stages.filter(pc.equal(stages.column("key"), _s(stage_name))))
-        runs = named.column("run_ref")
-        if len(pc.unique(runs)) == named.num_rows:
+        if all_distinct(named.column("run_ref")):
             return arrays.contiguous(named.column("ref"))
         return arrays.strings(list(self._stage_choice(stage_name).values()))
 
@@ -802,7 +842,13 @@ class QueryService(RunLookup):
             picked = picked.filter(pc.is_null(picked.column("stage_ref")))
         else:
             chosen = self._stage_refs(stage_name)
-            picked = picked.filter(pc.is_in(picked.column("stage_ref"), value_set=chosen))
+            # every chosen ref is '<run>.<stage name>' (the contract's rule for a stage ref):
+            # the rows of other stages go first by their ref's end, a cheaper pass than the
+            # lookup, which then sees only this stage name's rows
+            picked = picked.filter(pc.ends_with(picked.column("stage_ref"), "." + stage_name))
+            mine = arrays.contiguous(picked.column("stage_ref"))
+            if not mine.equals(chosen):  # equal when both are in the order they were written
+                picked = picked.filter(pc.is_in(mine, value_set=chosen))
         values = _RunValues(*value_columns(picked, mode))
         if len(cache) > 64:
             cache.clear()

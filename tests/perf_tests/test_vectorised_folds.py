@@ -175,18 +175,18 @@ def test_all_distinct_equals_a_set(values: list[str | None], ordered: bool, chun
     cut = [values[i::chunks] for i in range(chunks)] if ordered is False else [values]
     column = pa.chunked_array([pa.array(part, pa.string()) for part in cut], pa.string())
     flat = [v for part in cut for v in part]
-    assert query._all_distinct(column) == (len(set(flat)) == len(flat))
-    assert query._all_distinct(column.combine_chunks()) == (len(set(flat)) == len(flat))
+    assert query.all_distinct(column) == (len(set(flat)) == len(flat))
+    assert query.all_distinct(column.combine_chunks()) == (len(set(flat)) == len(flat))
 
 
 def test_increasing_values_are_distinct_without_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     refs = pa.array([f"record:p.r{i:06d}" for i in range(1000)])
     monkeypatch.setattr(query.pc, "unique", None)  # would raise if called
-    assert query._all_distinct(refs)
+    assert query.all_distinct(refs)
     monkeypatch.undo()
-    assert not query._all_distinct(pa.concat_arrays([refs, refs.slice(999)]))  # a repeat at the end
-    assert not query._all_distinct(pa.array(["b", "a", "b"]))
-    assert query._all_distinct(pa.array(["b", "a", "c"]))  # not increasing: hashed
+    assert not query.all_distinct(pa.concat_arrays([refs, refs.slice(999)]))  # a repeat at the end
+    assert not query.all_distinct(pa.array(["b", "a", "b"]))
+    assert query.all_distinct(pa.array(["b", "a", "c"]))  # not increasing: hashed
 
 
 @SETTINGS
