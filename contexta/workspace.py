@@ -8,7 +8,6 @@ made before it.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import getpass
 import os
 import socket
@@ -43,6 +42,7 @@ from .common.errors import (
     NotFoundError,
     ValidationError,
     WorkspaceError,
+    close_matches,
     from_os_error,
 )
 from .events import decode_body
@@ -210,7 +210,7 @@ def _close_workspaces(root: Path, limit: int = 1000) -> list[Path]:
                     names.append(entry.name)
     except OSError:
         return []
-    close = difflib.get_close_matches(root.name, names, n=3, cutoff=0.6)
+    close = close_matches(root.name, names)
     return [root.parent / n for n in close if (root.parent / n / "ledger").is_dir()]
 
 
@@ -473,7 +473,7 @@ class Workspace:
         if saved is None or not saved.clustered:
             rows = index.get(value)
             return take_rows(table, rows) if rows else table.slice(0, 0)
-        pieces = [piece.select(table.column_names) for piece in saved.rows_of(value)]
+        pieces = saved.read_rows(value, table.column_names)
         tail = index.tail.get(value)
         if tail:
             pieces.append(take_rows(table, tail))

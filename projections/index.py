@@ -22,7 +22,7 @@ chunk.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -151,10 +151,13 @@ def _no_ranges() -> pa.RecordBatch:
 class ClusteredCopy:
     """A chunk's clustered copy (memory-mapped) and its ranges (see the module text)."""
 
-    __slots__ = ("_ends", "_n", "_starts", "_values", "copy")
+    __slots__ = ("_ends", "_n", "_release", "_starts", "_values", "copy")
 
-    def __init__(self, copy: pa.Table, ranges: pa.RecordBatch) -> None:
+    def __init__(
+        self, copy: pa.Table, ranges: pa.RecordBatch, release: Callable[[], None] | None = None
+    ) -> None:
         self.copy = copy
+        self._release = release
         self._values = ranges.column(0)
         self._starts = ranges.column(1)
         self._ends = ranges.column(2)
@@ -174,6 +177,23 @@ class ClusteredCopy:
         starts = self._starts.slice(lo, hi - lo).to_pylist()
         ends = self._ends.slice(lo, hi - lo).to_pylist()
         return [self.copy.slice(a, b - a) for a, b in zip(starts, ends, strict=True)]
+
+    def read(self, value: Any, columns: Sequence[str]) -> pa.Table | None:
+        """The rows of :meth:`rows_of` (only ``columns``) as one table in the process's own
+        memory, the copy's mapped pages let go after (see ``release``); None when none holds
+        ``value``. The slices are scattered over the copy's batches, and a mapped read of
+        each maps much more of the file than it reads."""
+        pieces = [piece.select(columns) for piece in self.rows_of(value) if piece.num_rows]
+        if not pieces:
+            return None
+        joined = pa.concat_tables(pieces)
+        # concat_arrays copies, even a single array (combine_chunks would keep a lone slice)
+        out = pa.Table.from_arrays(
+            [pa.concat_arrays(column.chunks) for column in joined.columns], schema=joined.schema
+        )
+        if self._release is not None:
+            self._release()
+        return out
 
 
 def _bound(values: pa.Array, n: int, value: str, *, upper: bool = False) -> int:
@@ -289,6 +309,18 @@ class SavedIndex:
         copies (one per chunk that has any): what ``take(get(value))`` gives, reading only those
         rows. Only when :attr:`clustered`."""
         return [piece for chunk in self.chunks for piece in chunk.rows_of(value) if piece.num_rows]
+
+    def read_rows(self, value: Any, columns: Sequence[str]) -> list[pa.Table]:
+        """:meth:`rows_of` (only ``columns``), each chunk's rows copied into the process's
+        memory one chunk after the other (:meth:`ClusteredCopy.read`): the process maps at
+        most one copy's slices at a time."""
+        out = []
+        for chunk in self.chunks:
+            assert chunk.clustered is not None
+            found = chunk.clustered.read(value, columns)
+            if found is not None:
+                out.append(found)
+        return out
 
     def all_values(self) -> set[Any]:
         """Every distinct value over the chunks (reads every values column)."""

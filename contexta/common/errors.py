@@ -7,7 +7,6 @@ wrong and where, optional read-only ``details`` and the ``cause`` it was transla
 
 from __future__ import annotations
 
-import difflib
 import errno as _errno
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
@@ -200,4 +199,6 @@ def close_matches(given: object, known: Iterable[str], n: int = 3) -> list[str]:
     messages); empty when nothing is close."""
     if not isinstance(given, str):
         return []
+    import difflib  # only an error message needs it (about 8 ms of every import otherwise)
+
     return difflib.get_close_matches(given, list(known), n=n, cutoff=0.6)

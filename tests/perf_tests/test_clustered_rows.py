@@ -178,3 +178,57 @@ def test_a_format_2_state_answers_without_clustered_copies(tmp_path: Path) -> No
     assert ws.rows_of("stage_metrics", "key", "none").num_rows == 0
     assert isinstance(ws.rows_of("stage_metrics", "key", "none"), pa.Table)
     ctx.close()
+
+
+def test_a_key_read_is_copied_out_and_the_map_let_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The saved rows of a key come back in the process's own memory (no buffer of the answer
+    lies in a clustered copy's map), each copy's pages are let go once its rows are copied,
+    and a read after that (the pages mapped again) answers the same."""
+    from projections import store
+
+    monkeypatch.setattr(store, "COMPACT_ROWS", 1)  # each save keeps its own chunk
+    root = tmp_path / "ws"
+    ctx = _open(root)
+    _setup(ctx)
+    points = [(KEYS[i % 4], i % RUNS, STAGES[i % 2], float(i)) for i in range(400)]
+    for start in (0, 200):  # two saves: two chunks, two copies
+        _append(ctx, points[start : start + 200], start)
+        ctx._workspace.table("stage_metrics")
+        ctx.close()
+        ctx = _open(root)
+    ws = ctx._workspace
+    table, index = ws.index("stage_metrics", "key")
+    assert index.saved is not None and index.saved.clustered and len(index.saved.chunks) == 2
+    released: list[int] = []
+    for chunk in index.saved.chunks:
+        copy = chunk.clustered
+        assert copy is not None
+        real = copy._release
+        assert real is not None
+
+        def spy(_real: object = real, _id: int = id(copy)) -> None:
+            released.append(_id)
+            _real()  # type: ignore[operator]
+
+        copy._release = spy
+    maps = []
+    for chunk in index.saved.chunks:
+        assert chunk.clustered is not None
+        bufs = [b for col in chunk.clustered.copy.columns for a in col.chunks for b in a.buffers()]
+        bufs = [b for b in bufs if b is not None and b.size]
+        maps.append((min(b.address for b in bufs), max(b.address + b.size for b in bufs)))
+    expected = table.filter(pc.equal(table.column("key"), "accuracy"))
+    for _ in range(2):
+        got = ws.rows_of("stage_metrics", "key", "accuracy")
+        assert got.equals(expected)
+        for column in got.columns:
+            for array in column.chunks:
+                for buf in array.buffers():
+                    if buf is None or not buf.size:
+                        continue
+                    for low, high in maps:
+                        assert not (low <= buf.address < high), "a buffer still in the map"
+    assert sorted(released) == sorted([id(c.clustered) for c in index.saved.chunks] * 2)
+    ctx.close()
