@@ -3,9 +3,8 @@
 ``from contexta import Contexta`` opens a workspace; every put and append is an immutable event
 in the workspace's ledger, and queries are answered from rebuildable projections.
 
-The names below are imported on first access: a process that needs only a part (the command
-line, a reader of the ledger, the record store) does not load the facade and everything it
-reaches.
+``Contexta`` and ``ContextaError`` are imported on first access: a process that needs only a
+part (a reader of the ledger, the record store) does not load the facade.
 """
 
 from __future__ import annotations
@@ -13,15 +12,18 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+# imported now: the function has its module's name, and importing the module (as any
+# ``import contexta.dataset`` does) would otherwise leave the module under that name
+from .dataset import dataset
+
 if TYPE_CHECKING:
     from .common.errors import ContextaError
-    from .dataset import dataset
     from .facade import Contexta
 
 __all__ = ["Contexta", "ContextaError", "dataset"]
 __version__ = "2.0.0.dev0"
 
-_HOMES = {"Contexta": ".facade", "ContextaError": ".common.errors", "dataset": ".dataset"}
+_HOMES = {"Contexta": ".facade", "ContextaError": ".common.errors"}
 
 
 def __getattr__(name: str) -> Any:

@@ -181,6 +181,13 @@ class RepositoryQueryService(QueryService):
         found = self._candidates(ids, metric_key, stage_name, include_quarantined)
         return best_candidate(found, higher_is_better)
 
+    def _best_of_given(self, run_ids: object, *rules: Any) -> tuple[Any] | None:
+        """The workspace service's Arrow path when the repository is a workspace's; else
+        None (every id goes through :meth:`_best`)."""
+        if self._native is None:
+            return None
+        return self._native._best_of_given(run_ids, *rules)
+
     def _candidates(
         self,
         ids: Sequence[Any],

@@ -435,3 +435,46 @@ def test_importing_contexta_loads_no_query_code_it_does_not_need() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
     assert json.loads(done.stdout) == {"loaded": [], "missing": []}
+
+
+@pytest.mark.parametrize("block", [1, 2, 5, 4096])
+def test_run_records_decoded_block_by_block_equal_the_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    """Run bodies taken in the sort's order and decoded a block at a time (blocks smaller than
+    the list, a last block cut short, and one block for all) give the reference's list, for
+    every project filter, and again after new runs and a new run version (only theirs
+    decoded, in blocks too)."""
+    from contexta.interpretation import workspace_queries
+
+    monkeypatch.setattr(workspace_queries, "_DECODE_BLOCK", block)
+    ctx = _workspace(tmp_path)
+    _fill(ctx, runs=7, per_run=1)
+    ws = ctx._workspace
+    fast = FastQueryService(ws, ctx.config)
+    for name in (None, "p", "missing"):
+        assert fast.list_runs(name) == QueryService(ws, ctx.config).list_runs(name), name
+    store = ctx.metadata_store
+    for i, when in ((3, BASE - timedelta(days=1)), (9, BASE + timedelta(days=1))):
+        store.runs.put_run(
+            Run(
+                run_ref=f"run:p.r{i}",
+                project_ref="project:p",
+                name=f"r{i} later",
+                status="open",
+                started_at=iso(when),
+            )
+        )
+    decoded: list[int] = []
+    real = workspace_queries.decode_many
+    monkeypatch.setattr(
+        workspace_queries,
+        "decode_many",
+        lambda kind, bodies: decoded.append(len(bodies)) or real(kind, bodies),
+    )
+    for name in (None, "p"):
+        got = fast.list_runs(name)
+        assert got == QueryService(ws, ctx.config).list_runs(name), name
+        assert [r.run_id for r in got].count("run:p.r3") == 1 and len(got) == 8
+    assert sum(decoded) == 2 and max(decoded) <= block  # the new version and the new run
+    ctx.close()
