@@ -455,6 +455,15 @@ class Workspace:
         self._indexes[key] = (epoch, table.num_rows, mapping)
         return table, mapping
 
+    def let_go(self, name: str) -> None:
+        """After a read that went over much of projection ``name`` once (every run body, every
+        stage row): let go of this process's mapped pages of its saved files (see
+        :meth:`projections.engine.Projector.let_go`; what is read later is mapped again) and
+        hand the memory Arrow's pool freed meanwhile back to the system (mimalloc keeps it
+        otherwise: about 80 MiB after a first select-best at 100k runs, for 0.7 ms)."""
+        self.projector.let_go(name)
+        pa.default_memory_pool().release_unused()
+
     def rows_of(
         self, name: str, column: str, value: Any, *, columns: Sequence[str] | None = None
     ) -> pa.Table:

@@ -60,6 +60,7 @@ from .store import (
     LoadError,
     has_indexes,
     is_current,
+    let_go,
     load_index,
     load_state,
     publish_state,
@@ -141,6 +142,7 @@ class _Slot:
         "indexes",
         "load_note",
         "loaded",
+        "maps",
         "position",
         "projection",
         "saved",
@@ -158,6 +160,9 @@ class _Slot:
         self.upgrade = False  # saved in an older format: rewrite at the next save
         #: column -> (projection epoch, saved chunks it covers, index or None)
         self.indexes: dict[str, tuple[int, int, SavedIndex | None]] = {}
+        #: the maps of the loaded chunk files, while the projection holds their table
+        #: (:meth:`Projector.let_go`)
+        self.maps: list[pa.Buffer] = []
 
 
 class Projector:
@@ -252,7 +257,9 @@ class Projector:
             return
         for attempt in range(LOAD_ATTEMPTS):
             try:
-                table, checkpoint, chunks = load_state(self._folder(projection.name), projection)
+                table, checkpoint, chunks, maps = load_state(
+                    self._folder(projection.name), projection
+                )
                 self._check_against_ledger(checkpoint, head)
                 break
             except LoadError as exc:
@@ -262,12 +269,14 @@ class Projector:
                     continue
                 slot.load_note = f"rebuilt ({exc})"
                 projection.reset()
+                slot.maps = []
                 return
         # Saved state is only as good as the events it was folded from: CRC-check that prefix
         # of the ledger (raises CorruptionError naming file and offset) before trusting it.
         self.reader.check(checkpoint.seq, head)
         self.reader.resume_after(checkpoint.seq, checkpoint.segment, checkpoint.offset, head)
         projection.load(table, checkpoint.seq)
+        slot.maps = maps
         slot.chunks = chunks
         slot.upgrade = not is_current(chunks)
         slot.indexes = {}
@@ -296,6 +305,13 @@ class Projector:
             or (frame.first_seq + frame.count - 1 != checkpoint.seq)
         ):
             raise LoadError("checkpoint does not match the ledger")
+
+    def let_go(self, name: str) -> None:
+        """Let go of the process's mapped pages of projection ``name``'s loaded chunk files
+        (:func:`~projections.store.let_go`): for a caller that has read what it needs of a
+        scan it will not repeat soon. The table is unchanged; a later read maps its pages
+        again."""
+        let_go(self._slots[name].maps)
 
     def save(self, names: Iterable[str] | None = None) -> list[str]:
         """Save every loaded projection that folded something since its last save."""
@@ -365,6 +381,7 @@ class Projector:
         for name in chosen:
             slot = self._slots[name]
             slot.projection.reset()
+            slot.maps = []
             slot.loaded = True
             slot.chunks = []
             slot.saved = None
@@ -419,6 +436,7 @@ class Projector:
                 encoder.abandon()
             for slot in slots:
                 slot.projection.reset()
+                slot.maps = []
                 slot.loaded = False
                 slot.position = None
             raise
@@ -440,6 +458,7 @@ class Projector:
         with _folder_lock(folder):
             publish_state(folder, projection, encoder, checkpoint, self.fs)
         projection.reset()
+        slot.maps = []
         slot.loaded = False
         slot.chunks = []
         slot.saved = None

@@ -37,9 +37,10 @@ import json
 import mmap
 import os
 import secrets
+import sys
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,8 +123,11 @@ def _schema_fingerprint(schema: pa.Schema) -> str:
     return f"{zlib.crc32(schema.serialize().to_pybytes()):08x}"
 
 
-def load_state(folder: Path, projection: Projection) -> tuple[pa.Table, Checkpoint, list[Entry]]:
-    """Read the saved state of ``projection``; raises :class:`LoadError` when unusable."""
+def load_state(
+    folder: Path, projection: Projection
+) -> tuple[pa.Table, Checkpoint, list[Entry], list[pa.Buffer]]:
+    """Read the saved state of ``projection``: its table, checkpoint, chunk entries and the
+    maps of the chunk files (for :func:`let_go`); raises :class:`LoadError` when unusable."""
     manifest = _read_manifest(folder)
     try:
         if manifest.get("name") != projection.name:
@@ -142,15 +146,17 @@ def load_state(folder: Path, projection: Projection) -> tuple[pa.Table, Checkpoi
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise LoadError(f"malformed manifest: {exc}") from exc
     tables = []
+    maps = []
     for chunk in chunks:
         if not isinstance(chunk, dict):
             raise LoadError("malformed chunk entry")
-        table = _read_table(folder, chunk)
+        table, mapped = _map_table(folder, chunk)
         if not table.schema.equals(projection.schema, check_metadata=False):
             raise LoadError(f"chunk {chunk['file']} has another schema")
         tables.append(table)
+        maps.append(mapped)
     table = pa.concat_tables(tables) if tables else projection.schema.empty_table()
-    return table, checkpoint, chunks
+    return table, checkpoint, chunks, maps
 
 
 def is_current(chunks: list[Entry]) -> bool:
@@ -184,13 +190,13 @@ def load_index(
         spans = (chunk.get("ranges") or {}).get(column)
         clustered = None
         if schema is not None and isinstance(copy, dict) and isinstance(spans, dict):
-            table, release = _read_releasable(folder, copy)
+            table, mapped = _map_table(folder, copy)
             if table.num_rows != rows or not table.schema.equals(schema, check_metadata=False):
                 raise LoadError(f"clustered copy {copy.get('file')!r} does not match its chunk")
             ranges = _read_table(folder, spans)
             if not ranges.schema.equals(RANGES_SCHEMA, check_metadata=False):
                 raise LoadError(f"ranges {spans.get('file')!r} are malformed")
-            clustered = ClusteredCopy(table, one_batch(ranges), release)
+            clustered = ClusteredCopy(table, one_batch(ranges), functools.partial(let_go, [mapped]))
         if batches:  # an empty chunk's index has no rows
             parts.append(ChunkIndex(batches[0], base, clustered))
         base += rows
@@ -227,48 +233,12 @@ def _stamp(path: Path) -> list[int]:
 
 def _read_table(folder: Path, entry: Entry) -> pa.Table:
     """The table in the saved file ``entry`` names, memory-mapped, after the checks above."""
-    return _map_table(folder, entry, _read_mapped)
+    return _map_table(folder, entry)[0]
 
 
-def _read_mapped(path: Path) -> pa.Table:
-    # Read through the mapped bytes as one buffer: Arrow reads a memory-mapped *file* object
-    # batch by batch with a system call each (a chunk of 21 batches: 3.6 ms against 0.5 ms),
-    # and every buffer of the table is still a zero-copy slice of the map.
-    with pa.memory_map(str(path), "r") as source:
-        data = source.read_buffer()
-    return pa.ipc.open_file(data).read_all()
-
-
-def _read_releasable(folder: Path, entry: Entry) -> tuple[pa.Table, Callable[[], None]]:
-    """:func:`_read_table`, and a function that lets go of the pages of the file the process
-    has mapped (they are mapped again, from the page cache, when read again). For a clustered
-    copy, whose reads each copy out a few scattered slices: this kernel maps whole large
-    folios (256 KiB to 1.25 MiB for a one-byte read), so the slices of one metric key mapped
-    about 30 MiB of every 250 MiB copy, against about 5 MB of rows."""
-    found: list[Callable[[], None]] = []
-
-    def read(path: Path) -> pa.Table:
-        with open(path, "rb") as file:
-            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-        found.append(functools.partial(_let_go, mapped))
-        return pa.ipc.open_file(pa.py_buffer(mapped)).read_all()
-
-    table = _map_table(folder, entry, read)
-    return table, found[0]
-
-
-def _let_go(mapped: mmap.mmap) -> None:
-    """Advise the kernel that this process needs none of ``mapped``'s pages now (they leave
-    its resident set; the file's bytes are unchanged and are read again on the next access)."""
-    advice = getattr(mmap, "MADV_DONTNEED", None)
-    if advice is None:
-        return
-    with contextlib.suppress(OSError, ValueError):
-        mapped.madvise(advice)
-
-
-def _map_table(folder: Path, entry: Entry, read: Callable[[Path], pa.Table]) -> pa.Table:
-    """The table in the saved file ``entry`` names, read by ``read``, after the checks above."""
+def _map_table(folder: Path, entry: Entry) -> tuple[pa.Table, pa.Buffer]:
+    """The table in the saved file ``entry`` names, memory-mapped, after the checks above, and
+    the whole map as one buffer (for :func:`let_go`)."""
     try:
         name, size, crc = str(entry["file"]), int(entry["bytes"]), str(entry["crc"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -284,12 +254,58 @@ def _map_table(folder: Path, entry: Entry, read: Callable[[Path], pa.Table]) -> 
             if _file_crc(path) != crc:
                 raise LoadError(f"chunk {name} fails its CRC")
             _VERIFIED[str(path)] = stamp
-        table = read(path)
+        # Read through the mapped bytes as one buffer: Arrow reads a memory-mapped *file*
+        # object batch by batch with a system call each (a chunk of 21 batches: 3.6 ms against
+        # 0.5 ms), and every buffer of the table is still a zero-copy slice of the map.
+        with pa.memory_map(str(path), "r") as source:
+            data = source.read_buffer()
+        table = pa.ipc.open_file(data).read_all()
     except LoadError:
         raise
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise LoadError(f"chunk {name} unreadable: {exc}") from exc
-    return table
+    return table, data
+
+
+def let_go(maps: Iterable[pa.Buffer]) -> None:
+    """Advise the kernel that this process needs none of the pages of ``maps`` (whole maps of
+    saved files, from :func:`_map_table`) now: they leave its resident set, and are mapped
+    again from the page cache when read again (the files never change).
+
+    For reads that copy what they need out of a map, or read a column once: this kernel maps
+    whole large folios of the page cache (256 KiB to 1.25 MiB for a one-byte read), so the
+    scattered slices of one metric key mapped about 30 MiB of every 250 MiB clustered copy for
+    about 5 MB of rows, and the run bodies ``list_runs`` decodes left 26 MiB of the runs chunk
+    mapped at 100k runs. The caller holds the buffers, so each map is still mapped. A no-op
+    where the advice is not available (outside Linux)."""
+    advise = _madvise()
+    if advise is None:
+        return
+    page = mmap.PAGESIZE
+    for buffer in maps:
+        if buffer.size and buffer.address % page == 0:  # a whole map starts on a page
+            advise(buffer.address, buffer.size)
+
+
+@functools.cache
+def _madvise() -> Callable[[int, int], None] | None:
+    """``madvise(address, size, MADV_DONTNEED)``, or None where there is none to call."""
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if advice is None or not sys.platform.startswith("linux"):
+        return None
+    import ctypes  # only a process that lets go of a map needs it
+
+    try:
+        call = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    call.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    call.restype = ctypes.c_int
+
+    def advise(address: int, size: int) -> None:
+        call(address, size, advice)  # advice only: a failure changes nothing read
+
+    return advise
 
 
 def _file_crc(path: Path) -> str:

@@ -867,6 +867,9 @@ class QueryService(RunLookup):
             if not mine.equals(chosen):  # equal when both are in the order they were written
                 picked = picked.filter(pc.is_in(mine, value_set=chosen))
         values = _RunValues(*value_columns(picked, mode))
+        if stage_name is not None:
+            del found, picked  # the copies of the key's rows: freed before the pool is trimmed
+            self.ws.let_go("stages")  # every stage row's name was read, once
         if len(cache) > 64:
             cache.clear()
         cache[key] = (table, stages, values)
@@ -894,6 +897,8 @@ class QueryService(RunLookup):
             part = bodies.take(at if order is None else order.take(at))
             for i, run in zip(block, decode_many(RUN_PUT, part.to_pylist()), strict=True):
                 found[i] = self.run_record(run, names)
+        if len(missing) >= _DECODE_BLOCK:  # went over many bodies once: their pages may go
+            self.ws.let_go("runs")
         out = [record for record in found if record is not None]
         if missing:
             by_seq = dict(zip(seqs, out, strict=True))
