@@ -64,6 +64,10 @@ def default_actor() -> str:
     return f"{user}@{socket.gethostname()}:{os.getpid()}"
 
 
+#: refs of each kind a workspace remembers putting (:meth:`Workspace.remember`)
+REMEMBERED = 65_536
+
+
 class LRU(OrderedDict[Any, Any]):
     """A dict that forgets its least recently inserted entries beyond ``size``."""
 
@@ -257,7 +261,7 @@ class Workspace:
         self._models: LRU = LRU(200_000)
         self._seq_caches: dict[str, LRU] = {}  # see seq_cache
         self._batches: LRU = LRU(64)
-        self._known: dict[str, set[str]] = {}
+        self._known: dict[str, LRU] = {}  # see remember
         self._indexes: dict[tuple[str, str], tuple[Any, int, RowIndex]] = {}
         self._latest: dict[str, tuple[pa.Table, pa.Table]] = {}
         self._head: tuple[tuple[int, int, int, int], Head] | None = None
@@ -281,8 +285,13 @@ class Workspace:
             raise translate(exc) from exc
 
     def remember(self, kind: str, ref: str) -> None:
-        """Note that this process put ``ref`` (for referential checks without a read)."""
-        self._known.setdefault(kind, set()).add(ref)
+        """Note that this process put ``ref`` (for referential checks without a read): the
+        latest :data:`REMEMBERED` refs of each kind, so a long ingest does not keep every ref
+        it put (400k refs, about 40 MiB, at 100k runs); an older ref is checked by a read."""
+        known = self._known.get(kind)
+        if known is None:
+            known = self._known[kind] = LRU(REMEMBERED)
+        known.put(ref, None)
 
     def remembered(self, kind: str, ref: str) -> bool:
         """Whether this process put ``ref`` as a ``kind`` event (see :meth:`remember`)."""
