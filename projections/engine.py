@@ -187,6 +187,8 @@ class Projector:
         #: rows per saved chunk at most (default ``store.CHUNK_ROWS``): bounds a save's memory
         self.chunk_rows = chunk_rows
         self._slots = {cls.name: _Slot(cls(EVENT_SCHEMA)) for cls in classes}
+        #: checkpoints found in the ledger, with their segment file's identity
+        self._matched: set[tuple[int, str, int, int, int, int]] = set()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -293,6 +295,19 @@ class Projector:
             raise LoadError(f"checkpoint {checkpoint.seq} is past the ledger head {head.seq}")
         path = self.reader.segment_path(checkpoint.segment)
         try:
+            found = os.stat(path)
+            # projections saved together share their checkpoint: the batch is read once
+            # per file (a committed batch never changes while its file is the same)
+            key = (
+                checkpoint.seq,
+                checkpoint.chain,
+                checkpoint.segment,
+                checkpoint.offset,
+                found.st_dev,
+                found.st_ino,
+            )
+            if key in self._matched:
+                return
             with pa.memory_map(str(path), "r") as source:
                 buf = source.read_buffer()
             end = head.offset if checkpoint.segment == head.segment else buf.size
@@ -305,6 +320,7 @@ class Projector:
             or (frame.first_seq + frame.count - 1 != checkpoint.seq)
         ):
             raise LoadError("checkpoint does not match the ledger")
+        self._matched.add(key)
 
     def let_go(self, name: str) -> None:
         """Let go of the process's mapped pages of projection ``name``'s loaded chunk files
