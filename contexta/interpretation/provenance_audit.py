@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from .comparison_results import ArtifactChange, ArtifactKindCountRow, ProvenanceComparison
 from .errors import ProvenanceError
 from .results import (
-    ArtifactChange,
-    ArtifactKindCountRow,
     CompletenessNote,
     EvidenceLink,
-    ProvenanceComparison,
     ProvenanceView,
     Result,
     RunSnapshot,

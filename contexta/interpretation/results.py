@@ -5,9 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..common.dataclass_methods import DataclassMethods
+
+if TYPE_CHECKING:  # imported on first access (see __getattr__ at the end)
+    from .comparison_results import (
+        ArtifactChange,
+        ArtifactKindCountRow,
+        MetricDelta,
+        MultiRunComparison,
+        MultiRunMetricRow,
+        ParamChange,
+        ProvenanceComparison,
+        RunComparison,
+        StageComparison,
+    )
 
 __all__ = [
     "ArtifactChange",
@@ -222,111 +235,29 @@ class RunSnapshot(Result):
         return render_html_fragment(self)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class MetricDelta(Result):
-    metric_key: str
-    left_value: float | None
-    right_value: float | None
-    delta: float | None
-    change_ratio: float | None
-    stage_name: str | None
-    evidence_links: tuple[EvidenceLink, ...] = ()
-    completeness_notes: tuple[CompletenessNote, ...] = ()
+#: The comparison results, defined in :mod:`.comparison_results` and imported on first access
+#: (a snapshot, a list or a select-best never builds them: 9 frozen dataclasses, about 5 ms of
+#: a new process's first query). Their ``__module__`` is this module's, as before.
+_COMPARISONS = frozenset(
+    {
+        "ArtifactChange",
+        "ArtifactKindCountRow",
+        "MetricDelta",
+        "MultiRunComparison",
+        "MultiRunMetricRow",
+        "ParamChange",
+        "ProvenanceComparison",
+        "RunComparison",
+        "StageComparison",
+    }
+)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class StageComparison(Result):
-    stage_name: str
-    left_stage_id: str | None
-    right_stage_id: str | None
-    left_status: str | None
-    right_status: str | None
-    metric_deltas: tuple[MetricDelta, ...] = ()
-    completeness_notes: tuple[CompletenessNote, ...] = ()
-    evidence_links: tuple[EvidenceLink, ...] = ()
+def __getattr__(name: str) -> Any:
+    if name not in _COMPARISONS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import comparison_results
 
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ArtifactChange(Result):
-    artifact_kind: str
-    left_ref: str | None
-    right_ref: str | None
-    change: str
-    evidence_links: tuple[EvidenceLink, ...] = ()
-    change_detail: str | None = None
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ProvenanceComparison(Result):
-    code_revision_changed: bool
-    config_hash_changed: bool
-    environment_changed: bool
-    dataset_refs_changed: bool
-    left_provenance: ProvenanceView | None = None
-    right_provenance: ProvenanceView | None = None
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ParamChange(Result):
-    """A parameter whose value differs between two runs (None: the run has no such param)."""
-
-    name: str
-    left_value: Any
-    right_value: Any
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class RunComparison(Result):
-    left_run_id: str
-    right_run_id: str
-    summary: str
-    stage_comparisons: tuple[StageComparison, ...] = ()
-    artifact_changes: tuple[ArtifactChange, ...] = ()
-    completeness_notes: tuple[CompletenessNote, ...] = ()
-    evidence_links: tuple[EvidenceLink, ...] = ()
-    provenance_comparison: ProvenanceComparison | None = None
-    param_changes: tuple[ParamChange, ...] = ()  # ours: params that differ (name order)
-
-    def to_dict(self) -> dict[str, Any]:
-        """1.0's shape; ``param_changes`` only when some param differs (1.0 had no params)."""
-        data = Result.to_dict(self)
-        if not self.param_changes:
-            del data["param_changes"]
-        return data
-
-    def _repr_html_(self) -> str:
-        """Shown as a table in a notebook (see :mod:`contexta.notebook`)."""
-        from ..notebook import render_html_fragment
-
-        return render_html_fragment(self)
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class MultiRunMetricRow(Result):
-    metric_key: str
-    stage_name: str | None
-    values: tuple[float | None, ...]
-    best_run_id: str | None
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ArtifactKindCountRow(Result):
-    artifact_kind: str
-    counts: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class MultiRunComparison(Result):
-    run_ids: tuple[str, ...]
-    run_names: tuple[str, ...]
-    metric_table: tuple[MultiRunMetricRow, ...] = ()
-    artifact_kind_counts: tuple[ArtifactKindCountRow, ...] = ()
-    completeness_notes: tuple[CompletenessNote, ...] = ()
-    evidence_links: tuple[EvidenceLink, ...] = ()
-    summary: str = field(default="")
-
-    def _repr_html_(self) -> str:
-        """Shown as a table in a notebook (see :mod:`contexta.notebook`)."""
-        from ..notebook import render_html_fragment
-
-        return render_html_fragment(self)
+    value = getattr(comparison_results, name)
+    globals()[name] = value
+    return value

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -136,3 +137,48 @@ def test_a_config_class_behaves_as_its_generated_dataclass(cls: type) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(a, _names(cls)[0], None)
     assert pickle.loads(pickle.dumps(a)) == a
+
+
+def test_a_snapshot_builds_no_comparison_types_and_a_compare_finds_them(tmp_path: Path) -> None:
+    """In a fresh interpreter, a snapshot, a list and a select-best import neither the
+    comparison result types nor the provenance module; a compare then imports them, and they
+    are the ones ``results`` names (same objects, ``__module__`` the results module)."""
+    import subprocess
+    import sys
+
+    from contexta import Contexta
+
+    root = tmp_path / "ws"
+    ctx = Contexta(workspace=root)
+    for name in ("a", "b"):
+        with ctx.run(name) as run, run.stage("train") as stage:
+            stage.metric("accuracy", 0.5 if name == "a" else 0.7)
+    ctx.close()
+    script = (
+        "import sys\n"
+        "from contexta import Contexta\n"
+        f"ctx = Contexta(workspace={str(root)!r})\n"
+        "ids = [r.run_id for r in ctx.list_runs()]\n"
+        "ctx.get_run_snapshot(ids[0])\n"
+        "ctx.select_best_run(ids, 'accuracy', stage_name='train')\n"
+        "names = ('contexta.interpretation.comparison_results',"
+        " 'contexta.interpretation.provenance_audit')\n"
+        "print(*[n in sys.modules for n in names])\n"
+        "found = ctx.compare_runs(ids[0], ids[1])\n"
+        "print(*[n in sys.modules for n in names])\n"
+        "from contexta.interpretation import comparison_results, results\n"
+        "print(type(found) is results.RunComparison is comparison_results.RunComparison,"
+        " type(found).__module__)\n"
+        "ctx.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == [
+        "False",
+        "False",
+        "True",
+        "True",
+        "True",
+        "contexta.interpretation.results",
+    ]
