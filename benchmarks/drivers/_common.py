@@ -24,7 +24,31 @@ sys.path.insert(1, str(HERE.parent))  # benchmarks/ (for ``workload``), never th
 
 from workload import Workload  # noqa: E402
 
-__all__ = ["Workload", "dir_bytes", "emit", "median_of", "parse", "peak_rss_mb", "timed"]
+__all__ = [
+    "Workload",
+    "append_run",
+    "dir_bytes",
+    "emit",
+    "median_of",
+    "parse",
+    "peak_rss_mb",
+    "read_run",
+    "timed",
+]
+
+
+def append_run(w: Workload) -> int:
+    """The run the ``append`` probes write into (the middle one)."""
+    return w.runs // 2
+
+
+def read_run(w: Workload) -> int:
+    """The run the single-run read probes read (snapshot, as-of, history, replay, compare):
+    the one after the middle one, never the one the ``append`` probes write into, so it keeps
+    the workload's records however many times the harness ran on a cached workspace. (Until
+    2026-12-03 both were the middle run: on the cached 100k workspace it had 516 records, not
+    131, each probe's appends spread over the ledger.)"""
+    return min(w.runs - 1, w.runs // 2 + 1)
 
 
 def parse(phases: tuple[str, ...]) -> tuple[str, Workload, Path, dict[str, Any]]:

@@ -26,7 +26,7 @@ import os  # noqa: E402
 import warnings  # noqa: E402
 from typing import Any  # noqa: E402
 
-from _common import emit, parse, peak_rss_mb, timed  # noqa: E402
+from _common import append_run, emit, parse, peak_rss_mb, read_run, timed  # noqa: E402
 
 PROBES = ("snapshot", "best", "append", "history", "list", "compare", "query")
 STEP_SERIES = "train.step-loss"
@@ -40,7 +40,8 @@ def main() -> None:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{workspace}/mlflow.db")
-    middle, first = w.run_name(w.runs // 2), w.run_name(0)
+    # the read probes' run and the append probes' run differ (see _common.read_run)
+    middle, first = w.run_name(read_run(w)), w.run_name(0)
 
     def find_run(name: str) -> str:
         exp = client.get_experiment_by_name("bench").experiment_id
@@ -90,7 +91,8 @@ def main() -> None:
         "query": lambda _i: query(),
     }
     if probe == "append":
-        run_id = find_run(middle)  # the caller holds its run id; finding it is not the append
+        # the caller holds its run id; finding it is not the append
+        run_id = find_run(w.run_name(append_run(w)))
         fns["append"] = lambda i: client.log_metric(
             run_id, "probe", float(i), timestamp=int(time.time() * 1000), step=i
         )

@@ -8,14 +8,14 @@ repetitions of the same call in the same process (``warm_s``) and the peak RSS a
 
 Probes (each opens the workspace, makes its first call, repeats it, closes):
 
-``snapshot``    ``get_run_snapshot`` of one run (the middle one);
+``snapshot``    ``get_run_snapshot`` of one run (``read_run``: one no append probe writes into);
 ``best``        ``select_best_run`` over every run by ``evaluate``/``accuracy``;
-``append``      ``record_store.append`` of one metric record into an existing run (each
+``append``      ``record_store.append`` of one metric record into an existing run (``append_run``; each
                 repetition a new record of the same run; ``close_s``: the close after them);
 ``as_of``       ``as_of(now).get_run_snapshot`` of the same run;
 ``history``     ``list(history(run))``;
 ``list``        ``list_runs()``;
-``compare``     ``compare_runs`` of the middle run and the first one;
+``compare``     ``compare_runs`` of the snapshot's run and the first one;
 ``cli_best``    ``contexta best accuracy --stage evaluate``, the CLI's ``main`` in this process;
 ``cli_replay``  ``contexta audit replay --run RUN``, likewise;
 ``query``       list, best, snapshot, as-of snapshot and compare in one process (peak RSS).
@@ -32,7 +32,7 @@ import io  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
-from _common import Workload, emit, parse, peak_rss_mb, timed  # noqa: E402
+from _common import Workload, append_run, emit, parse, peak_rss_mb, read_run, timed  # noqa: E402
 
 PROBES = (
     "snapshot",
@@ -53,7 +53,7 @@ PREFIX = ["bench."]
 
 
 def run_id(w: Workload, index: int | None = None) -> str:
-    return f"{PREFIX[0]}{w.run_name(w.runs // 2 if index is None else index)}"
+    return f"{PREFIX[0]}{w.run_name(read_run(w) if index is None else index)}"
 
 
 def all_ids(w: Workload) -> list[str]:
@@ -63,7 +63,7 @@ def all_ids(w: Workload) -> list[str]:
 def metric_record(w: Workload, tag: str) -> Any:
     from contexta.contract import MetricPayload, MetricRecord, RecordEnvelope
 
-    name = w.run_name(w.runs // 2)
+    name = w.run_name(append_run(w))
     now = datetime.now(UTC).replace(tzinfo=None).isoformat() + "Z"
     return MetricRecord(
         envelope=RecordEnvelope(
