@@ -1,16 +1,13 @@
 """The comparison result types (contract section 4): frozen dataclasses with ``to_dict``,
-named as members of :mod:`.results` (their ``__module__``), where they are looked up on first
-access. Kept apart so that a process whose queries compare nothing never builds them."""
+members of :mod:`.results` (their ``__module__``), which imports this module on first access
+to one of them: a process whose queries compare nothing never builds them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .results import Result
-
-if TYPE_CHECKING:
-    from .results import CompletenessNote, EvidenceLink, ProvenanceView
+from .result_base import CompletenessNote, EvidenceLink, ProvenanceView, Result
 
 __all__ = [
     "ArtifactChange",
@@ -27,6 +24,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class MetricDelta(Result):
+    __module__ = "contexta.interpretation.results"  # its public home
     metric_key: str
     left_value: float | None
     right_value: float | None
@@ -39,6 +37,7 @@ class MetricDelta(Result):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class StageComparison(Result):
+    __module__ = "contexta.interpretation.results"  # its public home
     stage_name: str
     left_stage_id: str | None
     right_stage_id: str | None
@@ -51,6 +50,7 @@ class StageComparison(Result):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ArtifactChange(Result):
+    __module__ = "contexta.interpretation.results"  # its public home
     artifact_kind: str
     left_ref: str | None
     right_ref: str | None
@@ -61,6 +61,7 @@ class ArtifactChange(Result):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ProvenanceComparison(Result):
+    __module__ = "contexta.interpretation.results"  # its public home
     code_revision_changed: bool
     config_hash_changed: bool
     environment_changed: bool
@@ -73,6 +74,7 @@ class ProvenanceComparison(Result):
 class ParamChange(Result):
     """A parameter whose value differs between two runs (None: the run has no such param)."""
 
+    __module__ = "contexta.interpretation.results"  # its public home
     name: str
     left_value: Any
     right_value: Any
@@ -80,6 +82,7 @@ class ParamChange(Result):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class RunComparison(Result):
+    __module__ = "contexta.interpretation.results"  # its public home
     left_run_id: str
     right_run_id: str
     summary: str
@@ -106,6 +109,7 @@ class RunComparison(Result):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class MultiRunMetricRow(Result):
+    __module__ = "contexta.interpretation.results"  # its public home
     metric_key: str
     stage_name: str | None
     values: tuple[float | None, ...]
@@ -114,12 +118,14 @@ class MultiRunMetricRow(Result):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class ArtifactKindCountRow(Result):
+    __module__ = "contexta.interpretation.results"  # its public home
     artifact_kind: str
     counts: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class MultiRunComparison(Result):
+    __module__ = "contexta.interpretation.results"  # its public home
     run_ids: tuple[str, ...]
     run_names: tuple[str, ...]
     metric_table: tuple[MultiRunMetricRow, ...] = ()
@@ -133,18 +139,3 @@ class MultiRunComparison(Result):
         from ..notebook import render_html_fragment
 
         return render_html_fragment(self)
-
-
-for _type in (
-    ArtifactChange,
-    ArtifactKindCountRow,
-    MetricDelta,
-    MultiRunComparison,
-    MultiRunMetricRow,
-    ParamChange,
-    ProvenanceComparison,
-    RunComparison,
-    StageComparison,
-):
-    _type.__module__ = "contexta.interpretation.results"  # their public home, and pickle's
-del _type

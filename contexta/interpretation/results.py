@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from types import MappingProxyType
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..common.dataclass_methods import DataclassMethods
+from .result_base import (
+    CompletenessNote,
+    EvidenceLink,
+    ProvenanceView,
+    Result,
+    _empty,
+)
 
 if TYPE_CHECKING:  # imported on first access (see __getattr__ at the end)
     from .comparison_results import (
@@ -45,49 +50,6 @@ __all__ = [
     "StageComparison",
     "StageRecord",
 ]
-
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-
-
-def _empty() -> Mapping[str, Any]:
-    return _EMPTY
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Result):
-        return value.to_dict()
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    return value
-
-
-class Result(DataclassMethods):
-    """Mixin: ``to_dict`` over dataclass fields; ``==``, ``hash`` and ``repr`` as a frozen
-    dataclass generates them, from :class:`~contexta.common.dataclass_methods.DataclassMethods`
-    (the classes below pass ``eq=False, repr=False``: their import takes 13 ms instead of
-    21-27, paid by every process's first query)."""
-
-    __slots__ = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class EvidenceLink(Result):
-    kind: str
-    ref: str
-    label: str | None = None
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class CompletenessNote(Result):
-    severity: str
-    summary: str
-    details: Mapping[str, Any] = field(default_factory=_empty)
-    evidence_links: tuple[EvidenceLink, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -178,18 +140,6 @@ class RelationRecord(Result):
     recorded_at: str
     origin_marker: str
     confidence_marker: str
-
-
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ProvenanceView(Result):
-    run_id: str
-    provenance_ref: str
-    relation_ref: str
-    assertion_mode: str
-    asserted_at: str
-    formation_context_ref: str | None = None
-    policy_ref: str | None = None
-    evidence_bundle_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
