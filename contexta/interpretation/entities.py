@@ -66,6 +66,14 @@ def _opt(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+#: (projection, column) lookups whose rows hold every version of the refs they find: the
+#: column is fixed by the ref. A stage's ref is ``<run>.<stage name>`` (the contract checks it
+#: on every put and decode), so every version of a stage has its run's ref, and a run's rows
+#: hold every version of its stages (at 100k runs this spares a scan of 300k stage refs, 6-10
+#: ms, in each snapshot).
+_CLOSED_LOOKUPS = frozenset({("stages", "run_ref")})
+
+
 class EntityReader:
     """Latest entity versions as of ``as_of_us``.
 
@@ -111,20 +119,29 @@ class EntityReader:
             self._cache[key] = found
         return found  # type: ignore[no-any-return]
 
-    def _current(self, name: str, table: pa.Table, rows: list[int]) -> list[int]:
+    def _current(
+        self, name: str, table: pa.Table, rows: list[int], *, closed: bool = False
+    ) -> list[int]:
         """The rows among ``rows`` that are their entity's latest version as of ``as_of_us``:
         every version of their refs is found with one Arrow ``is_in`` over the ref column, and
-        a row is kept when its seq is the greatest of its ref's visible versions."""
+        a row is kept when its seq is the greatest of its ref's visible versions. With
+        ``closed``, ``rows`` already hold every version of their refs (see
+        :data:`_CLOSED_LOOKUPS`), so only they are looked at, not the whole ref column."""
         limit = table.num_rows  # indexes may have grown past this reader's table: ignore that
         rows = [r for r in rows if r < limit]
         if not rows:
             return []
         picked = take_rows(table.select(["ref", "seq"]), rows)
-        refs = pc.unique(picked.column("ref"))
-        versions = table.select(["ref", "seq", "tx_time"])
-        versions = as_of(
-            versions.filter(pc.is_in(versions.column("ref"), value_set=refs)), self.as_of_us
-        )
+        if closed:
+            versions = as_of(
+                take_rows(table.select(["ref", "seq", "tx_time"]), rows), self.as_of_us
+            )
+        else:
+            refs = pc.unique(picked.column("ref"))
+            versions = table.select(["ref", "seq", "tx_time"])
+            versions = as_of(
+                versions.filter(pc.is_in(versions.column("ref"), value_set=refs)), self.as_of_us
+            )
         latest = seq_per(versions.column("ref"), versions.column("seq"), last=True)
         keep = pc.is_in(picked.column("seq"), value_set=latest).to_pylist()
         return [row for row, kept in zip(rows, keep, strict=True) if kept]
@@ -139,7 +156,12 @@ class EntityReader:
         found = self._cache.get(key)
         if found is None:
             table, by_value = self._index(name, column)
-            rows = self._current(name, table, sorted(set(by_value.get(value, ()))))
+            rows = self._current(
+                name,
+                table,
+                sorted(set(by_value.get(value, ()))),
+                closed=(name, column) in _CLOSED_LOOKUPS,
+            )
             found = self._cache[key] = self._models(name, kind, table, rows)
         return list(found)
 

@@ -422,6 +422,49 @@ def test_current_versions_equal_the_plain_rule(
     assert got == _current_by_loop(table, rows[:-1], as_of_us)
 
 
+@settings(max_examples=120, deadline=None)
+@given(
+    versions=st.lists(
+        st.tuples(
+            st.sampled_from(["stage:p.a.s1", "stage:p.a.s2", "stage:p.b.s1", "stage:p.ab.s1"]),
+            st.integers(0, 9),
+        ),
+        max_size=14,
+    ),
+    run=st.sampled_from(["run:p.a", "run:p.b", "run:p.c"]),
+    as_of_us=st.one_of(st.none(), st.integers(-1, 10)),
+    chunks=st.integers(1, 3),
+)
+def test_a_runs_stage_rows_hold_every_version_of_its_stages(
+    versions: list[tuple[str, int]], run: str, as_of_us: int | None, chunks: int
+) -> None:
+    """Stages looked up by run (a closed lookup: a stage's ref names its run, so every version
+    of a stage has its run's ref) keep the same rows as the plain rule over the whole table,
+    looking only at the run's rows."""
+    import pyarrow as pa
+
+    from contexta.interpretation.entities import _CLOSED_LOOKUPS, EntityReader
+
+    assert ("stages", "run_ref") in _CLOSED_LOOKUPS
+    refs = [r for r, _ in versions]
+    table = pa.table(
+        {
+            "ref": pa.array(refs, pa.string()),
+            "run_ref": pa.array(["run:" + r[6:].rsplit(".", 1)[0] for r in refs], pa.string()),
+            "seq": pa.array(range(1, len(versions) + 1), pa.int64()),
+            "tx_time": pa.array([t for _, t in versions], pa.int64()),
+        }
+    )
+    if versions and chunks > 1:
+        cut = len(versions) // chunks
+        table = pa.concat_tables([table.slice(0, cut), table.slice(cut)])
+    rows = [i for i, value in enumerate(table.column("run_ref").to_pylist()) if value == run]
+    reader = EntityReader(None, as_of_us)  # type: ignore[arg-type]
+    got = reader._current("stages", table, [*rows, len(versions) + 3], closed=True)
+    assert got == _current_by_loop(table, rows, as_of_us)
+    assert got == reader._current("stages", table, rows)
+
+
 class _Text(str):
     """A str subclass: its own text, but not a plain str (the loop's way, not the shortcut)."""
 
