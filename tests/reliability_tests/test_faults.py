@@ -79,9 +79,12 @@ def test_a_failed_background_commit_is_retried_by_close_once_the_disk_has_room(
     writer = Ledger(tmp_path / "l", fs=fs, buffer_max_ms=5)
     writer.append_many([make_event("bg", i) for i in range(3)])
     deadline = time.monotonic() + 5
-    while fs.injected == 0 and time.monotonic() < deadline:
-        time.sleep(0.005)  # the background thread tries, and fails, to commit
-    assert fs.injected > 0
+    # the background thread tries, and fails, to commit, and keeps the error for the next
+    # call: wait for the error it keeps, not only for the failed write (under load the write
+    # fails a moment before the thread records why)
+    while writer._deferred is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert fs.injected > 0 and writer._deferred is not None
     with pytest.raises(LedgerIOError, match="disk is full"):
         writer.append(make_event("bg", 99))  # told at once; this event is not taken
     fs.heal()
