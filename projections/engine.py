@@ -164,6 +164,11 @@ class _Slot:
         #: (:meth:`Projector.let_go`)
         self.maps: list[pa.Buffer] = []
 
+    def reset(self) -> None:
+        """Empty the projection, and forget the maps of the table it held."""
+        self.projection.reset()
+        self.maps = []
+
 
 class Projector:
     """Keeps the projections of one workspace caught up with its ledger."""
@@ -270,8 +275,7 @@ class Projector:
                     # a chunk it named (a save drops the files it replaced): read it again
                     continue
                 slot.load_note = f"rebuilt ({exc})"
-                projection.reset()
-                slot.maps = []
+                slot.reset()
                 return
         # Saved state is only as good as the events it was folded from: CRC-check that prefix
         # of the ledger (raises CorruptionError naming file and offset) before trusting it.
@@ -396,8 +400,7 @@ class Projector:
         chosen = tuple(names or self._slots)
         for name in chosen:
             slot = self._slots[name]
-            slot.projection.reset()
-            slot.maps = []
+            slot.reset()
             slot.loaded = True
             slot.chunks = []
             slot.saved = None
@@ -451,8 +454,7 @@ class Projector:
             for encoder in encoders.values():
                 encoder.abandon()
             for slot in slots:
-                slot.projection.reset()
-                slot.maps = []
+                slot.reset()
                 slot.loaded = False
                 slot.position = None
             raise
@@ -473,8 +475,7 @@ class Projector:
         folder.mkdir(parents=True, exist_ok=True)
         with _folder_lock(folder):
             publish_state(folder, projection, encoder, checkpoint, self.fs)
-        projection.reset()
-        slot.maps = []
+        slot.reset()
         slot.loaded = False
         slot.chunks = []
         slot.saved = None

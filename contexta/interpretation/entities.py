@@ -131,12 +131,12 @@ class EntityReader:
         rows = [r for r in rows if r < limit]
         if not rows:
             return []
-        picked = take_rows(table.select(["ref", "seq"]), rows)
         if closed:
-            versions = as_of(
-                take_rows(table.select(["ref", "seq", "tx_time"]), rows), self.as_of_us
-            )
+            taken = take_rows(table.select(["ref", "seq", "tx_time"]), rows)
+            picked = taken.select(["ref", "seq"])
+            versions = as_of(taken, self.as_of_us)
         else:
+            picked = take_rows(table.select(["ref", "seq"]), rows)
             refs = pc.unique(picked.column("ref"))
             versions = table.select(["ref", "seq", "tx_time"])
             versions = as_of(
