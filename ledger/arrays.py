@@ -31,6 +31,8 @@ __all__ = ["array", "contiguous", "converter_ready", "direct", "pylist", "scalar
 _CODES = {pa.int32(): "i", pa.int64(): "q", pa.uint64(): "Q", pa.float64(): "d"}
 _EPOCH = datetime(1970, 1, 1)
 _PANDAS_ABSENT: list[bool] = []
+_INTS = {int}
+_BYTES = {bytes}
 
 
 def converter_ready() -> bool:
@@ -50,6 +52,8 @@ def array(values: Iterable[Any], type_: pa.DataType) -> pa.Array:
     """``pa.array(values, type_)`` for a string, binary, boolean, int32, int64, uint64,
     float64 or microsecond-timestamp type (other types go to the converter)."""
     values = values if isinstance(values, list) else list(values)
+    if not values:  # of any type, without the converter
+        return pa.nulls(0, type_)
     if converter_ready() or not _direct(type_):
         return pa.array(values, type_)
     return direct(values, type_)
@@ -62,11 +66,15 @@ def direct(values: list[Any], type_: pa.DataType) -> pa.Array:
     if type_ == pa.string():
         return _strings(values)
     if type_ == pa.binary():
+        if set(map(type, values)) == _BYTES:  # the common case: no conversion to make
+            return _variable(values, type_)
         return _variable([_bytes(v) for v in values], type_)
     if type_ == pa.bool_():
         return _booleans(values)
     if type_ in _CODES:
         return _fixed(values, type_)
+    if set(map(type, values)) == _INTS:  # epoch microseconds already (a writer's rows)
+        return _fixed(values, pa.int64()).view(type_)
     return _fixed([_micros(v) for v in values], pa.int64()).view(type_)
 
 
@@ -173,7 +181,7 @@ def _micros(value: Any) -> int | None:
 def _validity(values: Sequence[Any]) -> tuple[pa.Buffer | None, int]:
     """The validity bitmap of ``values`` (``None`` is null) and the null count; no bitmap when
     nothing is null."""
-    count = sum(v is None for v in values)
+    count = values.count(None)  # C speed; no value of these types equals None but None
     if not count:
         return None, 0
     bits = bytearray((len(values) + 7) // 8)

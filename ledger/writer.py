@@ -125,28 +125,25 @@ class _CutBatch:
         self.error: BaseException | None = None
 
 
-#: Commits of up to this many events are built without pyarrow's converter until it is ready
-#: (:func:`ledger.arrays.converter_ready`); an append that brings the buffer to this size
-#: readies it first.
-DIRECT_ROWS = 256
-#: Events built without the converter after which the next append readies it anyway: a writer
-#: that keeps committing small batches pays the direct build's extra (a few us per event) on
-#: this many events at most, not for as long as it runs.
-DIRECT_BUDGET = 4096
+#: Events a process builds without pyarrow's converter before the next append readies it
+#: (:func:`warm_conversion`). pyarrow imports pandas, when it is installed, on its first
+#: conversion of Python values: 0.25 s here (1.4 s on a loaded machine) and about 50 MiB. The
+#: direct build (:func:`ledger.arrays.direct`) costs about 0.5 us more per event than the
+#: converter (0.8-0.9 against 0.4 here), so this many events cost about what the import
+#: does: a process that writes fewer never pays for pandas (a training job, a CLI write, a
+#: 27,000-event ingest), and one that writes more pays for it once, after that, at most twice
+#: the cheaper of the two choices made knowing its total in advance.
+DIRECT_BUDGET = 524_288
 _WARM = [False]
 _DIRECT_BUILT = [0]
 
 
 def warm_conversion() -> None:
-    """Ready pyarrow's converter in the calling thread, before a large commit needs it.
+    """Ready pyarrow's converter in the calling thread (see ``DIRECT_BUDGET``).
 
-    pyarrow (25 and 26 alike) imports pandas, when it is installed and not imported yet, the
-    first time it converts Python objects: 0.25 s here, 1.4 s on a loaded machine. Paid inside
-    a commit, that would hold back every event of the flush window; paid by the append that
-    brings the buffer to ``DIRECT_ROWS`` events (or the first append after ``DIRECT_BUDGET``
-    events were built without it), before it buffers them, no acknowledged event waits for it.
-    Smaller commits (a process that appends a few records, a tag, a quarantine) are built
-    without the converter and never pay it."""
+    Called by the append that finds the budget spent, before it buffers its events: paid
+    inside a commit, the import would hold back every event of the flush window; paid by that
+    append, no acknowledged event waits for it."""
     if not _WARM[0]:
         if not arrays.converter_ready():
             pa.array([0])
@@ -256,9 +253,7 @@ class Ledger(LedgerReader):
     def _buffer_rows(self, rows: Sequence[PendingEvent]) -> CommitInfo | None:
         """Buffer checked rows; commit when the buffer is full (or at once in ``fsync``
         mode)."""
-        if not _WARM[0] and (
-            len(self._buffer) + len(rows) >= DIRECT_ROWS or _DIRECT_BUILT[0] >= DIRECT_BUDGET
-        ):
+        if not _WARM[0] and _DIRECT_BUILT[0] >= DIRECT_BUDGET:
             warm_conversion()
         with self._lock:
             if self._deferred is not None:
@@ -957,15 +952,15 @@ class Ledger(LedgerReader):
 
 def _build_batch(events: list[PendingEvent], first_seq: int, tx: int) -> pa.RecordBatch:
     """One typed batch from the buffered tuples: a single pass of pyarrow's converter over the
-    rows (as a struct array, whose fields are the columns), no per-column Python transposition;
-    a small commit before the converter is ready (see :func:`warm_conversion`) is built
-    column by column by :mod:`ledger.arrays` instead."""
-    # not arrays.converter_ready(): while an appending thread readies the converter, pyarrow
-    # holds its lock for the whole import, and a commit through it would wait there with every
-    # buffered event; a larger commit comes only after the append that readied it
-    if _WARM[0] or len(events) > DIRECT_ROWS:
+    rows (as a struct array, whose fields are the columns), no per-column Python transposition,
+    once the converter is ready; before (see ``DIRECT_BUDGET``), column by column by
+    :mod:`ledger.arrays`."""
+    # arrays.converter_ready() is False while another thread imports pandas: pyarrow holds
+    # its lock for the whole import, and a commit through it would wait there with every
+    # buffered event
+    if _WARM[0] or arrays.converter_ready():
         rows = pa.array(events, _EVENT_ROW).flatten()
-    else:  # a small commit before the converter is ready: column by column, no pandas
+    else:  # column by column, no pandas
         _DIRECT_BUILT[0] += len(events)
         transposed = list(zip(*events, strict=True)) or [()] * _EVENT_ROW.num_fields
         rows = [

@@ -35,6 +35,8 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledger import arrays
+
 from ..contract import (
     DegradedRecord,
     MetricRecord,
@@ -64,7 +66,10 @@ _SMALLEST_FIXED, _LARGEST_FIXED = 1e-4, 1e16
 # writing it in chunks of a few dozen kilobytes.
 _CHUNK = 64
 _LIVE: weakref.WeakSet[LocalCaptureFile] = weakref.WeakSet()
-_STRING = pa.string()
+#: the texts every line's join takes as they are (as Arrow scalars: a Python value given to a
+#: compute function goes through pyarrow's converter, which imports pandas)
+_NO_TAGS = arrays.scalar("{}", pa.string())
+_NOTHING = arrays.scalar("", pa.string())
 _clock: list[Any] = [-1, ""]  # [whole second, its formatted text]
 
 
@@ -437,8 +442,8 @@ def _float_column(values: list[Any]) -> Any:
     is Python's (a number outside that range always shows one of them), and Arrow splits it."""
     encoded = _ENCODE_NUMBER(values)
     if b"e" in encoded or b"n" in encoded or b"0.0000" in encoded:
-        return pa.array(_float_texts(values, encoded), _STRING)
-    return pc.split_pattern(pa.array([encoded[1:-1].decode()], _STRING), ",").flatten()
+        return arrays.strings([text.decode() for text in _float_texts(values, encoded)])
+    return pc.split_pattern(arrays.strings([encoded[1:-1].decode()]), ",").flatten()
 
 
 def _float_texts(values: list[Any], encoded: bytes) -> list[bytes]:
@@ -469,7 +474,7 @@ def _joined_lines(entries: list[PlainEntry]) -> Any:
     first = templates[0]
     parts: list[Any]
     if templates.count(first) == count:
-        parts = list(first)
+        parts = [arrays.scalar(part, pa.string()) for part in first]
     else:  # several scopes: each part taken row by row from the templates in use
         known: dict[int, int] = {}
         order: list[tuple[str, ...]] = []
@@ -480,15 +485,13 @@ def _joined_lines(entries: list[PlainEntry]) -> Any:
                 at = known[id(template)] = len(order)
                 order.append(template)
             picks.append(at)
-        chosen = pa.array(picks, pa.int32())
-        parts = [pa.array(column, _STRING).take(chosen) for column in zip(*order, strict=True)]
-    now = pa.array(nows, _STRING)
-    ref = pa.array(refs, _STRING)
-    tags: Any = "{}"  # no step anywhere: one text for every line
+        chosen = arrays.array(picks, pa.int32())
+        parts = [arrays.strings(column).take(chosen) for column in zip(*order, strict=True)]
+    now = arrays.strings(nows)
+    ref = arrays.strings(refs)
+    tags: Any = _NO_TAGS  # no step anywhere: one text for every line
     if steps.count(None) != count:
-        tags = pa.array(
-            ["{}" if step is None else f'{{"step":"{step}"}}' for step in steps], _STRING
-        )
+        tags = arrays.strings(["{}" if step is None else f'{{"step":"{step}"}}' for step in steps])
     value = _float_column(values)
     p0, p1, p2, p3, p4, p5, p6, p7, p8 = parts
     lines = pc.binary_join_element_wise(
@@ -501,7 +504,7 @@ def _joined_lines(entries: list[PlainEntry]) -> Any:
         p3,
         now,
         p4,
-        pa.array(keys, _STRING),
+        arrays.strings(keys),
         p5,
         tags,
         p6,
@@ -509,7 +512,7 @@ def _joined_lines(entries: list[PlainEntry]) -> Any:
         p7,
         ref,
         p8,
-        "",
+        _NOTHING,
     )
     offsets = lines.buffers()[1]
     first_byte, last_byte = _span(offsets, lines.offset, count)

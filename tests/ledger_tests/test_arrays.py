@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ledger.writer as writer
@@ -177,6 +177,48 @@ def test_a_small_commit_built_by_columns_equals_the_converters_batch(
     direct.validate(full=True)
     assert direct.equals(converted)
     assert direct.schema == converted.schema
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.large_base_example,
+        HealthCheck.data_too_large,
+        HealthCheck.too_slow,
+    ],
+)
+@given(st.lists(event_rows, min_size=300, max_size=1_100), st.integers(1, 2**40))
+def test_a_full_commit_built_by_columns_equals_the_converters_batch(
+    events: list[PendingEvent], first_seq: int
+) -> None:
+    """Commits of a full buffer are built column by column too until the budget is spent
+    (``writer.DIRECT_BUDGET``): the fast layouts (every time an int, every body bytes) and
+    the general ones meet in the same batch."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(writer, "_WARM", [False])
+        direct = writer._build_batch(events, first_seq, 7)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(writer, "_WARM", [True])
+        converted = writer._build_batch(events, first_seq, 7)
+    direct.validate(full=True)
+    assert direct.equals(converted)
+
+
+@pytest.mark.parametrize(
+    "type_",
+    [pa.list_(pa.int32()), pa.struct([("a", pa.int64())]), pa.string(), pa.float64()],
+    ids=str,
+)
+def test_an_empty_array_of_any_type_is_made_without_the_converter(
+    type_: pa.DataType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = pa.array
+    monkeypatch.setattr(pa, "array", lambda *a, **k: pytest.fail("the converter was used"))
+    built = arrays.array([], type_)
+    monkeypatch.setattr(pa, "array", real)
+    assert built.type == type_
+    assert built.equals(pa.array([], type_))
 
 
 @pytest.mark.parametrize("chunks", [0, 1, 3])

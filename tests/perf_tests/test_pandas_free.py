@@ -4,8 +4,9 @@ pyarrow imports pandas, when it is installed, on the first conversion of Python 
 through ``pyarrow.dataset`` on the first use of Acero (a hash group-by): 0.25-1.4 s and about
 50 MiB of a new process. Each case below runs in a fresh interpreter, with pandas installed,
 and reports whether pandas (or Acero) was imported by the time it ended: the daily CLI
-commands, the facade's queries, a small append, a tag and a quarantine. A training-sized
-append does import it, in the appending thread, before its events are buffered.
+commands, the facade's queries, a small append, a tag and a quarantine, a training loop with
+the local capture copy, and a writer of fewer than ``DIRECT_BUDGET`` events. A writer past it
+does import it, in the appending thread, before its events are buffered.
 """
 
 from __future__ import annotations
@@ -134,52 +135,92 @@ def test_facade_reads_and_a_small_append_import_no_pandas(seeded: Path) -> None:
     assert imported == []
 
 
-def test_a_training_sized_append_readies_the_converter_before_buffering(tmp_path: Path) -> None:
-    """The append that brings the buffer to ``DIRECT_ROWS`` events imports pandas itself (no
-    commit pays for it while holding the flush window), and the commit that follows uses the
-    converter."""
+def test_a_training_sized_writer_under_the_budget_never_imports_pandas(tmp_path: Path) -> None:
+    """Full commits (the buffer's 1,024 events) and small ones alike are built without the
+    converter until ``DIRECT_BUDGET`` events were: a process that writes fewer (a training
+    job, a 27,000-event ingest) never pays for pandas, and its events read back whole."""
     script = """
 import sys
-from ledger import Ledger, PendingEvent
+from ledger import Ledger, LedgerReader, PendingEvent
 import ledger.writer as writer
-ledger = Ledger(sys.argv[1], buffer_max_events=100_000, buffer_max_ms=60_000)
-events = [PendingEvent("m", ref=f"r{i}", value=float(i)) for i in range(writer.DIRECT_ROWS)]
-ledger.append_many(events[:-1])
-before = "pandas" in sys.modules
-ledger.append(events[-1])
-after = "pandas" in sys.modules
-buffered = ledger.buffered
+ledger = Ledger(sys.argv[1])
+for c in range(20):
+    ledger.append_many([PendingEvent("m", ref=f"r{c}.{i}", value=float(i), step=i, valid_time=i)
+                        for i in range(1_024 if c % 2 else 7)])
 ledger.close()
-print(before, after, buffered, ledger.closed)
+seen = ["pandas" in sys.modules, writer._WARM[0], writer._DIRECT_BUILT[0]]
+table = LedgerReader(sys.argv[1]).read_table()
+refs = [f"r{c}.{i}" for c in range(20) for i in range(1_024 if c % 2 else 7)]
+print(*seen, table.column("ref").to_pylist() == refs, table.column("seq").to_pylist()[-1])
 """
     done = _python(script, str(tmp_path / "ledger"))
-    from ledger import writer
+    events = 10 * 1_024 + 10 * 7
+    assert done.stdout.split() == ["False", "False", str(events), "True", str(events)]
 
-    assert done.stdout.split() == ["False", "True", str(writer.DIRECT_ROWS), "True"]
+
+def test_a_training_loop_with_the_local_capture_copy_imports_no_pandas(tmp_path: Path) -> None:
+    """Scope metrics with and without steps, of a stage and of its run (the copy's lines of
+    several templates in one flush), an event, a value written with an exponent, and the 1.0
+    default local capture copy written at every flush and at close."""
+    script = """
+import json, sys
+from contexta import Contexta
+ctx = Contexta(workspace=sys.argv[1], config={"project_name": "loop"})
+with ctx.run("r1") as run:
+    with run.stage("train") as train:
+        for i in range(6_000):
+            train.metric("loss", 1.0 / (i + 1), step=i)
+            if i % 3 == 0:
+                run.metric("lr", i / 6_000)
+        train.event("epoch", message="done")
+    with run.stage("evaluate") as evaluate:
+        evaluate.metric("tiny", 1e-9)
+ctx.close()
+pandas = "pandas" in sys.modules
+lines = [json.loads(line) for line in open(sys.argv[1] + "/cache/capture/record.jsonl")]
+metrics = [line["payload"]["payload"] for line in lines
+           if line["payload"]["envelope"]["record_type"] == "metric"]
+keys = [metric["metric_key"] for metric in metrics]
+tiny = [metric["value"] for metric in metrics if metric["metric_key"] == "tiny"]
+print(json.dumps({"pandas": pandas, "loss": keys.count("loss"), "lr": keys.count("lr"),
+                  "tiny": tiny}))
+"""
+    done = _python(script, str(tmp_path / ".contexta"))
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"pandas": False, "loss": 6_000, "lr": 2_000, "tiny": [1e-9]}
 
 
-def test_a_writer_of_small_commits_readies_the_converter_after_its_budget(tmp_path: Path) -> None:
-    """Commits that stay under ``DIRECT_ROWS`` are built without the converter only until
-    ``DIRECT_BUDGET`` events were: the next append readies it, so a long-running writer of
-    small commits does not pay the slower build for as long as it runs."""
+def test_the_append_that_finds_the_budget_spent_readies_the_converter_before_buffering(
+    tmp_path: Path,
+) -> None:
+    """Past ``DIRECT_BUDGET`` events built without the converter, the next append imports
+    pandas itself (no commit pays for it while holding the flush window), and the commits
+    after it use the converter: a long-running writer does not pay the slower build for as
+    long as it runs. (The budget is lowered in the child to keep the test short.)"""
     script = """
 import sys
 from ledger import Ledger, PendingEvent
 import ledger.writer as writer
-ledger = Ledger(sys.argv[1], buffer_max_events=100_000, buffer_max_ms=60_000)
-size = writer.DIRECT_ROWS - 1
-commits = -(-writer.DIRECT_BUDGET // size)
-for c in range(commits):
-    ledger.append_many([PendingEvent("m", ref=f"r{c}.{i}") for i in range(size)])
-    ledger.flush()
+import pyarrow as pa
+writer.DIRECT_BUDGET = 3_000
+ledger = Ledger(sys.argv[1], buffer_max_events=1_000)
+for c in range(3):
+    ledger.append_many([PendingEvent("m", ref=f"r{c}.{i}") for i in range(1_000)])
+spent = writer._DIRECT_BUILT[0]
 before = "pandas" in sys.modules
 ledger.append(PendingEvent("m", ref="last"))
 after = "pandas" in sys.modules
+buffered = ledger.buffered
+calls = []
+real = pa.array
+pa.array = lambda *a, **k: calls.append(len(a[0])) or real(*a, **k)
+ledger.commit()
+pa.array = real
 ledger.close()
-print(before, after, writer._DIRECT_BUILT[0] >= writer.DIRECT_BUDGET)
+print(spent, before, after, buffered, writer._DIRECT_BUILT[0], calls)
 """
     done = _python(script, str(tmp_path / "ledger"))
-    assert done.stdout.split() == ["False", "True", "True"]
+    assert done.stdout.split() == ["3000", "False", "True", "1", "3000", "[1]"]
 
 
 def test_a_commit_does_not_wait_while_another_thread_readies_the_converter(

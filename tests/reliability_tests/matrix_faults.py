@@ -138,7 +138,7 @@ def flush_window_kill(workdir: Path, cases: tuple[tuple[int, float], ...]) -> Ta
     longer than ``buffer_max_ms`` (50) all ``n`` events are in the ledger; without, what is
     lost is the last events, fewer than ``buffer_max_events`` (1024), as the README promises.
     (Not "the first 1024 are there": a pause in the loop, such as pyarrow's one-time import of
-    pandas at the buffer's ``DIRECT_ROWS``-th event, lets the timer commit part of the buffer
+    pandas once ``DIRECT_BUDGET`` events were built without it, lets the timer commit part of the buffer
     first, and the full buffer then ends at another event.)"""
     tally = Tally("flush window, kill -9")
     for k, (n, sleep_ms) in enumerate(cases):
