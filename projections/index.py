@@ -210,6 +210,11 @@ def _bound(values: pa.Array, n: int, value: str, *, upper: bool = False) -> int:
     return lo
 
 
+#: a compute function given a Python value converts it, and pyarrow's first conversion imports
+#: pandas (see ledger.arrays)
+_ONE = arrays.scalar(1, pa.int64())
+
+
 def merge_indexes(parts: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
     """One index batch from the partial indexes of consecutive row ranges (in row order)."""
     if not parts:
@@ -221,7 +226,7 @@ def merge_indexes(parts: Sequence[pa.RecordBatch]) -> pa.RecordBatch:
     order = pc.sort_indices(values)  # stable: parts (row ranges) stay in row order per value
     taken = lists.take(order)
     runs = pc.run_end_encode(values.take(order))
-    ends = pc.subtract(runs.run_ends.cast(pa.int64()), 1)
+    ends = pc.subtract(runs.run_ends.cast(pa.int64()), _ONE)
     counted = pc.cumulative_sum(pc.list_value_length(taken).cast(pa.int64()))
     offsets = pa.concat_arrays([arrays.array([0], pa.int64()), counted.take(ends)])
     rows = pa.ListArray.from_arrays(offsets.cast(pa.int32()), pc.list_flatten(taken))

@@ -118,6 +118,8 @@ def _cli(cwd: Path, *args: str) -> dict[str, object]:
         ("tag", "data.checked", "--message", "looked at", "--run", RUN),
         ("quarantine", "--reason", "contaminated", RUN),
         ("release", "--reason", "cleaned", RUN),
+        ("projections", "rebuild"),
+        ("ledger", "verify"),
     ],
     ids=lambda args: " ".join(args[:2]),
 )
@@ -125,6 +127,27 @@ def test_a_cli_command_imports_no_pandas(seeded: Path, args: tuple[str, ...]) ->
     report = _cli(seeded, *args)
     assert report["pandas"] is False, f"contexta {' '.join(args)} imported pandas"
     assert report["acero"] is False, f"contexta {' '.join(args)} loaded Acero"
+
+
+def test_a_rebuild_of_many_batches_imports_no_pandas(tmp_path: Path) -> None:
+    """A rebuild whose chunks hold several written batches merges their row indexes (a
+    compute function over a constant, which must not go through the converter)."""
+    setup = """
+import sys
+from contexta import Contexta
+ctx = Contexta(workspace=sys.argv[1])
+with ctx.run("bulk") as run:
+    run.stage("train").close()
+    n = 150_000
+    ctx.log_metrics(run=run, stage="train", key="loss", steps=list(range(n)),
+                    values=[1.0 / (i + 1) for i in range(n)])
+ctx.close()
+"""
+    _python(setup, str(tmp_path / ".contexta"))
+    report = _cli(tmp_path, "projections", "rebuild")
+    assert report["pandas"] is False
+    again = _cli(tmp_path, "run", "show", "bulk")
+    assert again["pandas"] is False
 
 
 def test_facade_reads_and_a_small_append_import_no_pandas(seeded: Path) -> None:
