@@ -128,11 +128,12 @@ class _CutBatch:
 #: Events a process builds without pyarrow's converter before the next append readies it
 #: (:func:`warm_conversion`). pyarrow imports pandas, when it is installed, on its first
 #: conversion of Python values: 0.25 s here (1.4 s on a loaded machine) and about 50 MiB. The
-#: direct build (:func:`ledger.arrays.direct`) costs about 0.5 us more per event than the
-#: converter (0.8-0.9 against 0.4 here), so this many events cost about what the import
-#: does: a process that writes fewer never pays for pandas (a training job, a CLI write, a
-#: 27,000-event ingest), and one that writes more pays for it once, after that, at most twice
-#: the cheaper of the two choices made knowing its total in advance.
+#: direct build (:func:`ledger.arrays.direct`) costs 0.5-0.9 us more per event than the
+#: converter (about 1.0 against 0.4-0.7 in a 1,024-event commit here), so this many events
+#: cost about what the import does: a process that writes fewer never pays for pandas (a
+#: training job, a CLI write, a 27,000-event ingest), and one that writes more pays for it
+#: once, after that, at most twice the cheaper of the two choices made knowing its total in
+#: advance.
 DIRECT_BUDGET = 524_288
 _WARM = [False]
 _DIRECT_BUILT = [0]
