@@ -3,11 +3,13 @@
 pyarrow's converter (``pa.array``, ``pa.scalar``, and every compute function given a Python
 value) first asks whether its input is a pandas object, and to ask, it imports pandas when pandas
 is installed: 0.25 to 1.4 s and about 50 MiB, paid by the first conversion of a process. A
-process that only reads (a CLI query, a notebook cell, a web request) or writes a few events
-needs no pandas, so the values such paths turn into Arrow (a set of refs, a stage name, a
-bound, a small commit) are laid out here directly in Arrow buffers, which pyarrow takes as they
-are. Once the converter costs nothing more (pandas imported by anyone, or not installed), the
-builders hand their values to it: it is several times faster per value.
+process that only reads (a CLI query, a notebook cell, a web request) or writes fewer events
+than :data:`ledger.writer.DIRECT_BUDGET` (a training job, an ingest, a rebuild) needs no
+pandas, so the values such paths turn into Arrow (a set of refs, a stage name, a bound, a
+commit, the lines of the local capture copy) are laid out here directly in Arrow buffers,
+which pyarrow takes as they are. Once the converter costs nothing more (pandas imported by
+anyone, or not installed), the builders hand their values to it: it is 2-3 times faster per
+value.
 
 Every builder returns what ``pa.array(values, type)`` (or ``pa.scalar``) returns for the same
 values, ``None`` being null; the property tests hold them to it.
