@@ -71,6 +71,23 @@ def test_every_type_equals_the_converter(name: str, data: st.DataObject) -> None
     assert scalars == [pa.scalar(v, type_) for v in items[:5]]
 
 
+@SETTINGS
+@given(
+    st.lists(st.integers(-(2**62), 2**62), max_size=40),
+    st.lists(st.binary(max_size=6), max_size=40),
+)
+def test_a_writers_columns_without_nulls_equal_the_converter(
+    micros: list[int], bodies: list[bytes]
+) -> None:
+    """The layouts a writer's rows take as they are: every time an int (epoch microseconds),
+    every body bytes; a bool among the ints is not taken as one."""
+    type_ = pa.timestamp("us", tz="UTC")
+    assert arrays.array(micros, type_).equals(pa.array(micros, type_))
+    assert arrays.array(bodies, pa.binary()).equals(pa.array(bodies, pa.binary()))
+    with pytest.raises(pa.ArrowException):
+        arrays.array([*micros, True], type_)
+
+
 def test_floats_keep_nan_and_infinities_bit_for_bit() -> None:
     values = [math.nan, -math.inf, math.inf, -0.0, None, 3]
     built = arrays.array(values, pa.float64())
