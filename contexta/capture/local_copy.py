@@ -44,6 +44,7 @@ from ..contract import (
     StructuredEventRecord,
     TraceSpanRecord,
 )
+from ..ordering import string_scalar
 from .builtin_sinks import _local_line, _serialize
 from .results import PayloadFamily
 
@@ -68,8 +69,8 @@ _CHUNK = 64
 _LIVE: weakref.WeakSet[LocalCaptureFile] = weakref.WeakSet()
 #: the texts every line's join takes as they are (as Arrow scalars: a Python value given to a
 #: compute function goes through pyarrow's converter, which imports pandas)
-_NO_TAGS = arrays.scalar("{}", pa.string())
-_NOTHING = arrays.scalar("", pa.string())
+_NO_TAGS = string_scalar("{}")
+_NOTHING = string_scalar("")
 _clock: list[Any] = [-1, ""]  # [whole second, its formatted text]
 
 
@@ -474,7 +475,7 @@ def _joined_lines(entries: list[PlainEntry]) -> Any:
     first = templates[0]
     parts: list[Any]
     if templates.count(first) == count:
-        parts = [arrays.scalar(part, pa.string()) for part in first]
+        parts = [string_scalar(part) for part in first]
     else:  # several scopes: each part taken row by row from the templates in use
         known: dict[int, int] = {}
         order: list[tuple[str, ...]] = []

@@ -21,6 +21,7 @@ from projections.query import take_rows
 
 from ..common.errors import ValidationError
 from ..events import METRIC
+from ..ordering import string_scalar
 from .results import RunRecord
 
 __all__ = [
@@ -98,7 +99,7 @@ class Observation(NamedTuple):
         return None if self.stage_ref is None else self.stage_ref.rsplit(".", 1)[-1]
 
 
-_METRIC_KIND = arrays.scalar(METRIC, pa.string())
+_METRIC_KIND = string_scalar(METRIC)
 
 
 def _metric_rows(query_service: Any, run_refs: Sequence[str], metric_key: str | None) -> pa.Table:
@@ -122,7 +123,7 @@ def _metric_rows(query_service: Any, run_refs: Sequence[str], metric_key: str | 
             pc.is_in(rows.column("run_ref"), value_set=wanted),
         )
     if metric_key is not None:
-        mask = pc.and_(mask, pc.equal(rows.column("key"), arrays.scalar(metric_key, pa.string())))
+        mask = pc.and_(mask, pc.equal(rows.column("key"), string_scalar(metric_key)))
     as_of_us = getattr(query_service, "as_of_us", None)
     if as_of_us is not None:
         bound = arrays.scalar(as_of_us, rows.schema.field("tx_time").type)

@@ -204,11 +204,11 @@ def _qualifies(
 ) -> bool:
     """Whether one of a metric key's ``rows`` is of a run in ``wanted`` (any run when None)
     and under ``stage_name`` as :func:`metric_recorded` reads it."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    from ledger import arrays
     from projections import latest_per
+
+    from ...ordering import string_scalar
 
     if wanted is not None:
         rows = rows.filter(pc.is_in(rows.column("run_ref"), value_set=wanted))
@@ -224,10 +224,10 @@ def _qualifies(
     # this equals filtering the latest versions of all stages)
     stages = ws.table("stages", as_of_us=as_of_us).select(["seq", "ref", "key"])
     named = latest_per(stages.filter(pc.is_in(stages.column("ref"), value_set=refs)))
-    if pc.any(pc.equal(named.column("key"), arrays.scalar(stage_name, pa.string()))).as_py():
+    target = string_scalar(stage_name)
+    if pc.any(pc.equal(named.column("key"), target)).as_py():
         return True
     # a stage ref that names no stage stands for itself (as in known_metric_keys)
-    target = arrays.scalar(stage_name, pa.string())
     return bool(pc.any(pc.equal(refs, target)).as_py()) and not bool(
         pc.any(pc.equal(named.column("ref"), target)).as_py()
     )
