@@ -182,3 +182,18 @@ def test_a_snapshot_builds_no_comparison_types_and_a_compare_finds_them(tmp_path
         "True",
         "contexta.interpretation.results",
     ]
+
+
+def test_results_names_every_comparison_type_and_nothing_else_it_lacks() -> None:
+    """``results.__all__`` is what the module defines plus the comparison types, which its
+    ``__getattr__`` hands out from :mod:`.comparison_results`; any other name is refused."""
+    from contexta.interpretation import comparison_results
+
+    defined = {name for name in results.__all__ if name in vars(results)}
+    lazy = set(results.__all__) - defined
+    assert lazy <= set(comparison_results.__all__)
+    assert set(comparison_results.__all__) <= set(results.__all__)
+    for name in comparison_results.__all__:
+        assert getattr(results, name) is getattr(comparison_results, name)
+    with pytest.raises(AttributeError):
+        results.NotAResultType  # noqa: B018
